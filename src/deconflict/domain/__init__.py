@@ -1,0 +1,1 @@
+"""The domain core: pure Python + numpy/shapely/pyproj/S2. No web, no SQL, no globals."""

@@ -1,0 +1,91 @@
+"""Index keys: S2 cells × time buckets, the way the InterUSS DSS indexes its 4D volumes.
+
+A volume is stored under every (time bucket, S2 cell) pair of its time window and of a covering of
+a spherical cap that contains its shape. A look-up covers the cap grown by the separation minimum
+and turns each covering cell into key ranges: the cell's descendants form one contiguous range of
+cell ids (S2's Hilbert-curve numbering), and its few ancestors are single keys. Both are ordinary
+B-tree range scans, in memory (``numpy.searchsorted``) and in SQL (``BETWEEN`` on a BIGINT).
+
+Why it never misses: if two shapes are within the minimum, their caps (the look-up one grown by the
+minimum) share a region of positive area; a point inside it lies in a stored cell and a look-up
+cell, and two S2 cells that share an interior point are nested, so one is found by the other's
+range. Time windows within ``time_s`` of each other share a bucket of the widened look-up window.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import cache
+
+import s2geometry as s2
+
+from deconflict.domain.geodesy import MIN_CURVATURE_RADIUS_M
+
+BUCKET_S = 6 * 3600
+"""Time bucket width. A volume sits in every bucket its window touches (at most 29 for the
+7-day window limit), so a look-up reads only the buckets near its own window."""
+MIN_LEVEL = 1
+LEVEL_MOD = 2
+"""Coverings use S2 levels 1, 3, 5, …: each look-up cell then has at most a dozen ancestors."""
+MAX_LEVEL = 21
+"""About 4.5 m cells; finer is never needed for the shapes the broker accepts."""
+MAX_CELLS = 8
+"""Cells per covering (advisory, as in S2RegionCoverer)."""
+KEY_OFFSET = 1 << 63
+"""S2 ids are unsigned 64-bit; ``id - 2**63`` fits a signed BIGINT and keeps the order."""
+_SLACK = 1.000001
+
+
+@cache
+def _coverer() -> s2.S2RegionCoverer:
+    cov = s2.S2RegionCoverer()
+    cov.set_min_level(MIN_LEVEL)
+    cov.set_max_level(MAX_LEVEL)
+    cov.set_level_mod(LEVEL_MOD)
+    cov.set_max_cells(MAX_CELLS)
+    return cov
+
+
+def cap_cells(lat: float, lon: float, radius_m: float) -> list[s2.S2CellId]:
+    """S2 cells covering every point within ``radius_m`` (geodesic, WGS84) of (lat, lon)."""
+    angle = min(math.pi, (radius_m * _SLACK + 1.0) / MIN_CURVATURE_RADIUS_M)
+    center = s2.S2LatLng.FromDegrees(lat, lon).Normalized().ToPoint()
+    cap = s2.S2Cap(center, s2.S1Angle.Radians(angle))
+    return list(_coverer().GetCovering(cap))
+
+
+def key(cell: s2.S2CellId) -> int:
+    return int(cell.id()) - KEY_OFFSET
+
+
+def store_keys(lat: float, lon: float, bound_m: float) -> list[int]:
+    """Cell keys under which a shape with this centre and bound is stored."""
+    return sorted({key(c) for c in cap_cells(lat, lon, bound_m)})
+
+
+def lookup_ranges(lat: float, lon: float, radius_m: float) -> list[tuple[int, int]]:
+    """Closed key ranges that find every stored shape whose cap meets this one."""
+    ranges: set[tuple[int, int]] = set()
+    for c in cap_cells(lat, lon, radius_m):
+        ranges.add((int(c.range_min().id()) - KEY_OFFSET, int(c.range_max().id()) - KEY_OFFSET))
+        level = c.level()
+        for lv in range(MIN_LEVEL, level, LEVEL_MOD):
+            k = key(c.parent(lv))
+            ranges.add((k, k))
+    return merge_ranges(sorted(ranges))
+
+
+def merge_ranges(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for lo, hi in ranges:
+        if out and lo <= out[-1][1] + 1:
+            if hi > out[-1][1]:
+                out[-1] = (out[-1][0], hi)
+        else:
+            out.append((lo, hi))
+    return out
+
+
+def buckets(time_start: float, time_end: float) -> range:
+    """Buckets a closed time window touches."""
+    return range(math.floor(time_start / BUCKET_S), math.floor(time_end / BUCKET_S) + 1)

@@ -1,0 +1,65 @@
+"""Errors a user can act on: every one names the field and the reason."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One refused field: ``path`` is a dotted/indexed path such as ``volumes[0].time_end``."""
+
+    path: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.reason}" if self.path else self.reason
+
+
+class ValidationError(ValueError):
+    """Input that the broker refuses. Carries one or more :class:`FieldError`.
+
+    >>> str(ValidationError([FieldError("volumes[0].time_end", "must be after time_start")]))
+    'volumes[0].time_end: must be after time_start'
+    """
+
+    def __init__(self, errors: list[FieldError]) -> None:
+        if not errors:
+            raise ValueError("ValidationError needs at least one FieldError")
+        self.errors = list(errors)
+        super().__init__("; ".join(str(e) for e in self.errors))
+
+    @classmethod
+    def at(cls, path: str, reason: str) -> ValidationError:
+        return cls([FieldError(path, reason)])
+
+    def prefixed(self, prefix: str) -> ValidationError:
+        """The same errors with ``prefix`` put in front of every path."""
+        out = []
+        for e in self.errors:
+            if not prefix:
+                out.append(e)
+            elif not e.path:
+                out.append(FieldError(prefix, e.reason))
+            elif e.path.startswith("["):
+                out.append(FieldError(prefix + e.path, e.reason))
+            else:
+                out.append(FieldError(f"{prefix}.{e.path}", e.reason))
+        return ValidationError(out)
+
+
+class StaleVersionError(Exception):
+    """An update named a version that is no longer the current one (optimistic concurrency)."""
+
+    def __init__(self, notice_id: str, expected: int, current: int) -> None:
+        self.notice_id = notice_id
+        self.expected = expected
+        self.current = current
+        super().__init__(
+            f"notice {notice_id!r}: update replaces version {expected} but the current version "
+            f"is {current}; fetch it again and re-apply your change"
+        )
+
+
+class NotFoundError(LookupError):
+    """A notice (or other record) that does not exist."""

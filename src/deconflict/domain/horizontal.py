@@ -1,0 +1,100 @@
+"""Horizontal distance between two shapes and the plan overlap of their buffered outlines.
+
+Two passes keep the projection honest at every scale: the first, in a frame between the two
+shapes, finds the nearest points; the second re-projects both cores in a frame centred on the
+midpoint of those points, where the nearest pair lies on a radial through the origin and its
+distance is measured exactly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import shapely
+from shapely.geometry.base import BaseGeometry
+
+from deconflict.domain.geodesy import LocalFrame, centroid
+from deconflict.domain.shapes import Shape
+
+QUAD_SEGS = 16
+"""Segments per quarter circle when an outline is buffered for the overlap polygon."""
+
+
+@dataclass(frozen=True)
+class Separation:
+    """The nearest approach of two shapes in one frame."""
+
+    core_distance_m: float
+    """Distance between the cores (before buffers)."""
+    distance_m: float
+    """Distance between the shapes themselves: ``max(0, core - buffer_a - buffer_b)``."""
+    frame: LocalFrame
+    core_a: BaseGeometry
+    core_b: BaseGeometry
+
+
+def separation(a: Shape, b: Shape, refine_within_m: float | None = None) -> Separation:
+    """The separation of two shapes; refined in a second frame when it is within
+    ``refine_within_m`` (always, when ``None``)."""
+    mid = centroid(np.array([a.center[0], b.center[0]]), np.array([a.center[1], b.center[1]]))
+    sep = _in_frame(a, b, LocalFrame(*mid))
+    if refine_within_m is not None and sep.distance_m > refine_within_m * 1.05 + 100.0:
+        return sep
+    if sep.core_distance_m == 0.0 and a.buffer_m == 0.0 and b.buffer_m == 0.0:
+        return sep  # polygons overlap: nothing to refine
+    pa, pb = shapely.shortest_line(sep.core_a, sep.core_b).coords
+    lat, lon = sep.frame.inverse(np.array([(pa[0] + pb[0]) / 2]), np.array([(pa[1] + pb[1]) / 2]))
+    return _in_frame(a, b, LocalFrame(float(lat[0]), float(lon[0])))
+
+
+def _in_frame(a: Shape, b: Shape, frame: LocalFrame) -> Separation:
+    ga, gb = a.core_in(frame), b.core_in(frame)
+    core = float(shapely.distance(ga, gb))
+    return Separation(core, max(0.0, core - a.buffer_m - b.buffer_m), frame, ga, gb)
+
+
+def overlap_geojson(sep: Separation, a: Shape, b: Shape, horizontal_m: float) -> dict[str, Any]:
+    """The plan intersection of both outlines each grown by half the minimum, as GeoJSON.
+
+    Where the shapes are exactly at the minimum (or within the tolerance beyond it) the two grown
+    outlines only touch; the overlap is then the point midway along the nearest approach.
+    """
+    half = horizontal_m / 2
+    ga = sep.core_a.buffer(a.buffer_m + half, quad_segs=QUAD_SEGS)
+    gb = sep.core_b.buffer(b.buffer_m + half, quad_segs=QUAD_SEGS)
+    inter = shapely.intersection(ga, gb)
+    if inter.is_empty or inter.area <= 0:
+        pa, pb = shapely.shortest_line(sep.core_a, sep.core_b).coords
+        inter = shapely.Point((pa[0] + pb[0]) / 2, (pa[1] + pb[1]) / 2)
+    return _to_geojson(inter, sep.frame)
+
+
+def _to_geojson(geom: BaseGeometry, frame: LocalFrame) -> dict[str, Any]:
+    def ring(coords: Any) -> list[list[float]]:
+        xy = np.asarray(coords, float)
+        lat, lon = frame.inverse(xy[:, 0], xy[:, 1])
+        return [[round(float(x), 7), round(float(y), 7)] for x, y in zip(lon, lat, strict=True)]
+
+    if geom.geom_type == "Point":
+        return {"type": "Point", "coordinates": ring([geom.coords[0]])[0]}
+    if geom.geom_type == "Polygon":
+        return {
+            "type": "Polygon",
+            "coordinates": [ring(geom.exterior.coords)] + [ring(i.coords) for i in geom.interiors],
+        }
+    if geom.geom_type == "MultiPolygon":
+        return {
+            "type": "MultiPolygon",
+            "coordinates": [
+                [ring(p.exterior.coords)] + [ring(i.coords) for i in p.interiors]
+                for p in geom.geoms
+            ],
+        }
+    # GeometryCollection of lower-dimensional pieces: keep the polygons, else a point
+    polys = [g for g in getattr(geom, "geoms", []) if g.geom_type == "Polygon"]
+    if polys:
+        return _to_geojson(shapely.MultiPolygon(polys), frame)
+    c = geom.centroid
+    return {"type": "Point", "coordinates": ring([c.coords[0]])[0]}

@@ -1,0 +1,226 @@
+"""An in-memory 4D index of volumes: O(log n + k) look-ups on S2 cell × time-bucket keys.
+
+Each time bucket holds a sorted array of cell keys (binary search) plus a small unsorted tail of
+recent inserts that is merged in when it fills, so inserts cost amortized O(1)-ish numpy work and
+a look-up costs a binary search per key range plus the candidates it returns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from deconflict.domain import cells
+from deconflict.domain.geodesy import distances_m
+from deconflict.domain.policy import SeparationPolicy
+from deconflict.domain.strategic import Conflict, may_conflict, volume_conflict
+from deconflict.domain.volumes import Notice, Volume4D
+
+IntArray = npt.NDArray[np.int64]
+TAIL = 256
+"""Inserts buffered per bucket before they are merged into its sorted array."""
+
+
+@dataclass
+class _Bucket:
+    keys: IntArray = field(default_factory=lambda: np.empty(0, np.int64))
+    slots: IntArray = field(default_factory=lambda: np.empty(0, np.int64))
+    tail_keys: IntArray = field(default_factory=lambda: np.empty(TAIL, np.int64))
+    tail_slots: IntArray = field(default_factory=lambda: np.empty(TAIL, np.int64))
+    tail_n: int = 0
+
+    def add(self, keys: list[int], slot: int) -> None:
+        for k in keys:
+            if self.tail_n == TAIL:
+                self._merge()
+            self.tail_keys[self.tail_n] = k
+            self.tail_slots[self.tail_n] = slot
+            self.tail_n += 1
+
+    def _merge(self) -> None:
+        k = np.concatenate([self.keys, self.tail_keys[: self.tail_n]])
+        s = np.concatenate([self.slots, self.tail_slots[: self.tail_n]])
+        order = np.argsort(k, kind="stable")
+        self.keys, self.slots = k[order], s[order]
+        self.tail_n = 0
+
+    def find(self, lo: IntArray, hi: IntArray) -> list[IntArray]:
+        out: list[IntArray] = []
+        if len(self.keys):
+            i0 = np.searchsorted(self.keys, lo, "left")
+            i1 = np.searchsorted(self.keys, hi, "right")
+            out.extend(self.slots[a:b] for a, b in zip(i0, i1, strict=True) if b > a)
+        if self.tail_n:
+            tk = self.tail_keys[: self.tail_n]
+            hit = ((tk[None, :] >= lo[:, None]) & (tk[None, :] <= hi[:, None])).any(axis=0)
+            out.append(self.tail_slots[: self.tail_n][hit])
+        return out
+
+
+class _Columns:
+    """Per-volume attributes as growable numpy columns, for vectorized filtering."""
+
+    NAMES = ("t0", "t1", "lo", "hi", "lat", "lon", "bound")
+
+    def __init__(self) -> None:
+        self.n = 0
+        cap = 1024
+        self.f = {name: np.empty(cap) for name in self.NAMES}
+        self.party = np.empty(cap, np.int64)
+        self.protected = np.empty(cap, bool)
+        self.alive = np.empty(cap, bool)
+
+    def append(self, v: Volume4D, party: int, protected: bool) -> int:
+        if self.n == len(self.alive):
+            cap = 2 * self.n
+            self.f = {k: np.resize(a, cap) for k, a in self.f.items()}
+            self.party = np.resize(self.party, cap)
+            self.protected = np.resize(self.protected, cap)
+            self.alive = np.resize(self.alive, cap)
+        i = self.n
+        row = (
+            v.time_start,
+            v.time_end,
+            v.altitude.lower_m,
+            v.altitude.upper_m,
+            *v.shape.center,
+            v.shape.bound_m,
+        )
+        for name, value in zip(self.NAMES, row, strict=True):
+            self.f[name][i] = value
+        self.party[i] = party
+        self.protected[i] = protected
+        self.alive[i] = True
+        self.n += 1
+        return i
+
+
+class VolumeIndex:
+    """Notices' volumes, indexed for "which stored volumes may conflict with this one".
+
+    >>> idx = VolumeIndex()
+    >>> len(idx)
+    0
+    """
+
+    def __init__(self) -> None:
+        self._buckets: dict[int, _Bucket] = {}
+        self._cols = _Columns()
+        self._refs: list[tuple[Hashable, int]] = []
+        self._notices: dict[Hashable, Notice] = {}
+        self._slots_of: dict[Hashable, list[int]] = {}
+        self._party_codes: dict[str, int] = {}
+        self._live = 0
+
+    def __len__(self) -> int:
+        """Number of indexed volumes."""
+        return self._live
+
+    def __contains__(self, key: Hashable) -> bool:
+        return key in self._notices
+
+    def notices(self) -> Iterator[tuple[Hashable, Notice]]:
+        return iter(self._notices.items())
+
+    def add(self, key: Hashable, notice: Notice) -> None:
+        """Index every volume of ``notice`` under ``key`` (replacing what ``key`` held)."""
+        if key in self._notices:
+            self.remove(key)
+        party = self._party_codes.setdefault(notice.party, len(self._party_codes))
+        slots = []
+        for i, v in enumerate(notice.volumes):
+            slot = self._cols.append(v, party, notice.protected)
+            self._refs.append((key, i))
+            keys = cells.store_keys(v.shape.center[0], v.shape.center[1], v.shape.bound_m)
+            for b in cells.buckets(v.time_start, v.time_end):
+                self._buckets.setdefault(b, _Bucket()).add(keys, slot)
+            slots.append(slot)
+        self._notices[key] = notice
+        self._slots_of[key] = slots
+        self._live += len(slots)
+
+    def remove(self, key: Hashable) -> None:
+        """Forget a notice (its stale keys are skipped by the ``alive`` mask)."""
+        for slot in self._slots_of.pop(key, []):
+            self._cols.alive[slot] = False
+            self._live -= 1
+        self._notices.pop(key, None)
+
+    def candidates(
+        self,
+        volume: Volume4D,
+        policy: SeparationPolicy,
+        notice: Notice | None = None,
+        time_margin_s: float = 0.0,
+        vertical_margin_m: float = 0.0,
+    ) -> list[tuple[Hashable, int]]:
+        """(key, volume index) of stored volumes that may be within ``policy`` of ``volume``
+        (widened by the margins), after the party rule when ``notice`` is given.
+
+        A superset of the true conflicts: exact geometry is left to the caller.
+        """
+        slots = self._candidate_slots(volume, policy, notice, time_margin_s, vertical_margin_m)
+        return [self._refs[s] for s in slots.tolist()]
+
+    def _candidate_slots(
+        self,
+        v: Volume4D,
+        policy: SeparationPolicy,
+        notice: Notice | None,
+        time_margin_s: float,
+        vertical_margin_m: float,
+    ) -> IntArray:
+        reach_t = policy.time_s + time_margin_s
+        lat, lon = v.shape.center
+        ranges = cells.lookup_ranges(lat, lon, v.shape.bound_m + policy.search_m)
+        lo = np.array([r[0] for r in ranges], np.int64)
+        hi = np.array([r[1] for r in ranges], np.int64)
+        found: list[IntArray] = []
+        for b in cells.buckets(v.time_start - reach_t, v.time_end + reach_t):
+            bucket = self._buckets.get(b)
+            if bucket is not None:
+                found.extend(bucket.find(lo, hi))
+        if not found:
+            return np.empty(0, np.int64)
+        s = np.unique(np.concatenate(found))
+        c, f = self._cols, self._cols.f
+        keep = c.alive[s]
+        keep &= np.maximum(f["t0"][s] - v.time_end, v.time_start - f["t1"][s]) <= reach_t
+        vreach = policy.max_vertical_m + vertical_margin_m
+        keep &= (
+            np.maximum(f["lo"][s] - v.altitude.upper_m, v.altitude.lower_m - f["hi"][s]) <= vreach
+        )
+        if notice is not None:
+            if notice.protected:
+                keep &= ~c.protected[s]
+            else:
+                code = self._party_codes.get(notice.party, -1)
+                keep &= (c.party[s] != code) | c.protected[s]
+        s = s[keep]
+        if len(s):
+            d = distances_m(np.full(len(s), lat), np.full(len(s), lon), f["lat"][s], f["lon"][s])
+            s = s[d - f["bound"][s] - v.shape.bound_m <= policy.search_m]
+        return s
+
+    def conflicts(
+        self, notice: Notice, policy: SeparationPolicy, exclude: Hashable | None = None
+    ) -> list[Conflict]:
+        """Exact conflicts of ``notice`` with the stored notices (other than ``exclude``)."""
+        out: list[Conflict] = []
+        for i, v in enumerate(notice.volumes):
+            for key, j in self.candidates(v, policy, notice):
+                if key == exclude:
+                    continue
+                other = self._notices[key]
+                if not may_conflict(notice, other):
+                    continue
+                detail = volume_conflict(v, other.volumes[j], policy)
+                if detail is not None:
+                    out.append(Conflict(notice, i, other, j, detail))
+        return out
+
+    def notice(self, key: Hashable) -> Notice:
+        return self._notices[key]

@@ -1,0 +1,454 @@
+"""Converters at the boundary: ASTM F3548-21 ``Volume4D`` JSON and GeoJSON Features ⇄ domain.
+
+Every refusal is a :class:`ValidationError` whose path names the field as the user wrote it, for
+example ``volumes[2].volume.outline_polygon.vertices[3].lat``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from deconflict.domain.errors import FieldError, ValidationError
+from deconflict.domain.policy import Limits
+from deconflict.domain.shapes import Shape, ShapeKind, make_shape
+from deconflict.domain.units import ALTITUDE_UNITS, LENGTH_UNITS
+from deconflict.domain.volumes import AltitudeBand, AltitudeReference, Notice, Volume4D
+
+OUTLINES = ("outline_polygon", "outline_circle", "outline_corridor", "outline_orbit")
+
+
+def _join(path: str, key: str | int) -> str:
+    if isinstance(key, int):
+        return f"{path}[{key}]"
+    return f"{path}.{key}" if path else key
+
+
+def _obj(value: Any, path: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise ValidationError.at(path, f"must be an object, got {_kind(value)}")
+    return value
+
+
+def _list(value: Any, path: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise ValidationError.at(path, f"must be a list, got {_kind(value)}")
+    return value
+
+
+def _req(obj: Mapping[str, Any], key: str, path: str) -> Any:
+    if key not in obj or obj[key] is None:
+        raise ValidationError.at(_join(path, key), "is required")
+    return obj[key]
+
+
+def _num(value: Any, path: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValidationError.at(path, f"must be a number, got {_kind(value)}")
+    f = float(value)
+    if not math.isfinite(f):
+        raise ValidationError.at(path, "must be a finite number (NaN and infinity are refused)")
+    return f
+
+
+def _str(value: Any, path: str) -> str:
+    if not isinstance(value, str):
+        raise ValidationError.at(path, f"must be a string, got {_kind(value)}")
+    return value
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    return {bool: "a boolean", str: "a string", list: "a list", dict: "an object"}.get(
+        type(value), f"{type(value).__name__}"
+    )
+
+
+def parse_latlng(value: Any, path: str) -> tuple[float, float]:
+    """``{"lat": .., "lng": ..}`` in degrees → (lat, lon)."""
+    obj = _obj(value, path)
+    lat = _num(_req(obj, "lat", path), _join(path, "lat"))
+    lng = _num(_req(obj, "lng", path), _join(path, "lng"))
+    return _check_latlng(lat, lng, path, "lat", "lng")
+
+
+def _check_latlng(
+    lat: float, lon: float, path: str, lat_key: str, lon_key: str
+) -> tuple[float, float]:
+    if not -90.0 <= lat <= 90.0:
+        raise ValidationError.at(_join(path, lat_key), f"latitude {lat} is outside [-90, 90]")
+    if not -180.0 <= lon <= 180.0:
+        raise ValidationError.at(_join(path, lon_key), f"longitude {lon} is outside [-180, 180]")
+    return lat, lon
+
+
+def parse_distance_m(value: Any, path: str) -> float:
+    """``{"value": 5, "units": "NM"}`` (or a bare number of metres) → metres."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return _num(value, path)
+    obj = _obj(value, path)
+    v = _num(_req(obj, "value", path), _join(path, "value"))
+    units = _str(obj.get("units", "M"), _join(path, "units")).upper()
+    if units not in LENGTH_UNITS:
+        raise ValidationError.at(
+            _join(path, "units"), f"unknown unit {units!r}; use one of {', '.join(LENGTH_UNITS)}"
+        )
+    return v * LENGTH_UNITS[units]
+
+
+def parse_altitude(value: Any, path: str) -> tuple[float, AltitudeReference]:
+    """``{"value", "reference": "W84"|"AMSL", "units": "M"|"FT"|"FL"}`` → (metres, reference)."""
+    obj = _obj(value, path)
+    v = _num(_req(obj, "value", path), _join(path, "value"))
+    units = _str(obj.get("units", "M"), _join(path, "units")).upper()
+    if units not in ALTITUDE_UNITS:
+        raise ValidationError.at(
+            _join(path, "units"), f"unknown unit {units!r}; use one of {', '.join(ALTITUDE_UNITS)}"
+        )
+    default_ref = "STD" if units == "FL" else None
+    raw_ref = obj.get("reference", default_ref)
+    if raw_ref is None:
+        raise ValidationError.at(_join(path, "reference"), "is required (W84 or AMSL)")
+    ref = _str(raw_ref, _join(path, "reference")).upper()
+    if ref == "AGL":
+        raise ValidationError.at(
+            _join(path, "reference"),
+            "AGL is not accepted: it needs terrain data the broker does not have; give W84 or AMSL",
+        )
+    if units == "FL":
+        if ref != "STD":
+            raise ValidationError.at(
+                _join(path, "reference"),
+                "a flight level is a pressure altitude: use STD or omit it",
+            )
+        if v < 0:
+            raise ValidationError.at(_join(path, "value"), "a flight level cannot be negative")
+    elif ref not in ("W84", "AMSL"):
+        raise ValidationError.at(
+            _join(path, "reference"), f"unknown reference {ref!r}; use W84 or AMSL"
+        )
+    return v * ALTITUDE_UNITS[units], AltitudeReference(ref)
+
+
+def parse_time(value: Any, path: str) -> float:
+    """``{"value": "2015-09-30T06:00:00Z", "format": "RFC3339"}`` (or the bare string) → epoch s."""
+    if isinstance(value, Mapping):
+        fmt = value.get("format", "RFC3339")
+        if fmt != "RFC3339":
+            raise ValidationError.at(
+                _join(path, "format"), f"only RFC3339 is supported, got {fmt!r}"
+            )
+        text = _str(_req(value, "value", path), _join(path, "value"))
+        path = _join(path, "value")
+    else:
+        text = _str(value, path)
+    try:
+        t = datetime.fromisoformat(text.strip().replace("z", "Z"))
+    except ValueError:
+        raise ValidationError.at(
+            path, f"{text!r} is not an RFC 3339 time such as 2015-09-30T06:00:00Z"
+        ) from None
+    if t.tzinfo is None:
+        raise ValidationError.at(
+            path, f"{text!r} has no UTC offset; RFC 3339 needs one (for example Z)"
+        )
+    return t.timestamp()
+
+
+def format_time(epoch_s: float) -> str:
+    """Epoch seconds → RFC 3339 in UTC with a ``Z``."""
+    t = datetime.fromtimestamp(epoch_s, tz=UTC)
+    text = t.isoformat(timespec="microseconds" if t.microsecond else "seconds")
+    return text.replace("+00:00", "Z")
+
+
+def parse_volume4d(value: Any, limits: Limits | None = None, path: str = "") -> Volume4D:
+    """An F3548-21 ``Volume4D`` (with our ``outline_corridor`` and ``outline_orbit``), or a GeoJSON
+    Feature (see :func:`parse_feature`)."""
+    limits = limits or Limits()
+    obj = _obj(value, path or "volume4d")
+    if obj.get("type") == "Feature":
+        return parse_feature(obj, limits, path)
+    vpath = _join(path, "volume")
+    vol = _obj(_req(obj, "volume", path), vpath)
+    present = [k for k in OUTLINES if vol.get(k) is not None]
+    if not present:
+        raise ValidationError.at(vpath, f"needs one outline: {', '.join(OUTLINES)}")
+    if len(present) > 1:
+        raise ValidationError.at(
+            vpath, f"has {len(present)} outlines ({', '.join(present)}); give exactly one"
+        )
+    key = present[0]
+    shape = _parse_outline(key, vol[key], limits, _join(vpath, key))
+    band = _parse_band(vol, limits, vpath)
+    start, end = _parse_window(obj, limits, path)
+    return Volume4D(shape=shape, altitude=band, time_start=start, time_end=end)
+
+
+def _parse_outline(key: str, value: Any, limits: Limits, path: str) -> Shape:
+    obj = _obj(value, path)
+    try:
+        if key == "outline_polygon":
+            pts = _points(obj, "vertices", path, limits)
+            return make_shape(ShapeKind.POLYGON, pts, 0.0, limits.shape, points_path="vertices")
+        if key == "outline_circle":
+            center = parse_latlng(_req(obj, "center", path), _join(path, "center"))
+            radius = parse_distance_m(_req(obj, "radius", path), _join(path, "radius"))
+            return make_shape(ShapeKind.CIRCLE, [center], radius, limits.shape, "center", "radius")
+        if key == "outline_corridor":
+            pts = _points(obj, "centerline", path, limits)
+            width = parse_distance_m(_req(obj, "width", path), _join(path, "width"))
+            return make_shape(
+                ShapeKind.CORRIDOR, pts, width / 2, limits.shape, "centerline", "width"
+            )
+        pts = _points(obj, "points", path, limits)
+        width = parse_distance_m(_req(obj, "width", path), _join(path, "width"))
+        return make_shape(ShapeKind.ORBIT, pts, width / 2, limits.shape, "points", "width")
+    except ValidationError as e:
+        if all(err.path.startswith(path) for err in e.errors):
+            raise
+        raise e.prefixed(path) from None
+
+
+def _points(
+    obj: Mapping[str, Any], key: str, path: str, limits: Limits
+) -> list[tuple[float, float]]:
+    raw = _list(_req(obj, key, path), _join(path, key))
+    # Refuse oversized input before doing any per-vertex work on it.
+    if len(raw) > limits.shape.max_vertices + 1:
+        raise ValidationError.at(
+            _join(path, key),
+            f"{len(raw)} vertices is more than the limit of {limits.shape.max_vertices}",
+        )
+    return [parse_latlng(p, _join(_join(path, key), i)) for i, p in enumerate(raw)]
+
+
+def _parse_band(vol: Mapping[str, Any], limits: Limits, vpath: str) -> AltitudeBand:
+    lo, lo_ref = parse_altitude(_req(vol, "altitude_lower", vpath), _join(vpath, "altitude_lower"))
+    hi, hi_ref = parse_altitude(_req(vol, "altitude_upper", vpath), _join(vpath, "altitude_upper"))
+    if lo_ref != hi_ref:
+        raise ValidationError.at(
+            _join(vpath, "altitude_upper.reference"),
+            f"must match altitude_lower.reference ({lo_ref.value}), got {hi_ref.value}",
+        )
+    for v, k in ((lo, "altitude_lower"), (hi, "altitude_upper")):
+        if not limits.min_altitude_m <= v <= limits.max_altitude_m:
+            raise ValidationError.at(
+                _join(vpath, k),
+                f"{v:.0f} m is outside the accepted range [{limits.min_altitude_m:.0f}, {limits.max_altitude_m:.0f}] m",
+            )
+    if lo > hi:
+        raise ValidationError.at(
+            _join(vpath, "altitude_lower"), f"lower ({lo:.1f} m) is above upper ({hi:.1f} m)"
+        )
+    return AltitudeBand(lo, hi, lo_ref)
+
+
+def _parse_window(obj: Mapping[str, Any], limits: Limits, path: str) -> tuple[float, float]:
+    start = parse_time(_req(obj, "time_start", path), _join(path, "time_start"))
+    end = parse_time(_req(obj, "time_end", path), _join(path, "time_end"))
+    if end <= start:
+        raise ValidationError.at(_join(path, "time_end"), "must be after time_start")
+    if end - start > limits.max_window_s:
+        raise ValidationError.at(
+            _join(path, "time_end"),
+            f"the window is {(end - start) / 3600:.1f} h, longer than the limit of {limits.max_window_s / 3600:.1f} h",
+        )
+    return start, end
+
+
+def parse_feature(value: Any, limits: Limits | None = None, path: str = "") -> Volume4D:
+    """A GeoJSON Feature as a volume. ``geometry`` is a Polygon (polygon), a Point with
+    ``properties.radius`` (circle), a LineString with ``properties.width`` (corridor; with
+    ``properties.shape = "orbit"`` and two positions, an orbit). ``properties`` also carry
+    ``altitude_lower``, ``altitude_upper``, ``time_start`` and ``time_end`` as in F3548."""
+    limits = limits or Limits()
+    obj = _obj(value, path or "feature")
+    gpath = _join(path, "geometry")
+    ppath = _join(path, "properties")
+    geom = _obj(_req(obj, "geometry", path), gpath)
+    props = _obj(_req(obj, "properties", path), ppath)
+    gtype = _str(_req(geom, "type", gpath), _join(gpath, "type"))
+    cpath = _join(gpath, "coordinates")
+    coords = _req(geom, "coordinates", gpath)
+    try:
+        if gtype == "Polygon":
+            rings = _list(coords, cpath)
+            if len(rings) != 1:
+                raise ValidationError.at(
+                    cpath, f"a polygon with holes is not supported ({len(rings)} rings)"
+                )
+            pts = _positions(rings[0], _join(cpath, 0), limits)
+            shape = make_shape(
+                ShapeKind.POLYGON, pts, 0.0, limits.shape, points_path=_join(cpath, 0)
+            )
+        elif gtype == "Point":
+            (center,) = _positions([coords], cpath, limits)
+            radius = parse_distance_m(_req(props, "radius", ppath), _join(ppath, "radius"))
+            shape = make_shape(
+                ShapeKind.CIRCLE, [center], radius, limits.shape, cpath, _join(ppath, "radius")
+            )
+        elif gtype == "LineString":
+            pts = _positions(coords, cpath, limits)
+            width = parse_distance_m(_req(props, "width", ppath), _join(ppath, "width"))
+            kind = ShapeKind.ORBIT if props.get("shape") == "orbit" else ShapeKind.CORRIDOR
+            shape = make_shape(kind, pts, width / 2, limits.shape, cpath, _join(ppath, "width"))
+        else:
+            raise ValidationError.at(
+                _join(gpath, "type"),
+                f"{gtype!r} is not supported; use Polygon, Point (+radius) or LineString (+width)",
+            )
+    except ValidationError as e:
+        raise (
+            e if all(err.path.startswith(path) for err in e.errors) else e.prefixed(path)
+        ) from None
+    band = _parse_band(props, limits, ppath)
+    start, end = _parse_window(props, limits, ppath)
+    return Volume4D(shape=shape, altitude=band, time_start=start, time_end=end)
+
+
+def _positions(value: Any, path: str, limits: Limits) -> list[tuple[float, float]]:
+    raw = _list(value, path)
+    if len(raw) > limits.shape.max_vertices + 1:
+        raise ValidationError.at(
+            path, f"{len(raw)} vertices is more than the limit of {limits.shape.max_vertices}"
+        )
+    out = []
+    for i, p in enumerate(raw):
+        ipath = _join(path, i)
+        pos = _list(p, ipath)
+        if len(pos) < 2:
+            raise ValidationError.at(ipath, "a position needs [longitude, latitude]")
+        lon = _num(pos[0], _join(ipath, 0))
+        lat = _num(pos[1], _join(ipath, 1))
+        if not -90.0 <= lat <= 90.0:
+            raise ValidationError.at(_join(ipath, 1), f"latitude {lat} is outside [-90, 90]")
+        if not -180.0 <= lon <= 180.0:
+            raise ValidationError.at(_join(ipath, 0), f"longitude {lon} is outside [-180, 180]")
+        out.append((lat, lon))
+    return out
+
+
+def parse_notice(value: Any, limits: Limits | None = None, path: str = "") -> Notice:
+    """``{"party", "id"?, "kind"?, "volumes": [Volume4D, …]}`` → :class:`Notice`."""
+    limits = limits or Limits()
+    obj = _obj(value, path or "notice")
+    party = _str(_req(obj, "party", path), _join(path, "party")).strip()
+    if not party:
+        raise ValidationError.at(_join(path, "party"), "must not be empty")
+    nid = obj.get("id")
+    if nid is not None:
+        nid = _str(nid, _join(path, "id")).strip()
+        if not nid or len(nid) > 200:
+            raise ValidationError.at(_join(path, "id"), "must be 1 to 200 characters")
+    kind = _str(obj.get("kind", "activity"), _join(path, "kind")).strip() or "activity"
+    vols = _list(_req(obj, "volumes", path), _join(path, "volumes"))
+    if not vols:
+        raise ValidationError.at(_join(path, "volumes"), "needs at least one volume")
+    if len(vols) > limits.max_volumes_per_notice:
+        raise ValidationError.at(
+            _join(path, "volumes"),
+            f"{len(vols)} volumes is more than the limit of {limits.max_volumes_per_notice}",
+        )
+    volumes = tuple(
+        parse_volume4d(v, limits, _join(_join(path, "volumes"), i)) for i, v in enumerate(vols)
+    )
+    return Notice(party=party, id=nid, kind=kind, volumes=volumes)
+
+
+def parse_notices(doc: Any, limits: Limits | None = None) -> list[Notice]:
+    """A notice file: one notice, a JSON list of them, or a GeoJSON FeatureCollection whose
+    features carry ``party``, ``id`` and ``kind`` as properties (features with the same party and
+    id form one notice)."""
+    limits = limits or Limits()
+    if isinstance(doc, list):
+        return [parse_notice(n, limits, f"[{i}]") for i, n in enumerate(doc)]
+    obj = _obj(doc, "")
+    if obj.get("type") == "FeatureCollection":
+        return _parse_collection(obj, limits)
+    return [parse_notice(obj, limits)]
+
+
+def _parse_collection(obj: Mapping[str, Any], limits: Limits) -> list[Notice]:
+    feats = _list(_req(obj, "features", ""), "features")
+    groups: dict[tuple[str, str], list[Volume4D]] = {}
+    meta: dict[tuple[str, str], tuple[str | None, str]] = {}
+    errors: list[FieldError] = []
+    for i, f in enumerate(feats):
+        fpath = f"features[{i}]"
+        fobj = _obj(f, fpath)
+        props = _obj(_req(fobj, "properties", fpath), _join(fpath, "properties"))
+        party = _str(
+            _req(props, "party", _join(fpath, "properties")), _join(fpath, "properties.party")
+        ).strip()
+        if not party:
+            errors.append(FieldError(_join(fpath, "properties.party"), "must not be empty"))
+            continue
+        nid = props.get("id")
+        if nid is not None:
+            nid = _str(nid, _join(fpath, "properties.id"))
+        kind = _str(props.get("kind", "activity"), _join(fpath, "properties.kind"))
+        key = (party, nid if nid is not None else f"\0{i}")
+        groups.setdefault(key, []).append(parse_feature(fobj, limits, fpath))
+        meta[key] = (nid, kind)
+    if errors:
+        raise ValidationError(errors)
+    return [
+        Notice(party=k[0], id=meta[k][0], kind=meta[k][1], volumes=tuple(v))
+        for k, v in groups.items()
+    ]
+
+
+# ---------------------------------------------------------------- out
+
+
+def shape_to_f3548(shape: Shape) -> dict[str, Any]:
+    pts = [{"lat": a, "lng": b} for a, b in shape.points]
+    if shape.kind is ShapeKind.POLYGON:
+        return {"outline_polygon": {"vertices": pts}}
+    if shape.kind is ShapeKind.CIRCLE:
+        return {
+            "outline_circle": {"center": pts[0], "radius": {"value": shape.buffer_m, "units": "M"}}
+        }
+    width = {"value": shape.width_m, "units": "M"}
+    if shape.kind is ShapeKind.CORRIDOR:
+        return {"outline_corridor": {"centerline": pts, "width": width}}
+    return {"outline_orbit": {"points": pts, "width": width}}
+
+
+def volume_to_f3548(v: Volume4D) -> dict[str, Any]:
+    """Domain → F3548 JSON (metres), parseable back by :func:`parse_volume4d`."""
+    ref = v.altitude.reference.value
+    if ref == "STD":
+        lower = {
+            "value": v.altitude.lower_m / ALTITUDE_UNITS["FL"],
+            "reference": "STD",
+            "units": "FL",
+        }
+        upper = {
+            "value": v.altitude.upper_m / ALTITUDE_UNITS["FL"],
+            "reference": "STD",
+            "units": "FL",
+        }
+    else:
+        lower = {"value": v.altitude.lower_m, "reference": ref, "units": "M"}
+        upper = {"value": v.altitude.upper_m, "reference": ref, "units": "M"}
+    return {
+        "volume": {**shape_to_f3548(v.shape), "altitude_lower": lower, "altitude_upper": upper},
+        "time_start": {"value": format_time(v.time_start), "format": "RFC3339"},
+        "time_end": {"value": format_time(v.time_end), "format": "RFC3339"},
+    }
+
+
+def notice_to_json(n: Notice) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "party": n.party,
+        "kind": n.kind,
+        "volumes": [volume_to_f3548(v) for v in n.volumes],
+    }
+    if n.id is not None:
+        out = {"id": n.id, **out}
+    return out

@@ -1,0 +1,81 @@
+"""4D volumes and notices: the domain model every other part speaks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+
+from deconflict.domain.shapes import Shape
+from deconflict.domain.units import EpochSeconds, Metres
+
+
+class AltitudeReference(StrEnum):
+    """Vertical datum of an altitude band.
+
+    ``W84`` is height above the WGS84 ellipsoid, ``AMSL`` height above mean sea level (the geoid),
+    ``STD`` pressure altitude on the standard setting (1013.25 hPa), which is what a flight level
+    is. ``AGL`` is refused: it needs terrain data the broker does not guess.
+    """
+
+    W84 = "W84"
+    AMSL = "AMSL"
+    STD = "STD"
+
+
+@dataclass(frozen=True)
+class AltitudeBand:
+    lower_m: Metres
+    upper_m: Metres
+    reference: AltitudeReference = AltitudeReference.W84
+
+
+@dataclass(frozen=True)
+class Volume4D:
+    """A shape × altitude band × time window (closed intervals)."""
+
+    shape: Shape
+    altitude: AltitudeBand
+    time_start: EpochSeconds
+    time_end: EpochSeconds
+
+
+class NoticeState(StrEnum):
+    ACCEPTED = "accepted"
+    """Filed and checked; not yet flying."""
+    ACTIVE = "active"
+    """The party says the activity is under way."""
+    ENDED = "ended"
+    CANCELLED = "cancelled"
+
+    @property
+    def is_live(self) -> bool:
+        """Whether the notice still takes part in conflict checks."""
+        return self in (NoticeState.ACCEPTED, NoticeState.ACTIVE)
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A party's declared air activity. Information, never permission."""
+
+    party: str
+    volumes: tuple[Volume4D, ...]
+    id: str | None = None
+    kind: str = "activity"
+    version: int = 1
+    state: NoticeState = NoticeState.ACCEPTED
+    received_at: EpochSeconds | None = None
+    """When the broker received this version (stamped by the broker, never by the party)."""
+    protected: bool = False
+    """True for a protected site: conflicts with every notice of every party."""
+    extra: dict[str, str] = field(default_factory=dict, compare=False)
+
+    @property
+    def time_start(self) -> EpochSeconds:
+        return min(v.time_start for v in self.volumes)
+
+    @property
+    def time_end(self) -> EpochSeconds:
+        return max(v.time_end for v in self.volumes)
+
+    def with_id(self, notice_id: str) -> Notice:
+        return replace(self, id=notice_id)
