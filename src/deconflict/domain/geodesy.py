@@ -45,9 +45,7 @@ def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return float(d)
 
 
-def distances_m(
-    lat1: FloatArray, lon1: FloatArray, lat2: FloatArray, lon2: FloatArray
-) -> FloatArray:
+def distances_m(lat1: FloatArray, lon1: FloatArray, lat2: FloatArray, lon2: FloatArray) -> FloatArray:
     """Element-wise geodesic distances (broadcasting scalars)."""
     lat1, lon1, lat2, lon2 = np.broadcast_arrays(
         np.asarray(lat1, float),
@@ -74,14 +72,10 @@ def centroid(lat: FloatArray, lon: FloatArray) -> tuple[float, float]:
     if n < 1e-12:  # points spread around the globe: no meaningful centre
         return float(np.asarray(lat, float)[0]), float(np.asarray(lon, float)[0])
     v = v / n
-    return float(np.degrees(np.arcsin(np.clip(v[2], -1, 1)))), float(
-        np.degrees(np.arctan2(v[1], v[0]))
-    )
+    return float(np.degrees(np.arcsin(np.clip(v[2], -1, 1)))), float(np.degrees(np.arctan2(v[1], v[0])))
 
 
-def destination(
-    lat: float, lon: float, azimuth_deg: FloatArray, dist_m: FloatArray
-) -> tuple[FloatArray, FloatArray]:
+def destination(lat: float, lon: float, azimuth_deg: FloatArray, dist_m: FloatArray) -> tuple[FloatArray, FloatArray]:
     """Points reached by going ``dist_m`` along azimuths from one point: (lat, lon) arrays."""
     az = np.atleast_1d(np.asarray(azimuth_deg, float))
     d = np.broadcast_to(np.asarray(dist_m, float), az.shape)
@@ -89,9 +83,7 @@ def destination(
     return np.asarray(lats, float), np.asarray(lons, float)
 
 
-def densify(
-    lat: FloatArray, lon: FloatArray, max_segment_m: float, closed: bool
-) -> tuple[FloatArray, FloatArray]:
+def densify(lat: FloatArray, lon: FloatArray, max_segment_m: float, closed: bool) -> tuple[FloatArray, FloatArray]:
     """Insert points along the geodesic edges so no segment is longer than ``max_segment_m``.
 
     Edges of polygons and corridors are geodesics (as in S2 and the DSS); a straight segment in the
@@ -146,9 +138,7 @@ class LocalFrame:
     def forward(self, lat: FloatArray, lon: FloatArray) -> tuple[FloatArray, FloatArray]:
         lat = np.atleast_1d(np.asarray(lat, float))
         lon = np.atleast_1d(np.asarray(lon, float))
-        az, _, d = geod().inv(
-            np.full(lat.shape, self.lon0), np.full(lat.shape, self.lat0), lon, lat
-        )
+        az, _, d = geod().inv(np.full(lat.shape, self.lon0), np.full(lat.shape, self.lat0), lon, lat)
         a = np.radians(np.asarray(az, float))
         d = np.asarray(d, float)
         return d * np.sin(a), d * np.cos(a)

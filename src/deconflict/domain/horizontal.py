@@ -87,10 +87,7 @@ def _to_geojson(geom: BaseGeometry, frame: LocalFrame) -> dict[str, Any]:
     if geom.geom_type == "MultiPolygon":
         return {
             "type": "MultiPolygon",
-            "coordinates": [
-                [ring(p.exterior.coords)] + [ring(i.coords) for i in p.interiors]
-                for p in geom.geoms
-            ],
+            "coordinates": [[ring(p.exterior.coords)] + [ring(i.coords) for i in p.interiors] for p in geom.geoms],
         }
     # GeometryCollection of lower-dimensional pieces: keep the polygons, else a point
     polys = [g for g in getattr(geom, "geoms", []) if g.geom_type == "Polygon"]

@@ -190,9 +190,7 @@ class VolumeIndex:
         keep = c.alive[s]
         keep &= np.maximum(f["t0"][s] - v.time_end, v.time_start - f["t1"][s]) <= reach_t
         vreach = policy.max_vertical_m + vertical_margin_m
-        keep &= (
-            np.maximum(f["lo"][s] - v.altitude.upper_m, v.altitude.lower_m - f["hi"][s]) <= vreach
-        )
+        keep &= np.maximum(f["lo"][s] - v.altitude.upper_m, v.altitude.lower_m - f["hi"][s]) <= vreach
         if notice is not None:
             if notice.protected:
                 keep &= ~c.protected[s]
@@ -205,9 +203,7 @@ class VolumeIndex:
             s = s[d - f["bound"][s] - v.shape.bound_m <= policy.search_m]
         return s
 
-    def conflicts(
-        self, notice: Notice, policy: SeparationPolicy, exclude: Hashable | None = None
-    ) -> list[Conflict]:
+    def conflicts(self, notice: Notice, policy: SeparationPolicy, exclude: Hashable | None = None) -> list[Conflict]:
         """Exact conflicts of ``notice`` with the stored notices (other than ``exclude``)."""
         out: list[Conflict] = []
         for i, v in enumerate(notice.volumes):

@@ -75,9 +75,7 @@ def parse_latlng(value: Any, path: str) -> tuple[float, float]:
     return _check_latlng(lat, lng, path, "lat", "lng")
 
 
-def _check_latlng(
-    lat: float, lon: float, path: str, lat_key: str, lon_key: str
-) -> tuple[float, float]:
+def _check_latlng(lat: float, lon: float, path: str, lat_key: str, lon_key: str) -> tuple[float, float]:
     if not -90.0 <= lat <= 90.0:
         raise ValidationError.at(_join(path, lat_key), f"latitude {lat} is outside [-90, 90]")
     if not -180.0 <= lon <= 180.0:
@@ -93,9 +91,7 @@ def parse_distance_m(value: Any, path: str) -> float:
     v = _num(_req(obj, "value", path), _join(path, "value"))
     units = _str(obj.get("units", "M"), _join(path, "units")).upper()
     if units not in LENGTH_UNITS:
-        raise ValidationError.at(
-            _join(path, "units"), f"unknown unit {units!r}; use one of {', '.join(LENGTH_UNITS)}"
-        )
+        raise ValidationError.at(_join(path, "units"), f"unknown unit {units!r}; use one of {', '.join(LENGTH_UNITS)}")
     return v * LENGTH_UNITS[units]
 
 
@@ -127,9 +123,7 @@ def parse_altitude(value: Any, path: str) -> tuple[float, AltitudeReference]:
         if v < 0:
             raise ValidationError.at(_join(path, "value"), "a flight level cannot be negative")
     elif ref not in ("W84", "AMSL"):
-        raise ValidationError.at(
-            _join(path, "reference"), f"unknown reference {ref!r}; use W84 or AMSL"
-        )
+        raise ValidationError.at(_join(path, "reference"), f"unknown reference {ref!r}; use W84 or AMSL")
     return v * ALTITUDE_UNITS[units], AltitudeReference(ref)
 
 
@@ -138,9 +132,7 @@ def parse_time(value: Any, path: str) -> float:
     if isinstance(value, Mapping):
         fmt = value.get("format", "RFC3339")
         if fmt != "RFC3339":
-            raise ValidationError.at(
-                _join(path, "format"), f"only RFC3339 is supported, got {fmt!r}"
-            )
+            raise ValidationError.at(_join(path, "format"), f"only RFC3339 is supported, got {fmt!r}")
         text = _str(_req(value, "value", path), _join(path, "value"))
         path = _join(path, "value")
     else:
@@ -148,13 +140,9 @@ def parse_time(value: Any, path: str) -> float:
     try:
         t = datetime.fromisoformat(text.strip().replace("z", "Z"))
     except ValueError:
-        raise ValidationError.at(
-            path, f"{text!r} is not an RFC 3339 time such as 2015-09-30T06:00:00Z"
-        ) from None
+        raise ValidationError.at(path, f"{text!r} is not an RFC 3339 time such as 2015-09-30T06:00:00Z") from None
     if t.tzinfo is None:
-        raise ValidationError.at(
-            path, f"{text!r} has no UTC offset; RFC 3339 needs one (for example Z)"
-        )
+        raise ValidationError.at(path, f"{text!r} has no UTC offset; RFC 3339 needs one (for example Z)")
     return t.timestamp()
 
 
@@ -178,9 +166,7 @@ def parse_volume4d(value: Any, limits: Limits | None = None, path: str = "") -> 
     if not present:
         raise ValidationError.at(vpath, f"needs one outline: {', '.join(OUTLINES)}")
     if len(present) > 1:
-        raise ValidationError.at(
-            vpath, f"has {len(present)} outlines ({', '.join(present)}); give exactly one"
-        )
+        raise ValidationError.at(vpath, f"has {len(present)} outlines ({', '.join(present)}); give exactly one")
     key = present[0]
     shape = _parse_outline(key, vol[key], limits, _join(vpath, key))
     band = _parse_band(vol, limits, vpath)
@@ -201,9 +187,7 @@ def _parse_outline(key: str, value: Any, limits: Limits, path: str) -> Shape:
         if key == "outline_corridor":
             pts = _points(obj, "centerline", path, limits)
             width = parse_distance_m(_req(obj, "width", path), _join(path, "width"))
-            return make_shape(
-                ShapeKind.CORRIDOR, pts, width / 2, limits.shape, "centerline", "width"
-            )
+            return make_shape(ShapeKind.CORRIDOR, pts, width / 2, limits.shape, "centerline", "width")
         pts = _points(obj, "points", path, limits)
         width = parse_distance_m(_req(obj, "width", path), _join(path, "width"))
         return make_shape(ShapeKind.ORBIT, pts, width / 2, limits.shape, "points", "width")
@@ -213,9 +197,7 @@ def _parse_outline(key: str, value: Any, limits: Limits, path: str) -> Shape:
         raise e.prefixed(path) from None
 
 
-def _points(
-    obj: Mapping[str, Any], key: str, path: str, limits: Limits
-) -> list[tuple[float, float]]:
+def _points(obj: Mapping[str, Any], key: str, path: str, limits: Limits) -> list[tuple[float, float]]:
     raw = _list(_req(obj, key, path), _join(path, key))
     # Refuse oversized input before doing any per-vertex work on it.
     if len(raw) > limits.shape.max_vertices + 1:
@@ -241,9 +223,7 @@ def _parse_band(vol: Mapping[str, Any], limits: Limits, vpath: str) -> AltitudeB
                 f"{v:.0f} m is outside the accepted range [{limits.min_altitude_m:.0f}, {limits.max_altitude_m:.0f}] m",
             )
     if lo > hi:
-        raise ValidationError.at(
-            _join(vpath, "altitude_lower"), f"lower ({lo:.1f} m) is above upper ({hi:.1f} m)"
-        )
+        raise ValidationError.at(_join(vpath, "altitude_lower"), f"lower ({lo:.1f} m) is above upper ({hi:.1f} m)")
     return AltitudeBand(lo, hi, lo_ref)
 
 
@@ -278,19 +258,13 @@ def parse_feature(value: Any, limits: Limits | None = None, path: str = "") -> V
         if gtype == "Polygon":
             rings = _list(coords, cpath)
             if len(rings) != 1:
-                raise ValidationError.at(
-                    cpath, f"a polygon with holes is not supported ({len(rings)} rings)"
-                )
+                raise ValidationError.at(cpath, f"a polygon with holes is not supported ({len(rings)} rings)")
             pts = _positions(rings[0], _join(cpath, 0), limits)
-            shape = make_shape(
-                ShapeKind.POLYGON, pts, 0.0, limits.shape, points_path=_join(cpath, 0)
-            )
+            shape = make_shape(ShapeKind.POLYGON, pts, 0.0, limits.shape, points_path=_join(cpath, 0))
         elif gtype == "Point":
             (center,) = _positions([coords], cpath, limits)
             radius = parse_distance_m(_req(props, "radius", ppath), _join(ppath, "radius"))
-            shape = make_shape(
-                ShapeKind.CIRCLE, [center], radius, limits.shape, cpath, _join(ppath, "radius")
-            )
+            shape = make_shape(ShapeKind.CIRCLE, [center], radius, limits.shape, cpath, _join(ppath, "radius"))
         elif gtype == "LineString":
             pts = _positions(coords, cpath, limits)
             width = parse_distance_m(_req(props, "width", ppath), _join(ppath, "width"))
@@ -302,9 +276,7 @@ def parse_feature(value: Any, limits: Limits | None = None, path: str = "") -> V
                 f"{gtype!r} is not supported; use Polygon, Point (+radius) or LineString (+width)",
             )
     except ValidationError as e:
-        raise (
-            e if all(err.path.startswith(path) for err in e.errors) else e.prefixed(path)
-        ) from None
+        raise (e if all(err.path.startswith(path) for err in e.errors) else e.prefixed(path)) from None
     band = _parse_band(props, limits, ppath)
     start, end = _parse_window(props, limits, ppath)
     return Volume4D(shape=shape, altitude=band, time_start=start, time_end=end)
@@ -313,9 +285,7 @@ def parse_feature(value: Any, limits: Limits | None = None, path: str = "") -> V
 def _positions(value: Any, path: str, limits: Limits) -> list[tuple[float, float]]:
     raw = _list(value, path)
     if len(raw) > limits.shape.max_vertices + 1:
-        raise ValidationError.at(
-            path, f"{len(raw)} vertices is more than the limit of {limits.shape.max_vertices}"
-        )
+        raise ValidationError.at(path, f"{len(raw)} vertices is more than the limit of {limits.shape.max_vertices}")
     out = []
     for i, p in enumerate(raw):
         ipath = _join(path, i)
@@ -353,9 +323,7 @@ def parse_notice(value: Any, limits: Limits | None = None, path: str = "") -> No
             _join(path, "volumes"),
             f"{len(vols)} volumes is more than the limit of {limits.max_volumes_per_notice}",
         )
-    volumes = tuple(
-        parse_volume4d(v, limits, _join(_join(path, "volumes"), i)) for i, v in enumerate(vols)
-    )
+    volumes = tuple(parse_volume4d(v, limits, _join(_join(path, "volumes"), i)) for i, v in enumerate(vols))
     return Notice(party=party, id=nid, kind=kind, volumes=volumes)
 
 
@@ -381,9 +349,7 @@ def _parse_collection(obj: Mapping[str, Any], limits: Limits) -> list[Notice]:
         fpath = f"features[{i}]"
         fobj = _obj(f, fpath)
         props = _obj(_req(fobj, "properties", fpath), _join(fpath, "properties"))
-        party = _str(
-            _req(props, "party", _join(fpath, "properties")), _join(fpath, "properties.party")
-        ).strip()
+        party = _str(_req(props, "party", _join(fpath, "properties")), _join(fpath, "properties.party")).strip()
         if not party:
             errors.append(FieldError(_join(fpath, "properties.party"), "must not be empty"))
             continue
@@ -396,10 +362,7 @@ def _parse_collection(obj: Mapping[str, Any], limits: Limits) -> list[Notice]:
         meta[key] = (nid, kind)
     if errors:
         raise ValidationError(errors)
-    return [
-        Notice(party=k[0], id=meta[k][0], kind=meta[k][1], volumes=tuple(v))
-        for k, v in groups.items()
-    ]
+    return [Notice(party=k[0], id=meta[k][0], kind=meta[k][1], volumes=tuple(v)) for k, v in groups.items()]
 
 
 # ---------------------------------------------------------------- out
@@ -410,9 +373,7 @@ def shape_to_f3548(shape: Shape) -> dict[str, Any]:
     if shape.kind is ShapeKind.POLYGON:
         return {"outline_polygon": {"vertices": pts}}
     if shape.kind is ShapeKind.CIRCLE:
-        return {
-            "outline_circle": {"center": pts[0], "radius": {"value": shape.buffer_m, "units": "M"}}
-        }
+        return {"outline_circle": {"center": pts[0], "radius": {"value": shape.buffer_m, "units": "M"}}}
     width = {"value": shape.width_m, "units": "M"}
     if shape.kind is ShapeKind.CORRIDOR:
         return {"outline_corridor": {"centerline": pts, "width": width}}

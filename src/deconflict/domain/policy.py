@@ -60,9 +60,7 @@ class SeparationPolicy:
             return 0.0
         if AltitudeReference.STD in (a, b):
             other = b if a == AltitudeReference.STD else a
-            return self.pressure_allowance_m + (
-                self.geoid_allowance_m if other == AltitudeReference.W84 else 0.0
-            )
+            return self.pressure_allowance_m + (self.geoid_allowance_m if other == AltitudeReference.W84 else 0.0)
         return self.geoid_allowance_m
 
     @property

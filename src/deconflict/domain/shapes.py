@@ -114,28 +114,18 @@ def make_shape(
     if kind is ShapeKind.POLYGON:
         distinct = _distinct(pts)
         if len(distinct) < 3:
-            raise ValidationError.at(
-                points_path, f"a polygon needs at least 3 distinct vertices, got {len(distinct)}"
-            )
+            raise ValidationError.at(points_path, f"a polygon needs at least 3 distinct vertices, got {len(distinct)}")
     elif kind is ShapeKind.CORRIDOR and len(_distinct(pts)) < 2:
-        raise ValidationError.at(
-            points_path, "a corridor centreline needs at least 2 distinct points"
-        )
+        raise ValidationError.at(points_path, "a corridor centreline needs at least 2 distinct points")
     elif kind is ShapeKind.ORBIT:
         if len(pts) != 2:
-            raise ValidationError.at(
-                points_path, f"an orbit is defined by exactly 2 points, got {len(pts)}"
-            )
+            raise ValidationError.at(points_path, f"an orbit is defined by exactly 2 points, got {len(pts)}")
         if _same(pts[0], pts[1]):
-            raise ValidationError.at(
-                points_path, "the two points of an orbit must differ (use a circle)"
-            )
+            raise ValidationError.at(points_path, "the two points of an orbit must differ (use a circle)")
     elif kind is ShapeKind.CIRCLE and len(pts) != 1:
         raise ValidationError.at(points_path, "a circle has exactly one centre")
     if len(pts) > limits.max_vertices:
-        raise ValidationError.at(
-            points_path, f"{len(pts)} vertices is more than the limit of {limits.max_vertices}"
-        )
+        raise ValidationError.at(points_path, f"{len(pts)} vertices is more than the limit of {limits.max_vertices}")
 
     if kind is ShapeKind.POLYGON:
         buffer_m = 0.0
@@ -174,9 +164,7 @@ def make_shape(
 
     # A conservative bound: the farthest densified vertex plus the buffer, with slack for the
     # geodesic bulge between densified vertices (sub-metre at 10 km segments).
-    far = distances_m(
-        np.full(core_lat.shape, clat), np.full(core_lat.shape, clon), core_lat, core_lon
-    )
+    far = distances_m(np.full(core_lat.shape, clat), np.full(core_lat.shape, clon), core_lat, core_lon)
     bound = float(far.max()) * 1.0001 + 1.0 + buffer_m
     return Shape(
         kind=kind,
@@ -189,9 +177,7 @@ def make_shape(
     )
 
 
-def _check_polygon(
-    lat: FloatArray, lon: FloatArray, clat: float, clon: float, limits: ShapeLimits, path: str
-) -> None:
+def _check_polygon(lat: FloatArray, lon: FloatArray, clat: float, clon: float, limits: ShapeLimits, path: str) -> None:
     frame = LocalFrame(clat, clon)
     x, y = frame.forward(lat, lon)
     poly = shapely.Polygon(np.column_stack([x, y]))
@@ -204,9 +190,7 @@ def _check_polygon(
         raise ValidationError.at(path, "the polygon is degenerate: it has no area")
     # Thinner than min_size everywhere (for example all vertices on one line) is degenerate too.
     if 2 * poly.area / poly.length < limits.min_size_m / 2:
-        raise ValidationError.at(
-            path, "the polygon is degenerate: its vertices are (nearly) on one line"
-        )
+        raise ValidationError.at(path, "the polygon is degenerate: its vertices are (nearly) on one line")
 
 
 def _same(a: tuple[float, float], b: tuple[float, float]) -> bool:

@@ -1,0 +1,101 @@
+"""What the filing use cases need from a store. The SQL store and the in-memory one both provide it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
+
+from deconflict.domain.policy import SeparationPolicy
+from deconflict.domain.strategic import VolumeConflict
+from deconflict.domain.volumes import Notice, NoticeState, Volume4D
+
+Clock = Callable[[], float]
+"""Returns the broker's time as epoch seconds (injectable for tests)."""
+
+
+class ConflictState(StrEnum):
+    OPEN = "open"
+    RESOLVED = "resolved"
+
+
+@dataclass(frozen=True)
+class ConflictRecord:
+    """A stored conflict between volume ``volume_a`` of notice ``notice_a`` and volume ``volume_b``
+    of ``notice_b``. ``notice_a`` is the notice whose filing found it."""
+
+    id: str
+    notice_a: str
+    party_a: str
+    version_a: int
+    volume_a: int
+    notice_b: str
+    party_b: str
+    version_b: int
+    volume_b: int
+    protected_site: bool
+    """True when one side is a protected site."""
+    detail: VolumeConflict
+    state: ConflictState
+    detected_at: float
+    updated_at: float
+    resolved_at: float | None = None
+
+    def pair_key(self) -> tuple[tuple[str, int], tuple[str, int]]:
+        """Identifies the volume pair regardless of which side filed first."""
+        x, y = (self.notice_a, self.volume_a), (self.notice_b, self.volume_b)
+        return (x, y) if x <= y else (y, x)
+
+    def involves(self, notice_id: str) -> bool:
+        return notice_id in (self.notice_a, self.notice_b)
+
+
+class Repository(Protocol):
+    """Operations inside one transaction."""
+
+    def lock_for_filing(self) -> None:
+        """Serialize writers that check and record conflicts, so that of two notices filed at the
+        same moment the second always sees the first (no lost conflict)."""
+
+    def get(self, notice_id: str) -> Notice | None: ...
+
+    def add(self, notice: Notice) -> None:
+        """Store a new notice (version 1) and index its volumes."""
+
+    def replace(self, notice: Notice, replaces_version: int) -> None:
+        """Store ``notice`` (version ``replaces_version + 1``) in place of the current version,
+        re-indexing it; raise :class:`StaleVersionError` if the current version differs."""
+
+    def candidates(
+        self,
+        volume: Volume4D,
+        policy: SeparationPolicy,
+        notice: Notice,
+        time_margin_s: float = 0.0,
+        vertical_margin_m: float = 0.0,
+    ) -> list[tuple[Notice, int]]:
+        """Live notices' volumes (notice, volume index) that may be within the policy of
+        ``volume`` widened by the margins; a superset of the true conflicts, same-party
+        volumes excluded as in :func:`deconflict.domain.strategic.may_conflict`."""
+
+    def open_conflicts_of(self, notice_id: str) -> list[ConflictRecord]: ...
+
+    def conflicts_of(self, notice_id: str) -> list[ConflictRecord]:
+        """Open and resolved conflicts involving the notice."""
+
+    def save_conflict(self, record: ConflictRecord) -> None:
+        """Insert a conflict or update it by id."""
+
+    def list_notices(
+        self, party: str | None = None, state: NoticeState | None = None, include_protected: bool = True
+    ) -> list[Notice]: ...
+
+    def list_conflicts(self, state: ConflictState | None = None) -> list[ConflictRecord]: ...
+
+
+class UnitOfWork(Protocol):
+    """``with uow.begin() as repo:`` commits on success and rolls back on any error."""
+
+    def begin(self) -> AbstractContextManager[Repository]: ...
