@@ -7,6 +7,7 @@ example ``volumes[2].volume.outline_polygon.vertices[3].lat``.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -18,6 +19,12 @@ from deconflict.domain.units import ALTITUDE_UNITS, LENGTH_UNITS
 from deconflict.domain.volumes import AltitudeBand, AltitudeReference, Notice, Volume4D
 
 OUTLINES = ("outline_polygon", "outline_circle", "outline_corridor", "outline_orbit")
+
+_RFC3339 = re.compile(
+    r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?P<offset>[Zz]|[+-]\d{2}:\d{2})?",
+    re.ASCII,
+)
+"""RFC 3339 ``date-time``; the offset is optional here only to give naive times their own message."""
 
 
 def _join(path: str, key: str | int) -> str:
@@ -47,7 +54,10 @@ def _req(obj: Mapping[str, Any], key: str, path: str) -> Any:
 def _num(value: Any, path: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValidationError.at(path, f"must be a number, got {_kind(value)}")
-    f = float(value)
+    try:
+        f = float(value)
+    except OverflowError:  # an integer too large for a float
+        f = math.inf
     if not math.isfinite(f):
         raise ValidationError.at(path, "must be a finite number (NaN and infinity are refused)")
     return f
@@ -62,9 +72,17 @@ def _str(value: Any, path: str) -> str:
 def _kind(value: Any) -> str:
     if value is None:
         return "null"
-    return {bool: "a boolean", str: "a string", list: "a list", dict: "an object"}.get(
-        type(value), f"{type(value).__name__}"
-    )
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, Mapping):
+        return "an object"
+    return type(value).__name__
 
 
 def parse_latlng(value: Any, path: str) -> tuple[float, float]:
@@ -137,12 +155,17 @@ def parse_time(value: Any, path: str) -> float:
         path = _join(path, "value")
     else:
         text = _str(value, path)
+    # datetime.fromisoformat also takes ISO 8601 forms that RFC 3339 does not (20150930T0600Z,
+    # week dates, hours only, +0100): check the RFC 3339 form first.
+    m = _RFC3339.fullmatch(text.strip())
+    if m is None:
+        raise ValidationError.at(path, f"{text!r} is not an RFC 3339 time such as 2015-09-30T06:00:00Z")
+    if m["offset"] is None:
+        raise ValidationError.at(path, f"{text!r} has no UTC offset; RFC 3339 needs one (for example Z)")
     try:
-        t = datetime.fromisoformat(text.strip().replace("z", "Z"))
+        t = datetime.fromisoformat(text.strip().upper())
     except ValueError:
         raise ValidationError.at(path, f"{text!r} is not an RFC 3339 time such as 2015-09-30T06:00:00Z") from None
-    if t.tzinfo is None:
-        raise ValidationError.at(path, f"{text!r} has no UTC offset; RFC 3339 needs one (for example Z)")
     return t.timestamp()
 
 
@@ -257,18 +280,25 @@ def parse_feature(value: Any, limits: Limits | None = None, path: str = "") -> V
     try:
         if gtype == "Polygon":
             rings = _list(coords, cpath)
+            if not rings:
+                raise ValidationError.at(cpath, "a polygon needs one ring of positions")
             if len(rings) != 1:
                 raise ValidationError.at(cpath, f"a polygon with holes is not supported ({len(rings)} rings)")
             pts = _positions(rings[0], _join(cpath, 0), limits)
             shape = make_shape(ShapeKind.POLYGON, pts, 0.0, limits.shape, points_path=_join(cpath, 0))
         elif gtype == "Point":
-            (center,) = _positions([coords], cpath, limits)
+            center = _position(coords, cpath)
             radius = parse_distance_m(_req(props, "radius", ppath), _join(ppath, "radius"))
             shape = make_shape(ShapeKind.CIRCLE, [center], radius, limits.shape, cpath, _join(ppath, "radius"))
         elif gtype == "LineString":
             pts = _positions(coords, cpath, limits)
             width = parse_distance_m(_req(props, "width", ppath), _join(ppath, "width"))
-            kind = ShapeKind.ORBIT if props.get("shape") == "orbit" else ShapeKind.CORRIDOR
+            style = props.get("shape")
+            if style not in (None, "corridor", "orbit"):
+                raise ValidationError.at(
+                    _join(ppath, "shape"), f"{style!r} is not a line shape; use 'corridor' (the default) or 'orbit'"
+                )
+            kind = ShapeKind.ORBIT if style == "orbit" else ShapeKind.CORRIDOR
             shape = make_shape(kind, pts, width / 2, limits.shape, cpath, _join(ppath, "width"))
         else:
             raise ValidationError.at(
@@ -286,20 +316,21 @@ def _positions(value: Any, path: str, limits: Limits) -> list[tuple[float, float
     raw = _list(value, path)
     if len(raw) > limits.shape.max_vertices + 1:
         raise ValidationError.at(path, f"{len(raw)} vertices is more than the limit of {limits.shape.max_vertices}")
-    out = []
-    for i, p in enumerate(raw):
-        ipath = _join(path, i)
-        pos = _list(p, ipath)
-        if len(pos) < 2:
-            raise ValidationError.at(ipath, "a position needs [longitude, latitude]")
-        lon = _num(pos[0], _join(ipath, 0))
-        lat = _num(pos[1], _join(ipath, 1))
-        if not -90.0 <= lat <= 90.0:
-            raise ValidationError.at(_join(ipath, 1), f"latitude {lat} is outside [-90, 90]")
-        if not -180.0 <= lon <= 180.0:
-            raise ValidationError.at(_join(ipath, 0), f"longitude {lon} is outside [-180, 180]")
-        out.append((lat, lon))
-    return out
+    return [_position(p, _join(path, i)) for i, p in enumerate(raw)]
+
+
+def _position(value: Any, path: str) -> tuple[float, float]:
+    """A GeoJSON position ``[longitude, latitude, (altitude)]`` → (lat, lon)."""
+    pos = _list(value, path)
+    if len(pos) < 2:
+        raise ValidationError.at(path, "a position needs [longitude, latitude]")
+    lon = _num(pos[0], _join(path, 0))
+    lat = _num(pos[1], _join(path, 1))
+    if not -90.0 <= lat <= 90.0:
+        raise ValidationError.at(_join(path, 1), f"latitude {lat} is outside [-90, 90]")
+    if not -180.0 <= lon <= 180.0:
+        raise ValidationError.at(_join(path, 0), f"longitude {lon} is outside [-180, 180]")
+    return lat, lon
 
 
 def parse_notice(value: Any, limits: Limits | None = None, path: str = "") -> Notice:
@@ -334,7 +365,11 @@ def parse_notices(doc: Any, limits: Limits | None = None) -> list[Notice]:
     limits = limits or Limits()
     if isinstance(doc, list):
         return [parse_notice(n, limits, f"[{i}]") for i, n in enumerate(doc)]
-    obj = _obj(doc, "")
+    if not isinstance(doc, Mapping):
+        raise ValidationError.at(
+            "", f"must be a notice object, a list of notices or a GeoJSON FeatureCollection, got {_kind(doc)}"
+        )
+    obj = doc
     if obj.get("type") == "FeatureCollection":
         return _parse_collection(obj, limits)
     return [parse_notice(obj, limits)]
@@ -355,10 +390,23 @@ def _parse_collection(obj: Mapping[str, Any], limits: Limits) -> list[Notice]:
             continue
         nid = props.get("id")
         if nid is not None:
-            nid = _str(nid, _join(fpath, "properties.id"))
-        kind = _str(props.get("kind", "activity"), _join(fpath, "properties.kind"))
+            nid = _str(nid, _join(fpath, "properties.id")).strip()
+            if not nid or len(nid) > 200:
+                raise ValidationError.at(_join(fpath, "properties.id"), "must be 1 to 200 characters")
+        kind = _str(props.get("kind", "activity"), _join(fpath, "properties.kind")).strip() or "activity"
         key = (party, nid if nid is not None else f"\0{i}")
-        groups.setdefault(key, []).append(parse_feature(fobj, limits, fpath))
+        group = groups.setdefault(key, [])
+        if len(group) >= limits.max_volumes_per_notice:
+            raise ValidationError.at(
+                fpath,
+                f"notice {nid!r} of party {party!r} has more than the limit of {limits.max_volumes_per_notice} volumes",
+            )
+        if key in meta and meta[key][1] != kind:
+            raise ValidationError.at(
+                _join(fpath, "properties.kind"),
+                f"{kind!r} differs from the kind {meta[key][1]!r} of earlier features of notice {nid!r}",
+            )
+        group.append(parse_feature(fobj, limits, fpath))
         meta[key] = (nid, kind)
     if errors:
         raise ValidationError(errors)

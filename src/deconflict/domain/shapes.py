@@ -17,6 +17,7 @@ antimeridian or around a pole is handled like any other.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -108,6 +109,9 @@ def make_shape(
     ``points`` are (lat, lon) degrees already checked to be finite and in range.
     """
     limits = limits or ShapeLimits()
+    # Refuse oversized input before any per-vertex work (a closed ring may repeat its first vertex).
+    if len(points) > limits.max_vertices + (1 if kind is ShapeKind.POLYGON else 0):
+        raise ValidationError.at(points_path, f"{len(points)} vertices is more than the limit of {limits.max_vertices}")
     pts = [(float(a), float(b)) for a, b in points]
     if kind is ShapeKind.POLYGON and len(pts) >= 2 and _same(pts[0], pts[-1]):
         pts = pts[:-1]  # an explicitly closed ring
@@ -137,11 +141,11 @@ def make_shape(
         if buffer_m < limits.min_size_m / (1 if kind is ShapeKind.CIRCLE else 2):
             raise ValidationError.at(size_path, f"must be at least {limits.min_size_m:g} m")
         if buffer_m > limits.max_extent_m / 2:
-            what = "radius" if kind is ShapeKind.CIRCLE else "half-width"
-            raise ValidationError.at(
-                size_path,
-                f"{what} of {buffer_m:.0f} m is larger than the limit of {limits.max_extent_m / 2:.0f} m",
-            )
+            if kind is ShapeKind.CIRCLE:
+                what, size, limit = "radius", buffer_m, limits.max_extent_m / 2
+            else:
+                what, size, limit = "width", 2 * buffer_m, limits.max_extent_m
+            raise ValidationError.at(size_path, f"{what} of {size:.0f} m is larger than the limit of {limit:.0f} m")
 
     lat = np.array([p[0] for p in pts])
     lon = np.array([p[1] for p in pts])
@@ -180,17 +184,35 @@ def make_shape(
 def _check_polygon(lat: FloatArray, lon: FloatArray, clat: float, clon: float, limits: ShapeLimits, path: str) -> None:
     frame = LocalFrame(clat, clon)
     x, y = frame.forward(lat, lon)
-    poly = shapely.Polygon(np.column_stack([x, y]))
+    coords = np.column_stack([x, y])
+    # All vertices on (nearly) one line: say so, rather than report the edges as crossing.
+    hull = shapely.MultiPoint(coords).convex_hull
+    if hull.area <= 0 or 2 * hull.area / hull.length < limits.min_size_m / 2:
+        raise ValidationError.at(path, "the polygon is degenerate: its vertices are (nearly) on one line")
+    poly = shapely.Polygon(coords)
     if not poly.is_valid:
         reason = explain_validity(poly)
-        if "Self-intersection" in reason or "Ring Self-intersection" in reason:
-            raise ValidationError.at(path, f"the polygon's edges cross each other ({reason})")
-        raise ValidationError.at(path, f"the polygon is not a valid simple ring ({reason})")
+        where = _where(reason, frame)
+        if "Self-intersection" in reason:
+            raise ValidationError.at(path, f"the polygon's edges cross each other{where}")
+        raise ValidationError.at(path, f"the polygon is not a valid simple ring ({reason.split('[')[0]}){where}")
     if poly.area <= 0:
         raise ValidationError.at(path, "the polygon is degenerate: it has no area")
-    # Thinner than min_size everywhere (for example all vertices on one line) is degenerate too.
+    # Thinner than min_size everywhere is degenerate too.
     if 2 * poly.area / poly.length < limits.min_size_m / 2:
         raise ValidationError.at(path, "the polygon is degenerate: its vertices are (nearly) on one line")
+
+
+def _where(reason: str, frame: LocalFrame) -> str:
+    """`` near lat …, lng …`` for the ``[x y]`` point in a GEOS validity reason (local metres)."""
+    m = re.search(r"\[\s*(\S+)\s+(\S+)\s*\]", reason)
+    if m is None:
+        return ""
+    try:
+        lat, lon = frame.inverse(np.array([float(m[1])]), np.array([float(m[2])]))
+    except ValueError:
+        return ""
+    return f" near lat {float(lat[0]):.6f}, lng {float(lon[0]):.6f}"
 
 
 def _same(a: tuple[float, float], b: tuple[float, float]) -> bool:

@@ -39,6 +39,10 @@ class Volume4D:
     time_end: EpochSeconds
 
 
+PROTECTED_SITE_KIND = "protected-site"
+"""In notice files, a notice of this kind is a protected site (filed by an authority)."""
+
+
 class NoticeState(StrEnum):
     ACCEPTED = "accepted"
     """Filed and checked; not yet flying."""

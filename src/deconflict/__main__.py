@@ -1,0 +1,3 @@
+from deconflict.cli import main
+
+main()

@@ -1,0 +1,92 @@
+"""Notices and conflicts as the JSON text the store keeps.
+
+A notice body is its F3548 form (:func:`deconflict.domain.parse.notice_to_json`, readable and
+parseable by anything that speaks F3548) plus what the wire form leaves out: version, state,
+received time, the protected flag, ``extra``, and each volume's times and altitudes as exact SI
+floats (RFC 3339 text keeps microseconds and flight levels are rounded through feet, so the
+overlay is what makes a stored notice compare equal to the one filed).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from dataclasses import replace
+from typing import Any
+
+from deconflict.domain.parse import notice_to_json, parse_volume4d
+from deconflict.domain.policy import Limits
+from deconflict.domain.shapes import ShapeLimits
+from deconflict.domain.strategic import VolumeConflict
+from deconflict.domain.volumes import AltitudeBand, Notice, NoticeState, Volume4D
+
+STORED_LIMITS = Limits(
+    shape=ShapeLimits(max_vertices=10**7, max_extent_m=math.inf, min_size_m=0.0),
+    max_window_s=math.inf,
+    max_volumes_per_notice=10**7,
+    min_altitude_m=-math.inf,
+    max_altitude_m=math.inf,
+)
+"""Stored notices were checked against the theater's limits when they were filed; reading them back
+must not refuse them because the limits changed since."""
+
+EXACT = "exact_si"
+"""Key of the per-volume overlay of exact SI values in a notice body."""
+
+
+def notice_body(n: Notice) -> str:
+    """``n`` as the JSON text kept in ``notices.body`` and ``notice_versions.body``."""
+    doc = notice_to_json(n)
+    for vj, v in zip(doc["volumes"], n.volumes, strict=True):
+        vj[EXACT] = {
+            "time_start": v.time_start,
+            "time_end": v.time_end,
+            "altitude_lower_m": v.altitude.lower_m,
+            "altitude_upper_m": v.altitude.upper_m,
+        }
+    doc.update(
+        version=n.version,
+        state=n.state.value,
+        received_at=n.received_at,
+        protected=n.protected,
+        extra=dict(n.extra),
+    )
+    return json.dumps(doc, separators=(",", ":"), allow_nan=False)
+
+
+def notice_from_body(body: str) -> Notice:
+    """The notice :func:`notice_body` wrote (equal to it, volumes included)."""
+    doc = json.loads(body)
+    vols = tuple(_volume(vj, f"volumes[{i}]") for i, vj in enumerate(doc["volumes"]))
+    return Notice(
+        party=doc["party"],
+        volumes=vols,
+        id=doc.get("id"),
+        kind=doc["kind"],
+        version=int(doc["version"]),
+        state=NoticeState(doc["state"]),
+        received_at=doc["received_at"],
+        protected=bool(doc["protected"]),
+        extra={str(k): str(v) for k, v in doc.get("extra", {}).items()},
+    )
+
+
+def _volume(vj: dict[str, Any], path: str) -> Volume4D:
+    v = parse_volume4d(vj, STORED_LIMITS, path)
+    exact = vj.get(EXACT)
+    if exact is None:
+        return v
+    band = AltitudeBand(float(exact["altitude_lower_m"]), float(exact["altitude_upper_m"]), v.altitude.reference)
+    return replace(v, altitude=band, time_start=float(exact["time_start"]), time_end=float(exact["time_end"]))
+
+
+def detail_json(detail: VolumeConflict) -> str:
+    """Every field of a :class:`VolumeConflict` (its area as GeoJSON) as JSON text."""
+    return json.dumps(dataclasses.asdict(detail), separators=(",", ":"))
+
+
+def detail_from_json(text: str) -> VolumeConflict:
+    d = json.loads(text)
+    names = {f.name for f in dataclasses.fields(VolumeConflict)}
+    return VolumeConflict(**{k: v for k, v in d.items() if k in names})

@@ -1,0 +1,67 @@
+"""Engines for the store: SQLite (the embedded default) set up for safe concurrent use, or any
+other SQLAlchemy URL (``postgresql+psycopg://…``) as is."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+"""How long a SQLite writer waits for another one to commit before failing with "database is
+locked". Filing transactions are short (milliseconds), so a wait this long means something is stuck."""
+
+BEGIN_MODE = "deconflict_sqlite_begin"
+"""Connection execution option naming the SQLite ``BEGIN`` mode: ``IMMEDIATE`` (the default, for
+transactions that write) or ``DEFERRED`` (read-only)."""
+
+DEFAULT_DB_FILE = "deconflict.sqlite"
+
+
+def default_sqlite_url(env: Mapping[str, str] | None = None) -> str:
+    """The embedded default database: ``$DECONFLICT_DB`` (a URL, or a path to a SQLite file) when
+    set, else ``deconflict.sqlite`` in the working directory.
+
+    >>> default_sqlite_url({"DECONFLICT_DB": "postgresql+psycopg://broker@db/deconflict"})
+    'postgresql+psycopg://broker@db/deconflict'
+    """
+    env = os.environ if env is None else env
+    value = env.get("DECONFLICT_DB", "").strip()
+    if "://" in value:
+        return value
+    path = Path(value or DEFAULT_DB_FILE).expanduser().resolve()
+    return f"sqlite:///{path}"
+
+
+def make_engine(url: str, **kwargs: Any) -> sa.Engine:
+    """An engine for ``url``. On SQLite every connection gets WAL journaling, foreign keys and a
+    busy timeout, and transactions start with ``BEGIN IMMEDIATE`` so that writers queue for the
+    write lock up front instead of failing when they upgrade from a read lock."""
+    engine = sa.create_engine(url, **kwargs)
+    if engine.dialect.name == "sqlite":
+        _setup_sqlite(engine)
+    return engine
+
+
+def _setup_sqlite(engine: sa.Engine) -> None:
+    # As the SQLAlchemy pysqlite docs describe: stop the driver from issuing its own BEGIN (it
+    # delays it and never uses IMMEDIATE), then emit BEGIN ourselves when SQLAlchemy begins.
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cur = dbapi_connection.cursor()
+        try:
+            cur.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS:d}")
+            cur.execute("PRAGMA journal_mode = WAL")
+            cur.execute("PRAGMA foreign_keys = ON")
+        finally:
+            cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: sa.Connection) -> None:
+        mode = conn.get_execution_options().get(BEGIN_MODE, "IMMEDIATE")
+        conn.exec_driver_sql("BEGIN DEFERRED" if mode == "DEFERRED" else "BEGIN IMMEDIATE")

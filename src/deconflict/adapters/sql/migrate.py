@@ -1,0 +1,52 @@
+"""Schema migrations, run programmatically (no ``alembic.ini``): ``upgrade(url)`` brings a database
+to the newest schema; running it again does nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+from deconflict.adapters.sql.engine import make_engine
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+"""The packaged Alembic script directory."""
+
+
+def alembic_config(connection: sa.Connection | None = None) -> Config:
+    """An Alembic configuration for the packaged migrations, bound to ``connection`` if given
+    (``migrations/env.py`` runs on it inside its transaction)."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    if connection is not None:
+        cfg.attributes["connection"] = connection
+    return cfg
+
+
+def upgrade(url: str, revision: str = "head") -> None:
+    """Migrate the database at ``url`` to ``revision`` (default: the newest), in one transaction."""
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:
+            command.upgrade(alembic_config(conn), revision)
+    finally:
+        engine.dispose()
+
+
+def current_revision(url: str) -> str | None:
+    """The revision the database at ``url`` is at, or ``None`` before the first migration."""
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+    finally:
+        engine.dispose()
+
+
+def head_revision() -> str | None:
+    """The newest revision among the packaged migrations."""
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()

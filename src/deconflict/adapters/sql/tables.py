@@ -1,0 +1,117 @@
+"""The SQL schema as SQLAlchemy Core tables: what the store reads and writes.
+
+Migrations (``migrations/versions``) are the only source of the schema in a database; this module
+describes the same tables for queries, and a test checks that the two agree. Everything is portable
+SQL (SQLite, PostgreSQL, CockroachDB): text, integers, doubles and booleans, no geometry types.
+Times are float epoch seconds (UTC), as everywhere in the domain.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+notices = sa.Table(
+    "notices",
+    metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("party", sa.Text, nullable=False),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("state", sa.Text, nullable=False),
+    sa.Column("protected", sa.Boolean, nullable=False),
+    sa.Column("received_at", sa.Double, nullable=True),
+    sa.Column("time_start", sa.Double, nullable=False),
+    sa.Column("time_end", sa.Double, nullable=False),
+    sa.Column("body", sa.Text, nullable=False),  # the current version as JSON: see codec.py
+    sa.Column("created_at", sa.Double, nullable=False),
+    sa.Column("updated_at", sa.Double, nullable=False),
+    sa.Index(None, "party"),
+    sa.Index(None, "state"),
+)
+"""The current version of every notice (live or not)."""
+
+notice_versions = sa.Table(
+    "notice_versions",
+    metadata,
+    sa.Column("notice_id", sa.Text, sa.ForeignKey("notices.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("received_at", sa.Double, nullable=True),
+)
+"""Every version of every notice, written once and never overwritten."""
+
+volumes = sa.Table(
+    "volumes",
+    metadata,
+    sa.Column("notice_id", sa.Text, sa.ForeignKey("notices.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("idx", sa.Integer, primary_key=True),
+    sa.Column("time_start", sa.Double, nullable=False),
+    sa.Column("time_end", sa.Double, nullable=False),
+    sa.Column("alt_lower_m", sa.Double, nullable=False),
+    sa.Column("alt_upper_m", sa.Double, nullable=False),
+    sa.Column("alt_ref", sa.Text, nullable=False),
+    sa.Column("center_lat", sa.Double, nullable=False),
+    sa.Column("center_lon", sa.Double, nullable=False),
+    sa.Column("bound_m", sa.Double, nullable=False),
+    sa.Column("party", sa.Text, nullable=False),
+    sa.Column("protected", sa.Boolean, nullable=False),
+    sa.Column("live", sa.Boolean, nullable=False),
+)
+"""The current version's volumes, with the columns the candidate filter needs (the same ones
+``VolumeIndex`` keeps in numpy columns)."""
+
+volume_cells = sa.Table(
+    "volume_cells",
+    metadata,
+    sa.Column("notice_id", sa.Text, primary_key=True),
+    sa.Column("idx", sa.Integer, primary_key=True),
+    sa.Column("bucket", sa.Integer, primary_key=True),
+    sa.Column("cell", sa.BigInteger, primary_key=True),
+    sa.ForeignKeyConstraint(["notice_id", "idx"], ["volumes.notice_id", "volumes.idx"], ondelete="CASCADE"),
+    # The 4D index: one B-tree seek per (time bucket, cell key range). It carries the volume's key
+    # too, so a probe reads the index only (covering).
+    sa.Index("ix_volume_cells_bucket_cell", "bucket", "cell", "notice_id", "idx"),
+)
+"""(time bucket, S2 cell key) pairs of live volumes, as in :mod:`deconflict.domain.cells`. The
+primary key starts with the volume, which serves re-indexing (delete by notice)."""
+
+conflicts = sa.Table(
+    "conflicts",
+    metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("notice_a", sa.Text, sa.ForeignKey("notices.id"), nullable=False),
+    sa.Column("party_a", sa.Text, nullable=False),
+    sa.Column("version_a", sa.Integer, nullable=False),
+    sa.Column("volume_a", sa.Integer, nullable=False),
+    sa.Column("notice_b", sa.Text, sa.ForeignKey("notices.id"), nullable=False),
+    sa.Column("party_b", sa.Text, nullable=False),
+    sa.Column("version_b", sa.Integer, nullable=False),
+    sa.Column("volume_b", sa.Integer, nullable=False),
+    sa.Column("protected_site", sa.Boolean, nullable=False),
+    sa.Column("detail", sa.Text, nullable=False),  # VolumeConflict as JSON, its area as GeoJSON
+    sa.Column("state", sa.Text, nullable=False),
+    sa.Column("detected_at", sa.Double, nullable=False),
+    sa.Column("updated_at", sa.Double, nullable=False),
+    sa.Column("resolved_at", sa.Double, nullable=True),
+    sa.Index(None, "notice_a"),
+    sa.Index(None, "notice_b"),
+    sa.Index(None, "state"),
+)
+
+filing_lock = sa.Table(
+    "filing_lock",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("n", sa.BigInteger, nullable=False),
+)
+"""One row (id 1). Filing transactions update it first, so they serialize on its row lock
+(PostgreSQL) or the database write lock (SQLite) until they commit."""

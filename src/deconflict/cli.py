@@ -1,0 +1,317 @@
+"""The command line: thin wrappers that parse, call the core or a service, and print."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from deconflict.config import Config, load_config
+from deconflict.domain.errors import NotFoundError, StaleVersionError, ValidationError
+from deconflict.domain.index import VolumeIndex
+from deconflict.domain.parse import format_time, parse_notices
+from deconflict.domain.policy import SeparationPolicy
+from deconflict.domain.volumes import PROTECTED_SITE_KIND, Notice
+from deconflict.render import Row, Side, conflicts_table, row_json
+from deconflict.services.filing import FilingResult, NoticeService
+from deconflict.services.ports import ConflictRecord
+
+app = typer.Typer(
+    help="deconflict: a neutral airspace de-confliction broker. Notices are information, never permission.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+db_app = typer.Typer(help="Manage the store's schema.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        help="Store URL (sqlite:///FILE or postgresql+psycopg://…) or a SQLite file path. "
+        "Default: $DECONFLICT_DB or ./deconflict.sqlite",
+    ),
+]
+ConfigOption = Annotated[
+    Path | None, typer.Option("--config", help="Theater configuration TOML (default: $DECONFLICT_CONFIG).")
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+def _err(message: str, code: int = 2) -> typer.Exit:
+    """Print an error to stderr unwrapped (scripts grep it) and return the exit to raise."""
+    typer.echo(message, err=True)
+    return typer.Exit(code)
+
+
+def _config(config: Path | None, db: str | None) -> Config:
+    try:
+        return load_config(config, db=db)
+    except ValidationError as e:
+        raise _err(f"configuration: {e}") from None
+
+
+def read_notice_files(files: list[Path], config: Config) -> list[tuple[str, Notice]]:
+    """Notices from files, each named by its id or ``FILE#n``; kind ``protected-site`` marks a site."""
+    out: list[tuple[str, Notice]] = []
+    for f in files:
+        try:
+            doc = json.loads(f.read_text())
+        except FileNotFoundError:
+            raise _err(f"{f}: no such file") from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise _err(f"{f}: not valid JSON ({e})") from None
+        try:
+            notices = parse_notices(doc, config.limits)
+        except ValidationError as e:
+            raise _err("\n".join(f"{f}: {err}" for err in e.errors)) from None
+        for i, n in enumerate(notices):
+            n = replace(n, protected=n.kind == PROTECTED_SITE_KIND)
+            out.append((n.id or f"{f.name}#{i}", n))
+    return out
+
+
+@app.command()
+def check(
+    files: Annotated[
+        list[Path], typer.Argument(help="Notice files: a notice, a JSON list, or a GeoJSON FeatureCollection.")
+    ],
+    horizontal_m: Annotated[
+        float | None, typer.Option(help="Horizontal minimum in metres (default 9260 = 5 NM).")
+    ] = None,
+    vertical_m: Annotated[
+        float | None, typer.Option(help="Vertical minimum in metres (default 304.8 = 1000 ft).")
+    ] = None,
+    time_s: Annotated[float | None, typer.Option(help="Time minimum in seconds (default 300).")] = None,
+    as_json: JsonOption = False,
+    config: ConfigOption = None,
+) -> None:
+    """Check notice files against each other offline.
+
+    Exit status: 0 no conflicts, 1 conflicts, 2 bad input (the field and the reason on stderr).
+    """
+    cfg = _config(config, None)
+    sep = cfg.settings.separation
+    try:
+        policy = SeparationPolicy(
+            horizontal_m=sep.horizontal_m if horizontal_m is None else horizontal_m,
+            vertical_m=sep.vertical_m if vertical_m is None else vertical_m,
+            time_s=sep.time_s if time_s is None else time_s,
+        )
+    except ValidationError as e:
+        raise _err(f"option --{e.errors[0].path.replace('_', '-')}: {e.errors[0].reason}") from None
+    named = read_notice_files(files, cfg)
+    seen: dict[str, int] = {}
+    index = VolumeIndex()
+    rows: list[Row] = []
+    for name, n in named:
+        seen[name] = seen.get(name, 0) + 1
+        key = name if seen[name] == 1 else f"{name}#{seen[name]}"
+        for c in index.conflicts(n, policy):
+            other_key = next(k for k, m in index.notices() if m is c.b)
+            rows.append(
+                Row(
+                    Side(n.party, key, c.volume_a, n.protected),
+                    Side(c.b.party, str(other_key), c.volume_b, c.b.protected),
+                    c.detail,
+                )
+            )
+        index.add(key, n)
+    if as_json:
+        typer.echo(json.dumps([row_json(r) for r in rows], indent=2))
+    else:
+        console = Console()
+        console.print(conflicts_table(rows, title=f"{len(rows)} conflict(s) among {len(named)} notice(s)"))
+    raise typer.Exit(1 if rows else 0)
+
+
+def _record_row(c: ConflictRecord) -> Row:
+    return Row(
+        Side(c.party_a, c.notice_a, c.volume_a),
+        Side(c.party_b, c.notice_b, c.volume_b),
+        c.detail,
+        id=c.id,
+        state=c.state.value,
+    )
+
+
+def _open_service(cfg: Config, clock: Any = time.time) -> NoticeService:
+    from deconflict.adapters.sql.store import SqlStore
+
+    store = SqlStore(cfg.db_url)
+    store.ensure_schema()
+    return NoticeService(store, clock=clock, settings=cfg.settings)
+
+
+def _filing_summary(r: FilingResult) -> str:
+    lead = r.lead_time_s / 3600
+    late = " LATE" if r.late else ""
+    s = f"{r.notice.id} ({r.notice.party}) v{r.notice.version}: lead time {lead:.1f} h{late}"
+    s += f", {len(r.conflicts)} conflict(s)"
+    if r.hints is not None:
+        h = r.hints
+        parts = []
+        if h.earlier_s is not None:
+            parts.append(f"{h.earlier_s / 60:.0f} min earlier")
+        if h.later_s is not None:
+            parts.append(f"{h.later_s / 60:.0f} min later")
+        if h.up_m is not None:
+            parts.append(f"{h.up_m:.0f} m higher")
+        if h.down_m is not None:
+            parts.append(f"{h.down_m:.0f} m lower")
+        s += "; would clear if " + (" or ".join(parts) if parts else "no single shift within bounds")
+    return s
+
+
+@app.command()
+def demo(db: DbOption = None, config: ConfigOption = None, as_json: JsonOption = False) -> None:
+    """Run the broker on the demo theater (Syria, 30 Sep 2015) in the store and print what it found.
+
+    Files every demo notice at the time it reached the broker (lead times and late notices as they
+    were), then lists the conflicts. Running it again re-uses the notices already filed.
+    """
+    from deconflict.demo.theater import theater_filings
+
+    cfg = _config(config, db)
+    console = Console()
+    clock_now = [0.0]
+    svc = _open_service(cfg, clock=lambda: clock_now[0])
+    results = []
+    with console.status("filing the demo theater…"):
+        for f in theater_filings(cfg.limits):
+            clock_now[0] = f.filed_at
+            assert f.notice.id is not None
+            with svc.uow.begin() as repo:
+                exists = repo.get(f.notice.id) is not None
+            if not exists:
+                results.append(svc.file(f.notice))
+    with svc.uow.begin() as repo:
+        notices = repo.list_notices()
+        records = [c for c in repo.list_conflicts() if c.state.value == "open"]
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {"db": cfg.db_url, "filed": len(results), "conflicts": [row_json(_record_row(c)) for c in records]},
+                indent=2,
+            )
+        )
+        return
+    console.print(f"[bold]deconflict demo[/bold] — store: {cfg.db_url}")
+    for r in results:
+        console.print(" filed " + _filing_summary(r), markup=False, highlight=False)
+    if not results:
+        console.print(f" {len(notices)} notice(s) already filed in this store")
+    console.print(conflicts_table([_record_row(c) for c in records], title=f"{len(records)} open conflict(s)"))
+
+
+@app.command("file")
+def file_(
+    files: Annotated[list[Path], typer.Argument(help="Notice files to file in the store.")],
+    db: DbOption = None,
+    config: ConfigOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """File notices in the store (received now) and print their conflicts."""
+    cfg = _config(config, db)
+    named = read_notice_files(files, cfg)
+    svc = _open_service(cfg)
+    console = Console()
+    out = []
+    for _, n in named:
+        try:
+            r = svc.file(n)
+        except ValidationError as e:
+            raise _err(str(e)) from None
+        out.append(r)
+        if not as_json:
+            console.print(_filing_summary(r), markup=False, highlight=False)
+    if as_json:
+        typer.echo(
+            json.dumps(
+                [
+                    {
+                        "notice": r.notice.id,
+                        "version": r.notice.version,
+                        "late": r.late,
+                        "lead_time_s": r.lead_time_s,
+                        "conflicts": [row_json(_record_row(c)) for c in r.conflicts],
+                    }
+                    for r in out
+                ],
+                indent=2,
+            )
+        )
+    raise typer.Exit(1 if any(r.conflicts for r in out) else 0)
+
+
+@app.command()
+def notices(
+    db: DbOption = None,
+    config: ConfigOption = None,
+    party: Annotated[str | None, typer.Option(help="Only this party's notices.")] = None,
+) -> None:
+    """List the notices in the store."""
+    cfg = _config(config, db)
+    svc = _open_service(cfg)
+    with svc.uow.begin() as repo:
+        rows = repo.list_notices(party=party)
+    t = Table(title=f"{len(rows)} notice(s)")
+    for col in ("id", "party", "kind", "version", "state", "received", "starts", "lead time"):
+        t.add_column(col)
+    for n in sorted(rows, key=lambda n: n.time_start):
+        received = n.received_at or 0.0
+        t.add_row(
+            str(n.id),
+            n.party,
+            n.kind,
+            str(n.version),
+            n.state.value,
+            format_time(received)[:16],
+            format_time(n.time_start)[:16],
+            f"{(n.time_start - received) / 3600:.1f} h",
+        )
+    Console().print(t)
+
+
+@app.command()
+def conflicts(
+    db: DbOption = None,
+    config: ConfigOption = None,
+    as_json: JsonOption = False,
+    all_: Annotated[bool, typer.Option("--all", help="Include resolved conflicts.")] = False,
+) -> None:
+    """List the conflicts in the store (open ones unless --all)."""
+    cfg = _config(config, db)
+    svc = _open_service(cfg)
+    with svc.uow.begin() as repo:
+        recs = [c for c in repo.list_conflicts() if all_ or c.state.value == "open"]
+    rows = [_record_row(c) for c in recs]
+    if as_json:
+        typer.echo(json.dumps([row_json(r) for r in rows], indent=2))
+    else:
+        Console().print(conflicts_table(rows, title=f"{len(rows)} conflict(s)"))
+
+
+@db_app.command("upgrade")
+def db_upgrade(db: DbOption = None) -> None:
+    """Bring the store's schema up to date (Alembic migrations)."""
+    from deconflict.adapters.sql.migrate import upgrade
+
+    cfg = _config(None, db)
+    upgrade(cfg.db_url)
+    typer.echo(f"schema up to date: {cfg.db_url}")
+
+
+def main() -> None:
+    try:
+        app()
+    except (NotFoundError, StaleVersionError, PermissionError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)
