@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-
 T0 = "2015-09-30T07:00:00Z"
 T1 = "2015-09-30T09:00:00Z"
 

@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from builders import circle_notice
 from typer.testing import CliRunner
 
+from builders import circle_notice
 from deconflict.cli import app
 
 ROOT = Path(__file__).resolve().parents[2]

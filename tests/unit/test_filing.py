@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from builders import circle_notice
 
+from builders import circle_notice
 from deconflict.adapters.memory import MemoryStore
 from deconflict.domain.errors import NotFoundError, StaleVersionError, ValidationError
 from deconflict.domain.parse import parse_notice, parse_time

@@ -325,13 +325,11 @@ def test_json_text_with_extra_fields_parses() -> None:
         vol(polygon([(-17.0, 179.9), (-17.0, -179.9), (-16.9, -179.9)])),
         vol(circle(), lower=alt(100, None, "FL"), upper=alt(245, None, "FL")),
         vol(corridor(), lower=alt(1000, "AMSL", "FT"), upper=alt(5500, "AMSL", "FT")),
-        vol(orbit(), start="2015-09-30T06:00:00.5Z", end="2015-09-30T06:30:00+02:00"),
+        vol(orbit(), start="2015-09-30T06:00:00.5Z", end="2015-09-30T08:30:00+02:00"),
     ],
     ids=["polygon", "circle", "corridor", "orbit", "antimeridian", "flight-levels", "feet-amsl", "fraction-offset"],
 )
 def test_volume_round_trip(volume4d: dict[str, Any]) -> None:
-    if volume4d["time_end"]["value"].endswith("+02:00"):
-        volume4d["time_end"]["value"] = "2015-09-30T08:30:00+02:00"
     v = parse_volume4d(volume4d)
     out = volume_to_f3548(v)
     back = parse_volume4d(json.loads(json.dumps(out)))

@@ -42,8 +42,8 @@ def separation(a: Shape, b: Shape, refine_within_m: float | None = None) -> Sepa
     sep = _in_frame(a, b, LocalFrame(*mid))
     if refine_within_m is not None and sep.distance_m > refine_within_m * 1.05 + 100.0:
         return sep
-    if sep.core_distance_m == 0.0 and a.buffer_m == 0.0 and b.buffer_m == 0.0:
-        return sep  # polygons overlap: nothing to refine
+    if sep.core_distance_m <= (a.buffer_m + b.buffer_m) * 0.98:
+        return sep  # clearly overlapping (cores touch or sit well inside the buffers): distance is 0
     pa, pb = shapely.shortest_line(sep.core_a, sep.core_b).coords
     lat, lon = sep.frame.inverse(np.array([(pa[0] + pb[0]) / 2]), np.array([(pa[1] + pb[1]) / 2]))
     return _in_frame(a, b, LocalFrame(float(lat[0]), float(lon[0])))

@@ -10,8 +10,11 @@ overlay is what makes a stored notice compare equal to the one filed).
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import math
+import threading
+from collections import OrderedDict
 from dataclasses import replace
 from typing import Any
 
@@ -79,6 +82,32 @@ def _volume(vj: dict[str, Any], path: str) -> Volume4D:
         return v
     band = AltitudeBand(float(exact["altitude_lower_m"]), float(exact["altitude_upper_m"]), v.altitude.reference)
     return replace(v, altitude=band, time_start=float(exact["time_start"]), time_end=float(exact["time_end"]))
+
+
+class NoticeCache:
+    """Decoded notices by the digest of their stored JSON (so an entry is never stale), least
+    recently used dropped first. Decoding rebuilds and re-validates every shape, which costs far
+    more than the query that found the notice. Safe to share between threads."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self.size = size
+        self._items: OrderedDict[bytes, Notice] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __call__(self, body: str) -> Notice:
+        """The notice in ``body`` (a fresh ``extra`` dict each time: the rest is immutable)."""
+        key = hashlib.blake2b(body.encode(), digest_size=20).digest()
+        with self._lock:
+            n = self._items.get(key)
+            if n is not None:
+                self._items.move_to_end(key)
+        if n is None:
+            n = notice_from_body(body)
+            with self._lock:
+                self._items[key] = n
+                while len(self._items) > self.size:
+                    self._items.popitem(last=False)
+        return replace(n, extra=dict(n.extra)) if n.extra else n
 
 
 def detail_json(detail: VolumeConflict) -> str:

@@ -27,14 +27,16 @@ def alembic_config(connection: sa.Connection | None = None) -> Config:
     return cfg
 
 
-def upgrade(url: str, revision: str = "head") -> None:
-    """Migrate the database at ``url`` to ``revision`` (default: the newest), in one transaction."""
-    engine = make_engine(url)
+def upgrade(url: str | sa.Engine, revision: str = "head") -> None:
+    """Migrate the database at ``url`` (or behind an engine) to ``revision`` (default: the newest),
+    in one transaction."""
+    engine = make_engine(url) if isinstance(url, str) else url
     try:
         with engine.begin() as conn:
             command.upgrade(alembic_config(conn), revision)
     finally:
-        engine.dispose()
+        if isinstance(url, str):
+            engine.dispose()
 
 
 def current_revision(url: str) -> str | None:

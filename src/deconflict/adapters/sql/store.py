@@ -1,0 +1,428 @@
+"""The SQL store: the filing ports over SQLAlchemy Core, on SQLite (the embedded default) or
+PostgreSQL. One ``begin()`` is one database transaction: it commits when the block ends and rolls
+back on any exception, so a filing and the conflicts it finds are written together or not at all.
+
+Look-ups use the same S2 cell × time-bucket keys as the in-memory
+:class:`~deconflict.domain.index.VolumeIndex`, stored in ``volume_cells`` under a B-tree on
+``(bucket, cell)``; see :func:`candidate_statement`.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import sqlalchemy as sa
+
+from deconflict.adapters.sql import migrate
+from deconflict.adapters.sql import tables as t
+from deconflict.adapters.sql.codec import NoticeCache, detail_from_json, detail_json, notice_body
+from deconflict.adapters.sql.engine import BEGIN_MODE, default_sqlite_url, make_engine
+from deconflict.domain import cells
+from deconflict.domain.errors import StaleVersionError
+from deconflict.domain.geodesy import distances_m
+from deconflict.domain.policy import SeparationPolicy
+from deconflict.domain.volumes import Notice, NoticeState, Volume4D
+from deconflict.services.ports import Clock, ConflictRecord, ConflictState, Repository, UnitOfWork
+
+NOTICE_CACHE = 4096
+"""Decoded notices kept per store (see :class:`~deconflict.adapters.sql.codec.NoticeCache`)."""
+LOAD_CHUNK = 500
+"""Notice ids per ``IN (…)`` list when loading candidates."""
+
+
+PAD_PROBE = (-(2**31), 1, 0)
+"""A probe that finds nothing (an empty key range in a bucket 1.5 million years before 1970); it
+pads the probe list so that a few statement shapes serve every look-up."""
+MAX_PROBES = 256
+"""Most probes in one statement. SQLite parses ``a OR b OR …`` into a tree as deep as the list and
+refuses trees deeper than 1000; a look-up with more probes (a week-long window with hours of
+margin over a large shape) is split into several statements."""
+
+
+def candidate_statement(
+    volume: Volume4D,
+    policy: SeparationPolicy,
+    notice: Notice,
+    time_margin_s: float = 0.0,
+    vertical_margin_m: float = 0.0,
+) -> list[tuple[sa.Select[Any], dict[str, Any]]]:
+    """The index look-up for ``volume`` as (statement, parameters) pairs: one pair unless it needs
+    more than :data:`MAX_PROBES` probes. It is the filter of ``VolumeIndex._candidate_slots``
+    except the final centre-distance test (done in Python on the rows it returns)::
+
+        SELECT v.notice_id, v.idx, v.center_lat, v.center_lon, v.bound_m
+        FROM (SELECT DISTINCT notice_id, idx FROM volume_cells
+              WHERE bucket = :b0 AND cell BETWEEN :lo0 AND :hi0
+                 OR bucket = :b1 AND cell BETWEEN :lo1 AND :hi1 OR …) AS hits  -- bucket × key range
+        JOIN volumes v ON v.notice_id = hits.notice_id AND v.idx = hits.idx
+        WHERE v.live AND v.time_start - :t1 <= :reach_t AND :t0 - v.time_end <= :reach_t
+          AND v.alt_lower_m - :upper <= :reach_v AND :lower - v.alt_upper_m <= :reach_v
+          AND <party rule> AND v.notice_id <> :notice_id
+
+    Each probe is one B-tree range scan on ``ix_volume_cells_bucket_cell``: SQLite plans the OR as
+    a "MULTI-INDEX OR", PostgreSQL as a BitmapOr of index scans; the hits' volumes are then read
+    by primary key (or hash-joined with a filtered scan of ``volumes`` where PostgreSQL judges
+    that cheaper). The probe is a derived table of its own so that it runs first whatever
+    the statistics say (joined directly, SQLite scanned ``volumes`` instead when it was small).
+    Both engines see the probe values, so they estimate each range from their statistics. The gaps
+    are computed as the in-memory index computes them (the same IEEE double arithmetic), so both
+    stores return the same candidates. The probe list is padded with an empty probe to a power of
+    two, so that a few statement shapes serve every look-up and each is compiled once.
+    """
+    reach_t = policy.time_s + time_margin_s
+    lat, lon = volume.shape.center
+    ranges = cells.lookup_ranges(lat, lon, volume.shape.bound_m + policy.search_m)
+    window = cells.buckets(volume.time_start - reach_t, volume.time_end + reach_t)
+    probes = [(b, lo, hi) for b in window for lo, hi in ranges]
+    common: dict[str, Any] = {
+        "t0": volume.time_start,
+        "t1": volume.time_end,
+        "reach_t": reach_t,
+        "lower": volume.altitude.lower_m,
+        "upper": volume.altitude.upper_m,
+        "reach_v": policy.max_vertical_m + vertical_margin_m,
+        "party": notice.party,
+        "notice_id": notice.id,
+    }
+    out = []
+    for i in range(0, len(probes), MAX_PROBES):
+        chunk = probes[i : i + MAX_PROBES]
+        size = 1 << (len(chunk) - 1).bit_length()  # pad to a power of two
+        chunk += [PAD_PROBE] * (size - len(chunk))
+        params = dict(common)
+        for k, (b, lo, hi) in enumerate(chunk):
+            params[f"b{k}"], params[f"lo{k}"], params[f"hi{k}"] = b, lo, hi
+        out.append((_probe_select(size, notice.protected, notice.id is not None), params))
+    return out
+
+
+@functools.lru_cache(maxsize=64)
+def _probe_select(n_probes: int, protected: bool, has_id: bool) -> sa.Select[Any]:
+    def p(name: str, type_: sa.types.TypeEngine[Any]) -> sa.BindParameter[Any]:
+        return sa.bindparam(name, type_=type_)
+
+    double: sa.Double[float] = sa.Double()
+    vc, v = t.volume_cells, t.volumes
+    probes = sa.or_(
+        *(
+            sa.and_(
+                vc.c.bucket == p(f"b{k}", sa.Integer()),
+                vc.c.cell.between(p(f"lo{k}", sa.BigInteger()), p(f"hi{k}", sa.BigInteger())),
+            )
+            for k in range(n_probes)
+        )
+    )
+    hits = sa.select(vc.c.notice_id, vc.c.idx).where(probes).distinct().subquery("hits")
+    stmt = (
+        sa.select(v.c.notice_id, v.c.idx, v.c.center_lat, v.c.center_lon, v.c.bound_m)
+        .select_from(hits)
+        .join(v, sa.and_(v.c.notice_id == hits.c.notice_id, v.c.idx == hits.c.idx))
+        .where(
+            v.c.live,
+            v.c.time_start - p("t1", double) <= p("reach_t", double),
+            p("t0", double) - v.c.time_end <= p("reach_t", double),
+            v.c.alt_lower_m - p("upper", double) <= p("reach_v", double),
+            p("lower", double) - v.c.alt_upper_m <= p("reach_v", double),
+        )
+    )
+    if protected:  # a protected site meets every notice, never another site
+        stmt = stmt.where(sa.not_(v.c.protected))
+    else:
+        stmt = stmt.where(sa.or_(v.c.party != p("party", sa.Text()), v.c.protected))
+    if has_id:
+        stmt = stmt.where(v.c.notice_id != p("notice_id", sa.Text()))
+    return stmt
+
+
+class SqlRepository:
+    """The :class:`~deconflict.services.ports.Repository` operations on one connection inside
+    one transaction."""
+
+    def __init__(self, conn: sa.Connection, clock: Clock, decode: Callable[[str], Notice]) -> None:
+        self.conn = conn
+        self._clock = clock
+        self._decode = decode
+
+    # ------------------------------------------------------------------ notices
+
+    def lock_for_filing(self) -> None:
+        lock = t.filing_lock
+        res = self.conn.execute(sa.update(lock).where(lock.c.id == 1).values(n=lock.c.n + 1))
+        if res.rowcount != 1:
+            raise RuntimeError("the filing_lock row is missing: is the schema migrated (deconflict db upgrade)?")
+
+    def get(self, notice_id: str) -> Notice | None:
+        body = self.conn.execute(sa.select(t.notices.c.body).where(t.notices.c.id == notice_id)).scalar()
+        return None if body is None else self._decode(body)
+
+    def add(self, notice: Notice) -> None:
+        assert notice.id is not None
+        now = self._clock()
+        body = notice_body(notice)
+        self.conn.execute(sa.insert(t.notices).values(**_notice_row(notice, body), created_at=now, updated_at=now))
+        self._keep_version(notice, body)
+        self._index(notice)
+
+    def replace(self, notice: Notice, replaces_version: int) -> None:
+        assert notice.id is not None
+        n = t.notices
+        body = notice_body(notice)
+        res = self.conn.execute(
+            sa.update(n)
+            .where(n.c.id == notice.id, n.c.version == replaces_version)
+            .values(**_notice_row(notice, body), updated_at=self._clock())
+        )
+        if res.rowcount != 1:  # compare-and-set lost: someone else replaced it first
+            current = self.conn.execute(sa.select(n.c.version).where(n.c.id == notice.id)).scalar()
+            raise StaleVersionError(notice.id, replaces_version, current or 0)
+        self._keep_version(notice, body)
+        self.conn.execute(sa.delete(t.volume_cells).where(t.volume_cells.c.notice_id == notice.id))
+        self.conn.execute(sa.delete(t.volumes).where(t.volumes.c.notice_id == notice.id))
+        self._index(notice)
+
+    def versions(self, notice_id: str) -> list[Notice]:
+        """Every stored version of a notice, oldest first."""
+        nv = t.notice_versions
+        rows = self.conn.execute(sa.select(nv.c.body).where(nv.c.notice_id == notice_id).order_by(nv.c.version))
+        return [self._decode(body) for body in rows.scalars()]
+
+    def list_notices(
+        self, party: str | None = None, state: NoticeState | None = None, include_protected: bool = True
+    ) -> list[Notice]:
+        n = t.notices
+        stmt = sa.select(n.c.body).order_by(n.c.created_at, n.c.id)
+        if party is not None:
+            stmt = stmt.where(n.c.party == party)
+        if state is not None:
+            stmt = stmt.where(n.c.state == state.value)
+        if not include_protected:
+            stmt = stmt.where(sa.not_(n.c.protected))
+        return [self._decode(body) for body in self.conn.execute(stmt).scalars()]
+
+    def _keep_version(self, notice: Notice, body: str) -> None:
+        self.conn.execute(
+            sa.insert(t.notice_versions).values(
+                notice_id=notice.id, version=notice.version, body=body, received_at=notice.received_at
+            )
+        )
+
+    def _index(self, notice: Notice) -> None:
+        """Write the volume rows and, for a live notice, its cell keys (a notice that is no longer
+        live keeps its volumes for reading but leaves the index)."""
+        live = notice.state.is_live
+        vol_rows: list[dict[str, Any]] = []
+        cell_rows: list[dict[str, Any]] = []
+        for i, v in enumerate(notice.volumes):
+            lat, lon = v.shape.center
+            vol_rows.append(
+                {
+                    "notice_id": notice.id,
+                    "idx": i,
+                    "time_start": v.time_start,
+                    "time_end": v.time_end,
+                    "alt_lower_m": v.altitude.lower_m,
+                    "alt_upper_m": v.altitude.upper_m,
+                    "alt_ref": v.altitude.reference.value,
+                    "center_lat": lat,
+                    "center_lon": lon,
+                    "bound_m": v.shape.bound_m,
+                    "party": notice.party,
+                    "protected": notice.protected,
+                    "live": live,
+                }
+            )
+            if live:
+                keys = cells.store_keys(lat, lon, v.shape.bound_m)
+                cell_rows.extend(
+                    {"notice_id": notice.id, "idx": i, "bucket": b, "cell": k}
+                    for b in cells.buckets(v.time_start, v.time_end)
+                    for k in keys
+                )
+        self.conn.execute(sa.insert(t.volumes), vol_rows)
+        if cell_rows:
+            self.conn.execute(sa.insert(t.volume_cells), cell_rows)
+
+    # ------------------------------------------------------------------ look-ups
+
+    def candidates(
+        self,
+        volume: Volume4D,
+        policy: SeparationPolicy,
+        notice: Notice,
+        time_margin_s: float = 0.0,
+        vertical_margin_m: float = 0.0,
+    ) -> list[tuple[Notice, int]]:
+        rows: list[sa.Row[Any]] = []
+        for stmt, params in candidate_statement(volume, policy, notice, time_margin_s, vertical_margin_m):
+            rows.extend(self.conn.execute(stmt, params))
+        if not rows:
+            return []
+        lat, lon = volume.shape.center
+        d = distances_m(
+            np.full(len(rows), lat),
+            np.full(len(rows), lon),
+            np.array([r.center_lat for r in rows], float),
+            np.array([r.center_lon for r in rows], float),
+        )
+        bound = np.array([r.bound_m for r in rows], float)
+        keep = d - bound - volume.shape.bound_m <= policy.search_m
+        found = sorted({(r.notice_id, r.idx) for r, k in zip(rows, keep.tolist(), strict=True) if k})
+        loaded = self._load({nid for nid, _ in found})
+        return [(loaded[nid], j) for nid, j in found]
+
+    def _load(self, ids: Iterable[str]) -> dict[str, Notice]:
+        todo = sorted(ids)
+        out: dict[str, Notice] = {}
+        n = t.notices
+        for i in range(0, len(todo), LOAD_CHUNK):
+            stmt = sa.select(n.c.id, n.c.body).where(n.c.id.in_(todo[i : i + LOAD_CHUNK]))
+            out.update((row.id, self._decode(row.body)) for row in self.conn.execute(stmt))
+        return out
+
+    # ------------------------------------------------------------------ conflicts
+
+    def open_conflicts_of(self, notice_id: str) -> list[ConflictRecord]:
+        return self._conflicts_of(notice_id, ConflictState.OPEN)
+
+    def conflicts_of(self, notice_id: str) -> list[ConflictRecord]:
+        return self._conflicts_of(notice_id, None)
+
+    def _conflicts_of(self, notice_id: str, state: ConflictState | None) -> list[ConflictRecord]:
+        c = t.conflicts
+        stmt = sa.select(c).where(sa.or_(c.c.notice_a == notice_id, c.c.notice_b == notice_id))
+        if state is not None:
+            stmt = stmt.where(c.c.state == state.value)
+        recs = [_conflict(row) for row in self.conn.execute(stmt).mappings()]
+        return sorted(recs, key=lambda r: (r.detected_at, r.id))  # in Python: collation-independent
+
+    def save_conflict(self, record: ConflictRecord) -> None:
+        c = t.conflicts
+        row = _conflict_row(record)
+        # UPDATE, else INSERT: portable, and safe because writers hold the filing lock.
+        res = self.conn.execute(sa.update(c).where(c.c.id == record.id).values(**row))
+        if res.rowcount == 0:
+            self.conn.execute(sa.insert(c).values(id=record.id, **row))
+
+    def list_conflicts(self, state: ConflictState | None = None) -> list[ConflictRecord]:
+        c = t.conflicts
+        stmt = sa.select(c)
+        if state is not None:
+            stmt = stmt.where(c.c.state == state.value)
+        recs = [_conflict(row) for row in self.conn.execute(stmt).mappings()]
+        return sorted(recs, key=lambda r: (r.detected_at, r.id))
+
+
+def _notice_row(n: Notice, body: str) -> dict[str, Any]:
+    return {
+        "id": n.id,
+        "party": n.party,
+        "kind": n.kind,
+        "version": n.version,
+        "state": n.state.value,
+        "protected": n.protected,
+        "received_at": n.received_at,
+        "time_start": n.time_start,
+        "time_end": n.time_end,
+        "body": body,
+    }
+
+
+def _conflict_row(r: ConflictRecord) -> dict[str, Any]:
+    return {
+        "notice_a": r.notice_a,
+        "party_a": r.party_a,
+        "version_a": r.version_a,
+        "volume_a": r.volume_a,
+        "notice_b": r.notice_b,
+        "party_b": r.party_b,
+        "version_b": r.version_b,
+        "volume_b": r.volume_b,
+        "protected_site": r.protected_site,
+        "detail": detail_json(r.detail),
+        "state": r.state.value,
+        "detected_at": r.detected_at,
+        "updated_at": r.updated_at,
+        "resolved_at": r.resolved_at,
+    }
+
+
+def _conflict(row: sa.RowMapping) -> ConflictRecord:
+    return ConflictRecord(
+        id=row["id"],
+        notice_a=row["notice_a"],
+        party_a=row["party_a"],
+        version_a=row["version_a"],
+        volume_a=row["volume_a"],
+        notice_b=row["notice_b"],
+        party_b=row["party_b"],
+        version_b=row["version_b"],
+        volume_b=row["volume_b"],
+        protected_site=bool(row["protected_site"]),
+        detail=detail_from_json(row["detail"]),
+        state=ConflictState(row["state"]),
+        detected_at=row["detected_at"],
+        updated_at=row["updated_at"],
+        resolved_at=row["resolved_at"],
+    )
+
+
+class SqlStore:
+    """Notices and conflicts in a SQL database: the :class:`~deconflict.services.ports.UnitOfWork`
+    for ``sqlite:///path/deconflict.sqlite`` or ``postgresql+psycopg://user@host/db``.
+
+    The schema comes from the migrations only: call :meth:`ensure_schema` (or
+    :func:`deconflict.adapters.sql.migrate.upgrade`) before first use.
+    """
+
+    def __init__(self, url: str, clock: Clock = time.time, **engine_kwargs: Any) -> None:
+        self.url = url
+        self.engine = make_engine(url, **engine_kwargs)
+        self._clock = clock
+        self._decode: Callable[[str], Notice] = NoticeCache(NOTICE_CACHE)
+
+    @contextmanager
+    def begin(self, write: bool = True) -> Iterator[SqlRepository]:
+        """One transaction: commits when the block ends, rolls back if it raises. ``write=False``
+        starts a SQLite transaction without taking the write lock (reads only)."""
+        with self.engine.connect() as conn:
+            if not write:
+                conn.execution_options(**{BEGIN_MODE: "DEFERRED"})
+            with conn.begin():
+                yield SqlRepository(conn, self._clock, self._decode)
+
+    def ensure_schema(self) -> None:
+        """Create or migrate the schema to the newest revision (idempotent)."""
+        migrate.upgrade(self.engine)
+
+    def close(self) -> None:
+        """Close the store's pooled connections."""
+        self.engine.dispose()
+
+    def __enter__(self) -> SqlStore:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+def open_store(url: str | None = None, *, upgrade: bool = True, clock: Clock = time.time) -> SqlStore:
+    """A store for ``url`` (default: :func:`default_sqlite_url`), migrated to the newest schema
+    unless ``upgrade`` is false."""
+    store = SqlStore(url or default_sqlite_url(), clock=clock)
+    if upgrade:
+        store.ensure_schema()
+    return store
+
+
+if TYPE_CHECKING:  # mypy proves the store provides the ports
+
+    def _provides_ports(store: SqlStore, repo: SqlRepository) -> tuple[UnitOfWork, Repository]:
+        return store, repo

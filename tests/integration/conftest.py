@@ -1,0 +1,100 @@
+"""Stores for the integration tests: every store test runs on a fresh SQLite file and on a fresh
+PostgreSQL schema of its own (never a shared, truncated database).
+
+PostgreSQL comes from ``DECONFLICT_TEST_PG_URL`` (default
+``postgresql+psycopg://postgres@127.0.0.1:5432/test``). When it cannot be reached the PostgreSQL
+tests fail; set ``DECONFLICT_SKIP_POSTGRES=1`` to skip them instead.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from deconflict.adapters.sql import SqlStore
+
+PG_DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+def pg_base_url() -> str:
+    return os.environ.get("DECONFLICT_TEST_PG_URL", PG_DEFAULT_URL)
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A URL whose connections see only a schema created for this test (dropped afterwards)."""
+    if os.environ.get("DECONFLICT_SKIP_POSTGRES") == "1":
+        pytest.skip("DECONFLICT_SKIP_POSTGRES=1")
+    base = sa.make_url(pg_base_url())
+    admin = sa.create_engine(base, poolclass=sa.NullPool)
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    try:
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    except sa.exc.OperationalError as e:
+        admin.dispose()
+        pytest.fail(
+            f"PostgreSQL at {base.render_as_string(hide_password=True)} is unreachable ({e.orig}); start it, "
+            "point DECONFLICT_TEST_PG_URL at one, or set DECONFLICT_SKIP_POSTGRES=1 to skip these tests",
+            pytrace=False,
+        )
+    try:
+        yield base.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database (no schema yet) on each backend."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'deconflict.sqlite'}"
+    url: str = request.getfixturevalue("pg_url")
+    return url
+
+
+class FakeClock:
+    """Broker time that moves one second per reading, from 2015-09-30T00:00:00Z."""
+
+    def __init__(self, start: float = 1_443_571_200.0) -> None:
+        self._ticks = itertools.count()
+        self.start = start
+
+    def __call__(self) -> float:
+        return self.start + next(self._ticks)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def open_sql(db_url: str) -> Iterator[Callable[..., SqlStore]]:
+    """Opens more stores (own engines) on the test's database, closing them afterwards."""
+    opened: list[SqlStore] = []
+
+    def _open(clock: Callable[[], float] | None = None) -> SqlStore:
+        s = SqlStore(db_url, clock=clock) if clock is not None else SqlStore(db_url)
+        opened.append(s)
+        return s
+
+    yield _open
+    for s in opened:
+        s.close()
+
+
+@pytest.fixture
+def store(db_url: str, clock: FakeClock, open_sql: Callable[..., SqlStore]) -> SqlStore:
+    """A migrated, empty store."""
+    s = open_sql(clock)
+    s.ensure_schema()
+    return s

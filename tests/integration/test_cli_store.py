@@ -1,0 +1,66 @@
+"""The commands that use the store, run as a user would, on a SQLite file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from builders import circle_notice
+from deconflict.cli import app
+
+runner = CliRunner()
+
+
+def test_demo_files_the_theater_and_reports_its_conflicts(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'demo.sqlite'}"
+    r = runner.invoke(app, ["demo", "--db", db, "--json"])
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    assert out["filed"] == 12
+    pairs = {frozenset((c["a"]["notice"], c["b"]["notice"])) for c in out["conflicts"]}
+    assert frozenset(("vks-homs-north", "site-homs-hospital")) in pairs
+    assert frozenset(("vks-latamneh", "coalition-isr-west")) in pairs
+    assert all(c["state"] == "open" for c in out["conflicts"])
+    # Running it again re-uses what is there: nothing filed twice, the same conflicts.
+    again = json.loads(runner.invoke(app, ["demo", "--db", db, "--json"]).stdout)
+    assert again["filed"] == 0 and len(again["conflicts"]) == len(out["conflicts"])
+
+
+def test_demo_table_shows_late_russian_notices(tmp_path: Path) -> None:
+    r = runner.invoke(app, ["demo", "--db", str(tmp_path / "d.sqlite")], env={"COLUMNS": "200"})
+    assert r.exit_code == 0, r.output
+    late_lines = [line for line in r.stdout.splitlines() if "LATE" in line]
+    assert late_lines and all("ru-vks" in line for line in late_lines)
+    assert "coalition-raqqa (coalition) v1: lead time 10.0 h, 0 conflict(s)" in r.stdout
+
+
+def test_file_then_list_conflicts(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'f.sqlite'}"
+    a = tmp_path / "a.json"
+    a.write_text(
+        json.dumps(circle_notice("ru", "a", 34.84, 36.73, start="2030-01-01T07:00:00Z", end="2030-01-01T09:00:00Z"))
+    )
+    b = tmp_path / "b.json"
+    b.write_text(
+        json.dumps(circle_notice("us", "b", 34.93, 36.73, start="2030-01-01T07:00:00Z", end="2030-01-01T09:00:00Z"))
+    )
+    assert runner.invoke(app, ["file", str(a), "--db", db]).exit_code == 0
+    r = runner.invoke(app, ["file", str(b), "--db", db, "--json"])
+    assert r.exit_code == 1
+    (filed,) = json.loads(r.stdout)
+    assert filed["notice"] == "b" and not filed["late"] and len(filed["conflicts"]) == 1
+    listed = json.loads(runner.invoke(app, ["conflicts", "--db", db, "--json"]).stdout)
+    assert [c["id"] for c in listed] == [filed["conflicts"][0]["id"]]
+    # filing the same id again is refused with the field, and nothing is written
+    r = runner.invoke(app, ["file", str(b), "--db", db])
+    assert r.exit_code == 2 and "id:" in r.stderr
+    assert len(json.loads(runner.invoke(app, ["conflicts", "--db", db, "--json"]).stdout)) == 1
+
+
+def test_db_upgrade_is_idempotent(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'u.sqlite'}"
+    for _ in range(2):
+        r = runner.invoke(app, ["db", "upgrade", "--db", db])
+        assert r.exit_code == 0 and "schema up to date" in r.stdout
