@@ -82,11 +82,12 @@ places = st.one_of(uniform_place, high_latitude, antimeridian, face_edge())
 # ---------------------------------------------------------------- shapes
 
 
-def _angles(draw: st.DrawFn, n: int) -> list[float]:
+def _angles(draw: st.DrawFn, n: int, start: float | None = None) -> list[float]:
     """n increasing bearings with every gap under 180° (so the centre is inside the ring)."""
     w = [draw(st.floats(1.0, 1.8)) for _ in range(n)]
     total = sum(w)
-    start = draw(st.floats(0, 360))
+    if start is None:
+        start = draw(st.floats(0, 360))
     out, acc = [], start
     for wi in w:
         out.append(acc % 360.0)
@@ -224,3 +225,65 @@ def _reach(spec: Spec, center: tuple[float, float]) -> float:
     n = len(spec.points)
     _, _, d = GEOD.inv([center[1]] * n, [center[0]] * n, [p[1] for p in spec.points], [p[0] for p in spec.points])
     return float(max(d)) + spec.buffer_m
+
+
+def _fwd_az(lat: float, lon: float, az: float, dist: float) -> tuple[float, float, float]:
+    """Destination and the forward azimuth there (continuing along the same geodesic)."""
+    lo, la, back = GEOD.fwd(lon, lat, az, dist)
+    return float(la), float(lo), (float(back) + 180.0) % 360.0
+
+
+@st.composite
+def touching_pairs(draw: st.DrawFn) -> tuple[Spec, Spec]:
+    """Two shapes whose outlines touch, or miss or overlap each other by a hair (0 to 2 m).
+
+    A point X is taken on the first shape's core (a vertex or a point along an edge), moved out by
+    its buffer along the normal, then out again by the second shape's buffer plus the hair; the
+    second shape's core starts exactly there (a circle's centre, a polygon's vertex, the first
+    point of a centreline) and extends away from the first shape.
+    """
+    a_center = draw(places)
+    a = draw(specs(a_center))
+    if a.kind == "circle":
+        (x_lat, x_lon), out = a.points[0], draw(st.floats(0, 360))
+    else:
+        pts = list(a.points)
+        n_edges = len(pts) if a.kind == "polygon" else len(pts) - 1
+        i = draw(st.integers(0, n_edges - 1))
+        p, q = pts[i], pts[(i + 1) % len(pts)]
+        az, _, length = GEOD.inv(p[1], p[0], q[1], q[0])
+        frac = draw(st.sampled_from([0.0, 1.0]) | st.floats(0, 1))
+        x_lat, x_lon, along = _fwd_az(p[0], p[1], float(az), frac * float(length))
+        # Rings are generated clockwise (bearings increase), so the outside is on the left.
+        left = a.kind == "polygon" or draw(st.booleans())
+        out = along - 90.0 if left else along + 90.0
+    rim_lat, rim_lon, out = _fwd_az(x_lat, x_lon, out, a.buffer_m)
+    hair = draw(st.sampled_from([0.0, 1e-6, 1e-3, 0.01, 0.5, 2.0, -1e-3, -0.5]))
+    kind = draw(st.sampled_from(["polygon", "circle", "corridor", "orbit"]))
+    size = draw(st.floats(250, 10_000))
+    buffer_b = 0.0 if kind == "polygon" else draw(st.floats(50, max(50.0, size / 2)))
+    if kind == "circle":
+        buffer_b = size
+    y_lat, y_lon, out = _fwd_az(rim_lat, rim_lon, out, max(0.0, buffer_b + hair))
+    if hair < 0 and buffer_b + hair < 0:
+        y_lat, y_lon, out = _fwd_az(rim_lat, rim_lon, out + 180.0, -(buffer_b + hair))
+        out = (out + 180.0) % 360.0
+    via_json = draw(st.booleans())
+    unit = draw(st.sampled_from(sorted(UNITS)))
+    if kind == "circle":
+        return a, Spec("circle", ((y_lat, y_lon),), buffer_b, via_json, unit)
+    if kind == "polygon":
+        c_lat, c_lon, _ = _fwd_az(y_lat, y_lon, out + draw(st.floats(-60, 60)), size)
+        to_y, _, _ = GEOD.inv(c_lon, c_lat, y_lon, y_lat)
+        n = draw(st.integers(3, 12))
+        ring = [fwd(c_lat, c_lon, az, size) for az in _angles(draw, n, start=float(to_y))]
+        ring[0] = (y_lat, y_lon)
+        return a, Spec("polygon", tuple(ring), 0.0, via_json, closed=draw(st.booleans()))
+    m = 2 if kind == "orbit" else draw(st.integers(2, 5))
+    line = [(y_lat, y_lon)]
+    heading = out
+    for _ in range(m - 1):
+        heading += draw(st.floats(-60, 60))
+        nxt = fwd(*line[-1], heading, size * draw(st.floats(0.3, 1.0)))
+        line.append(nxt)
+    return a, Spec(kind, tuple(line), buffer_b, via_json, unit)

@@ -17,9 +17,9 @@ from __future__ import annotations
 import math
 
 import oracle
-from hypothesis import given, settings
+from hypothesis import event, given, settings
 from hypothesis import strategies as st
-from prop_shapes import Spec, pairs, volume
+from prop_shapes import Spec, pairs, touching_pairs, volume
 
 from deconflict.domain.policy import ABSOLUTE_TOLERANCE_M, RELATIVE_TOLERANCE, SeparationPolicy
 from deconflict.domain.strategic import volume_conflict
@@ -30,10 +30,16 @@ LARGE_STEP_M = 1000.0
 """Oracle sampling step for shapes of 60–600 km."""
 
 
+def _band(d: float) -> int:
+    return next(b for b in (10, 100, 1000, 10_000, 100_000, 10**9) if d <= b)
+
+
 def check_pair(a: Spec, b: Spec, step_m: float) -> None:
     va, vb = volume(a), volume(b)
     o = oracle.distance(a.oracle, b.oracle, step_m)
     d_o = o.distance_m
+    event(f"{a.kind}-{b.kind}")
+    event("cores intersect" if o.intersect else "shapes overlap" if d_o == 0 else f"apart: ≤{_band(d_o)} m")
     info = f"oracle={o} a={a} b={b}"
 
     for h in (d_o, math.nextafter(d_o, math.inf), d_o * (1 + 1e-9), d_o + 1e-6, d_o * (1 - 1e-9)):
@@ -48,8 +54,8 @@ def check_pair(a: Spec, b: Spec, step_m: float) -> None:
     lo = d_o - o.error_m - RELATIVE_TOLERANCE * d_o - ABSOLUTE_TOLERANCE_M
     hi = d_o + RELATIVE_TOLERANCE * d_o + ABSOLUTE_TOLERANCE_M
     assert lo <= engine <= hi, f"engine distance {engine} outside [{lo}, {hi}]: {info}"
-    if o.intersect:
-        assert engine == 0.0, f"cores intersect but engine says {engine}: {info}"
+    if o.intersect:  # cores that meet (touching included, to float precision)
+        assert engine <= 1e-3, f"cores intersect but engine says {engine}: {info}"
 
     # Bounded false positives: the true core distance is at least core_lo; the engine measures it
     # to 0.5 % + 1 m and declares up to (buffers + H)·1.005 + 1. Below that, it must stay silent.
@@ -61,13 +67,20 @@ def check_pair(a: Spec, b: Spec, step_m: float) -> None:
 
 
 @given(pair=pairs())
-@settings(max_examples=250, deadline=None)
+@settings(max_examples=600, deadline=None)
 def test_no_false_negatives_near_touching(pair: tuple[Spec, Spec]) -> None:
     check_pair(*pair, STEP_M)
 
 
 @given(pair=pairs(size_m=st.floats(30_000, 300_000), max_gap_m=100_000.0))
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=40, deadline=None)
 def test_no_false_negatives_large_shapes(pair: tuple[Spec, Spec]) -> None:
     """Shapes up to the design's 1000 km extents keep 0.5 % accuracy and never miss."""
     check_pair(*pair, LARGE_STEP_M)
+
+
+@given(pair=touching_pairs())
+@settings(max_examples=400, deadline=None)
+def test_no_false_negatives_touching(pair: tuple[Spec, Spec]) -> None:
+    """Outlines that touch, or miss or overlap by a hair: at ``H = 0`` (or the hair) they conflict."""
+    check_pair(*pair, STEP_M)
