@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -18,7 +17,7 @@ from deconflict.domain.errors import NotFoundError, StaleVersionError, Validatio
 from deconflict.domain.index import VolumeIndex
 from deconflict.domain.parse import format_time, parse_notices
 from deconflict.domain.policy import SeparationPolicy
-from deconflict.domain.volumes import PROTECTED_SITE_KIND, Notice
+from deconflict.domain.volumes import Notice
 from deconflict.render import Row, Side, conflicts_table, row_json
 from deconflict.services.filing import FilingResult, NoticeService
 from deconflict.services.ports import ConflictRecord
@@ -73,7 +72,6 @@ def read_notice_files(files: list[Path], config: Config) -> list[tuple[str, Noti
         except ValidationError as e:
             raise _err("\n".join(f"{f}: {err}" for err in e.errors)) from None
         for i, n in enumerate(notices):
-            n = replace(n, protected=n.kind == PROTECTED_SITE_KIND)
             out.append((n.id or f"{f.name}#{i}", n))
     return out
 

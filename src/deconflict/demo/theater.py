@@ -8,14 +8,13 @@ hour before their first sorties.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-from deconflict.domain.errors import ValidationError
 from deconflict.domain.parse import parse_notice, parse_time
 from deconflict.domain.policy import Limits
-from deconflict.domain.volumes import PROTECTED_SITE_KIND, Notice
+from deconflict.domain.volumes import Notice
 
 
 @dataclass(frozen=True)
@@ -35,10 +34,6 @@ def theater_filings(limits: Limits | None = None) -> list[Filing]:
     doc = load_theater_doc()
     out = []
     for i, f in enumerate(doc["filings"]):
-        try:
-            n = parse_notice(f["notice"], limits, f"filings[{i}].notice")
-        except ValidationError:
-            raise
-        n = replace(n, protected=n.kind == PROTECTED_SITE_KIND)
+        n = parse_notice(f["notice"], limits, f"filings[{i}].notice")
         out.append(Filing(parse_time(f["filed_at"], f"filings[{i}].filed_at"), n))
     return sorted(out, key=lambda f: f.filed_at)

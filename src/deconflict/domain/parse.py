@@ -16,7 +16,7 @@ from deconflict.domain.errors import FieldError, ValidationError
 from deconflict.domain.policy import Limits
 from deconflict.domain.shapes import Shape, ShapeKind, make_shape
 from deconflict.domain.units import ALTITUDE_UNITS, LENGTH_UNITS
-from deconflict.domain.volumes import AltitudeBand, AltitudeReference, Notice, Volume4D
+from deconflict.domain.volumes import PROTECTED_SITE_KIND, AltitudeBand, AltitudeReference, Notice, Volume4D
 
 OUTLINES = ("outline_polygon", "outline_circle", "outline_corridor", "outline_orbit")
 
@@ -355,7 +355,7 @@ def parse_notice(value: Any, limits: Limits | None = None, path: str = "") -> No
             f"{len(vols)} volumes is more than the limit of {limits.max_volumes_per_notice}",
         )
     volumes = tuple(parse_volume4d(v, limits, _join(_join(path, "volumes"), i)) for i, v in enumerate(vols))
-    return Notice(party=party, id=nid, kind=kind, volumes=volumes)
+    return Notice(party=party, id=nid, kind=kind, volumes=volumes, protected=kind == PROTECTED_SITE_KIND)
 
 
 def parse_notices(doc: Any, limits: Limits | None = None) -> list[Notice]:
@@ -410,7 +410,12 @@ def _parse_collection(obj: Mapping[str, Any], limits: Limits) -> list[Notice]:
         meta[key] = (nid, kind)
     if errors:
         raise ValidationError(errors)
-    return [Notice(party=k[0], id=meta[k][0], kind=meta[k][1], volumes=tuple(v)) for k, v in groups.items()]
+    return [
+        Notice(
+            party=k[0], id=meta[k][0], kind=meta[k][1], volumes=tuple(v), protected=meta[k][1] == PROTECTED_SITE_KIND
+        )
+        for k, v in groups.items()
+    ]
 
 
 # ---------------------------------------------------------------- out
