@@ -34,6 +34,7 @@ MAX_CELLS = 8
 KEY_OFFSET = 1 << 63
 """S2 ids are unsigned 64-bit; ``id - 2**63`` fits a signed BIGINT and keeps the order."""
 _SLACK = 1.000001
+_U64 = 1 << 64
 
 
 @cache
@@ -67,11 +68,14 @@ def lookup_ranges(lat: float, lon: float, radius_m: float) -> list[tuple[int, in
     """Closed key ranges that find every stored shape whose cap meets this one."""
     ranges: set[tuple[int, int]] = set()
     for c in cap_cells(lat, lon, radius_m):
-        ranges.add((int(c.range_min().id()) - KEY_OFFSET, int(c.range_max().id()) - KEY_OFFSET))
-        level = c.level()
+        cid = int(c.id())
+        lsb = cid & -cid  # S2: the lowest set bit marks the level; descendants are cid ± (lsb - 1)
+        ranges.add((cid - (lsb - 1) - KEY_OFFSET, cid + (lsb - 1) - KEY_OFFSET))
+        level = 30 - (lsb.bit_length() - 1) // 2
         for lv in range(MIN_LEVEL, level, LEVEL_MOD):
-            k = key(c.parent(lv))
-            ranges.add((k, k))
+            new_lsb = 1 << (2 * (30 - lv))
+            parent = (cid & (_U64 - new_lsb)) | new_lsb  # S2CellId::parent(lv) on the integer id
+            ranges.add((parent - KEY_OFFSET, parent - KEY_OFFSET))
     return merge_ranges(sorted(ranges))
 
 

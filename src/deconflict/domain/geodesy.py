@@ -9,6 +9,7 @@ between two other points within ``rho`` of the origin is off by at most about ``
 
 from __future__ import annotations
 
+import math
 from functools import cache
 
 import numpy as np
@@ -75,6 +76,21 @@ def centroid(lat: FloatArray, lon: FloatArray) -> tuple[float, float]:
     return float(np.degrees(np.arcsin(np.clip(v[2], -1, 1)))), float(np.degrees(np.arctan2(v[1], v[0])))
 
 
+def midpoint(a: tuple[float, float], b: tuple[float, float]) -> tuple[float, float]:
+    """The point halfway between two (lat, lon) points on the unit sphere (scalar, cheap).
+
+    >>> [round(v, 6) for v in midpoint((0.0, 179.0), (0.0, -179.0))]
+    [0.0, 180.0]
+    """
+    la1, lo1, la2, lo2 = map(math.radians, (a[0], a[1], b[0], b[1]))
+    x = math.cos(la1) * math.cos(lo1) + math.cos(la2) * math.cos(lo2)
+    y = math.cos(la1) * math.sin(lo1) + math.cos(la2) * math.sin(lo2)
+    z = math.sin(la1) + math.sin(la2)
+    if math.hypot(x, y, z) < 1e-12:  # antipodal: any point of the great circle will do
+        return a
+    return math.degrees(math.atan2(z, math.hypot(x, y))), math.degrees(math.atan2(y, x))
+
+
 def destination(lat: float, lon: float, azimuth_deg: FloatArray, dist_m: FloatArray) -> tuple[FloatArray, FloatArray]:
     """Points reached by going ``dist_m`` along azimuths from one point: (lat, lon) arrays."""
     az = np.atleast_1d(np.asarray(azimuth_deg, float))
@@ -125,7 +141,7 @@ class LocalFrame:
 
     >>> f = LocalFrame(35.0, 36.0)
     >>> x, y = f.forward(np.array([35.0]), np.array([36.0]))
-    >>> float(x[0]), float(y[0])
+    >>> abs(float(x[0])), abs(float(y[0]))
     (0.0, 0.0)
     """
 

@@ -15,8 +15,8 @@ import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from deconflict.domain.geodesy import LocalFrame, centroid
-from deconflict.domain.shapes import Shape
+from deconflict.domain.geodesy import LocalFrame, midpoint
+from deconflict.domain.shapes import Shape, core_geometry
 
 QUAD_SEGS = 16
 """Segments per quarter circle when an outline is buffered for the overlap polygon."""
@@ -38,8 +38,7 @@ class Separation:
 def separation(a: Shape, b: Shape, refine_within_m: float | None = None) -> Separation:
     """The separation of two shapes; refined in a second frame when it is within
     ``refine_within_m`` (always, when ``None``)."""
-    mid = centroid(np.array([a.center[0], b.center[0]]), np.array([a.center[1], b.center[1]]))
-    sep = _in_frame(a, b, LocalFrame(*mid))
+    sep = _in_frame(a, b, LocalFrame(*midpoint(a.center, b.center)))
     if refine_within_m is not None and sep.distance_m > refine_within_m * 1.05 + 100.0:
         return sep
     if sep.core_distance_m <= (a.buffer_m + b.buffer_m) * 0.98:
@@ -50,7 +49,11 @@ def separation(a: Shape, b: Shape, refine_within_m: float | None = None) -> Sepa
 
 
 def _in_frame(a: Shape, b: Shape, frame: LocalFrame) -> Separation:
-    ga, gb = a.core_in(frame), b.core_in(frame)
+    # one geodesic call for both cores: the per-call overhead dominates for small shapes
+    n = len(a.core_lat)
+    x, y = frame.forward(np.concatenate([a.core_lat, b.core_lat]), np.concatenate([a.core_lon, b.core_lon]))
+    ga = core_geometry(a.kind, x[:n], y[:n])
+    gb = core_geometry(b.kind, x[n:], y[n:])
     core = float(shapely.distance(ga, gb))
     return Separation(core, max(0.0, core - a.buffer_m - b.buffer_m), frame, ga, gb)
 
@@ -75,7 +78,8 @@ def _to_geojson(geom: BaseGeometry, frame: LocalFrame) -> dict[str, Any]:
     def ring(coords: Any) -> list[list[float]]:
         xy = np.asarray(coords, float)
         lat, lon = frame.inverse(xy[:, 0], xy[:, 1])
-        return [[round(float(x), 7), round(float(y), 7)] for x, y in zip(lon, lat, strict=True)]
+        out: list[list[float]] = np.round(np.column_stack([lon, lat]), 7).tolist()
+        return out
 
     if geom.geom_type == "Point":
         return {"type": "Point", "coordinates": ring([geom.coords[0]])[0]}

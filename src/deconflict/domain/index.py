@@ -1,8 +1,9 @@
 """An in-memory 4D index of volumes: O(log n + k) look-ups on S2 cell × time-bucket keys.
 
-Each time bucket holds a sorted array of cell keys (binary search) plus a small unsorted tail of
-recent inserts that is merged in when it fills, so inserts cost amortized O(1)-ish numpy work and
-a look-up costs a binary search per key range plus the candidates it returns.
+Each time bucket holds its cell keys as a few sorted runs of geometrically decreasing size (a
+log-structured merge) plus a small unsorted tail of recent inserts, so an insert costs amortized
+O(log n) numpy work and a look-up costs a binary search per run and key range plus the candidates
+it returns.
 """
 
 from __future__ import annotations
@@ -21,13 +22,21 @@ from deconflict.domain.volumes import Notice, Volume4D
 
 IntArray = npt.NDArray[np.int64]
 TAIL = 256
-"""Inserts buffered per bucket before they are merged into its sorted array."""
+"""Inserts buffered per bucket before they become a sorted run."""
+RUN_RATIO = 4
+"""Adjacent sorted runs are merged until each is more than this many times the next."""
 
 
 @dataclass
 class _Bucket:
-    keys: IntArray = field(default_factory=lambda: np.empty(0, np.int64))
-    slots: IntArray = field(default_factory=lambda: np.empty(0, np.int64))
+    """Keys of one time bucket as a few sorted runs plus a small unsorted tail.
+
+    Runs shrink geometrically (each at least ``RUN_RATIO`` times the next), so there are
+    O(log n) of them and every key is merged O(log n) times: inserts cost amortized O(log n) numpy
+    work instead of re-sorting the whole bucket, and a look-up is a binary search per run.
+    """
+
+    runs: list[tuple[IntArray, IntArray]] = field(default_factory=list)
     tail_keys: IntArray = field(default_factory=lambda: np.empty(TAIL, np.int64))
     tail_slots: IntArray = field(default_factory=lambda: np.empty(TAIL, np.int64))
     tail_n: int = 0
@@ -35,24 +44,27 @@ class _Bucket:
     def add(self, keys: list[int], slot: int) -> None:
         for k in keys:
             if self.tail_n == TAIL:
-                self._merge()
+                self._flush()
             self.tail_keys[self.tail_n] = k
             self.tail_slots[self.tail_n] = slot
             self.tail_n += 1
 
-    def _merge(self) -> None:
-        k = np.concatenate([self.keys, self.tail_keys[: self.tail_n]])
-        s = np.concatenate([self.slots, self.tail_slots[: self.tail_n]])
-        order = np.argsort(k, kind="stable")
-        self.keys, self.slots = k[order], s[order]
+    def _flush(self) -> None:
+        order = np.argsort(self.tail_keys[: self.tail_n], kind="stable")
+        self.runs.append((self.tail_keys[: self.tail_n][order].copy(), self.tail_slots[: self.tail_n][order].copy()))
         self.tail_n = 0
+        while len(self.runs) >= 2 and len(self.runs[-2][0]) <= RUN_RATIO * len(self.runs[-1][0]):
+            (k1, s1), (k2, s2) = self.runs[-2], self.runs.pop()
+            k = np.concatenate([k1, k2])
+            order = np.argsort(k, kind="stable")  # two sorted runs: timsort merges them in linear time
+            self.runs[-1] = (k[order], np.concatenate([s1, s2])[order])
 
     def find(self, lo: IntArray, hi: IntArray) -> list[IntArray]:
         out: list[IntArray] = []
-        if len(self.keys):
-            i0 = np.searchsorted(self.keys, lo, "left")
-            i1 = np.searchsorted(self.keys, hi, "right")
-            out.extend(self.slots[a:b] for a, b in zip(i0, i1, strict=True) if b > a)
+        for keys, slots in self.runs:
+            i0 = np.searchsorted(keys, lo, "left")
+            i1 = np.searchsorted(keys, hi, "right")
+            out.extend(slots[a:b] for a, b in zip(i0.tolist(), i1.tolist(), strict=True) if b > a)
         if self.tail_n:
             tk = self.tail_keys[: self.tail_n]
             hit = ((tk[None, :] >= lo[:, None]) & (tk[None, :] <= hi[:, None])).any(axis=0)
