@@ -90,9 +90,10 @@ def resolution_hints(
     alts: list[tuple[float, float]] = []
     for i, o in neighbours:
         v = notice.volumes[i]
-        sep = separation(v.shape, o.shape, refine_within_m=policy.reach_m)
         limit = (v.shape.buffer_m + o.shape.buffer_m + policy.horizontal_m) * (1 + RELATIVE_TOLERANCE)
-        if sep.core_distance_m > limit + ABSOLUTE_TOLERANCE_M:
+        limit += ABSOLUTE_TOLERANCE_M
+        sep = separation(v.shape, o.shape, decide_at_core_m=limit)
+        if sep.core_distance_m > limit:
             continue
         vmin = policy.vertical_m + policy.vertical_allowance_m(v.altitude.reference, o.altitude.reference)
         if vertical_gap_m(v, o) <= vmin:

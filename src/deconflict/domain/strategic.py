@@ -54,9 +54,11 @@ def volume_conflict(a: Volume4D, b: Volume4D, policy: SeparationPolicy) -> Volum
     vmin = policy.vertical_m + allowance
     if vg > vmin:
         return None
-    sep = separation(a.shape, b.shape, refine_within_m=policy.reach_m)
-    limit = (a.shape.buffer_m + b.shape.buffer_m + policy.horizontal_m) * (1 + RELATIVE_TOLERANCE)
-    if sep.core_distance_m > limit + ABSOLUTE_TOLERANCE_M:
+    limit = (a.shape.buffer_m + b.shape.buffer_m + policy.horizontal_m) * (
+        1 + RELATIVE_TOLERANCE
+    ) + ABSOLUTE_TOLERANCE_M
+    sep = separation(a.shape, b.shape, decide_at_core_m=limit)
+    if sep.core_distance_m > limit:
         return None
     lo = max(a.altitude.lower_m, b.altitude.lower_m) - vmin / 2
     hi = min(a.altitude.upper_m, b.altitude.upper_m) + vmin / 2
