@@ -62,7 +62,7 @@ class MemoryRepository:
         return [c for c in self.conflicts_of(notice_id) if c.state == ConflictState.OPEN]
 
     def conflicts_of(self, notice_id: str) -> list[ConflictRecord]:
-        merged = {**{c.id: c for c in self._s.conflicts.values() if c.involves(notice_id)}}
+        merged = {cid: self._s.conflicts[cid] for cid in self._s.conflicts_by_notice.get(notice_id, ())}
         merged.update({c.id: c for c in self._conflicts.values() if c.involves(notice_id)})
         return sorted(merged.values(), key=lambda c: (c.detected_at, c.id))
 
@@ -92,7 +92,10 @@ class MemoryRepository:
                 self._s.index.add(nid, n)
             else:
                 self._s.index.remove(nid)
-        self._s.conflicts.update(self._conflicts)
+        for c in self._conflicts.values():
+            self._s.conflicts[c.id] = c
+            self._s.conflicts_by_notice.setdefault(c.notice_a, set()).add(c.id)
+            self._s.conflicts_by_notice.setdefault(c.notice_b, set()).add(c.id)
 
 
 class MemoryStore:
@@ -102,6 +105,7 @@ class MemoryStore:
         self.index = VolumeIndex()
         self.notices: dict[str, Notice] = {}
         self.conflicts: dict[str, ConflictRecord] = {}
+        self.conflicts_by_notice: dict[str, set[str]] = {}
         self._lock = threading.Lock()
 
     @contextmanager
