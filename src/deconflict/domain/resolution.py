@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from deconflict.domain.horizontal import separation
-from deconflict.domain.policy import ABSOLUTE_TOLERANCE_M, RELATIVE_TOLERANCE, SeparationPolicy
+from deconflict.domain.policy import SeparationPolicy
 from deconflict.domain.strategic import time_gap_s, vertical_gap_m
 from deconflict.domain.volumes import Notice, Volume4D
 
@@ -90,8 +90,7 @@ def resolution_hints(
     alts: list[tuple[float, float]] = []
     for i, o in neighbours:
         v = notice.volumes[i]
-        limit = (v.shape.buffer_m + o.shape.buffer_m + policy.horizontal_m) * (1 + RELATIVE_TOLERANCE)
-        limit += ABSOLUTE_TOLERANCE_M
+        limit = v.shape.buffer_m + o.shape.buffer_m + policy.reach_m
         sep = separation(v.shape, o.shape, decide_at_core_m=limit)
         if sep.core_distance_m > limit:
             continue

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from deconflict.domain.horizontal import overlap_geojson, separation
-from deconflict.domain.policy import ABSOLUTE_TOLERANCE_M, RELATIVE_TOLERANCE, SeparationPolicy
+from deconflict.domain.policy import SeparationPolicy
 from deconflict.domain.volumes import Notice, Volume4D
 
 
@@ -54,9 +54,10 @@ def volume_conflict(a: Volume4D, b: Volume4D, policy: SeparationPolicy) -> Volum
     vmin = policy.vertical_m + allowance
     if vg > vmin:
         return None
-    limit = (a.shape.buffer_m + b.shape.buffer_m + policy.horizontal_m) * (
-        1 + RELATIVE_TOLERANCE
-    ) + ABSOLUTE_TOLERANCE_M
+    # The tolerance applies to the minimum, not to the buffers: after the second pass the nearest
+    # approach lies on a radial of the frame, where distances are exact, so the computed distance
+    # is off only to second order, whatever the shapes' size.
+    limit = a.shape.buffer_m + b.shape.buffer_m + policy.reach_m
     sep = separation(a.shape, b.shape, decide_at_core_m=limit)
     if sep.core_distance_m > limit:
         return None
