@@ -87,8 +87,11 @@ def overlap_geojson(sep: Separation, a: Shape, b: Shape, horizontal_m: float) ->
     outlines only touch; the overlap is then the point midway along the nearest approach.
     """
     half = horizontal_m / 2
-    ga = sep.core_a.buffer((a.buffer_m + half) * _CIRCUMSCRIBE, quad_segs=QUAD_SEGS)
-    gb = sep.core_b.buffer((b.buffer_m + half) * _CIRCUMSCRIBE, quad_segs=QUAD_SEGS)
+    ga, gb = shapely.buffer(
+        np.array([sep.core_a, sep.core_b], dtype=object),
+        np.array([a.buffer_m + half, b.buffer_m + half]) * _CIRCUMSCRIBE,
+        quad_segs=QUAD_SEGS,
+    )
     inter = shapely.intersection(ga, gb)
     if inter.is_empty or inter.area <= 0:
         pa, pb = shapely.shortest_line(sep.core_a, sep.core_b).coords

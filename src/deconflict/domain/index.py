@@ -62,8 +62,8 @@ class _Bucket:
     def find(self, lo: IntArray, hi: IntArray) -> list[IntArray]:
         out: list[IntArray] = []
         for keys, slots in self.runs:
-            i0 = np.searchsorted(keys, lo, "left")
-            i1 = np.searchsorted(keys, hi, "right")
+            i0 = keys.searchsorted(lo, "left")
+            i1 = keys.searchsorted(hi, "right")
             out.extend(slots[a:b] for a, b in zip(i0.tolist(), i1.tolist(), strict=True) if b > a)
         if self.tail_n:
             tk = self.tail_keys[: self.tail_n]
