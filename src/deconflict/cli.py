@@ -130,14 +130,20 @@ def check(
     raise typer.Exit(1 if rows else 0)
 
 
-def _record_row(c: ConflictRecord) -> Row:
+def _record_row(c: ConflictRecord, sites: frozenset[str] = frozenset()) -> Row:
+    """A stored conflict as an output row; ``sites`` are the ids of protected-site notices."""
     return Row(
-        Side(c.party_a, c.notice_a, c.volume_a),
-        Side(c.party_b, c.notice_b, c.volume_b),
+        Side(c.party_a, c.notice_a, c.volume_a, c.notice_a in sites),
+        Side(c.party_b, c.notice_b, c.volume_b, c.notice_b in sites),
         c.detail,
         id=c.id,
         state=c.state.value,
     )
+
+
+def _sites(svc: NoticeService) -> frozenset[str]:
+    with svc.uow.begin() as repo:
+        return frozenset(str(n.id) for n in repo.list_notices() if n.protected)
 
 
 def _open_service(cfg: Config, clock: Any = time.time) -> NoticeService:
@@ -193,10 +199,15 @@ def demo(db: DbOption = None, config: ConfigOption = None, as_json: JsonOption =
     with svc.uow.begin() as repo:
         notices = repo.list_notices()
         records = [c for c in repo.list_conflicts() if c.state.value == "open"]
+    sites = frozenset(str(n.id) for n in notices if n.protected)
     if as_json:
         typer.echo(
             json.dumps(
-                {"db": cfg.db_url, "filed": len(results), "conflicts": [row_json(_record_row(c)) for c in records]},
+                {
+                    "db": cfg.db_url,
+                    "filed": len(results),
+                    "conflicts": [row_json(_record_row(c, sites)) for c in records],
+                },
                 indent=2,
             )
         )
@@ -206,7 +217,7 @@ def demo(db: DbOption = None, config: ConfigOption = None, as_json: JsonOption =
         console.print(" filed " + _filing_summary(r), markup=False, highlight=False)
     if not results:
         console.print(f" {len(notices)} notice(s) already filed in this store")
-    console.print(conflicts_table([_record_row(c) for c in records], title=f"{len(records)} open conflict(s)"))
+    console.print(conflicts_table([_record_row(c, sites) for c in records], title=f"{len(records)} open conflict(s)"))
 
 
 @app.command("file")
@@ -231,6 +242,7 @@ def file_(
         if not as_json:
             console.print(_filing_summary(r), markup=False, highlight=False)
     if as_json:
+        sites = _sites(svc)
         typer.echo(
             json.dumps(
                 [
@@ -239,7 +251,7 @@ def file_(
                         "version": r.notice.version,
                         "late": r.late,
                         "lead_time_s": r.lead_time_s,
-                        "conflicts": [row_json(_record_row(c)) for c in r.conflicts],
+                        "conflicts": [row_json(_record_row(c, sites)) for c in r.conflicts],
                     }
                     for r in out
                 ],
@@ -290,7 +302,8 @@ def conflicts(
     svc = _open_service(cfg)
     with svc.uow.begin() as repo:
         recs = [c for c in repo.list_conflicts() if all_ or c.state.value == "open"]
-    rows = [_record_row(c) for c in recs]
+    sites = _sites(svc)
+    rows = [_record_row(c, sites) for c in recs]
     if as_json:
         typer.echo(json.dumps([row_json(r) for r in rows], indent=2))
     else:

@@ -21,6 +21,9 @@ def test_demo_files_the_theater_and_reports_its_conflicts(tmp_path: Path) -> Non
     assert out["filed"] == 12
     pairs = {frozenset((c["a"]["notice"], c["b"]["notice"])) for c in out["conflicts"]}
     assert frozenset(("vks-homs-north", "site-homs-hospital")) in pairs
+    for c in out["conflicts"]:  # each side says whether it is a protected site
+        for side in (c["a"], c["b"]):
+            assert side["protected_site"] == side["notice"].startswith("site-")
     assert frozenset(("vks-latamneh", "coalition-isr-west")) in pairs
     assert all(c["state"] == "open" for c in out["conflicts"])
     # Running it again re-uses what is there: nothing filed twice, the same conflicts.
