@@ -55,7 +55,7 @@ def row_json(r: Row) -> dict[str, Any]:
 
 
 def _side(s: Side) -> str:
-    tag = " [site]" if s.protected_site else ""
+    tag = " protected site" if s.protected_site else ""
     return f"{s.notice} ({s.party}){tag} vol {s.volume}"
 
 
