@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -112,12 +113,12 @@ def check(
     for name, n in named:
         seen[name] = seen.get(name, 0) + 1
         key = name if seen[name] == 1 else f"{name}#{seen[name]}"
+        n = replace(n, id=key)  # conflicts name the other side by it
         for c in index.conflicts(n, policy):
-            other_key = next(k for k, m in index.notices() if m is c.b)
             rows.append(
                 Row(
                     Side(n.party, key, c.volume_a, n.protected),
-                    Side(c.b.party, str(other_key), c.volume_b, c.b.protected),
+                    Side(c.b.party, str(c.b.id), c.volume_b, c.b.protected),
                     c.detail,
                 )
             )
@@ -147,11 +148,9 @@ def _sites(svc: NoticeService) -> frozenset[str]:
 
 
 def _open_service(cfg: Config, clock: Any = time.time) -> NoticeService:
-    from deconflict.adapters.sql.store import SqlStore
+    from deconflict.adapters.sql.store import open_store
 
-    store = SqlStore(cfg.db_url)
-    store.ensure_schema()
-    return NoticeService(store, clock=clock, settings=cfg.settings)
+    return NoticeService(open_store(cfg.db_url), clock=clock, settings=cfg.settings)
 
 
 def _filing_summary(r: FilingResult) -> str:
@@ -188,13 +187,12 @@ def demo(db: DbOption = None, config: ConfigOption = None, as_json: JsonOption =
     clock_now = [0.0]
     svc = _open_service(cfg, clock=lambda: clock_now[0])
     results = []
+    with svc.uow.begin() as repo:
+        already = {n.id for n in repo.list_notices()}
     with console.status("filing the demo theater…"):
         for f in theater_filings(cfg.limits):
-            clock_now[0] = f.filed_at
-            assert f.notice.id is not None
-            with svc.uow.begin() as repo:
-                exists = repo.get(f.notice.id) is not None
-            if not exists:
+            if f.notice.id not in already:
+                clock_now[0] = f.filed_at
                 results.append(svc.file(f.notice))
     with svc.uow.begin() as repo:
         notices = repo.list_notices()

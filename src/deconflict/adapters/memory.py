@@ -3,7 +3,6 @@ and benchmarks. Transactions are copy-free: changes are staged and applied on co
 
 from __future__ import annotations
 
-import copy
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -114,7 +113,3 @@ class MemoryStore:
             repo = MemoryRepository(self)
             yield repo
             repo._commit()
-
-    def snapshot(self) -> MemoryStore:
-        """A deep copy (used by tests)."""
-        return copy.deepcopy(self)

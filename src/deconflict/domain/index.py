@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from deconflict.domain import cells
-from deconflict.domain.geodesy import distances_m
+from deconflict.domain.geodesy import FloatArray, distances_m
 from deconflict.domain.policy import SeparationPolicy
 from deconflict.domain.strategic import Conflict, may_conflict, volume_conflict
 from deconflict.domain.volumes import Notice, Volume4D
@@ -70,6 +70,17 @@ class _Bucket:
             hit = ((tk[None, :] >= lo[:, None]) & (tk[None, :] <= hi[:, None])).any(axis=0)
             out.append(self.tail_slots[: self.tail_n][hit])
         return out
+
+
+def within_search(
+    volume: Volume4D, policy: SeparationPolicy, lat: FloatArray, lon: FloatArray, bound_m: FloatArray
+) -> npt.NDArray[np.bool_]:
+    """The last pre-filter of every store: stored shapes (centre ``lat``/``lon``, bound ``bound_m``)
+    whose bounding caps come within ``policy.search_m`` of the volume's cap."""
+    clat, clon = volume.shape.center
+    d = distances_m(np.full(len(lat), clat), np.full(len(lat), clon), lat, lon)
+    keep: npt.NDArray[np.bool_] = d - bound_m - volume.shape.bound_m <= policy.search_m
+    return keep
 
 
 class _Columns:
@@ -130,9 +141,6 @@ class VolumeIndex:
     def __len__(self) -> int:
         """Number of indexed volumes."""
         return self._live
-
-    def __contains__(self, key: Hashable) -> bool:
-        return key in self._notices
 
     def notices(self) -> Iterator[tuple[Hashable, Notice]]:
         return iter(self._notices.items())
@@ -211,8 +219,7 @@ class VolumeIndex:
                 keep &= (c.party[s] != code) | c.protected[s]
         s = s[keep]
         if len(s):
-            d = distances_m(np.full(len(s), lat), np.full(len(s), lon), f["lat"][s], f["lon"][s])
-            s = s[d - f["bound"][s] - v.shape.bound_m <= policy.search_m]
+            s = s[within_search(v, policy, f["lat"][s], f["lon"][s], f["bound"][s])]
         return s
 
     def conflicts(self, notice: Notice, policy: SeparationPolicy, exclude: Hashable | None = None) -> list[Conflict]:
@@ -229,6 +236,3 @@ class VolumeIndex:
                 if detail is not None:
                     out.append(Conflict(notice, i, other, j, detail))
         return out
-
-    def notice(self, key: Hashable) -> Notice:
-        return self._notices[key]

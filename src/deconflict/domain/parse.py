@@ -221,14 +221,17 @@ def _parse_outline(key: str, value: Any, limits: Limits, path: str) -> Shape:
 
 
 def _points(obj: Mapping[str, Any], key: str, path: str, limits: Limits) -> list[tuple[float, float]]:
-    raw = _list(_req(obj, key, path), _join(path, key))
-    # Refuse oversized input before doing any per-vertex work on it.
-    if len(raw) > limits.shape.max_vertices + 1:
-        raise ValidationError.at(
-            _join(path, key),
-            f"{len(raw)} vertices is more than the limit of {limits.shape.max_vertices}",
-        )
+    raw = _vertex_list(_req(obj, key, path), _join(path, key), limits)
     return [parse_latlng(p, _join(_join(path, key), i)) for i, p in enumerate(raw)]
+
+
+def _vertex_list(value: Any, path: str, limits: Limits) -> list[Any]:
+    """A list of vertices, refused when oversized before any per-vertex work (one more than the
+    cap is let through for a closed ring's repeated first vertex)."""
+    raw = _list(value, path)
+    if len(raw) > limits.shape.max_vertices + 1:
+        raise ValidationError.at(path, f"{len(raw)} vertices is more than the limit of {limits.shape.max_vertices}")
+    return raw
 
 
 def _parse_band(vol: Mapping[str, Any], limits: Limits, vpath: str) -> AltitudeBand:
@@ -313,9 +316,7 @@ def parse_feature(value: Any, limits: Limits | None = None, path: str = "") -> V
 
 
 def _positions(value: Any, path: str, limits: Limits) -> list[tuple[float, float]]:
-    raw = _list(value, path)
-    if len(raw) > limits.shape.max_vertices + 1:
-        raise ValidationError.at(path, f"{len(raw)} vertices is more than the limit of {limits.shape.max_vertices}")
+    raw = _vertex_list(value, path, limits)
     return [_position(p, _join(path, i)) for i, p in enumerate(raw)]
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from deconflict.domain.shapes import Shape
@@ -80,6 +80,3 @@ class Notice:
     @property
     def time_end(self) -> EpochSeconds:
         return max(v.time_end for v in self.volumes)
-
-    def with_id(self, notice_id: str) -> Notice:
-        return replace(self, id=notice_id)

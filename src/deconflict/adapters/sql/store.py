@@ -25,7 +25,7 @@ from deconflict.adapters.sql.codec import NoticeCache, detail_from_json, detail_
 from deconflict.adapters.sql.engine import BEGIN_MODE, default_sqlite_url, make_engine
 from deconflict.domain import cells
 from deconflict.domain.errors import StaleVersionError
-from deconflict.domain.geodesy import distances_m
+from deconflict.domain.index import within_search
 from deconflict.domain.policy import SeparationPolicy
 from deconflict.domain.volumes import Notice, NoticeState, Volume4D
 from deconflict.services.ports import Clock, ConflictRecord, ConflictState, Repository, UnitOfWork
@@ -263,15 +263,13 @@ class SqlRepository:
             rows.extend(self.conn.execute(stmt, params))
         if not rows:
             return []
-        lat, lon = volume.shape.center
-        d = distances_m(
-            np.full(len(rows), lat),
-            np.full(len(rows), lon),
+        keep = within_search(
+            volume,
+            policy,
             np.array([r.center_lat for r in rows], float),
             np.array([r.center_lon for r in rows], float),
+            np.array([r.bound_m for r in rows], float),
         )
-        bound = np.array([r.bound_m for r in rows], float)
-        keep = d - bound - volume.shape.bound_m <= policy.search_m
         found = sorted({(r.notice_id, r.idx) for r, k in zip(rows, keep.tolist(), strict=True) if k})
         loaded = self._load({nid for nid, _ in found})
         return [(loaded[nid], j) for nid, j in found]
