@@ -15,10 +15,27 @@ File (``--config FILE`` or ``DECONFLICT_CONFIG``)::
     [hints]
     max_time_shift_s = 86400
     max_altitude_shift_m = 3000
+    [disclosure]            # need-to-know: see docs/disclosure.md
+    default = "conflicts-only"
+    pairs = [{parties = ["coalition-a", "ru-vks"], level = "existence"}]
+    grants = [{viewer = "un-observer", subject = "ru-vks", level = "conflicts-only"}]
+    [audit]
+    key_file = "deconflict-broker.key"   # Ed25519 signing key, created on first start
+    [server]
+    host = "127.0.0.1"
+    port = 8000
+    max_body_bytes = 4000000
+    events_poll_s = 0.5     # how often a live stream looks for events written by other replicas
+    webhook_interval_s = 1
+    [auth.jwt]              # optional: accept an identity provider's tokens too
+    issuer = "https://idp.example"
+    audience = "deconflict"
+    jwks_file = "idp-jwks.json"         # or jwks_url = "https://idp.example/jwks.json"
+    party_claim = "party"               # the claim that names the party
 
 Environment variables override single values: ``DECONFLICT_DB`` (store URL),
 ``DECONFLICT_HORIZONTAL_M``, ``DECONFLICT_VERTICAL_M``, ``DECONFLICT_TIME_S``,
-``DECONFLICT_MIN_NOTICE_S``.
+``DECONFLICT_MIN_NOTICE_S``, ``DECONFLICT_KEY_FILE``.
 """
 
 from __future__ import annotations
@@ -31,13 +48,40 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from deconflict.domain.disclosure import DisclosurePolicy, Level
 from deconflict.domain.errors import ValidationError
+from deconflict.domain.parties import check_name
 from deconflict.domain.policy import Limits, NoticePolicy, SeparationPolicy
 from deconflict.domain.resolution import HintBounds
 from deconflict.domain.shapes import ShapeLimits
 from deconflict.services.filing import Settings
 
 DEFAULT_DB_FILE = "deconflict.sqlite"
+DEFAULT_KEY_FILE = "deconflict-broker.key"
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    max_body_bytes: int = 4_000_000
+    """Larger request bodies are refused with 413 before they are read whole."""
+    events_poll_s: float = 0.5
+    """A live stream is woken at once by changes made in its own process; this is how often it
+    also looks for events committed by other replicas sharing the database."""
+    webhook_interval_s: float = 1.0
+
+
+@dataclass(frozen=True)
+class JwtSettings:
+    """Accept bearer JWTs from an identity provider; the ``party_claim`` names a registered party."""
+
+    issuer: str
+    audience: str
+    jwks_file: str | None = None
+    jwks_url: str | None = None
+    party_claim: str = "party"
+    algorithms: tuple[str, ...] = ("RS256", "ES256", "EdDSA")
 
 
 @dataclass(frozen=True)
@@ -45,6 +89,10 @@ class Config:
     db_url: str = ""
     settings: Settings = field(default_factory=Settings)
     limits: Limits = field(default_factory=Limits)
+    disclosure: DisclosurePolicy = field(default_factory=DisclosurePolicy)
+    key_file: str = DEFAULT_KEY_FILE
+    server: ServerSettings = field(default_factory=ServerSettings)
+    jwt: JwtSettings | None = None
 
 
 def db_url(value: str | None = None, env: Mapping[str, str] | None = None) -> str:
@@ -109,7 +157,78 @@ def load_config(path: str | Path | None = None, env: Mapping[str, str] | None = 
             sep = _apply(sep, {name: _env_number(env, var)}, "separation")
     if "DECONFLICT_MIN_NOTICE_S" in env:
         notice = _apply(notice, {"min_notice_s": _env_number(env, "DECONFLICT_MIN_NOTICE_S")}, "notice")
-    return Config(db_url=db_url(db, env), settings=Settings(sep, notice, hints), limits=limits)
+    server = _apply(ServerSettings(), {k: v for k, v in _section(doc, "server").items() if k != "host"}, "server")
+    host = _section(doc, "server").get("host", server.host)
+    if not isinstance(host, str) or not host:
+        raise ValidationError.at("server.host", f"must be a host name or address, got {host!r}")
+    server = replace(server, host=host)
+    audit = _section(doc, "audit")
+    unknown = set(audit) - {"key_file"}
+    if unknown:
+        raise ValidationError.at(f"audit.{sorted(unknown)[0]}", "unknown setting; known: key_file")
+    key_file = env.get("DECONFLICT_KEY_FILE") or audit.get("key_file", DEFAULT_KEY_FILE)
+    if not isinstance(key_file, str) or not key_file:
+        raise ValidationError.at("audit.key_file", f"must be a file path, got {key_file!r}")
+    return Config(
+        db_url=db_url(db, env),
+        settings=Settings(sep, notice, hints),
+        limits=limits,
+        disclosure=_disclosure(_section(doc, "disclosure")),
+        key_file=key_file,
+        server=server,
+        jwt=_jwt(_section(_section(doc, "auth"), "jwt"), "auth.jwt"),
+    )
+
+
+def _disclosure(sec: Mapping[str, Any]) -> DisclosurePolicy:
+    unknown = set(sec) - {"default", "pairs", "grants"}
+    if unknown:
+        raise ValidationError.at(f"disclosure.{sorted(unknown)[0]}", "unknown setting; known: default, pairs, grants")
+    default = Level.parse("disclosure.default", str(sec.get("default", Level.CONFLICTS_ONLY.text)))
+    policy = DisclosurePolicy(default)
+    for i, pair in enumerate(_entries(sec, "pairs")):
+        path = f"disclosure.pairs[{i}]"
+        parties = pair.get("parties")
+        if not isinstance(parties, list) or len(parties) != 2 or not all(isinstance(x, str) for x in parties):
+            raise ValidationError.at(f"{path}.parties", "must be a list of two party names")
+        a, b = (check_name(f"{path}.parties", x) for x in parties)
+        policy = policy.with_pair(a, b, Level.parse(f"{path}.level", str(pair.get("level", ""))))
+    for i, grant in enumerate(_entries(sec, "grants")):
+        path = f"disclosure.grants[{i}]"
+        viewer = check_name(f"{path}.viewer", str(grant.get("viewer", "")))
+        subject = check_name(f"{path}.subject", str(grant.get("subject", "")))
+        policy = policy.with_grant(viewer, subject, Level.parse(f"{path}.level", str(grant.get("level", ""))))
+    return policy
+
+
+def _entries(sec: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
+    value = sec.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(x, Mapping) for x in value):
+        raise ValidationError.at(f"disclosure.{key}", "must be a list of tables")
+    return value
+
+
+def _jwt(sec: Mapping[str, Any], path: str) -> JwtSettings | None:
+    if not sec:
+        return None
+    known = {f.name for f in fields(JwtSettings)}
+    for key, value in sec.items():
+        if key not in known:
+            raise ValidationError.at(f"{path}.{key}", f"unknown setting; known: {', '.join(sorted(known))}")
+        if key == "algorithms":
+            if not isinstance(value, list) or not all(isinstance(x, str) for x in value):
+                raise ValidationError.at(f"{path}.algorithms", "must be a list of algorithm names")
+        elif not isinstance(value, str) or not value:
+            raise ValidationError.at(f"{path}.{key}", f"must be a non-empty string, got {value!r}")
+    for key in ("issuer", "audience"):
+        if key not in sec:
+            raise ValidationError.at(f"{path}.{key}", "required when [auth.jwt] is set")
+    if ("jwks_file" in sec) == ("jwks_url" in sec):
+        raise ValidationError.at(f"{path}.jwks_file", "set exactly one of jwks_file and jwks_url")
+    args = dict(sec)
+    if "algorithms" in args:
+        args["algorithms"] = tuple(args["algorithms"])
+    return JwtSettings(**args)
 
 
 def _env_number(env: Mapping[str, str], var: str) -> float:

@@ -22,7 +22,22 @@ from deconflict.domain.policy import SeparationPolicy
 from deconflict.domain.volumes import Notice
 from deconflict.services.filing import NoticeService
 
-TABLES = {"notices", "notice_versions", "volumes", "volume_cells", "conflicts", "filing_lock"}
+TABLES = {
+    "notices",
+    "notice_versions",
+    "volumes",
+    "volume_cells",
+    "conflicts",
+    "filing_lock",
+    "parties",
+    "credentials",
+    "events",
+    "receipts",
+    "idempotency_keys",
+    "conflict_acks",
+    "webhooks",
+    "disclosure_rules",
+}
 
 
 def table_names(url: str) -> set[str]:
@@ -37,9 +52,9 @@ def test_upgrade_creates_the_schema_and_is_idempotent(db_url: str) -> None:
     assert migrate.current_revision(db_url) is None
     migrate.upgrade(db_url)
     assert table_names(db_url) == TABLES | {"alembic_version"}
-    assert migrate.current_revision(db_url) == migrate.head_revision() == "0001"
+    assert migrate.current_revision(db_url) == migrate.head_revision() == "0002"
     migrate.upgrade(db_url)
-    assert migrate.current_revision(db_url) == "0001"
+    assert migrate.current_revision(db_url) == "0002"
     engine = sa.create_engine(db_url, poolclass=sa.NullPool)
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT id, n FROM filing_lock")).all() == [(1, 0)]

@@ -38,6 +38,10 @@ class FilingResult:
     """Conflicts this change cleared."""
     hints: ResolutionHints | None
     """Shifts that would clear every conflict, when there are conflicts."""
+    created: list[ConflictRecord] = field(default_factory=list)
+    """Conflicts this change found for the first time (a subset of ``conflicts``)."""
+    changed: list[ConflictRecord] = field(default_factory=list)
+    """Conflicts that still hold but whose sides or slice changed (a subset of ``conflicts``)."""
 
 
 def lead_time(notice: Notice) -> float:
@@ -48,43 +52,25 @@ def lead_time(notice: Notice) -> float:
 class NoticeService:
     """File notices and keep their conflicts up to date."""
 
-    def __init__(self, uow: UnitOfWork, clock: Clock, settings: Settings | None = None) -> None:
+    def __init__(self, uow: UnitOfWork, clock: Clock, settings: Settings | None = None, hints: bool = True) -> None:
         self.uow = uow
         self.clock = clock
         self.settings = settings or Settings()
+        self.hints = hints
+        """Whether results carry hints computed from every neighbour (the broker computes its own
+        from the conflicts a caller may see, and turns these off)."""
 
     def file(self, notice: Notice) -> FilingResult:
         """File a new notice; an ``id`` already in use is refused (update it instead)."""
         with self.uow.begin() as repo:
             repo.lock_for_filing()
-            now = self.clock()
-            nid = notice.id or uuid.uuid4().hex
-            if repo.get(nid) is not None:
-                raise ValidationError.at("id", f"notice {nid!r} already exists; update it with its version instead")
-            stored = replace(notice, id=nid, version=1, received_at=now, state=NoticeState.ACCEPTED)
-            repo.add(stored)
-            return self._recheck(repo, stored, now)
+            return self.file_in(repo, notice)
 
     def update(self, notice_id: str, replaces_version: int, notice: Notice) -> FilingResult:
         """Replace a notice's volumes/kind; ``replaces_version`` must be the current version."""
         with self.uow.begin() as repo:
             repo.lock_for_filing()
-            now = self.clock()
-            current = self._owned(repo, notice_id, notice.party)
-            if current.version != replaces_version:
-                raise StaleVersionError(notice_id, replaces_version, current.version)
-            if not current.state.is_live:
-                raise ValidationError.at("state", f"notice {notice_id!r} is {current.state.value}; it cannot change")
-            stored = replace(
-                notice,
-                id=notice_id,
-                version=current.version + 1,
-                received_at=now,
-                state=current.state,
-                protected=current.protected,
-            )
-            repo.replace(stored, replaces_version)
-            return self._recheck(repo, stored, now)
+            return self.update_in(repo, notice_id, replaces_version, notice)
 
     def set_state(
         self, notice_id: str, party: str, state: NoticeState, replaces_version: int | None = None
@@ -92,17 +78,62 @@ class NoticeService:
         """Activate, end or cancel a notice; ending or cancelling resolves its conflicts."""
         with self.uow.begin() as repo:
             repo.lock_for_filing()
-            now = self.clock()
-            current = self._owned(repo, notice_id, party)
-            if replaces_version is not None and current.version != replaces_version:
-                raise StaleVersionError(notice_id, replaces_version, current.version)
-            if not current.state.is_live:
-                raise ValidationError.at("state", f"notice {notice_id!r} is already {current.state.value}")
-            if state == NoticeState.ACCEPTED:
-                raise ValidationError.at("state", "a notice cannot go back to accepted")
-            stored = replace(current, version=current.version + 1, state=state)
-            repo.replace(stored, current.version)
-            return self._recheck(repo, stored, now)
+            return self.set_state_in(repo, notice_id, party, state, replaces_version)
+
+    # The ``*_in`` forms run inside a caller's transaction that already holds the filing lock, so
+    # that the broker can record events, receipts and idempotency keys in the same transaction.
+
+    def file_in(self, repo: Repository, notice: Notice, now: float | None = None) -> FilingResult:
+        now = self.clock() if now is None else now
+        nid = notice.id or uuid.uuid4().hex
+        if repo.get(nid) is not None:
+            raise ValidationError.at("id", f"notice {nid!r} already exists; update it with its version instead")
+        stored = replace(notice, id=nid, version=1, received_at=now, state=NoticeState.ACCEPTED)
+        repo.add(stored)
+        return self._recheck(repo, stored, now)
+
+    def update_in(
+        self, repo: Repository, notice_id: str, replaces_version: int, notice: Notice, now: float | None = None
+    ) -> FilingResult:
+        now = self.clock() if now is None else now
+        current = self._owned(repo, notice_id, notice.party)
+        if current.version != replaces_version:
+            raise StaleVersionError(notice_id, replaces_version, current.version)
+        if not current.state.is_live:
+            raise ValidationError.at("state", f"notice {notice_id!r} is {current.state.value}; it cannot change")
+        stored = replace(
+            notice,
+            id=notice_id,
+            version=current.version + 1,
+            received_at=now,
+            state=current.state,
+            protected=current.protected,
+        )
+        repo.replace(stored, replaces_version)
+        return self._recheck(repo, stored, now)
+
+    def set_state_in(
+        self,
+        repo: Repository,
+        notice_id: str,
+        party: str,
+        state: NoticeState,
+        replaces_version: int | None = None,
+        now: float | None = None,
+    ) -> FilingResult:
+        now = self.clock() if now is None else now
+        current = self._owned(repo, notice_id, party)
+        if replaces_version is not None and current.version != replaces_version:
+            raise StaleVersionError(notice_id, replaces_version, current.version)
+        if not current.state.is_live:
+            raise ValidationError.at("state", f"notice {notice_id!r} is already {current.state.value}")
+        if state == NoticeState.ACCEPTED:
+            raise ValidationError.at("state", "a notice cannot go back to accepted")
+        if state == NoticeState.ACTIVE and current.state == NoticeState.ACTIVE:
+            raise ValidationError.at("state", f"notice {notice_id!r} is already active")
+        stored = replace(current, version=current.version + 1, state=state)
+        repo.replace(stored, current.version)
+        return self._recheck(repo, stored, now)
 
     def _owned(self, repo: Repository, notice_id: str, party: str) -> Notice:
         current = repo.get(notice_id)
@@ -118,6 +149,8 @@ class NoticeService:
         found = detect(repo, notice, policy) if notice.state.is_live else []
         previous = {c.pair_key(): c for c in repo.open_conflicts_of(notice.id)}
         current: list[ConflictRecord] = []
+        created: list[ConflictRecord] = []
+        changed: list[ConflictRecord] = []
         for c in found:
             assert c.b.id is not None
             rec = ConflictRecord(
@@ -131,14 +164,19 @@ class NoticeService:
                 version_b=c.b.version,
                 volume_b=c.volume_b,
                 protected_site=notice.protected or c.b.protected,
+                protected_side="a" if notice.protected else "b" if c.b.protected else None,
                 detail=c.detail,
                 state=ConflictState.OPEN,
                 detected_at=now,
                 updated_at=now,
             )
             old = previous.pop(rec.pair_key(), None)
-            if old is not None:  # the same pair still conflicts: keep its id and first detection
+            if old is None:
+                created.append(rec)
+            else:  # the same pair still conflicts: keep its id and first detection
                 rec = replace(rec, id=old.id, detected_at=old.detected_at)
+                if replace(old, updated_at=now) != rec:
+                    changed.append(rec)
             repo.save_conflict(rec)
             current.append(rec)
         resolved = []
@@ -146,7 +184,7 @@ class NoticeService:
             done = replace(old, state=ConflictState.RESOLVED, resolved_at=now, updated_at=now)
             repo.save_conflict(done)
             resolved.append(done)
-        hints = self._hints(repo, notice) if current else None
+        hints = self._hints(repo, notice) if current and self.hints else None
         lt = lead_time(notice)
         return FilingResult(
             notice=notice,
@@ -155,6 +193,8 @@ class NoticeService:
             conflicts=current,
             resolved=resolved,
             hints=hints,
+            created=created,
+            changed=changed,
         )
 
     def _hints(self, repo: Repository, notice: Notice) -> ResolutionHints:

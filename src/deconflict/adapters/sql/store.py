@@ -23,12 +23,21 @@ from deconflict.adapters.sql import migrate
 from deconflict.adapters.sql import tables as t
 from deconflict.adapters.sql.codec import NoticeCache, detail_from_json, detail_json, notice_body
 from deconflict.adapters.sql.engine import BEGIN_MODE, default_sqlite_url, make_engine
+from deconflict.adapters.sql.records import BrokerRecords
 from deconflict.domain import cells
 from deconflict.domain.errors import StaleVersionError
 from deconflict.domain.index import within_search
 from deconflict.domain.policy import SeparationPolicy
 from deconflict.domain.volumes import Notice, NoticeState, Volume4D
-from deconflict.services.ports import Clock, ConflictRecord, ConflictState, Repository, UnitOfWork
+from deconflict.services.ports import (
+    BrokerRepository,
+    BrokerUnitOfWork,
+    Clock,
+    ConflictRecord,
+    ConflictState,
+    Repository,
+    UnitOfWork,
+)
 
 NOTICE_CACHE = 4096
 """Decoded notices kept per store (see :class:`~deconflict.adapters.sql.codec.NoticeCache`)."""
@@ -140,7 +149,7 @@ def _probe_select(n_probes: int, protected: bool, has_id: bool) -> sa.Select[Any
     return stmt
 
 
-class SqlRepository:
+class SqlRepository(BrokerRecords):
     """The :class:`~deconflict.services.ports.Repository` operations on one connection inside
     one transaction."""
 
@@ -307,6 +316,11 @@ class SqlRepository:
         if res.rowcount == 0:
             self.conn.execute(sa.insert(c).values(id=record.id, **row))
 
+    def get_conflict(self, conflict_id: str) -> ConflictRecord | None:
+        c = t.conflicts
+        row = self.conn.execute(sa.select(c).where(c.c.id == conflict_id)).mappings().first()
+        return None if row is None else _conflict(row)
+
     def list_conflicts(self, state: ConflictState | None = None) -> list[ConflictRecord]:
         c = t.conflicts
         stmt = sa.select(c)
@@ -347,6 +361,7 @@ def _conflict_row(r: ConflictRecord) -> dict[str, Any]:
         "detected_at": r.detected_at,
         "updated_at": r.updated_at,
         "resolved_at": r.resolved_at,
+        "protected_side": r.protected_side,
     }
 
 
@@ -367,6 +382,7 @@ def _conflict(row: sa.RowMapping) -> ConflictRecord:
         detected_at=row["detected_at"],
         updated_at=row["updated_at"],
         resolved_at=row["resolved_at"],
+        protected_side=row["protected_side"],
     )
 
 
@@ -422,5 +438,7 @@ def open_store(url: str | None = None, *, upgrade: bool = True, clock: Clock = t
 
 if TYPE_CHECKING:  # mypy proves the store provides the ports
 
-    def _provides_ports(store: SqlStore, repo: SqlRepository) -> tuple[UnitOfWork, Repository]:
-        return store, repo
+    def _provides_ports(
+        store: SqlStore, repo: SqlRepository
+    ) -> tuple[UnitOfWork, Repository, BrokerUnitOfWork, BrokerRepository]:
+        return store, repo, store, repo

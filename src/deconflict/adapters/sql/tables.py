@@ -102,6 +102,7 @@ conflicts = sa.Table(
     sa.Column("detected_at", sa.Double, nullable=False),
     sa.Column("updated_at", sa.Double, nullable=False),
     sa.Column("resolved_at", sa.Double, nullable=True),
+    sa.Column("protected_side", sa.Text, nullable=True),  # "a", "b" or NULL: which side is the site
     sa.Index(None, "notice_a"),
     sa.Index(None, "notice_b"),
     sa.Index(None, "state"),
@@ -115,3 +116,91 @@ filing_lock = sa.Table(
 )
 """One row (id 1). Filing transactions update it first, so they serialize on its row lock
 (PostgreSQL) or the database write lock (SQLite) until they commit."""
+
+parties = sa.Table(
+    "parties",
+    metadata,
+    sa.Column("name", sa.Text, primary_key=True),
+    sa.Column("role", sa.Text, nullable=False),
+    sa.Column("coalition", sa.Text, nullable=True),
+    sa.Column("created_at", sa.Double, nullable=False),
+    sa.Column("revoked_at", sa.Double, nullable=True),
+)
+
+credentials = sa.Table(
+    "credentials",
+    metadata,
+    sa.Column("token_hash", sa.Text, primary_key=True),  # SHA-256 of the bearer token: never the token
+    sa.Column("party", sa.Text, sa.ForeignKey("parties.name"), nullable=False),
+    sa.Column("created_at", sa.Double, nullable=False),
+    sa.Column("revoked_at", sa.Double, nullable=True),
+    sa.Index(None, "party"),
+)
+
+events = sa.Table(
+    "events",
+    metadata,
+    sa.Column("seq", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("time", sa.Double, nullable=False),
+    sa.Column("actor", sa.Text, nullable=False),
+    sa.Column("type", sa.Text, nullable=False),
+    sa.Column("payload", sa.Text, nullable=False),  # canonical JSON
+    sa.Column("payload_digest", sa.Text, nullable=False),
+    sa.Column("prev_hash", sa.Text, nullable=False),
+    sa.Column("hash", sa.Text, nullable=False),
+)
+"""The append-only, hash-chained event log (see :mod:`deconflict.domain.audit`). Writers append
+while holding the filing lock, so sequence numbers follow commit order and readers that poll
+``seq > last`` never skip one."""
+
+receipts = sa.Table(
+    "receipts",
+    metadata,
+    sa.Column("notice_id", sa.Text, primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("party", sa.Text, nullable=False),
+    sa.Column("body", sa.Text, nullable=False),  # the signed receipt as JSON
+    sa.Index(None, "party"),
+)
+
+idempotency_keys = sa.Table(
+    "idempotency_keys",
+    metadata,
+    sa.Column("party", sa.Text, primary_key=True),
+    sa.Column("key", sa.Text, primary_key=True),
+    sa.Column("request_digest", sa.Text, nullable=False),
+    sa.Column("status", sa.Integer, nullable=False),
+    sa.Column("response", sa.Text, nullable=False),
+    sa.Column("created_at", sa.Double, nullable=False),
+)
+
+conflict_acks = sa.Table(
+    "conflict_acks",
+    metadata,
+    sa.Column("conflict_id", sa.Text, sa.ForeignKey("conflicts.id"), primary_key=True),
+    sa.Column("party", sa.Text, primary_key=True),
+    sa.Column("acked_at", sa.Double, nullable=False),
+    sa.Column("seq", sa.BigInteger, nullable=False),
+)
+
+webhooks = sa.Table(
+    "webhooks",
+    metadata,
+    sa.Column("party", sa.Text, sa.ForeignKey("parties.name"), primary_key=True),
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("secret", sa.Text, nullable=False),  # needed in clear to sign each delivery
+    sa.Column("cursor", sa.BigInteger, nullable=False),
+    sa.Column("failures", sa.Integer, nullable=False),
+    sa.Column("next_attempt_at", sa.Double, nullable=False),
+    sa.Column("last_error", sa.Text, nullable=True),
+)
+
+disclosure_rules = sa.Table(
+    "disclosure_rules",
+    metadata,
+    sa.Column("viewer", sa.Text, primary_key=True),
+    sa.Column("subject", sa.Text, primary_key=True),
+    sa.Column("level", sa.Text, nullable=False),
+)
+"""Directed rules set by the admin at run time (observer grants, pair levels); they win over the
+theater configuration's pairs."""

@@ -1,0 +1,108 @@
+"""The broker's signing key on disk: one unencrypted PKCS8 PEM file, readable by its owner only."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+from deconflict.domain.audit import BrokerKey
+from deconflict.domain.errors import ValidationError
+
+FIELD = "audit.key_file"
+"""The setting that names the key file: errors are reported on it."""
+
+
+def load_or_create_key(path: str | Path) -> BrokerKey:
+    """The key in the PEM file at ``path``; if there is no file, a new key written there (mode 0600).
+
+    The new file appears whole or not at all. If another process creates the file at the same
+    moment, its key wins and is the one returned, so two brokers never sign with different keys
+    believing they share one. A file that cannot be read or is not an Ed25519 private key is a
+    :class:`ValidationError` on ``audit.key_file`` naming the path.
+
+    >>> import tempfile, pathlib
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     k = load_or_create_key(pathlib.Path(d) / "keys" / "broker.pem")
+    ...     load_or_create_key(pathlib.Path(d) / "keys" / "broker.pem").key_id() == k.key_id()
+    True
+    """
+    p = Path(path)
+    try:
+        return _read(p)
+    except FileNotFoundError:
+        pass
+    key = BrokerKey.generate()
+    try:
+        created = _create_exclusively(p, key.to_pem())
+    except OSError as e:
+        raise ValidationError.at(FIELD, f"{p}: cannot create the key file: {e.strerror or e}") from None
+    if created:
+        return key
+    # Lost the race to another process: use the key it wrote.
+    try:
+        return _read(p)
+    except FileNotFoundError:
+        raise ValidationError.at(FIELD, f"{p}: the key file vanished while it was being created") from None
+
+
+def _read(p: Path) -> BrokerKey:
+    """The key in ``p``; ``FileNotFoundError`` passes through, every other failure names the path."""
+    try:
+        data = p.read_bytes()
+    except FileNotFoundError:
+        raise
+    except OSError as e:
+        raise ValidationError.at(FIELD, f"{p}: cannot be read: {e.strerror or e}") from None
+    try:
+        return BrokerKey.from_pem(data)
+    except ValidationError as e:
+        reason = "; ".join(err.reason for err in e.errors)
+        raise ValidationError.at(FIELD, f"{p}: {reason}") from None
+
+
+def _create_exclusively(p: Path, data: bytes) -> bool:
+    """Write ``data`` to ``p`` atomically with mode 0600 unless ``p`` exists; True if this call created it."""
+    p.parent.mkdir(parents=True, exist_ok=True)
+    # mkstemp creates the file 0600 whatever the umask, in the same directory so that the final
+    # rename or link stays on one file system and is atomic.
+    fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            # A key lost in a crash after its receipts went out would leave them unverifiable.
+            os.fsync(f.fileno())
+        try:
+            # link() fails if the name exists, so a concurrent creator's key is never replaced.
+            os.link(tmp, p)
+            created = True
+        except FileExistsError:
+            created = False
+        except OSError:
+            # File systems without hard links: fall back to a plain atomic rename.
+            if p.exists():
+                created = False
+            else:
+                os.replace(tmp, p)
+                created = True
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+    if created:
+        _fsync_dir(p.parent)
+    return created
+
+
+def _fsync_dir(d: Path) -> None:
+    # Makes the new directory entry durable; not every platform lets a directory be opened.
+    try:
+        fd = os.open(d, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        with contextlib.suppress(OSError):
+            os.fsync(fd)
+    finally:
+        os.close(fd)

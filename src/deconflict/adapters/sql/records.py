@@ -1,0 +1,234 @@
+"""The broker's records in SQL: parties and credentials, the event log, receipts, idempotency keys,
+conflict acknowledgements, webhooks and disclosure rules. A mixin of
+:class:`~deconflict.adapters.sql.store.SqlRepository`, so that one transaction covers a filing and
+everything it records."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import sqlalchemy as sa
+
+from deconflict.adapters.sql import tables as t
+from deconflict.adapters.webhooks import Webhook
+from deconflict.domain.audit import Event, Receipt
+from deconflict.domain.parties import Party, Role
+
+
+class BrokerRecords:
+    conn: sa.Connection
+
+    # ------------------------------------------------------------------ parties and credentials
+
+    def add_party(self, party: Party, now: float) -> None:
+        self.conn.execute(
+            sa.insert(t.parties).values(
+                name=party.name, role=party.role.value, coalition=party.coalition, created_at=now, revoked_at=None
+            )
+        )
+
+    def get_party(self, name: str) -> Party | None:
+        row = self.conn.execute(sa.select(t.parties).where(t.parties.c.name == name)).mappings().first()
+        return None if row is None else _party(row)
+
+    def list_parties(self) -> list[Party]:
+        rows = self.conn.execute(sa.select(t.parties).order_by(t.parties.c.name)).mappings()
+        return [_party(r) for r in rows]
+
+    def revoke_party(self, name: str, now: float) -> None:
+        self.conn.execute(sa.update(t.parties).where(t.parties.c.name == name).values(revoked_at=now))
+        self.revoke_credentials(name, now)
+
+    def add_credential(self, token_hash: str, party: str, now: float) -> None:
+        self.conn.execute(sa.insert(t.credentials).values(token_hash=token_hash, party=party, created_at=now))
+
+    def revoke_credentials(self, party: str, now: float) -> int:
+        c = t.credentials
+        res = self.conn.execute(sa.update(c).where(c.c.party == party, c.c.revoked_at.is_(None)).values(revoked_at=now))
+        return int(res.rowcount)
+
+    def party_for_token(self, token_hash: str) -> Party | None:
+        """The party holding a live credential with this hash (``None`` if unknown, revoked, or
+        the party is revoked)."""
+        c, p = t.credentials, t.parties
+        row = (
+            self.conn.execute(
+                sa.select(p)
+                .join(c, c.c.party == p.c.name)
+                .where(c.c.token_hash == token_hash, c.c.revoked_at.is_(None), p.c.revoked_at.is_(None))
+            )
+            .mappings()
+            .first()
+        )
+        return None if row is None else _party(row)
+
+    # ------------------------------------------------------------------ event log
+
+    def last_event(self) -> Event | None:
+        e = t.events
+        row = self.conn.execute(sa.select(e).order_by(e.c.seq.desc()).limit(1)).mappings().first()
+        return None if row is None else _event(row)
+
+    def append_event(self, event: Event) -> None:
+        self.conn.execute(
+            sa.insert(t.events).values(
+                seq=event.seq,
+                time=event.time,
+                actor=event.actor,
+                type=event.type,
+                payload=json.dumps(event.payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False),
+                payload_digest=event.payload_digest,
+                prev_hash=event.prev_hash,
+                hash=event.hash,
+            )
+        )
+
+    def events_after(self, seq: int, limit: int = 500) -> list[Event]:
+        e = t.events
+        rows = self.conn.execute(sa.select(e).where(e.c.seq > seq).order_by(e.c.seq).limit(limit)).mappings()
+        return [_event(r) for r in rows]
+
+    # ------------------------------------------------------------------ receipts
+
+    def save_receipt(self, receipt: Receipt) -> None:
+        self.conn.execute(
+            sa.insert(t.receipts).values(
+                notice_id=receipt.notice_id,
+                version=receipt.version,
+                party=receipt.party,
+                body=json.dumps(receipt.to_json(), sort_keys=True),
+            )
+        )
+
+    def receipts(self, party: str | None = None) -> list[Receipt]:
+        r = t.receipts
+        stmt = sa.select(r.c.body)
+        if party is not None:
+            stmt = stmt.where(r.c.party == party)
+        out = [Receipt.from_json(json.loads(b)) for b in self.conn.execute(stmt).scalars()]
+        return sorted(out, key=lambda x: x.log_seq)
+
+    def receipt(self, notice_id: str, version: int) -> Receipt | None:
+        r = t.receipts
+        body = self.conn.execute(sa.select(r.c.body).where(r.c.notice_id == notice_id, r.c.version == version)).scalar()
+        return None if body is None else Receipt.from_json(json.loads(body))
+
+    # ------------------------------------------------------------------ idempotency keys
+
+    def idempotent_response(self, party: str, key: str) -> tuple[str, int, dict[str, Any]] | None:
+        """(request digest, status, response) stored for this key, if any."""
+        k = t.idempotency_keys
+        row = self.conn.execute(sa.select(k).where(k.c.party == party, k.c.key == key)).mappings().first()
+        if row is None:
+            return None
+        return row["request_digest"], int(row["status"]), json.loads(row["response"])
+
+    def save_idempotent_response(
+        self, party: str, key: str, digest: str, status: int, response: dict[str, Any], now: float
+    ) -> None:
+        self.conn.execute(
+            sa.insert(t.idempotency_keys).values(
+                party=party,
+                key=key,
+                request_digest=digest,
+                status=status,
+                response=json.dumps(response, separators=(",", ":")),
+                created_at=now,
+            )
+        )
+
+    # ------------------------------------------------------------------ acknowledgements
+
+    def add_ack(self, conflict_id: str, party: str, now: float, seq: int) -> None:
+        self.conn.execute(
+            sa.insert(t.conflict_acks).values(conflict_id=conflict_id, party=party, acked_at=now, seq=seq)
+        )
+
+    def acks_of(self, conflict_id: str) -> dict[str, float]:
+        a = t.conflict_acks
+        rows = self.conn.execute(sa.select(a.c.party, a.c.acked_at).where(a.c.conflict_id == conflict_id))
+        return {r.party: r.acked_at for r in rows}
+
+    # ------------------------------------------------------------------ webhooks
+
+    def set_webhook(self, party: str, url: str, secret: str, cursor: int) -> None:
+        w = t.webhooks
+        self.conn.execute(sa.delete(w).where(w.c.party == party))
+        self.conn.execute(
+            sa.insert(w).values(
+                party=party, url=url, secret=secret, cursor=cursor, failures=0, next_attempt_at=0.0, last_error=None
+            )
+        )
+
+    def remove_webhook(self, party: str) -> bool:
+        return bool(self.conn.execute(sa.delete(t.webhooks).where(t.webhooks.c.party == party)).rowcount)
+
+    def get_webhook(self, party: str) -> Webhook | None:
+        row = self.conn.execute(sa.select(t.webhooks).where(t.webhooks.c.party == party)).mappings().first()
+        return None if row is None else _webhook(row)
+
+    def due_webhooks(self, now: float) -> list[Webhook]:
+        w = t.webhooks
+        rows = self.conn.execute(sa.select(w).where(w.c.next_attempt_at <= now).order_by(w.c.party)).mappings()
+        return [_webhook(r) for r in rows]
+
+    def webhook_delivered(self, party: str, cursor: int) -> None:
+        w = t.webhooks
+        self.conn.execute(
+            sa.update(w)
+            .where(w.c.party == party, w.c.cursor < cursor)
+            .values(cursor=cursor, failures=0, next_attempt_at=0.0, last_error=None)
+        )
+
+    def webhook_failed(self, party: str, failures: int, next_attempt_at: float, error: str) -> None:
+        w = t.webhooks
+        self.conn.execute(
+            sa.update(w)
+            .where(w.c.party == party)
+            .values(failures=failures, next_attempt_at=next_attempt_at, last_error=error[:1000])
+        )
+
+    # ------------------------------------------------------------------ disclosure rules
+
+    def set_disclosure_rule(self, viewer: str, subject: str, level: str | None) -> None:
+        """Set (or with ``level=None`` remove) the directed rule ``viewer`` → ``subject``."""
+        d = t.disclosure_rules
+        self.conn.execute(sa.delete(d).where(d.c.viewer == viewer, d.c.subject == subject))
+        if level is not None:
+            self.conn.execute(sa.insert(d).values(viewer=viewer, subject=subject, level=level))
+
+    def disclosure_rules(self) -> dict[tuple[str, str], str]:
+        d = t.disclosure_rules
+        return {(r.viewer, r.subject): r.level for r in self.conn.execute(sa.select(d))}
+
+
+def _party(row: sa.RowMapping) -> Party:
+    return Party(
+        name=row["name"], role=Role(row["role"]), coalition=row["coalition"], revoked=row["revoked_at"] is not None
+    )
+
+
+def _event(row: sa.RowMapping) -> Event:
+    return Event(
+        seq=int(row["seq"]),
+        time=row["time"],
+        actor=row["actor"],
+        type=row["type"],
+        payload=json.loads(row["payload"]),
+        payload_digest=row["payload_digest"],
+        prev_hash=row["prev_hash"],
+        hash=row["hash"],
+    )
+
+
+def _webhook(row: sa.RowMapping) -> Webhook:
+    return Webhook(
+        party=row["party"],
+        url=row["url"],
+        secret=row["secret"],
+        cursor=int(row["cursor"]),
+        failures=int(row["failures"]),
+        next_attempt_at=row["next_attempt_at"],
+        last_error=row["last_error"],
+    )

@@ -1,0 +1,202 @@
+"""The application factory: ``create_app(broker, config)`` builds the API around a broker. No
+globals: everything the routes need hangs off ``app.state``."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from contextlib import asynccontextmanager
+from importlib.metadata import version
+from typing import Any
+
+import anyio
+import httpx
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse, RedirectResponse
+
+from deconflict.adapters.webhooks import WebhookDeliverer
+from deconflict.api import audit, conflicts, errors, events, notices
+from deconflict.api.auth import JwtVerifier
+from deconflict.api.deps import BrokerDep, Caller
+from deconflict.config import Config
+from deconflict.services.broker import Broker, BrokerWebhookStore
+
+log = logging.getLogger(__name__)
+
+DESCRIPTION = """
+**deconflict** is a neutral airspace de-confliction broker. Each party files where, when and how high
+it will fly (notices of 4D volumes, ASTM F3548-21 style); the broker finds conflicts between
+different parties' notices and with protected sites, tells every affected party at once and only what
+it needs to know, and keeps a tamper-evident, hash-chained record with signed receipts.
+
+* A notice is **information, never permission**: the broker does not verify what parties declare
+  and approves nothing.
+* An acknowledgement means **"received and understood"**, never "approved".
+* Separation minima (default 5 NM, 1000 ft, 300 s) and the disclosure policy are the theater's
+  configuration, visible to all parties.
+
+Every endpoint except `/healthz` and `/readyz` needs `Authorization: Bearer <token>` (from
+`deconflict party add`). 401: no or unknown token; 403: your role or ownership does not allow the
+call; 404 also stands for "exists but not visible to you"; 422: bad input, with the field and the
+reason in `detail`; 409: stale version; 413: body too large.
+"""
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+class BodyLimit:
+    """Refuses request bodies over ``limit`` bytes with 413, by the declared length or while they
+    stream in, before the application reads them whole."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", []):
+            if name == b"content-length" and value.isdigit() and int(value) > self.limit:
+                await self._refuse(send)
+                return
+        seen = 0
+        started = False
+
+        async def counted() -> Message:
+            nonlocal seen
+            msg = await receive()
+            if msg["type"] == "http.request":
+                seen += len(msg.get("body", b""))
+                if seen > self.limit:
+                    raise _TooLarge
+            return msg
+
+        async def tracking_send(msg: Message) -> None:
+            nonlocal started
+            if msg["type"] == "http.response.start":
+                started = True
+            await send(msg)
+
+        try:
+            await self.app(scope, counted, tracking_send)
+        except _TooLarge:
+            if not started:
+                await self._refuse(send)
+
+    async def _refuse(self, send: Send) -> None:
+        resp = errors.problem(413, "too-large", f"request body is larger than the limit of {self.limit} bytes")
+        await send({"type": "http.response.start", "status": 413, "headers": resp.raw_headers})
+        await send({"type": "http.response.body", "body": resp.body})
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _webhook_thread(broker: Broker, config: Config, stop: threading.Event) -> threading.Thread:
+    """Webhook deliveries run on their own thread and event loop, so a slow receiver or database
+    call never holds up the API."""
+
+    async def main() -> None:
+        done = anyio.Event()
+
+        async def watch() -> None:
+            while not stop.is_set():
+                await anyio.sleep(0.1)
+            done.set()
+
+        async with httpx.AsyncClient() as client:
+            deliverer = WebhookDeliverer(BrokerWebhookStore(broker, broker.store), broker.clock, client)
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(watch)
+                await deliverer.run(done, config.server.webhook_interval_s)
+                tg.cancel_scope.cancel()
+
+    t = threading.Thread(target=lambda: anyio.run(main), name="deconflict-webhooks", daemon=True)
+    t.start()
+    return t
+
+
+def create_app(broker: Broker, config: Config | None = None, *, webhooks: bool = True) -> FastAPI:
+    """The API for ``broker``. ``webhooks=False`` leaves deliveries to the caller (tests drive
+    :class:`~deconflict.adapters.webhooks.WebhookDeliverer` themselves)."""
+    config = config or Config()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.stopping = asyncio.Event()
+        stop = threading.Event()
+        thread = _webhook_thread(broker, config, stop) if webhooks else None
+        try:
+            yield
+        finally:
+            app.state.stopping.set()
+            stop.set()
+            if thread is not None:
+                await anyio.to_thread.run_sync(thread.join, 5.0)
+
+    app = FastAPI(
+        title="deconflict",
+        version=version("deconflict"),
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        openapi_tags=[
+            {"name": "notices", "description": "Declared air activity: 4D volumes. Information, never permission."},
+            {"name": "protected sites", "description": "Volumes every notice must stay clear of (authorities)."},
+            {"name": "conflicts", "description": "Notices of different parties, or a notice and a site, too close."},
+            {"name": "events", "description": "Live events (SSE) and webhooks, filtered by disclosure."},
+            {"name": "audit", "description": "The hash-chained event log and the broker's signing key."},
+            {"name": "health", "description": "Liveness and readiness (no token needed)."},
+        ],
+    )
+    app.state.broker = broker
+    app.state.jwt = JwtVerifier(config.jwt) if config.jwt is not None else None
+    app.state.events_poll_s = config.server.events_poll_s
+    app.state.stopping = asyncio.Event()
+    app.add_middleware(BodyLimit, limit=config.server.max_body_bytes)
+    errors.install(app)
+
+    @app.get("/", include_in_schema=False)
+    def root() -> RedirectResponse:
+        return RedirectResponse("/docs")
+
+    @app.get("/healthz", tags=["health"], summary="The process is up")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["health"], summary="The store answers and its schema is current")
+    def readyz() -> JSONResponse:
+        try:
+            seq = broker.last_seq()
+        except Exception as e:  # any store failure means not ready; say which
+            log.warning("not ready: %s", e)
+            return JSONResponse({"status": "unavailable", "reason": type(e).__name__}, status_code=503)
+        return JSONResponse({"status": "ready", "last_event": seq})
+
+    @app.get("/v1/me", tags=["health"], summary="Who you are to the broker")
+    def me(caller: Caller, broker: BrokerDep) -> dict[str, Any]:
+        return {"party": caller.name, "role": caller.role.value, "coalition": caller.coalition}
+
+    @app.get("/v1/policy", tags=["health"], summary="The theater's separation minima and notice policy")
+    def policy(caller: Caller, broker: BrokerDep) -> dict[str, Any]:
+        s = broker.settings
+        return {
+            "separation": {
+                "horizontal_m": s.separation.horizontal_m,
+                "vertical_m": s.separation.vertical_m,
+                "time_s": s.separation.time_s,
+            },
+            "notice": {"min_notice_s": s.notice.min_notice_s},
+            "disclosure": {"default": broker.policy.default.text},
+        }
+
+    for r in (notices.router(site=False), notices.router(site=True), conflicts.router, events.router, audit.router):
+        app.include_router(r, prefix="/v1")
+    return app

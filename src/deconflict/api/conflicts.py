@@ -1,0 +1,44 @@
+"""Conflicts: list, read, acknowledge ("received and understood", never "approved")."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
+
+from deconflict.api.deps import BrokerDep, Caller
+from deconflict.services.ports import ConflictState
+
+router = APIRouter(prefix="/conflicts", tags=["conflicts"])
+
+VIEW = (
+    "Each conflict as the caller may see it: `disclosure` says how much (`full`, `conflicts-only`, `existence`); "
+    "the other side is named with its notice id and the overlapping `slice` is shown under `conflicts-only` and "
+    "`full`; under `existence` only the time window and a coarse area."
+)
+
+
+@router.get("", summary="Conflicts that involve you (admin: all)", description=VIEW)
+def list_conflicts(
+    caller: Caller,
+    broker: BrokerDep,
+    state: Annotated[ConflictState | None, Query(description="open or resolved; default both")] = None,
+) -> list[dict[str, Any]]:
+    return broker.list_conflicts(caller, state)
+
+
+@router.get("/{conflict_id}", summary="Get a conflict", description=VIEW)
+def get_conflict(caller: Caller, broker: BrokerDep, conflict_id: str) -> dict[str, Any]:
+    return broker.get_conflict(caller, conflict_id)
+
+
+@router.post(
+    "/{conflict_id}/ack",
+    summary="Acknowledge a conflict",
+    description="Records that your party received and understood the conflict. It is never an approval of "
+    "anything. 201 the first time, 200 when already acknowledged. Logged and sent to the other party.",
+)
+def acknowledge(caller: Caller, broker: BrokerDep, conflict_id: str) -> JSONResponse:
+    r = broker.acknowledge(caller, conflict_id)
+    return JSONResponse(r.body, status_code=r.status)

@@ -1,0 +1,119 @@
+"""The live event stream (Server-Sent Events) and webhook registration."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+import anyio
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import StreamingResponse
+
+from deconflict.api.deps import Body, BrokerDep, Caller
+from deconflict.domain.errors import ValidationError
+from deconflict.domain.parse import format_time
+from deconflict.domain.parties import Party
+from deconflict.services.broker import Broker, StreamEvent
+
+router = APIRouter(tags=["events"])
+
+HEARTBEAT_S = 15.0
+"""A comment line this often keeps proxies from closing an idle stream."""
+
+
+def sse(e: StreamEvent) -> str:
+    data = json.dumps({"id": e.seq, "type": e.type, "time": format_time(e.time), "data": e.data})
+    return f"id: {e.seq}\nevent: {e.type}\ndata: {data}\n\n"
+
+
+async def stream(request: Request, broker: Broker, caller: Party, after: int) -> AsyncIterator[str]:
+    loop = asyncio.get_running_loop()
+    wake = asyncio.Event()
+
+    def notify() -> None:  # called from worker threads after a commit
+        loop.call_soon_threadsafe(wake.set)
+
+    stopping: asyncio.Event = request.app.state.stopping
+    poll_s: float = request.app.state.events_poll_s
+    broker.listeners.append(notify)
+    try:
+        yield "retry: 2000\n: connected\n\n"
+        cursor = after
+        last_sent = time.monotonic()
+        while not stopping.is_set():
+            events, scanned = await anyio.to_thread.run_sync(broker.visible_events, caller, cursor)
+            for e in events:
+                yield sse(e)
+                last_sent = time.monotonic()
+            more = scanned > cursor
+            cursor = scanned
+            if more:
+                continue  # a full page: read on before waiting
+            if time.monotonic() - last_sent > HEARTBEAT_S:
+                yield ": keep-alive\n\n"
+                last_sent = time.monotonic()
+            if await request.is_disconnected():
+                break
+            wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wake.wait(), timeout=poll_s)
+    finally:
+        broker.listeners.remove(notify)
+
+
+@router.get(
+    "/events",
+    summary="Live events (Server-Sent Events)",
+    description="`notice.*`, `conflict.created|updated|resolved|acknowledged` and the rest, each as the caller "
+    "may see it, with the event-log sequence number as the SSE id. A client that reconnects with "
+    "`Last-Event-ID` (or `?after=N`) receives everything it missed; `?after=0` replays everything it may "
+    "see. Without either, the stream starts at the next event.",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}, "description": "An endless event stream."}},
+)
+async def events(
+    request: Request,
+    caller: Caller,
+    broker: BrokerDep,
+    after: Annotated[int | None, Query(ge=0, description="Start after this event id")] = None,
+    last_event_id: Annotated[str | None, Header()] = None,
+) -> StreamingResponse:
+    if after is None and last_event_id is not None:
+        if not last_event_id.strip().isdigit():
+            raise ValidationError.at("Last-Event-ID", f"must be an event id (a whole number), got {last_event_id!r}")
+        after = int(last_event_id)
+    if after is None:
+        after = await anyio.to_thread.run_sync(broker.last_seq)
+    return StreamingResponse(
+        stream(request, broker, caller, after),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+@router.put(
+    "/webhook",
+    tags=["events"],
+    summary="Receive your events by webhook",
+    description='`{"url": "https://…", "secret": "…"}`. Every event you may see is POSTed to the URL in '
+    "order, signed with HMAC-SHA256 over `timestamp.body` (header `X-Deconflict-Signature`), retried with "
+    "backoff until it is accepted. Delivery starts with the next event. See docs/webhooks.md.",
+)
+def set_webhook(caller: Caller, broker: BrokerDep, body: Body) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise ValidationError.at("body", "must be an object with url and secret")
+    url, secret = body.get("url"), body.get("secret")
+    if not isinstance(url, str) or not url.startswith(("http://", "https://")) or len(url) > 2000:
+        raise ValidationError.at("url", "must be an http:// or https:// URL (at most 2000 characters)")
+    if not isinstance(secret, str) or not 16 <= len(secret) <= 200:
+        raise ValidationError.at("secret", "must be a string of 16 to 200 characters")
+    return broker.set_webhook(caller, url, secret)
+
+
+@router.delete("/webhook", tags=["events"], summary="Stop webhook deliveries", status_code=204)
+def remove_webhook(caller: Caller, broker: BrokerDep) -> None:
+    broker.remove_webhook(caller)

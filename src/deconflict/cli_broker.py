@@ -1,0 +1,234 @@
+"""Commands that run or administer the broker: ``serve``, ``party``, ``token``, ``disclosure``,
+``audit``. Registered on the main app in :mod:`deconflict.cli`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from deconflict.config import Config, load_config
+from deconflict.domain.disclosure import Level
+from deconflict.domain.errors import NotFoundError, ValidationError
+from deconflict.domain.parties import Role
+from deconflict.services.broker import Broker
+
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        help="Store URL (sqlite:///FILE or postgresql+psycopg://…) or a SQLite file path. "
+        "Default: $DECONFLICT_DB or ./deconflict.sqlite",
+    ),
+]
+ConfigOption = Annotated[
+    Path | None, typer.Option("--config", help="Theater configuration TOML (default: $DECONFLICT_CONFIG).")
+]
+
+party_app = typer.Typer(help="Register parties and issue their credentials (run on the broker's host).")
+token_app = typer.Typer(help="Manage bearer tokens.")
+disclosure_app = typer.Typer(help="Need-to-know rules: who sees how much of whom (see docs/disclosure.md).")
+audit_app = typer.Typer(help="Export and verify the hash-chained event log.")
+
+
+def _err(message: str, code: int = 2) -> typer.Exit:
+    typer.echo(message, err=True)
+    return typer.Exit(code)
+
+
+def _config(config: Path | None, db: str | None) -> Config:
+    try:
+        return load_config(config, db=db)
+    except ValidationError as e:
+        raise _err(f"configuration: {e}") from None
+
+
+def _broker(config: Path | None, db: str | None) -> Broker:
+    from deconflict.bootstrap import build_broker
+
+    return build_broker(_config(config, db))
+
+
+def serve(
+    db: DbOption = None,
+    config: ConfigOption = None,
+    host: Annotated[str | None, typer.Option(help="Address to listen on (default from [server], 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default from [server], 8000).")] = None,
+) -> None:
+    """Run the broker: the HTTP API (docs at /docs), live events and webhooks.
+
+    Brings the store's schema up to date and creates the signing key on first start.
+    """
+    import uvicorn
+
+    from deconflict import __version__
+    from deconflict.api import create_app
+
+    cfg = _config(config, db)
+    broker = _broker(config, db)
+    broker.record_start(__version__)
+    app = create_app(broker, cfg)
+    h = host or cfg.server.host
+    p = cfg.server.port if port is None else port
+    typer.echo(f"deconflict {__version__}: store {cfg.db_url}, key {cfg.key_file} ({broker.key.key_id()})")
+    typer.echo(f"API and docs: http://{h}:{p}/docs")
+    uvicorn.run(app, host=h, port=p, log_level="info", timeout_graceful_shutdown=2)
+
+
+@party_app.command("add")
+def party_add(
+    name: Annotated[str, typer.Argument(help="Party name: a-z 0-9 . _ - (e.g. ru-vks).")],
+    role: Annotated[Role, typer.Option(help="party, authority (also files protected sites), observer or admin.")],
+    coalition: Annotated[str | None, typer.Option(help="Coalition name: members see each other in full.")] = None,
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Register a party and print its bearer token. The token is shown once; only its hash is kept."""
+    broker = _broker(config, db)
+    try:
+        party, token = broker.add_party(name, role, coalition)
+    except ValidationError as e:
+        raise _err(str(e)) from None
+    typer.echo(f"added {party.name} ({party.role.value}{', coalition ' + coalition if coalition else ''})", err=True)
+    typer.echo(token)
+
+
+@party_app.command("list")
+def party_list(db: DbOption = None, config: ConfigOption = None, as_json: bool = typer.Option(False, "--json")) -> None:
+    """List the registered parties."""
+    parties = _broker(config, db).list_parties()
+    if as_json:
+        typer.echo(
+            json.dumps(
+                [
+                    {"name": p.name, "role": p.role.value, "coalition": p.coalition, "revoked": p.revoked}
+                    for p in parties
+                ],
+                indent=2,
+            )
+        )
+        return
+    t = Table(title=f"{len(parties)} part{'y' if len(parties) == 1 else 'ies'}")
+    for col in ("name", "role", "coalition", "status"):
+        t.add_column(col)
+    for p in parties:
+        t.add_row(p.name, p.role.value, p.coalition or "", "revoked" if p.revoked else "active")
+    Console().print(t)
+
+
+@party_app.command("revoke")
+def party_revoke(name: str, db: DbOption = None, config: ConfigOption = None) -> None:
+    """Revoke a party: its tokens stop working at once. Its notices and history stay."""
+    try:
+        _broker(config, db).revoke_party(name)
+    except NotFoundError as e:
+        raise _err(str(e)) from None
+    typer.echo(f"revoked {name}")
+
+
+@token_app.command("rotate")
+def token_rotate(name: str, db: DbOption = None, config: ConfigOption = None) -> None:
+    """Issue a new token for a party and revoke its old ones; prints the new token once."""
+    try:
+        token = _broker(config, db).rotate_token(name)
+    except (NotFoundError, ValidationError) as e:
+        raise _err(str(e)) from None
+    typer.echo(token)
+
+
+@disclosure_app.command("set")
+def disclosure_set(
+    viewer: Annotated[str, typer.Argument(help="The party or observer that sees.")],
+    subject: Annotated[str, typer.Argument(help="The party whose activity is seen.")],
+    level: Annotated[str, typer.Argument(help="full, conflicts-only, existence, none, or 'default' to remove.")],
+    both_ways: Annotated[bool, typer.Option("--both-ways", help="Set the same level from subject to viewer.")] = False,
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Set what VIEWER sees of SUBJECT (an observer grant, or a pair's level). Logged as an event."""
+    try:
+        lvl = None if level == "default" else Level.parse("level", level)
+        _broker(config, db).set_disclosure(viewer, subject, lvl, both_ways)
+    except (NotFoundError, ValidationError) as e:
+        raise _err(str(e)) from None
+    typer.echo(f"{viewer} sees {subject}: {level}")
+
+
+@disclosure_app.command("list")
+def disclosure_list(db: DbOption = None, config: ConfigOption = None) -> None:
+    """The explicit rules in force (configuration, overridden by `disclosure set`)."""
+    broker = _broker(config, db)
+    rules = broker.disclosure_rules()
+    t = Table(title=f"default between parties: {broker.policy.default.text}")
+    for col in ("viewer", "subject", "level"):
+        t.add_column(col)
+    for (v, s), level in sorted(rules.items()):
+        t.add_row(v, s, level.text)
+    Console().print(t)
+
+
+@audit_app.command("export")
+def audit_export(
+    out: Annotated[Path, typer.Option("--out", "-o", help="File to write (default: stdout).")] = Path("-"),
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Export the whole log (as an admin would get it from /v1/audit/export), signed."""
+    from deconflict.domain.parties import Party
+
+    broker = _broker(config, db)
+    text = json.dumps(broker.export(Party("admin", Role.ADMIN)), indent=1)
+    if str(out) == "-":
+        typer.echo(text)
+    else:
+        out.write_text(text)
+        typer.echo(f"wrote {out}", err=True)
+
+
+@audit_app.command("verify")
+def audit_verify(
+    file: Annotated[Path, typer.Argument(help="An export from /v1/audit/export or `deconflict audit export`.")],
+    key: Annotated[
+        str | None,
+        typer.Option(help="The broker's public key (base64 or PEM, or a file holding it), obtained out of band."),
+    ] = None,
+) -> None:
+    """Check an export: every event's hash, the chain linking them, the signed head, every receipt.
+
+    Exit 0 when everything checks, 1 when something was edited, removed, inserted, reordered or
+    forged (each problem is printed with where it is), 2 when the file cannot be read.
+    """
+    from deconflict.domain.audit import load_public_key, verify_export
+
+    try:
+        doc = json.loads(file.read_text())
+    except FileNotFoundError:
+        raise _err(f"{file}: no such file") from None
+    except (ValueError, UnicodeDecodeError) as e:
+        raise _err(f"{file}: not valid JSON ({e})") from None
+    expected = None
+    if key is not None:
+        text = Path(key).read_text() if Path(key).is_file() else key
+        try:
+            expected = load_public_key(text)
+        except ValidationError as e:
+            raise _err(f"--key: {e.errors[0].reason}") from None
+    if not isinstance(doc, dict):
+        raise _err(f"{file}: not an audit export (expected a JSON object)")
+    report = verify_export(doc, expected)
+    for p in report.problems:
+        typer.echo(f"{file}: {p.where}: {p.what}")
+    trust = "the key you gave" if report.key_trusted else "the key inside the file (pass --key to check it)"
+    summary = (
+        f"{report.events} events ({report.full_events} in full), {report.receipts} receipts, head seq "
+        f"{report.head_seq}, checked with {trust}, key id {report.key_id}"
+    )
+    if report.ok:
+        typer.echo(f"OK: {summary}")
+    else:
+        typer.echo(f"FAILED: {len(report.problems)} problem(s); {summary}")
+        raise typer.Exit(1)

@@ -1,0 +1,312 @@
+"""Need-to-know disclosure: what each caller may see of each notice, conflict and event.
+
+The broker stores notices and conflicts whole (the event log must prove what happened); every
+read goes through :class:`Disclosure`, which cuts the full JSON forms down to what the theater's
+:class:`DisclosurePolicy` lets the caller see. The module is pure: it takes and returns plain
+dicts, so it knows nothing of the store or the wire beyond the shapes of the full forms.
+
+Views are built from allow-lists, never by deleting keys from the full form: a key added to the
+full forms later stays hidden from everyone but the admin until it is added here on purpose.
+
+>>> from deconflict.domain.parties import Party, Role
+>>> policy = DisclosurePolicy().with_pair("ru-vks", "us-af", Level.EXISTENCE)
+>>> d = Disclosure(policy, {})
+>>> d.level(Party("ru-vks", Role.PARTY), "us-af").text
+'existence'
+>>> d.level(Party("ru-vks", Role.PARTY), "tr-haf").text
+'conflicts-only'
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from enum import IntEnum
+from types import MappingProxyType
+from typing import Any
+
+from deconflict.domain.errors import ValidationError
+from deconflict.domain.parties import Party, Role
+
+
+class Level(IntEnum):
+    """How much a viewer sees of a subject party's activity; a higher level shows more.
+
+    >>> Level.parse("default", "conflicts-only")
+    <Level.CONFLICTS_ONLY: 2>
+    >>> Level.FULL.text
+    'full'
+    """
+
+    NONE = 0
+    """Nothing (observers without a grant). An involved party is still told that a conflict exists."""
+    EXISTENCE = 1
+    """Only that a conflict exists, with its time window and a coarse (whole-degree) area."""
+    CONFLICTS_ONLY = 2
+    """The other side's party, notice id and the overlapping slice of conflicts involving the viewer."""
+    FULL = 3
+    """The subject's notices whole."""
+
+    @property
+    def text(self) -> str:
+        """The word used in configuration and on the wire: ``none``, ``existence``, ``conflicts-only``, ``full``."""
+        return self.name.lower().replace("_", "-")
+
+    @classmethod
+    def parse(cls, field: str, text: str) -> Level:
+        """The level named ``text``, else a :class:`ValidationError` on ``field`` listing the valid words."""
+        for level in cls:
+            if level.text == text:
+                return level
+        words = ", ".join(level.text for level in cls)
+        raise ValidationError.at(field, f"{text!r} is not a disclosure level: use one of {words}")
+
+
+@dataclass(frozen=True)
+class DisclosurePolicy:
+    """A theater's disclosure policy: a default between parties and directed per-pair rules.
+
+    ``rules`` maps ``(viewer, subject)`` party names to the level the viewer gets on the subject's
+    activity. A rule wins over the coalition and observer defaults; only "it is your own" and
+    "you are the admin" win over a rule. The mapping is copied and frozen on construction.
+
+    >>> p = DisclosurePolicy().with_grant("un-observer", "us-af", Level.FULL)
+    >>> p.rules[("un-observer", "us-af")].text, ("us-af", "un-observer") in p.rules
+    ('full', False)
+    """
+
+    default: Level = Level.CONFLICTS_ONLY
+    """The level between parties (roles ``party``/``authority``) that no rule or coalition covers."""
+    rules: Mapping[tuple[str, str], Level] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # Coerce and freeze: a policy is shared by every request, so nobody may change it in place,
+        # and a plain int must not slip through where comparisons expect a Level.
+        object.__setattr__(self, "default", Level(self.default))
+        frozen = {(str(viewer), str(subject)): Level(level) for (viewer, subject), level in self.rules.items()}
+        object.__setattr__(self, "rules", MappingProxyType(frozen))
+
+    def __hash__(self) -> int:
+        # The generated hash would hash the mapping proxy, which is unhashable.
+        return hash((self.default, frozenset(self.rules.items())))
+
+    def with_grant(self, viewer: str, subject: str, level: Level) -> DisclosurePolicy:
+        """This policy with the one-way rule ``viewer`` sees ``subject`` at ``level``."""
+        return DisclosurePolicy(self.default, {**self.rules, (viewer, subject): level})
+
+    def with_pair(self, a: str, b: str, level: Level) -> DisclosurePolicy:
+        """This policy with ``a`` and ``b`` seeing each other at ``level`` (both directions)."""
+        return DisclosurePolicy(self.default, {**self.rules, (a, b): level, (b, a): level})
+
+
+NOTICE_EVENTS = frozenset({"notice.filed", "notice.updated", "notice.activated", "notice.ended", "notice.cancelled"})
+"""Events whose payload is ``{"notice": <full notice>, "content_hash", "lead_time_s", "late"}``."""
+CONFLICT_EVENTS = frozenset({"conflict.created", "conflict.updated", "conflict.resolved"})
+"""Events whose payload is ``{"conflict": <full conflict>}``."""
+ACK_EVENT = "conflict.acknowledged"
+"""Payload ``{"conflict": <full conflict>, "party": <acknowledging party>, "ack": "received-and-understood"}``."""
+PARTY_PRIVATE_EVENTS = frozenset({"webhook.set", "webhook.removed", "token.rotated"})
+"""Events about one party's own settings (payload key ``party``): that party and the admin see them."""
+
+_CONFLICT_KEYS = ("id", "state", "detected_at", "updated_at", "resolved_at")
+"""Conflict fields every viewer of a conflict sees."""
+_SIDE_KEYS = ("party", "notice", "version", "volume", "protected_site")
+"""Side fields shown at ``conflicts-only`` and above."""
+
+
+class Disclosure:
+    """Applies a :class:`DisclosurePolicy` to the full JSON forms of notices, conflicts and events.
+
+    ``parties`` (name → :class:`Party`) supplies subjects' coalitions; it is read at each call, so
+    a live mapping stays current. Every view returned is a fresh copy: changing it never changes
+    the stored form.
+    """
+
+    __slots__ = ("parties", "policy")
+
+    def __init__(self, policy: DisclosurePolicy, parties: Mapping[str, Party]) -> None:
+        self.policy = policy
+        self.parties = parties
+
+    def level(self, viewer: Party, subject: str) -> Level:
+        """The level ``viewer`` has on the activity of party ``subject``.
+
+        In order: one's own activity and the admin → ``full``; an explicit rule; the same coalition →
+        ``full``; an observer → ``none``; otherwise the policy's default. A subject not in
+        ``parties`` has no coalition.
+        """
+        if viewer.name == subject or viewer.role is Role.ADMIN:
+            return Level.FULL
+        rule = self.policy.rules.get((viewer.name, subject))
+        if rule is not None:
+            return rule
+        known = self.parties.get(subject)
+        coalition = None if known is None else known.coalition
+        if viewer.coalition is not None and viewer.coalition == coalition:
+            return Level.FULL
+        if viewer.role is Role.OBSERVER:
+            # Observers see only what the admin grants (a rule, or a coalition membership).
+            return Level.NONE
+        return self.policy.default
+
+    def notice_view(self, viewer: Party, notice: Mapping[str, Any]) -> dict[str, Any] | None:
+        """``notice`` whole (a copy) if the viewer may see it, else ``None``.
+
+        A notice is seen only whole, at ``full``; below that another party's notice is seen only as
+        a conflict's slice. Protected sites are public to everyone: their purpose is to be kept clear.
+        """
+        if notice.get("protected_site") is True or self.level(viewer, notice["party"]) is Level.FULL:
+            return copy.deepcopy(dict(notice))
+        return None
+
+    def conflict_view(self, viewer: Party, conflict: Mapping[str, Any]) -> dict[str, Any] | None:
+        """What ``viewer`` sees of ``conflict``, or ``None`` if it does not see that conflict at all.
+
+        The admin sees it whole. A party or authority sees only conflicts it is a side of; an
+        observer only those where it has at least ``existence`` on a side that is not a protected
+        site. Each side is shown as is at ``conflicts-only`` and above and as ``{"hidden": true}``
+        below; the slice is shown only when every side is at ``conflicts-only`` or above, otherwise
+        the view carries only the slice's time window and a whole-degree ``area``. ``disclosure``
+        names the lowest side level.
+        """
+        if viewer.role is Role.ADMIN:
+            return copy.deepcopy(dict(conflict))
+        sides: list[Mapping[str, Any]] = list(conflict["sides"])
+        levels = [self._side_level(viewer, side) for side in sides]
+        if viewer.role.files_notices:
+            if not any(side["party"] == viewer.name for side in sides):
+                return None
+            # Whatever the policy says, a party must learn that its own activity is in conflict.
+            levels = [max(level, Level.EXISTENCE) for level in levels]
+        elif viewer.role is Role.OBSERVER:
+            # A protected site is public, so seeing "the site side" would grant nothing: an observer
+            # needs a grant on a party actually involved.
+            if not any(lv >= Level.EXISTENCE for side, lv in zip(sides, levels, strict=True) if not _is_site(side)):
+                return None
+        else:  # pragma: no cover - every Role is handled above; a new role sees nothing until decided
+            return None
+
+        view: dict[str, Any] = {key: copy.deepcopy(conflict.get(key)) for key in _CONFLICT_KEYS}
+        view["sides"] = [_side_view(side, lv) for side, lv in zip(sides, levels, strict=True)]
+        lowest = min(levels)
+        slice_ = conflict["slice"]
+        if lowest >= Level.CONFLICTS_ONLY:
+            view["slice"] = copy.deepcopy(dict(slice_))
+        else:
+            window = slice_["time_window"]
+            view["time_window"] = {"start": window["start"], "end": window["end"]}
+            view["area"] = coarse_area(slice_["overlap"])
+        # A side below existence (an observer's ungranted side) is shown exactly as an existence one.
+        view["disclosure"] = max(lowest, Level.EXISTENCE).text
+        return view
+
+    def event_view(self, viewer: Party, type: str, payload: Mapping[str, Any]) -> dict[str, Any] | None:
+        """What ``viewer`` sees of one event-log event of type ``type``; ``None``: the event is not shown.
+
+        Notice events follow :meth:`notice_view` (shown whole or not at all); conflict events carry
+        :meth:`conflict_view`; an acknowledgement names the acknowledging party only where its side
+        is shown; a party's webhook and token events go to that party; every other type (party
+        management, policy changes, broker events, types added later) only to the admin.
+        """
+        if viewer.role is Role.ADMIN:
+            return copy.deepcopy(dict(payload))
+        if type in NOTICE_EVENTS:
+            if self.notice_view(viewer, payload["notice"]) is None:
+                return None
+            return copy.deepcopy(dict(payload))
+        if type in CONFLICT_EVENTS:
+            view = self.conflict_view(viewer, payload["conflict"])
+            return None if view is None else {"conflict": view}
+        if type == ACK_EVENT:
+            return self._ack_view(viewer, payload)
+        if type in PARTY_PRIVATE_EVENTS:
+            return copy.deepcopy(dict(payload)) if payload.get("party") == viewer.name else None
+        return None
+
+    def _side_level(self, viewer: Party, side: Mapping[str, Any]) -> Level:
+        if side["party"] == viewer.name or _is_site(side):
+            return Level.FULL
+        return self.level(viewer, side["party"])
+
+    def _ack_view(self, viewer: Party, payload: Mapping[str, Any]) -> dict[str, Any] | None:
+        view = self.conflict_view(viewer, payload["conflict"])
+        if view is None:
+            return None
+        acker = payload.get("party")
+        # The acknowledging party is named only where the view already names it: as the viewer
+        # itself, or as the party of a side shown. A hidden side's acknowledgement stays anonymous.
+        named = acker == viewer.name or any(side.get("party") == acker for side in view["sides"])
+        return {"conflict": view, "ack": payload.get("ack"), "party": acker if named else None}
+
+
+def _is_site(side: Mapping[str, Any]) -> bool:
+    return side.get("protected_site") is True
+
+
+def _side_view(side: Mapping[str, Any], level: Level) -> dict[str, Any]:
+    if level >= Level.CONFLICTS_ONLY:
+        return {key: copy.deepcopy(side[key]) for key in _SIDE_KEYS if key in side}
+    return {"hidden": True}
+
+
+def coarse_area(geometry: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """A GeoJSON Polygon: the bounding box of ``geometry`` rounded outward to whole degrees.
+
+    Reads the positions of any GeoJSON geometry (Point, LineString, Polygon, Multi*,
+    GeometryCollection; also a Feature or FeatureCollection). A box that would be empty along an
+    axis (a point on a whole degree) is widened to one degree. ``None`` when there are no positions.
+    An area crossing the antimeridian gives a box spanning all longitudes: coarse, but it contains
+    the area.
+
+    >>> coarse_area({"type": "Point", "coordinates": [36.2021, 35.4127]})["coordinates"]
+    [[[36, 35], [37, 35], [37, 36], [36, 36], [36, 35]]]
+    """
+    lons: list[float] = []
+    lats: list[float] = []
+    for lon, lat in _positions(geometry):
+        if math.isfinite(lon) and math.isfinite(lat):
+            lons.append(lon)
+            lats.append(lat)
+    if not lons:
+        return None
+    west, east = _outward(min(lons), max(lons), 180)
+    south, north = _outward(min(lats), max(lats), 90)
+    ring = [[west, south], [east, south], [east, north], [west, north], [west, south]]
+    return {"type": "Polygon", "coordinates": [ring]}
+
+
+def _outward(low: float, high: float, limit: int) -> tuple[int, int]:
+    lo = max(-limit, min(limit, math.floor(low)))
+    hi = max(-limit, min(limit, math.ceil(high)))
+    if hi == lo:
+        # Keep the polygon non-degenerate; grow away from the limit so the box stays in range.
+        if hi < limit:
+            hi += 1
+        else:
+            lo -= 1
+    return lo, hi
+
+
+def _positions(node: Any) -> Iterator[tuple[float, float]]:
+    """Every ``(lon, lat)`` in a GeoJSON object (a third coordinate, altitude, is dropped)."""
+    if isinstance(node, Mapping):
+        if "coordinates" in node:
+            yield from _positions(node["coordinates"])
+        for key in ("geometries", "features"):
+            for child in node.get(key) or ():
+                yield from _positions(child)
+        if "geometry" in node:
+            yield from _positions(node["geometry"])
+    elif isinstance(node, list | tuple) and node:
+        if _is_number(node[0]):
+            if len(node) >= 2 and _is_number(node[1]):
+                yield float(node[0]), float(node[1])
+        else:
+            for child in node:
+                yield from _positions(child)
+
+
+def _is_number(x: Any) -> bool:
+    return isinstance(x, int | float) and not isinstance(x, bool)

@@ -1,0 +1,53 @@
+"""Parties and their roles: who may do what at the broker."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+from deconflict.domain.errors import ValidationError
+
+
+class Role(StrEnum):
+    PARTY = "party"
+    """Files notices (and later tracks and messages); reads its own and what is disclosed to it."""
+    AUTHORITY = "authority"
+    """A party that may also file protected sites."""
+    OBSERVER = "observer"
+    """Reads only what the admin grants it; files nothing."""
+    ADMIN = "admin"
+    """Runs the broker: sees everything, files nothing."""
+
+    @property
+    def files_notices(self) -> bool:
+        return self in (Role.PARTY, Role.AUTHORITY)
+
+    @property
+    def files_sites(self) -> bool:
+        return self is Role.AUTHORITY
+
+
+NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+"""Party and coalition names: lower-case letters, digits, ``.``, ``_``, ``-``; at most 64."""
+
+
+def check_name(field: str, value: str) -> str:
+    """``value`` if it is a valid party/coalition name, else a :class:`ValidationError` on ``field``.
+
+    >>> check_name("name", "ru-vks")
+    'ru-vks'
+    """
+    if not NAME.match(value):
+        raise ValidationError.at(
+            field, f"{value!r} is not a valid name: use 1–64 of a-z 0-9 . _ - starting with a letter or digit"
+        )
+    return value
+
+
+@dataclass(frozen=True)
+class Party:
+    name: str
+    role: Role
+    coalition: str | None = None
+    revoked: bool = False

@@ -1,0 +1,581 @@
+"""The broker's use cases: parties and credentials, notices and protected sites over the wire,
+conflicts and their acknowledgements, the live event feed, and the audit export.
+
+Every change runs in one transaction that holds the filing lock and appends its events to the
+hash-chained log in that same transaction (:mod:`deconflict.domain.audit`), so the log never
+misses a change and a change never happens without its log entry. What a caller sees of anything
+is cut down by :mod:`deconflict.domain.disclosure`; errors about things a caller may not see are
+the same as for things that do not exist.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from typing import Any
+
+from deconflict.domain.audit import BrokerKey, Event, build_export, canonical_json, next_event, sha256_hex, sign_receipt
+from deconflict.domain.disclosure import Disclosure, DisclosurePolicy, Level
+from deconflict.domain.errors import NotFoundError, ValidationError
+from deconflict.domain.parse import format_time, parse_notices, parse_time
+from deconflict.domain.parties import Party, Role, check_name
+from deconflict.domain.policy import Limits
+from deconflict.domain.resolution import resolution_hints
+from deconflict.domain.volumes import PROTECTED_SITE_KIND, Notice, NoticeState
+from deconflict.services.filing import FilingResult, NoticeService, Settings
+from deconflict.services.ports import BrokerRepository, BrokerUnitOfWork, Clock, ConflictRecord, ConflictState
+from deconflict.services.wire import conflict_json, notice_json
+
+TOKEN_PREFIX = "dcf_"
+"""Bearer tokens the broker issues start with this, so a leaked one is easy to recognise."""
+ADMIN_ACTOR = "admin"
+"""The actor recorded for changes made on the broker's host (the ``deconflict party`` commands)."""
+MAX_LIST = 1000
+"""Most notices or conflicts in one list response."""
+
+
+class Unauthorized(Exception):
+    """No credential, or one the broker does not know (HTTP 401)."""
+
+
+class Forbidden(PermissionError):
+    """A credential whose role or ownership does not allow the call (HTTP 403)."""
+
+
+def new_token() -> str:
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def token_hash(token: str) -> str:
+    """What the store keeps of a token. A plain SHA-256 suffices: tokens are 256 random bits, so
+    there is nothing to brute-force that a slow hash would protect."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    body: dict[str, Any]
+    replayed: bool = False
+    """True when an ``Idempotency-Key`` retry returned the stored response."""
+
+
+@dataclass(frozen=True)
+class StreamEvent:
+    """One event as a given caller may see it."""
+
+    seq: int
+    type: str
+    time: float
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class NoticeFilter:
+    party: str | None = None
+    state: NoticeState | None = None
+    time_start: float | None = None
+    time_end: float | None = None
+    area: Any = None
+    """A :class:`~deconflict.domain.shapes.Shape`; notices with a volume within 0 m of it match."""
+    protected: bool | None = None
+
+
+class _Tx:
+    """One write transaction: the repository, the broker time, and the log's head."""
+
+    def __init__(self, repo: BrokerRepository, now: float) -> None:
+        self.repo = repo
+        self.now = now
+        self._head: Event | None = repo.last_event()
+        self.appended = False
+
+    def log(self, actor: str, type_: str, payload: dict[str, Any]) -> Event:
+        ev = next_event(self._head, self.now, actor, type_, payload)
+        self.repo.append_event(ev)
+        self._head = ev
+        self.appended = True
+        return ev
+
+
+class Broker:
+    """The neutral broker. Built once in :mod:`deconflict.bootstrap`."""
+
+    def __init__(
+        self,
+        store: BrokerUnitOfWork,
+        clock: Clock,
+        key: BrokerKey | Callable[[], BrokerKey],
+        settings: Settings | None = None,
+        disclosure: DisclosurePolicy | None = None,
+        limits: Limits | None = None,
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self._key = key
+        self.settings = settings or Settings()
+        self.policy = disclosure or DisclosurePolicy()
+        self.limits = limits or Limits()
+        self.notices = NoticeService(store, clock, self.settings, hints=False)
+        self.listeners: list[Callable[[], None]] = []
+        """Called after every commit that appended events (wakes the live streams)."""
+
+    @property
+    def key(self) -> BrokerKey:
+        """The signing key, loaded (or created) on first use: commands that sign nothing, such as
+        ``deconflict party add``, never touch the key file."""
+        if not isinstance(self._key, BrokerKey):
+            self._key = self._key()
+        return self._key
+
+    # ------------------------------------------------------------------ plumbing
+
+    @contextmanager
+    def _write(self) -> Iterator[_Tx]:
+        with self.store.begin() as repo:
+            repo.lock_for_filing()
+            tx = _Tx(repo, self.clock())
+            yield tx
+        if tx.appended:
+            for wake in list(self.listeners):
+                wake()
+
+    def _disclosure(self, repo: BrokerRepository) -> Disclosure:
+        rules = dict(self.policy.rules)
+        for (viewer, subject), level in repo.disclosure_rules().items():
+            rules[(viewer, subject)] = Level.parse("level", level)
+        parties = {p.name: p for p in repo.list_parties()}
+        return Disclosure(replace(self.policy, rules=rules), parties)
+
+    # ------------------------------------------------------------------ parties and credentials
+
+    def authenticate(self, token: str) -> Party:
+        with self.store.begin(write=False) as repo:
+            party = repo.party_for_token(token_hash(token))
+        if party is None:
+            raise Unauthorized("unknown or revoked token")
+        return party
+
+    def party(self, name: str) -> Party:
+        """A live party by name (used for identity-provider tokens, whose claim names the party)."""
+        with self.store.begin(write=False) as repo:
+            party = repo.get_party(name)
+        if party is None or party.revoked:
+            raise Unauthorized(f"party {name!r} is not registered at this broker or is revoked")
+        return party
+
+    def add_party(self, name: str, role: Role, coalition: str | None = None) -> tuple[Party, str]:
+        """Register a party and issue its first token (returned once; only its hash is kept)."""
+        check_name("name", name)
+        if coalition is not None:
+            check_name("coalition", coalition)
+            if role in (Role.OBSERVER, Role.ADMIN):
+                raise ValidationError.at("coalition", f"a {role.value} does not belong to a coalition")
+        party = Party(name, role, coalition)
+        token = new_token()
+        with self._write() as tx:
+            if tx.repo.get_party(name) is not None:
+                raise ValidationError.at("name", f"party {name!r} already exists")
+            tx.repo.add_party(party, tx.now)
+            tx.repo.add_credential(token_hash(token), name, tx.now)
+            tx.log(ADMIN_ACTOR, "party.added", {"party": name, "role": role.value, "coalition": coalition})
+        return party, token
+
+    def list_parties(self) -> list[Party]:
+        with self.store.begin(write=False) as repo:
+            return repo.list_parties()
+
+    def revoke_party(self, name: str) -> None:
+        with self._write() as tx:
+            self._existing(tx.repo, name)
+            tx.repo.revoke_party(name, tx.now)
+            tx.log(ADMIN_ACTOR, "party.revoked", {"party": name})
+
+    def rotate_token(self, name: str) -> str:
+        """Revoke every token of the party and issue a new one."""
+        token = new_token()
+        with self._write() as tx:
+            party = self._existing(tx.repo, name)
+            if party.revoked:
+                raise ValidationError.at("name", f"party {name!r} is revoked")
+            tx.repo.revoke_credentials(name, tx.now)
+            tx.repo.add_credential(token_hash(token), name, tx.now)
+            tx.log(ADMIN_ACTOR, "token.rotated", {"party": name})
+        return token
+
+    def set_disclosure(self, viewer: str, subject: str, level: Level | None, both_ways: bool = False) -> None:
+        """Set a directed disclosure rule (``None`` removes it); logged, so no party can argue later
+        about what it was shown."""
+        with self._write() as tx:
+            self._existing(tx.repo, viewer)
+            self._existing(tx.repo, subject)
+            pairs = [(viewer, subject)] + ([(subject, viewer)] if both_ways else [])
+            for v, s in pairs:
+                tx.repo.set_disclosure_rule(v, s, None if level is None else level.text)
+                tx.log(
+                    ADMIN_ACTOR,
+                    "disclosure.set",
+                    {"viewer": v, "subject": s, "level": None if level is None else level.text},
+                )
+
+    def disclosure_rules(self) -> dict[tuple[str, str], Level]:
+        """The effective explicit rules: the theater configuration's, overridden by the admin's."""
+        with self.store.begin(write=False) as repo:
+            return dict(self._disclosure(repo).policy.rules)
+
+    def _existing(self, repo: BrokerRepository, name: str) -> Party:
+        party = repo.get_party(name)
+        if party is None:
+            raise NotFoundError(f"party {name!r} does not exist")
+        return party
+
+    def record_start(self, version: str) -> None:
+        """Log that the broker started, with the key it signs with."""
+        with self._write() as tx:
+            tx.log(
+                "broker",
+                "broker.started",
+                {"version": version, "key_id": self.key.key_id(), "public_key": self.key.public_key_b64()},
+            )
+
+    # ------------------------------------------------------------------ notices
+
+    def _parse(self, caller: Party, body: Any, site: bool) -> Notice:
+        if isinstance(body, Mapping) and body.get("type") != "FeatureCollection" and "party" not in body:
+            body = {**body, "party": caller.name}
+        notices = parse_notices(body, self.limits)
+        if len(notices) != 1:
+            raise ValidationError.at("", f"the body holds {len(notices)} notices; send one per request")
+        n = notices[0]
+        if n.party != caller.name:
+            raise ValidationError.at(
+                "party", f"must be the calling party {caller.name!r} (or left out), not {n.party!r}"
+            )
+        if site:
+            return replace(n, kind=PROTECTED_SITE_KIND, protected=True)
+        if n.protected:
+            raise ValidationError.at(
+                "kind", f"{PROTECTED_SITE_KIND!r} notices are filed at /v1/protected-sites by an authority"
+            )
+        return n
+
+    def _filer(self, caller: Party, site: bool) -> None:
+        if site and not caller.role.files_sites:
+            raise Forbidden(f"only an authority files protected sites; {caller.name!r} is a {caller.role.value}")
+        if not caller.role.files_notices:
+            raise Forbidden(f"a {caller.role.value} does not file notices")
+
+    def file(self, caller: Party, body: Any, *, site: bool = False, idempotency_key: str | None = None) -> Reply:
+        """File a notice (or, with ``site``, a protected site) for the caller."""
+        self._filer(caller, site)
+        notice = self._parse(caller, body, site)
+        digest = sha256_hex(canonical_json({"op": "file", "site": site, "body": body}))
+        with self._write() as tx:
+            if idempotency_key is not None:
+                prior = tx.repo.idempotent_response(caller.name, idempotency_key)
+                if prior is not None:
+                    if prior[0] != digest:
+                        raise ValidationError.at(
+                            "Idempotency-Key",
+                            f"{idempotency_key!r} was already used for a different request; use a new key",
+                        )
+                    return Reply(prior[1], prior[2], replayed=True)
+            result = self.notices.file_in(tx.repo, notice, now=tx.now)
+            body_out = self._record(tx, caller, "notice.filed", result)
+            if idempotency_key is not None:
+                tx.repo.save_idempotent_response(caller.name, idempotency_key, digest, 201, body_out, tx.now)
+            return Reply(201, body_out)
+
+    def update(self, caller: Party, notice_id: str, body: Any, replaces_version: int | None, site: bool) -> Reply:
+        self._filer(caller, site)
+        if replaces_version is None:
+            if isinstance(body, Mapping) and "replaces_version" in body:
+                replaces_version = body["replaces_version"]
+            else:
+                raise ValidationError.at("replaces_version", "required: the version this update replaces")
+        if isinstance(replaces_version, bool) or not isinstance(replaces_version, int) or replaces_version < 1:
+            raise ValidationError.at("replaces_version", f"must be a whole number ≥ 1, got {replaces_version!r}")
+        if isinstance(body, Mapping):
+            if body.get("id", notice_id) != notice_id:
+                raise ValidationError.at("id", f"must be {notice_id!r} (the notice in the URL) or left out")
+            body = {k: v for k, v in body.items() if k != "replaces_version"}
+        notice = self._parse(caller, body, site)
+        with self._write() as tx:
+            self._visible_notice(tx.repo, caller, notice_id, site)
+            result = self.notices.update_in(tx.repo, notice_id, replaces_version, notice, now=tx.now)
+            return Reply(200, self._record(tx, caller, "notice.updated", result))
+
+    def set_state(
+        self, caller: Party, notice_id: str, state: NoticeState, replaces_version: int | None, site: bool
+    ) -> Reply:
+        if not caller.role.files_notices:
+            raise Forbidden(f"a {caller.role.value} does not change notices")
+        verb = {NoticeState.ACTIVE: "activated", NoticeState.ENDED: "ended", NoticeState.CANCELLED: "cancelled"}
+        with self._write() as tx:
+            self._visible_notice(tx.repo, caller, notice_id, site)
+            result = self.notices.set_state_in(tx.repo, notice_id, caller.name, state, replaces_version, now=tx.now)
+            return Reply(200, self._record(tx, caller, f"notice.{verb[state]}", result))
+
+    def _visible_notice(self, repo: BrokerRepository, caller: Party, notice_id: str, site: bool) -> Notice:
+        """The notice if the caller may see it under this path; else the same 404 as a missing one."""
+        n = repo.get(notice_id)
+        what = "protected site" if site else "notice"
+        if n is None or n.protected != site:
+            raise NotFoundError(f"{what} {notice_id!r} does not exist or is not visible to you")
+        if self._disclosure(repo).notice_view(caller, notice_json(n)) is None:
+            raise NotFoundError(f"{what} {notice_id!r} does not exist or is not visible to you")
+        return n
+
+    def _record(self, tx: _Tx, caller: Party, type_: str, result: FilingResult) -> dict[str, Any]:
+        """Log the change, sign its receipt, and build the caller's response."""
+        n = result.notice
+        assert n.id is not None
+        nj = notice_json(n)
+        content_hash = sha256_hex(canonical_json(nj))
+        ev = tx.log(
+            caller.name,
+            type_,
+            {"notice": nj, "content_hash": content_hash, "lead_time_s": result.lead_time_s, "late": result.late},
+        )
+        receipt = sign_receipt(
+            self.key,
+            notice_id=n.id,
+            version=n.version,
+            party=n.party,
+            content_hash=content_hash,
+            received_at=tx.now,
+            log_seq=ev.seq,
+            log_hash=ev.hash,
+        )
+        tx.repo.save_receipt(receipt)
+        for kind, recs in (("created", result.created), ("updated", result.changed), ("resolved", result.resolved)):
+            for c in recs:
+                tx.log(caller.name, f"conflict.{kind}", {"conflict": conflict_json(c)})
+        d = self._disclosure(tx.repo)
+        views = [v for v in (d.conflict_view(caller, conflict_json(c)) for c in result.conflicts) if v is not None]
+        resolved = [v for v in (d.conflict_view(caller, conflict_json(c)) for c in result.resolved) if v is not None]
+        hints = None
+        if result.conflicts and all(v.get("disclosure") != Level.EXISTENCE.text for v in views):
+            hints = self._hints(tx.repo, n, result.conflicts)
+        return {
+            "notice": nj,
+            "lead_time_s": round(result.lead_time_s, 3),
+            "late": result.late,
+            "min_notice_s": self.settings.notice.min_notice_s,
+            "conflicts": views,
+            "resolved": resolved,
+            "hints": hints,
+            "receipt": receipt.to_json(),
+        }
+
+    def _hints(self, repo: BrokerRepository, n: Notice, conflicts: list[ConflictRecord]) -> dict[str, Any]:
+        # Only the conflicting volumes are taken into account: a hint computed from neighbours the
+        # caller may not see would tell it where they are. A shifted notice is checked again when
+        # it is filed.
+        others = {c.notice_b: repo.get(c.notice_b) for c in conflicts}
+        pairs = [(c.volume_a, o.volumes[c.volume_b]) for c in conflicts if (o := others[c.notice_b]) is not None]
+        h = resolution_hints(n, pairs, self.settings.separation, self.settings.hints)
+        return {
+            "earlier_s": h.earlier_s,
+            "later_s": h.later_s,
+            "up_m": h.up_m,
+            "down_m": h.down_m,
+            "note": "each shift alone clears the conflicts listed; a changed notice is checked again when filed",
+        }
+
+    def get_notice(self, caller: Party, notice_id: str, site: bool = False) -> dict[str, Any]:
+        with self.store.begin(write=False) as repo:
+            n = self._visible_notice(repo, caller, notice_id, site)
+            out = notice_json(n)
+            if caller.role is Role.ADMIN or caller.name == n.party:
+                receipt = repo.receipt(notice_id, n.version)
+                out["receipt"] = None if receipt is None else receipt.to_json()
+            return out
+
+    def list_notices(self, caller: Party, f: NoticeFilter) -> list[dict[str, Any]]:
+        from deconflict.domain.horizontal import separation
+
+        with self.store.begin(write=False) as repo:
+            d = self._disclosure(repo)
+            out = []
+            for n in repo.list_notices(party=f.party, state=f.state):
+                if f.protected is not None and n.protected != f.protected:
+                    continue
+                if f.time_start is not None and n.time_end < f.time_start:
+                    continue
+                if f.time_end is not None and n.time_start > f.time_end:
+                    continue
+                if f.area is not None and not any(separation(v.shape, f.area).distance_m == 0 for v in n.volumes):
+                    continue
+                view = d.notice_view(caller, notice_json(n))
+                if view is not None:
+                    out.append(view)
+                    if len(out) >= MAX_LIST:
+                        break
+            return out
+
+    # ------------------------------------------------------------------ conflicts
+
+    def list_conflicts(self, caller: Party, state: ConflictState | None = None) -> list[dict[str, Any]]:
+        with self.store.begin(write=False) as repo:
+            d = self._disclosure(repo)
+            out = []
+            for c in repo.list_conflicts(state):
+                view = d.conflict_view(caller, conflict_json(c))
+                if view is not None:
+                    out.append(self._with_acks(repo, d, caller, c, view))
+            return out[-MAX_LIST:]
+
+    def get_conflict(self, caller: Party, conflict_id: str) -> dict[str, Any]:
+        with self.store.begin(write=False) as repo:
+            d = self._disclosure(repo)
+            c, view = self._visible_conflict(repo, d, caller, conflict_id)
+            return self._with_acks(repo, d, caller, c, view)
+
+    def _visible_conflict(
+        self, repo: BrokerRepository, d: Disclosure, caller: Party, conflict_id: str
+    ) -> tuple[ConflictRecord, dict[str, Any]]:
+        c = repo.get_conflict(conflict_id)
+        view = None if c is None else d.conflict_view(caller, conflict_json(c))
+        if c is None or view is None:
+            raise NotFoundError(f"conflict {conflict_id!r} does not exist or is not visible to you")
+        return c, view
+
+    def _with_acks(
+        self, repo: BrokerRepository, d: Disclosure, caller: Party, c: ConflictRecord, view: dict[str, Any]
+    ) -> dict[str, Any]:
+        named = {s.get("party") for s in view.get("sides", []) if not s.get("hidden")}
+        acks = repo.acks_of(c.id)
+        view["acknowledgements"] = [
+            {"party": p if p in named else None, "at": format_time(t)}
+            for p, t in sorted(acks.items(), key=lambda x: x[1])
+        ]
+        return view
+
+    def acknowledge(self, caller: Party, conflict_id: str) -> Reply:
+        """ "Received and understood" — never "approved"."""
+        with self._write() as tx:
+            d = self._disclosure(tx.repo)
+            c, view = self._visible_conflict(tx.repo, d, caller, conflict_id)
+            if caller.name not in (c.party_a, c.party_b):
+                raise Forbidden("only a party to the conflict acknowledges it")
+            if caller.name in tx.repo.acks_of(c.id):
+                return Reply(200, self._with_acks(tx.repo, d, caller, c, view))
+            ev = tx.log(
+                caller.name,
+                "conflict.acknowledged",
+                {"conflict": conflict_json(c), "party": caller.name, "ack": "received-and-understood"},
+            )
+            tx.repo.add_ack(c.id, caller.name, tx.now, ev.seq)
+            return Reply(201, self._with_acks(tx.repo, d, caller, c, view))
+
+    # ------------------------------------------------------------------ live events and webhooks
+
+    def visible_events(self, caller: Party, after: int, limit: int = 500) -> tuple[list[StreamEvent], int]:
+        """The caller's view of the events after ``after``, oldest first, and the last seq scanned
+        (so that a stream moves past events the caller may not see)."""
+        with self.store.begin(write=False) as repo:
+            events = repo.events_after(after, limit)
+            if not events:
+                return [], after
+            d = self._disclosure(repo)
+        out = []
+        for e in events:
+            data = d.event_view(caller, e.type, e.payload)
+            if data is not None:
+                out.append(StreamEvent(e.seq, e.type, e.time, data))
+        return out, events[-1].seq
+
+    def last_seq(self) -> int:
+        with self.store.begin(write=False) as repo:
+            head = repo.last_event()
+        return 0 if head is None else head.seq
+
+    def set_webhook(self, caller: Party, url: str, secret: str) -> dict[str, Any]:
+        if caller.role is Role.ADMIN:
+            raise Forbidden("webhooks are for parties and observers")
+        with self._write() as tx:
+            head = tx.repo.last_event()
+            cursor = 0 if head is None else head.seq
+            tx.repo.set_webhook(caller.name, url, secret, cursor)
+            secret_digest = hashlib.sha256(secret.encode()).hexdigest()
+            tx.log(caller.name, "webhook.set", {"party": caller.name, "url": url, "secret_sha256": secret_digest})
+        return {"party": caller.name, "url": url, "from_event": cursor + 1}
+
+    def remove_webhook(self, caller: Party) -> None:
+        with self._write() as tx:
+            if not tx.repo.remove_webhook(caller.name):
+                raise NotFoundError(f"party {caller.name!r} has no webhook")
+            tx.log(caller.name, "webhook.removed", {"party": caller.name})
+
+    # ------------------------------------------------------------------ audit
+
+    def export(self, caller: Party) -> dict[str, Any]:
+        """The log for an audit: everything for an admin; for a party its own events in full and
+        every other one as a stub that keeps the chain checkable."""
+        if caller.role is Role.ADMIN:
+
+            def show(e: Event) -> bool:
+                return True
+
+        else:
+
+            def show(e: Event) -> bool:
+                return e.actor == caller.name
+
+        with self.store.begin(write=False) as repo:
+            events: list[Event] = []
+            while True:
+                batch = repo.events_after(events[-1].seq if events else 0, 5000)
+                if not batch:
+                    break
+                events.extend(batch)
+            receipts = repo.receipts(None if caller.role is Role.ADMIN else caller.name)
+        return build_export(events, receipts, self.key, self.clock(), show)
+
+    def log_events(self) -> list[Event]:
+        with self.store.begin(write=False) as repo:
+            events: list[Event] = []
+            while batch := repo.events_after(events[-1].seq if events else 0, 5000):
+                events.extend(batch)
+            return events
+
+
+def parse_time_param(name: str, value: str | None) -> float | None:
+    """An RFC 3339 query parameter as epoch seconds (``None`` when absent)."""
+    return None if value is None else parse_time(value, name)
+
+
+class BrokerWebhookStore:
+    """The webhook deliverer's store: webhook rows in SQL, events cut down by the broker's
+    disclosure for each party."""
+
+    def __init__(self, broker: Broker, store: Any) -> None:
+        self.broker = broker
+        self.store = store
+
+    def due_webhooks(self, now: float) -> list[Any]:
+        with self.store.begin(write=False) as repo:
+            hooks: list[Any] = repo.due_webhooks(now)
+            return hooks
+
+    def visible_events(self, party: str, after_seq: int, limit: int) -> tuple[list[Any], int]:
+        from deconflict.adapters.webhooks import OutgoingEvent
+
+        with self.store.begin(write=False) as repo:
+            viewer = repo.get_party(party)
+        if viewer is None or viewer.revoked:
+            return [], after_seq
+        events, scanned = self.broker.visible_events(viewer, after_seq, limit)
+        return [OutgoingEvent(e.seq, e.type, e.time, e.data) for e in events], scanned
+
+    def delivered(self, party: str, cursor: int) -> None:
+        with self.store.begin() as repo:
+            repo.webhook_delivered(party, cursor)
+
+    def failed(self, party: str, failures: int, next_attempt_at: float, error: str) -> None:
+        with self.store.begin() as repo:
+            repo.webhook_failed(party, failures, next_attempt_at, error)
