@@ -13,6 +13,7 @@ import os
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -98,3 +99,13 @@ def store(db_url: str, clock: FakeClock, open_sql: Callable[..., SqlStore]) -> S
     s = open_sql(clock)
     s.ensure_schema()
     return s
+
+
+@pytest.fixture
+def api(db_url: str) -> Iterator[Any]:
+    """A running broker on this test's database with the cast of parties of ``api_support``."""
+    from api_support import start_api
+
+    a = start_api(db_url)
+    yield a
+    a.close()

@@ -55,9 +55,11 @@ async def json_body(request: Request) -> Any:
     if not raw:
         raise ValidationError.at("body", "is empty: send a JSON document")
     try:
-        return json.loads(raw, parse_constant=_no_constants)
+        text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise ValidationError.at("body", "is not UTF-8 text") from None
+    try:
+        return json.loads(text, parse_constant=_no_constants)
     except ValueError as e:
         raise ValidationError.at("body", f"is not valid JSON ({e})") from None
 

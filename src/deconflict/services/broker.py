@@ -244,9 +244,15 @@ class Broker:
     # ------------------------------------------------------------------ notices
 
     def _parse(self, caller: Party, body: Any, site: bool) -> Notice:
-        if isinstance(body, Mapping) and body.get("type") != "FeatureCollection" and "party" not in body:
+        if not isinstance(body, Mapping):
+            raise ValidationError.at("", "must be one notice (a JSON object or a GeoJSON FeatureCollection)")
+        if body.get("type") == "FeatureCollection" and isinstance(body.get("features"), list):
+            body = {**body, "features": [_with_party(f, caller.name) for f in body["features"]]}
+        elif "party" not in body:
             body = {**body, "party": caller.name}
         notices = parse_notices(body, self.limits)
+        if not notices:
+            raise ValidationError.at("features", "needs at least one feature")
         if len(notices) != 1:
             raise ValidationError.at("", f"the body holds {len(notices)} notices; send one per request")
         n = notices[0]
@@ -498,11 +504,10 @@ class Broker:
         if caller.role is Role.ADMIN:
             raise Forbidden("webhooks are for parties and observers")
         with self._write() as tx:
-            head = tx.repo.last_event()
-            cursor = 0 if head is None else head.seq
-            tx.repo.set_webhook(caller.name, url, secret, cursor)
             secret_digest = hashlib.sha256(secret.encode()).hexdigest()
-            tx.log(caller.name, "webhook.set", {"party": caller.name, "url": url, "secret_sha256": secret_digest})
+            ev = tx.log(caller.name, "webhook.set", {"party": caller.name, "url": url, "secret_sha256": secret_digest})
+            cursor = ev.seq  # deliveries start with the next event
+            tx.repo.set_webhook(caller.name, url, secret, cursor)
         return {"party": caller.name, "url": url, "from_event": cursor + 1}
 
     def remove_webhook(self, caller: Party) -> None:
@@ -542,6 +547,14 @@ class Broker:
             while batch := repo.events_after(events[-1].seq if events else 0, 5000):
                 events.extend(batch)
             return events
+
+
+def _with_party(feature: Any, party: str) -> Any:
+    """A GeoJSON feature with ``properties.party`` set to the caller when it is left out."""
+    if isinstance(feature, Mapping) and isinstance(feature.get("properties"), Mapping):
+        if "party" not in feature["properties"]:
+            return {**feature, "properties": {**feature["properties"], "party": party}}
+    return feature
 
 
 def parse_time_param(name: str, value: str | None) -> float | None:

@@ -1,0 +1,218 @@
+"""A real broker behind a real HTTP server (uvicorn on a free port), for the API tests.
+
+Every test gets its own store (SQLite file or PostgreSQL schema, from the ``db_url`` fixture), its
+own signing key, a clock the test sets, and tokens for a cast of parties:
+
+==========  =========  ===========  ==================================================
+name        role       coalition    relation
+==========  =========  ===========  ==================================================
+us-af       party      coalition    sees uk-raf in full (same coalition)
+uk-raf      party      coalition
+ru-vks      party      —            default (conflicts-only) with everyone
+tr-af       party      —            ``existence`` both ways with ru-vks (config pair)
+sy-gcaa     authority  —            files protected sites
+un-obs      observer   —            granted ``conflicts-only`` on ru-vks
+root        admin      —
+==========  =========  ===========  ==================================================
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import uvicorn
+
+from deconflict.adapters.sql.store import SqlStore
+from deconflict.api import create_app
+from deconflict.config import Config, ServerSettings
+from deconflict.domain.audit import BrokerKey
+from deconflict.domain.disclosure import DisclosurePolicy, Level
+from deconflict.domain.parties import Role
+from deconflict.services.broker import Broker
+
+T0 = 1_443_571_200.0
+"""2015-09-30T00:00:00Z: the broker's time when a test starts."""
+
+CAST: list[tuple[str, Role, str | None]] = [
+    ("us-af", Role.PARTY, "coalition"),
+    ("uk-raf", Role.PARTY, "coalition"),
+    ("ru-vks", Role.PARTY, None),
+    ("tr-af", Role.PARTY, None),
+    ("sy-gcaa", Role.AUTHORITY, None),
+    ("un-obs", Role.OBSERVER, None),
+    ("root", Role.ADMIN, None),
+]
+
+
+class SetClock:
+    """The broker's clock; tests move it with ``clock.t = …``."""
+
+    def __init__(self, t: float = T0) -> None:
+        self.t = t
+        self._lock = threading.Lock()
+
+    def __call__(self) -> float:
+        with self._lock:
+            return self.t
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+class Server:
+    """uvicorn serving ``app`` on a thread; ``stop()`` shuts it down."""
+
+    def __init__(self, app: Any) -> None:
+        self.port = free_port()
+        config = uvicorn.Config(
+            app, host="127.0.0.1", port=self.port, log_level="warning", timeout_graceful_shutdown=1, lifespan="on"
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("the test server did not start")
+            time.sleep(0.01)
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+
+
+def policy() -> DisclosurePolicy:
+    return (
+        DisclosurePolicy()
+        .with_pair("ru-vks", "tr-af", Level.EXISTENCE)
+        .with_grant("un-obs", "ru-vks", Level.CONFLICTS_ONLY)
+    )
+
+
+@dataclass
+class Api:
+    """The running broker and a client per party."""
+
+    broker: Broker
+    store: SqlStore
+    server: Server
+    clock: SetClock
+    tokens: dict[str, str]
+    clients: dict[str, httpx.Client] = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def as_(self, name: str) -> httpx.Client:
+        """A client that calls as ``name`` (``"nobody"``: no token)."""
+        if name not in self.clients:
+            headers = {"Authorization": f"Bearer {self.tokens[name]}"} if name in self.tokens else {}
+            self.clients[name] = httpx.Client(base_url=self.url, headers=headers, timeout=30)
+        return self.clients[name]
+
+    def events(self, name: str, after: int = 0, idle_s: float = 0.6, **headers: str) -> list[dict[str, Any]]:
+        """The SSE events ``name`` receives after ``after``, read until the stream is idle."""
+        return read_sse(self.url, self.tokens.get(name), after, idle_s, headers)
+
+    def close(self) -> None:
+        for c in self.clients.values():
+            c.close()
+        self.server.stop()
+        self.store.close()
+
+
+def read_sse(
+    url: str, token: str | None, after: int | None, idle_s: float = 0.6, headers: dict[str, str] | None = None
+) -> list[dict[str, Any]]:
+    """Connect to ``/v1/events`` and collect events until none arrives for ``idle_s``."""
+    h = {"Authorization": f"Bearer {token}"} if token else {}
+    h.update(headers or {})
+    params = {} if after is None else {"after": str(after)}
+    out: list[dict[str, Any]] = []
+    with (
+        httpx.Client(base_url=url, timeout=httpx.Timeout(10, read=idle_s)) as c,
+        c.stream("GET", "/v1/events", params=params, headers=h) as r,
+    ):
+        assert r.status_code == 200, r.read()
+        assert r.headers["content-type"].startswith("text/event-stream")
+        try:
+            for event in parse_sse(r.iter_lines()):
+                out.append(event)
+        except httpx.ReadTimeout:
+            pass
+    return out
+
+
+def parse_sse(lines: Iterator[str]) -> Iterator[dict[str, Any]]:
+    """SSE lines → ``{"id", "event", "data"}`` dicts (``data`` decoded from JSON)."""
+    cur: dict[str, Any] = {}
+    for line in lines:
+        if not line:
+            if "data" in cur:
+                cur["data"] = json.loads(cur["data"])
+                yield cur
+            cur = {}
+        elif line.startswith(":"):
+            continue
+        else:
+            key, _, value = line.partition(":")
+            cur[key] = value.removeprefix(" ")
+
+
+def start_api(db_url: str, config: Config | None = None, webhooks: bool = False) -> Api:
+    clock = SetClock()
+    store = SqlStore(db_url, clock=clock)
+    store.ensure_schema()
+    config = config or Config(disclosure=policy(), server=ServerSettings(events_poll_s=0.1))
+    broker = Broker(store, clock, BrokerKey.generate(), settings=config.settings, disclosure=config.disclosure)
+    tokens = {name: broker.add_party(name, role, coalition)[1] for name, role, coalition in CAST}
+    server = Server(create_app(broker, config, webhooks=webhooks))
+    return Api(broker, store, server, clock, tokens)
+
+
+def circle_notice(
+    lat: float = 35.32,
+    lon: float = 36.62,
+    radius_km: float = 8,
+    start: str = "2015-09-30T07:30:00Z",
+    end: str = "2015-09-30T10:30:00Z",
+    lower_m: float = 3000,
+    upper_m: float = 8000,
+    id: str | None = None,
+    kind: str | None = None,
+) -> dict[str, Any]:
+    """A one-volume notice body (no party: the broker takes the caller's)."""
+    body: dict[str, Any] = {
+        "volumes": [
+            {
+                "volume": {
+                    "outline_circle": {
+                        "center": {"lat": lat, "lng": lon},
+                        "radius": {"value": radius_km, "units": "KM"},
+                    },
+                    "altitude_lower": {"value": lower_m, "reference": "AMSL", "units": "M"},
+                    "altitude_upper": {"value": upper_m, "reference": "AMSL", "units": "M"},
+                },
+                "time_start": {"value": start, "format": "RFC3339"},
+                "time_end": {"value": end, "format": "RFC3339"},
+            }
+        ]
+    }
+    if id is not None:
+        body["id"] = id
+    if kind is not None:
+        body["kind"] = kind
+    return body

@@ -1,0 +1,654 @@
+"""The broker over HTTP, on SQLite and PostgreSQL: filing, roles, ownership, versions, idempotency,
+bad input, live events, concurrency, webhooks and identity-provider tokens."""
+
+from __future__ import annotations
+
+import copy
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx
+import jwt
+import pytest
+import sqlalchemy as sa
+from api_support import Api, Server, circle_notice, read_sse, start_api
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from deconflict.adapters.webhooks import WebhookDeliverer, verify_signature
+from deconflict.api import create_app
+from deconflict.config import Config, JwtSettings, ServerSettings
+from deconflict.services.broker import BrokerWebhookStore
+
+FAR = {"lat": 30.0, "lon": 45.0}
+"""A place far from everything else in these tests."""
+
+
+def count_rows(api: Api, table: str) -> int:
+    with api.store.engine.connect() as conn:
+        return int(conn.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one())
+
+
+def snapshot(api: Api) -> dict[str, int]:
+    tables = ["notices", "notice_versions", "volumes", "conflicts", "events", "receipts", "idempotency_keys"]
+    return {t: count_rows(api, t) for t in tables}
+
+
+# --------------------------------------------------------------------------- authentication
+
+
+def test_every_endpoint_but_health_needs_a_token(api: Api) -> None:
+    anon = api.as_("nobody")
+    assert anon.get("/healthz").json() == {"status": "ok"}
+    assert anon.get("/readyz").json()["status"] == "ready"
+    spec = anon.get("/openapi.json").json()
+    calls = 0
+    for path, ops in spec["paths"].items():
+        for method in ops:
+            url = path.replace("{notice_id}", "x").replace("{conflict_id}", "x")
+            for headers in ({}, {"Authorization": "Bearer dcf_not-a-token"}, {"Authorization": "Basic eDp5"}):
+                r = anon.request(method.upper(), url, headers=headers, json={})
+                if path in ("/healthz", "/readyz"):
+                    assert r.status_code == 200
+                    continue
+                assert r.status_code == 401, (method, path, r.text)
+                assert r.json()["error"] == "unauthorized"
+                assert r.headers["www-authenticate"] == "Bearer"
+                calls += 1
+    assert calls > 40
+
+
+def test_me_and_policy(api: Api) -> None:
+    assert api.as_("us-af").get("/v1/me").json() == {"party": "us-af", "role": "party", "coalition": "coalition"}
+    pol = api.as_("ru-vks").get("/v1/policy").json()
+    assert pol["separation"] == {"horizontal_m": 9260.0, "vertical_m": 304.8, "time_s": 300.0}
+    assert pol["disclosure"]["default"] == "conflicts-only"
+
+
+# --------------------------------------------------------------------------- filing
+
+
+def test_filing_returns_the_notice_its_conflicts_hints_and_a_receipt(api: Api) -> None:
+    api.clock.t = 1_443_592_800.0 - 3600  # 06:00 − 1 h: the notice starting 07:30 has 2.5 h lead: late
+    r = api.as_("ru-vks").post("/v1/notices", json=circle_notice(id="vks-1"))
+    assert r.status_code == 201
+    body = r.json()
+    assert body["notice"]["id"] == "vks-1" and body["notice"]["party"] == "ru-vks"
+    assert body["notice"]["version"] == 1 and body["notice"]["state"] == "accepted"
+    assert body["lead_time_s"] == pytest.approx(2.5 * 3600) and body["late"] is True
+    assert body["conflicts"] == [] and body["hints"] is None
+    assert body["receipt"]["notice_id"] == "vks-1" and body["receipt"]["version"] == 1
+
+    r = api.as_("us-af").post("/v1/notices", json=circle_notice(lat=35.40, lower_m=7000, upper_m=9000))
+    assert r.status_code == 201
+    body = r.json()
+    assert body["late"] is True
+    [c] = body["conflicts"]
+    assert c["disclosure"] == "conflicts-only"
+    assert c["sides"][0]["party"] == "us-af" and c["sides"][1] == {
+        "party": "ru-vks",
+        "notice": "vks-1",
+        "version": 1,
+        "volume": 0,
+        "protected_site": False,
+    }
+    assert c["slice"]["overlap"]["type"] == "Polygon"
+    assert c["slice"]["altitude"] == {"lower_m": pytest.approx(6847.6, abs=0.1), "upper_m": pytest.approx(8152.4)}
+    hints = body["hints"]
+    # 1 000 m of band overlap plus 1 000 ft: 2 310 m up clears it (whole tens of metres).
+    assert hints["up_m"] == pytest.approx(1000 + 304.8, abs=10) and hints["later_s"] is not None
+    seen_by_ru = api.as_("ru-vks").get(f"/v1/conflicts/{c['id']}").json()
+    assert {s["party"] for s in seen_by_ru["sides"]} == {"us-af", "ru-vks"}
+    assert seen_by_ru["slice"] == c["slice"]
+
+
+def test_a_party_files_for_itself_only(api: Api) -> None:
+    r = api.as_("us-af").post("/v1/notices", json={**circle_notice(), "party": "ru-vks"})
+    assert r.status_code == 422
+    assert r.json()["detail"] == [
+        {"field": "party", "reason": "must be the calling party 'us-af' (or left out), not 'ru-vks'"}
+    ]
+
+
+@pytest.mark.parametrize(
+    ("who", "path", "status"),
+    [
+        ("un-obs", "/v1/notices", 403),
+        ("root", "/v1/notices", 403),
+        ("ru-vks", "/v1/protected-sites", 403),
+        ("un-obs", "/v1/protected-sites", 403),
+        ("sy-gcaa", "/v1/protected-sites", 201),
+        ("sy-gcaa", "/v1/notices", 201),
+    ],
+)
+def test_roles_decide_who_files_what(api: Api, who: str, path: str, status: int) -> None:
+    before = snapshot(api)
+    r = api.as_(who).post(path, json=circle_notice())
+    assert r.status_code == status, r.text
+    if status == 403:
+        assert r.json()["error"] == "forbidden"
+        assert snapshot(api) == before
+
+
+def test_protected_sites_are_public_and_conflict_with_every_party(api: Api) -> None:
+    week = {"start": "2015-09-29T00:00:00Z", "end": "2015-10-06T00:00:00Z"}
+    site = api.as_("sy-gcaa").post("/v1/protected-sites", json=circle_notice(id="hospital", radius_km=2, **week))
+    assert site.status_code == 201 and site.json()["notice"]["protected_site"] is True
+    assert site.json()["notice"]["kind"] == "protected-site"
+    for party, day in (("ru-vks", "2015-09-30"), ("us-af", "2015-10-01")):
+        body = circle_notice(start=f"{day}T07:30:00Z", end=f"{day}T10:30:00Z")
+        [c] = api.as_(party).post("/v1/notices", json=body).json()["conflicts"]
+        assert c["sides"][1]["protected_site"] is True and c["sides"][1]["notice"] == "hospital"
+        assert api.as_(party).get("/v1/protected-sites/hospital").status_code == 200
+    assert [s["id"] for s in api.as_("un-obs").get("/v1/protected-sites").json()] == ["hospital"]
+    # a site is not a notice, and a notice cannot be filed as a site through /v1/notices
+    assert api.as_("ru-vks").get("/v1/notices/hospital").status_code == 404
+    r = api.as_("sy-gcaa").post("/v1/notices", json=circle_notice(kind="protected-site"))
+    assert r.status_code == 422 and r.json()["detail"][0]["field"] == "kind"
+
+
+# --------------------------------------------------------------------------- changes, versions, ownership
+
+
+def test_update_names_the_version_and_only_the_owner_changes_a_notice(api: Api) -> None:
+    us, uk, ru = api.as_("us-af"), api.as_("uk-raf"), api.as_("ru-vks")
+    ru.post("/v1/notices", json=circle_notice(id="vks-1"))
+    first = us.post("/v1/notices", json=circle_notice(id="us-1")).json()
+    [c] = first["conflicts"]
+
+    # a coalition partner sees the notice but may not change it; another party does not see it at all
+    assert uk.put("/v1/notices/us-1", json={**circle_notice(), "replaces_version": 1}).status_code == 403
+    r = ru.put("/v1/notices/us-1", json={**circle_notice(), "replaces_version": 1})
+    assert r.status_code == 404
+    assert r.json()["message"] == "notice 'us-1' does not exist or is not visible to you"
+    assert ru.delete("/v1/notices/us-1").status_code == 404
+    assert uk.post("/v1/notices/us-1/activate").status_code == 403
+
+    r = us.put("/v1/notices/us-1", json=circle_notice(lat=36.5))
+    assert r.status_code == 422 and r.json()["detail"][0]["field"] == "replaces_version"
+    moved = us.put("/v1/notices/us-1", json={**circle_notice(lat=36.5), "replaces_version": 1})
+    assert moved.status_code == 200
+    assert moved.json()["notice"]["version"] == 2 and moved.json()["conflicts"] == []
+    assert [x["id"] for x in moved.json()["resolved"]] == [c["id"]]
+    stale = us.put("/v1/notices/us-1", json={**circle_notice(), "replaces_version": 1})
+    assert stale.status_code == 409 and stale.headers["x-current-version"] == "2"
+    assert "current version is 2" in stale.json()["message"]
+    back = us.put("/v1/notices/us-1", json=circle_notice(), headers={"If-Match": '"2"'})
+    assert back.status_code == 200 and back.json()["notice"]["version"] == 3
+    assert len(back.json()["conflicts"]) == 1
+
+    assert us.post("/v1/notices/us-1/activate").json()["notice"]["state"] == "active"
+    assert us.post("/v1/notices/us-1/activate").status_code == 422
+    ended = us.post("/v1/notices/us-1/end")
+    assert ended.json()["notice"]["state"] == "ended" and ended.json()["conflicts"] == []
+    assert len(ended.json()["resolved"]) == 1
+    assert us.delete("/v1/notices/us-1").status_code == 422  # already ended
+    resolved = ru.get("/v1/conflicts", params={"state": "resolved"}).json()
+    assert {x["state"] for x in resolved} == {"resolved"} and len(resolved) == 2
+
+
+def test_cancel_resolves_conflicts_and_is_logged(api: Api) -> None:
+    api.as_("ru-vks").post("/v1/notices", json=circle_notice(id="vks-1"))
+    api.as_("us-af").post("/v1/notices", json=circle_notice(id="us-1"))
+    r = api.as_("ru-vks").delete("/v1/notices/vks-1", params={"replaces_version": 1})
+    assert r.status_code == 200 and r.json()["notice"]["state"] == "cancelled"
+    assert api.as_("us-af").get("/v1/conflicts", params={"state": "open"}).json() == []
+    types = [e["event"] for e in api.events("us-af")]
+    assert types == ["notice.filed", "conflict.created", "conflict.resolved"]
+
+
+# --------------------------------------------------------------------------- idempotency
+
+
+def test_an_idempotency_key_makes_a_retried_post_safe(api: Api) -> None:
+    us = api.as_("us-af")
+    body = circle_notice()
+    first = us.post("/v1/notices", json=body, headers={"Idempotency-Key": "sortie-42"})
+    again = us.post("/v1/notices", json=body, headers={"Idempotency-Key": "sortie-42"})
+    assert first.status_code == again.status_code == 201
+    assert again.json() == first.json() and again.headers["idempotent-replayed"] == "true"
+    assert count_rows(api, "notices") == 1
+    other = us.post("/v1/notices", json=circle_notice(lat=30), headers={"Idempotency-Key": "sortie-42"})
+    assert other.status_code == 422 and other.json()["detail"][0]["field"] == "Idempotency-Key"
+    # keys belong to a party: another party may use the same key
+    assert api.as_("uk-raf").post("/v1/notices", json=body, headers={"Idempotency-Key": "sortie-42"}).status_code == 201
+    assert us.post("/v1/notices", json=body).status_code == 201  # no key: a second notice
+    assert count_rows(api, "notices") == 3
+
+
+def test_concurrent_retries_with_one_key_file_one_notice(api: Api) -> None:
+    barrier = threading.Barrier(4)
+    results: list[httpx.Response] = []
+
+    def post() -> None:
+        with httpx.Client(base_url=api.url, headers={"Authorization": f"Bearer {api.tokens['us-af']}"}) as c:
+            barrier.wait()
+            results.append(c.post("/v1/notices", json=circle_notice(), headers={"Idempotency-Key": "k"}))
+
+    threads = [threading.Thread(target=post) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [r.status_code for r in results] == [201] * 4
+    assert len({r.json()["notice"]["id"] for r in results}) == 1
+    assert count_rows(api, "notices") == 1
+
+
+# --------------------------------------------------------------------------- bad input
+
+
+BAD_BODIES: list[tuple[Any, str, str]] = [
+    ({"volumes": []}, "volumes", "needs at least one volume"),
+    ({}, "volumes", "is required"),
+    ([circle_notice(), circle_notice()], "", "must be one notice (a JSON object or a GeoJSON FeatureCollection)"),
+    ({"type": "FeatureCollection", "features": []}, "features", "needs at least one feature"),
+]
+
+
+def _bad_variants() -> list[tuple[dict[str, Any], str]]:
+    out = []
+    n = circle_notice()
+    v = n["volumes"][0]
+    end_first = copy.deepcopy(n)
+    end_first["volumes"][0]["time_end"]["value"] = "2015-09-30T07:00:00Z"
+    out.append((end_first, "volumes[0].time_end"))
+    upside = copy.deepcopy(n)
+    upside["volumes"][0]["volume"]["altitude_lower"]["value"] = 9000
+    out.append((upside, "volumes[0].volume.altitude_lower"))
+    agl = copy.deepcopy(n)
+    agl["volumes"][0]["volume"]["altitude_lower"]["reference"] = "AGL"
+    out.append((agl, "volumes[0].volume.altitude_lower.reference"))
+    bad_lat = copy.deepcopy(n)
+    bad_lat["volumes"][0]["volume"]["outline_circle"]["center"]["lat"] = 91
+    out.append((bad_lat, "volumes[0].volume.outline_circle.center.lat"))
+    huge = copy.deepcopy(n)
+    huge["volumes"][0]["volume"]["outline_circle"]["radius"] = {"value": 900, "units": "KM"}
+    out.append((huge, "volumes[0].volume.outline_circle.radius"))
+    bowtie = copy.deepcopy(n)
+    bowtie["volumes"][0]["volume"] = {
+        "outline_polygon": {
+            "vertices": [
+                {"lat": 35, "lng": 36},
+                {"lat": 35.2, "lng": 36.2},
+                {"lat": 35, "lng": 36.2},
+                {"lat": 35.2, "lng": 36},
+            ]
+        },
+        "altitude_lower": v["volume"]["altitude_lower"],
+        "altitude_upper": v["volume"]["altitude_upper"],
+    }
+    out.append((bowtie, "volumes[0].volume.outline_polygon.vertices"))
+    return out
+
+
+@pytest.mark.parametrize(("body", "field", "reason"), BAD_BODIES)
+def test_bad_notices_are_refused_with_the_field_and_the_reason(api: Api, body: Any, field: str, reason: str) -> None:
+    before = snapshot(api)
+    r = api.as_("us-af").post("/v1/notices", json=body)
+    assert r.status_code == 422
+    assert {"field": field, "reason": reason} in r.json()["detail"]
+    assert snapshot(api) == before
+
+
+def test_every_bad_volume_names_its_field_and_writes_nothing(api: Api) -> None:
+    api.as_("us-af").post("/v1/notices", json=circle_notice(id="us-1"))
+    before = snapshot(api)
+    for body, field in _bad_variants():
+        for method, path, extra in (
+            ("POST", "/v1/notices", {}),
+            ("PUT", "/v1/notices/us-1", {"replaces_version": 1}),
+        ):
+            r = api.as_("us-af").request(method, path, json={**body, **extra})
+            assert r.status_code == 422, (field, r.text)
+            fields = [d["field"] for d in r.json()["detail"]]
+            assert any(f.startswith(field) for f in fields), (field, fields)
+            assert all(d["reason"] for d in r.json()["detail"])
+    assert snapshot(api) == before
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (b"", "is empty: send a JSON document"),
+        (b"{not json", "is not valid JSON"),
+        (b'{"volumes": NaN}', "is not valid JSON (NaN is not a JSON number"),
+        (b"\xff\xfe", "is not UTF-8 text"),
+    ],
+)
+def test_a_body_that_is_not_json_is_refused(api: Api, raw: bytes, reason: str) -> None:
+    r = api.as_("us-af").post("/v1/notices", content=raw, headers={"Content-Type": "application/json"})
+    assert r.status_code == 422
+    [d] = r.json()["detail"]
+    assert d["field"] == "body" and d["reason"].startswith(reason)
+
+
+def test_a_body_over_the_limit_is_refused_with_413_and_nothing_written(db_url: str) -> None:
+    api = start_api(db_url, Config(server=ServerSettings(max_body_bytes=2000)))
+    try:
+        before = snapshot(api)
+        big = circle_notice()
+        big["padding"] = "x" * 5000
+        r = api.as_("us-af").post("/v1/notices", json=big)
+        assert r.status_code == 413 and r.json()["error"] == "too-large"
+
+        def chunks() -> Any:  # no Content-Length: counted as it streams in
+            yield json.dumps(big).encode()[:1500]
+            yield json.dumps(big).encode()[1500:]
+
+        r = api.as_("us-af").post("/v1/notices", content=chunks(), headers={"Content-Type": "application/json"})
+        assert r.status_code == 413
+        assert api.as_("us-af").post("/v1/notices", json=circle_notice()).status_code == 201
+        assert snapshot(api)["notices"] == before["notices"] + 1
+    finally:
+        api.close()
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"bbox": "1,2,3"}, "bbox"),
+        ({"bbox": "36,36,35,35"}, "bbox"),
+        ({"area": "{"}, "area"),
+        ({"area": json.dumps({"type": "LineString", "coordinates": [[0, 0], [1, 1]]})}, "area"),
+        ({"start": "yesterday"}, "start"),
+        ({"state": "flying"}, "query.state"),
+        ({"bbox": "36,35,37,36", "area": json.dumps({"type": "Point", "coordinates": [36, 35]})}, "area"),
+    ],
+)
+def test_bad_query_parameters_name_the_parameter(api: Api, params: dict[str, str], field: str) -> None:
+    r = api.as_("us-af").get("/v1/notices", params=params)
+    assert r.status_code == 422
+    assert r.json()["detail"][0]["field"] == field
+
+
+def test_list_filters_by_area_time_party_and_state(api: Api) -> None:
+    us, uk = api.as_("us-af"), api.as_("uk-raf")
+    us.post("/v1/notices", json=circle_notice(id="homs", lat=34.73, lon=36.71))
+    us.post(
+        "/v1/notices",
+        json=circle_notice(id="raqqa", lat=35.95, lon=39.01, start="2015-10-01T07:00:00Z", end="2015-10-01T09:00:00Z"),
+    )
+    uk.post("/v1/notices", json=circle_notice(id="uk-far", **FAR))
+    uk.post("/v1/notices/uk-far/activate")
+
+    def ids(**params: str) -> list[str]:
+        r = us.get("/v1/notices", params=params)
+        assert r.status_code == 200, r.text
+        return sorted(n["id"] for n in r.json())
+
+    assert ids() == ["homs", "raqqa", "uk-far"]  # uk-raf is a coalition partner: seen in full
+    assert ids(bbox="36,34,37.5,35.5") == ["homs"]
+    homs_area = {
+        "type": "Polygon",
+        "coordinates": [[[36.6, 34.6], [36.8, 34.6], [36.8, 34.8], [36.6, 34.8], [36.6, 34.6]]],
+    }
+    assert ids(area=json.dumps(homs_area)) == ["homs"]
+    assert ids(area=json.dumps({"type": "Point", "coordinates": [39.01, 35.95]})) == ["raqqa"]
+    assert ids(start="2015-10-01T00:00:00Z") == ["raqqa"]
+    assert ids(end="2015-09-30T23:00:00Z") == ["homs", "uk-far"]
+    assert ids(party="uk-raf") == ["uk-far"]
+    assert ids(state="active") == ["uk-far"]
+    assert api.as_("ru-vks").get("/v1/notices").json() == []  # nothing of theirs is visible to ru-vks
+
+
+# --------------------------------------------------------------------------- acknowledgements
+
+
+def test_acknowledgement_is_received_and_understood_and_reaches_the_other_side(api: Api) -> None:
+    api.as_("ru-vks").post("/v1/notices", json=circle_notice(id="vks-1"))
+    [c] = api.as_("us-af").post("/v1/notices", json=circle_notice(id="us-1")).json()["conflicts"]
+    start = api.broker.last_seq()
+    r = api.as_("ru-vks").post(f"/v1/conflicts/{c['id']}/ack")
+    assert r.status_code == 201
+    assert [a["party"] for a in r.json()["acknowledgements"]] == ["ru-vks"]
+    assert api.as_("ru-vks").post(f"/v1/conflicts/{c['id']}/ack").status_code == 200  # once only
+    assert api.as_("un-obs").post(f"/v1/conflicts/{c['id']}/ack").status_code == 403  # sees it, not a party to it
+    assert api.as_("uk-raf").post(f"/v1/conflicts/{c['id']}/ack").status_code == 404  # not its conflict
+    assert api.as_("ru-vks").post("/v1/conflicts/nope/ack").status_code == 404
+    [e] = api.events("us-af", after=start)
+    assert e["event"] == "conflict.acknowledged"
+    assert e["data"]["data"]["party"] == "ru-vks" and e["data"]["data"]["ack"] == "received-and-understood"
+    assert count_rows(api, "conflict_acks") == 1
+
+
+# --------------------------------------------------------------------------- live events
+
+
+def test_a_client_that_reconnects_with_last_event_id_receives_everything_it_missed(api: Api) -> None:
+    ru, us = api.as_("ru-vks"), api.as_("us-af")
+    ru.post("/v1/notices", json=circle_notice(id="vks-1"))
+    seen = api.events("ru-vks", after=0)
+    assert [e["event"] for e in seen] == ["notice.filed"]
+    last = seen[-1]["id"]
+    # while ru-vks is away: a conflict appears, and events it may not see happen in between
+    api.as_("uk-raf").post("/v1/notices", json=circle_notice(id="uk-far", **FAR))
+    us.post("/v1/notices", json=circle_notice(id="us-1"))
+    us.delete("/v1/notices/us-1")
+    missed = api.events("ru-vks", after=None, **{"Last-Event-ID": last})
+    assert [e["event"] for e in missed] == ["conflict.created", "conflict.resolved"]
+    assert all(int(e["id"]) > int(last) for e in missed)
+    assert [int(e["id"]) for e in missed] == sorted(int(e["id"]) for e in missed)
+    assert api.events("ru-vks", after=None, **{"Last-Event-ID": missed[-1]["id"]}) == []
+    r = ru.get("/v1/events", headers={"Last-Event-ID": "soon"})
+    assert r.status_code == 422 and r.json()["detail"][0]["field"] == "Last-Event-ID"
+
+
+def test_a_live_stream_hears_a_change_as_it_happens(api: Api) -> None:
+    got: list[dict[str, Any]] = []
+    ready = threading.Event()
+
+    def listen() -> None:
+        with (
+            httpx.Client(base_url=api.url, timeout=httpx.Timeout(10, read=5)) as c,
+            c.stream("GET", "/v1/events", headers={"Authorization": f"Bearer {api.tokens['ru-vks']}"}) as r,
+        ):
+            from api_support import parse_sse
+
+            lines = r.iter_lines()
+            ready.set()
+            for e in parse_sse(lines):
+                got.append(e)
+                return
+
+    t = threading.Thread(target=listen)
+    t.start()
+    assert ready.wait(5)
+    time.sleep(0.2)
+    sent = time.monotonic()
+    api.as_("ru-vks").post("/v1/notices", json=circle_notice(id="vks-live"))
+    t.join(10)
+    assert got and got[0]["event"] == "notice.filed" and got[0]["data"]["data"]["notice"]["id"] == "vks-live"
+    assert time.monotonic() - sent < 3
+
+
+def test_two_parties_filing_conflicting_notices_at_once_both_receive_the_conflict(api: Api) -> None:
+    """Through the API, concurrently, each party's stream open before either files."""
+    for round_ in range(3):
+        start = api.broker.last_seq()
+        barrier = threading.Barrier(2)
+        replies: dict[str, httpx.Response] = {}
+
+        def file(
+            party: str,
+            round_: int = round_,
+            barrier: threading.Barrier = barrier,
+            replies: dict[str, httpx.Response] = replies,
+        ) -> None:
+            with httpx.Client(base_url=api.url, headers={"Authorization": f"Bearer {api.tokens[party]}"}) as c:
+                barrier.wait()
+                body = circle_notice(
+                    id=f"{party}-{round_}",
+                    start=f"2015-10-0{round_ + 1}T07:30:00Z",
+                    end=f"2015-10-0{round_ + 1}T10:30:00Z",
+                )
+                replies[party] = c.post("/v1/notices", json=body)
+
+        threads = [threading.Thread(target=file, args=(p,)) for p in ("ru-vks", "us-af")]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert {r.status_code for r in replies.values()} == {201}
+        found = [c["id"] for r in replies.values() for c in r.json()["conflicts"]]
+        assert len(found) == 1  # the second to commit found the first: never neither
+        for party in ("ru-vks", "us-af"):
+            created = [e for e in api.events(party, after=start) if e["event"] == "conflict.created"]
+            assert [e["data"]["data"]["conflict"]["id"] for e in created] == found
+
+
+# --------------------------------------------------------------------------- webhooks
+
+
+class Receiver:
+    """A real HTTP endpoint that records what it is sent and fails the first ``fail`` requests."""
+
+    def __init__(self, fail: int = 0) -> None:
+        self.requests: list[tuple[dict[str, str], bytes]] = []
+        self.fail = fail
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                if outer.fail > 0:
+                    outer.fail -= 1
+                    self.send_response(503)
+                else:
+                    outer.requests.append(({k.lower(): v for k, v in self.headers.items()}, body))
+                    self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/hook"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+
+
+def test_webhooks_deliver_what_the_party_may_see_signed_in_order_with_retries(api: Api) -> None:
+    rx = Receiver(fail=2)
+    secret = "correct horse battery staple"
+    try:
+        r = api.as_("ru-vks").put("/v1/webhook", json={"url": rx.url, "secret": secret})
+        assert r.status_code == 200
+        assert api.as_("ru-vks").put("/v1/webhook", json={"url": "ftp://x", "secret": secret}).status_code == 422
+        assert api.as_("ru-vks").put("/v1/webhook", json={"url": rx.url, "secret": "short"}).status_code == 422
+        api.as_("ru-vks").post("/v1/notices", json=circle_notice(id="vks-1"))
+        api.as_("uk-raf").post("/v1/notices", json=circle_notice(id="uk-far", **FAR))  # not for ru-vks
+        api.as_("us-af").post("/v1/notices", json=circle_notice(id="us-1"))
+
+        async def deliver() -> None:
+            async with httpx.AsyncClient() as client:
+                d = WebhookDeliverer(BrokerWebhookStore(api.broker, api.store), api.clock, client)
+                for _ in range(6):  # two failures, then backoff 1 s and 2 s on the broker's clock
+                    await d.deliver_due()
+                    api.clock.t += 2.5
+
+        anyio.run(deliver)
+        types = [h["x-deconflict-event-type"] for h, _ in rx.requests]
+        assert types == ["notice.filed", "conflict.created"]
+        for headers, body in rx.requests:
+            assert verify_signature(
+                secret,
+                headers["x-deconflict-timestamp"],
+                body,
+                headers["x-deconflict-signature"],
+                now=float(headers["x-deconflict-timestamp"]),
+            )
+            assert b"uk-far" not in body
+        assert json.loads(rx.requests[1][1])["data"]["conflict"]["sides"][1]["party"] == "ru-vks"
+        assert api.as_("ru-vks").delete("/v1/webhook").status_code == 204
+        assert api.as_("ru-vks").delete("/v1/webhook").status_code == 404
+    finally:
+        rx.close()
+
+
+# --------------------------------------------------------------------------- identity-provider tokens
+
+
+def test_identity_provider_jwts_name_a_registered_party(db_url: str, tmp_path: Path) -> None:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key()))
+    (tmp_path / "jwks.json").write_text(json.dumps({"keys": [{**jwk, "kid": "k1", "use": "sig", "alg": "RS256"}]}))
+    cfg = Config(
+        jwt=JwtSettings(issuer="https://idp.test", audience="deconflict", jwks_file=str(tmp_path / "jwks.json")),
+        server=ServerSettings(events_poll_s=0.1),
+    )
+    api = start_api(db_url, cfg)
+    try:
+
+        def token(**claims: Any) -> str:
+            base = {"iss": "https://idp.test", "aud": "deconflict", "exp": int(time.time()) + 600, "party": "us-af"}
+            return jwt.encode({**base, **claims}, key, algorithm="RS256", headers={"kid": "k1"})
+
+        def me(tok: str) -> httpx.Response:
+            return httpx.get(f"{api.url}/v1/me", headers={"Authorization": f"Bearer {tok}"})
+
+        assert me(token()).json()["party"] == "us-af"
+        assert me(token(party="ru-vks")).json()["party"] == "ru-vks"
+        for bad in (
+            token(aud="other"),
+            token(iss="https://evil"),
+            token(exp=int(time.time()) - 10),
+            token(party="nobody"),
+            token(party=None),
+            token()[:-4] + "AAAA",
+        ):
+            r = me(bad)
+            assert r.status_code == 401, r.text
+        other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        forged = jwt.encode(
+            {"iss": "https://idp.test", "aud": "deconflict", "exp": int(time.time()) + 600, "party": "us-af"},
+            other,
+            algorithm="RS256",
+            headers={"kid": "k1"},
+        )
+        assert me(forged).status_code == 401
+        api.broker.revoke_party("us-af")
+        assert me(token()).status_code == 401
+    finally:
+        api.close()
+
+
+# --------------------------------------------------------------------------- documentation
+
+
+def test_openapi_describes_every_operation_with_examples(api: Api) -> None:
+    spec = api.as_("nobody").get("/openapi.json").json()
+    assert "information, never permission" in spec["info"]["description"]
+    for path, ops in spec["paths"].items():
+        for method, op in ops.items():
+            assert op.get("summary"), (method, path)
+    post = spec["paths"]["/v1/notices"]["post"]
+    example = post["requestBody"]["content"]["application/json"]["example"]
+    assert example["volumes"][0]["volume"]["outline_circle"]
+    assert spec["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
+    assert api.as_("nobody").get("/docs").status_code == 200
+
+
+def test_a_second_replica_on_the_same_database_streams_the_first_ones_events(api: Api) -> None:
+    """Replicas share the store: a client on either sees every event (polling the log)."""
+    from deconflict.adapters.sql.store import SqlStore
+    from deconflict.domain.audit import BrokerKey
+    from deconflict.services.broker import Broker
+
+    store2 = SqlStore(api.store.url, clock=api.clock)
+    broker2 = Broker(store2, api.clock, BrokerKey.generate(), disclosure=api.broker.policy)
+    second = Server(create_app(broker2, Config(server=ServerSettings(events_poll_s=0.1)), webhooks=False))
+    try:
+        api.as_("ru-vks").post("/v1/notices", json=circle_notice(id="vks-1"))
+        api.as_("us-af").post("/v1/notices", json=circle_notice(id="us-1"))
+        events = read_sse(second.url, api.tokens["ru-vks"], after=0)
+        assert [e["event"] for e in events] == ["notice.filed", "conflict.created"]
+    finally:
+        second.stop()
+        store2.close()
