@@ -551,9 +551,9 @@ class Broker:
 
 def _with_party(feature: Any, party: str) -> Any:
     """A GeoJSON feature with ``properties.party`` set to the caller when it is left out."""
-    if isinstance(feature, Mapping) and isinstance(feature.get("properties"), Mapping):
-        if "party" not in feature["properties"]:
-            return {**feature, "properties": {**feature["properties"], "party": party}}
+    props = feature.get("properties") if isinstance(feature, Mapping) else None
+    if isinstance(props, Mapping) and "party" not in props:
+        return {**feature, "properties": {**props, "party": party}}
     return feature
 
 
