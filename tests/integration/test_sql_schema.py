@@ -161,3 +161,55 @@ def test_postgres_look_ups_seek_the_cell_index(pg_url: str) -> None:
         plan = _plan(conn, *candidate_statement(probe.volumes[0], SeparationPolicy(), probe, 3600.0, 500.0)[0])
     assert re.search(r"Index (Only )?Scan (on|using) ix_volume_cells_bucket_cell", plan), plan
     assert "Seq Scan on volume_cells" not in plan, plan
+
+
+def test_upgrading_from_0001_keeps_conflicts_and_marks_which_side_is_the_site(db_url: str) -> None:
+    """A store made before the broker revision: its conflicts learn which side is the protected site."""
+    migrate.upgrade(db_url, "0001")
+    site = Notice("sy-gcaa", (circle(35.0, 36.0),), id="hospital", kind="protected-site", protected=True)
+    other = Notice("ru-vks", (circle(35.01, 36.0),), id="vks-1")
+    plain = Notice("us-af", (circle(35.02, 36.0),), id="us-1")
+    engine = sa.create_engine(db_url, poolclass=sa.NullPool)
+    rows = []
+    for i, (a, b) in enumerate([(other, site), (site, plain), (other, plain)]):
+        rows.append(
+            {
+                "id": f"c{i}",
+                "notice_a": a.id,
+                "party_a": a.party,
+                "version_a": 1,
+                "volume_a": 0,
+                "notice_b": b.id,
+                "party_b": b.party,
+                "version_b": 1,
+                "volume_b": 0,
+                "protected_site": a.protected or b.protected,
+                "detail": "{}",
+                "state": "open",
+                "detected_at": 0.0,
+                "updated_at": 0.0,
+            }
+        )
+    with engine.begin() as conn:
+        for n in (site, other, plain):
+            conn.execute(
+                sa.text(
+                    "INSERT INTO notices (id, party, kind, version, state, protected, time_start, time_end, body, "
+                    "created_at, updated_at) VALUES (:id, :party, :kind, 1, 'accepted', :protected, 0, 1, '{}', 0, 0)"
+                ),
+                {"id": n.id, "party": n.party, "kind": n.kind, "protected": n.protected},
+            )
+        conn.execute(
+            sa.text(
+                "INSERT INTO conflicts (id, notice_a, party_a, version_a, volume_a, notice_b, party_b, version_b, "
+                "volume_b, protected_site, detail, state, detected_at, updated_at) VALUES (:id, :notice_a, :party_a, "
+                ":version_a, :volume_a, :notice_b, :party_b, :version_b, :volume_b, :protected_site, :detail, "
+                ":state, :detected_at, :updated_at)"
+            ),
+            rows,
+        )
+    migrate.upgrade(db_url)
+    with engine.connect() as conn:
+        got = dict(conn.execute(sa.text("SELECT id, protected_side FROM conflicts ORDER BY id")).all())
+    engine.dispose()
+    assert got == {"c0": "b", "c1": "a", "c2": None}

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import copy
+import itertools
 import json
 import math
 import os
+import re
 import stat
 from pathlib import Path
 from typing import Any
@@ -22,6 +24,7 @@ from deconflict.domain.audit import (
     BrokerKey,
     Checkpoint,
     Event,
+    Problem,
     Receipt,
     build_export,
     canonical_json,
@@ -98,7 +101,7 @@ def test_a_chain_built_with_next_event_verifies_clean() -> None:
     events, _ = make_log(10)
     assert [e.seq for e in events] == list(range(1, 11))
     assert events[0].prev_hash == GENESIS_HASH
-    assert all(b.prev_hash == a.hash for a, b in zip(events, events[1:], strict=False))
+    assert all(b.prev_hash == a.hash for a, b in itertools.pairwise(events))
     assert len({e.hash for e in events}) == 10
     assert verify_chain(events) == []
     assert verify_chain([]) == []
@@ -108,7 +111,9 @@ def test_the_hashes_follow_the_documented_formulas() -> None:
     e = next_event(None, T0, "ru", "notice.filed", {"b": [1, 2], "a": "é"})
     assert e.payload_digest == sha256_hex('{"a":"é","b":[1,2]}'.encode())
     entry = sha256_hex(
-        canonical_json({"seq": 1, "time": T0, "actor": "ru", "type": "notice.filed", "payload_digest": e.payload_digest})
+        canonical_json(
+            {"seq": 1, "time": T0, "actor": "ru", "type": "notice.filed", "payload_digest": e.payload_digest}
+        )
     )
     assert e.entry_digest() == entry
     assert e.hash == sha256_hex(canonical_json({"seq": 1, "prev_hash": GENESIS_HASH, "entry_digest": entry}))
@@ -134,7 +139,7 @@ def test_verify_chain_finds_edits_and_removals_in_the_database() -> None:
     edited = list(events)
     edited[2] = Event(**{**events[2].to_json(), "actor": "us"})
     assert verify_chain(edited) == [
-        (verify_chain(edited)[0].__class__)("events[2] (seq 3)", "seq 3: hash does not match its content: the event was edited")
+        Problem("events[2] (seq 3)", "seq 3: hash does not match its content: the event was edited")
     ]
     removed = events[:2] + events[3:]
     (p,) = verify_chain(removed)
@@ -347,18 +352,14 @@ def test_a_checkpoint_resigned_with_another_key_is_found() -> None:
     assert problems[0] == ("head", f"signed with key {OTHER.key_id()}, not the export key {KEY.key_id()}")
     # Claiming the broker's key id does not help: the signature does not verify.
     doc["head"]["key_id"] = KEY.key_id()
-    assert check(doc) == [
-        ("head", "signature does not verify with the export key: the head was altered or forged")
-    ]
+    assert check(doc) == [("head", "signature does not verify with the export key: the head was altered or forged")]
 
 
 def test_a_checkpoint_moved_to_cover_a_truncation_is_found() -> None:
     doc = export(receipts=False)
     del doc["events"][-2:]
     doc["head"].update(seq=4, hash=doc["events"][-1]["hash"])
-    assert check(doc) == [
-        ("head", "signature does not verify with the export key: the head was altered or forged")
-    ]
+    assert check(doc) == [("head", "signature does not verify with the export key: the head was altered or forged")]
 
 
 def test_a_receipt_signed_with_another_key_is_found() -> None:
@@ -366,9 +367,13 @@ def test_a_receipt_signed_with_another_key_is_found() -> None:
     r = Receipt.from_json(doc["receipts"][2])
     fields = {k: v for k, v in r.to_json().items() if k not in ("key_id", "signature")}
     doc["receipts"][2] = sign_receipt(OTHER, **fields).to_json()
-    assert check(doc) == [("receipts[2] (notice n3 v1)", f"signed with key {OTHER.key_id()}, not the export key {KEY.key_id()}")]
+    assert check(doc) == [
+        ("receipts[2] (notice n3 v1)", f"signed with key {OTHER.key_id()}, not the export key {KEY.key_id()}")
+    ]
     doc["receipts"][2]["key_id"] = KEY.key_id()
-    assert check(doc) == [("receipts[2] (notice n3 v1)", "signature does not verify: the receipt was altered or forged")]
+    assert check(doc) == [
+        ("receipts[2] (notice n3 v1)", "signature does not verify: the receipt was altered or forged")
+    ]
 
 
 @pytest.mark.parametrize(
@@ -451,7 +456,8 @@ def test_a_swapped_export_key_is_reported_first_when_the_key_is_known() -> None:
     report = verify_export(forged, KEY.public_key_b64())
     assert report.problems[0].where == "key"
     assert report.problems[0].what == (
-        f"the export is signed with key {OTHER.key_id()}, not the expected key {KEY.key_id()}: nothing in it can be trusted"
+        f"the export is signed with key {OTHER.key_id()}, not the expected key {KEY.key_id()}: "
+        "nothing in it can be trusted"
     )
     assert not report.key_trusted
     assert verify_export(forged).ok  # which is why the key must be pinned
@@ -504,6 +510,11 @@ def test_exported_at_must_be_the_signed_time() -> None:
         (lambda d: d["events"][1].update(payload=[1]), "events[1] (seq 2)"),
         (lambda d: d["events"][1]["payload"].update(x=math.nan), "events[1] (seq 2)"),
         (lambda d: d["events"][1].update(time=math.inf), "events[1] (seq 2)"),
+        (lambda d: d["events"][1].update(time=10**400), "events[1] (seq 2)"),
+        (lambda d: d["events"][1].update(actor="\ud800"), "events[1] (seq 2)"),
+        (lambda d: d["events"][1]["payload"].update(x="\udfff"), "events[1] (seq 2)"),
+        (lambda d: d["head"].update(hash="\ud800"), "head"),
+        (lambda d: d["receipts"][0].update(party="\ud800"), "receipts[0] (notice n1 v1)"),
         (lambda d: d["events"][1].update(stub="yes"), "events[1] (seq 2)"),
         (lambda d: d["receipts"].__setitem__(0, "receipt"), "receipts[0]"),
         (lambda d: d["receipts"][0].update(version="1"), "receipts[0]"),
@@ -526,7 +537,7 @@ def test_a_document_that_is_not_an_object_is_a_problem() -> None:
 
 
 def test_an_expected_key_that_is_not_a_key_is_the_callers_error() -> None:
-    with pytest.raises(ValidationError, match="^key: "):
+    with pytest.raises(ValidationError, match=r"^key: "):
         verify_export(export(1), "not a key")
 
 
@@ -537,7 +548,7 @@ def test_problems_come_in_document_order() -> None:
     doc["events"][1]["actor"] = "x"
     doc["head"]["time"] = 0.0
     wheres = [w for w, _ in check(doc)]
-    assert wheres == ["head", "head", "events[1] (seq 2)", "events[4] (seq 5)", "receipts[0] (notice n1 v5)"]
+    assert wheres == ["head", "head", "events[1] (seq 2)", "events[4] (seq 5)"] + ["receipts[0] (notice n1 v5)"] * 2
 
 
 # ---------------------------------------------------------------------------------------------- receipts and keys
@@ -571,7 +582,7 @@ def test_a_malformed_receipt_names_the_field(change: dict[str, Any], field: str)
     assert e.value.errors[0].path == field
     d = receipts[0].to_json()
     del d["party"]
-    with pytest.raises(ValidationError, match="^party: is missing$"):
+    with pytest.raises(ValidationError, match=r"^party: is missing$"):
         Receipt.from_json(d)
 
 
@@ -680,7 +691,7 @@ def test_a_bad_key_file_is_an_error_naming_the_path(tmp_path: Path, content: byt
 
 
 def test_a_key_path_that_is_a_directory_is_an_error(tmp_path: Path) -> None:
-    with pytest.raises(ValidationError, match=f"^audit.key_file: {tmp_path}: cannot be read"):
+    with pytest.raises(ValidationError, match="^" + re.escape(f"audit.key_file: {tmp_path}: cannot be read")):
         load_or_create_key(tmp_path)
 
 
@@ -701,7 +712,7 @@ JSON_LEAVES = (
     | st.integers(-(2**70), 2**70)
     | st.floats()
     | st.text(max_size=8)
-    | st.sampled_from(["a" * 64, GENESIS_HASH, KEY.key_id(), OTHER.key_id()])
+    | st.sampled_from(["a" * 64, GENESIS_HASH, KEY.key_id(), OTHER.key_id(), "\ud800", 10**400, -(10**400)])
 )
 JSON = st.recursive(
     JSON_LEAVES, lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=4), c, max_size=3), max_leaves=6
@@ -756,6 +767,9 @@ def mutations(draw: st.DrawFn) -> tuple[dict[str, Any], dict[str, Any], str]:
             | st.sampled_from([old + 1 if isinstance(old, int) else old, f"{old}x", str(old)[::-1]])
         )
         if new is not MISSING and _same(old, new, numeric):
+            new = MISSING
+        # Leaving receipts out of an export is allowed (and undetectable): a party holds its own.
+        if kind == "top_field" and field == "receipts" and new == []:
             new = MISSING
         if new is MISSING:
             del target[field]

@@ -52,3 +52,69 @@ def test_bad_environment_value_names_the_variable() -> None:
 def test_db_url_from_a_path() -> None:
     assert db_url("/tmp/x.sqlite", {}) == "sqlite:////tmp/x.sqlite"
     assert db_url(None, {"DECONFLICT_DB": "sqlite:///a.db"}) == "sqlite:///a.db"
+
+
+def test_broker_sections(tmp_path: Path) -> None:
+    from deconflict.domain.disclosure import Level
+
+    f = tmp_path / "theater.toml"
+    f.write_text(
+        "[disclosure]\n"
+        'default = "existence"\n'
+        'pairs = [{parties = ["us-af", "ru-vks"], level = "conflicts-only"}]\n'
+        'grants = [{viewer = "un-obs", subject = "ru-vks", level = "full"}]\n'
+        "[audit]\n"
+        'key_file = "keys/broker.key"\n'
+        "[server]\n"
+        'host = "0.0.0.0"\n'
+        "port = 9000\n"
+        "max_body_bytes = 1000\n"
+        "[auth.jwt]\n"
+        'issuer = "https://idp"\n'
+        'audience = "deconflict"\n'
+        'jwks_url = "https://idp/jwks.json"\n'
+    )
+    cfg = load_config(f, env={})
+    assert cfg.disclosure.default is Level.EXISTENCE
+    assert cfg.disclosure.rules == {
+        ("us-af", "ru-vks"): Level.CONFLICTS_ONLY,
+        ("ru-vks", "us-af"): Level.CONFLICTS_ONLY,
+        ("un-obs", "ru-vks"): Level.FULL,
+    }
+    assert cfg.key_file == "keys/broker.key"
+    assert (cfg.server.host, cfg.server.port, cfg.server.max_body_bytes) == ("0.0.0.0", 9000, 1000)
+    assert cfg.jwt is not None and cfg.jwt.jwks_url == "https://idp/jwks.json" and cfg.jwt.party_claim == "party"
+    assert load_config(f, env={"DECONFLICT_KEY_FILE": "/k"}).key_file == "/k"
+    defaults = load_config(env={})
+    assert defaults.jwt is None and defaults.key_file == "deconflict-broker.key"
+    assert defaults.disclosure.default is Level.CONFLICTS_ONLY and not defaults.disclosure.rules
+
+
+@pytest.mark.parametrize(
+    ("text", "path"),
+    [
+        ('[disclosure]\ndefault = "some"\n', "disclosure.default"),
+        ("[disclosure]\nfoo = 1\n", "disclosure.foo"),
+        ('[disclosure]\npairs = [{parties = ["a"], level = "full"}]\n', "disclosure.pairs[0].parties"),
+        ('[disclosure]\npairs = [{parties = ["a", "b"], level = "most"}]\n', "disclosure.pairs[0].level"),
+        (
+            '[disclosure]\ngrants = [{viewer = "Bad Name", subject = "b", level = "full"}]\n',
+            "disclosure.grants[0].viewer",
+        ),
+        ("[disclosure]\ngrants = 3\n", "disclosure.grants"),
+        ("[audit]\nkey = 1\n", "audit.key"),
+        ("[audit]\nkey_file = 1\n", "audit.key_file"),
+        ("[server]\nport = -1\n", "server.port"),
+        ("[server]\nhost = 3\n", "server.host"),
+        ('[auth.jwt]\nissuer = "x"\n', "auth.jwt.audience"),
+        ('[auth.jwt]\nissuer = "x"\naudience = "y"\n', "auth.jwt.jwks_file"),
+        ('[auth.jwt]\nissuer = "x"\naudience = "y"\njwks_file = "a"\njwks_url = "b"\n', "auth.jwt.jwks_file"),
+        ('[auth.jwt]\nissuer = "x"\naudience = "y"\njwks_file = "a"\nclaim = "p"\n', "auth.jwt.claim"),
+    ],
+)
+def test_bad_broker_settings_name_the_key(tmp_path: Path, text: str, path: str) -> None:
+    f = tmp_path / "bad.toml"
+    f.write_text(text)
+    with pytest.raises(ValidationError) as e:
+        load_config(f, env={})
+    assert e.value.errors[0].path == path

@@ -4,7 +4,7 @@ and benchmarks. Transactions are copy-free: changes are staged and applied on co
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 
 from deconflict.domain.errors import StaleVersionError
@@ -69,7 +69,11 @@ class MemoryRepository:
         self._conflicts[record.id] = record
 
     def list_notices(
-        self, party: str | None = None, state: NoticeState | None = None, include_protected: bool = True
+        self,
+        party: str | None = None,
+        state: NoticeState | None = None,
+        include_protected: bool = True,
+        parties: Collection[str] | None = None,
     ) -> list[Notice]:
         allm = {**self._s.notices, **self._notices}
         return [
@@ -78,11 +82,18 @@ class MemoryRepository:
             if (party is None or n.party == party)
             and (state is None or n.state == state)
             and (include_protected or not n.protected)
+            and (parties is None or n.party in parties or (include_protected and n.protected))
         ]
 
-    def list_conflicts(self, state: ConflictState | None = None) -> list[ConflictRecord]:
+    def list_conflicts(
+        self, state: ConflictState | None = None, parties: Collection[str] | None = None
+    ) -> list[ConflictRecord]:
         allc = {**self._s.conflicts, **self._conflicts}
-        return [c for c in allc.values() if state is None or c.state == state]
+        return [
+            c
+            for c in allc.values()
+            if (state is None or c.state == state) and (parties is None or {c.party_a, c.party_b} & set(parties))
+        ]
 
     def _commit(self) -> None:
         for nid, n in self._notices.items():

@@ -104,9 +104,18 @@ def _int(d: Mapping[str, Any], name: str, minimum: int = 0) -> int:
     return v
 
 
+def _finite(v: object) -> bool:
+    if isinstance(v, bool) or not isinstance(v, int | float):
+        return False
+    try:
+        return math.isfinite(v)
+    except OverflowError:  # an int too large for a float, as JSON allows
+        return False
+
+
 def _num(d: Mapping[str, Any], name: str) -> float:
     v = _field(d, name)
-    if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
+    if not _finite(v):
         raise ValidationError.at(name, f"must be a finite number, not {v!r}")
     return float(v)
 
@@ -115,6 +124,11 @@ def _str(d: Mapping[str, Any], name: str) -> str:
     v = _field(d, name)
     if not isinstance(v, str):
         raise ValidationError.at(name, f"must be a string, not {v!r}")
+    try:
+        # JSON lets "\ud800" through, but a lone surrogate has no UTF-8 form to hash.
+        v.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValidationError.at(name, f"is not valid Unicode: {v!r}") from None
     return v
 
 
@@ -239,7 +253,7 @@ def payload_digest_of(payload: Mapping[str, Any]) -> str:
     """
     try:
         return sha256_hex(canonical_json(payload))
-    except (TypeError, ValueError) as e:
+    except (TypeError, ValueError, RecursionError) as e:
         raise ValidationError.at("payload", f"has no canonical JSON form: {e}") from None
 
 
@@ -251,7 +265,7 @@ def next_event(prev: Event | None, time: float, actor: str, type: str, payload: 
     >>> (e1.seq, e1.prev_hash == GENESIS_HASH, e2.seq, e2.prev_hash == e1.hash, verify_chain([e1, e2]))
     (1, True, 2, True, [])
     """
-    if isinstance(time, bool) or not isinstance(time, int | float) or not math.isfinite(time):
+    if not _finite(time):
         raise ValidationError.at("time", f"must be a finite number, not {time!r}")
     seq = 1 if prev is None else prev.seq + 1
     prev_hash = GENESIS_HASH if prev is None else prev.hash
@@ -321,7 +335,7 @@ def _check_entry(i: int, entry: Event | EventStub, prev: Event | EventStub | Non
     if isinstance(entry, Event):
         try:
             digest_ok = sha256_hex(canonical_json(entry.payload)) == entry.payload_digest
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, RecursionError):
             out.append(Problem(where, f"seq {entry.seq}: payload has no canonical JSON form (NaN, infinity?)"))
             digest_ok = True  # already reported; the hash below is still worth checking
         if not digest_ok:
@@ -587,7 +601,7 @@ def verify_receipt(receipt: Receipt, public_key_b64: str) -> bool:
     """True when the receipt's signature holds under ``public_key_b64`` (its ``key_id`` is signed too)."""
     try:
         message = _receipt_message(receipt.signed_fields())
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return False
     return verify_signature(public_key_b64, message, receipt.signature)
 
@@ -640,7 +654,11 @@ def sign_checkpoint(key: BrokerKey, head: Event | None, time: float) -> Checkpoi
 
 def verify_checkpoint(checkpoint: Checkpoint, public_key_b64: str) -> bool:
     """True when the checkpoint's signature holds under ``public_key_b64``."""
-    return verify_signature(public_key_b64, _checkpoint_message(checkpoint.signed_fields()), checkpoint.signature)
+    try:
+        message = _checkpoint_message(checkpoint.signed_fields())
+    except (TypeError, ValueError, OverflowError):
+        return False
+    return verify_signature(public_key_b64, message, checkpoint.signature)
 
 
 # ---------------------------------------------------------------------------------------------- exports

@@ -33,6 +33,18 @@ TOKEN_PREFIX = "dcf_"
 """Bearer tokens the broker issues start with this, so a leaked one is easy to recognise."""
 ADMIN_ACTOR = "admin"
 """The actor recorded for changes made on the broker's host (the ``deconflict party`` commands)."""
+OWN_RECORD_EVENTS = frozenset(
+    {
+        "notice.filed",
+        "notice.updated",
+        "notice.activated",
+        "notice.ended",
+        "notice.cancelled",
+        "webhook.set",
+        "webhook.removed",
+    }
+)
+"""Events whose payload holds only the actor's own records: a party's export shows these in full."""
 MAX_LIST = 1000
 """Most notices or conflicts in one list response."""
 
@@ -226,6 +238,14 @@ class Broker:
         with self.store.begin(write=False) as repo:
             return dict(self._disclosure(repo).policy.rules)
 
+    def _scope(self, repo: BrokerRepository, d: Disclosure, caller: Party, at_least: Level) -> set[str] | None:
+        """The parties whose records the caller may see at ``at_least`` (``None``: all, for the
+        admin), so that lists are narrowed in the database before disclosure cuts them down."""
+        if caller.role is Role.ADMIN:
+            return None
+        names = {p.name for p in repo.list_parties()} | {caller.name}
+        return {p for p in names if d.level(caller, p) >= at_least}
+
     def _existing(self, repo: BrokerRepository, name: str) -> Party:
         party = repo.get_party(name)
         if party is None:
@@ -407,7 +427,8 @@ class Broker:
         with self.store.begin(write=False) as repo:
             d = self._disclosure(repo)
             out = []
-            for n in repo.list_notices(party=f.party, state=f.state):
+            scope = self._scope(repo, d, caller, Level.FULL)
+            for n in repo.list_notices(party=f.party, state=f.state, parties=scope):
                 if f.protected is not None and n.protected != f.protected:
                     continue
                 if f.time_start is not None and n.time_end < f.time_start:
@@ -429,7 +450,9 @@ class Broker:
         with self.store.begin(write=False) as repo:
             d = self._disclosure(repo)
             out = []
-            for c in repo.list_conflicts(state):
+            # a party sees its own conflicts; an observer those of the parties it is granted
+            scope = {caller.name} if caller.role.files_notices else self._scope(repo, d, caller, Level.EXISTENCE)
+            for c in repo.list_conflicts(state, parties=scope):
                 view = d.conflict_view(caller, conflict_json(c))
                 if view is not None:
                     out.append(self._with_acks(repo, d, caller, c, view))
@@ -519,8 +542,10 @@ class Broker:
     # ------------------------------------------------------------------ audit
 
     def export(self, caller: Party) -> dict[str, Any]:
-        """The log for an audit: everything for an admin; for a party its own events in full and
-        every other one as a stub that keeps the chain checkable."""
+        """The log for an audit: everything for an admin; for a party the events that carry only
+        its own records (its notices' filings and changes, its webhook settings) in full, and
+        every other one as a stub that keeps the chain checkable. Conflict events are stubs even
+        when the party caused them: they carry the other side whole, which disclosure may hide."""
         if caller.role is Role.ADMIN:
 
             def show(e: Event) -> bool:
@@ -529,7 +554,7 @@ class Broker:
         else:
 
             def show(e: Event) -> bool:
-                return e.actor == caller.name
+                return e.actor == caller.name and e.type in OWN_RECORD_EVENTS
 
         with self.store.begin(write=False) as repo:
             events: list[Event] = []

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from enum import StrEnum
@@ -93,10 +93,19 @@ class Repository(Protocol):
         """Insert a conflict or update it by id."""
 
     def list_notices(
-        self, party: str | None = None, state: NoticeState | None = None, include_protected: bool = True
-    ) -> list[Notice]: ...
+        self,
+        party: str | None = None,
+        state: NoticeState | None = None,
+        include_protected: bool = True,
+        parties: Collection[str] | None = None,
+    ) -> list[Notice]:
+        """Notices oldest first; ``parties`` keeps those of these parties (and protected sites
+        unless ``include_protected`` is false)."""
 
-    def list_conflicts(self, state: ConflictState | None = None) -> list[ConflictRecord]: ...
+    def list_conflicts(
+        self, state: ConflictState | None = None, parties: Collection[str] | None = None
+    ) -> list[ConflictRecord]:
+        """Conflicts oldest first; ``parties`` keeps those with a side of one of these parties."""
 
 
 class UnitOfWork(Protocol):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -202,10 +202,19 @@ class SqlRepository(BrokerRecords):
         return [self._decode(body) for body in rows.scalars()]
 
     def list_notices(
-        self, party: str | None = None, state: NoticeState | None = None, include_protected: bool = True
+        self,
+        party: str | None = None,
+        state: NoticeState | None = None,
+        include_protected: bool = True,
+        parties: Collection[str] | None = None,
     ) -> list[Notice]:
+        """Notices oldest first; ``parties`` keeps those of these parties (and protected sites
+        unless ``include_protected`` is false)."""
         n = t.notices
         stmt = sa.select(n.c.body).order_by(n.c.created_at, n.c.id)
+        if parties is not None:
+            keep = n.c.party.in_(sorted(parties))
+            stmt = stmt.where(sa.or_(keep, n.c.protected) if include_protected else keep)
         if party is not None:
             stmt = stmt.where(n.c.party == party)
         if state is not None:
@@ -321,9 +330,15 @@ class SqlRepository(BrokerRecords):
         row = self.conn.execute(sa.select(c).where(c.c.id == conflict_id)).mappings().first()
         return None if row is None else _conflict(row)
 
-    def list_conflicts(self, state: ConflictState | None = None) -> list[ConflictRecord]:
+    def list_conflicts(
+        self, state: ConflictState | None = None, parties: Collection[str] | None = None
+    ) -> list[ConflictRecord]:
+        """Conflicts oldest first; ``parties`` keeps those with a side of one of these parties."""
         c = t.conflicts
         stmt = sa.select(c)
+        if parties is not None:
+            names = sorted(parties)
+            stmt = stmt.where(sa.or_(c.c.party_a.in_(names), c.c.party_b.in_(names)))
         if state is not None:
             stmt = stmt.where(c.c.state == state.value)
         recs = [_conflict(row) for row in self.conn.execute(stmt).mappings()]
