@@ -652,3 +652,23 @@ def test_a_second_replica_on_the_same_database_streams_the_first_ones_events(api
     finally:
         second.stop()
         store2.close()
+
+
+def test_the_server_delivers_webhooks_by_itself(db_url: str) -> None:
+    """`deconflict serve` runs deliveries on a thread of its own; nothing drives them by hand."""
+    from api_support import policy
+
+    rx = Receiver()
+    api = start_api(db_url, Config(disclosure=policy(), server=ServerSettings(webhook_interval_s=0.05)), webhooks=True)
+    try:
+        api.as_("us-af").put("/v1/webhook", json={"url": rx.url, "secret": "s" * 16})
+        api.as_("ru-vks").post("/v1/notices", json=circle_notice(id="vks-1"))
+        api.as_("us-af").post("/v1/notices", json=circle_notice(id="us-1"))
+        deadline = time.monotonic() + 10
+        while len(rx.requests) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert [h["x-deconflict-event-type"] for h, _ in rx.requests] == ["notice.filed", "conflict.created"]
+        assert json.loads(rx.requests[0][1])["data"]["notice"]["id"] == "us-1"
+    finally:
+        api.close()
+        rx.close()
