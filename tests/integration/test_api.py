@@ -672,3 +672,28 @@ def test_the_server_delivers_webhooks_by_itself(db_url: str) -> None:
     finally:
         api.close()
         rx.close()
+
+
+def test_a_revoked_party_s_live_stream_ends(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    from deconflict.api import events
+
+    monkeypatch.setattr(events, "REAUTH_S", 0.2)
+    ended = threading.Event()
+    lines: list[str] = []
+
+    def listen() -> None:
+        with (
+            httpx.Client(base_url=api.url, timeout=httpx.Timeout(10, read=8)) as c,
+            c.stream("GET", "/v1/events", headers={"Authorization": f"Bearer {api.tokens['ru-vks']}"}) as r,
+        ):
+            lines.extend(r.iter_lines())
+            ended.set()
+
+    t = threading.Thread(target=listen, daemon=True)
+    t.start()
+    time.sleep(0.5)
+    assert not ended.is_set()
+    api.broker.revoke_party("ru-vks")
+    assert ended.wait(3), "the stream outlived its token"
+    assert ": token no longer valid" in lines
+    assert api.as_("ru-vks").get("/v1/events").status_code == 401

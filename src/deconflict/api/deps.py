@@ -34,12 +34,17 @@ async def get_caller(
     if creds is None or creds.scheme.lower() != "bearer" or not creds.credentials:
         raise Unauthorized("this endpoint needs an Authorization: Bearer token")
     token = creds.credentials
-    if is_broker_token(token):
-        return broker.authenticate(token)
     verifier: JwtVerifier | None = request.app.state.jwt
-    if verifier is None:
-        raise Unauthorized("unknown or revoked token")
-    return broker.party(verifier.party(token))
+
+    def authenticate() -> Party:
+        if is_broker_token(token):
+            return broker.authenticate(token)
+        if verifier is None:
+            raise Unauthorized("unknown or revoked token")
+        return broker.party(verifier.party(token))
+
+    request.state.reauthenticate = authenticate  # long-lived streams check the token again
+    return authenticate()
 
 
 Caller = Annotated[Party, Depends(get_caller)]

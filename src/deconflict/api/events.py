@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
 
 import anyio
@@ -17,12 +17,15 @@ from deconflict.api.deps import Body, BrokerDep, Caller
 from deconflict.domain.errors import ValidationError
 from deconflict.domain.parse import format_time
 from deconflict.domain.parties import Party
-from deconflict.services.broker import Broker, StreamEvent
+from deconflict.services.broker import Broker, StreamEvent, Unauthorized
 
 router = APIRouter(tags=["events"])
 
 HEARTBEAT_S = 15.0
 """A comment line this often keeps proxies from closing an idle stream."""
+REAUTH_S = 5.0
+"""How often a stream checks that its token is still good: a revoked or rotated token, or an
+expired identity-provider token, ends the stream within this time."""
 
 
 def sse(e: StreamEvent) -> str:
@@ -38,13 +41,21 @@ async def stream(request: Request, broker: Broker, caller: Party, after: int) ->
         loop.call_soon_threadsafe(wake.set)
 
     stopping: asyncio.Event = request.app.state.stopping
+    reauthenticate: Callable[[], Party] = request.state.reauthenticate
     poll_s: float = request.app.state.events_poll_s
     broker.listeners.append(notify)
     try:
         yield "retry: 2000\n: connected\n\n"
         cursor = after
-        last_sent = time.monotonic()
+        last_sent = last_auth = time.monotonic()
         while not stopping.is_set():
+            if time.monotonic() - last_auth > REAUTH_S:
+                try:
+                    caller = await anyio.to_thread.run_sync(reauthenticate)
+                except Unauthorized:
+                    yield ": token no longer valid\n\n"
+                    break
+                last_auth = time.monotonic()
             events, scanned = await anyio.to_thread.run_sync(broker.visible_events, caller, cursor)
             for e in events:
                 yield sse(e)

@@ -185,7 +185,7 @@ class Broker:
         if coalition is not None:
             check_name("coalition", coalition)
             if role in (Role.OBSERVER, Role.ADMIN):
-                raise ValidationError.at("coalition", f"a {role.value} does not belong to a coalition")
+                raise ValidationError.at("coalition", f"an {role.value} does not belong to a coalition")
         party = Party(name, role, coalition)
         token = new_token()
         with self._write() as tx:
