@@ -1,0 +1,378 @@
+"""The audit trail over the API, on SQLite and on PostgreSQL: every notice response carries a signed
+receipt naming the event that logged it; exports verify clean, a party's shows only its own events
+in full; the chain in the database holds; and ``deconflict audit verify`` (the real console script)
+finds every kind of tampering and says where."""
+
+from __future__ import annotations
+
+import copy
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from api_support import Api, circle_notice
+
+from deconflict.domain.audit import (
+    BrokerKey,
+    Event,
+    Receipt,
+    canonical_json,
+    load_public_key,
+    next_event,
+    sha256_hex,
+    sign_receipt,
+    verify_chain,
+    verify_export,
+    verify_receipt,
+)
+from deconflict.domain.disclosure import Level
+from deconflict.domain.parse import parse_time
+from deconflict.domain.parties import Role
+
+DECONFLICT = Path(sys.executable).with_name("deconflict")
+"""The console script installed next to the interpreter running the tests (the venv's)."""
+
+HOUR = 3600.0
+
+
+def broker_key(api: Api) -> str:
+    """The broker's public key as any party fetches it: raw base64."""
+    r = api.as_("us-af").get("/v1/audit/key")
+    assert r.status_code == 200, r.text
+    key = r.json()
+    assert key["alg"] == "Ed25519"
+    assert load_public_key(key["public_key_pem"]) == key["public_key"]  # the PEM is the same key
+    return str(key["public_key"])
+
+
+def export(api: Api, name: str) -> dict[str, Any]:
+    r = api.as_(name).get("/v1/audit/export")
+    assert r.status_code == 200, r.text
+    doc: dict[str, Any] = r.json()
+    return doc
+
+
+def ok(r: Any, status: int = 201) -> dict[str, Any]:
+    assert r.status_code == status, r.text
+    body: dict[str, Any] = r.json()
+    return body
+
+
+def busy_scenario(api: Api) -> list[dict[str, Any]]:
+    """Filings, an update, state changes, a cancel, acknowledgements, a protected site, a webhook and
+    every kind of party change, with the broker clock moving; returns the notice responses."""
+    replies: list[dict[str, Any]] = []
+    ru, us, uk, tr, sy = (api.as_(n) for n in ("ru-vks", "us-af", "uk-raf", "tr-af", "sy-gcaa"))
+    replies.append(ok(ru.post("/v1/notices", json=circle_notice(id="vks-1"))))
+    api.clock.t += 60
+    replies.append(ok(us.post("/v1/notices", json=circle_notice(id="us-1"))))
+    [conflict] = replies[-1]["conflicts"]
+    replies.append(ok(uk.post("/v1/notices", json=circle_notice(id="uk-1", lat=33.5, lon=38.5))))
+    replies.append(
+        ok(sy.post("/v1/protected-sites", json=circle_notice(id="site-1", lat=34.73, lon=36.71, radius_km=1)))
+    )
+    api.clock.t += 60
+    replies.append(ok(ru.put("/v1/notices/vks-1", json={**circle_notice(upper_m=9000), "replaces_version": 1}), 200))
+    ok(us.post(f"/v1/conflicts/{conflict['id']}/ack"))
+    ok(ru.post(f"/v1/conflicts/{conflict['id']}/ack"))
+    api.clock.t += 60
+    replies.append(ok(tr.post("/v1/notices", json=circle_notice(id="tr-1", lat=36.2, lon=37.1))))
+    replies.append(ok(tr.delete("/v1/notices/tr-1"), 200))
+    replies.append(ok(ru.post("/v1/notices/vks-1/activate"), 200))
+    replies.append(ok(ru.post("/v1/notices/vks-1/end"), 200))
+    ok(us.put("/v1/webhook", json={"url": "http://127.0.0.1:9/hook", "secret": "s" * 32}), 200)
+    api.clock.t += 60
+    api.broker.add_party("il-af", Role.PARTY)
+    api.broker.set_disclosure("un-obs", "us-af", Level.EXISTENCE)
+    api.broker.set_disclosure("ru-vks", "uk-raf", Level.EXISTENCE, both_ways=True)
+    api.broker.rotate_token("il-af")
+    api.broker.revoke_party("il-af")
+    return replies
+
+
+# ---------------------------------------------------------------------------------------------- receipts
+
+
+def test_every_notice_response_carries_a_receipt_that_verifies_and_names_its_event(api: Api) -> None:
+    replies = busy_scenario(api)
+    # A retried POST with the same Idempotency-Key returns the first response, receipt and all.
+    headers = {"Idempotency-Key": "k-1"}
+    first = ok(api.as_("us-af").post("/v1/notices", json=circle_notice(id="us-2", lat=30), headers=headers))
+    again = ok(api.as_("us-af").post("/v1/notices", json=circle_notice(id="us-2", lat=30), headers=headers))
+    assert again["receipt"] == first["receipt"]
+    replies.append(first)
+
+    key = broker_key(api)
+    log = {e["seq"]: e for e in export(api, "root")["events"]}
+    assert len(replies) == 10
+    for body in replies:
+        notice, receipt = body["notice"], Receipt.from_json(body["receipt"])
+        assert verify_receipt(receipt, key), receipt
+        assert not verify_receipt(receipt, BrokerKey.generate().public_key_b64())
+        assert receipt.content_hash == sha256_hex(canonical_json(notice))
+        assert (receipt.notice_id, receipt.version, receipt.party) == (notice["id"], notice["version"], notice["party"])
+        # The receipt names the event that logged exactly this notice version, at its time.
+        event = log[receipt.log_seq]
+        assert event["hash"] == receipt.log_hash
+        assert event["time"] == receipt.received_at
+        if event["type"] in ("notice.filed", "notice.updated"):  # a state change keeps the content's time
+            assert receipt.received_at == parse_time(notice["received_at"], "received_at")
+        assert event["type"].startswith("notice.") and event["actor"] == notice["party"]
+        assert event["payload"]["notice"] == notice
+        assert event["payload"]["content_hash"] == receipt.content_hash
+    # The owner reads its notice back with the receipt of its current version.
+    vks = ok(api.as_("ru-vks").get("/v1/notices/vks-1"), 200)
+    assert vks["receipt"] == replies[-2]["receipt"]
+
+
+# ---------------------------------------------------------------------------------------------- exports
+
+
+def test_admin_export_verifies_clean_and_is_the_whole_log(api: Api) -> None:
+    busy_scenario(api)
+    doc = export(api, "root")
+    report = verify_export(doc, broker_key(api))
+    assert report.ok, [str(p) for p in report.problems]
+    assert report.key_trusted
+    assert doc["events"] == [e.to_json() for e in api.broker.log_events()]
+    assert report.events == report.full_events == report.head_seq == api.broker.last_seq()
+    assert report.receipts == 9  # one per notice version
+
+
+def test_a_party_export_holds_its_own_records_in_full_and_every_other_event_only_as_a_stub(api: Api) -> None:
+    ru = api.as_("ru-vks")
+    ok(ru.post("/v1/notices", json=circle_notice(id="vks-1")))
+    ok(ru.post("/v1/notices", json=circle_notice(id="vks-2", lat=32.0)))
+    ok(ru.delete("/v1/notices/vks-2"), 200)
+    [conflict] = ok(api.as_("us-af").post("/v1/notices", json=circle_notice(id="us-secret-1")))["conflicts"]
+    ok(api.as_("uk-raf").post("/v1/notices", json=circle_notice(id="uk-secret-1")))
+    ok(api.as_("tr-af").post("/v1/notices", json=circle_notice(id="tr-secret-1", lat=36.5)))
+    ok(api.as_("sy-gcaa").post("/v1/protected-sites", json=circle_notice(id="site-secret-1", lat=33, radius_km=1)))
+    ok(api.as_("us-af").post(f"/v1/conflicts/{conflict['id']}/ack"))
+    # ru-vks's own change re-checks its conflicts and its acknowledgement is logged: ru-vks is the
+    # actor of those events, yet they carry the other side whole.
+    ok(ru.put("/v1/notices/vks-1", json={**circle_notice(upper_m=9000), "replaces_version": 1}), 200)
+    ok(ru.post(f"/v1/conflicts/{conflict['id']}/ack"))
+    ok(ru.put("/v1/webhook", json={"url": "http://127.0.0.1:9/hook", "secret": "s" * 32}), 200)
+
+    mine, everything = export(api, "ru-vks"), export(api, "root")
+    report = verify_export(mine, broker_key(api))
+    assert report.ok, [str(p) for p in report.problems]
+    assert len(mine["events"]) == len(everything["events"])
+    for seen, full in zip(mine["events"], everything["events"], strict=True):
+        event = Event.from_json(full)
+        if event.actor == "ru-vks" and event.type.startswith(("notice.", "webhook.")):
+            assert seen == full  # its own notices and settings
+        else:
+            assert seen == event.to_stub()  # everyone else's, and every conflict event
+    assert sorted({e["type"] for e in mine["events"] if not e.get("stub")}) == [
+        "notice.cancelled",
+        "notice.filed",
+        "notice.updated",
+        "webhook.set",
+    ]
+    assert "conflict.acknowledged" in {e["type"] for e in everything["events"] if e["actor"] == "ru-vks"}
+    assert sorted((r["notice_id"], r["version"]) for r in mine["receipts"]) == [
+        ("vks-1", 1),
+        ("vks-1", 2),
+        ("vks-2", 1),
+        ("vks-2", 2),
+    ]
+    text = json.dumps(mine)
+    for other in ("us-secret-1", "uk-secret-1", "tr-secret-1", "site-secret-1", "us-af", "uk-raf", "tr-af", "sy-gcaa"):
+        assert other not in text
+
+
+def test_a_party_export_reveals_no_more_of_a_conflict_than_the_api_shows_it(api: Api) -> None:
+    # ru-vks and tr-af see each other only at "existence": a conflict, its window, a coarse area.
+    ok(api.as_("tr-af").post("/v1/notices", json=circle_notice(id="tr-secret-1")))
+    reply = api.as_("ru-vks").post("/v1/notices", json=circle_notice(id="vks-1"))
+    [conflict] = ok(reply)["conflicts"]
+    assert conflict["disclosure"] == "existence"
+    assert "tr-secret-1" not in reply.text and "tr-af" not in reply.text
+    text = json.dumps(export(api, "ru-vks"))
+    assert "tr-secret-1" not in text
+    assert "tr-af" not in text
+
+
+# ---------------------------------------------------------------------------------------------- the stored chain
+
+
+def test_the_hash_chain_in_the_database_holds_after_a_busy_scenario(api: Api) -> None:
+    busy_scenario(api)
+    events = api.broker.log_events()
+    assert verify_chain(events) == []
+    assert [e.seq for e in events] == list(range(1, len(events) + 1))
+    types = {e.type for e in events}
+    assert {
+        "party.added",
+        "party.revoked",
+        "token.rotated",
+        "disclosure.set",
+        "notice.filed",
+        "notice.updated",
+        "notice.activated",
+        "notice.ended",
+        "notice.cancelled",
+        "conflict.created",
+        "conflict.acknowledged",
+        "webhook.set",
+    } <= types
+
+    # And the check is not vacuous: an edit made behind the broker's back in the table is found.
+    with api.store.engine.begin() as conn:
+        conn.execute(
+            sa.text("UPDATE events SET payload = :p WHERE seq = 3"), {"p": canonical_json({"forged": 1}).decode()}
+        )
+    problems = verify_chain(api.broker.log_events())
+    assert [p.where for p in problems] == ["events[2] (seq 3)"]
+    assert "payload was edited" in problems[0].what
+
+
+# ---------------------------------------------------------------------------------------------- deconflict audit verify
+
+
+@dataclass(frozen=True)
+class Tampering:
+    """A change to an exported log and what ``deconflict audit verify`` must say about it."""
+
+    name: str
+    change: Callable[[dict[str, Any]], None]
+    place: str
+    """Where the problem is: a seq number or a receipt, as printed."""
+    reason: str
+
+
+def _index(doc: dict[str, Any], type_: str, nth: int = 0) -> int:
+    return [i for i, e in enumerate(doc["events"]) if e.get("type") == type_][nth]
+
+
+def tamperings(doc: dict[str, Any]) -> list[Tampering]:
+    """The ways to tamper with ``doc`` (an admin export of :func:`busy_scenario`)."""
+    events = doc["events"]
+    filed = _index(doc, "notice.filed", 1)  # us-af's filing of us-1
+    mid = len(events) // 2
+    last = events[-1]["seq"]
+    receipt = doc["receipts"][1]
+    where_receipt = f"receipts[1] (notice {receipt['notice_id']} v{receipt['version']})"
+
+    def edit_payload(d: dict[str, Any]) -> None:
+        # "We told you a day earlier": the notice's received time, backdated in the log.
+        d["events"][filed]["payload"]["notice"]["received_at"] = "2015-09-29T00:00:00Z"
+
+    def remove(d: dict[str, Any]) -> None:
+        del d["events"][mid]
+
+    def insert(d: dict[str, Any]) -> None:
+        # A well-formed event chained onto its predecessor: only the numbering after it gives it away.
+        before = Event.from_json(d["events"][mid - 1])
+        forged = next_event(before, before.time, "ru-vks", "notice.cancelled", {"notice": {"id": "vks-1"}})
+        d["events"].insert(mid, forged.to_json())
+
+    def swap(d: dict[str, Any]) -> None:
+        d["events"][mid], d["events"][mid + 1] = d["events"][mid + 1], d["events"][mid]
+
+    def truncate(d: dict[str, Any]) -> None:
+        del d["events"][-2:]
+
+    def alter_received_at(d: dict[str, Any]) -> None:
+        d["receipts"][1]["received_at"] -= 24 * HOUR
+
+    def sign_with_another_key(d: dict[str, Any]) -> None:
+        fields = {k: v for k, v in d["receipts"][1].items() if k not in ("key_id", "signature")}
+        d["receipts"][1] = sign_receipt(BrokerKey.generate(), **fields).to_json()
+
+    def forge_signature_keeping_key_id(d: dict[str, Any]) -> None:
+        other = Receipt.from_json(d["receipts"][1])
+        d["receipts"][1]["signature"] = BrokerKey.generate().sign(canonical_json(other.signed_fields()))
+
+    seq = events[mid]["seq"]
+    return [
+        Tampering("an edited event payload", edit_payload, f"seq {events[filed]['seq']}", "payload was edited"),
+        Tampering("a removed event", remove, f"seq {seq} missing", "removed"),
+        Tampering("an inserted event", insert, f"seq {seq} follows seq {seq}", "inserted"),
+        Tampering("two swapped events", swap, f"seq {seq} missing", "reordered"),
+        Tampering("a truncated tail", truncate, f"signed head is seq {last}", "tail was cut off"),
+        Tampering("a receipt with altered received_at", alter_received_at, where_receipt, "does not verify"),
+        Tampering("a receipt signed by another key", sign_with_another_key, where_receipt, "signed with key"),
+        Tampering("a receipt with a forged signature", forge_signature_keeping_key_id, where_receipt, "not verify"),
+    ]
+
+
+def verify_cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(DECONFLICT), "audit", "verify", *map(str, args)], capture_output=True, text=True, timeout=60
+    )
+
+
+def test_audit_verify_passes_the_untouched_export_and_names_the_place_of_every_tampering(
+    api: Api, tmp_path: Path
+) -> None:
+    busy_scenario(api)
+    doc = export(api, "root")
+    key_file = tmp_path / "broker.pub"
+    key_file.write_text(broker_key(api))
+    other_key = tmp_path / "other.pub"
+    other_key.write_text(BrokerKey.generate().public_key_b64())
+    untouched = tmp_path / "log.json"
+    untouched.write_text(json.dumps(doc))
+    cases = tamperings(doc)
+    files = []
+    for i, case in enumerate(cases):
+        changed = copy.deepcopy(doc)
+        case.change(changed)
+        assert changed != doc
+        files.append(tmp_path / f"tampered-{i}.json")
+        files[-1].write_text(json.dumps(changed, indent=1))
+
+    with ThreadPoolExecutor(4) as pool:
+        clean = pool.submit(verify_cli, untouched, "--key", key_file)
+        foreign = pool.submit(verify_cli, untouched, "--key", other_key)
+        tampered = list(pool.map(lambda f: verify_cli(f, "--key", key_file), files))
+
+    r = clean.result()
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stdout.startswith("OK: ") and "checked with the key you gave" in r.stdout
+
+    r = foreign.result()
+    assert r.returncode == 1
+    assert r.stdout.splitlines()[0].startswith(
+        f"{untouched}: key: the export is signed with key {doc['key']['key_id']}"
+    )
+    assert "nothing in it can be trusted" in r.stdout.splitlines()[0]
+
+    missed = []
+    for case, f, r in zip(cases, files, tampered, strict=True):
+        lines = [line for line in r.stdout.splitlines() if line.startswith(f"{f}: ")]
+        if r.returncode != 1 or not any(case.place in line and case.reason in line for line in lines):
+            missed.append(f"{case.name}: exit {r.returncode}, wanted {case.place!r} / {case.reason!r}:\n{r.stdout}")
+    assert not missed, "\n".join(missed)
+
+
+def test_audit_verify_exits_2_on_a_file_it_cannot_read(tmp_path: Path) -> None:
+    not_json = tmp_path / "log.txt"
+    not_json.write_text("OK: 12 events\n")
+    a_list = tmp_path / "list.json"
+    a_list.write_text("[]")
+    not_a_key = tmp_path / "key.txt"
+    not_a_key.write_text("hello")
+    with ThreadPoolExecutor(4) as pool:
+        missing = pool.submit(verify_cli, tmp_path / "nope.json")
+        garbled = pool.submit(verify_cli, not_json)
+        listed = pool.submit(verify_cli, a_list)
+        bad_key = pool.submit(verify_cli, a_list, "--key", not_a_key)
+    for r, message in (
+        (missing.result(), f"{tmp_path / 'nope.json'}: no such file"),
+        (garbled.result(), f"{not_json}: not valid JSON"),
+        (listed.result(), f"{a_list}: not an audit export"),
+        (bad_key.result(), "--key: is neither base64 of a 32-byte Ed25519 key nor a PEM public key"),
+    ):
+        assert r.returncode == 2, r.stdout + r.stderr
+        assert r.stderr.startswith(message), r.stderr
+        assert "Traceback" not in r.stderr and not r.stdout
