@@ -19,10 +19,10 @@ import sqlalchemy as sa
 from api_support import Api, Server, circle_notice, read_sse, start_api
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from deconflict.adapters.broker_webhooks import BrokerWebhookStore
 from deconflict.adapters.webhooks import WebhookDeliverer, verify_signature
 from deconflict.api import create_app
 from deconflict.config import Config, JwtSettings, ServerSettings
-from deconflict.services.broker import BrokerWebhookStore
 
 FAR = {"lat": 30.0, "lon": 45.0}
 """A place far from everything else in these tests."""

@@ -26,6 +26,7 @@ import anyio
 import httpx
 
 from deconflict.domain.parse import format_time
+from deconflict.services.ports import Webhook
 
 log = logging.getLogger(__name__)
 
@@ -35,22 +36,6 @@ MAX_ERROR_CHARS = 500
 """``last_error`` is shown to operators; a receiver's exception text is not allowed to grow without bound."""
 
 _TIMESTAMP = re.compile(r"\d{1,15}", re.ASCII)
-
-
-@dataclass(frozen=True)
-class Webhook:
-    """A party's registered webhook and its delivery state, as stored."""
-
-    party: str
-    url: str
-    secret: str
-    cursor: int
-    """seq of the last event delivered (or skipped as not visible to this party)."""
-    failures: int
-    """Consecutive failed attempts (0 after any success)."""
-    next_attempt_at: float
-    """Epoch seconds before which no attempt is made; 0 means now."""
-    last_error: str | None = None
 
 
 @dataclass(frozen=True)

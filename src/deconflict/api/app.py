@@ -16,12 +16,13 @@ import httpx
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse, RedirectResponse
 
+from deconflict.adapters.broker_webhooks import BrokerWebhookStore
 from deconflict.adapters.webhooks import WebhookDeliverer
 from deconflict.api import audit, conflicts, errors, events, notices
 from deconflict.api.auth import JwtVerifier
 from deconflict.api.deps import BrokerDep, Caller
 from deconflict.config import Config
-from deconflict.services.broker import Broker, BrokerWebhookStore
+from deconflict.services.broker import Broker
 
 log = logging.getLogger(__name__)
 

@@ -585,35 +585,3 @@ def _with_party(feature: Any, party: str) -> Any:
 def parse_time_param(name: str, value: str | None) -> float | None:
     """An RFC 3339 query parameter as epoch seconds (``None`` when absent)."""
     return None if value is None else parse_time(value, name)
-
-
-class BrokerWebhookStore:
-    """The webhook deliverer's store: webhook rows in SQL, events cut down by the broker's
-    disclosure for each party."""
-
-    def __init__(self, broker: Broker, store: Any) -> None:
-        self.broker = broker
-        self.store = store
-
-    def due_webhooks(self, now: float) -> list[Any]:
-        with self.store.begin(write=False) as repo:
-            hooks: list[Any] = repo.due_webhooks(now)
-            return hooks
-
-    def visible_events(self, party: str, after_seq: int, limit: int) -> tuple[list[Any], int]:
-        from deconflict.adapters.webhooks import OutgoingEvent
-
-        with self.store.begin(write=False) as repo:
-            viewer = repo.get_party(party)
-        if viewer is None or viewer.revoked:
-            return [], after_seq
-        events, scanned = self.broker.visible_events(viewer, after_seq, limit)
-        return [OutgoingEvent(e.seq, e.type, e.time, e.data) for e in events], scanned
-
-    def delivered(self, party: str, cursor: int) -> None:
-        with self.store.begin() as repo:
-            repo.webhook_delivered(party, cursor)
-
-    def failed(self, party: str, failures: int, next_attempt_at: float, error: str) -> None:
-        with self.store.begin() as repo:
-            repo.webhook_failed(party, failures, next_attempt_at, error)

@@ -114,6 +114,22 @@ class UnitOfWork(Protocol):
     def begin(self) -> AbstractContextManager[Repository]: ...
 
 
+@dataclass(frozen=True)
+class Webhook:
+    """A party's webhook and its delivery state."""
+
+    party: str
+    url: str
+    secret: str
+    cursor: int
+    """Sequence number of the last event delivered (or passed over as not visible)."""
+    failures: int
+    """Consecutive failed attempts."""
+    next_attempt_at: float
+    """Epoch seconds; 0 = now."""
+    last_error: str | None = None
+
+
 class BrokerRepository(Repository, Protocol):
     """The broker's records, in the same transaction as the filing operations."""
 
@@ -145,6 +161,9 @@ class BrokerRepository(Repository, Protocol):
     def acks_of(self, conflict_id: str) -> dict[str, float]: ...
     def set_webhook(self, party: str, url: str, secret: str, cursor: int) -> None: ...
     def remove_webhook(self, party: str) -> bool: ...
+    def due_webhooks(self, now: float) -> list[Webhook]: ...
+    def webhook_delivered(self, party: str, cursor: int) -> None: ...
+    def webhook_failed(self, party: str, failures: int, next_attempt_at: float, error: str) -> None: ...
     def set_disclosure_rule(self, viewer: str, subject: str, level: str | None) -> None: ...
     def disclosure_rules(self) -> dict[tuple[str, str], str]: ...
 

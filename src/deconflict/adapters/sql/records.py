@@ -11,9 +11,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from deconflict.adapters.sql import tables as t
-from deconflict.adapters.webhooks import Webhook
 from deconflict.domain.audit import Event, Receipt
 from deconflict.domain.parties import Party, Role
+from deconflict.services.ports import Webhook
 
 
 class BrokerRecords:
