@@ -90,10 +90,13 @@ def test_the_readme_walkthrough_runs_and_shows_what_it_says(walked: dict[str, An
     # The two filings, then the conflict list, each a JSON line.
     replies = [json.loads(line) for line in out.splitlines() if line.startswith(("{", "["))]
     ru_filed, us_filed, conflicts = replies
-    assert ru_filed["conflicts"] == [] and ru_filed["receipt"]["notice_id"] == "vks-homs"
+    assert ru_filed["conflicts"] == [] and ru_filed["receipt"]["notice_id"] == "ru-vks:vks-homs"
     assert [c["id"] for c in us_filed["conflicts"]] == [c["id"] for c in conflicts]
     [conflict] = conflicts
-    assert {(s["party"], s["notice"]) for s in conflict["sides"]} == {("ru-vks", "vks-homs"), ("us-af", "us-homs")}
+    assert {(s["party"], s["notice"]) for s in conflict["sides"]} == {
+        ("ru-vks", "ru-vks:vks-homs"),
+        ("us-af", "us-af:us-homs"),
+    }
     assert conflict["state"] == "open" and conflict["slice"]["min_distance_m"] == 0
 
     # Both sides heard of it live; ru-vks was not shown us-af's notice.

@@ -77,11 +77,11 @@ def test_filing_returns_the_notice_its_conflicts_hints_and_a_receipt(api: Api) -
     r = api.as_("ru-vks").post("/v1/notices", json=circle_notice(id="vks-1"))
     assert r.status_code == 201
     body = r.json()
-    assert body["notice"]["id"] == "vks-1" and body["notice"]["party"] == "ru-vks"
+    assert body["notice"]["id"] == "ru-vks:vks-1" and body["notice"]["party"] == "ru-vks"
     assert body["notice"]["version"] == 1 and body["notice"]["state"] == "accepted"
     assert body["lead_time_s"] == pytest.approx(2.5 * 3600) and body["late"] is True
     assert body["conflicts"] == [] and body["hints"] is None
-    assert body["receipt"]["notice_id"] == "vks-1" and body["receipt"]["version"] == 1
+    assert body["receipt"]["notice_id"] == "ru-vks:vks-1" and body["receipt"]["version"] == 1
 
     r = api.as_("us-af").post("/v1/notices", json=circle_notice(lat=35.40, lower_m=7000, upper_m=9000))
     assert r.status_code == 201
@@ -91,19 +91,37 @@ def test_filing_returns_the_notice_its_conflicts_hints_and_a_receipt(api: Api) -
     assert c["disclosure"] == "conflicts-only"
     assert c["sides"][0]["party"] == "us-af" and c["sides"][1] == {
         "party": "ru-vks",
-        "notice": "vks-1",
+        "notice": "ru-vks:vks-1",
         "version": 1,
         "volume": 0,
         "protected_site": False,
     }
     assert c["slice"]["overlap"]["type"] == "Polygon"
     assert c["slice"]["altitude"] == {"lower_m": pytest.approx(6847.6, abs=0.1), "upper_m": pytest.approx(8152.4)}
-    hints = body["hints"]
-    # 1 000 m of band overlap plus 1 000 ft: 2 310 m up clears it (whole tens of metres).
-    assert hints["up_m"] == pytest.approx(1000 + 304.8, abs=10) and hints["later_s"] is not None
+    # a shift that clears it would tell us-af where ru-vks's notice ends: not at conflicts-only
+    assert body["hints"] is None and "disclosure policy" in body["hints_withheld"]
     seen_by_ru = api.as_("ru-vks").get(f"/v1/conflicts/{c['id']}").json()
     assert {s["party"] for s in seen_by_ru["sides"]} == {"us-af", "ru-vks"}
     assert seen_by_ru["slice"] == c["slice"]
+
+
+def test_hints_when_the_other_notice_is_visible_whole(api: Api) -> None:
+    """Coalition partners see each other in full, and sites are public: hints tell the shift."""
+    api.as_("uk-raf").post("/v1/notices", json=circle_notice(id="uk-1"))
+    body = api.as_("us-af").post("/v1/notices", json=circle_notice(lat=35.40, lower_m=7000, upper_m=9000)).json()
+    [c] = body["conflicts"]
+    assert c["disclosure"] == "full" and body["hints_withheld"] is None
+    # the bands overlap by 1 000 m; 1 000 ft more clears it: 1 304.8 m, rounded up to tens of metres
+    assert body["hints"]["up_m"] == 1310 and body["hints"]["down_m"] is None  # down would go below 0 m
+    # 7:30–10:30 both: a gap of more than 300 s (touching counts) in whole minutes: 3 h 6 min
+    assert body["hints"]["later_s"] == body["hints"]["earlier_s"] == 3 * 3600 + 360
+    week = {"start": "2015-10-05T00:00:00Z", "end": "2015-10-05T12:00:00Z"}
+    api.as_("sy-gcaa").post(
+        "/v1/protected-sites", json=circle_notice(id="school", lat=20, lon=20, lower_m=0, upper_m=4000, **week)
+    )
+    ru = api.as_("ru-vks").post("/v1/notices", json=circle_notice(lat=20, lon=20, upper_m=5000, **week)).json()
+    # the site reaches 4 000 m: ru-vks's floor (3 000 m) must rise above 4 000 m + 1 000 ft
+    assert ru["conflicts"][0]["disclosure"] == "full" and ru["hints"]["up_m"] == 1310
 
 
 def test_a_party_files_for_itself_only(api: Api) -> None:
@@ -142,11 +160,11 @@ def test_protected_sites_are_public_and_conflict_with_every_party(api: Api) -> N
     for party, day in (("ru-vks", "2015-09-30"), ("us-af", "2015-10-01")):
         body = circle_notice(start=f"{day}T07:30:00Z", end=f"{day}T10:30:00Z")
         [c] = api.as_(party).post("/v1/notices", json=body).json()["conflicts"]
-        assert c["sides"][1]["protected_site"] is True and c["sides"][1]["notice"] == "hospital"
-        assert api.as_(party).get("/v1/protected-sites/hospital").status_code == 200
-    assert [s["id"] for s in api.as_("un-obs").get("/v1/protected-sites").json()] == ["hospital"]
+        assert c["sides"][1]["protected_site"] is True and c["sides"][1]["notice"] == "sy-gcaa:hospital"
+        assert api.as_(party).get("/v1/protected-sites/sy-gcaa:hospital").status_code == 200
+    assert [s["id"] for s in api.as_("un-obs").get("/v1/protected-sites").json()] == ["sy-gcaa:hospital"]
     # a site is not a notice, and a notice cannot be filed as a site through /v1/notices
-    assert api.as_("ru-vks").get("/v1/notices/hospital").status_code == 404
+    assert api.as_("ru-vks").get("/v1/notices/sy-gcaa:hospital").status_code == 404
     r = api.as_("sy-gcaa").post("/v1/notices", json=circle_notice(kind="protected-site"))
     assert r.status_code == 422 and r.json()["detail"][0]["field"] == "kind"
 
@@ -161,32 +179,32 @@ def test_update_names_the_version_and_only_the_owner_changes_a_notice(api: Api) 
     [c] = first["conflicts"]
 
     # a coalition partner sees the notice but may not change it; another party does not see it at all
-    assert uk.put("/v1/notices/us-1", json={**circle_notice(), "replaces_version": 1}).status_code == 403
-    r = ru.put("/v1/notices/us-1", json={**circle_notice(), "replaces_version": 1})
+    assert uk.put("/v1/notices/us-af:us-1", json={**circle_notice(), "replaces_version": 1}).status_code == 403
+    r = ru.put("/v1/notices/us-af:us-1", json={**circle_notice(), "replaces_version": 1})
     assert r.status_code == 404
-    assert r.json()["message"] == "notice 'us-1' does not exist or is not visible to you"
-    assert ru.delete("/v1/notices/us-1").status_code == 404
-    assert uk.post("/v1/notices/us-1/activate").status_code == 403
+    assert r.json()["message"] == "notice 'us-af:us-1' does not exist or is not visible to you"
+    assert ru.delete("/v1/notices/us-af:us-1").status_code == 404
+    assert uk.post("/v1/notices/us-af:us-1/activate").status_code == 403
 
-    r = us.put("/v1/notices/us-1", json=circle_notice(lat=36.5))
+    r = us.put("/v1/notices/us-af:us-1", json=circle_notice(lat=36.5))
     assert r.status_code == 422 and r.json()["detail"][0]["field"] == "replaces_version"
-    moved = us.put("/v1/notices/us-1", json={**circle_notice(lat=36.5), "replaces_version": 1})
+    moved = us.put("/v1/notices/us-af:us-1", json={**circle_notice(lat=36.5), "replaces_version": 1})
     assert moved.status_code == 200
     assert moved.json()["notice"]["version"] == 2 and moved.json()["conflicts"] == []
     assert [x["id"] for x in moved.json()["resolved"]] == [c["id"]]
-    stale = us.put("/v1/notices/us-1", json={**circle_notice(), "replaces_version": 1})
+    stale = us.put("/v1/notices/us-af:us-1", json={**circle_notice(), "replaces_version": 1})
     assert stale.status_code == 409 and stale.headers["x-current-version"] == "2"
     assert "current version is 2" in stale.json()["message"]
-    back = us.put("/v1/notices/us-1", json=circle_notice(), headers={"If-Match": '"2"'})
+    back = us.put("/v1/notices/us-af:us-1", json=circle_notice(), headers={"If-Match": '"2"'})
     assert back.status_code == 200 and back.json()["notice"]["version"] == 3
     assert len(back.json()["conflicts"]) == 1
 
-    assert us.post("/v1/notices/us-1/activate").json()["notice"]["state"] == "active"
-    assert us.post("/v1/notices/us-1/activate").status_code == 422
-    ended = us.post("/v1/notices/us-1/end")
+    assert us.post("/v1/notices/us-af:us-1/activate").json()["notice"]["state"] == "active"
+    assert us.post("/v1/notices/us-af:us-1/activate").status_code == 422
+    ended = us.post("/v1/notices/us-af:us-1/end")
     assert ended.json()["notice"]["state"] == "ended" and ended.json()["conflicts"] == []
     assert len(ended.json()["resolved"]) == 1
-    assert us.delete("/v1/notices/us-1").status_code == 422  # already ended
+    assert us.delete("/v1/notices/us-af:us-1").status_code == 422  # already ended
     resolved = ru.get("/v1/conflicts", params={"state": "resolved"}).json()
     assert {x["state"] for x in resolved} == {"resolved"} and len(resolved) == 2
 
@@ -194,7 +212,7 @@ def test_update_names_the_version_and_only_the_owner_changes_a_notice(api: Api) 
 def test_cancel_resolves_conflicts_and_is_logged(api: Api) -> None:
     api.as_("ru-vks").post("/v1/notices", json=circle_notice(id="vks-1"))
     api.as_("us-af").post("/v1/notices", json=circle_notice(id="us-1"))
-    r = api.as_("ru-vks").delete("/v1/notices/vks-1", params={"replaces_version": 1})
+    r = api.as_("ru-vks").delete("/v1/notices/ru-vks:vks-1", params={"replaces_version": 1})
     assert r.status_code == 200 and r.json()["notice"]["state"] == "cancelled"
     assert api.as_("us-af").get("/v1/conflicts", params={"state": "open"}).json() == []
     types = [e["event"] for e in api.events("us-af")]
@@ -301,7 +319,7 @@ def test_every_bad_volume_names_its_field_and_writes_nothing(api: Api) -> None:
     for body, field in _bad_variants():
         for method, path, extra in (
             ("POST", "/v1/notices", {}),
-            ("PUT", "/v1/notices/us-1", {"replaces_version": 1}),
+            ("PUT", "/v1/notices/us-af:us-1", {"replaces_version": 1}),
         ):
             r = api.as_("us-af").request(method, path, json={**body, **extra})
             assert r.status_code == 422, (field, r.text)
@@ -374,25 +392,25 @@ def test_list_filters_by_area_time_party_and_state(api: Api) -> None:
         json=circle_notice(id="raqqa", lat=35.95, lon=39.01, start="2015-10-01T07:00:00Z", end="2015-10-01T09:00:00Z"),
     )
     uk.post("/v1/notices", json=circle_notice(id="uk-far", **FAR))
-    uk.post("/v1/notices/uk-far/activate")
+    uk.post("/v1/notices/uk-raf:uk-far/activate")
 
     def ids(**params: str) -> list[str]:
         r = us.get("/v1/notices", params=params)
         assert r.status_code == 200, r.text
         return sorted(n["id"] for n in r.json())
 
-    assert ids() == ["homs", "raqqa", "uk-far"]  # uk-raf is a coalition partner: seen in full
-    assert ids(bbox="36,34,37.5,35.5") == ["homs"]
+    assert ids() == ["uk-raf:uk-far", "us-af:homs", "us-af:raqqa"]  # uk-raf is a coalition partner: seen in full
+    assert ids(bbox="36,34,37.5,35.5") == ["us-af:homs"]
     homs_area = {
         "type": "Polygon",
         "coordinates": [[[36.6, 34.6], [36.8, 34.6], [36.8, 34.8], [36.6, 34.8], [36.6, 34.6]]],
     }
-    assert ids(area=json.dumps(homs_area)) == ["homs"]
-    assert ids(area=json.dumps({"type": "Point", "coordinates": [39.01, 35.95]})) == ["raqqa"]
-    assert ids(start="2015-10-01T00:00:00Z") == ["raqqa"]
-    assert ids(end="2015-09-30T23:00:00Z") == ["homs", "uk-far"]
-    assert ids(party="uk-raf") == ["uk-far"]
-    assert ids(state="active") == ["uk-far"]
+    assert ids(area=json.dumps(homs_area)) == ["us-af:homs"]
+    assert ids(area=json.dumps({"type": "Point", "coordinates": [39.01, 35.95]})) == ["us-af:raqqa"]
+    assert ids(start="2015-10-01T00:00:00Z") == ["us-af:raqqa"]
+    assert ids(end="2015-09-30T23:00:00Z") == ["uk-raf:uk-far", "us-af:homs"]
+    assert ids(party="uk-raf") == ["uk-raf:uk-far"]
+    assert ids(state="active") == ["uk-raf:uk-far"]
     assert api.as_("ru-vks").get("/v1/notices").json() == []  # nothing of theirs is visible to ru-vks
 
 
@@ -428,7 +446,7 @@ def test_a_client_that_reconnects_with_last_event_id_receives_everything_it_miss
     # while ru-vks is away: a conflict appears, and events it may not see happen in between
     api.as_("uk-raf").post("/v1/notices", json=circle_notice(id="uk-far", **FAR))
     us.post("/v1/notices", json=circle_notice(id="us-1"))
-    us.delete("/v1/notices/us-1")
+    us.delete("/v1/notices/us-af:us-1")
     missed = api.events("ru-vks", after=None, **{"Last-Event-ID": last})
     assert [e["event"] for e in missed] == ["conflict.created", "conflict.resolved"]
     assert all(int(e["id"]) > int(last) for e in missed)
@@ -462,7 +480,7 @@ def test_a_live_stream_hears_a_change_as_it_happens(api: Api) -> None:
     sent = time.monotonic()
     api.as_("ru-vks").post("/v1/notices", json=circle_notice(id="vks-live"))
     t.join(10)
-    assert got and got[0]["event"] == "notice.filed" and got[0]["data"]["data"]["notice"]["id"] == "vks-live"
+    assert got and got[0]["event"] == "notice.filed" and got[0]["data"]["data"]["notice"]["id"] == "ru-vks:vks-live"
     assert time.monotonic() - sent < 3
 
 
@@ -668,7 +686,7 @@ def test_the_server_delivers_webhooks_by_itself(db_url: str) -> None:
         while len(rx.requests) < 2 and time.monotonic() < deadline:
             time.sleep(0.05)
         assert [h["x-deconflict-event-type"] for h, _ in rx.requests] == ["notice.filed", "conflict.created"]
-        assert json.loads(rx.requests[0][1])["data"]["notice"]["id"] == "us-1"
+        assert json.loads(rx.requests[0][1])["data"]["notice"]["id"] == "us-af:us-1"
     finally:
         api.close()
         rx.close()

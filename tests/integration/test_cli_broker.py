@@ -170,7 +170,7 @@ def test_disclosure_set_takes_effect_at_the_running_api_and_is_logged(api: Api, 
     assert us.post("/v1/notices", json=circle_notice(id="us-1")).status_code == 201
     [seen] = us.get("/v1/conflicts").json()
     assert seen["disclosure"] == "conflicts-only" and seen["sides"][1]["party"] == "ru-vks"
-    assert ru.get("/v1/notices/us-1").status_code == 404
+    assert ru.get("/v1/notices/us-af:us-1").status_code == 404
     start = api.broker.last_seq()
 
     # One way: us-af now learns only that a conflict exists; ru-vks still sees us-af's side.
@@ -182,13 +182,13 @@ def test_disclosure_set_takes_effect_at_the_running_api_and_is_logged(api: Api, 
 
     # Both ways: each reads the other's notices whole.
     assert cli(db_url, "disclosure", "set", "ru-vks", "us-af", "full", "--both-ways").exit_code == 0
-    assert ru.get("/v1/notices/us-1").status_code == 200
-    assert us.get("/v1/notices/vks-1").status_code == 200
+    assert ru.get("/v1/notices/us-af:us-1").status_code == 200
+    assert us.get("/v1/notices/ru-vks:vks-1").status_code == 200
     assert us.get("/v1/conflicts").json()[0]["disclosure"] == "full"
 
     # "default" removes the rule: back to the theater's default between parties.
     assert cli(db_url, "disclosure", "set", "us-af", "ru-vks", "default").exit_code == 0
-    assert us.get("/v1/notices/vks-1").status_code == 404
+    assert us.get("/v1/notices/ru-vks:vks-1").status_code == 404
     assert us.get("/v1/conflicts").json()[0]["disclosure"] == "conflicts-only"
 
     logged = [e for e in api.broker.log_events() if e.seq > start]

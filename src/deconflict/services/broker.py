@@ -45,6 +45,10 @@ OWN_RECORD_EVENTS = frozenset(
     }
 )
 """Events whose payload holds only the actor's own records: a party's export shows these in full."""
+HINTS_WITHHELD = (
+    "a shift that clears these conflicts would show where another party's notice ends, which the disclosure "
+    "policy does not show you; change the notice and file it again to check"
+)
 MAX_LIST = 1000
 """Most notices or conflicts in one list response."""
 
@@ -276,6 +280,10 @@ class Broker:
         if len(notices) != 1:
             raise ValidationError.at("", f"the body holds {len(notices)} notices; send one per request")
         n = notices[0]
+        if n.id is not None and not n.id.startswith(caller.name + ":"):
+            # Ids a party chooses live in its own namespace: a global one would let any party learn
+            # whether another filed a notice under a guessed id (by being refused that id).
+            n = replace(n, id=f"{caller.name}:{n.id}")
         if n.party != caller.name:
             raise ValidationError.at(
                 "party", f"must be the calling party {caller.name!r} (or left out), not {n.party!r}"
@@ -325,10 +333,10 @@ class Broker:
         if isinstance(replaces_version, bool) or not isinstance(replaces_version, int) or replaces_version < 1:
             raise ValidationError.at("replaces_version", f"must be a whole number ≥ 1, got {replaces_version!r}")
         if isinstance(body, Mapping):
-            if body.get("id", notice_id) != notice_id:
-                raise ValidationError.at("id", f"must be {notice_id!r} (the notice in the URL) or left out")
             body = {k: v for k, v in body.items() if k != "replaces_version"}
         notice = self._parse(caller, body, site)
+        if notice.id is not None and notice.id != notice_id:
+            raise ValidationError.at("id", f"must be {notice_id!r} (the notice in the URL) or left out")
         with self._write() as tx:
             self._visible_notice(tx.repo, caller, notice_id, site)
             result = self.notices.update_in(tx.repo, notice_id, replaces_version, notice, now=tx.now)
@@ -383,9 +391,14 @@ class Broker:
         d = self._disclosure(tx.repo)
         views = [v for v in (d.conflict_view(caller, conflict_json(c)) for c in result.conflicts) if v is not None]
         resolved = [v for v in (d.conflict_view(caller, conflict_json(c)) for c in result.resolved) if v is not None]
-        hints = None
-        if result.conflicts and all(v.get("disclosure") != Level.EXISTENCE.text for v in views):
-            hints = self._hints(tx.repo, n, result.conflicts)
+        # A shift that clears a conflict tells where the other notice ends, which the slice does not
+        # show: hints only when every counterpart is visible whole (coalition, a full rule, a site).
+        hints, withheld = None, None
+        if result.conflicts:
+            if all(v.get("disclosure", Level.FULL.text) == Level.FULL.text for v in views):
+                hints = self._hints(tx.repo, n, result.conflicts)
+            else:
+                withheld = HINTS_WITHHELD
         return {
             "notice": nj,
             "lead_time_s": round(result.lead_time_s, 3),
@@ -394,6 +407,7 @@ class Broker:
             "conflicts": views,
             "resolved": resolved,
             "hints": hints,
+            "hints_withheld": withheld,
             "receipt": receipt.to_json(),
         }
 
