@@ -715,3 +715,55 @@ def test_a_revoked_party_s_live_stream_ends(api: Api, monkeypatch: pytest.Monkey
     assert ended.wait(3), "the stream outlived its token"
     assert ": token no longer valid" in lines
     assert api.as_("ru-vks").get("/v1/events").status_code == 401
+
+
+# --------------------------------------------------------------------------- review findings
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "kwargs", "field"),
+    [
+        ("GET", "/v1/events", {"headers": {"Last-Event-ID": b"\xb2"}}, "Last-Event-ID"),
+        ("GET", "/v1/events", {"params": {"after": str(10**30)}}, "query.after"),
+        ("PUT", "/v1/notices/us-af:x", {"headers": {"If-Match": b'"\xb2"'}, "json": circle_notice()}, "If-Match"),
+        ("POST", "/v1/notices", {"content": b"[" * 5000}, "body"),
+        ("POST", "/v1/notices", {"content": b'{"volumes": [], "x": "\\ud800"}'}, "body"),
+        ("POST", "/v1/notices", {"content": b'{"volumes": [], "kind": "a\\u0000b"}'}, "body"),
+        ("GET", "/v1/notices/a%00b", {}, "url"),
+        ("GET", "/v1/conflicts/a%00b", {}, "url"),
+        ("GET", "/v1/notices", {"params": {"party": "a\x00"}}, "url"),
+        ("GET", "/v1/notices", {"params": {"area": "[" * 5000}}, "area"),
+    ],
+)
+def test_odd_input_is_refused_with_422_not_a_server_error(
+    api: Api, method: str, path: str, kwargs: dict[str, Any], field: str
+) -> None:
+    before = snapshot(api)
+    r = api.as_("us-af").request(method, path, **kwargs)
+    assert r.status_code == 422, r.text
+    assert r.json()["detail"][0]["field"] == field
+    assert snapshot(api) == before
+
+
+def test_a_party_revoked_after_it_authenticated_cannot_write(api: Api) -> None:
+    from deconflict.services.broker import Unauthorized
+
+    caller = api.broker.authenticate(api.tokens["us-af"])
+    api.broker.revoke_party("us-af")
+    before = snapshot(api)
+    with pytest.raises(Unauthorized):
+        api.broker.file(caller, circle_notice())
+    assert snapshot(api) == before
+
+
+def test_an_acknowledgement_is_asked_again_when_the_conflict_changes(api: Api) -> None:
+    api.as_("ru-vks").post("/v1/notices", json=circle_notice(id="vks-1"))
+    [c] = api.as_("us-af").post("/v1/notices", json=circle_notice(id="us-1")).json()["conflicts"]
+    assert api.as_("us-af").post(f"/v1/conflicts/{c['id']}/ack").status_code == 201
+    bigger = {**circle_notice(radius_km=20, upper_m=12000), "replaces_version": 1}
+    r = api.as_("ru-vks").put("/v1/notices/ru-vks:vks-1", json=bigger)
+    assert [x["id"] for x in r.json()["conflicts"]] == [c["id"]]
+    assert api.as_("us-af").get(f"/v1/conflicts/{c['id']}").json()["acknowledgements"] == []
+    assert api.as_("us-af").post(f"/v1/conflicts/{c['id']}/ack").status_code == 201
+    acks = [e for e in api.events("ru-vks") if e["event"] == "conflict.acknowledged"]
+    assert len(acks) == 2 and acks[1]["data"]["data"]["conflict"]["sides"][0]["version"] == 2

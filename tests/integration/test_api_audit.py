@@ -41,6 +41,14 @@ DECONFLICT = Path(sys.executable).with_name("deconflict")
 HOUR = 3600.0
 
 
+def qid(party: str, short: str) -> str:
+    """The id of a notice ``party`` filed with ``{"id": short}``: ids live in the filer's namespace."""
+    return f"{party}:{short}"
+
+
+VKS_1 = qid("ru-vks", "vks-1")
+
+
 def broker_key(api: Api) -> str:
     """The broker's public key as any party fetches it: raw base64."""
     r = api.as_("us-af").get("/v1/audit/key")
@@ -70,6 +78,7 @@ def busy_scenario(api: Api) -> list[dict[str, Any]]:
     replies: list[dict[str, Any]] = []
     ru, us, uk, tr, sy = (api.as_(n) for n in ("ru-vks", "us-af", "uk-raf", "tr-af", "sy-gcaa"))
     replies.append(ok(ru.post("/v1/notices", json=circle_notice(id="vks-1"))))
+    assert replies[-1]["notice"]["id"] == VKS_1
     api.clock.t += 60
     replies.append(ok(us.post("/v1/notices", json=circle_notice(id="us-1"))))
     [conflict] = replies[-1]["conflicts"]
@@ -78,14 +87,14 @@ def busy_scenario(api: Api) -> list[dict[str, Any]]:
         ok(sy.post("/v1/protected-sites", json=circle_notice(id="site-1", lat=34.73, lon=36.71, radius_km=1)))
     )
     api.clock.t += 60
-    replies.append(ok(ru.put("/v1/notices/vks-1", json={**circle_notice(upper_m=9000), "replaces_version": 1}), 200))
+    replies.append(ok(ru.put(f"/v1/notices/{VKS_1}", json={**circle_notice(upper_m=9000), "replaces_version": 1}), 200))
     ok(us.post(f"/v1/conflicts/{conflict['id']}/ack"))
     ok(ru.post(f"/v1/conflicts/{conflict['id']}/ack"))
     api.clock.t += 60
     replies.append(ok(tr.post("/v1/notices", json=circle_notice(id="tr-1", lat=36.2, lon=37.1))))
-    replies.append(ok(tr.delete("/v1/notices/tr-1"), 200))
-    replies.append(ok(ru.post("/v1/notices/vks-1/activate"), 200))
-    replies.append(ok(ru.post("/v1/notices/vks-1/end"), 200))
+    replies.append(ok(tr.delete(f"/v1/notices/{replies[-1]['notice']['id']}"), 200))
+    replies.append(ok(ru.post(f"/v1/notices/{VKS_1}/activate"), 200))
+    replies.append(ok(ru.post(f"/v1/notices/{VKS_1}/end"), 200))
     ok(us.put("/v1/webhook", json={"url": "http://127.0.0.1:9/hook", "secret": "s" * 32}), 200)
     api.clock.t += 60
     api.broker.add_party("il-af", Role.PARTY)
@@ -127,7 +136,7 @@ def test_every_notice_response_carries_a_receipt_that_verifies_and_names_its_eve
         assert event["payload"]["notice"] == notice
         assert event["payload"]["content_hash"] == receipt.content_hash
     # The owner reads its notice back with the receipt of its current version.
-    vks = ok(api.as_("ru-vks").get("/v1/notices/vks-1"), 200)
+    vks = ok(api.as_("ru-vks").get(f"/v1/notices/{VKS_1}"), 200)
     assert vks["receipt"] == replies[-2]["receipt"]
 
 
@@ -149,7 +158,7 @@ def test_a_party_export_holds_its_own_records_in_full_and_every_other_event_only
     ru = api.as_("ru-vks")
     ok(ru.post("/v1/notices", json=circle_notice(id="vks-1")))
     ok(ru.post("/v1/notices", json=circle_notice(id="vks-2", lat=32.0)))
-    ok(ru.delete("/v1/notices/vks-2"), 200)
+    ok(ru.delete(f"/v1/notices/{qid('ru-vks', 'vks-2')}"), 200)
     [conflict] = ok(api.as_("us-af").post("/v1/notices", json=circle_notice(id="us-secret-1")))["conflicts"]
     ok(api.as_("uk-raf").post("/v1/notices", json=circle_notice(id="uk-secret-1")))
     ok(api.as_("tr-af").post("/v1/notices", json=circle_notice(id="tr-secret-1", lat=36.5)))
@@ -157,7 +166,7 @@ def test_a_party_export_holds_its_own_records_in_full_and_every_other_event_only
     ok(api.as_("us-af").post(f"/v1/conflicts/{conflict['id']}/ack"))
     # ru-vks's own change re-checks its conflicts and its acknowledgement is logged: ru-vks is the
     # actor of those events, yet they carry the other side whole.
-    ok(ru.put("/v1/notices/vks-1", json={**circle_notice(upper_m=9000), "replaces_version": 1}), 200)
+    ok(ru.put(f"/v1/notices/{VKS_1}", json={**circle_notice(upper_m=9000), "replaces_version": 1}), 200)
     ok(ru.post(f"/v1/conflicts/{conflict['id']}/ack"))
     ok(ru.put("/v1/webhook", json={"url": "http://127.0.0.1:9/hook", "secret": "s" * 32}), 200)
 
@@ -179,10 +188,10 @@ def test_a_party_export_holds_its_own_records_in_full_and_every_other_event_only
     ]
     assert "conflict.acknowledged" in {e["type"] for e in everything["events"] if e["actor"] == "ru-vks"}
     assert sorted((r["notice_id"], r["version"]) for r in mine["receipts"]) == [
-        ("vks-1", 1),
-        ("vks-1", 2),
-        ("vks-2", 1),
-        ("vks-2", 2),
+        (VKS_1, 1),
+        (VKS_1, 2),
+        (qid("ru-vks", "vks-2"), 1),
+        (qid("ru-vks", "vks-2"), 2),
     ]
     text = json.dumps(mine)
     for other in ("us-secret-1", "uk-secret-1", "tr-secret-1", "site-secret-1", "us-af", "uk-raf", "tr-af", "sy-gcaa"):
@@ -272,7 +281,7 @@ def tamperings(doc: dict[str, Any]) -> list[Tampering]:
     def insert(d: dict[str, Any]) -> None:
         # A well-formed event chained onto its predecessor: only the numbering after it gives it away.
         before = Event.from_json(d["events"][mid - 1])
-        forged = next_event(before, before.time, "ru-vks", "notice.cancelled", {"notice": {"id": "vks-1"}})
+        forged = next_event(before, before.time, "ru-vks", "notice.cancelled", {"notice": {"id": VKS_1}})
         d["events"].insert(mid, forged.to_json())
 
     def swap(d: dict[str, Any]) -> None:

@@ -53,7 +53,8 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 class BodyLimit:
     """Refuses request bodies over ``limit`` bytes with 413, by the declared length or while they
-    stream in, before the application reads them whole."""
+    stream in, before the application reads them whole. Also refuses a NUL character in the path
+    or query (422): PostgreSQL cannot hold one in text, SQLite can, and the two must agree."""
 
     def __init__(self, app: ASGIApp, limit: int) -> None:
         self.app = app
@@ -62,6 +63,16 @@ class BodyLimit:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        if "\x00" in scope.get("path", "") or b"%00" in scope.get("query_string", b""):
+            resp = errors.problem(
+                422,
+                "validation",
+                "url: must not contain a NUL character",
+                [{"field": "url", "reason": "must not contain a NUL character"}],
+            )
+            await send({"type": "http.response.start", "status": 422, "headers": resp.raw_headers})
+            await send({"type": "http.response.body", "body": resp.body})
             return
         for name, value in scope.get("headers", []):
             if name == b"content-length" and value.isdigit() and int(value) > self.limit:

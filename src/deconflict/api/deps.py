@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -28,7 +29,7 @@ def get_broker(request: Request) -> Broker:
 BrokerDep = Annotated[Broker, Depends(get_broker)]
 
 
-async def get_caller(
+def get_caller(  # plain def: FastAPI runs it on the threadpool, so a store or JWKS call never blocks the loop
     request: Request, broker: BrokerDep, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 ) -> Party:
     if creds is None or creds.scheme.lower() != "bearer" or not creds.credentials:
@@ -50,12 +51,39 @@ async def get_caller(
 Caller = Annotated[Party, Depends(get_caller)]
 
 
+DIGITS = re.compile(r"[0-9]{1,18}")
+"""A whole number as a header or query value: ASCII digits only (``'²'.isdigit()`` is true), and
+small enough for a 64-bit column."""
+
+
 def _no_constants(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
 
 
+def parse_json(text: str, field: str) -> Any:
+    """JSON text as Python values, refusing what the stores cannot keep or the broker cannot hash:
+    NaN and Infinity (Python's parser accepts them), lone surrogates, NUL characters, and nesting
+    deeper than the parser's recursion limit."""
+    try:
+        value = json.loads(text, parse_constant=_no_constants)
+    except RecursionError:
+        raise ValidationError.at(field, "is nested too deeply") from None
+    except ValueError as e:
+        raise ValidationError.at(field, f"is not valid JSON ({e})") from None
+    try:
+        plain = json.dumps(value, ensure_ascii=False)
+        plain.encode("utf-8")
+    except RecursionError:
+        raise ValidationError.at(field, "is nested too deeply") from None
+    except UnicodeEncodeError:
+        raise ValidationError.at(field, "contains a lone UTF-16 surrogate (\\ud800–\\udfff)") from None
+    if "\x00" in plain or "\\u0000" in plain:
+        raise ValidationError.at(field, "contains a NUL character (\\u0000)")
+    return value
+
+
 async def json_body(request: Request) -> Any:
-    """The request body as JSON; NaN and Infinity (which Python's parser would accept) are refused."""
+    """The request body as JSON (see :func:`parse_json`)."""
     raw = await request.body()
     if not raw:
         raise ValidationError.at("body", "is empty: send a JSON document")
@@ -63,10 +91,7 @@ async def json_body(request: Request) -> Any:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise ValidationError.at("body", "is not UTF-8 text") from None
-    try:
-        return json.loads(text, parse_constant=_no_constants)
-    except ValueError as e:
-        raise ValidationError.at("body", f"is not valid JSON ({e})") from None
+    return parse_json(text, "body")
 
 
 Body = Annotated[Any, Depends(json_body)]

@@ -13,7 +13,7 @@ import anyio
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
 
-from deconflict.api.deps import Body, BrokerDep, Caller
+from deconflict.api.deps import DIGITS, Body, BrokerDep, Caller
 from deconflict.domain.errors import ValidationError
 from deconflict.domain.parse import format_time
 from deconflict.domain.parties import Party
@@ -49,6 +49,7 @@ async def stream(request: Request, broker: Broker, caller: Party, after: int) ->
         cursor = after
         last_sent = last_auth = time.monotonic()
         while not stopping.is_set():
+            wake.clear()  # before reading: a commit from now on wakes the wait below
             if time.monotonic() - last_auth > REAUTH_S:
                 try:
                     caller = await anyio.to_thread.run_sync(reauthenticate)
@@ -69,7 +70,6 @@ async def stream(request: Request, broker: Broker, caller: Party, after: int) ->
                 last_sent = time.monotonic()
             if await request.is_disconnected():
                 break
-            wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(wake.wait(), timeout=poll_s)
     finally:
@@ -90,13 +90,13 @@ async def events(
     request: Request,
     caller: Caller,
     broker: BrokerDep,
-    after: Annotated[int | None, Query(ge=0, description="Start after this event id")] = None,
+    after: Annotated[int | None, Query(ge=0, le=10**18, description="Start after this event id")] = None,
     last_event_id: Annotated[str | None, Header()] = None,
 ) -> StreamingResponse:
     if after is None and last_event_id is not None:
-        if not last_event_id.strip().isdigit():
+        if not DIGITS.fullmatch(last_event_id.strip()):
             raise ValidationError.at("Last-Event-ID", f"must be an event id (a whole number), got {last_event_id!r}")
-        after = int(last_event_id)
+        after = int(last_event_id.strip())
     if after is None:
         after = await anyio.to_thread.run_sync(broker.last_seq)
     return StreamingResponse(

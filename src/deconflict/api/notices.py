@@ -6,13 +6,12 @@ it does not verify it and approves nothing.
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query
 from fastapi.responses import JSONResponse
 
-from deconflict.api.deps import Body, BrokerDep, Caller
+from deconflict.api.deps import DIGITS, Body, BrokerDep, Caller, parse_json
 from deconflict.api.examples import NOTICE_EXAMPLE, SITE_EXAMPLE, notice_body
 from deconflict.domain.errors import FieldError, ValidationError
 from deconflict.domain.parse import parse_feature
@@ -53,10 +52,7 @@ def parse_bbox(text: str) -> Any:
 
 
 def parse_area(text: str) -> Any:
-    try:
-        geom = json.loads(text)
-    except ValueError as e:
-        raise ValidationError.at("area", f"is not valid JSON ({e})") from None
+    geom = parse_json(text, "area")
     if not isinstance(geom, dict) or geom.get("type") not in ("Polygon", "Point"):
         raise ValidationError.at("area", "must be a GeoJSON Polygon or Point geometry")
     # A query area is a volume's footprint without altitude or time: borrow the feature parser.
@@ -188,6 +184,6 @@ def _version(if_match: str | None) -> int | None:
     if if_match is None:
         return None
     text = if_match.strip().removeprefix("W/").strip('"')
-    if not text.isdigit() or int(text) < 1:
+    if not DIGITS.fullmatch(text) or int(text) < 1:
         raise ValidationError.at("If-Match", f'must be a version such as "3", got {if_match!r}')
     return int(text)

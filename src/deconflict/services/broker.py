@@ -150,9 +150,16 @@ class Broker:
     # ------------------------------------------------------------------ plumbing
 
     @contextmanager
-    def _write(self) -> Iterator[_Tx]:
+    def _write(self, caller: Party | None = None) -> Iterator[_Tx]:
+        """One write transaction under the filing lock. With ``caller``, the party must still be
+        live once the lock is held: a revocation that lands between authentication and the write
+        wins."""
         with self.store.begin() as repo:
             repo.lock_for_filing()
+            if caller is not None and caller.role is not Role.ADMIN:
+                current = repo.get_party(caller.name)
+                if current is None or current.revoked:
+                    raise Unauthorized(f"party {caller.name!r} is revoked")
             tx = _Tx(repo, self.clock())
             yield tx
         if tx.appended:
@@ -307,7 +314,7 @@ class Broker:
         self._filer(caller, site)
         notice = self._parse(caller, body, site)
         digest = sha256_hex(canonical_json({"op": "file", "site": site, "body": body}))
-        with self._write() as tx:
+        with self._write(caller) as tx:
             if idempotency_key is not None:
                 prior = tx.repo.idempotent_response(caller.name, idempotency_key)
                 if prior is not None:
@@ -337,7 +344,7 @@ class Broker:
         notice = self._parse(caller, body, site)
         if notice.id is not None and notice.id != notice_id:
             raise ValidationError.at("id", f"must be {notice_id!r} (the notice in the URL) or left out")
-        with self._write() as tx:
+        with self._write(caller) as tx:
             self._visible_notice(tx.repo, caller, notice_id, site)
             result = self.notices.update_in(tx.repo, notice_id, replaces_version, notice, now=tx.now)
             return Reply(200, self._record(tx, caller, "notice.updated", result))
@@ -348,18 +355,21 @@ class Broker:
         if not caller.role.files_notices:
             raise Forbidden(f"a {caller.role.value} does not change notices")
         verb = {NoticeState.ACTIVE: "activated", NoticeState.ENDED: "ended", NoticeState.CANCELLED: "cancelled"}
-        with self._write() as tx:
+        with self._write(caller) as tx:
             self._visible_notice(tx.repo, caller, notice_id, site)
             result = self.notices.set_state_in(tx.repo, notice_id, caller.name, state, replaces_version, now=tx.now)
             return Reply(200, self._record(tx, caller, f"notice.{verb[state]}", result))
 
     def _visible_notice(self, repo: BrokerRepository, caller: Party, notice_id: str, site: bool) -> Notice:
         """The notice if the caller may see it under this path; else the same 404 as a missing one."""
-        n = repo.get(notice_id)
-        what = "protected site" if site else "notice"
-        if n is None or n.protected != site:
-            raise NotFoundError(f"{what} {notice_id!r} does not exist or is not visible to you")
-        if self._disclosure(repo).notice_view(caller, notice_json(n)) is None:
+        # The same work whether the notice is missing or hidden (load the policy, read the owner),
+        # so that not even the time taken tells a caller that a hidden notice exists.
+        d = self._disclosure(repo)
+        owner = repo.notice_owner(notice_id)
+        visible = owner is not None and owner[1] == site and (owner[1] or d.level(caller, owner[0]) is Level.FULL)
+        n = repo.get(notice_id) if visible else None
+        if n is None:
+            what = "protected site" if site else "notice"
             raise NotFoundError(f"{what} {notice_id!r} does not exist or is not visible to you")
         return n
 
@@ -388,6 +398,8 @@ class Broker:
         for kind, recs in (("created", result.created), ("updated", result.changed), ("resolved", result.resolved)):
             for c in recs:
                 tx.log(caller.name, f"conflict.{kind}", {"conflict": conflict_json(c)})
+        for c in result.changed:  # what was acknowledged is not what conflicts now: ask again
+            tx.repo.clear_acks(c.id)
         d = self._disclosure(tx.repo)
         views = [v for v in (d.conflict_view(caller, conflict_json(c)) for c in result.conflicts) if v is not None]
         resolved = [v for v in (d.conflict_view(caller, conflict_json(c)) for c in result.resolved) if v is not None]
@@ -500,7 +512,7 @@ class Broker:
 
     def acknowledge(self, caller: Party, conflict_id: str) -> Reply:
         """ "Received and understood" — never "approved"."""
-        with self._write() as tx:
+        with self._write(caller) as tx:
             d = self._disclosure(tx.repo)
             c, view = self._visible_conflict(tx.repo, d, caller, conflict_id)
             if caller.name not in (c.party_a, c.party_b):
@@ -540,7 +552,7 @@ class Broker:
     def set_webhook(self, caller: Party, url: str, secret: str) -> dict[str, Any]:
         if caller.role is Role.ADMIN:
             raise Forbidden("webhooks are for parties and observers")
-        with self._write() as tx:
+        with self._write(caller) as tx:
             secret_digest = hashlib.sha256(secret.encode()).hexdigest()
             ev = tx.log(caller.name, "webhook.set", {"party": caller.name, "url": url, "secret_sha256": secret_digest})
             cursor = ev.seq  # deliveries start with the next event
@@ -548,7 +560,7 @@ class Broker:
         return {"party": caller.name, "url": url, "from_event": cursor + 1}
 
     def remove_webhook(self, caller: Party) -> None:
-        with self._write() as tx:
+        with self._write(caller) as tx:
             if not tx.repo.remove_webhook(caller.name):
                 raise NotFoundError(f"party {caller.name!r} has no webhook")
             tx.log(caller.name, "webhook.removed", {"party": caller.name})

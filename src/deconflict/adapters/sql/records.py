@@ -145,6 +145,9 @@ class BrokerRecords:
             sa.insert(t.conflict_acks).values(conflict_id=conflict_id, party=party, acked_at=now, seq=seq)
         )
 
+    def clear_acks(self, conflict_id: str) -> None:
+        self.conn.execute(sa.delete(t.conflict_acks).where(t.conflict_acks.c.conflict_id == conflict_id))
+
     def acks_of(self, conflict_id: str) -> dict[str, float]:
         a = t.conflict_acks
         rows = self.conn.execute(sa.select(a.c.party, a.c.acked_at).where(a.c.conflict_id == conflict_id))

@@ -170,6 +170,12 @@ class SqlRepository(BrokerRecords):
         body = self.conn.execute(sa.select(t.notices.c.body).where(t.notices.c.id == notice_id)).scalar()
         return None if body is None else self._decode(body)
 
+    def notice_owner(self, notice_id: str) -> tuple[str, bool] | None:
+        """(party, protected) of a notice, without reading its body."""
+        n = t.notices
+        row = self.conn.execute(sa.select(n.c.party, n.c.protected).where(n.c.id == notice_id)).first()
+        return None if row is None else (row.party, bool(row.protected))
+
     def add(self, notice: Notice) -> None:
         assert notice.id is not None
         now = self._clock()
