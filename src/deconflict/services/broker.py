@@ -110,6 +110,10 @@ class _Tx:
         self.appended = False
 
     def log(self, actor: str, type_: str, payload: dict[str, Any]) -> Event:
+        # A random salt in every payload: a party's export shows other events as stubs (digests
+        # only), and without it a digest of a guessable payload (a disclosure rule, a revocation)
+        # could be found by trying the candidates.
+        payload = {**payload, "salt": secrets.token_hex(16)}
         ev = next_event(self._head, self.now, actor, type_, payload)
         self.repo.append_event(ev)
         self._head = ev
@@ -541,6 +545,7 @@ class Broker:
         for e in events:
             data = d.event_view(caller, e.type, e.payload)
             if data is not None:
+                data.pop("salt", None)  # only the log needs it (see _Tx.log)
                 out.append(StreamEvent(e.seq, e.type, e.time, data))
         return out, events[-1].seq
 
