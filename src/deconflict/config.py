@@ -58,6 +58,14 @@ from deconflict.services.filing import Settings
 
 DEFAULT_DB_FILE = "deconflict.sqlite"
 DEFAULT_KEY_FILE = "deconflict-broker.key"
+KNOWN_SECTIONS = frozenset({"separation", "notice", "limits", "hints", "disclosure", "audit", "server", "auth"})
+"""A misspelt section would otherwise be ignored and its settings silently left at the defaults."""
+SERVER_RANGES = (
+    ("port", 1, 65535),
+    ("max_body_bytes", 1024, 1_000_000_000),
+    ("events_poll_s", 0.01, 60.0),
+    ("webhook_interval_s", 0.01, 3600.0),
+)
 
 
 @dataclass(frozen=True)
@@ -70,6 +78,9 @@ class ServerSettings:
     """A live stream is woken at once by changes made in its own process; this is how often it
     also looks for events committed by other replicas sharing the database."""
     webhook_interval_s: float = 1.0
+    webhooks_to_private: bool = False
+    """Allow webhook URLs on plain http:// or on loopback, private or link-local addresses. Off by
+    default: a party must not make the broker post into the broker's own network."""
 
 
 @dataclass(frozen=True)
@@ -123,7 +134,12 @@ def _apply(obj: Any, sec: Mapping[str, Any], prefix: str) -> Any:
         if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
             raise ValidationError.at(f"{prefix}.{key}", f"must be a finite number ≥ 0, got {value!r}")
         current = getattr(obj, key)
-        changes[key] = int(value) if isinstance(current, int) and not isinstance(current, bool) else float(value)
+        if isinstance(current, int) and not isinstance(current, bool):
+            if value != int(value):
+                raise ValidationError.at(f"{prefix}.{key}", f"must be a whole number, got {value!r}")
+            changes[key] = int(value)
+        else:
+            changes[key] = float(value)
     return replace(obj, **changes)
 
 
@@ -157,15 +173,32 @@ def load_config(path: str | Path | None = None, env: Mapping[str, str] | None = 
             sep = _apply(sep, {name: _env_number(env, var)}, "separation")
     if "DECONFLICT_MIN_NOTICE_S" in env:
         notice = _apply(notice, {"min_notice_s": _env_number(env, "DECONFLICT_MIN_NOTICE_S")}, "notice")
-    server = _apply(ServerSettings(), {k: v for k, v in _section(doc, "server").items() if k != "host"}, "server")
+    unknown = sorted(set(doc) - KNOWN_SECTIONS)
+    if unknown:
+        raise ValidationError.at(unknown[0], f"unknown section; known: {', '.join(sorted(KNOWN_SECTIONS))}")
+    auth_unknown = sorted(set(_section(doc, "auth")) - {"jwt"})
+    if auth_unknown:
+        raise ValidationError.at(f"auth.{auth_unknown[0]}", "unknown section; known: auth.jwt")
+    server_sec = _section(doc, "server")
+    server = _apply(
+        ServerSettings(), {k: v for k, v in server_sec.items() if k not in ("host", "webhooks_to_private")}, "server"
+    )
+    private = server_sec.get("webhooks_to_private", False)
+    if not isinstance(private, bool):
+        raise ValidationError.at("server.webhooks_to_private", f"must be true or false, got {private!r}")
+    server = replace(server, webhooks_to_private=private)
+    for key, low, high in SERVER_RANGES:
+        value = getattr(server, key)
+        if not low <= value <= high:
+            raise ValidationError.at(f"server.{key}", f"must be between {low} and {high}, got {value!r}")
     host = _section(doc, "server").get("host", server.host)
     if not isinstance(host, str) or not host:
         raise ValidationError.at("server.host", f"must be a host name or address, got {host!r}")
     server = replace(server, host=host)
     audit = _section(doc, "audit")
-    unknown = set(audit) - {"key_file"}
-    if unknown:
-        raise ValidationError.at(f"audit.{sorted(unknown)[0]}", "unknown setting; known: key_file")
+    audit_unknown = sorted(set(audit) - {"key_file"})
+    if audit_unknown:
+        raise ValidationError.at(f"audit.{audit_unknown[0]}", "unknown setting; known: key_file")
     key_file = env.get("DECONFLICT_KEY_FILE") or audit.get("key_file", DEFAULT_KEY_FILE)
     if not isinstance(key_file, str) or not key_file:
         raise ValidationError.at("audit.key_file", f"must be a file path, got {key_file!r}")

@@ -176,7 +176,7 @@ def start_api(db_url: str, config: Config | None = None, webhooks: bool = False)
     clock = SetClock()
     store = SqlStore(db_url, clock=clock)
     store.ensure_schema()
-    config = config or Config(disclosure=policy(), server=ServerSettings(events_poll_s=0.1))
+    config = config or Config(disclosure=policy(), server=ServerSettings(events_poll_s=0.1, webhooks_to_private=True))
     broker = Broker(store, clock, BrokerKey.generate(), settings=config.settings, disclosure=config.disclosure)
     tokens = {name: broker.add_party(name, role, coalition)[1] for name, role, coalition in CAST}
     server = Server(create_app(broker, config, webhooks=webhooks))

@@ -16,7 +16,7 @@ import httpx
 import jwt
 import pytest
 import sqlalchemy as sa
-from api_support import Api, Server, circle_notice, read_sse, start_api
+from api_support import Api, Server, circle_notice, policy, read_sse, start_api
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from deconflict.adapters.broker_webhooks import BrokerWebhookStore
@@ -599,7 +599,7 @@ def test_identity_provider_jwts_name_a_registered_party(db_url: str, tmp_path: P
     (tmp_path / "jwks.json").write_text(json.dumps({"keys": [{**jwk, "kid": "k1", "use": "sig", "alg": "RS256"}]}))
     cfg = Config(
         jwt=JwtSettings(issuer="https://idp.test", audience="deconflict", jwks_file=str(tmp_path / "jwks.json")),
-        server=ServerSettings(events_poll_s=0.1),
+        server=ServerSettings(events_poll_s=0.1, webhooks_to_private=True),
     )
     api = start_api(db_url, cfg)
     try:
@@ -661,7 +661,9 @@ def test_a_second_replica_on_the_same_database_streams_the_first_ones_events(api
 
     store2 = SqlStore(api.store.url, clock=api.clock)
     broker2 = Broker(store2, api.clock, BrokerKey.generate(), disclosure=api.broker.policy)
-    second = Server(create_app(broker2, Config(server=ServerSettings(events_poll_s=0.1)), webhooks=False))
+    second = Server(
+        create_app(broker2, Config(server=ServerSettings(events_poll_s=0.1, webhooks_to_private=True)), webhooks=False)
+    )
     try:
         api.as_("ru-vks").post("/v1/notices", json=circle_notice(id="vks-1"))
         api.as_("us-af").post("/v1/notices", json=circle_notice(id="us-1"))
@@ -674,10 +676,13 @@ def test_a_second_replica_on_the_same_database_streams_the_first_ones_events(api
 
 def test_the_server_delivers_webhooks_by_itself(db_url: str) -> None:
     """`deconflict serve` runs deliveries on a thread of its own; nothing drives them by hand."""
-    from api_support import policy
 
     rx = Receiver()
-    api = start_api(db_url, Config(disclosure=policy(), server=ServerSettings(webhook_interval_s=0.05)), webhooks=True)
+    api = start_api(
+        db_url,
+        Config(disclosure=policy(), server=ServerSettings(webhook_interval_s=0.05, webhooks_to_private=True)),
+        webhooks=True,
+    )
     try:
         api.as_("us-af").put("/v1/webhook", json={"url": rx.url, "secret": "s" * 16})
         api.as_("ru-vks").post("/v1/notices", json=circle_notice(id="vks-1"))
@@ -767,3 +772,22 @@ def test_an_acknowledgement_is_asked_again_when_the_conflict_changes(api: Api) -
     assert api.as_("us-af").post(f"/v1/conflicts/{c['id']}/ack").status_code == 201
     acks = [e for e in api.events("ru-vks") if e["event"] == "conflict.acknowledged"]
     assert len(acks) == 2 and acks[1]["data"]["data"]["conflict"]["sides"][0]["version"] == 2
+
+
+def test_webhooks_into_the_broker_s_own_network_are_refused_by_default(db_url: str) -> None:
+    api = start_api(db_url, Config(disclosure=policy()))
+    try:
+        for url in (
+            "http://example.org/hook",
+            "https://127.0.0.1/hook",
+            "https://localhost:8443/hook",
+            "https://10.1.2.3/hook",
+            "https://169.254.169.254/latest/meta-data",
+            "https://[::1]/hook",
+        ):
+            r = api.as_("us-af").put("/v1/webhook", json={"url": url, "secret": "s" * 16})
+            assert r.status_code == 422, url
+            assert r.json()["detail"][0]["field"] == "url"
+        assert count_rows(api, "webhooks") == 0
+    finally:
+        api.close()

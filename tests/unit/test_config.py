@@ -68,7 +68,7 @@ def test_broker_sections(tmp_path: Path) -> None:
         "[server]\n"
         'host = "0.0.0.0"\n'
         "port = 9000\n"
-        "max_body_bytes = 1000\n"
+        "max_body_bytes = 2000\n"
         "[auth.jwt]\n"
         'issuer = "https://idp"\n'
         'audience = "deconflict"\n'
@@ -82,7 +82,7 @@ def test_broker_sections(tmp_path: Path) -> None:
         ("un-obs", "ru-vks"): Level.FULL,
     }
     assert cfg.key_file == "keys/broker.key"
-    assert (cfg.server.host, cfg.server.port, cfg.server.max_body_bytes) == ("0.0.0.0", 9000, 1000)
+    assert (cfg.server.host, cfg.server.port, cfg.server.max_body_bytes) == ("0.0.0.0", 9000, 2000)
     assert cfg.jwt is not None and cfg.jwt.jwks_url == "https://idp/jwks.json" and cfg.jwt.party_claim == "party"
     assert load_config(f, env={"DECONFLICT_KEY_FILE": "/k"}).key_file == "/k"
     defaults = load_config(env={})
@@ -105,6 +105,12 @@ def test_broker_sections(tmp_path: Path) -> None:
         ("[audit]\nkey = 1\n", "audit.key"),
         ("[audit]\nkey_file = 1\n", "audit.key_file"),
         ("[server]\nport = -1\n", "server.port"),
+        ("[server]\nport = 70000\n", "server.port"),
+        ("[server]\nport = 8000.9\n", "server.port"),
+        ("[server]\nevents_poll_s = 0\n", "server.events_poll_s"),
+        ("[server]\nmax_body_bytes = 0\n", "server.max_body_bytes"),
+        ("[seperation]\nhorizontal_m = 20000\n", "seperation"),
+        ('[auth.jwk]\nissuer = "x"\n', "auth.jwk"),
         ("[server]\nhost = 3\n", "server.host"),
         ('[auth.jwt]\nissuer = "x"\n', "auth.jwt.audience"),
         ('[auth.jwt]\nissuer = "x"\naudience = "y"\n', "auth.jwt.jwks_file"),

@@ -171,6 +171,7 @@ def create_app(broker: Broker, config: Config | None = None, *, webhooks: bool =
     app.state.broker = broker
     app.state.jwt = JwtVerifier(config.jwt) if config.jwt is not None else None
     app.state.events_poll_s = config.server.events_poll_s
+    app.state.webhooks_to_private = config.server.webhooks_to_private
     app.state.stopping = asyncio.Event()
     app.add_middleware(BodyLimit, limit=config.server.max_body_bytes)
     errors.install(app)

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import json
+import socket
 import time
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 import anyio
 from fastapi import APIRouter, Header, Query, Request
@@ -106,6 +109,30 @@ async def events(
     )
 
 
+def check_public_url(url: str) -> None:
+    """Refuse a webhook URL that is not https:// or whose host is (or resolves to) a loopback,
+    private, link-local or otherwise non-global address: a party must not make the broker post into
+    the broker's own network. (A name that resolves elsewhere later is not caught here.)"""
+    parts = urlsplit(url)
+    if parts.scheme != "https":
+        raise ValidationError.at("url", "must be https:// (plain http:// needs [server] webhooks_to_private = true)")
+    host = parts.hostname
+    if not host:
+        raise ValidationError.at("url", "has no host")
+    try:
+        infos = socket.getaddrinfo(host, parts.port or 443, proto=socket.IPPROTO_TCP)
+    except (socket.gaierror, UnicodeError, ValueError):
+        raise ValidationError.at("url", f"host {host!r} does not resolve") from None
+    for info in infos:
+        addr = ipaddress.ip_address(str(info[4][0]).split("%")[0])
+        if not addr.is_global:
+            raise ValidationError.at(
+                "url",
+                f"host {host!r} is a {('loopback' if addr.is_loopback else 'private or reserved')} address "
+                "(allowed only with [server] webhooks_to_private = true)",
+            )
+
+
 @router.put(
     "/webhook",
     tags=["events"],
@@ -114,12 +141,14 @@ async def events(
     "order, signed with HMAC-SHA256 over `timestamp.body` (header `X-Deconflict-Signature`), retried with "
     "backoff until it is accepted. Delivery starts with the next event. See docs/webhooks.md.",
 )
-def set_webhook(caller: Caller, broker: BrokerDep, body: Body) -> dict[str, Any]:
+def set_webhook(request: Request, caller: Caller, broker: BrokerDep, body: Body) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise ValidationError.at("body", "must be an object with url and secret")
     url, secret = body.get("url"), body.get("secret")
     if not isinstance(url, str) or not url.startswith(("http://", "https://")) or len(url) > 2000:
         raise ValidationError.at("url", "must be an http:// or https:// URL (at most 2000 characters)")
+    if not request.app.state.webhooks_to_private:
+        check_public_url(url)
     if not isinstance(secret, str) or not 16 <= len(secret) <= 200:
         raise ValidationError.at("secret", "must be a string of 16 to 200 characters")
     return broker.set_webhook(caller, url, secret)
