@@ -21,7 +21,8 @@ from deconflict.domain.parse import format_time, parse_notices
 from deconflict.domain.policy import SeparationPolicy
 from deconflict.domain.volumes import Notice
 from deconflict.render import Row, Side, conflicts_table, row_json
-from deconflict.services.filing import FilingResult, NoticeService
+from deconflict.services.broker import Broker
+from deconflict.services.filing import FilingResult
 from deconflict.services.ports import ConflictRecord
 
 app = typer.Typer(
@@ -148,15 +149,17 @@ def _record_row(c: ConflictRecord, sites: frozenset[str] = frozenset()) -> Row:
     )
 
 
-def _sites(svc: NoticeService) -> frozenset[str]:
-    with svc.uow.begin() as repo:
+def _sites(broker: Broker) -> frozenset[str]:
+    with broker.store.begin(write=False) as repo:
         return frozenset(str(n.id) for n in repo.list_notices() if n.protected)
 
 
-def _open_service(cfg: Config, clock: Any = time.time) -> NoticeService:
-    from deconflict.adapters.sql.store import open_store
+def _open_broker(cfg: Config, clock: Any = time.time) -> Broker:
+    """The broker on the configured store: filings from the command line are logged and
+    receipted like those over the API (actor ``admin``), so the event log misses nothing."""
+    from deconflict.bootstrap import build_broker
 
-    return NoticeService(open_store(cfg.db_url), clock=clock, settings=cfg.settings)
+    return build_broker(cfg, clock)
 
 
 def _filing_summary(r: FilingResult) -> str:
@@ -191,16 +194,16 @@ def demo(db: DbOption = None, config: ConfigOption = None, as_json: JsonOption =
     cfg = _config(config, db)
     console = Console()
     clock_now = [0.0]
-    svc = _open_service(cfg, clock=lambda: clock_now[0])
+    broker = _open_broker(cfg, clock=lambda: clock_now[0])
     results = []
-    with svc.uow.begin() as repo:
+    with broker.store.begin(write=False) as repo:
         already = {n.id for n in repo.list_notices()}
     with console.status("filing the demo theater…"):
         for f in theater_filings(cfg.limits):
             if f.notice.id not in already:
                 clock_now[0] = f.filed_at
-                results.append(svc.file(f.notice))
-    with svc.uow.begin() as repo:
+                results.append(broker.file_as_operator(f.notice)[0])
+    with broker.store.begin(write=False) as repo:
         notices = repo.list_notices()
         records = [c for c in repo.list_conflicts() if c.state.value == "open"]
     sites = frozenset(str(n.id) for n in notices if n.protected)
@@ -234,19 +237,19 @@ def file_(
     """File notices in the store (received now) and print their conflicts."""
     cfg = _config(config, db)
     named = read_notice_files(files, cfg)
-    svc = _open_service(cfg)
+    broker = _open_broker(cfg)
     console = Console()
     out = []
     for _, n in named:
         try:
-            r = svc.file(n)
+            r = broker.file_as_operator(n)[0]
         except ValidationError as e:
             raise _err(str(e)) from None
         out.append(r)
         if not as_json:
             console.print(_filing_summary(r), markup=False, highlight=False)
     if as_json:
-        sites = _sites(svc)
+        sites = _sites(broker)
         typer.echo(
             json.dumps(
                 [
@@ -273,8 +276,8 @@ def notices(
 ) -> None:
     """List the notices in the store."""
     cfg = _config(config, db)
-    svc = _open_service(cfg)
-    with svc.uow.begin() as repo:
+    broker = _open_broker(cfg)
+    with broker.store.begin(write=False) as repo:
         rows = repo.list_notices(party=party)
     t = Table(title=f"{len(rows)} notice(s)")
     for col in ("id", "party", "kind", "version", "state", "received", "starts", "lead time"):
@@ -303,10 +306,10 @@ def conflicts(
 ) -> None:
     """List the conflicts in the store (open ones unless --all)."""
     cfg = _config(config, db)
-    svc = _open_service(cfg)
-    with svc.uow.begin() as repo:
+    broker = _open_broker(cfg)
+    with broker.store.begin(write=False) as repo:
         recs = [c for c in repo.list_conflicts() if all_ or c.state.value == "open"]
-    sites = _sites(svc)
+    sites = _sites(broker)
     rows = [_record_row(c, sites) for c in recs]
     if as_json:
         typer.echo(json.dumps([row_json(r) for r in rows], indent=2))

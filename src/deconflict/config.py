@@ -118,6 +118,21 @@ def db_url(value: str | None = None, env: Mapping[str, str] | None = None) -> st
     return raw if "://" in raw else f"sqlite:///{raw}"
 
 
+def default_key_file(url: str) -> str:
+    """The signing key lives beside a SQLite store (the key signs what that store records), and in
+    the current directory for a server database.
+
+    >>> default_key_file("sqlite:////var/lib/deconflict/broker.sqlite")
+    '/var/lib/deconflict/deconflict-broker.key'
+    >>> default_key_file("sqlite:///deconflict.sqlite"), default_key_file("postgresql+psycopg://db/x")
+    ('deconflict-broker.key', 'deconflict-broker.key')
+    """
+    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+        parent = Path(url.removeprefix("sqlite:///").split("?", 1)[0]).parent
+        return str(parent / DEFAULT_KEY_FILE)
+    return DEFAULT_KEY_FILE
+
+
 def _section(doc: Mapping[str, Any], name: str) -> Mapping[str, Any]:
     sec = doc.get(name, {})
     if not isinstance(sec, Mapping):
@@ -199,11 +214,12 @@ def load_config(path: str | Path | None = None, env: Mapping[str, str] | None = 
     audit_unknown = sorted(set(audit) - {"key_file"})
     if audit_unknown:
         raise ValidationError.at(f"audit.{audit_unknown[0]}", "unknown setting; known: key_file")
-    key_file = env.get("DECONFLICT_KEY_FILE") or audit.get("key_file", DEFAULT_KEY_FILE)
+    url = db_url(db, env)
+    key_file = env.get("DECONFLICT_KEY_FILE") or audit.get("key_file", default_key_file(url))
     if not isinstance(key_file, str) or not key_file:
         raise ValidationError.at("audit.key_file", f"must be a file path, got {key_file!r}")
     return Config(
-        db_url=db_url(db, env),
+        db_url=url,
         settings=Settings(sep, notice, hints),
         limits=limits,
         disclosure=_disclosure(_section(doc, "disclosure")),

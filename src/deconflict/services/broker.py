@@ -17,7 +17,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 
-from deconflict.domain.audit import BrokerKey, Event, build_export, canonical_json, next_event, sha256_hex, sign_receipt
+from deconflict.domain.audit import (
+    BrokerKey,
+    Event,
+    Receipt,
+    build_export,
+    canonical_json,
+    next_event,
+    sha256_hex,
+    sign_receipt,
+)
 from deconflict.domain.disclosure import Disclosure, DisclosurePolicy, Level
 from deconflict.domain.errors import NotFoundError, ValidationError
 from deconflict.domain.parse import format_time, parse_notices, parse_time
@@ -140,6 +149,7 @@ class Broker:
         self.policy = disclosure or DisclosurePolicy()
         self.limits = limits or Limits()
         self.notices = NoticeService(store, clock, self.settings, hints=False)
+        self._operator = NoticeService(store, clock, self.settings, hints=True)
         self.listeners: list[Callable[[], None]] = []
         """Called after every commit that appended events (wakes the live streams)."""
 
@@ -377,14 +387,15 @@ class Broker:
             raise NotFoundError(f"{what} {notice_id!r} does not exist or is not visible to you")
         return n
 
-    def _record(self, tx: _Tx, caller: Party, type_: str, result: FilingResult) -> dict[str, Any]:
-        """Log the change, sign its receipt, and build the caller's response."""
+    def _log_change(self, tx: _Tx, actor: str, type_: str, result: FilingResult) -> Receipt:
+        """Log a notice change and the conflicts it created, changed or resolved, and sign the
+        receipt for the new version."""
         n = result.notice
         assert n.id is not None
         nj = notice_json(n)
         content_hash = sha256_hex(canonical_json(nj))
         ev = tx.log(
-            caller.name,
+            actor,
             type_,
             {"notice": nj, "content_hash": content_hash, "lead_time_s": result.lead_time_s, "late": result.late},
         )
@@ -401,9 +412,24 @@ class Broker:
         tx.repo.save_receipt(receipt)
         for kind, recs in (("created", result.created), ("updated", result.changed), ("resolved", result.resolved)):
             for c in recs:
-                tx.log(caller.name, f"conflict.{kind}", {"conflict": conflict_json(c)})
+                tx.log(actor, f"conflict.{kind}", {"conflict": conflict_json(c)})
         for c in result.changed:  # what was acknowledged is not what conflicts now: ask again
             tx.repo.clear_acks(c.id)
+        return receipt
+
+    def file_as_operator(self, notice: Notice) -> tuple[FilingResult, Receipt]:
+        """File a notice for the party it names, from the broker's host (``deconflict file`` and
+        ``deconflict demo``): logged and receipted like any filing, with the admin as the actor.
+        The result carries hints from every neighbour: the operator sees everything."""
+        with self._write() as tx:
+            result = self._operator.file_in(tx.repo, notice, now=tx.now)
+            return result, self._log_change(tx, ADMIN_ACTOR, "notice.filed", result)
+
+    def _record(self, tx: _Tx, caller: Party, type_: str, result: FilingResult) -> dict[str, Any]:
+        """Log the change, sign its receipt, and build the caller's response."""
+        n = result.notice
+        nj = notice_json(n)
+        receipt = self._log_change(tx, caller.name, type_, result)
         d = self._disclosure(tx.repo)
         views = [v for v in (d.conflict_view(caller, conflict_json(c)) for c in result.conflicts) if v is not None]
         resolved = [v for v in (d.conflict_view(caller, conflict_json(c)) for c in result.resolved) if v is not None]
