@@ -791,3 +791,36 @@ def test_webhooks_into_the_broker_s_own_network_are_refused_by_default(db_url: s
         assert count_rows(api, "webhooks") == 0
     finally:
         api.close()
+
+
+def test_lists_come_in_pages_that_skip_nothing(api: Api) -> None:
+    # interleave notices us-af may see (its own, uk-raf's) with ones it may not (ru-vks's)
+    expected = []
+    for i in range(7):
+        for party in ("ru-vks", "us-af", "uk-raf"):
+            lat = 20 + i + {"ru-vks": 0, "us-af": 0.3, "uk-raf": 0.6}[party]
+            api.clock.t += 1  # filed one after another: oldest first is filing order
+            r = api.as_(party).post("/v1/notices", json=circle_notice(lat=lat, lon=20, id=f"n{i}"))
+            if party != "ru-vks":
+                expected.append(r.json()["notice"]["id"])
+    got, cursor, pages = [], None, 0
+    while True:
+        params = {"limit": "4"} | ({"cursor": cursor} if cursor else {})
+        r = api.as_("us-af").get("/v1/notices", params=params)
+        assert r.status_code == 200 and len(r.json()) <= 4
+        got += [n["id"] for n in r.json()]
+        pages += 1
+        cursor = r.headers.get("x-next-cursor")
+        if cursor is None:
+            break
+        assert r.headers["link"].endswith('rel="next"') and "cursor=" in r.headers["link"]
+    assert got == expected and pages == 4  # 14 visible: 4 + 4 + 4 + 2
+    # conflicts too: ru-vks's notices conflict with nobody here; file some that do
+    for i in range(5):
+        api.as_("ru-vks").post("/v1/notices", json=circle_notice(lat=20.3 + i, lon=20, id=f"c{i}"))
+    first = api.as_("us-af").get("/v1/conflicts", params={"limit": "3"})
+    rest = api.as_("us-af").get("/v1/conflicts", params={"limit": "3", "cursor": first.headers["x-next-cursor"]})
+    ids = [c["id"] for c in first.json() + rest.json()]
+    assert len(ids) == len(set(ids)) == 5 and "x-next-cursor" not in rest.headers
+    bad = api.as_("us-af").get("/v1/notices", params={"cursor": "not-a-cursor"})
+    assert bad.status_code == 422 and bad.json()["detail"][0]["field"] == "cursor"

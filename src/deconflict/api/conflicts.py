@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
-from deconflict.api.deps import BrokerDep, Caller
+from deconflict.api.deps import PAGING, BrokerDep, Caller, CursorQuery, LimitQuery, page
 from deconflict.services.ports import ConflictState
 
 router = APIRouter(prefix="/conflicts", tags=["conflicts"])
@@ -19,13 +19,22 @@ VIEW = (
 )
 
 
-@router.get("", summary="Conflicts that involve you (admin: all)", description=VIEW)
+@router.get(
+    "",
+    summary="Conflicts that involve you (admin: all)",
+    description=VIEW + " Oldest first, in pages: " + PAGING,
+    response_model=list[dict[str, Any]],
+)
 def list_conflicts(
+    request: Request,
     caller: Caller,
     broker: BrokerDep,
     state: Annotated[ConflictState | None, Query(description="open or resolved; default both")] = None,
-) -> list[dict[str, Any]]:
-    return broker.list_conflicts(caller, state)
+    cursor: CursorQuery = None,
+    limit: LimitQuery = 1000,
+) -> JSONResponse:
+    items, next_cursor = broker.list_conflicts(caller, state, cursor, limit)
+    return page(request, items, next_cursor)
 
 
 @router.get("/{conflict_id}", summary="Get a conflict", description=VIEW)

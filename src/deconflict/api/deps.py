@@ -6,7 +6,8 @@ import json
 import re
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
+from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from deconflict.api.auth import JwtVerifier, is_broker_token
@@ -95,3 +96,20 @@ async def json_body(request: Request) -> Any:
 
 
 Body = Annotated[Any, Depends(json_body)]
+
+
+PAGING = (
+    "at most `limit` items (default and most 1000); when there are more, the `X-Next-Cursor` header (and a "
+    '`Link: <…>; rel="next"` header) gives the `cursor` of the next page.'
+)
+CursorQuery = Annotated[str | None, Query(max_length=500, description="From the previous page's X-Next-Cursor")]
+LimitQuery = Annotated[int, Query(ge=1, le=1000, description="Most items in this page")]
+
+
+def page(request: Request, items: list[dict[str, Any]], next_cursor: str | None) -> JSONResponse:
+    """A list response with the next page's cursor in headers (the body stays a plain list)."""
+    headers = {}
+    if next_cursor is not None:
+        url = request.url.include_query_params(cursor=next_cursor)
+        headers = {"X-Next-Cursor": next_cursor, "Link": f'<{url}>; rel="next"'}
+    return JSONResponse(items, headers=headers)

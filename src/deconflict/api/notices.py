@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse
 
-from deconflict.api.deps import DIGITS, Body, BrokerDep, Caller, parse_json
+from deconflict.api.deps import DIGITS, PAGING, Body, BrokerDep, Caller, CursorQuery, LimitQuery, page, parse_json
 from deconflict.api.examples import NOTICE_EXAMPLE, SITE_EXAMPLE, notice_body
 from deconflict.domain.errors import FieldError, ValidationError
 from deconflict.domain.parse import parse_feature
@@ -109,9 +109,13 @@ def router(site: bool) -> APIRouter:
         "",
         summary=f"List {what}s you may see",
         description="Your own, your coalition's and those a `full` disclosure rule shows you"
-        + ("; protected sites are public." if site else ". Others are seen only through their conflicts with you."),
+        + ("; protected sites are public." if site else ". Others are seen only through their conflicts with you.")
+        + " Oldest filed first, in pages: "
+        + PAGING,
+        response_model=list[dict[str, Any]],
     )
     def list_notices(
+        request: Request,
         caller: Caller,
         broker: BrokerDep,
         bbox: Annotated[str | None, Query(description="west,south,east,north in degrees")] = None,
@@ -120,13 +124,16 @@ def router(site: bool) -> APIRouter:
         end: Annotated[str | None, Query(description="RFC 3339: only notices starting at or before")] = None,
         party: Annotated[str | None, Query()] = None,
         state: Annotated[NoticeState | None, Query()] = None,
-    ) -> list[dict[str, Any]]:
+        cursor: CursorQuery = None,
+        limit: LimitQuery = 1000,
+    ) -> JSONResponse:
         if bbox is not None and area is not None:
             raise ValidationError.at("area", "give bbox or area, not both")
         shape = parse_bbox(bbox) if bbox is not None else parse_area(area) if area is not None else None
         t0, t1 = parse_time_param("start", start), parse_time_param("end", end)
         f = NoticeFilter(party=party, state=state, time_start=t0, time_end=t1, area=shape, protected=site)
-        return broker.list_notices(caller, f)
+        items, next_cursor = broker.list_notices(caller, f, cursor, limit)
+        return page(request, items, next_cursor)
 
     @r.get("/{notice_id}", summary=f"Get a {what}")
     def get_notice(caller: Caller, broker: BrokerDep, notice_id: str) -> dict[str, Any]:

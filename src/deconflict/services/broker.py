@@ -10,7 +10,9 @@ the same as for things that do not exist.
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import json
 import secrets
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -477,42 +479,65 @@ class Broker:
                 out["receipt"] = None if receipt is None else receipt.to_json()
             return out
 
-    def list_notices(self, caller: Party, f: NoticeFilter) -> list[dict[str, Any]]:
+    def list_notices(
+        self, caller: Party, f: NoticeFilter, cursor: str | None = None, limit: int = MAX_LIST
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of the notices the caller may see, oldest filed first, and the cursor of the
+        next page (``None`` at the end)."""
         from deconflict.domain.horizontal import separation
 
+        after = decode_cursor(cursor)
         with self.store.begin(write=False) as repo:
             d = self._disclosure(repo)
-            out = []
             scope = self._scope(repo, d, caller, Level.FULL)
-            for n in repo.list_notices(party=f.party, state=f.state, parties=scope):
-                if f.protected is not None and n.protected != f.protected:
-                    continue
-                if f.time_start is not None and n.time_end < f.time_start:
-                    continue
-                if f.time_end is not None and n.time_start > f.time_end:
-                    continue
-                if f.area is not None and not any(separation(v.shape, f.area).distance_m == 0 for v in n.volumes):
-                    continue
-                view = d.notice_view(caller, notice_json(n))
-                if view is not None:
-                    out.append(view)
-                    if len(out) >= MAX_LIST:
-                        break
-            return out
+            out: list[dict[str, Any]] = []
+            while True:
+                rows = repo.page_notices(
+                    scope,
+                    party=f.party,
+                    state=f.state,
+                    protected=f.protected,
+                    time_start=f.time_start,
+                    time_end=f.time_end,
+                    after=after,
+                    limit=limit,
+                )
+                for key, n in rows:
+                    after = key
+                    if f.area is not None and not any(separation(v.shape, f.area).distance_m == 0 for v in n.volumes):
+                        continue
+                    view = d.notice_view(caller, notice_json(n))
+                    if view is not None:
+                        out.append(view)
+                        if len(out) == limit:
+                            return out, encode_cursor(key)
+                if len(rows) < limit:
+                    return out, None
 
     # ------------------------------------------------------------------ conflicts
 
-    def list_conflicts(self, caller: Party, state: ConflictState | None = None) -> list[dict[str, Any]]:
+    def list_conflicts(
+        self, caller: Party, state: ConflictState | None = None, cursor: str | None = None, limit: int = MAX_LIST
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of the conflicts the caller may see, oldest detected first, and the cursor of
+        the next page (``None`` at the end)."""
+        after = decode_cursor(cursor)
         with self.store.begin(write=False) as repo:
             d = self._disclosure(repo)
-            out = []
             # a party sees its own conflicts; an observer those of the parties it is granted
             scope = {caller.name} if caller.role.files_notices else self._scope(repo, d, caller, Level.EXISTENCE)
-            for c in repo.list_conflicts(state, parties=scope):
-                view = d.conflict_view(caller, conflict_json(c))
-                if view is not None:
-                    out.append(self._with_acks(repo, d, caller, c, view))
-            return out[-MAX_LIST:]
+            out: list[dict[str, Any]] = []
+            while True:
+                recs = repo.page_conflicts(scope, state, after, limit)
+                for c in recs:
+                    after = (c.detected_at, c.id)
+                    view = d.conflict_view(caller, conflict_json(c))
+                    if view is not None:
+                        out.append(self._with_acks(repo, d, caller, c, view))
+                        if len(out) == limit:
+                            return out, encode_cursor(after)
+                if len(recs) < limit:
+                    return out, None
 
     def get_conflict(self, caller: Party, conflict_id: str) -> dict[str, Any]:
         with self.store.begin(write=False) as repo:
@@ -637,6 +662,29 @@ def _with_party(feature: Any, party: str) -> Any:
     if isinstance(props, Mapping) and "party" not in props:
         return {**feature, "properties": {**props, "party": party}}
     return feature
+
+
+def encode_cursor(key: tuple[float, str]) -> str:
+    """An opaque page cursor for a (time, id) key.
+
+    >>> decode_cursor(encode_cursor((1443571200.25, "ru-vks:a")))
+    (1443571200.25, 'ru-vks:a')
+    """
+    return base64.urlsafe_b64encode(json.dumps([key[0], key[1]]).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> tuple[float, str] | None:
+    if cursor is None:
+        return None
+    try:
+        t, key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if isinstance(t, bool) or not isinstance(t, int | float) or not isinstance(key, str):
+            raise ValueError
+        return float(t), key
+    except (ValueError, TypeError, UnicodeDecodeError):
+        raise ValidationError.at(
+            "cursor", "is not a cursor this broker gave out (use the X-Next-Cursor header)"
+        ) from None
 
 
 def parse_time_param(name: str, value: str | None) -> float | None:

@@ -135,6 +135,25 @@ class BrokerRepository(Repository, Protocol):
 
     def get_conflict(self, conflict_id: str) -> ConflictRecord | None: ...
     def notice_owner(self, notice_id: str) -> tuple[str, bool] | None: ...
+    def page_notices(
+        self,
+        parties: Collection[str] | None,
+        *,
+        party: str | None = None,
+        state: NoticeState | None = None,
+        protected: bool | None = None,
+        time_start: float | None = None,
+        time_end: float | None = None,
+        after: tuple[float, str] | None = None,
+        limit: int = 1000,
+    ) -> list[tuple[tuple[float, str], Notice]]: ...
+    def page_conflicts(
+        self,
+        parties: Collection[str] | None,
+        state: ConflictState | None = None,
+        after: tuple[float, str] | None = None,
+        limit: int = 1000,
+    ) -> list[ConflictRecord]: ...
 
     # parties and credentials
     def add_party(self, party: Party, now: float) -> None: ...

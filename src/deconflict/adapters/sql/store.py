@@ -229,6 +229,39 @@ class SqlRepository(BrokerRecords):
             stmt = stmt.where(sa.not_(n.c.protected))
         return [self._decode(body) for body in self.conn.execute(stmt).scalars()]
 
+    def page_notices(
+        self,
+        parties: Collection[str] | None,
+        *,
+        party: str | None = None,
+        state: NoticeState | None = None,
+        protected: bool | None = None,
+        time_start: float | None = None,
+        time_end: float | None = None,
+        after: tuple[float, str] | None = None,
+        limit: int = 1000,
+    ) -> list[tuple[tuple[float, str], Notice]]:
+        """One page of notices in (created_at, id) order after the key ``after``, with their keys:
+        those of ``parties`` (``None``: all) and protected sites, filtered in SQL."""
+        n = t.notices
+        stmt = sa.select(n.c.created_at, n.c.id, n.c.body).order_by(n.c.created_at, n.c.id).limit(limit)
+        if parties is not None:
+            stmt = stmt.where(sa.or_(n.c.party.in_(sorted(parties)), n.c.protected))
+        if party is not None:
+            stmt = stmt.where(n.c.party == party)
+        if state is not None:
+            stmt = stmt.where(n.c.state == state.value)
+        if protected is not None:
+            stmt = stmt.where(n.c.protected == protected)
+        if time_start is not None:
+            stmt = stmt.where(n.c.time_end >= time_start)
+        if time_end is not None:
+            stmt = stmt.where(n.c.time_start <= time_end)
+        if after is not None:
+            t0, nid = after
+            stmt = stmt.where(sa.or_(n.c.created_at > t0, sa.and_(n.c.created_at == t0, n.c.id > nid)))
+        return [((row.created_at, row.id), self._decode(row.body)) for row in self.conn.execute(stmt)]
+
     def _keep_version(self, notice: Notice, body: str) -> None:
         self.conn.execute(
             sa.insert(t.notice_versions).values(
@@ -331,6 +364,17 @@ class SqlRepository(BrokerRecords):
         if res.rowcount == 0:
             self.conn.execute(sa.insert(c).values(id=record.id, **row))
 
+    def page_conflicts(
+        self,
+        parties: Collection[str] | None,
+        state: ConflictState | None = None,
+        after: tuple[float, str] | None = None,
+        limit: int = 1000,
+    ) -> list[ConflictRecord]:
+        """One page of conflicts in (detected_at, id) order after the key ``after``."""
+        stmt = _page_conflicts_stmt(parties, state, after, limit)
+        return [_conflict(row) for row in self.conn.execute(stmt).mappings()]
+
     def get_conflict(self, conflict_id: str) -> ConflictRecord | None:
         c = t.conflicts
         row = self.conn.execute(sa.select(c).where(c.c.id == conflict_id)).mappings().first()
@@ -349,6 +393,22 @@ class SqlRepository(BrokerRecords):
             stmt = stmt.where(c.c.state == state.value)
         recs = [_conflict(row) for row in self.conn.execute(stmt).mappings()]
         return sorted(recs, key=lambda r: (r.detected_at, r.id))
+
+
+def _page_conflicts_stmt(
+    parties: Collection[str] | None, state: ConflictState | None, after: tuple[float, str] | None, limit: int
+) -> sa.Select[Any]:
+    c = t.conflicts
+    stmt = sa.select(c).order_by(c.c.detected_at, c.c.id).limit(limit)
+    if parties is not None:
+        names = sorted(parties)
+        stmt = stmt.where(sa.or_(c.c.party_a.in_(names), c.c.party_b.in_(names)))
+    if state is not None:
+        stmt = stmt.where(c.c.state == state.value)
+    if after is not None:
+        t0, cid = after
+        stmt = stmt.where(sa.or_(c.c.detected_at > t0, sa.and_(c.c.detected_at == t0, c.c.id > cid)))
+    return stmt
 
 
 def _notice_row(n: Notice, body: str) -> dict[str, Any]:
