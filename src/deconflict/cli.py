@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from deconflict import cli_broker
+from deconflict import cli_broker, cli_tactical
 from deconflict.config import Config, load_config
 from deconflict.domain.errors import NotFoundError, StaleVersionError, ValidationError
 from deconflict.domain.index import VolumeIndex
@@ -33,6 +33,8 @@ app = typer.Typer(
 db_app = typer.Typer(help="Manage the store's schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.command()(cli_broker.serve)
+app.command()(cli_tactical.detect)
+app.command()(cli_tactical.replay)
 app.add_typer(cli_broker.party_app, name="party", no_args_is_help=True)
 app.add_typer(cli_broker.token_app, name="token", no_args_is_help=True)
 app.add_typer(cli_broker.disclosure_app, name="disclosure", no_args_is_help=True)

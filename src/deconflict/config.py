@@ -27,6 +27,14 @@ File (``--config FILE`` or ``DECONFLICT_CONFIG``)::
     max_body_bytes = 4000000
     events_poll_s = 0.5     # how often a live stream looks for events written by other replicas
     webhook_interval_s = 1
+    [tactical]              # live tracks and alerts (docs/tactical.md)
+    rpz_m = 9260            # 5 NM
+    hpz_m = 304.8           # 1000 ft
+    lookahead_s = 300
+    track_timeout_s = 60
+    conformance_grace_s = 30
+    cycle_s = 1
+    all_pairs = false
     [auth.jwt]              # optional: accept an identity provider's tokens too
     issuer = "https://idp.example"
     audience = "deconflict"
@@ -55,6 +63,7 @@ from deconflict.domain.policy import Limits, NoticePolicy, SeparationPolicy
 from deconflict.domain.resolution import HintBounds
 from deconflict.domain.shapes import ShapeLimits
 from deconflict.services.filing import Settings
+from deconflict.services.tactical_settings import TacticalSettings
 
 DEFAULT_DB_FILE = "deconflict.sqlite"
 DEFAULT_KEY_FILE = "deconflict-broker.key"
@@ -104,6 +113,7 @@ class Config:
     key_file: str = DEFAULT_KEY_FILE
     server: ServerSettings = field(default_factory=ServerSettings)
     jwt: JwtSettings | None = None
+    tactical: TacticalSettings = field(default_factory=TacticalSettings)
 
 
 def db_url(value: str | None = None, env: Mapping[str, str] | None = None) -> str:
@@ -226,7 +236,19 @@ def load_config(path: str | Path | None = None, env: Mapping[str, str] | None = 
         key_file=key_file,
         server=server,
         jwt=_jwt(_section(_section(doc, "auth"), "jwt"), "auth.jwt"),
+        tactical=_tactical(_section(doc, "tactical")),
     )
+
+
+def _tactical(sec: Mapping[str, Any]) -> TacticalSettings:
+    out: TacticalSettings = _apply(TacticalSettings(), {k: v for k, v in sec.items() if k != "all_pairs"}, "tactical")
+    for key in ("rpz_m", "hpz_m", "lookahead_s", "track_timeout_s", "cycle_s", "notices_refresh_s"):
+        if getattr(out, key) <= 0:
+            raise ValidationError.at(f"tactical.{key}", "must be greater than 0")
+    all_pairs = sec.get("all_pairs", False)
+    if not isinstance(all_pairs, bool):
+        raise ValidationError.at("tactical.all_pairs", f"must be true or false, got {all_pairs!r}")
+    return replace(out, all_pairs=all_pairs)
 
 
 def _disclosure(sec: Mapping[str, Any]) -> DisclosurePolicy:

@@ -36,6 +36,7 @@ from deconflict.domain.audit import BrokerKey
 from deconflict.domain.disclosure import DisclosurePolicy, Level
 from deconflict.domain.parties import Role
 from deconflict.services.broker import Broker
+from deconflict.services.tactical import TacticalService
 
 T0 = 1_443_571_200.0
 """2015-09-30T00:00:00Z: the broker's time when a test starts."""
@@ -110,6 +111,7 @@ class Api:
     server: Server
     clock: SetClock
     tokens: dict[str, str]
+    tactical: TacticalService
     clients: dict[str, httpx.Client] = field(default_factory=dict)
 
     @property
@@ -172,15 +174,18 @@ def parse_sse(lines: Iterator[str]) -> Iterator[dict[str, Any]]:
             cur[key] = value.removeprefix(" ")
 
 
-def start_api(db_url: str, config: Config | None = None, webhooks: bool = False) -> Api:
+def start_api(db_url: str, config: Config | None = None, webhooks: bool = False, tactical_cycles: bool = False) -> Api:
+    """A broker on ``db_url`` behind a real server; webhook deliveries and tactical cycles are
+    left to the test (``api.tactical.cycle()``) unless asked for."""
     clock = SetClock()
     store = SqlStore(db_url, clock=clock)
     store.ensure_schema()
     config = config or Config(disclosure=policy(), server=ServerSettings(events_poll_s=0.1, webhooks_to_private=True))
     broker = Broker(store, clock, BrokerKey.generate(), settings=config.settings, disclosure=config.disclosure)
     tokens = {name: broker.add_party(name, role, coalition)[1] for name, role, coalition in CAST}
-    server = Server(create_app(broker, config, webhooks=webhooks))
-    return Api(broker, store, server, clock, tokens)
+    app = create_app(broker, config, webhooks=webhooks, tactical_cycles=tactical_cycles)
+    server = Server(app)
+    return Api(broker, store, server, clock, tokens, app.state.tactical)
 
 
 def circle_notice(

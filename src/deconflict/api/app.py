@@ -19,10 +19,12 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from deconflict.adapters.broker_webhooks import BrokerWebhookStore
 from deconflict.adapters.webhooks import WebhookDeliverer
 from deconflict.api import audit, conflicts, errors, events, notices
+from deconflict.api import tactical as tactical_api
 from deconflict.api.auth import JwtVerifier
 from deconflict.api.deps import BrokerDep, Caller
 from deconflict.config import Config
 from deconflict.services.broker import Broker
+from deconflict.services.tactical import TacticalService
 
 log = logging.getLogger(__name__)
 
@@ -136,23 +138,32 @@ def _webhook_thread(broker: Broker, config: Config, stop: threading.Event) -> th
     return t
 
 
-def create_app(broker: Broker, config: Config | None = None, *, webhooks: bool = True) -> FastAPI:
+def create_app(
+    broker: Broker, config: Config | None = None, *, webhooks: bool = True, tactical_cycles: bool = True
+) -> FastAPI:
     """The API for ``broker``. ``webhooks=False`` leaves deliveries to the caller (tests drive
-    :class:`~deconflict.adapters.webhooks.WebhookDeliverer` themselves)."""
+    :class:`~deconflict.adapters.webhooks.WebhookDeliverer` themselves); ``tactical_cycles=False``
+    leaves detection cycles to the caller (``app.state.tactical.cycle()``)."""
     config = config or Config()
+    tactical = TacticalService(broker, config.tactical)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.stopping = asyncio.Event()
         stop = threading.Event()
         thread = _webhook_thread(broker, config, stop) if webhooks else None
+        cycles = None
+        if tactical_cycles:  # its own thread: a cycle never holds up a request
+            cycles = threading.Thread(target=tactical.run, args=(stop,), name="deconflict-tactical", daemon=True)
+            cycles.start()
         try:
             yield
         finally:
             app.state.stopping.set()
             stop.set()
-            if thread is not None:
-                await anyio.to_thread.run_sync(thread.join, 5.0)
+            for t in (thread, cycles):
+                if t is not None:
+                    await anyio.to_thread.run_sync(t.join, 5.0)
 
     app = FastAPI(
         title="deconflict",
@@ -165,10 +176,12 @@ def create_app(broker: Broker, config: Config | None = None, *, webhooks: bool =
             {"name": "conflicts", "description": "Notices of different parties, or a notice and a site, too close."},
             {"name": "events", "description": "Live events (SSE) and webhooks, filtered by disclosure."},
             {"name": "audit", "description": "The hash-chained event log and the broker's signing key."},
+            {"name": "tactical", "description": "Live tracks, predicted losses of separation, incursions, alerts."},
             {"name": "health", "description": "Liveness and readiness (no token needed)."},
         ],
     )
     app.state.broker = broker
+    app.state.tactical = tactical
     app.state.jwt = JwtVerifier(config.jwt) if config.jwt is not None else None
     app.state.events_poll_s = config.server.events_poll_s
     app.state.webhooks_to_private = config.server.webhooks_to_private
@@ -212,6 +225,7 @@ def create_app(broker: Broker, config: Config | None = None, *, webhooks: bool =
             "disclosure": {"default": broker.policy.default.text},
         }
 
-    for r in (notices.router(site=False), notices.router(site=True), conflicts.router, events.router, audit.router):
+    routers = (notices.router(site=False), notices.router(site=True), conflicts.router, events.router, audit.router)
+    for r in (*routers, tactical_api.router):
         app.include_router(r, prefix="/v1")
     return app

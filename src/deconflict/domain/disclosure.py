@@ -107,6 +107,11 @@ CONFLICT_EVENTS = frozenset({"conflict.created", "conflict.updated", "conflict.r
 """Events whose payload is ``{"conflict": <full conflict>}``."""
 ACK_EVENT = "conflict.acknowledged"
 """Payload ``{"conflict": <full conflict>, "party": <acknowledging party>, "ack": "received-and-understood"}``."""
+ALERT_EVENTS = frozenset({"alert.created", "alert.updated", "alert.cleared"})
+"""Events whose payload is ``{"alert": <full alert>}`` (see :func:`deconflict.domain.alerts.alert_json`)."""
+_ALERT_KEYS = ("id", "kind", "severity", "state", "detected_at", "updated_at", "cleared_at")
+_AIRCRAFT_IDENTITY = ("party", "aircraft", "callsign")
+_AIRCRAFT_STATE = ("lat", "lon", "alt_m", "gs_mps", "trk_deg", "vs_mps")
 PARTY_PRIVATE_EVENTS = frozenset({"webhook.set", "webhook.removed", "token.rotated"})
 """Events about one party's own settings (payload key ``party``): that party and the admin see them."""
 
@@ -223,7 +228,52 @@ class Disclosure:
             return self._ack_view(viewer, payload)
         if type in PARTY_PRIVATE_EVENTS:
             return copy.deepcopy(dict(payload)) if payload.get("party") == viewer.name else None
+        if type in ALERT_EVENTS:
+            alert = self.alert_view(viewer, payload["alert"])
+            return None if alert is None else {"alert": alert}
         return None
+
+    def alert_view(self, viewer: Party, alert: Mapping[str, Any]) -> dict[str, Any] | None:
+        """What ``viewer`` sees of a tactical alert, or ``None``.
+
+        Safety first, identity by policy: a party told of a predicted loss of separation or an
+        incursion always gets the other aircraft's state (position, altitude, velocity) and the
+        geometry, because it needs them to stay clear; it gets the other aircraft's party, id and
+        callsign only at ``conflicts-only`` and above, and another party's volume (notice id and
+        party) likewise (protected sites are public). A nonconformance alert concerns one party's
+        own aircraft: that party, and observers granted ``conflicts-only`` or more on it. Parties
+        see only alerts about their own aircraft or volumes; observers those where a grant reaches.
+        """
+        if viewer.role is Role.ADMIN:
+            return copy.deepcopy(dict(alert))
+        sides: list[Mapping[str, Any]] = list(alert.get("sides", []))
+        volume: Mapping[str, Any] | None = alert.get("volume")
+        owners = [side["party"] for side in sides] + ([volume["party"]] if volume is not None else [])
+        involved = viewer.name in owners
+        if viewer.role.files_notices and not involved:
+            return None
+        if alert.get("kind") == "nonconformance":
+            if not involved and self.level(viewer, sides[0]["party"]) < Level.CONFLICTS_ONLY:
+                return None
+            return copy.deepcopy(dict({k: v for k, v in alert.items() if k != "parties"}))
+        levels = [self.level(viewer, side["party"]) for side in sides]
+        vol_level = Level.FULL if volume is None or _is_site(volume) else self.level(viewer, volume["party"])
+        if involved:
+            levels = [max(lv, Level.EXISTENCE) for lv in levels]
+            vol_level = max(vol_level, Level.EXISTENCE)
+        elif max(levels + ([vol_level] if volume is not None and not _is_site(volume) else [])) < Level.EXISTENCE:
+            return None
+        view: dict[str, Any] = {key: copy.deepcopy(alert.get(key)) for key in _ALERT_KEYS}
+        view["sides"] = [_aircraft_view(side, lv) for side, lv in zip(sides, levels, strict=True)]
+        if volume is not None:
+            view["volume"] = (
+                {key: copy.deepcopy(volume[key]) for key in ("party", "notice", "volume", "protected_site")}
+                if vol_level >= Level.CONFLICTS_ONLY
+                else {"hidden": True}
+            )
+        view["geometry"] = copy.deepcopy(alert.get("geometry"))
+        view["disclosure"] = max(min([*levels, vol_level]), Level.EXISTENCE).text
+        return view
 
     def _side_level(self, viewer: Party, side: Mapping[str, Any]) -> Level:
         if side["party"] == viewer.name or _is_site(side):
@@ -239,6 +289,14 @@ class Disclosure:
         # itself, or as the party of a side shown. A hidden side's acknowledgement stays anonymous.
         named = acker == viewer.name or any(side.get("party") == acker for side in view["sides"])
         return {"conflict": view, "ack": payload.get("ack"), "party": acker if named else None}
+
+
+def _aircraft_view(side: Mapping[str, Any], level: Level) -> dict[str, Any]:
+    if level >= Level.CONFLICTS_ONLY:
+        return {key: copy.deepcopy(side.get(key)) for key in _AIRCRAFT_IDENTITY + _AIRCRAFT_STATE}
+    if level >= Level.EXISTENCE:  # where it is and where it goes: what the other side needs to stay clear
+        return {"hidden": True, **{key: side.get(key) for key in _AIRCRAFT_STATE}}
+    return {"hidden": True}
 
 
 def _is_site(side: Mapping[str, Any]) -> bool:

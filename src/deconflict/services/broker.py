@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 
+from deconflict.domain.alerts import Alert, Changes, alert_json
 from deconflict.domain.audit import (
     BrokerKey,
     Event,
@@ -581,6 +582,50 @@ class Broker:
             )
             tx.repo.add_ack(c.id, caller.name, tx.now, ev.seq)
             return Reply(201, self._with_acks(tx.repo, d, caller, c, view))
+
+    # ------------------------------------------------------------------ tactical alerts
+
+    def open_alerts(self) -> list[Alert]:
+        with self.store.begin(write=False) as repo:
+            return repo.open_alerts()
+
+    def live_notices(self) -> list[Notice]:
+        """Notices and sites that still take part in checks (accepted or active)."""
+        with self.store.begin(write=False) as repo:
+            return [n for n in repo.list_notices() if n.state.is_live]
+
+    def record_alerts(self, changes: Changes) -> None:
+        """Write alert changes and their events in one transaction (actor ``broker``)."""
+        with self._write() as tx:
+            for kind, alerts in (
+                ("created", changes.created),
+                ("updated", changes.updated),
+                ("cleared", changes.cleared),
+            ):
+                for a in alerts:
+                    tx.repo.save_alert(a)
+                    tx.log("broker", f"alert.{kind}", {"alert": alert_json(a)})
+
+    def list_alerts(
+        self, caller: Party, state: str | None = "open", cursor: str | None = None, limit: int = MAX_LIST
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of the alerts the caller may see, oldest first, and the next page's cursor."""
+        after = decode_cursor(cursor)
+        with self.store.begin(write=False) as repo:
+            d = self._disclosure(repo)
+            scope = {caller.name} if caller.role.files_notices else self._scope(repo, d, caller, Level.EXISTENCE)
+            out: list[dict[str, Any]] = []
+            while True:
+                alerts = repo.page_alerts(scope, state, after, limit)
+                for a in alerts:
+                    after = (a.detected_at, a.id)
+                    view = d.alert_view(caller, alert_json(a))
+                    if view is not None:
+                        out.append(view)
+                        if len(out) == limit:
+                            return out, encode_cursor(after)
+                if len(alerts) < limit:
+                    return out, None
 
     # ------------------------------------------------------------------ live events and webhooks
 

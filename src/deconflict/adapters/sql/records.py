@@ -6,11 +6,13 @@ everything it records."""
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from typing import Any
 
 import sqlalchemy as sa
 
 from deconflict.adapters.sql import tables as t
+from deconflict.domain.alerts import Alert, AlertKind
 from deconflict.domain.audit import Event, Receipt
 from deconflict.domain.parties import Party, Role
 from deconflict.services.ports import Webhook
@@ -192,6 +194,52 @@ class BrokerRecords:
             .values(failures=failures, next_attempt_at=next_attempt_at, last_error=error[:1000])
         )
 
+    # ------------------------------------------------------------------ alerts
+
+    def save_alert(self, alert: Alert) -> None:
+        """Insert an alert or update it by id."""
+        a = t.alerts
+        row = {
+            "key": alert.key,
+            "kind": alert.kind.value,
+            "severity": alert.severity,
+            "parties": json.dumps(list(alert.parties)),
+            "body": json.dumps(alert.body, separators=(",", ":")),
+            "state": alert.state,
+            "detected_at": alert.detected_at,
+            "updated_at": alert.updated_at,
+            "cleared_at": alert.cleared_at,
+        }
+        if self.conn.execute(sa.update(a).where(a.c.id == alert.id).values(**row)).rowcount == 0:
+            self.conn.execute(sa.insert(a).values(id=alert.id, **row))
+            self.conn.execute(
+                sa.insert(t.alert_parties), [{"alert_id": alert.id, "party": p} for p in set(alert.parties)]
+            )
+
+    def open_alerts(self) -> list[Alert]:
+        a = t.alerts
+        return [_alert(r) for r in self.conn.execute(sa.select(a).where(a.c.state == "open")).mappings()]
+
+    def page_alerts(
+        self,
+        parties: Collection[str] | None,
+        state: str | None = None,
+        after: tuple[float, str] | None = None,
+        limit: int = 1000,
+    ) -> list[Alert]:
+        """One page of alerts in (detected_at, id) order, of these parties (``None``: all)."""
+        a = t.alerts
+        stmt = sa.select(a).order_by(a.c.detected_at, a.c.id).limit(limit)
+        if parties is not None:
+            ap = t.alert_parties
+            stmt = stmt.where(a.c.id.in_(sa.select(ap.c.alert_id).where(ap.c.party.in_(sorted(parties)))))
+        if state is not None:
+            stmt = stmt.where(a.c.state == state)
+        if after is not None:
+            t0, aid = after
+            stmt = stmt.where(sa.or_(a.c.detected_at > t0, sa.and_(a.c.detected_at == t0, a.c.id > aid)))
+        return [_alert(r) for r in self.conn.execute(stmt).mappings()]
+
     # ------------------------------------------------------------------ disclosure rules
 
     def set_disclosure_rule(self, viewer: str, subject: str, level: str | None) -> None:
@@ -222,6 +270,21 @@ def _event(row: sa.RowMapping) -> Event:
         payload_digest=row["payload_digest"],
         prev_hash=row["prev_hash"],
         hash=row["hash"],
+    )
+
+
+def _alert(row: sa.RowMapping) -> Alert:
+    return Alert(
+        id=row["id"],
+        key=row["key"],
+        kind=AlertKind(row["kind"]),
+        severity=row["severity"],
+        parties=tuple(json.loads(row["parties"])),
+        body=json.loads(row["body"]),
+        state=row["state"],
+        detected_at=row["detected_at"],
+        updated_at=row["updated_at"],
+        cleared_at=row["cleared_at"],
     )
 
 

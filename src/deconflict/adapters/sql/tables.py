@@ -204,3 +204,29 @@ disclosure_rules = sa.Table(
 )
 """Directed rules set by the admin at run time (observer grants, pair levels); they win over the
 theater configuration's pairs."""
+
+alerts = sa.Table(
+    "alerts",
+    metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("key", sa.Text, nullable=False),  # one open alert per key (pair, or aircraft and volume)
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("severity", sa.Text, nullable=False),
+    sa.Column("parties", sa.Text, nullable=False),  # JSON list
+    sa.Column("body", sa.Text, nullable=False),  # JSON: sides, geometry, volume, as of the last change
+    sa.Column("state", sa.Text, nullable=False),
+    sa.Column("detected_at", sa.Double, nullable=False),
+    sa.Column("updated_at", sa.Double, nullable=False),
+    sa.Column("cleared_at", sa.Double, nullable=True),
+    sa.Index(None, "state"),
+    sa.Index("ix_alerts_detected_at_id", "detected_at", "id"),
+)
+
+alert_parties = sa.Table(
+    "alert_parties",
+    metadata,
+    sa.Column("alert_id", sa.Text, sa.ForeignKey("alerts.id"), primary_key=True),
+    sa.Column("party", sa.Text, primary_key=True),
+    sa.Index(None, "party"),
+)
+"""Which parties an alert concerns, so a party's list is one index look-up."""

@@ -1,0 +1,92 @@
+"""Tracks in, alerts out, and the broker's metrics."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse, PlainTextResponse
+
+from deconflict.api.deps import PAGING, Body, BrokerDep, Caller, CursorQuery, LimitQuery, page
+from deconflict.domain.parties import Role
+from deconflict.services.broker import Forbidden
+from deconflict.services.tactical import TacticalService
+
+router = APIRouter(tags=["tactical"])
+
+STATE_EXAMPLE = {
+    "states": [
+        {
+            "aircraft": "3c6444",
+            "callsign": "DLH4AB",
+            "time": "2015-09-30T07:31:02Z",
+            "lat": 35.31,
+            "lon": 36.61,
+            "alt_m": 7620,
+            "alt_ref": "STD",
+            "gs_mps": 231.5,
+            "trk_deg": 272.0,
+            "vs_mps": 0.0,
+        }
+    ]
+}
+
+
+def get_tactical(request: Request) -> TacticalService:
+    t: TacticalService = request.app.state.tactical
+    return t
+
+
+@router.post(
+    "/tracks",
+    summary="Report your aircraft's states",
+    description='A batch `{"states": [...]}` of your own aircraft: `aircraft` (your id for it), `time` (RFC 3339 '
+    "or epoch seconds), `lat`, `lon`, `alt_m` with `alt_ref` (W84, AMSL or STD), and optionally `gs_mps`, `trk_deg`, "
+    "`vs_mps` (without them the velocity is derived from the aircraft's previous report) and `callsign`. Each bad "
+    "state (NaN, an impossible speed, a time ahead of the broker's clock or older than the track timeout) is refused "
+    "on its own with its field and reason; the others are kept. Tracks age out after the timeout (default 60 s).",
+    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"example": STATE_EXAMPLE}}}},
+)
+def report_tracks(request: Request, caller: Caller, body: Body) -> dict[str, Any]:
+    return get_tactical(request).ingest(caller, body)
+
+
+@router.get("/tracks", summary="Your aircraft in the live picture (admin: all)")
+def list_tracks(request: Request, caller: Caller) -> list[dict[str, Any]]:
+    return get_tactical(request).aircraft_of(caller)
+
+
+@router.get(
+    "/alerts",
+    summary="Tactical alerts that concern you",
+    description="Predicted losses of separation with another party's aircraft, incursions into another party's "
+    "volumes or protected sites (yours, or into yours), and nonconformance of your own aircraft. Each as you may "
+    "see it: the other aircraft's position and velocity always (you need them to stay clear), its party, id and "
+    "callsign only where the disclosure policy shows that party. `?state=open` (default), `cleared` or `all`. "
+    "Geometry is as of the alert's last change; live changes arrive on `/v1/events`. Oldest first, in pages: " + PAGING,
+    response_model=list[dict[str, Any]],
+)
+def list_alerts(
+    request: Request,
+    caller: Caller,
+    broker: BrokerDep,
+    state: Annotated[str, Query(pattern="^(open|cleared|all)$")] = "open",
+    cursor: CursorQuery = None,
+    limit: LimitQuery = 1000,
+) -> JSONResponse:
+    items, next_cursor = broker.list_alerts(caller, None if state == "all" else state, cursor, limit)
+    return page(request, items, next_cursor)
+
+
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics (admin)",
+    description="Text exposition format: the last cycle's duration, cycles, aircraft, track states accepted and "
+    "refused, open alerts by kind. Needs an admin token (scrape with `authorization: {credentials: ...}`): the "
+    "number of aircraft is not for every party to read.",
+    response_class=PlainTextResponse,
+)
+def metrics(request: Request, caller: Caller) -> PlainTextResponse:
+    if caller.role is not Role.ADMIN:
+        raise Forbidden("metrics are for the admin")
+    return PlainTextResponse(get_tactical(request).prometheus(), media_type="text/plain; version=0.0.4")

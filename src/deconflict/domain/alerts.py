@@ -1,0 +1,118 @@
+"""Tactical alerts: one open alert per pair of aircraft or per aircraft and volume, created,
+updated and cleared as the picture changes.
+
+Each detection cycle produces :class:`Finding` s; :func:`reconcile` compares them with the open
+alerts and says what to create, update (the severity changed) and clear (no longer found).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from typing import Any
+
+
+class AlertKind(StrEnum):
+    SEPARATION = "separation"
+    """Two aircraft of different parties predicted to lose separation (or already have)."""
+    INCURSION = "incursion"
+    """An aircraft inside, or predicted to enter, another party's volume or a protected site."""
+    NONCONFORMANCE = "nonconformance"
+    """An aircraft outside every volume its own party declared for now."""
+
+
+SEVERITIES = ("low", "medium", "high", "loss")
+"""In increasing order: see :func:`deconflict.domain.conformance.severity_time`."""
+
+
+@dataclass(frozen=True)
+class Finding:
+    """What one cycle found for one key."""
+
+    key: str
+    kind: AlertKind
+    severity: str
+    parties: tuple[str, ...]
+    """The parties the alert concerns (who must be told)."""
+    body: dict[str, Any] = field(compare=False)
+    """``sides`` (aircraft states), ``geometry`` (times and distances), ``volume`` (incursion)."""
+
+
+@dataclass(frozen=True)
+class Alert:
+    id: str
+    key: str
+    kind: AlertKind
+    severity: str
+    parties: tuple[str, ...]
+    body: dict[str, Any]
+    state: str
+    detected_at: float
+    updated_at: float
+    cleared_at: float | None = None
+
+
+def separation_key(a: tuple[str, str], b: tuple[str, str]) -> str:
+    """The key of a pair of (party, aircraft), the same whichever comes first.
+
+    >>> separation_key(("us", "B"), ("ru", "A")) == separation_key(("ru", "A"), ("us", "B"))
+    True
+    """
+    x, y = sorted([a, b])
+    return f"separation:{x[0]}/{x[1]}|{y[0]}/{y[1]}"
+
+
+def incursion_key(aircraft: tuple[str, str], notice: str, volume: int) -> str:
+    return f"incursion:{aircraft[0]}/{aircraft[1]}|{notice}#{volume}"
+
+
+def nonconformance_key(aircraft: tuple[str, str]) -> str:
+    return f"nonconformance:{aircraft[0]}/{aircraft[1]}"
+
+
+@dataclass(frozen=True)
+class Changes:
+    created: list[Alert]
+    updated: list[Alert]
+    cleared: list[Alert]
+
+    def __bool__(self) -> bool:
+        return bool(self.created or self.updated or self.cleared)
+
+
+def reconcile(open_alerts: Mapping[str, Alert], findings: Iterable[Finding], now: float) -> Changes:
+    """New findings open alerts; a finding whose severity changed updates its alert; an open alert
+    no longer found is cleared. Geometry that moves every second but keeps the severity is not an
+    update (the live picture is not an event each second)."""
+    created, updated = [], []
+    seen = set()
+    for f in findings:
+        seen.add(f.key)
+        old = open_alerts.get(f.key)
+        if old is None:
+            created.append(Alert(uuid.uuid4().hex, f.key, f.kind, f.severity, f.parties, f.body, "open", now, now))
+        elif old.severity != f.severity:
+            updated.append(replace(old, severity=f.severity, body=f.body, parties=f.parties, updated_at=now))
+    cleared = [
+        replace(a, state="cleared", cleared_at=now, updated_at=now) for k, a in open_alerts.items() if k not in seen
+    ]
+    return Changes(created, updated, cleared)
+
+
+def alert_json(a: Alert) -> dict[str, Any]:
+    """The full form kept in the log and cut down by disclosure."""
+    from deconflict.domain.parse import format_time
+
+    return {
+        "id": a.id,
+        "kind": a.kind.value,
+        "severity": a.severity,
+        "state": a.state,
+        "parties": list(a.parties),
+        "detected_at": format_time(a.detected_at),
+        "updated_at": format_time(a.updated_at),
+        "cleared_at": None if a.cleared_at is None else format_time(a.cleared_at),
+        **a.body,
+    }

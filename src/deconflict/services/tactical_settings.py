@@ -1,0 +1,36 @@
+"""The theater's tactical settings (``[tactical]`` in the configuration)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from deconflict.domain.tactical import TacticalPolicy
+
+
+@dataclass(frozen=True)
+class TacticalSettings:
+    rpz_m: float = 9260.0
+    """Horizontal minimum (5 NM)."""
+    hpz_m: float = 304.8
+    """Vertical minimum (1000 ft)."""
+    lookahead_s: float = 300.0
+    track_timeout_s: float = 60.0
+    """A track not updated for this long ages out."""
+    conformance_grace_s: float = 30.0
+    """An aircraft outside its party's volumes for this long is nonconforming."""
+    cycle_s: float = 1.0
+    """How often the server runs a detection cycle."""
+    notices_refresh_s: float = 5.0
+    """How often the cycle re-reads the notices in force from the store."""
+    all_pairs: bool = False
+    """Also alert on pairs of the same party (normally each party separates its own aircraft)."""
+
+    @property
+    def policy(self) -> TacticalPolicy:
+        from deconflict.domain.tactical import TacticalPolicy
+
+        return TacticalPolicy(
+            rpz_m=self.rpz_m, hpz_m=self.hpz_m, lookahead_s=self.lookahead_s, all_pairs=self.all_pairs
+        )

@@ -1,0 +1,422 @@
+"""`deconflict replay` against a fake broker: a real HTTP server on 127.0.0.1 that records every
+`POST /v1/tracks`. The clock and the sleep are injected, so pacing is checked without waiting."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from typer.testing import CliRunner, Result
+
+from deconflict import cli_tactical
+from deconflict.cli import app
+from deconflict.cli_tactical import (
+    RETRY_DELAYS_S,
+    ReplayError,
+    ReplayRuntime,
+    Sender,
+    party_of,
+    replay_states,
+)
+from deconflict.domain.tracks import TrackState
+from deconflict.domain.volumes import AltitudeReference
+
+runner = CliRunner()
+TOL_S = 1e-5
+"""Epoch seconds near 1.7e9 carry about 2e-7 s of float resolution."""
+W0 = 1_700_000_000.0
+T0 = 1_443_598_262.0  # the recording's first time: years before W0
+
+Respond = Callable[[str, list[dict[str, Any]]], tuple[int, Any]]
+
+
+def approx(expected: Any) -> Any:
+    return pytest.approx(expected, abs=TOL_S)
+
+
+def accept_all_but_bad(token: str, states: list[dict[str, Any]]) -> tuple[int, Any]:
+    """As the broker: 200, states of aircraft named bad… refused one by one with field and reason."""
+    rejected = [
+        {"index": i, "field": f"states[{i}].lat", "reason": f"must be within ±90°, got {91 + i}"}
+        for i, s in enumerate(states)
+        if s["aircraft"].startswith("bad")
+    ]
+    return 200, {"accepted": len(states) - len(rejected), "rejected": rejected}
+
+
+@dataclass
+class Received:
+    path: str
+    token: str
+    states: list[dict[str, Any]]
+
+
+class Receiver:
+    """The fake broker. ``respond`` decides each answer; ``received`` holds every request in order."""
+
+    def __init__(self) -> None:
+        self.received: list[Received] = []
+        self.respond: Respond = accept_all_but_bad
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                token = self.headers.get("Authorization", "").removeprefix("Bearer ")
+                outer.received.append(Received(self.path, token, body["states"]))
+                status, doc = outer.respond(token, body["states"])
+                data = doc if isinstance(doc, bytes) else json.dumps(doc).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "text/plain" if isinstance(doc, bytes) else "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.02,), daemon=True)
+        self.thread.start()
+
+    def states(self) -> list[dict[str, Any]]:
+        return [s for r in self.received for s in r.states]
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@dataclass
+class FakeClock:
+    """Wall-clock time that moves only when the replay sleeps."""
+
+    now: float = W0
+    sleeps: list[float] = field(default_factory=list)
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+def broker() -> Iterator[Receiver]:
+    r = Receiver()
+    yield r
+    r.close()
+
+
+@pytest.fixture
+def client() -> Iterator[httpx.Client]:
+    with httpx.Client(timeout=5.0) as c:
+        yield c
+
+
+@pytest.fixture(autouse=True)
+def no_token_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DECONFLICT_TOKEN", raising=False)
+    monkeypatch.setenv("COLUMNS", "200")
+
+
+def recording(aircraft: list[str], seconds: int, step: float = 1.0) -> list[TrackState]:
+    """Every aircraft once per ``step``, for ``seconds`` of recording from T0, sorted by time."""
+    out = []
+    for k in range(int(seconds / step)):
+        for n, a in enumerate(aircraft):
+            out.append(
+                TrackState(
+                    a, T0 + k * step, 48.0 + n * 0.1, 2.0 + 0.001 * k, 10000.0, AltitudeReference.STD, 230.0, 90.0
+                )
+            )
+    return out
+
+
+def replay(
+    states: list[TrackState], broker: Receiver, client: httpx.Client, clock: FakeClock, **kw: Any
+) -> cli_tactical.ReplaySummary:
+    senders = kw.pop("senders", [Sender("ru", "dcf_ru")])
+    return replay_states(states, senders, client=client, url=broker.url, clock=clock, sleep=clock.sleep, **kw)
+
+
+# ------------------------------------------------------------------------------------ the loop
+
+
+def test_paced_by_speed_and_restamped_to_the_moment_of_sending(broker: Receiver, client: httpx.Client) -> None:
+    clock = FakeClock()
+    summary = replay(recording(["a1", "a2"], 10), broker, client, clock, speed=10.0, batch_s=1.0)
+    assert len(broker.received) == 10 and summary.batches == 10
+    assert clock.sleeps == approx([0.1] * 9)  # 10 s of recording in 0.9 s of wall clock
+    for k, req in enumerate(broker.received):
+        assert req.path == "/v1/tracks" and req.token == "dcf_ru"
+        assert [s["aircraft"] for s in req.states] == ["a1", "a2"]
+        assert [s["time"] for s in req.states] == approx([W0 + k * 0.1] * 2)
+    assert broker.received[0].states[0] == {
+        "aircraft": "a1",
+        "time": W0,
+        "lat": 48.0,
+        "lon": 2.0,
+        "alt_m": 10000.0,
+        "alt_ref": "STD",
+        "gs_mps": 230.0,
+        "trk_deg": 90.0,
+    }
+    assert (summary.total().sent, summary.total().accepted, summary.aircraft) == (20, 20, 2)
+    assert summary.recording_s == 9.0 and summary.wall_s == approx(0.9)
+
+
+def test_batch_s_groups_seconds_of_recording_and_keeps_their_spacing(broker: Receiver, client: httpx.Client) -> None:
+    clock = FakeClock()
+    replay(recording(["a1"], 10), broker, client, clock, speed=2.0, batch_s=5.0)
+    assert [len(r.states) for r in broker.received] == [5, 5]
+    # each state stands for its paced moment; the batch goes when its last state is due
+    stamps = [s["time"] for s in broker.states()]
+    assert stamps == approx([W0 + k / 2.0 for k in range(10)])
+    assert clock.sleeps == approx([2.0, 2.5])
+
+
+def test_a_slow_broker_makes_stamps_later_not_older(broker: Receiver, client: httpx.Client) -> None:
+    clock = FakeClock()
+    broker.respond = lambda token, states: (clock.sleep(3.0), accept_all_but_bad(token, states))[1]
+    replay(recording(["a1"], 3), broker, client, clock, speed=1.0, batch_s=1.0)
+    # the replay falls behind by 3 s per request; each state is stamped when it is actually sent
+    assert [s["time"] for s in broker.states()] == approx([W0, W0 + 3.0, W0 + 6.0])
+    assert clock.sleeps == approx([3.0] * 3)  # only the broker's delays: no catch-up waits
+
+
+def test_refused_states_are_counted_by_reason(broker: Receiver, client: httpx.Client) -> None:
+    summary = replay(recording(["a1", "bad1", "bad2"], 3), broker, client, FakeClock())
+    total = summary.total()
+    assert (total.sent, total.accepted, total.rejected_total) == (9, 3, 6)
+    assert total.rejected == {"lat: must be within ±N°, got N": 6}
+    assert total.examples == {"lat: must be within ±N°, got N": "lat: must be within ±90°, got 92"}
+    assert summary.json()["reasons"] == [
+        {"reason": "lat: must be within ±N°, got N", "count": 6, "example": "lat: must be within ±90°, got 92"}
+    ]
+
+
+def test_parties_by_hash_split_aircraft_stably_each_with_its_token(broker: Receiver, client: httpx.Client) -> None:
+    aircraft = [f"{i:06x}" for i in range(0x3C6440, 0x3C6440 + 20)]
+    senders = [Sender("ru", "dcf_ru"), Sender("us", "dcf_us")]
+    summary = replay(recording(aircraft, 5), broker, client, FakeClock(), senders=senders)
+    seen: dict[str, set[str]] = {"dcf_ru": set(), "dcf_us": set()}
+    for req in broker.received:
+        seen[req.token] |= {s["aircraft"] for s in req.states}
+    assert seen["dcf_ru"] and seen["dcf_us"] and not seen["dcf_ru"] & seen["dcf_us"]
+    assert seen["dcf_ru"] | seen["dcf_us"] == set(aircraft)
+    assert seen["dcf_ru"] == {a for a in aircraft if party_of(a, ["ru", "us"]) == "ru"}
+    assert summary.parties["ru"].sent == 5 * len(seen["dcf_ru"])
+    assert summary.parties["us"].sent == 5 * len(seen["dcf_us"])
+    assert len(broker.received) == 10  # one request per party per batch
+
+
+def test_transient_failures_are_retried(broker: Receiver, client: httpx.Client) -> None:
+    answers = iter([(503, {"error": "unavailable", "message": "restarting"})] * 2)
+    broker.respond = lambda token, states: next(answers, None) or accept_all_but_bad(token, states)
+    clock = FakeClock()
+    summary = replay(recording(["a1"], 2), broker, client, clock, speed=1.0)
+    assert summary.total().accepted == 2 and summary.requests == 4
+    # the retries took 1.5 s, longer than the 1 s to the next batch: no further wait
+    assert clock.sleeps == approx(list(RETRY_DELAYS_S[:2]))
+
+
+def test_too_large_batches_are_halved(broker: Receiver, client: httpx.Client) -> None:
+    def small_only(token: str, states: list[dict[str, Any]]) -> tuple[int, Any]:
+        if len(states) > 3:
+            return 413, {"error": "too-large", "message": "request body is larger than the limit"}
+        return accept_all_but_bad(token, states)
+
+    broker.respond = small_only
+    summary = replay(recording([f"a{i}" for i in range(10)], 1), broker, client, FakeClock())
+    assert summary.total().accepted == 10 and summary.total().rejected_total == 0
+    assert [len(r.states) for r in broker.received] == [10, 5, 2, 3, 5, 2, 3]
+
+
+def test_large_batches_are_split_into_requests(
+    broker: Receiver, client: httpx.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cli_tactical, "MAX_STATES_PER_REQUEST", 4)
+    replay(recording([f"a{i}" for i in range(10)], 1), broker, client, FakeClock())
+    assert [len(r.states) for r in broker.received] == [4, 4, 2]
+
+
+def test_a_request_refused_whole_counts_its_states_and_goes_on(broker: Receiver, client: httpx.Client) -> None:
+    answers = iter([(422, {"error": "invalid", "message": "bad", "detail": [{"field": "states", "reason": "x"}]})])
+    broker.respond = lambda token, states: next(answers, None) or accept_all_but_bad(token, states)
+    summary = replay(recording(["a1", "a2"], 2), broker, client, FakeClock())
+    assert summary.total().rejected == {"request: HTTP N: states: x": 2}
+    assert summary.total().accepted == 2
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "message"),
+    [
+        (401, {"error": "unauthorized", "message": "unknown token"}, "party ru: the broker refused the token (401"),
+        (403, {"error": "forbidden", "message": "an observer does not report tracks"}, "party ru: may not report"),
+        (404, {"detail": "Not Found"}, "answered HTTP 404"),
+        (200, b"<html>hello</html>", "is this a deconflict broker?"),
+    ],
+)
+def test_refusals_that_end_the_replay(
+    broker: Receiver, client: httpx.Client, status: int, body: Any, message: str
+) -> None:
+    broker.respond = lambda token, states: (status, body)
+    with pytest.raises(ReplayError, match=message.replace("(", r"\(")):
+        replay(recording(["a1"], 3), broker, client, FakeClock())
+    assert len(broker.received) == 1  # no retry: the answer will not change
+
+
+# ------------------------------------------------------------------------------------- the CLI
+
+
+def write_csv(tmp_path: Path, states: list[TrackState], name: str = "rec.csv") -> Path:
+    lines = ["time,id,lat,lon,alt_m,alt_ref,gs_mps,trk_deg,vs_mps,callsign"]
+    for s in states:
+        lines.append(f"{s.time},{s.aircraft},{s.lat},{s.lon},{s.alt_m},{s.alt_ref.value},{s.gs_mps},{s.trk_deg},,")
+    p = tmp_path / name
+    p.write_text("\n".join(lines) + "\n")
+    return p
+
+
+def cli(clock: FakeClock, *args: str, env: dict[str, str] | None = None) -> Result:
+    return runner.invoke(app, ["replay", *args], obj=ReplayRuntime(clock=clock, sleep=clock.sleep), env=env)
+
+
+def test_cli_replays_a_csv_recording_and_prints_a_summary(broker: Receiver, tmp_path: Path) -> None:
+    path = write_csv(tmp_path, recording(["a1", "bad1"], 20))
+    clock = FakeClock()
+    r = cli(clock, str(path), "--party", "ru", "--url", broker.url, env={"DECONFLICT_TOKEN": "dcf_env"})
+    assert r.exit_code == 0, r.output
+    assert len(broker.received) == 20 and {q.token for q in broker.received} == {"dcf_env"}
+    assert sum(clock.sleeps) == approx(1.9)  # default --speed 10
+    first, *rest = r.stdout.splitlines()
+    assert first.startswith("replayed 40 states of 2 aircraft (0:00:19 of recording in 0:00:02, 20 request(s))")
+    assert first.endswith("as 1 party: sent 40, accepted 20, rejected 20")
+    assert rest == ["rejected, by reason (the first of each kind):", "        20  lat: must be within ±90°, got 92"]
+
+
+def test_cli_json_summary_with_two_parties(broker: Receiver, tmp_path: Path) -> None:
+    aircraft = [f"{i:06x}" for i in range(0x3C6440, 0x3C6440 + 10)]
+    path = write_csv(tmp_path, recording(aircraft, 4))
+    r = cli(
+        FakeClock(),
+        str(path),
+        "--parties-by-hash",
+        "ru,us",
+        "--token",
+        "us=dcf_us,ru=dcf_ru",
+        "--url",
+        broker.url + "/",
+        "--speed",
+        "1",
+        "--json",
+    )
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.stdout)
+    assert (doc["sent"], doc["accepted"], doc["rejected"], doc["aircraft"], doc["batches"]) == (40, 40, 0, 10, 4)
+    assert doc["reasons"] == []
+    assert doc["parties"]["ru"]["sent"] + doc["parties"]["us"]["sent"] == 40
+    assert doc["recording_s"] == 3.0 and doc["wall_s"] == 3.0
+    assert {q.token for q in broker.received} == {"dcf_ru", "dcf_us"}
+
+
+def test_cli_start_and_duration_pick_a_slice(broker: Receiver, tmp_path: Path) -> None:
+    path = write_csv(tmp_path, recording(["a1"], 100))
+    r = cli(FakeClock(), str(path), "--party", "ru", "--token", "t", "--url", broker.url, "--start-s", "10")
+    assert r.exit_code == 0, r.output
+    assert len(broker.states()) == 90
+    broker.received.clear()
+    args = ("--party", "ru", "--token", "t", "--url", broker.url, "--start-s", "10", "--duration-s", "5", "--json")
+    r = cli(FakeClock(), str(path), *args)
+    assert r.exit_code == 0, r.output
+    assert len(broker.states()) == 5 and json.loads(r.stdout)["recording_s"] == 4.0
+
+
+def test_cli_reads_sbs_and_opensky_recordings(broker: Receiver, tmp_path: Path) -> None:
+    sbs = tmp_path / "feed.txt"
+    sbs.write_text(
+        "MSG,4,1,1,4CA2D6,1,2015/09/30,06:11:01.000,2015/09/30,06:11:01.000,,,450,90,,,0,,,,,0\n"
+        "MSG,3,1,1,4CA2D6,1,2015/09/30,06:11:02.000,2015/09/30,06:11:02.000,,37000,,,51.5,-1.0,,,,,,0\n"
+        "MSG,3,1,1,4CA2D6,1,2015/09/30,06:11:03.000,2015/09/30,06:11:03.000,,37000,,,51.5,-0.99,,,,,,0\n"
+        "not a line\n"
+    )
+    r = cli(FakeClock(), str(sbs), "--party", "ru", "--token", "t", "--url", broker.url)
+    assert r.exit_code == 0, r.output
+    assert [s["lon"] for s in broker.states()] == [-1.0, -0.99]
+    assert broker.states()[0]["gs_mps"] == pytest.approx(231.5, abs=0.01)
+    assert "skipped 1 malformed line(s)" in r.stderr
+    broker.received.clear()
+    row = {"icao24": "0101de", "latitude": 48.5, "longitude": 3.8, "altitude": 13650.0}
+    rows = [{**row, "timestamp": 1633608001000 + 1000 * k} for k in range(3)]
+    osk = tmp_path / "rec.json"
+    osk.write_text(json.dumps(rows))
+    r = cli(FakeClock(), str(osk), "--party", "ru", "--token", "t", "--url", broker.url)
+    assert r.exit_code == 0, r.output
+    assert [s["alt_m"] for s in broker.states()] == [approx(4160.52)] * 3
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--token", "t"], "give --party P, or --parties-by-hash P1,P2"),
+        (["--party", "ru", "--parties-by-hash", "ru,us", "--token", "t"], "give --party P, or --parties-by-hash"),
+        (["--party", "ru"], "no token for party ru: give --token ru=TOKEN (or set DECONFLICT_TOKEN)"),
+        (["--parties-by-hash", "ru,us", "--token", "ru=a"], "no token for party us"),
+        (["--parties-by-hash", "ru,us", "--token", "fr=a,b"], "--token names 'fr', which is not among the parties"),
+        (["--parties-by-hash", "ru,us", "--token", "a,b"], "two tokens without a party"),
+        (["--parties-by-hash", "ru,ru", "--token", "a"], "a party is named twice"),
+        (["--party", "ru", "--token", "t", "--speed", "0"], "option --speed: must be a positive number"),
+        (["--party", "ru", "--token", "t", "--batch-s", "-1"], "option --batch-s: must be a positive number"),
+        (["--party", "ru", "--token", "t", "--url", "ftp://x"], "option --url: 'ftp://x' is not an http"),
+        (["--party", "ru", "--token", "t", "--start-s", "1e9"], "no states to replay"),
+    ],
+)
+def test_cli_bad_options_exit_2(tmp_path: Path, args: list[str], message: str) -> None:
+    path = write_csv(tmp_path, recording(["a1"], 3))
+    nowhere = [] if "--url" in args else ["--url", "http://127.0.0.1:9"]  # refused before anything is sent
+    r = cli(FakeClock(), str(path), *args, *nowhere)
+    assert r.exit_code == 2, r.output
+    assert message in r.stderr
+
+
+def test_cli_bad_recordings_exit_2(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("time,id,lat,lon,alt_m\n1,a,1,1,1\n2,a,north,1,1\n")
+    r = cli(FakeClock(), str(bad), "--party", "ru", "--token", "t")
+    assert r.exit_code == 2 and r.stderr.strip() == f"{bad}:3: lat: not a number ('north')"
+    r = cli(FakeClock(), str(tmp_path / "none.csv"), "--party", "ru", "--token", "t")
+    assert r.exit_code == 2 and "none.csv: no such file" in r.stderr
+    garbled = tmp_path / "garbled.json"
+    garbled.write_text("[{")
+    r = cli(FakeClock(), str(garbled), "--party", "ru", "--token", "t")
+    assert r.exit_code == 2 and "garbled.json: not JSON" in r.stderr
+
+
+def test_cli_unreachable_broker_exit_2_after_retries(tmp_path: Path) -> None:
+    with ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler) as s:
+        closed_port = s.server_address[1]  # nothing listens there once closed
+    path = write_csv(tmp_path, recording(["a1"], 3))
+    clock = FakeClock()
+    r = cli(clock, str(path), "--party", "ru", "--token", "t", "--url", f"http://127.0.0.1:{closed_port}")
+    assert r.exit_code == 2
+    assert f"cannot reach the broker at http://127.0.0.1:{closed_port}" in r.stderr
+    assert "gave up after 4 attempts" in r.stderr
+    assert clock.sleeps == approx(list(RETRY_DELAYS_S))
+
+
+def test_cli_refused_token_exit_2(broker: Receiver, tmp_path: Path) -> None:
+    broker.respond = lambda token, states: (401, {"error": "unauthorized", "message": "unknown or revoked token"})
+    path = write_csv(tmp_path, recording(["a1"], 3))
+    r = cli(FakeClock(), str(path), "--party", "ru", "--token", "wrong", "--url", broker.url)
+    assert r.exit_code == 2
+    assert "party ru: the broker refused the token (401: unknown or revoked token)" in r.stderr
