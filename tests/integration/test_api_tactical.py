@@ -95,6 +95,8 @@ def test_bad_states_are_refused_one_by_one_and_counted(api: Api) -> None:
     assert "deconflict_track_states_accepted_total 1" in text
     assert 'deconflict_track_states_rejected_total{field="time"} 2' in text
     assert api.as_("ru-vks").get("/v1/metrics").status_code == 403
+    assert api.as_("root").get("/metrics").text == text  # where Prometheus looks by default
+    assert api.as_("nobody").get("/metrics").status_code == 401
 
 
 def test_a_predicted_loss_of_separation_alerts_both_parties_and_clears(api: Api) -> None:

@@ -228,4 +228,6 @@ def create_app(
     routers = (notices.router(site=False), notices.router(site=True), conflicts.router, events.router, audit.router)
     for r in (*routers, tactical_api.router):
         app.include_router(r, prefix="/v1")
+    # where Prometheus looks by default; the same handler (and admin token) as /v1/metrics
+    app.add_api_route("/metrics", tactical_api.metrics, methods=["GET"], include_in_schema=False)
     return app
