@@ -589,10 +589,20 @@ class Broker:
         with self.store.begin(write=False) as repo:
             return repo.open_alerts()
 
-    def live_notices(self) -> list[Notice]:
-        """Notices and sites that still take part in checks (accepted or active)."""
+    def live_notices(self, time_start: float, time_end: float) -> list[Notice]:
+        """Notices and sites that take part in checks (accepted or active) and reach into
+        ``[time_start, time_end]``, read a page at a time in SQL (not the whole store)."""
+        out: list[Notice] = []
         with self.store.begin(write=False) as repo:
-            return [n for n in repo.list_notices() if n.state.is_live]
+            for state in (NoticeState.ACCEPTED, NoticeState.ACTIVE):
+                after: tuple[float, str] | None = None
+                while True:
+                    rows = repo.page_notices(None, state=state, time_start=time_start, time_end=time_end, after=after)
+                    out.extend(n for _, n in rows)
+                    if len(rows) < MAX_LIST:
+                        break
+                    after = rows[-1][0]
+        return out
 
     def record_alerts(self, changes: Changes) -> None:
         """Write alert changes and their events in one transaction (actor ``broker``)."""

@@ -167,7 +167,7 @@ class TacticalService:
             horizon = now + self.settings.lookahead_s
             self._volumes = [
                 (n, i, v)
-                for n in self.broker.live_notices()
+                for n in self.broker.live_notices(now - self.settings.notices_refresh_s, horizon)
                 for i, v in enumerate(n.volumes)
                 if v.time_end >= now - self.settings.notices_refresh_s and v.time_start <= horizon
             ]
