@@ -1,25 +1,22 @@
-"""Tactical commands: ``detect`` (the engine on one snapshot, offline) and ``replay`` (a recording
-played into a running broker). Registered on the main app in :mod:`deconflict.cli`.
+"""Tactical commands: ``detect`` (the engine on one snapshot, offline), ``replay`` (a recording
+played into a running broker) and ``feed`` (a live BaseStation feed forwarded to a broker).
+Registered on the main app in :mod:`deconflict.cli`.
 
-The replay loop itself (:func:`replay_states`) is a plain function with its sender (an
-``httpx.Client``), clock and sleep passed in, so tests drive it without waiting; the command finds
-the same seams in a :class:`ReplayRuntime` given as the Click context object (``obj=``), and uses
-the real ones otherwise.
+The commands parse, call and print; the work is in :mod:`deconflict.services.replay`, whose loops
+take their sender (an ``httpx.Client``), clock and sleep as arguments. The commands find the same
+seams in a :class:`ReplayRuntime` or :class:`FeedRuntime` given as the Click context object
+(``obj=``), so tests drive them without waiting, and use the real ones otherwise.
 """
 
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 import math
-import re
 import sys
 import time
-from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
-from enum import StrEnum
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -28,19 +25,29 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from deconflict.adapters.feeds import FeedStats, state_to_wire
 from deconflict.domain import tactical
 from deconflict.domain.errors import ValidationError
-from deconflict.domain.tracks import TrackState
 from deconflict.domain.volumes import AltitudeReference
+from deconflict.services.replay import (
+    DEFAULT_URL,
+    FeedFormat,
+    FeedSummary,
+    PartyTally,
+    ReplayError,
+    ReplaySummary,
+    SbsSource,
+    Sender,
+    forward_live,
+    load_recording,
+    parse_senders,
+    party_of,
+    replay_states,
+    window,
+)
 
-MAX_STATES_PER_REQUEST = 1000
-"""States in one ``POST /v1/tracks``: a batch of more is sent in several requests. Well under the
-broker's own limits (10 000 states, 4 MB), so a dense recording never trips them."""
-RETRY_DELAYS_S = (0.5, 1.0, 2.0)
-"""Waits before retrying a request that failed in transport or with a 5xx: a broker restarting or
-briefly overloaded should not end a long replay, a broker that stays down should end it soon."""
-DEFAULT_URL = "http://127.0.0.1:8000"
+# Sender, party_of and replay_states were defined here before the replay machinery moved to
+# deconflict.services.replay; they stay importable from here for the code that still does so.
+__all__ = ["FeedRuntime", "ReplayRuntime", "Sender", "detect", "feed", "party_of", "replay", "replay_states"]
 
 
 def _err(message: str, code: int = 2) -> typer.Exit:
@@ -195,98 +202,6 @@ def _one_decimal(x: float) -> str:
 # --------------------------------------------------------------------------------------- replay
 
 
-_NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?")
-_STATE_PREFIX = re.compile(r"^states\[\d+\]\.?")
-
-
-class FeedFormat(StrEnum):
-    """Recording formats ``replay`` reads (``auto`` looks at the name, then at the first bytes)."""
-
-    AUTO = "auto"
-    SBS = "sbs"
-    CSV = "csv"
-    OPENSKY = "opensky"
-
-
-@dataclass(frozen=True)
-class Sender:
-    """A party whose aircraft are replayed, and the bearer token it reports them with."""
-
-    party: str
-    token: str
-
-
-@dataclass
-class PartyTally:
-    """What the broker said to one party's requests (mutable: it counts as the replay goes)."""
-
-    sent: int = 0
-    accepted: int = 0
-    rejected: Counter[str] = field(default_factory=Counter)
-    """Refused states by ``field: reason``, with numbers in the reason replaced by ``N`` so that
-    "is 12.3 s old" and "is 13.1 s old" count as one reason."""
-    examples: dict[str, str] = field(default_factory=dict)
-    """The first refusal of each counted reason, word for word (``alt_m: must be between -500 and
-    30000 m, got 40000.0``): the numbers a summary needs to be acted on."""
-
-    def reject(self, field_path: str, reason: str, n: int = 1) -> None:
-        """Count ``n`` refused states under ``field: reason`` (see :attr:`rejected`)."""
-        name = _STATE_PREFIX.sub("", field_path) or "state"
-        key = f"{name}: {_NUMBER.sub('N', reason)}"
-        self.rejected[key] += n
-        self.examples.setdefault(key, f"{name}: {reason}")
-
-    @property
-    def rejected_total(self) -> int:
-        return sum(self.rejected.values())
-
-    @property
-    def not_kept(self) -> int:
-        """Accepted by neither count: the broker keeps only the newest report of an aircraft."""
-        return self.sent - self.accepted - self.rejected_total
-
-
-@dataclass
-class ReplaySummary:
-    """The outcome of a replay, party by party."""
-
-    parties: dict[str, PartyTally]
-    aircraft: int = 0
-    batches: int = 0
-    requests: int = 0
-    recording_s: float = 0.0
-    wall_s: float = 0.0
-
-    def total(self) -> PartyTally:
-        t = PartyTally()
-        for p in self.parties.values():
-            t.sent += p.sent
-            t.accepted += p.accepted
-            t.rejected.update(p.rejected)
-            t.examples = {**p.examples, **t.examples}
-        return t
-
-    def json(self) -> dict[str, Any]:
-        def tally(t: PartyTally) -> dict[str, Any]:
-            reasons = [{"reason": k, "count": n, "example": t.examples.get(k, k)} for k, n in t.rejected.most_common()]
-            return {"sent": t.sent, "accepted": t.accepted, "rejected": t.rejected_total, "reasons": reasons}
-
-        return {
-            **tally(self.total()),
-            "aircraft": self.aircraft,
-            "batches": self.batches,
-            "requests": self.requests,
-            "recording_s": round(self.recording_s, 3),
-            "wall_s": round(self.wall_s, 3),
-            "parties": {name: tally(t) for name, t in self.parties.items()},
-        }
-
-
-class ReplayError(Exception):
-    """A replay that cannot go on: the broker is unreachable, refuses the token, or answers
-    something that is not the tracks API."""
-
-
 @dataclass(frozen=True)
 class ReplayRuntime:
     """The seams of ``replay``: pass one as the Click context object to drive the command in tests.
@@ -299,273 +214,6 @@ class ReplayRuntime:
     sleep: Callable[[float], None] = time.sleep
     client: httpx.Client | None = None
     """Sender; ``None`` opens an ``httpx.Client`` for the command's duration."""
-
-
-def party_of(aircraft: str, parties: Sequence[str]) -> str:
-    """The party an aircraft is replayed as when a recording is split between ``parties``: a stable
-    hash of its id (SHA-256, not Python's ``hash``, which changes from run to run), so an aircraft
-    stays with one party for the whole replay and across replays and machines.
-
-    >>> party_of("3c6444", ["ru", "us"]) == party_of("3C6444", ["ru", "us"])
-    True
-    """
-    if len(parties) == 1:
-        return parties[0]
-    digest = hashlib.sha256(aircraft.strip().lower().encode()).digest()
-    return parties[int.from_bytes(digest[:8], "big") % len(parties)]
-
-
-def batches(states: Sequence[TrackState], batch_s: float) -> Iterator[list[TrackState]]:
-    """Time-sorted states in windows of ``batch_s`` seconds of recording, counted from the first
-    state (empty windows are skipped).
-
-    >>> [[s.time for s in b] for b in batches([TrackState("a", t, 0, 0, 0) for t in (0, .5, 1, 3.2)], 1.0)]
-    [[0, 0.5], [1], [3.2]]
-    """
-    if not states:
-        return
-    t0 = states[0].time
-    current: list[TrackState] = []
-    window = 0
-    for s in states:
-        w = math.floor((s.time - t0) / batch_s)
-        if w != window and current:
-            yield current
-            current = []
-        window = w
-        current.append(s)
-    if current:
-        yield current
-
-
-def _message(r: httpx.Response) -> str:
-    try:
-        body = r.json()
-    except ValueError:
-        return r.text[:200] or r.reason_phrase
-    if isinstance(body, dict):
-        detail = body.get("detail")
-        if isinstance(detail, list) and detail and isinstance(detail[0], dict):
-            d = detail[0]
-            return f"{d.get('field', '')}: {d.get('reason', '')}".strip(": ")
-        return str(body.get("message") or body.get("error") or body)[:200]
-    return str(body)[:200]
-
-
-class _Poster:
-    """Sends one party's states to ``POST /v1/tracks``, retrying transient failures and halving
-    batches the broker finds too large."""
-
-    def __init__(self, client: httpx.Client, url: str, sleep: Callable[[float], None]) -> None:
-        self.client = client
-        self.url = url.rstrip("/")
-        self.endpoint = self.url + "/v1/tracks"
-        self.sleep = sleep
-        self.requests = 0
-
-    def send(self, sender: Sender, wire: list[dict[str, Any]], tally: PartyTally) -> None:
-        for start in range(0, len(wire), MAX_STATES_PER_REQUEST):
-            self._send(sender, wire[start : start + MAX_STATES_PER_REQUEST], tally)
-
-    def _post(self, sender: Sender, wire: list[dict[str, Any]]) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {sender.token}"}
-        for attempt in range(len(RETRY_DELAYS_S) + 1):
-            self.requests += 1
-            try:
-                r = self.client.post(self.endpoint, json={"states": wire}, headers=headers)
-            except httpx.TransportError as e:
-                problem = f"cannot reach the broker at {self.url} ({type(e).__name__}: {e})"
-            else:
-                if r.status_code < 500:
-                    return r
-                problem = f"the broker at {self.url} answered HTTP {r.status_code}: {_message(r)}"
-            if attempt < len(RETRY_DELAYS_S):
-                self.sleep(RETRY_DELAYS_S[attempt])
-        raise ReplayError(f"{problem}; gave up after {len(RETRY_DELAYS_S) + 1} attempts")
-
-    def _send(self, sender: Sender, wire: list[dict[str, Any]], tally: PartyTally) -> None:
-        r = self._post(sender, wire)
-        if r.status_code == 413 and len(wire) > 1:
-            half = len(wire) // 2
-            self._send(sender, wire[:half], tally)
-            self._send(sender, wire[half:], tally)
-            return
-        tally.sent += len(wire)
-        if r.status_code == 200:
-            body = r.json() if r.headers.get("content-type", "").startswith("application/json") else None
-            if not isinstance(body, dict) or not isinstance(body.get("accepted"), int):
-                raise ReplayError(f"{self.endpoint} answered 200 with {r.text[:200]!r}: is this a deconflict broker?")
-            tally.accepted += body["accepted"]
-            for item in body.get("rejected") or []:
-                if isinstance(item, dict):
-                    tally.reject(str(item.get("field", "")), str(item.get("reason", "")))
-            return
-        if r.status_code == 401:
-            raise ReplayError(f"party {sender.party}: the broker refused the token (401: {_message(r)})")
-        if r.status_code == 403:
-            raise ReplayError(f"party {sender.party}: may not report tracks (403: {_message(r)})")
-        if r.status_code in (413, 422):
-            # The whole request was refused: count its states under the broker's reason and go on.
-            tally.reject("request", f"HTTP {r.status_code}: {_message(r)}", len(wire))
-            return
-        raise ReplayError(f"{self.endpoint} answered HTTP {r.status_code}: {_message(r)}")
-
-
-def replay_states(
-    states: Sequence[TrackState],
-    senders: Sequence[Sender],
-    *,
-    client: httpx.Client,
-    url: str = DEFAULT_URL,
-    speed: float = 10.0,
-    batch_s: float = 1.0,
-    clock: Callable[[], float] = time.time,
-    sleep: Callable[[float], None] = time.sleep,
-    on_batch: Callable[[float, ReplaySummary], None] | None = None,
-) -> ReplaySummary:
-    """Play time-sorted ``states`` into the broker at ``url``, ``speed`` seconds of recording per
-    wall-clock second, in batches of ``batch_s`` seconds of recording.
-
-    Each batch is sent when its last state is due. Every state is re-stamped to the wall-clock
-    moment it stands for at that point: the send time, less its distance in (paced) time from the
-    batch's last state. A recording is hours or years old and the broker refuses states older than
-    its track timeout (or ahead of its clock), and predicts conflicts from *now*: re-stamping makes
-    the recording a live picture. Velocities stay as recorded.
-
-    With several senders each aircraft goes to ``party_of(aircraft, parties)``, and each party's
-    part of a batch is sent with its own token. ``on_batch(recording seconds done, summary)`` is
-    called after every batch (for a progress bar). Raises :class:`ReplayError` when the broker is
-    unreachable, refuses a token, or does not answer like the tracks API.
-    """
-    parties = [s.party for s in senders]
-    by_party = {s.party: s for s in senders}
-    summary = ReplaySummary(parties={p: PartyTally() for p in parties})
-    if not states:
-        return summary
-    poster = _Poster(client, url, sleep)
-    owner: dict[str, str] = {}
-    t0 = states[0].time
-    w0 = clock()
-    for batch in batches(states, batch_s):
-        t_last = batch[-1].time
-        delay = w0 + (t_last - t0) / speed - clock()
-        if delay > 0:
-            sleep(delay)
-        sent_at = clock()
-        parts: dict[str, list[dict[str, Any]]] = {p: [] for p in parties}
-        for s in batch:
-            p = owner.get(s.aircraft)
-            if p is None:
-                p = owner[s.aircraft] = party_of(s.aircraft, parties)
-            parts[p].append(state_to_wire(s, time=sent_at - (t_last - s.time) / speed))
-        for p, wire in parts.items():
-            if wire:
-                poster.send(by_party[p], wire, summary.parties[p])
-        summary.batches += 1
-        summary.requests = poster.requests
-        summary.recording_s = t_last - t0
-        summary.wall_s = clock() - w0
-        if on_batch is not None:
-            on_batch(t_last - t0, summary)
-    summary.aircraft = len(owner)
-    return summary
-
-
-def parse_senders(party: str | None, parties_by_hash: str | None, token: str | None) -> list[Sender]:
-    """The senders from ``--party`` or ``--parties-by-hash`` and ``--token``.
-
-    ``token`` is one token for every party, or ``P1=TOKEN1,P2=TOKEN2`` (a bare token among them is
-    the default for the parties not named). Raises :class:`ValueError` naming the option at fault.
-
-    >>> parse_senders(None, "ru,us", "ru=dcf_a,dcf_b")
-    [Sender(party='ru', token='dcf_a'), Sender(party='us', token='dcf_b')]
-    """
-    if (party is None) == (parties_by_hash is None):
-        raise ValueError("give --party P, or --parties-by-hash P1,P2 to split the aircraft between parties")
-    names = (
-        [party.strip()] if party is not None else [p.strip() for p in (parties_by_hash or "").split(",") if p.strip()]
-    )
-    if not names or not all(names):
-        raise ValueError("--party/--parties-by-hash: no party named")
-    if len(set(names)) != len(names):
-        raise ValueError("--parties-by-hash: a party is named twice")
-    own: dict[str, str] = {}
-    default: str | None = None
-    for item in (token or "").split(","):
-        item = item.strip()
-        if not item:
-            continue
-        name, sep, value = item.partition("=")
-        # Broker tokens never contain '=' (URL-safe base64 without padding), so NAME=... is a
-        # party's token; anything else is the token for everyone.
-        if sep and name in names:
-            if not value:
-                raise ValueError(f"--token: empty token for party {name}")
-            own[name] = value
-        elif sep:
-            raise ValueError(f"--token names {name!r}, which is not among the parties ({', '.join(names)})")
-        elif default is not None:
-            raise ValueError("--token: two tokens without a party; write P1=TOKEN1,P2=TOKEN2")
-        else:
-            default = item
-    senders = []
-    for name in names:
-        tok = own.get(name, default)
-        if tok is None:
-            raise ValueError(f"no token for party {name}: give --token {name}=TOKEN (or set DECONFLICT_TOKEN)")
-        senders.append(Sender(name, tok))
-    return senders
-
-
-_SBS_START = re.compile(rb"\s*(MSG|SEL|ID|AIR|STA|CLK),", re.ASCII)
-
-
-def sniff_format(path: Path) -> FeedFormat:
-    """The format of a recording from its name, else from its first bytes."""
-    name = path.name.lower()
-    if name.endswith((".json", ".json.gz", ".jsonl", ".jsonl.gz")):
-        return FeedFormat.OPENSKY
-    if name.endswith(".csv"):
-        return FeedFormat.CSV
-    if name.endswith((".sbs", ".sbs1", ".basestation")):
-        return FeedFormat.SBS
-    with open(path, "rb") as f:
-        head = f.read(512)
-    if head[:2] == b"\x1f\x8b" or head.lstrip()[:1] in (b"[", b"{"):
-        return FeedFormat.OPENSKY
-    if _SBS_START.match(head):
-        return FeedFormat.SBS
-    return FeedFormat.CSV
-
-
-def load_recording(path: Path, fmt: FeedFormat, alt_ref: AltitudeReference) -> tuple[list[TrackState], FeedStats]:
-    """The states of a recording, sorted by time, and what its reader skipped.
-
-    Raises :class:`ValidationError` for a CSV or JSON that cannot be read as a recording, and
-    :class:`OSError` for a file that cannot be read at all.
-    """
-    from deconflict.adapters.feeds import csv_states, opensky, sbs
-
-    if fmt is FeedFormat.AUTO:
-        fmt = sniff_format(path)
-    stats = FeedStats()
-    if fmt is FeedFormat.SBS:
-        states, stats = sbs.read_sbs_file(path)
-        states = sorted(states, key=lambda s: s.time)
-    elif fmt is FeedFormat.OPENSKY:
-        states = opensky.read_opensky(path, stats=stats)
-    else:
-        states = csv_states.read_recording_csv(path, default_alt_ref=alt_ref)
-        stats.lines = stats.states = len(states)
-    return states, stats
-
-
-def _window(states: list[TrackState], start_s: float, duration_s: float | None) -> list[TrackState]:
-    if not states or (start_s == 0 and duration_s is None):
-        return states
-    lo = states[0].time + start_s
-    hi = math.inf if duration_s is None else lo + duration_s
-    return [s for s in states if lo <= s.time < hi]
 
 
 def _hms(seconds: float) -> str:
@@ -649,7 +297,7 @@ def replay(
     if stats.skipped_total:
         kinds = ", ".join(f"{n} × {k}" for k, n in stats.skipped.most_common(5))
         console.print(f"{file}: skipped {stats.skipped_total} malformed line(s): {kinds}", markup=False)
-    states = _window(states, start_s, duration_s)
+    states = window(states, start_s, duration_s)
     if not states:
         raise _err(f"{file}: no states to replay ({stats.lines} line(s) read)")
     span = states[-1].time - states[0].time
@@ -706,9 +354,140 @@ def _print_summary(summary: ReplaySummary, states: int, span: float) -> None:
     if len(summary.parties) > 1:
         for name, p in summary.parties.items():
             typer.echo(f"  {name}: sent {p.sent}, accepted {p.accepted}, rejected {p.rejected_total}")
+    _print_refusals(t)
+
+
+def _print_refusals(t: PartyTally) -> None:
     if t.not_kept:
         typer.echo(f"  {t.not_kept} state(s) not kept: older than the broker's latest report of their aircraft")
     if t.rejected:
         typer.echo("rejected, by reason (the first of each kind):")
         for reason, n in t.rejected.most_common():
             typer.echo(f"  {n:>8}  {t.examples.get(reason, reason)}")
+
+
+# ----------------------------------------------------------------------------------------- feed
+
+
+@dataclass(frozen=True)
+class FeedRuntime:
+    """The seams of ``feed``: pass one as the Click context object to drive the command in tests."""
+
+    sleep: Callable[[float], None] = time.sleep
+    """Waits between retries of a request to the broker."""
+    client: httpx.Client | None = None
+    """Sender; ``None`` opens an ``httpx.Client`` for the command's duration."""
+    backoff_s: float = 1.0
+    """First wait before reconnecting to the feed (doubling to 30 s)."""
+
+
+def feed(
+    ctx: typer.Context,
+    source: Annotated[
+        str,
+        typer.Argument(
+            help="BaseStation (SBS-1) TCP server: host:port or tcp://host:port (dump1090 serves it on port 30003).",
+            show_default=False,
+        ),
+    ],
+    party: Annotated[str, typer.Option(help="The party whose token is used; every aircraft is reported as its own.")],
+    url: Annotated[str, typer.Option(help="The broker's base URL.")] = DEFAULT_URL,
+    token: Annotated[
+        str | None, typer.Option(envvar="DECONFLICT_TOKEN", show_envvar=True, help="Bearer token of the party.")
+    ] = None,
+    batch_s: Annotated[
+        float, typer.Option("--batch-s", help="Seconds between batches (one request with the states read since).")
+    ] = 1.0,
+    max_seconds: Annotated[
+        float | None, typer.Option("--max-seconds", help="Stop after this many seconds (default: run until Ctrl-C).")
+    ] = None,
+    utc_offset_s: Annotated[
+        float,
+        typer.Option(
+            "--utc-offset-s",
+            help="The receiver's clock offset east of UTC in seconds, if its SBS times are local (7200 for UTC+2).",
+        ),
+    ] = 0.0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Forward a live SBS-1/BaseStation feed to a running broker (POST /v1/tracks) until Ctrl-C.
+
+    States keep the times the feed gives them (live data is current), so the receiver's clock must
+    be right: the broker refuses states older than its track timeout or ahead of its clock. A
+    dropped or refused connection to the feed is retried, waiting 1 s doubling to 30 s; a batch the
+    broker cannot take after retries is dropped and the feed goes on.
+
+    Exit status: 0 stopped (states the broker refused are counted in the summary), 2 bad input, a
+    broker unreachable at the start, or a refused token.
+    """
+    from deconflict.adapters.feeds.sbs import parse_address
+
+    runtime = ctx.obj if isinstance(ctx.obj, FeedRuntime) else FeedRuntime()
+    _positive(batch_s, "--batch-s")
+    _positive(max_seconds, "--max-seconds")
+    if not math.isfinite(utc_offset_s):
+        raise _err(f"option --utc-offset-s: must be a number of seconds, got {utc_offset_s}")
+    if not url.startswith(("http://", "https://")):
+        raise _err(f"option --url: {url!r} is not an http:// or https:// URL")
+    try:
+        address = parse_address(source)
+        (sender,) = parse_senders(party, None, token)
+    except ValueError as e:
+        raise _err(str(e)) from None
+    console = Console(stderr=True)
+    where = f"{address[0]}:{address[1]}"
+    live = SbsSource(address, utc_offset_s=utc_offset_s, initial_backoff_s=runtime.backoff_s)
+    status = console.status(f"forwarding {where} to {url} as {sender.party}…")
+
+    def on_batch(s: FeedSummary) -> None:
+        t = s.tally
+        status.update(
+            f"{where}: {s.aircraft} aircraft · sent {t.sent} · accepted {t.accepted} · rejected {t.rejected_total}"
+            + (f" · dropped {s.dropped}" if s.dropped else "")
+        )
+
+    def on_drop(problem: str) -> None:
+        console.print(f"batch dropped: {problem}", markup=False, highlight=False)
+
+    own_client = runtime.client is None
+    client = runtime.client if runtime.client is not None else httpx.Client(timeout=httpx.Timeout(10.0))
+    try:
+        with status:
+            summary = forward_live(
+                live,
+                sender,
+                client=client,
+                url=url,
+                batch_s=batch_s,
+                max_s=max_seconds,
+                sleep=runtime.sleep,
+                on_batch=on_batch,
+                on_drop=on_drop,
+            )
+    except ReplayError as e:
+        raise _err(str(e)) from None
+    finally:
+        if own_client:
+            client.close()
+    if as_json:
+        typer.echo(json.dumps({"source": where, **summary.json()}, indent=2))
+    else:
+        _print_feed_summary(summary, where)
+    if summary.error is not None:
+        raise _err(summary.error)
+
+
+def _print_feed_summary(summary: FeedSummary, where: str) -> None:
+    t = summary.tally
+    typer.echo(
+        f"forwarded {summary.received} states of {summary.aircraft} aircraft from {where} in "
+        f"{_hms(summary.wall_s)} ({summary.connections} connection(s), {summary.requests} request(s)) as party "
+        f"{summary.party}: sent {t.sent}, accepted {t.accepted}, rejected {t.rejected_total}"
+    )
+    if summary.dropped:
+        typer.echo(f"  {summary.dropped} state(s) dropped: the broker could not be reached")
+    stats = summary.stats
+    if stats.skipped_total:
+        kinds = ", ".join(f"{n} × {k}" for k, n in stats.skipped.most_common(5))
+        typer.echo(f"  {stats.skipped_total} malformed line(s) of {stats.lines} skipped: {kinds}")
+    _print_refusals(t)

@@ -15,18 +15,19 @@ import httpx
 import pytest
 from typer.testing import CliRunner, Result
 
-from deconflict import cli_tactical
 from deconflict.cli import app
-from deconflict.cli_tactical import (
+from deconflict.cli_tactical import ReplayRuntime
+from deconflict.domain.tracks import TrackState
+from deconflict.domain.volumes import AltitudeReference
+from deconflict.services import replay as replay_service
+from deconflict.services.replay import (
     RETRY_DELAYS_S,
     ReplayError,
-    ReplayRuntime,
+    ReplaySummary,
     Sender,
     party_of,
     replay_states,
 )
-from deconflict.domain.tracks import TrackState
-from deconflict.domain.volumes import AltitudeReference
 
 runner = CliRunner()
 TOL_S = 1e-5
@@ -144,7 +145,7 @@ def recording(aircraft: list[str], seconds: int, step: float = 1.0) -> list[Trac
 
 def replay(
     states: list[TrackState], broker: Receiver, client: httpx.Client, clock: FakeClock, **kw: Any
-) -> cli_tactical.ReplaySummary:
+) -> ReplaySummary:
     senders = kw.pop("senders", [Sender("ru", "dcf_ru")])
     return replay_states(states, senders, client=client, url=broker.url, clock=clock, sleep=clock.sleep, **kw)
 
@@ -245,7 +246,7 @@ def test_too_large_batches_are_halved(broker: Receiver, client: httpx.Client) ->
 def test_large_batches_are_split_into_requests(
     broker: Receiver, client: httpx.Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(cli_tactical, "MAX_STATES_PER_REQUEST", 4)
+    monkeypatch.setattr(replay_service, "MAX_STATES_PER_REQUEST", 4)
     replay(recording([f"a{i}" for i in range(10)], 1), broker, client, FakeClock())
     assert [len(r.states) for r in broker.received] == [4, 4, 2]
 
