@@ -127,6 +127,9 @@ def test_a_predicted_loss_of_separation_alerts_both_parties_and_clears(api: Api)
     # us-af turns away and climbs well clear: the alert clears
     api.clock.t = t + 45
     report(api, "us-af", state("us1", 35.0, 36.41, 0, t + 45, alt=9000))
+    # cleared after three cycles in a row without it (a grazing path must not make it flap)
+    assert not of_kind(api.tactical.cycle().cleared, "separation")
+    assert not of_kind(api.tactical.cycle().cleared, "separation")
     changes = api.tactical.cycle()
     assert len(of_kind(changes.cleared, "separation")) == 1
     assert "separation" not in [a["kind"] for a in api.as_("us-af").get("/v1/alerts").json()]
@@ -154,7 +157,18 @@ def test_at_existence_the_other_aircraft_is_shown_where_it_is_but_not_who_it_is(
             if e["event"] == "alert.created" and e["data"]["data"]["alert"]["kind"] == "separation"
         ]
         other = next(s for s in alert["sides"] if s.get("hidden"))
-        assert set(other) == {"hidden", "lat", "lon", "alt_m", "gs_mps", "trk_deg", "vs_mps"}
+        assert set(other) == {
+            "hidden",
+            "lat",
+            "lon",
+            "alt_m",
+            "alt_ref",
+            "gs_mps",
+            "trk_deg",
+            "vs_mps",
+            "velocity_known",
+        }
+        assert other["alt_ref"] == "AMSL" and other["velocity_known"] is True
         assert alert["disclosure"] == "existence" and alert["geometry"]["dcpa_m"] < 100
         assert "parties" not in alert
     # the observer granted conflicts-only on ru-vks sees ru-vks's aircraft, not tr-af's
@@ -174,8 +188,8 @@ def test_incursion_into_another_party_s_volume_and_nonconformance(api: Api) -> N
     report(api, "ru-vks", state("vks1", 34.0, 35.5, 90, t, alt=5000))
     changes = api.tactical.cycle()
     [inc] = [a for a in changes.created if a.kind.value == "incursion"]
-    # 46.2 km from the centre (WGS84 at 34° N), 36.2 km to the edge: 181 s, sampled every 5 s
-    assert inc.body["geometry"]["entry_s"] == 185 and inc.severity == "low"
+    # 46.2 km from the centre (WGS84 at 34° N), 36.2 km to the edge: 181 s (sampled every second)
+    assert inc.body["geometry"]["entry_s"] == 181 and inc.severity == "low"
     owner = [e["data"]["alert"] for e in alert_events(api, "us-af", start, "incursion")]
     assert owner[0]["sides"][0]["aircraft"] == "vks1" and owner[0]["volume"]["notice"] == "us-af:range"
     mine = [e["data"]["alert"] for e in alert_events(api, "ru-vks", start, "incursion")]
@@ -202,3 +216,54 @@ def test_tracks_age_out_and_their_alerts_clear(api: Api) -> None:
     assert len(changes.cleared) >= 1 and not api.tactical.cycle()
     assert api.as_("root").get("/v1/alerts").json() == []
     assert "deconflict_aircraft 0" in api.as_("root").get("/v1/metrics").text
+
+
+def test_a_restarted_broker_keeps_open_alerts_until_it_has_heard_from_their_aircraft(api: Api) -> None:
+    from deconflict.services.tactical import TacticalService
+
+    t = api.clock.t
+    report(api, "ru-vks", state("vks1", 35.0, 36.0, 90, t))
+    report(api, "us-af", state("us1", 35.0, 36.5, 270, t))
+    [created] = of_kind(api.tactical.cycle().created, "separation")
+    restarted = TacticalService(api.broker, api.tactical.settings)  # an empty picture
+    api.clock.t = t + 5
+    assert not restarted.cycle()  # nothing cleared: it has not heard from vks1 and us1 yet
+    api.clock.t = t + 5 + 61  # the warm-up is over and they never came back: aged out
+    assert [a.id for a in restarted.cycle().cleared] == [created.id]
+
+
+def test_position_only_reports_and_missing_vertical_rates_are_derived(api: Api) -> None:
+    t = api.clock.t
+
+    def pos(aircraft: str, lat: float, lon: float, at: float, alt: float = 6000.0) -> dict[str, Any]:
+        return {"aircraft": aircraft, "time": at, "lat": lat, "lon": lon, "alt_m": alt, "alt_ref": "AMSL"}
+
+    # head-on, positions only, 40 s apart: 200 m/s each from the move between reports
+    report(api, "ru-vks", pos("vks1", 35.0, 36.0 - 8000 / 91000, t - 40))
+    report(api, "us-af", pos("us1", 35.0, 36.5 + 8000 / 91000, t - 40))
+    report(api, "ru-vks", pos("vks1", 35.0, 36.0, t))
+    report(api, "us-af", pos("us1", 35.0, 36.5, t))
+    [sep] = of_kind(api.tactical.cycle().created, "separation")
+    assert all(s["velocity_known"] and s["gs_mps"] == pytest.approx(200, rel=0.02) for s in sep.body["sides"])
+    # ground speed and track given, vertical rate left out: derived from the change of altitude
+    report(api, "tr-af", state("tr1", 40.0, 30.0, 90, t - 10, alt=5000.0) | {"vs_mps": None})
+    report(api, "tr-af", state("tr1", 40.0, 30.02, 90, t, alt=5100.0) | {"vs_mps": None})
+    [mine] = api.as_("tr-af").get("/v1/tracks").json()
+    assert mine["vs_mps"] == pytest.approx(10.0)
+
+
+def test_reports_out_of_order_are_refused_and_said_so(api: Api) -> None:
+    t = api.clock.t
+    report(api, "ru-vks", state("vks1", 35.0, 36.0, 90, t))
+    body = report(api, "ru-vks", state("vks1", 35.0, 35.9, 90, t - 5))
+    assert body["accepted"] == 0 and body["rejected"][0]["field"] == "states[0].time"
+    assert "older than the report held" in body["rejected"][0]["reason"]
+
+
+def test_aircraft_ids_that_look_like_keys_do_not_collide(api: Api) -> None:
+    t = api.clock.t
+    # ru-vks "B|us-af/A" with uk-raf "C", and ru-vks "B" with us-af "A|uk-raf/C": two pairs
+    report(api, "ru-vks", state("B|us-af/A", 35.0, 36.0, 90, t), state("B", 45.0, 36.0, 90, t))
+    report(api, "uk-raf", state("C", 35.0, 36.5, 270, t))
+    report(api, "us-af", state("A|uk-raf/C", 45.0, 36.5, 270, t))
+    assert len(of_kind(api.tactical.cycle().created, "separation")) == 2

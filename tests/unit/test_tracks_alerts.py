@@ -173,6 +173,8 @@ def test_a_separation_alert_always_shows_where_the_other_aircraft_is_but_names_i
     assert D.alert_view(PARTIES["us"], a) is None  # neither aircraft is its own
     obs = D.alert_view(PARTIES["obs"], a)
     assert obs is not None and "ru-SECRET" in json.dumps(obs) and "tr-SECRET" not in json.dumps(obs)
+    # the geometry would place tr's aircraft relative to ru's: not for an observer without a grant on tr
+    assert "geometry" not in obs and obs["sides"][1] == {"hidden": True}
     assert D.alert_view(PARTIES["root"], a) == a
     named = D.alert_view(PARTIES["us"], alert("separation", [side("us", "u1"), side("ru", "r1")]))
     assert named is not None and named["disclosure"] == "conflicts-only"

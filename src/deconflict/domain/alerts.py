@@ -7,6 +7,7 @@ alerts and says what to create, update (the severity changed) and clear (no long
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -60,16 +61,16 @@ def separation_key(a: tuple[str, str], b: tuple[str, str]) -> str:
     >>> separation_key(("us", "B"), ("ru", "A")) == separation_key(("ru", "A"), ("us", "B"))
     True
     """
-    x, y = sorted([a, b])
-    return f"separation:{x[0]}/{x[1]}|{y[0]}/{y[1]}"
+    # JSON, not separators: ids may hold any character, and two pairs must never share a key
+    return "separation:" + json.dumps(sorted([list(a), list(b)]), separators=(",", ":"))
 
 
 def incursion_key(aircraft: tuple[str, str], notice: str, volume: int) -> str:
-    return f"incursion:{aircraft[0]}/{aircraft[1]}|{notice}#{volume}"
+    return "incursion:" + json.dumps([list(aircraft), notice, volume], separators=(",", ":"))
 
 
 def nonconformance_key(aircraft: tuple[str, str]) -> str:
-    return f"nonconformance:{aircraft[0]}/{aircraft[1]}"
+    return "nonconformance:" + json.dumps(list(aircraft), separators=(",", ":"))
 
 
 @dataclass(frozen=True)

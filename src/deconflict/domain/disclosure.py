@@ -111,7 +111,7 @@ ALERT_EVENTS = frozenset({"alert.created", "alert.updated", "alert.cleared"})
 """Events whose payload is ``{"alert": <full alert>}`` (see :func:`deconflict.domain.alerts.alert_json`)."""
 _ALERT_KEYS = ("id", "kind", "severity", "state", "detected_at", "updated_at", "cleared_at")
 _AIRCRAFT_IDENTITY = ("party", "aircraft", "callsign")
-_AIRCRAFT_STATE = ("lat", "lon", "alt_m", "gs_mps", "trk_deg", "vs_mps")
+_AIRCRAFT_STATE = ("lat", "lon", "alt_m", "alt_ref", "gs_mps", "trk_deg", "vs_mps", "velocity_known")
 PARTY_PRIVATE_EVENTS = frozenset({"webhook.set", "webhook.removed", "token.rotated"})
 """Events about one party's own settings (payload key ``party``): that party and the admin see them."""
 
@@ -255,7 +255,10 @@ class Disclosure:
         if alert.get("kind") == "nonconformance":
             if not involved and self.level(viewer, sides[0]["party"]) < Level.CONFLICTS_ONLY:
                 return None
-            return copy.deepcopy(dict({k: v for k, v in alert.items() if k != "parties"}))
+            out: dict[str, Any] = {key: copy.deepcopy(alert.get(key)) for key in _ALERT_KEYS}
+            out["sides"] = [_aircraft_view(side, Level.FULL) for side in sides]
+            out["geometry"] = copy.deepcopy(alert.get("geometry"))
+            return out
         levels = [self.level(viewer, side["party"]) for side in sides]
         vol_level = Level.FULL if volume is None or _is_site(volume) else self.level(viewer, volume["party"])
         if involved:
@@ -271,7 +274,10 @@ class Disclosure:
                 if vol_level >= Level.CONFLICTS_ONLY
                 else {"hidden": True}
             )
-        view["geometry"] = copy.deepcopy(alert.get("geometry"))
+        # The geometry places each aircraft relative to the other: a viewer not involved gets it
+        # only when it sees every side at least as existence.
+        if involved or min([*levels, vol_level]) >= Level.EXISTENCE:
+            view["geometry"] = copy.deepcopy(alert.get("geometry"))
         view["disclosure"] = max(min([*levels, vol_level]), Level.EXISTENCE).text
         return view
 

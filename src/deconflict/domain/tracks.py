@@ -134,9 +134,11 @@ EARTH_RADIUS_M = 6_371_000.0
 tactical engine's flat model; over seconds its error is far below the separation minima)."""
 
 
-def derive_velocity(prev: TrackState, cur: TrackState, max_gap_s: float = 30.0) -> TrackState:
-    """``cur`` with the velocity the move from ``prev`` implies, when ``cur`` has none and the two
-    are close enough in time; otherwise ``cur`` unchanged.
+def derive_velocity(prev: TrackState, cur: TrackState, max_gap_s: float = 60.0) -> TrackState:
+    """``cur`` with what its report left out of its velocity filled in from ``prev`` (at most
+    ``max_gap_s`` older): ground speed and track from the move between the two positions, the
+    vertical rate from the change of altitude; when the move cannot give them (same time, or a
+    jump no aircraft makes), ``prev``'s velocity carried forward. Unchanged when nothing fits.
 
     >>> a = TrackState("x", 0.0, 0.0, 0.0, 1000.0)
     >>> b = TrackState("x", 10.0, 0.0, 0.001, 1050.0)
@@ -145,16 +147,24 @@ def derive_velocity(prev: TrackState, cur: TrackState, max_gap_s: float = 30.0) 
     (11.1, 90.0, 5.0)
     """
     dt = cur.time - prev.time
-    if cur.has_velocity or not 0 < dt <= max_gap_s:
+    if not 0 <= dt <= max_gap_s or (cur.has_velocity and cur.vs_mps is not None):
         return cur
-    lat0, lat1 = math.radians(prev.lat), math.radians(cur.lat)
-    dlat = lat1 - lat0
-    dlon = math.radians(((cur.lon - prev.lon) + 180.0) % 360.0 - 180.0)
-    north = EARTH_RADIUS_M * dlat
-    east = EARTH_RADIUS_M * dlon * math.cos((lat0 + lat1) / 2)
-    gs = math.hypot(north, east) / dt
-    if gs > MAX_GS_MPS:  # a jump, not a flight: leave the velocity unknown
-        return cur
-    trk = math.degrees(math.atan2(east, north)) % 360.0
-    vs = cur.vs_mps if cur.vs_mps is not None else (cur.alt_m - prev.alt_m) / dt
+    vs = cur.vs_mps
+    if vs is None:
+        vs = (cur.alt_m - prev.alt_m) / dt if dt > 0 else prev.vs_mps
+        if vs is not None and abs(vs) > MAX_VS_MPS:
+            vs = prev.vs_mps
+    if cur.has_velocity:
+        return replace(cur, vs_mps=vs)
+    gs, trk = prev.gs_mps, prev.trk_deg  # carried forward unless the move tells better
+    if dt > 0:
+        lat0, lat1 = math.radians(prev.lat), math.radians(cur.lat)
+        dlon = math.radians(((cur.lon - prev.lon) + 180.0) % 360.0 - 180.0)
+        north = EARTH_RADIUS_M * (lat1 - lat0)
+        east = EARTH_RADIUS_M * dlon * math.cos((lat0 + lat1) / 2)
+        moved = math.hypot(north, east) / dt
+        if moved <= MAX_GS_MPS:
+            gs, trk = moved, math.degrees(math.atan2(east, north)) % 360.0
+    if gs is None or trk is None:
+        return replace(cur, vs_mps=vs)
     return replace(cur, gs_mps=gs, trk_deg=trk, vs_mps=vs)

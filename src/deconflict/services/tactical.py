@@ -22,7 +22,6 @@ from typing import Any
 import numpy as np
 
 from deconflict.domain.alerts import (
-    Alert,
     AlertKind,
     Changes,
     Finding,
@@ -35,13 +34,15 @@ from deconflict.domain.conformance import Aircraft, finite_or_none, move, severi
 from deconflict.domain.errors import ValidationError
 from deconflict.domain.parties import Party
 from deconflict.domain.tactical import States, detect
-from deconflict.domain.tracks import TrackState, derive_velocity, parse_state
+from deconflict.domain.tracks import FUTURE_TOLERANCE_S, TrackState, derive_velocity, parse_state
 from deconflict.domain.volumes import Notice, Volume4D
 from deconflict.services.broker import Broker, Forbidden
 from deconflict.services.tactical_settings import TacticalSettings
 
 MAX_BATCH = 10_000
 """Most states in one ``POST /v1/tracks``."""
+CLEAR_AFTER = 3
+"""Cycles in a row an alert must go unfound before it is cleared."""
 
 
 @dataclass
@@ -75,7 +76,8 @@ class TacticalService:
         self._tracks: dict[tuple[str, str], _Track] = {}
         self._lock = threading.Lock()
         self._cycle_lock = threading.Lock()
-        self._open: dict[str, Alert] | None = None
+        self._missed: dict[str, int] = {}
+        self._started_at: float | None = None
         self._volumes: list[tuple[Notice, int, Volume4D]] = []
         self._volumes_at = -float("inf")
 
@@ -103,14 +105,19 @@ class TacticalService:
                 except ValidationError as e:
                     err = e.errors[0]
                     rejected.append({"index": i, "field": err.path, "reason": err.reason})
-                    self.metrics.rejected[err.path.split(".", 1)[-1]] += 1
+                    self.metrics.rejected[err.path.split(".", 1)[1] if "." in err.path else "state"] += 1
                     continue
                 key = (caller.name, s.aircraft)
                 old = self._tracks.get(key)
                 if old is not None:
-                    if s.time < old.state.time:
-                        continue  # an older report than the one held: keep the newer
-                    s = derive_velocity(old.state, s)
+                    if s.time < old.state.time:  # keep the newer report, and say so
+                        reason = (
+                            f"older than the report held for {s.aircraft!r} ({old.state.time - s.time:.1f} s newer)"
+                        )
+                        rejected.append({"index": i, "field": f"states[{i}].time", "reason": reason})
+                        self.metrics.rejected["time"] += 1
+                        continue
+                    s = derive_velocity(old.state, s, self.settings.track_timeout_s)
                     old.state = s
                 else:
                     self._tracks[key] = _Track(caller.name, s)
@@ -132,35 +139,62 @@ class TacticalService:
     # ------------------------------------------------------------------ the cycle
 
     def cycle(self) -> Changes:
-        """One detection cycle at the broker's present; returns what changed (already recorded)."""
+        """One detection cycle at the broker's present; returns what changed (already recorded).
+
+        Open alerts are read from the store each cycle, so a restarted broker or another process
+        sees the same ones. An alert no longer found is cleared only after :data:`CLEAR_AFTER`
+        cycles in a row (a sampled path that grazes a small volume must not make its alert flap),
+        and, in the first ``track_timeout_s`` after a start, only if this picture holds its
+        aircraft (a restarted broker has not heard from them yet).
+        """
         with self._cycle_lock:
             started = time.perf_counter()
             now = self.clock()
-            if self._open is None:
-                self._open = {a.key: a for a in self.broker.open_alerts()}
-            tracks = self._live(now)
-            findings = self._findings(tracks, now) if tracks else []
-            changes = reconcile(self._open, findings, now)
+            if self._started_at is None:
+                self._started_at = now
+            open_alerts = {a.key: a for a in self.broker.open_alerts()}
+            snapshot = self._live(now)
+            findings = self._findings(snapshot, now) if snapshot else []
+            proposed = reconcile(open_alerts, findings, now)
+            known = {(t.party, st.aircraft) for t, st in snapshot}
+            warm = now - self._started_at < self.settings.track_timeout_s
+            cleared = []
+            for a in proposed.cleared:
+                held = [(s_["party"], s_["aircraft"]) for s_ in a.body.get("sides", [])]
+                if warm and not any(h in known for h in held):
+                    continue  # not ours to clear yet: the tracks may be on their way
+                self._missed[a.key] = self._missed.get(a.key, 0) + 1
+                if self._missed[a.key] >= CLEAR_AFTER or not any(h in known for h in held):
+                    cleared.append(a)
+            found = {f.key for f in findings}
+            self._missed = {k: v for k, v in self._missed.items() if k not in found and k in open_alerts}
+            changes = Changes(proposed.created, proposed.updated, cleared)
             if changes:
                 self.broker.record_alerts(changes)
-                for a in changes.created + changes.updated:
-                    self._open[a.key] = a
-                for a in changes.cleared:
-                    self._open.pop(a.key, None)
+                for a in cleared:
+                    self._missed.pop(a.key, None)
             m = self.metrics
             m.cycles += 1
             m.cycle_seconds_last = time.perf_counter() - started
             m.cycle_seconds_sum += m.cycle_seconds_last
-            m.aircraft = len(tracks)
-            m.alerts_open = Counter(a.kind.value for a in self._open.values())
+            m.aircraft = len(snapshot)
+            still_open = [a for k, a in open_alerts.items() if k not in {c.key for c in cleared}] + changes.created
+            m.alerts_open = Counter(a.kind.value for a in still_open)
             return changes
 
-    def _live(self, now: float) -> list[_Track]:
+    def _live(self, now: float) -> list[tuple[_Track, TrackState]]:
+        """Each live track with its state, read together under the lock (a report arriving during
+        the cycle must not mix one report's position with another's time)."""
+        s = self.settings
         with self._lock:
-            stale = [k for k, t in self._tracks.items() if now - t.state.time > self.settings.track_timeout_s]
-            for k in stale:
+            stale = [
+                k
+                for k, t in self._tracks.items()
+                if now - t.state.time > s.track_timeout_s or t.state.time - now > FUTURE_TOLERANCE_S
+            ]
+            for k in stale:  # aged out, or stamped ahead of a clock that stepped back
                 del self._tracks[k]
-            return list(self._tracks.values())
+            return [(t, t.state) for t in self._tracks.values()]
 
     def _in_force(self, now: float) -> list[tuple[Notice, int, Volume4D]]:
         if now - self._volumes_at >= self.settings.notices_refresh_s or now < self._volumes_at:
@@ -174,37 +208,41 @@ class TacticalService:
             self._volumes_at = now
         return self._volumes
 
-    def _findings(self, tracks: list[_Track], now: float) -> list[Finding]:
+    def _findings(self, snapshot: list[tuple[_Track, TrackState]], now: float) -> list[Finding]:
         s = self.settings
-        n = len(tracks)
-        lat = np.array([t.state.lat for t in tracks])
-        lon = np.array([t.state.lon for t in tracks])
-        alt = np.array([t.state.alt_m for t in tracks])
-        gs = np.array([t.state.gs_mps or 0.0 for t in tracks])
-        trk = np.array([t.state.trk_deg or 0.0 for t in tracks])
-        vs = np.array([t.state.vs_mps or 0.0 for t in tracks])
-        dt = np.array([now - t.state.time for t in tracks])
+        tracks = [t for t, _ in snapshot]
+        states = [st for _, st in snapshot]
+        n = len(snapshot)
+        lat = np.array([st.lat for st in states])
+        lon = np.array([st.lon for st in states])
+        alt = np.array([st.alt_m for st in states])
+        # An unknown velocity is taken as zero (until a second report gives one) and shown as such.
+        gs = np.array([st.gs_mps or 0.0 for st in states])
+        trk = np.array([st.trk_deg or 0.0 for st in states])
+        vs = np.array([st.vs_mps or 0.0 for st in states])
+        dt = np.maximum(np.array([now - st.time for st in states]), 0.0)
         lat, lon = move(lat, lon, gs, trk, dt)  # every state moved to the present
         alt = alt + vs * dt
         parties = sorted({t.party for t in tracks})
-        group = np.array([parties.index(t.party) for t in tracks], dtype=np.int64)
-        states = States.from_arrays(lat=lat, lon=lon, alt_m=alt, gs_mps=gs, trk_deg=trk, vs_mps=vs, group=group)
+        party_index = {p: k for k, p in enumerate(parties)}
+        group = np.array([party_index[t.party] for t in tracks], dtype=np.int64)
+        arrays = States.from_arrays(lat=lat, lon=lon, alt_m=alt, gs_mps=gs, trk_deg=trk, vs_mps=vs, group=group)
         side_cache: dict[int, dict[str, Any]] = {}
 
         def side(k: int) -> dict[str, Any]:  # built only for aircraft that are in a finding
             if k not in side_cache:
-                side_cache[k] = _side_arrays(tracks[k], lat[k], lon[k], alt[k], gs[k], trk[k], vs[k])
+                side_cache[k] = _side_arrays(tracks[k].party, states[k], lat[k], lon[k], alt[k], gs[k], trk[k], vs[k])
             return side_cache[k]
 
         out: list[Finding] = []
-        c = detect(states, s.policy)
+        c = detect(arrays, s.policy)
         for k in range(len(c)):
             i, j = int(c.i[k]), int(c.j[k])
             a, b = tracks[i], tracks[j]
             los = bool(c.los[k])
             out.append(
                 Finding(
-                    separation_key((a.party, a.state.aircraft), (b.party, b.state.aircraft)),
+                    separation_key((a.party, states[i].aircraft), (b.party, states[j].aircraft)),
                     AlertKind.SEPARATION,
                     "loss" if los else severity_time(max(float(c.tin_s[k]), 0.0)),
                     tuple(sorted({a.party, b.party})),
@@ -246,7 +284,7 @@ class TacticalService:
                 t = tracks[idx]
                 out.append(
                     Finding(
-                        incursion_key((t.party, t.state.aircraft), notice.id, vi),
+                        incursion_key((t.party, states[idx].aircraft), notice.id, vi),
                         AlertKind.INCURSION,
                         severity_time(entry),
                         tuple(sorted({t.party, notice.party})),
@@ -272,7 +310,7 @@ class TacticalService:
             if outside >= s.conformance_grace_s:
                 out.append(
                     Finding(
-                        nonconformance_key((t.party, t.state.aircraft)),
+                        nonconformance_key((t.party, states[k].aircraft)),
                         AlertKind.NONCONFORMANCE,
                         "medium",
                         (t.party,),
@@ -324,17 +362,21 @@ class TacticalService:
         return "\n".join(lines) + "\n"
 
 
-def _side_arrays(t: _Track, lat: float, lon: float, alt: float, gs: float, trk: float, vs: float) -> dict[str, Any]:
+def _side_arrays(
+    party: str, st: TrackState, lat: float, lon: float, alt: float, gs: float, trk: float, vs: float
+) -> dict[str, Any]:
     return {
-        "party": t.party,
-        "aircraft": t.state.aircraft,
-        "callsign": t.state.callsign,
+        "party": party,
+        "aircraft": st.aircraft,
+        "callsign": st.callsign,
         "lat": round(float(lat), 6),
         "lon": round(float(lon), 6),
         "alt_m": round(float(alt), 1),
+        "alt_ref": st.alt_ref.value,
         "gs_mps": round(float(gs), 1),
         "trk_deg": round(float(trk), 1),
         "vs_mps": round(float(vs), 2),
+        "velocity_known": st.has_velocity,
     }
 
 
