@@ -34,6 +34,7 @@ File (``--config FILE`` or ``DECONFLICT_CONFIG``)::
     track_timeout_s = 60
     conformance_grace_s = 30
     cycle_s = 1
+    run_cycles = true       # exactly one process per theater runs the tactical picture
     all_pairs = false
     [auth.jwt]              # optional: accept an identity provider's tokens too
     issuer = "https://idp.example"
@@ -67,7 +68,9 @@ from deconflict.services.tactical_settings import TacticalSettings
 
 DEFAULT_DB_FILE = "deconflict.sqlite"
 DEFAULT_KEY_FILE = "deconflict-broker.key"
-KNOWN_SECTIONS = frozenset({"separation", "notice", "limits", "hints", "disclosure", "audit", "server", "auth"})
+KNOWN_SECTIONS = frozenset(
+    {"separation", "notice", "limits", "hints", "disclosure", "audit", "server", "auth", "tactical"}
+)
 """A misspelt section would otherwise be ignored and its settings silently left at the defaults."""
 SERVER_RANGES = (
     ("port", 1, 65535),
@@ -241,14 +244,18 @@ def load_config(path: str | Path | None = None, env: Mapping[str, str] | None = 
 
 
 def _tactical(sec: Mapping[str, Any]) -> TacticalSettings:
-    out: TacticalSettings = _apply(TacticalSettings(), {k: v for k, v in sec.items() if k != "all_pairs"}, "tactical")
+    flags = ("all_pairs", "run_cycles")
+    out: TacticalSettings = _apply(TacticalSettings(), {k: v for k, v in sec.items() if k not in flags}, "tactical")
     for key in ("rpz_m", "hpz_m", "lookahead_s", "track_timeout_s", "cycle_s", "notices_refresh_s"):
         if getattr(out, key) <= 0:
             raise ValidationError.at(f"tactical.{key}", "must be greater than 0")
-    all_pairs = sec.get("all_pairs", False)
-    if not isinstance(all_pairs, bool):
-        raise ValidationError.at("tactical.all_pairs", f"must be true or false, got {all_pairs!r}")
-    return replace(out, all_pairs=all_pairs)
+    values = {}
+    for flag in flags:
+        value = sec.get(flag, getattr(out, flag))
+        if not isinstance(value, bool):
+            raise ValidationError.at(f"tactical.{flag}", f"must be true or false, got {value!r}")
+        values[flag] = value
+    return replace(out, **values)
 
 
 def _disclosure(sec: Mapping[str, Any]) -> DisclosurePolicy:

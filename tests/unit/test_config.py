@@ -111,6 +111,9 @@ def test_broker_sections(tmp_path: Path) -> None:
         ("[server]\nmax_body_bytes = 0\n", "server.max_body_bytes"),
         ("[seperation]\nhorizontal_m = 20000\n", "seperation"),
         ('[auth.jwk]\nissuer = "x"\n', "auth.jwk"),
+        ("[tactical]\nrun_cycles = 1\n", "tactical.run_cycles"),
+        ("[tactical]\nrpz_m = 0\n", "tactical.rpz_m"),
+        ("[tactical]\nlookahead = 60\n", "tactical.lookahead"),
         ("[server]\nhost = 3\n", "server.host"),
         ('[auth.jwt]\nissuer = "x"\n', "auth.jwt.audience"),
         ('[auth.jwt]\nissuer = "x"\naudience = "y"\n', "auth.jwt.jwks_file"),
@@ -124,3 +127,11 @@ def test_bad_broker_settings_name_the_key(tmp_path: Path, text: str, path: str) 
     with pytest.raises(ValidationError) as e:
         load_config(f, env={})
     assert e.value.errors[0].path == path
+
+
+def test_tactical_section(tmp_path: Path) -> None:
+    f = tmp_path / "theater.toml"
+    f.write_text("[tactical]\nrpz_m = 5556\nlookahead_s = 120\nrun_cycles = false\nall_pairs = true\n")
+    t = load_config(f, env={}).tactical
+    assert (t.rpz_m, t.lookahead_s, t.run_cycles, t.all_pairs) == (5556, 120, False, True)
+    assert t.policy.rpz_m == 5556 and load_config(env={}).tactical.run_cycles is True

@@ -153,7 +153,7 @@ def create_app(
         stop = threading.Event()
         thread = _webhook_thread(broker, config, stop) if webhooks else None
         cycles = None
-        if tactical_cycles:  # its own thread: a cycle never holds up a request
+        if tactical_cycles and config.tactical.run_cycles:  # its own thread: never holds up a request
             cycles = threading.Thread(target=tactical.run, args=(stop,), name="deconflict-tactical", daemon=True)
             cycles.start()
         try:

@@ -24,6 +24,8 @@ class TacticalSettings:
     """How often the server runs a detection cycle."""
     notices_refresh_s: float = 5.0
     """How often the cycle re-reads the notices in force from the store."""
+    run_cycles: bool = True
+    """Whether this process runs detection cycles: exactly one process per theater should."""
     all_pairs: bool = False
     """Also alert on pairs of the same party (normally each party separates its own aircraft)."""
 
