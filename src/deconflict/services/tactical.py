@@ -178,7 +178,8 @@ class TacticalService:
             m.cycle_seconds_last = time.perf_counter() - started
             m.cycle_seconds_sum += m.cycle_seconds_last
             m.aircraft = len(snapshot)
-            still_open = [a for k, a in open_alerts.items() if k not in {c.key for c in cleared}] + changes.created
+            gone = {c.key for c in cleared}
+            still_open = [a for k, a in open_alerts.items() if k not in gone] + changes.created
             m.alerts_open = Counter(a.kind.value for a in still_open)
             return changes
 
