@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from deconflict import cli_broker, cli_tactical
-from deconflict.config import Config, load_config
+from deconflict.cli_common import ConfigOption, DbOption, JsonOption, config_or_exit, err, open_broker
+from deconflict.config import Config
 from deconflict.domain.errors import NotFoundError, StaleVersionError, ValidationError
 from deconflict.domain.index import VolumeIndex
 from deconflict.domain.parse import format_time, parse_notices
@@ -41,32 +41,6 @@ app.add_typer(cli_broker.token_app, name="token", no_args_is_help=True)
 app.add_typer(cli_broker.disclosure_app, name="disclosure", no_args_is_help=True)
 app.add_typer(cli_broker.audit_app, name="audit", no_args_is_help=True)
 
-DbOption = Annotated[
-    str | None,
-    typer.Option(
-        "--db",
-        help="Store URL (sqlite:///FILE or postgresql+psycopg://…) or a SQLite file path. "
-        "Default: $DECONFLICT_DB or ./deconflict.sqlite",
-    ),
-]
-ConfigOption = Annotated[
-    Path | None, typer.Option("--config", help="Theater configuration TOML (default: $DECONFLICT_CONFIG).")
-]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
-
-
-def _err(message: str, code: int = 2) -> typer.Exit:
-    """Print an error to stderr unwrapped (scripts grep it) and return the exit to raise."""
-    typer.echo(message, err=True)
-    return typer.Exit(code)
-
-
-def _config(config: Path | None, db: str | None) -> Config:
-    try:
-        return load_config(config, db=db)
-    except ValidationError as e:
-        raise _err(f"configuration: {e}") from None
-
 
 def read_notice_files(files: list[Path], config: Config) -> list[tuple[str, Notice]]:
     """Notices from files, each named by its id or ``FILE#n``; kind ``protected-site`` marks a site."""
@@ -75,13 +49,13 @@ def read_notice_files(files: list[Path], config: Config) -> list[tuple[str, Noti
         try:
             doc = json.loads(f.read_text())
         except FileNotFoundError:
-            raise _err(f"{f}: no such file") from None
+            raise err(f"{f}: no such file") from None
         except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            raise _err(f"{f}: not valid JSON ({e})") from None
+            raise err(f"{f}: not valid JSON ({e})") from None
         try:
             notices = parse_notices(doc, config.limits)
         except ValidationError as e:
-            raise _err("\n".join(f"{f}: {err}" for err in e.errors)) from None
+            raise err("\n".join(f"{f}: {err}" for err in e.errors)) from None
         for i, n in enumerate(notices):
             out.append((n.id or f"{f.name}#{i}", n))
     return out
@@ -106,7 +80,7 @@ def check(
 
     Exit status: 0 no conflicts, 1 conflicts, 2 bad input (the field and the reason on stderr).
     """
-    cfg = _config(config, None)
+    cfg = config_or_exit(config, None)
     sep = cfg.settings.separation
     try:
         policy = SeparationPolicy(
@@ -115,7 +89,7 @@ def check(
             time_s=sep.time_s if time_s is None else time_s,
         )
     except ValidationError as e:
-        raise _err(f"option --{e.errors[0].path.replace('_', '-')}: {e.errors[0].reason}") from None
+        raise err(f"option --{e.errors[0].path.replace('_', '-')}: {e.errors[0].reason}") from None
     named = read_notice_files(files, cfg)
     seen: dict[str, int] = {}
     index = VolumeIndex()
@@ -157,14 +131,6 @@ def _sites(broker: Broker) -> frozenset[str]:
         return frozenset(str(n.id) for n in repo.list_notices() if n.protected)
 
 
-def _open_broker(cfg: Config, clock: Any = time.time) -> Broker:
-    """The broker on the configured store: filings from the command line are logged and
-    receipted like those over the API (actor ``admin``), so the event log misses nothing."""
-    from deconflict.bootstrap import build_broker
-
-    return build_broker(cfg, clock)
-
-
 def _filing_summary(r: FilingResult) -> str:
     lead = r.lead_time_s / 3600
     late = " LATE" if r.late else ""
@@ -194,10 +160,10 @@ def demo(db: DbOption = None, config: ConfigOption = None, as_json: JsonOption =
     """
     from deconflict.demo.theater import theater_filings
 
-    cfg = _config(config, db)
+    cfg = config_or_exit(config, db)
     console = Console()
     clock_now = [0.0]
-    broker = _open_broker(cfg, clock=lambda: clock_now[0])
+    broker = open_broker(cfg, clock=lambda: clock_now[0])
     results = []
     with broker.store.begin(write=False) as repo:
         already = {n.id for n in repo.list_notices()}
@@ -238,16 +204,16 @@ def file_(
     as_json: JsonOption = False,
 ) -> None:
     """File notices in the store (received now) and print their conflicts."""
-    cfg = _config(config, db)
+    cfg = config_or_exit(config, db)
     named = read_notice_files(files, cfg)
-    broker = _open_broker(cfg)
+    broker = open_broker(cfg)
     console = Console()
     out = []
     for _, n in named:
         try:
             r = broker.file_as_operator(n)[0]
         except ValidationError as e:
-            raise _err(str(e)) from None
+            raise err(str(e)) from None
         out.append(r)
         if not as_json:
             console.print(_filing_summary(r), markup=False, highlight=False)
@@ -278,8 +244,8 @@ def notices(
     party: Annotated[str | None, typer.Option(help="Only this party's notices.")] = None,
 ) -> None:
     """List the notices in the store."""
-    cfg = _config(config, db)
-    broker = _open_broker(cfg)
+    cfg = config_or_exit(config, db)
+    broker = open_broker(cfg)
     with broker.store.begin(write=False) as repo:
         rows = repo.list_notices(party=party)
     t = Table(title=f"{len(rows)} notice(s)")
@@ -308,8 +274,8 @@ def conflicts(
     all_: Annotated[bool, typer.Option("--all", help="Include resolved conflicts.")] = False,
 ) -> None:
     """List the conflicts in the store (open ones unless --all)."""
-    cfg = _config(config, db)
-    broker = _open_broker(cfg)
+    cfg = config_or_exit(config, db)
+    broker = open_broker(cfg)
     with broker.store.begin(write=False) as repo:
         recs = [c for c in repo.list_conflicts() if all_ or c.state.value == "open"]
     sites = _sites(broker)
@@ -325,7 +291,7 @@ def db_upgrade(db: DbOption = None) -> None:
     """Bring the store's schema up to date (Alembic migrations)."""
     from deconflict.adapters.sql.migrate import upgrade
 
-    cfg = _config(None, db)
+    cfg = config_or_exit(None, db)
     upgrade(cfg.db_url)
     typer.echo(f"schema up to date: {cfg.db_url}")
 

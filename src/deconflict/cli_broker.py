@@ -11,46 +11,15 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from deconflict.config import Config, load_config
+from deconflict.cli_common import ConfigOption, DbOption, config_or_exit, err, open_broker
 from deconflict.domain.disclosure import Level
 from deconflict.domain.errors import NotFoundError, ValidationError
 from deconflict.domain.parties import Role
-from deconflict.services.broker import Broker
-
-DbOption = Annotated[
-    str | None,
-    typer.Option(
-        "--db",
-        help="Store URL (sqlite:///FILE or postgresql+psycopg://…) or a SQLite file path. "
-        "Default: $DECONFLICT_DB or ./deconflict.sqlite",
-    ),
-]
-ConfigOption = Annotated[
-    Path | None, typer.Option("--config", help="Theater configuration TOML (default: $DECONFLICT_CONFIG).")
-]
 
 party_app = typer.Typer(help="Register parties and issue their credentials (run on the broker's host).")
 token_app = typer.Typer(help="Manage bearer tokens.")
 disclosure_app = typer.Typer(help="Need-to-know rules: who sees how much of whom (see docs/disclosure.md).")
 audit_app = typer.Typer(help="Export and verify the hash-chained event log.")
-
-
-def _err(message: str, code: int = 2) -> typer.Exit:
-    typer.echo(message, err=True)
-    return typer.Exit(code)
-
-
-def _config(config: Path | None, db: str | None) -> Config:
-    try:
-        return load_config(config, db=db)
-    except ValidationError as e:
-        raise _err(f"configuration: {e}") from None
-
-
-def _broker(config: Path | None, db: str | None) -> Broker:
-    from deconflict.bootstrap import build_broker
-
-    return build_broker(_config(config, db))
 
 
 def serve(
@@ -68,8 +37,8 @@ def serve(
     from deconflict import __version__
     from deconflict.api import create_app
 
-    cfg = _config(config, db)
-    broker = _broker(config, db)
+    cfg = config_or_exit(config, db)
+    broker = open_broker(cfg)
     broker.record_start(__version__)
     app = create_app(broker, cfg)
     h = host or cfg.server.host
@@ -88,11 +57,11 @@ def party_add(
     config: ConfigOption = None,
 ) -> None:
     """Register a party and print its bearer token. The token is shown once; only its hash is kept."""
-    broker = _broker(config, db)
+    broker = open_broker(config_or_exit(config, db))
     try:
         party, token = broker.add_party(name, role, coalition)
     except ValidationError as e:
-        raise _err(str(e)) from None
+        raise err(str(e)) from None
     typer.echo(f"added {party.name} ({party.role.value}{', coalition ' + coalition if coalition else ''})", err=True)
     typer.echo(token)
 
@@ -100,7 +69,7 @@ def party_add(
 @party_app.command("list")
 def party_list(db: DbOption = None, config: ConfigOption = None, as_json: bool = typer.Option(False, "--json")) -> None:
     """List the registered parties."""
-    parties = _broker(config, db).list_parties()
+    parties = open_broker(config_or_exit(config, db)).list_parties()
     if as_json:
         typer.echo(
             json.dumps(
@@ -124,9 +93,9 @@ def party_list(db: DbOption = None, config: ConfigOption = None, as_json: bool =
 def party_revoke(name: str, db: DbOption = None, config: ConfigOption = None) -> None:
     """Revoke a party: its tokens stop working at once. Its notices and history stay."""
     try:
-        _broker(config, db).revoke_party(name)
+        open_broker(config_or_exit(config, db)).revoke_party(name)
     except NotFoundError as e:
-        raise _err(str(e)) from None
+        raise err(str(e)) from None
     typer.echo(f"revoked {name}")
 
 
@@ -134,9 +103,9 @@ def party_revoke(name: str, db: DbOption = None, config: ConfigOption = None) ->
 def token_rotate(name: str, db: DbOption = None, config: ConfigOption = None) -> None:
     """Issue a new token for a party and revoke its old ones; prints the new token once."""
     try:
-        token = _broker(config, db).rotate_token(name)
+        token = open_broker(config_or_exit(config, db)).rotate_token(name)
     except (NotFoundError, ValidationError) as e:
-        raise _err(str(e)) from None
+        raise err(str(e)) from None
     typer.echo(token)
 
 
@@ -152,16 +121,16 @@ def disclosure_set(
     """Set what VIEWER sees of SUBJECT (an observer grant, or a pair's level). Logged as an event."""
     try:
         lvl = None if level == "default" else Level.parse("level", level)
-        _broker(config, db).set_disclosure(viewer, subject, lvl, both_ways)
+        open_broker(config_or_exit(config, db)).set_disclosure(viewer, subject, lvl, both_ways)
     except (NotFoundError, ValidationError) as e:
-        raise _err(str(e)) from None
+        raise err(str(e)) from None
     typer.echo(f"{viewer} sees {subject}: {level}")
 
 
 @disclosure_app.command("list")
 def disclosure_list(db: DbOption = None, config: ConfigOption = None) -> None:
     """The explicit rules in force (configuration, overridden by `disclosure set`)."""
-    broker = _broker(config, db)
+    broker = open_broker(config_or_exit(config, db))
     rules = broker.disclosure_rules()
     t = Table(title=f"default between parties: {broker.policy.default.text}")
     for col in ("viewer", "subject", "level"):
@@ -180,7 +149,7 @@ def audit_export(
     """Export the whole log (as an admin would get it from /v1/audit/export), signed."""
     from deconflict.domain.parties import Party
 
-    broker = _broker(config, db)
+    broker = open_broker(config_or_exit(config, db))
     text = json.dumps(broker.export(Party("admin", Role.ADMIN)), indent=1)
     if str(out) == "-":
         typer.echo(text)
@@ -207,18 +176,18 @@ def audit_verify(
     try:
         doc = json.loads(file.read_text())
     except FileNotFoundError:
-        raise _err(f"{file}: no such file") from None
+        raise err(f"{file}: no such file") from None
     except (ValueError, UnicodeDecodeError) as e:
-        raise _err(f"{file}: not valid JSON ({e})") from None
+        raise err(f"{file}: not valid JSON ({e})") from None
     expected = None
     if key is not None:
         text = Path(key).read_text() if Path(key).is_file() else key
         try:
             expected = load_public_key(text)
         except ValidationError as e:
-            raise _err(f"--key: {e.errors[0].reason}") from None
+            raise err(f"--key: {e.errors[0].reason}") from None
     if not isinstance(doc, dict):
-        raise _err(f"{file}: not an audit export (expected a JSON object)")
+        raise err(f"{file}: not an audit export (expected a JSON object)")
     report = verify_export(doc, expected)
     for p in report.problems:
         typer.echo(f"{file}: {p.where}: {p.what}")

@@ -25,6 +25,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from deconflict.cli_common import err
 from deconflict.domain import tactical
 from deconflict.domain.errors import ValidationError
 from deconflict.domain.volumes import AltitudeReference
@@ -50,15 +51,9 @@ from deconflict.services.replay import (
 __all__ = ["FeedRuntime", "ReplayRuntime", "Sender", "detect", "feed", "party_of", "replay", "replay_states"]
 
 
-def _err(message: str, code: int = 2) -> typer.Exit:
-    """Print an error to stderr unwrapped (scripts grep it) and return the exit to raise."""
-    typer.echo(message, err=True)
-    return typer.Exit(code)
-
-
 def _positive(value: float | None, option: str) -> None:
     if value is not None and not (math.isfinite(value) and value > 0):
-        raise _err(f"option {option}: must be a positive number, got {value}")
+        raise err(f"option {option}: must be a positive number, got {value}")
 
 
 # --------------------------------------------------------------------------------------- detect
@@ -106,18 +101,18 @@ def detect(
     try:
         snap = read_snapshot(states)
     except FileNotFoundError:
-        raise _err(f"{states}: no such file") from None
+        raise err(f"{states}: no such file") from None
     except OSError as e:
-        raise _err(f"{states}: {e.strerror or e}") from None
+        raise err(f"{states}: {e.strerror or e}") from None
     except ValidationError as e:
-        raise _err("\n".join(str(x) for x in e.errors)) from None
+        raise err("\n".join(str(x) for x in e.errors)) from None
     given = {"rpz_m": rpz_m, "hpz_m": hpz_m, "lookahead_s": lookahead_s}
     try:
         policy = tactical.TacticalPolicy(
             **{k: v for k, v in given.items() if v is not None}, all_pairs=snap.party is None
         )
     except ValidationError as e:
-        raise _err(f"option --{e.errors[0].path.replace('_', '-')}: {e.errors[0].reason}") from None
+        raise err(f"option --{e.errors[0].path.replace('_', '-')}: {e.errors[0].reason}") from None
     found = tactical.detect(
         tactical.States.from_arrays(
             lat=snap.lat,
@@ -142,7 +137,7 @@ def detect(
             with open(pairs_out, "w", newline="") as f:
                 _write_pairs(f, rows)
         except OSError as e:
-            raise _err(f"--pairs-out {pairs_out}: {e.strerror or e}") from None
+            raise err(f"--pairs-out {pairs_out}: {e.strerror or e}") from None
     if as_json:
         doc = {
             "aircraft": len(snap),
@@ -277,29 +272,29 @@ def replay(
     _positive(batch_s, "--batch-s")
     _positive(duration_s, "--duration-s")
     if not (math.isfinite(start_s) and start_s >= 0):
-        raise _err(f"option --start-s: must be zero or more, got {start_s}")
+        raise err(f"option --start-s: must be zero or more, got {start_s}")
     if not url.startswith(("http://", "https://")):
-        raise _err(f"option --url: {url!r} is not an http:// or https:// URL")
+        raise err(f"option --url: {url!r} is not an http:// or https:// URL")
     try:
         senders = parse_senders(party, parties_by_hash, token)
     except ValueError as e:
-        raise _err(str(e)) from None
+        raise err(str(e)) from None
     console = Console(stderr=True)
     try:
         with console.status(f"reading {file}…"):
             states, stats = load_recording(file, fmt, alt_ref)
     except FileNotFoundError:
-        raise _err(f"{file}: no such file") from None
+        raise err(f"{file}: no such file") from None
     except OSError as e:
-        raise _err(f"{file}: {e.strerror or e}") from None
+        raise err(f"{file}: {e.strerror or e}") from None
     except ValidationError as e:
-        raise _err("\n".join(str(x) for x in e.errors)) from None
+        raise err("\n".join(str(x) for x in e.errors)) from None
     if stats.skipped_total:
         kinds = ", ".join(f"{n} × {k}" for k, n in stats.skipped.most_common(5))
         console.print(f"{file}: skipped {stats.skipped_total} malformed line(s): {kinds}", markup=False)
     states = window(states, start_s, duration_s)
     if not states:
-        raise _err(f"{file}: no states to replay ({stats.lines} line(s) read)")
+        raise err(f"{file}: no states to replay ({stats.lines} line(s) read)")
     span = states[-1].time - states[0].time
     progress = Progress(
         TextColumn("{task.description}"),
@@ -333,7 +328,7 @@ def replay(
             )
             progress.update(task, completed=max(span, 1e-9))  # a one-batch replay is done too
     except ReplayError as e:
-        raise _err(str(e)) from None
+        raise err(str(e)) from None
     finally:
         if own_client:
             client.close()
@@ -426,14 +421,14 @@ def feed(
     _positive(batch_s, "--batch-s")
     _positive(max_seconds, "--max-seconds")
     if not math.isfinite(utc_offset_s):
-        raise _err(f"option --utc-offset-s: must be a number of seconds, got {utc_offset_s}")
+        raise err(f"option --utc-offset-s: must be a number of seconds, got {utc_offset_s}")
     if not url.startswith(("http://", "https://")):
-        raise _err(f"option --url: {url!r} is not an http:// or https:// URL")
+        raise err(f"option --url: {url!r} is not an http:// or https:// URL")
     try:
         address = parse_address(source)
         (sender,) = parse_senders(party, None, token)
     except ValueError as e:
-        raise _err(str(e)) from None
+        raise err(str(e)) from None
     console = Console(stderr=True)
     where = f"{address[0]}:{address[1]}"
     live = SbsSource(address, utc_offset_s=utc_offset_s, initial_backoff_s=runtime.backoff_s)
@@ -465,7 +460,7 @@ def feed(
                 on_drop=on_drop,
             )
     except ReplayError as e:
-        raise _err(str(e)) from None
+        raise err(str(e)) from None
     finally:
         if own_client:
             client.close()
@@ -474,7 +469,7 @@ def feed(
     else:
         _print_feed_summary(summary, where)
     if summary.error is not None:
-        raise _err(summary.error)
+        raise err(summary.error)
 
 
 def _print_feed_summary(summary: FeedSummary, where: str) -> None:
