@@ -17,7 +17,7 @@ import secrets
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, TypeVar
 
 from deconflict.domain.alerts import Alert, Changes, alert_json
 from deconflict.domain.audit import (
@@ -487,13 +487,12 @@ class Broker:
         next page (``None`` at the end)."""
         from deconflict.domain.horizontal import separation
 
-        after = decode_cursor(cursor)
         with self.store.begin(write=False) as repo:
             d = self._disclosure(repo)
             scope = self._scope(repo, d, caller, Level.FULL)
-            out: list[dict[str, Any]] = []
-            while True:
-                rows = repo.page_notices(
+
+            def fetch(after: tuple[float, str] | None, n: int) -> list[tuple[tuple[float, str], Notice]]:
+                return repo.page_notices(
                     scope,
                     party=f.party,
                     state=f.state,
@@ -501,19 +500,16 @@ class Broker:
                     time_start=f.time_start,
                     time_end=f.time_end,
                     after=after,
-                    limit=limit,
+                    limit=n,
                 )
-                for key, n in rows:
-                    after = key
-                    if f.area is not None and not any(separation(v.shape, f.area).distance_m == 0 for v in n.volumes):
-                        continue
-                    view = d.notice_view(caller, notice_json(n))
-                    if view is not None:
-                        out.append(view)
-                        if len(out) == limit:
-                            return out, encode_cursor(key)
-                if len(rows) < limit:
-                    return out, None
+
+            def view(row: tuple[tuple[float, str], Notice]) -> dict[str, Any] | None:
+                n = row[1]
+                if f.area is not None and not any(separation(v.shape, f.area).distance_m == 0 for v in n.volumes):
+                    return None
+                return d.notice_view(caller, notice_json(n))
+
+            return _page(fetch, lambda row: row[0], view, cursor, limit)
 
     # ------------------------------------------------------------------ conflicts
 
@@ -522,23 +518,22 @@ class Broker:
     ) -> tuple[list[dict[str, Any]], str | None]:
         """One page of the conflicts the caller may see, oldest detected first, and the cursor of
         the next page (``None`` at the end)."""
-        after = decode_cursor(cursor)
         with self.store.begin(write=False) as repo:
             d = self._disclosure(repo)
             # a party sees its own conflicts; an observer those of the parties it is granted
             scope = {caller.name} if caller.role.files_notices else self._scope(repo, d, caller, Level.EXISTENCE)
-            out: list[dict[str, Any]] = []
-            while True:
-                recs = repo.page_conflicts(scope, state, after, limit)
-                for c in recs:
-                    after = (c.detected_at, c.id)
-                    view = d.conflict_view(caller, conflict_json(c))
-                    if view is not None:
-                        out.append(self._with_acks(repo, d, caller, c, view))
-                        if len(out) == limit:
-                            return out, encode_cursor(after)
-                if len(recs) < limit:
-                    return out, None
+
+            def view(c: ConflictRecord) -> dict[str, Any] | None:
+                v = d.conflict_view(caller, conflict_json(c))
+                return None if v is None else self._with_acks(repo, d, caller, c, v)
+
+            return _page(
+                lambda after, n: repo.page_conflicts(scope, state, after, n),
+                lambda c: (c.detected_at, c.id),
+                view,
+                cursor,
+                limit,
+            )
 
     def get_conflict(self, caller: Party, conflict_id: str) -> dict[str, Any]:
         with self.store.begin(write=False) as repo:
@@ -620,22 +615,16 @@ class Broker:
         self, caller: Party, state: str | None = "open", cursor: str | None = None, limit: int = MAX_LIST
     ) -> tuple[list[dict[str, Any]], str | None]:
         """One page of the alerts the caller may see, oldest first, and the next page's cursor."""
-        after = decode_cursor(cursor)
         with self.store.begin(write=False) as repo:
             d = self._disclosure(repo)
             scope = {caller.name} if caller.role.files_notices else self._scope(repo, d, caller, Level.EXISTENCE)
-            out: list[dict[str, Any]] = []
-            while True:
-                alerts = repo.page_alerts(scope, state, after, limit)
-                for a in alerts:
-                    after = (a.detected_at, a.id)
-                    view = d.alert_view(caller, alert_json(a))
-                    if view is not None:
-                        out.append(view)
-                        if len(out) == limit:
-                            return out, encode_cursor(after)
-                if len(alerts) < limit:
-                    return out, None
+            return _page(
+                lambda after, n: repo.page_alerts(scope, state, after, n),
+                lambda a: (a.detected_at, a.id),
+                lambda a: d.alert_view(caller, alert_json(a)),
+                cursor,
+                limit,
+            )
 
     # ------------------------------------------------------------------ live events and webhooks
 
@@ -694,21 +683,49 @@ class Broker:
                 return e.actor == caller.name and e.type in OWN_RECORD_EVENTS
 
         with self.store.begin(write=False) as repo:
-            events: list[Event] = []
-            while True:
-                batch = repo.events_after(events[-1].seq if events else 0, 5000)
-                if not batch:
-                    break
-                events.extend(batch)
+            events = _all_events(repo)
             receipts = repo.receipts(None if caller.role is Role.ADMIN else caller.name)
         return build_export(events, receipts, self.key, self.clock(), show)
 
     def log_events(self) -> list[Event]:
+        """The whole log, oldest first."""
         with self.store.begin(write=False) as repo:
-            events: list[Event] = []
-            while batch := repo.events_after(events[-1].seq if events else 0, 5000):
-                events.extend(batch)
-            return events
+            return _all_events(repo)
+
+
+def _all_events(repo: BrokerRepository) -> list[Event]:
+    events: list[Event] = []
+    while batch := repo.events_after(events[-1].seq if events else 0, 5000):
+        events.extend(batch)
+    return events
+
+
+Row = TypeVar("Row")
+
+
+def _page(
+    fetch: Callable[[tuple[float, str] | None, int], list[Row]],
+    key: Callable[[Row], tuple[float, str]],
+    view: Callable[[Row], dict[str, Any] | None],
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of what the caller may see: rows are read in key order after the cursor, ``limit``
+    at a time, until ``limit`` of them have a view (``None``: not shown to this caller). Returns the
+    views and the cursor of the next page (``None`` when the store has no more rows)."""
+    after = decode_cursor(cursor)
+    out: list[dict[str, Any]] = []
+    while True:
+        rows = fetch(after, limit)
+        for row in rows:
+            after = key(row)
+            v = view(row)
+            if v is not None:
+                out.append(v)
+                if len(out) == limit:
+                    return out, encode_cursor(after)
+        if len(rows) < limit:
+            return out, None
 
 
 def _with_party(feature: Any, party: str) -> Any:
