@@ -10,6 +10,7 @@ from rich.table import Table
 
 from deconflict.domain.parse import format_time
 from deconflict.domain.strategic import VolumeConflict
+from deconflict.services.wire import slice_json
 
 
 @dataclass(frozen=True)
@@ -38,17 +39,7 @@ class Row:
 
 
 def row_json(r: Row) -> dict[str, Any]:
-    d = r.detail
-    out: dict[str, Any] = {
-        "a": r.a.as_json(),
-        "b": r.b.as_json(),
-        "min_distance_m": round(d.min_distance_m, 1),
-        "vertical_gap_m": round(d.vertical_gap_m, 1),
-        "time_gap_s": round(d.time_gap_s, 1),
-        "altitude": {"lower_m": round(d.altitude_lower_m, 1), "upper_m": round(d.altitude_upper_m, 1)},
-        "time_window": {"start": format_time(d.time_start), "end": format_time(d.time_end)},
-        "overlap": d.area,
-    }
+    out: dict[str, Any] = {"a": r.a.as_json(), "b": r.b.as_json(), **slice_json(r.detail)}
     if r.id is not None:
         out = {"id": r.id, "state": r.state, **out}
     return out

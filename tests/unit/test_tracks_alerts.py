@@ -11,11 +11,12 @@ import numpy as np
 import pytest
 
 from deconflict.domain.alerts import Alert, AlertKind, Finding, alert_json, reconcile, separation_key
-from deconflict.domain.conformance import Aircraft, move, volume_hits
+from deconflict.domain.conformance import move, volume_hits
 from deconflict.domain.disclosure import Disclosure, DisclosurePolicy, Level
 from deconflict.domain.errors import ValidationError
 from deconflict.domain.parties import Party, Role
 from deconflict.domain.shapes import ShapeKind, make_shape
+from deconflict.domain.tactical import States
 from deconflict.domain.tracks import EARTH_RADIUS_M, TrackState, derive_velocity, parse_state
 from deconflict.domain.volumes import AltitudeBand, AltitudeReference, Volume4D
 
@@ -88,9 +89,11 @@ def test_move_follows_the_track() -> None:
     assert lat[0] == pytest.approx(35.0) and -180 < lon[0] < -179.8  # across the antimeridian
 
 
-def aircraft(*rows: tuple[float, float, float, float, float]) -> Aircraft:
+def aircraft(*rows: tuple[float, float, float, float, float]) -> States:
     a = np.array(rows, dtype=float).reshape(-1, 5)
-    return Aircraft(NOW, a[:, 0], a[:, 1], a[:, 2], a[:, 3], a[:, 4], np.zeros(len(a)))
+    return States.from_arrays(
+        lat=a[:, 0], lon=a[:, 1], alt_m=a[:, 2], gs_mps=a[:, 3], trk_deg=a[:, 4], vs_mps=np.zeros(len(a))
+    )
 
 
 def test_volume_hits_now_and_predicted_within_the_lookahead() -> None:
@@ -103,11 +106,11 @@ def test_volume_hits_now_and_predicted_within_the_lookahead() -> None:
         (34.0, 36.0 - dlon_46km, 12_000, 200, 90),  # above the band
         (34.0, 36.0 - dlon_46km, 5000, 50, 90),  # too slow to arrive within 300 s
     )
-    hits = volume_hits(ac, vol, 300.0)
+    hits = volume_hits(ac, NOW, vol, 300.0)
     assert hits.index.tolist() == [0, 1]
     assert hits.entry_s[0] == 0.0 and hits.entry_s[1] == pytest.approx(180, abs=5)
     later = circle(34.0, 36.0, 10_000.0, t0=NOW + 3600, t1=NOW + 7200)
-    assert len(volume_hits(ac, later, 300.0).index) == 0  # not in force in the look-ahead
+    assert len(volume_hits(ac, NOW, later, 300.0).index) == 0  # not in force in the look-ahead
 
 
 def finding(key: str, severity: str) -> Finding:

@@ -24,8 +24,7 @@ class BrokerWebhookStore:
             viewer = repo.get_party(party)
         if viewer is None or viewer.revoked:  # a revoked party's deliveries stop
             return [], after_seq
-        events, scanned = self.broker.visible_events(viewer, after_seq, limit)
-        return [OutgoingEvent(e.seq, e.type, e.time, e.data) for e in events], scanned
+        return self.broker.visible_events(viewer, after_seq, limit)
 
     def delivered(self, party: str, cursor: int) -> None:
         with self.store.begin() as repo:

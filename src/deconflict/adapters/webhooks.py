@@ -19,14 +19,13 @@ import logging
 import math
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 import anyio
 import httpx
 
 from deconflict.domain.parse import format_time
-from deconflict.services.ports import Webhook
+from deconflict.services.ports import StreamEvent, Webhook
 
 log = logging.getLogger(__name__)
 
@@ -38,14 +37,8 @@ MAX_ERROR_CHARS = 500
 _TIMESTAMP = re.compile(r"\d{1,15}", re.ASCII)
 
 
-@dataclass(frozen=True)
-class OutgoingEvent:
-    """One event as this party may see it (``data`` already cut down by the store)."""
-
-    seq: int
-    type: str
-    time: float
-    data: dict[str, Any]
+OutgoingEvent = StreamEvent
+"""One event as this party may see it (``data`` already cut down by the store)."""
 
 
 class WebhookStore(Protocol):

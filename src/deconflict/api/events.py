@@ -20,7 +20,8 @@ from deconflict.api.deps import DIGITS, Body, BrokerDep, Caller
 from deconflict.domain.errors import ValidationError
 from deconflict.domain.parse import format_time
 from deconflict.domain.parties import Party
-from deconflict.services.broker import Broker, StreamEvent, Unauthorized
+from deconflict.services.broker import Broker, Unauthorized
+from deconflict.services.ports import StreamEvent
 
 router = APIRouter(tags=["events"])
 

@@ -15,25 +15,13 @@ import numpy as np
 import shapely
 
 from deconflict.domain.geodesy import FloatArray, LocalFrame
+from deconflict.domain.tactical import States
 from deconflict.domain.tracks import EARTH_RADIUS_M
 from deconflict.domain.volumes import Volume4D
 
 STEP_S = 1.0
 """Sampling step of a predicted path: an entry is reported at most this late, and a path that
 crosses a volume for less than this (a corner clipped at speed) may be missed (docs/alerts.md)."""
-
-
-@dataclass(frozen=True)
-class Aircraft:
-    """Current states as arrays (one row per aircraft), already moved to the same time ``t``."""
-
-    t: float
-    lat: FloatArray
-    lon: FloatArray
-    alt_m: FloatArray
-    gs_mps: FloatArray
-    trk_deg: FloatArray
-    vs_mps: FloatArray
 
 
 @dataclass(frozen=True)
@@ -63,11 +51,13 @@ def move(
     return np.clip(new_lat, -90.0, 90.0), (new_lon + 180.0) % 360.0 - 180.0
 
 
-def volume_hits(ac: Aircraft, volume: Volume4D, lookahead_s: float, candidates: np.ndarray | None = None) -> Hits:
-    """The aircraft inside ``volume`` at ``ac.t`` or predicted to enter it before ``ac.t +
-    lookahead_s`` (time window, altitude band and shape all at the same sampled moment)."""
+def volume_hits(
+    ac: States, t: float, volume: Volume4D, lookahead_s: float, candidates: np.ndarray | None = None
+) -> Hits:
+    """The aircraft (states moved to time ``t``) inside ``volume`` at ``t`` or predicted to enter
+    it before ``t + lookahead_s`` (time window, altitude band and shape at the same sampled moment)."""
     idx = np.arange(len(ac.lat)) if candidates is None else candidates
-    if len(idx) == 0 or volume.time_end < ac.t or volume.time_start > ac.t + lookahead_s:
+    if len(idx) == 0 or volume.time_end < t or volume.time_start > t + lookahead_s:
         return Hits(np.empty(0, np.int64), np.empty(0))
     # Coarse: only aircraft whose path can reach the shape's bounding circle.
     clat, clon = volume.shape.center
@@ -88,7 +78,7 @@ def volume_hits(ac: Aircraft, volume: Volume4D, lookahead_s: float, candidates: 
     horizontal = (shapely.distance(shapely.points(x, y), core) <= volume.shape.buffer_m).reshape(lat.shape)
     band = volume.altitude
     vertical = (alt >= band.lower_m) & (alt <= band.upper_m)
-    when = ac.t + tt
+    when = t + tt
     in_time = (when >= volume.time_start) & (when <= volume.time_end)
     inside = horizontal & vertical & in_time
     hit = inside.any(axis=1)

@@ -38,7 +38,14 @@ from deconflict.domain.policy import Limits
 from deconflict.domain.resolution import resolution_hints
 from deconflict.domain.volumes import PROTECTED_SITE_KIND, Notice, NoticeState
 from deconflict.services.filing import FilingResult, NoticeService, Settings
-from deconflict.services.ports import BrokerRepository, BrokerUnitOfWork, Clock, ConflictRecord, ConflictState
+from deconflict.services.ports import (
+    BrokerRepository,
+    BrokerUnitOfWork,
+    Clock,
+    ConflictRecord,
+    ConflictState,
+    StreamEvent,
+)
 from deconflict.services.wire import conflict_json, notice_json
 
 TOKEN_PREFIX = "dcf_"
@@ -89,16 +96,6 @@ class Reply:
     body: dict[str, Any]
     replayed: bool = False
     """True when an ``Idempotency-Key`` retry returned the stored response."""
-
-
-@dataclass(frozen=True)
-class StreamEvent:
-    """One event as a given caller may see it."""
-
-    seq: int
-    type: str
-    time: float
-    data: dict[str, Any]
 
 
 @dataclass(frozen=True)

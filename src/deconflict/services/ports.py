@@ -116,6 +116,17 @@ class UnitOfWork(Protocol):
 
 
 @dataclass(frozen=True)
+class StreamEvent:
+    """One event of the log as a given party may see it (``data`` already cut down by disclosure):
+    what a live stream and a webhook deliver."""
+
+    seq: int
+    type: str
+    time: float
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class Webhook:
     """A party's webhook and its delivery state."""
 

@@ -30,7 +30,7 @@ from deconflict.domain.alerts import (
     reconcile,
     separation_key,
 )
-from deconflict.domain.conformance import Aircraft, finite_or_none, move, severity_time, volume_hits
+from deconflict.domain.conformance import finite_or_none, move, severity_time, volume_hits
 from deconflict.domain.errors import ValidationError
 from deconflict.domain.parties import Party
 from deconflict.domain.tactical import States, detect
@@ -261,7 +261,6 @@ class TacticalService:
                     },
                 )
             )
-        ac = Aircraft(now, lat, lon, alt, gs, trk, vs)
         volumes = self._in_force(now)
         own_inside = np.zeros(n, dtype=bool)
         for notice, vi, vol in volumes:
@@ -275,12 +274,12 @@ class TacticalService:
                     else np.empty(0, int)
                 )
                 if len(mine) and vol.time_start <= now <= vol.time_end:
-                    inside_now = volume_hits(ac, vol, 0.0, mine)
+                    inside_now = volume_hits(arrays, now, vol, 0.0, mine)
                     own_inside[inside_now.index] = True
                 others = (
                     np.flatnonzero(group != parties.index(notice.party)) if notice.party in parties else np.arange(n)
                 )
-            hits = volume_hits(ac, vol, s.lookahead_s, others)
+            hits = volume_hits(arrays, now, vol, s.lookahead_s, others)
             for idx, entry in zip(hits.index.tolist(), hits.entry_s.tolist(), strict=True):
                 t = tracks[idx]
                 out.append(

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from deconflict.domain.parse import format_time, notice_to_json
+from deconflict.domain.strategic import VolumeConflict
 from deconflict.domain.volumes import Notice
 from deconflict.services.ports import ConflictRecord
 
@@ -43,7 +44,6 @@ def conflict_json(r: ConflictRecord) -> dict[str, Any]:
     ``time_window {start, end}``, and the gaps between the two volumes (``min_distance_m``,
     ``vertical_gap_m``, ``time_gap_s``).
     """
-    d = r.detail
     sides = [
         {
             "party": r.party_a,
@@ -67,12 +67,17 @@ def conflict_json(r: ConflictRecord) -> dict[str, Any]:
         "updated_at": _time(r.updated_at),
         "resolved_at": _time(r.resolved_at),
         "sides": sides,
-        "slice": {
-            "min_distance_m": round(d.min_distance_m, 1),
-            "vertical_gap_m": round(d.vertical_gap_m, 1),
-            "time_gap_s": round(d.time_gap_s, 1),
-            "altitude": {"lower_m": round(d.altitude_lower_m, 1), "upper_m": round(d.altitude_upper_m, 1)},
-            "time_window": {"start": format_time(d.time_start), "end": format_time(d.time_end)},
-            "overlap": d.area,
-        },
+        "slice": slice_json(r.detail),
+    }
+
+
+def slice_json(d: VolumeConflict) -> dict[str, Any]:
+    """Where two volumes conflict: the gaps between them and the overlapping slice."""
+    return {
+        "min_distance_m": round(d.min_distance_m, 1),
+        "vertical_gap_m": round(d.vertical_gap_m, 1),
+        "time_gap_s": round(d.time_gap_s, 1),
+        "altitude": {"lower_m": round(d.altitude_lower_m, 1), "upper_m": round(d.altitude_upper_m, 1)},
+        "time_window": {"start": format_time(d.time_start), "end": format_time(d.time_end)},
+        "overlap": d.area,
     }
