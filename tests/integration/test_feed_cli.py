@@ -19,10 +19,10 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from fake_tracks_broker import FakeBroker, accept_all
 from typer.testing import CliRunner, Result
 
 from deconflict import cli
@@ -36,57 +36,7 @@ runner = CliRunner()
 app = cli.app  # the real command line, as a user runs `deconflict feed`
 
 
-Respond = Callable[[str, list[dict[str, Any]]], tuple[int, Any]]
-
-
-def accept_all(token: str, states: list[dict[str, Any]]) -> tuple[int, Any]:
-    return 200, {"accepted": len(states), "rejected": []}
-
-
-@dataclass
-class Received:
-    token: str
-    states: list[dict[str, Any]]
-
-
-class Broker:
-    """The fake broker: ``respond`` decides each answer; ``received`` holds every request in order."""
-
-    def __init__(self) -> None:
-        self.received: list[Received] = []
-        self.respond: Respond = accept_all
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                token = self.headers.get("Authorization", "").removeprefix("Bearer ")
-                outer.received.append(Received(token, body["states"]))
-                status, doc = outer.respond(token, body["states"])
-                data = json.dumps(doc).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, args=(0.02,), daemon=True).start()
-
-    def batches(self) -> list[list[dict[str, Any]]]:
-        """The requests that carried states (the first, empty one only checks the token)."""
-        return [r.states for r in self.received if r.states]
-
-    def states(self) -> list[dict[str, Any]]:
-        return [s for b in self.batches() for s in b]
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+Broker = FakeBroker
 
 
 @dataclass(frozen=True)
@@ -186,7 +136,7 @@ class SbsServer:
 
 @pytest.fixture
 def broker() -> Iterator[Broker]:
-    b = Broker()
+    b = FakeBroker(accept_all)
     yield b
     b.close()
 

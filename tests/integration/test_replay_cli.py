@@ -4,8 +4,7 @@
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -13,6 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
+from fake_tracks_broker import FakeBroker
 from typer.testing import CliRunner, Result
 
 from deconflict.cli import app
@@ -35,8 +35,6 @@ TOL_S = 1e-5
 W0 = 1_700_000_000.0
 T0 = 1_443_598_262.0  # the recording's first time: years before W0
 
-Respond = Callable[[str, list[dict[str, Any]]], tuple[int, Any]]
-
 
 def approx(expected: Any) -> Any:
     return pytest.approx(expected, abs=TOL_S)
@@ -52,48 +50,7 @@ def accept_all_but_bad(token: str, states: list[dict[str, Any]]) -> tuple[int, A
     return 200, {"accepted": len(states) - len(rejected), "rejected": rejected}
 
 
-@dataclass
-class Received:
-    path: str
-    token: str
-    states: list[dict[str, Any]]
-
-
-class Receiver:
-    """The fake broker. ``respond`` decides each answer; ``received`` holds every request in order."""
-
-    def __init__(self) -> None:
-        self.received: list[Received] = []
-        self.respond: Respond = accept_all_but_bad
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                token = self.headers.get("Authorization", "").removeprefix("Bearer ")
-                outer.received.append(Received(self.path, token, body["states"]))
-                status, doc = outer.respond(token, body["states"])
-                data = doc if isinstance(doc, bytes) else json.dumps(doc).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "text/plain" if isinstance(doc, bytes) else "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.02,), daemon=True)
-        self.thread.start()
-
-    def states(self) -> list[dict[str, Any]]:
-        return [s for r in self.received for s in r.states]
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+Receiver = FakeBroker
 
 
 @dataclass
@@ -113,7 +70,7 @@ class FakeClock:
 
 @pytest.fixture
 def broker() -> Iterator[Receiver]:
-    r = Receiver()
+    r = FakeBroker(accept_all_but_bad)
     yield r
     r.close()
 
