@@ -12,6 +12,7 @@ The picture lives in the process that receives the tracks; alerts live in the st
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import Counter
@@ -32,12 +33,14 @@ from deconflict.domain.alerts import (
 )
 from deconflict.domain.conformance import finite_or_none, move, severity_time, volume_hits
 from deconflict.domain.errors import ValidationError
-from deconflict.domain.parties import Party
+from deconflict.domain.parties import Party, Role
 from deconflict.domain.tactical import States, detect
 from deconflict.domain.tracks import FUTURE_TOLERANCE_S, TrackState, derive_velocity, parse_state
 from deconflict.domain.volumes import Notice, Volume4D
 from deconflict.services.broker import Broker, Forbidden
 from deconflict.services.tactical_settings import TacticalSettings
+
+log = logging.getLogger(__name__)
 
 MAX_BATCH = 10_000
 """Most states in one ``POST /v1/tracks``."""
@@ -132,7 +135,7 @@ class TacticalService:
             return [
                 {"party": p, **_side(t.state, p, now)}
                 for (p, _), t in sorted(self._tracks.items())
-                if (caller.role.value == "admin" or p == caller.name)
+                if (caller.role is Role.ADMIN or p == caller.name)
                 and now - t.state.time <= self.settings.track_timeout_s
             ]
 
@@ -323,9 +326,6 @@ class TacticalService:
 
     def run(self, stop: threading.Event) -> None:
         """Run cycles every ``cycle_s`` until ``stop`` is set (the server's own thread)."""
-        import logging
-
-        log = logging.getLogger(__name__)
         while not stop.is_set():
             t0 = time.monotonic()
             try:
