@@ -22,4 +22,5 @@ def build_broker(config: Config, clock: Clock = time.time) -> Broker:
         settings=config.settings,
         disclosure=config.disclosure,
         limits=config.limits,
+        hotline=config.hotline,
     )

@@ -36,10 +36,12 @@ def serve(
 
     from deconflict import __version__
     from deconflict.api import create_app
+    from deconflict.config import theater_policy
 
     cfg = config_or_exit(config, db)
     broker = open_broker(cfg)
     broker.record_start(__version__)
+    broker.record_policy(theater_policy(cfg))  # logged only when the agreed definitions changed
     app = create_app(broker, cfg)
     h = host or cfg.server.host
     p = cfg.server.port if port is None else port

@@ -36,6 +36,13 @@ File (``--config FILE`` or ``DECONFLICT_CONFIG``)::
     cycle_s = 1
     run_cycles = true       # exactly one process per theater runs the tactical picture
     all_pairs = false
+    overhead_m = 0          # an aircraft this close to a protected site (in its band) is an incursion
+    [hotline]               # acknowledgement deadlines and escalation (docs/hotline.md)
+    escalation_interval_s = 300
+    auto_threads = true     # a thread with a deadline for every new conflict and tactical alert
+    conflict_ack_s = 3600   # a conflict that starts later than every tier below
+    conflict_ack_tiers = [{starts_within_s = 21600, ack_within_s = 900}]
+    alert_ack_s = {low = 60, medium = 60, high = 60, loss = 60}
     [auth.jwt]              # optional: accept an identity provider's tokens too
     issuer = "https://idp.example"
     audience = "deconflict"
@@ -59,6 +66,7 @@ from typing import Any
 
 from deconflict.domain.disclosure import DisclosurePolicy, Level
 from deconflict.domain.errors import ValidationError
+from deconflict.domain.hotline import SEVERITY_WORDS, ConflictDeadline, HotlineSettings
 from deconflict.domain.parties import check_name
 from deconflict.domain.policy import Limits, NoticePolicy, SeparationPolicy
 from deconflict.domain.resolution import HintBounds
@@ -69,7 +77,7 @@ from deconflict.services.tactical_settings import TacticalSettings
 DEFAULT_DB_FILE = "deconflict.sqlite"
 DEFAULT_KEY_FILE = "deconflict-broker.key"
 KNOWN_SECTIONS = frozenset(
-    {"separation", "notice", "limits", "hints", "disclosure", "audit", "server", "auth", "tactical"}
+    {"separation", "notice", "limits", "hints", "disclosure", "audit", "server", "auth", "tactical", "hotline"}
 )
 """A misspelt section would otherwise be ignored and its settings silently left at the defaults."""
 SERVER_RANGES = (
@@ -117,6 +125,7 @@ class Config:
     server: ServerSettings = field(default_factory=ServerSettings)
     jwt: JwtSettings | None = None
     tactical: TacticalSettings = field(default_factory=TacticalSettings)
+    hotline: HotlineSettings = field(default_factory=HotlineSettings)
 
 
 def db_url(value: str | None = None, env: Mapping[str, str] | None = None) -> str:
@@ -240,7 +249,92 @@ def load_config(path: str | Path | None = None, env: Mapping[str, str] | None = 
         server=server,
         jwt=_jwt(_section(_section(doc, "auth"), "jwt"), "auth.jwt"),
         tactical=_tactical(_section(doc, "tactical")),
+        hotline=_hotline(_section(doc, "hotline")),
     )
+
+
+def _seconds(path: str, value: object, low: float = 1.0, high: float = 7 * 86400.0) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValidationError.at(path, f"must be a number of seconds, got {value!r}")
+    if not low <= value <= high:
+        raise ValidationError.at(path, f"must be between {low:g} and {high:g} s, got {value!r}")
+    return float(value)
+
+
+def _hotline(sec: Mapping[str, Any]) -> HotlineSettings:
+    known = ("escalation_interval_s", "auto_threads", "conflict_ack_s", "conflict_ack_tiers", "alert_ack_s", "tick_s")
+    for key in sec:
+        if key not in known:
+            raise ValidationError.at(f"hotline.{key}", f"unknown setting; known: {', '.join(sorted(known))}")
+    d = HotlineSettings()
+    auto = sec.get("auto_threads", d.auto_threads)
+    if not isinstance(auto, bool):
+        raise ValidationError.at("hotline.auto_threads", f"must be true or false, got {auto!r}")
+    tiers = d.conflict_tiers
+    if "conflict_ack_tiers" in sec:
+        raw = sec["conflict_ack_tiers"]
+        if not isinstance(raw, list) or not all(isinstance(x, Mapping) for x in raw):
+            raise ValidationError.at("hotline.conflict_ack_tiers", "must be a list of tables")
+        out = []
+        for i, tier in enumerate(raw):
+            path = f"hotline.conflict_ack_tiers[{i}]"
+            unknown = sorted(set(tier) - {"starts_within_s", "ack_within_s"})
+            if unknown:
+                raise ValidationError.at(
+                    f"{path}.{unknown[0]}", "unknown setting; known: ack_within_s, starts_within_s"
+                )
+            for key in ("starts_within_s", "ack_within_s"):
+                if key not in tier:
+                    raise ValidationError.at(f"{path}.{key}", "required")
+            out.append(
+                ConflictDeadline(
+                    _seconds(f"{path}.starts_within_s", tier["starts_within_s"], 0.0, 30 * 86400.0),
+                    _seconds(f"{path}.ack_within_s", tier["ack_within_s"]),
+                )
+            )
+        tiers = tuple(out)
+    alert = dict(d.alert_ack_s)
+    if "alert_ack_s" in sec:
+        raw_alert = sec["alert_ack_s"]
+        if not isinstance(raw_alert, Mapping):
+            raise ValidationError.at("hotline.alert_ack_s", "must be a table of severity = seconds")
+        for key, value in raw_alert.items():
+            if key not in SEVERITY_WORDS:
+                raise ValidationError.at(
+                    f"hotline.alert_ack_s.{key}", f"unknown severity; known: {', '.join(SEVERITY_WORDS)}"
+                )
+            alert[key] = _seconds(f"hotline.alert_ack_s.{key}", value)
+    return HotlineSettings(
+        escalation_interval_s=_seconds(
+            "hotline.escalation_interval_s", sec.get("escalation_interval_s", d.escalation_interval_s)
+        ),
+        auto_threads=auto,
+        conflict_tiers=tiers,
+        conflict_ack_s=_seconds("hotline.conflict_ack_s", sec.get("conflict_ack_s", d.conflict_ack_s)),
+        alert_ack_s=alert,
+        tick_s=_seconds("hotline.tick_s", sec.get("tick_s", d.tick_s), 0.01, 3600.0),
+    )
+
+
+def theater_policy(config: Config) -> dict[str, Any]:
+    """The definitions every party agreed to in advance: what makes two volumes or two aircraft
+    too close, what counts as late notice, how long an acknowledgement may take. Shown at
+    ``GET /v1/policy``; the broker logs it when it changes (``policy.recorded``)."""
+    sep, t = config.settings.separation, config.tactical
+    return {
+        "separation": {"horizontal_m": sep.horizontal_m, "vertical_m": sep.vertical_m, "time_s": sep.time_s},
+        "notice": {"min_notice_s": config.settings.notice.min_notice_s},
+        "tactical": {
+            "rpz_m": t.rpz_m,
+            "hpz_m": t.hpz_m,
+            "lookahead_s": t.lookahead_s,
+            "conformance_grace_s": t.conformance_grace_s,
+            "overhead_m": t.overhead_m,
+            "track_timeout_s": t.track_timeout_s,
+        },
+        "hotline": config.hotline.to_json(),
+        "disclosure": {"default": config.disclosure.default.text},
+    }
 
 
 def _tactical(sec: Mapping[str, Any]) -> TacticalSettings:

@@ -101,11 +101,17 @@ def test_the_readme_walkthrough_runs_and_shows_what_it_says(walked: dict[str, An
 
     # Both sides heard of it live; ru-vks was not shown us-af's notice.
     heard = [line for line in out.splitlines() if ".events:event: " in line]
+    # (policy.recorded: the theater's agreed definitions, public; message.sent: the broker's hotline
+    # thread about the conflict, to be acknowledged by both.)
     assert heard == [
+        "ru-vks.events:event: policy.recorded",
         "ru-vks.events:event: notice.filed",
         "ru-vks.events:event: conflict.created",
+        "ru-vks.events:event: message.sent",
+        "us-af.events:event: policy.recorded",
         "us-af.events:event: notice.filed",
         "us-af.events:event: conflict.created",
+        "us-af.events:event: message.sent",
     ]
 
     # The exported log verified against the broker's key.

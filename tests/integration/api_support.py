@@ -36,6 +36,7 @@ from deconflict.domain.audit import BrokerKey
 from deconflict.domain.disclosure import DisclosurePolicy, Level
 from deconflict.domain.parties import Role
 from deconflict.services.broker import Broker
+from deconflict.services.hotline import Hotline
 from deconflict.services.tactical import TacticalService
 
 T0 = 1_443_571_200.0
@@ -112,6 +113,8 @@ class Api:
     clock: SetClock
     tokens: dict[str, str]
     tactical: TacticalService
+    hotline: Hotline
+    """Escalation is the test's to drive: ``api.hotline.tick()`` after moving ``api.clock``."""
     clients: dict[str, httpx.Client] = field(default_factory=dict)
 
     @property
@@ -181,11 +184,18 @@ def start_api(db_url: str, config: Config | None = None, webhooks: bool = False,
     store = SqlStore(db_url, clock=clock)
     store.ensure_schema()
     config = config or Config(disclosure=policy(), server=ServerSettings(events_poll_s=0.1, webhooks_to_private=True))
-    broker = Broker(store, clock, BrokerKey.generate(), settings=config.settings, disclosure=config.disclosure)
+    broker = Broker(
+        store,
+        clock,
+        BrokerKey.generate(),
+        settings=config.settings,
+        disclosure=config.disclosure,
+        hotline=config.hotline,
+    )
     tokens = {name: broker.add_party(name, role, coalition)[1] for name, role, coalition in CAST}
-    app = create_app(broker, config, webhooks=webhooks, tactical_cycles=tactical_cycles)
+    app = create_app(broker, config, webhooks=webhooks, tactical_cycles=tactical_cycles, hotline_ticks=False)
     server = Server(app)
-    return Api(broker, store, server, clock, tokens, app.state.tactical)
+    return Api(broker, store, server, clock, tokens, app.state.tactical, app.state.hotline)
 
 
 def circle_notice(

@@ -216,7 +216,7 @@ def test_cancel_resolves_conflicts_and_is_logged(api: Api) -> None:
     assert r.status_code == 200 and r.json()["notice"]["state"] == "cancelled"
     assert api.as_("us-af").get("/v1/conflicts", params={"state": "open"}).json() == []
     types = [e["event"] for e in api.events("us-af")]
-    assert types == ["notice.filed", "conflict.created", "conflict.resolved"]
+    assert types == ["notice.filed", "conflict.created", "message.sent", "conflict.resolved"]
 
 
 # --------------------------------------------------------------------------- idempotency
@@ -428,9 +428,15 @@ def test_acknowledgement_is_received_and_understood_and_reaches_the_other_side(a
     assert api.as_("un-obs").post(f"/v1/conflicts/{c['id']}/ack").status_code == 403  # sees it, not a party to it
     assert api.as_("uk-raf").post(f"/v1/conflicts/{c['id']}/ack").status_code == 404  # not its conflict
     assert api.as_("ru-vks").post("/v1/conflicts/nope/ack").status_code == 404
-    [e] = api.events("us-af", after=start)
+    # acknowledging the conflict also answers the broker's hotline thread about it
+    e, m = api.events("us-af", after=start)
     assert e["event"] == "conflict.acknowledged"
     assert e["data"]["data"]["party"] == "ru-vks" and e["data"]["data"]["ack"] == "received-and-understood"
+    assert m["event"] == "message.acknowledged" and m["data"]["data"]["message"]["ref"] == {
+        "kind": "conflict",
+        "id": c["id"],
+    }
+    assert m["data"]["data"]["party"] == "ru-vks" and m["data"]["data"]["state"] == "understood"
     assert count_rows(api, "conflict_acks") == 1
 
 
@@ -448,7 +454,7 @@ def test_a_client_that_reconnects_with_last_event_id_receives_everything_it_miss
     us.post("/v1/notices", json=circle_notice(id="us-1"))
     us.delete("/v1/notices/us-af:us-1")
     missed = api.events("ru-vks", after=None, **{"Last-Event-ID": last})
-    assert [e["event"] for e in missed] == ["conflict.created", "conflict.resolved"]
+    assert [e["event"] for e in missed] == ["conflict.created", "message.sent", "conflict.resolved"]
     assert all(int(e["id"]) > int(last) for e in missed)
     assert [int(e["id"]) for e in missed] == sorted(int(e["id"]) for e in missed)
     assert api.events("ru-vks", after=None, **{"Last-Event-ID": missed[-1]["id"]}) == []
@@ -573,7 +579,7 @@ def test_webhooks_deliver_what_the_party_may_see_signed_in_order_with_retries(ap
 
         anyio.run(deliver)
         types = [h["x-deconflict-event-type"] for h, _ in rx.requests]
-        assert types == ["notice.filed", "conflict.created"]
+        assert types == ["notice.filed", "conflict.created", "message.sent"]
         for headers, body in rx.requests:
             assert verify_signature(
                 secret,
@@ -668,7 +674,7 @@ def test_a_second_replica_on_the_same_database_streams_the_first_ones_events(api
         api.as_("ru-vks").post("/v1/notices", json=circle_notice(id="vks-1"))
         api.as_("us-af").post("/v1/notices", json=circle_notice(id="us-1"))
         events = read_sse(second.url, api.tokens["ru-vks"], after=0)
-        assert [e["event"] for e in events] == ["notice.filed", "conflict.created"]
+        assert [e["event"] for e in events] == ["notice.filed", "conflict.created", "message.sent"]
     finally:
         second.stop()
         store2.close()
@@ -690,7 +696,11 @@ def test_the_server_delivers_webhooks_by_itself(db_url: str) -> None:
         deadline = time.monotonic() + 10
         while len(rx.requests) < 2 and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert [h["x-deconflict-event-type"] for h, _ in rx.requests] == ["notice.filed", "conflict.created"]
+        assert [h["x-deconflict-event-type"] for h, _ in rx.requests] == [
+            "notice.filed",
+            "conflict.created",
+            "message.sent",
+        ]
         assert json.loads(rx.requests[0][1])["data"]["notice"]["id"] == "us-af:us-1"
     finally:
         api.close()

@@ -748,6 +748,9 @@ def may_see_event(viewer: str, full: dict[str, Any], key_of: dict[str, str]) -> 
         return key_of[data["conflict"]["id"]] in SEES_CONFLICTS[viewer]
     if full["type"].startswith("webhook."):
         return bool(data["party"] == viewer)
+    if full["type"] in ("message.sent", "message.acknowledged"):
+        # the broker's thread about a conflict goes to the conflict's parties, and to nobody else
+        return viewer in {r["party"] for r in data["message"]["to"]}
     return False  # party.added and the rest: the admin's
 
 
@@ -773,6 +776,18 @@ def test_each_viewers_event_stream_holds_exactly_the_events_it_may_see_each_cut_
             data, whole = e["data"], full["data"]
             if e["type"] in NOTICE_EVENTS or e["type"].startswith("webhook.") or viewer == ADMIN:
                 assert data == whole, (viewer, e["id"])
+                continue
+            if e["type"].startswith("message."):
+                # the other recipient is named exactly where the conflict names its side
+                ref = whole["message"]["ref"]
+                assert whole["message"]["auto"] and ref["kind"] == "conflict", whole
+                named = SEES_CONFLICTS[viewer][key_of[ref["id"]]][1]
+                expected_to = [
+                    {**r, "party": r["party"] if r["party"] in named else None} for r in whole["message"]["to"]
+                ]
+                assert data["message"] == {**whole["message"], "to": expected_to}, (viewer, e["id"])
+                if "party" in whole:
+                    assert data["party"] == (whole["party"] if whole["party"] in named else None), (viewer, e["id"])
                 continue
             key = key_of[whole["conflict"]["id"]]
             check_conflict_view(viewer, key, data["conflict"], whole["conflict"])

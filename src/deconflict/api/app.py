@@ -18,12 +18,14 @@ from fastapi.responses import JSONResponse, RedirectResponse
 
 from deconflict.adapters.broker_webhooks import BrokerWebhookStore
 from deconflict.adapters.webhooks import WebhookDeliverer
-from deconflict.api import audit, conflicts, errors, events, notices
+from deconflict.api import audit, conflicts, errors, events, messages, notices
 from deconflict.api import tactical as tactical_api
 from deconflict.api.auth import JwtVerifier
 from deconflict.api.deps import BrokerDep, Caller
-from deconflict.config import Config
+from deconflict.config import Config, theater_policy
+from deconflict.domain.parse import format_time
 from deconflict.services.broker import Broker
+from deconflict.services.hotline import Hotline
 from deconflict.services.tactical import TacticalService
 
 log = logging.getLogger(__name__)
@@ -139,13 +141,19 @@ def _webhook_thread(broker: Broker, config: Config, stop: threading.Event) -> th
 
 
 def create_app(
-    broker: Broker, config: Config | None = None, *, webhooks: bool = True, tactical_cycles: bool = True
+    broker: Broker,
+    config: Config | None = None,
+    *,
+    webhooks: bool = True,
+    tactical_cycles: bool = True,
+    hotline_ticks: bool = True,
 ) -> FastAPI:
     """The API for ``broker``. ``webhooks=False`` leaves deliveries to the caller (tests drive
     :class:`~deconflict.adapters.webhooks.WebhookDeliverer` themselves); ``tactical_cycles=False``
     leaves detection cycles to the caller (``app.state.tactical.cycle()``)."""
     config = config or Config()
     tactical = TacticalService(broker, config.tactical)
+    hotline = Hotline(broker)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -156,12 +164,16 @@ def create_app(
         if tactical_cycles and config.tactical.run_cycles:  # its own thread: never holds up a request
             cycles = threading.Thread(target=tactical.run, args=(stop,), name="deconflict-tactical", daemon=True)
             cycles.start()
+        ticks = None
+        if hotline_ticks and config.tactical.run_cycles:  # the same process runs the picture and escalation
+            ticks = threading.Thread(target=hotline.run, args=(stop,), name="deconflict-hotline", daemon=True)
+            ticks.start()
         try:
             yield
         finally:
             app.state.stopping.set()
             stop.set()
-            for t in (thread, cycles):
+            for t in (thread, cycles, ticks):
                 if t is not None:
                     await anyio.to_thread.run_sync(t.join, 5.0)
 
@@ -177,11 +189,13 @@ def create_app(
             {"name": "events", "description": "Live events (SSE) and webhooks, filtered by disclosure."},
             {"name": "audit", "description": "The hash-chained event log and the broker's signing key."},
             {"name": "tactical", "description": "Live tracks, predicted losses of separation, incursions, alerts."},
+            {"name": "hotline", "description": "Messages between parties, acknowledged by a deadline or escalated."},
             {"name": "health", "description": "Liveness and readiness (no token needed)."},
         ],
     )
     app.state.broker = broker
     app.state.tactical = tactical
+    app.state.hotline = hotline
     app.state.jwt = JwtVerifier(config.jwt) if config.jwt is not None else None
     app.state.events_poll_s = config.server.events_poll_s
     app.state.webhooks_to_private = config.server.webhooks_to_private
@@ -212,20 +226,37 @@ def create_app(
     def me(caller: Caller, broker: BrokerDep) -> dict[str, Any]:
         return {"party": caller.name, "role": caller.role.value, "coalition": caller.coalition}
 
-    @app.get("/v1/policy", tags=["health"], summary="The theater's separation minima and notice policy")
+    @app.get(
+        "/v1/policy",
+        tags=["health"],
+        summary="The theater's agreed definitions",
+        description="Separation minima, minimum notice, the tactical minima and the protected sites' overhead "
+        "distance, the hotline's acknowledgement deadlines and escalation interval, and the disclosure default: "
+        "the thresholds that turn an event into a violation. `recorded` names the log event that recorded them "
+        "(`policy.recorded`, visible to every party in its export): any change is itself a logged event.",
+    )
     def policy(caller: Caller, broker: BrokerDep) -> dict[str, Any]:
-        s = broker.settings
-        return {
-            "separation": {
-                "horizontal_m": s.separation.horizontal_m,
-                "vertical_m": s.separation.vertical_m,
-                "time_s": s.separation.time_s,
-            },
-            "notice": {"min_notice_s": s.notice.min_notice_s},
-            "disclosure": {"default": broker.policy.default.text},
-        }
+        doc = theater_policy(config)
+        ev = broker.policy_record()
+        recorded = None
+        if ev is not None:
+            recorded = {
+                "seq": ev.seq,
+                "hash": ev.hash,
+                "time": format_time(ev.time),
+                "policy_sha256": ev.payload.get("policy_sha256"),
+                "current": ev.payload.get("policy") == doc,
+            }
+        return {**doc, "recorded": recorded}
 
-    routers = (notices.router(site=False), notices.router(site=True), conflicts.router, events.router, audit.router)
+    routers = (
+        notices.router(site=False),
+        notices.router(site=True),
+        conflicts.router,
+        events.router,
+        audit.router,
+        messages.router,
+    )
     for r in (*routers, tactical_api.router):
         app.include_router(r, prefix="/v1")
     # where Prometheus looks by default; the same handler (and admin token) as /v1/metrics

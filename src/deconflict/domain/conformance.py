@@ -52,10 +52,16 @@ def move(
 
 
 def volume_hits(
-    ac: States, t: float, volume: Volume4D, lookahead_s: float, candidates: np.ndarray | None = None
+    ac: States,
+    t: float,
+    volume: Volume4D,
+    lookahead_s: float,
+    candidates: np.ndarray | None = None,
+    margin_m: float = 0.0,
 ) -> Hits:
     """The aircraft (states moved to time ``t``) inside ``volume`` at ``t`` or predicted to enter
-    it before ``t + lookahead_s`` (time window, altitude band and shape at the same sampled moment)."""
+    it before ``t + lookahead_s`` (time window, altitude band and shape at the same sampled moment).
+    ``margin_m`` grows the shape horizontally (a protected site's "overhead" distance)."""
     idx = np.arange(len(ac.lat)) if candidates is None else candidates
     if len(idx) == 0 or volume.time_end < t or volume.time_start > t + lookahead_s:
         return Hits(np.empty(0, np.int64), np.empty(0))
@@ -63,7 +69,7 @@ def volume_hits(
     clat, clon = volume.shape.center
     # Coarse, and cheap for every aircraft: great-circle distance on the sphere (within 0.5 % of
     # the ellipsoid), with 1 % and 1 km to spare.
-    reach = (volume.shape.bound_m + ac.gs_mps[idx] * lookahead_s) * 1.01 + 1000.0
+    reach = (volume.shape.bound_m + margin_m + ac.gs_mps[idx] * lookahead_s) * 1.01 + 1000.0
     d = _haversine_m(clat, clon, ac.lat[idx], ac.lon[idx])
     idx = idx[d <= reach]
     if len(idx) == 0:
@@ -75,7 +81,7 @@ def volume_hits(
     frame = LocalFrame(clat, clon)
     x, y = frame.forward(lat.ravel(), lon.ravel())
     core = volume.shape.core_in(frame)
-    horizontal = (shapely.distance(shapely.points(x, y), core) <= volume.shape.buffer_m).reshape(lat.shape)
+    horizontal = (shapely.distance(shapely.points(x, y), core) <= volume.shape.buffer_m + margin_m).reshape(lat.shape)
     band = volume.altitude
     vertical = (alt >= band.lower_m) & (alt <= band.upper_m)
     when = t + tt

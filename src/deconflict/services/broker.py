@@ -14,8 +14,9 @@ import base64
 import hashlib
 import json
 import secrets
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
@@ -30,8 +31,18 @@ from deconflict.domain.audit import (
     sha256_hex,
     sign_receipt,
 )
-from deconflict.domain.disclosure import Disclosure, DisclosurePolicy, Level
+from deconflict.domain.disclosure import PUBLIC_EVENTS, Disclosure, DisclosurePolicy, Level
 from deconflict.domain.errors import NotFoundError, ValidationError
+from deconflict.domain.hotline import (
+    BROKER,
+    AckState,
+    HotlineSettings,
+    Message,
+    Priority,
+    Recipient,
+    Reference,
+    message_json,
+)
 from deconflict.domain.parse import format_time, parse_notices, parse_time
 from deconflict.domain.parties import Party, Role, check_name
 from deconflict.domain.policy import Limits
@@ -61,6 +72,7 @@ OWN_RECORD_EVENTS = frozenset(
         "notice.cancelled",
         "webhook.set",
         "webhook.removed",
+        "message.sent",
     }
 )
 """Events whose payload holds only the actor's own records: a party's export shows these in full."""
@@ -141,6 +153,7 @@ class Broker:
         settings: Settings | None = None,
         disclosure: DisclosurePolicy | None = None,
         limits: Limits | None = None,
+        hotline: HotlineSettings | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -148,6 +161,7 @@ class Broker:
         self.settings = settings or Settings()
         self.policy = disclosure or DisclosurePolicy()
         self.limits = limits or Limits()
+        self.hotline = hotline or HotlineSettings()
         self.notices = NoticeService(store, clock, self.settings, hints=False)
         self._operator = NoticeService(store, clock, self.settings, hints=True)
         self.listeners: list[Callable[[], None]] = []
@@ -162,6 +176,14 @@ class Broker:
         return self._key
 
     # ------------------------------------------------------------------ plumbing
+
+    def write(self, caller: Party | None = None) -> AbstractContextManager[_Tx]:
+        """One write transaction under the filing lock, for the other services (the hotline)."""
+        return self._write(caller)
+
+    def disclosure(self, repo: BrokerRepository) -> Disclosure:
+        """The disclosure in force (theater rules overridden by the admin's), for the other services."""
+        return self._disclosure(repo)
 
     @contextmanager
     def _write(self, caller: Party | None = None) -> Iterator[_Tx]:
@@ -276,6 +298,25 @@ class Broker:
         if party is None:
             raise NotFoundError(f"party {name!r} does not exist")
         return party
+
+    def record_policy(self, policy: dict[str, Any]) -> Event | None:
+        """Log the theater's definitions (what counts as late, overdue, too close) when they differ
+        from the last ones logged, so that no party can argue later about what counted. Returns the
+        event, or ``None`` when nothing changed."""
+        digest = sha256_hex(canonical_json(policy))
+        with self._write() as tx:
+            last = tx.repo.last_event_of_type("policy.recorded")
+            previous = None if last is None else last.payload.get("policy_sha256")
+            if previous == digest:
+                return None
+            return tx.log(
+                "broker", "policy.recorded", {"policy": policy, "policy_sha256": digest, "previous_sha256": previous}
+            )
+
+    def policy_record(self) -> Event | None:
+        """The last ``policy.recorded`` event: the definitions in force and since when."""
+        with self.store.begin(write=False) as repo:
+            return repo.last_event_of_type("policy.recorded")
 
     def record_start(self, version: str) -> None:
         """Log that the broker started, with the key it signs with."""
@@ -413,6 +454,21 @@ class Broker:
         for kind, recs in (("created", result.created), ("updated", result.changed), ("resolved", result.resolved)):
             for c in recs:
                 tx.log(actor, f"conflict.{kind}", {"conflict": conflict_json(c)})
+        for c in result.created:
+            starts_in = c.detail.time_start - tx.now
+            self.open_thread(
+                tx,
+                Reference("conflict", c.id),
+                (c.party_a, c.party_b),
+                self.hotline.conflict_deadline_s(starts_in),
+                Priority.IMMEDIATE if starts_in <= 6 * 3600 else Priority.PRIORITY,
+                f"Conflict {c.id} from {format_time(c.detail.time_start)}",
+                "The broker found a conflict that involves your activity. Read it at "
+                f"/v1/conflicts/{c.id} and acknowledge this message (received and understood; an "
+                "acknowledgement is never an approval).",
+            )
+        for c in result.resolved:
+            tx.repo.stop_escalations("conflict", c.id)
         for c in result.changed:  # what was acknowledged is not what conflicts now: ask again
             tx.repo.clear_acks(c.id)
         return receipt
@@ -573,7 +629,46 @@ class Broker:
                 {"conflict": conflict_json(c), "party": caller.name, "ack": "received-and-understood"},
             )
             tx.repo.add_ack(c.id, caller.name, tx.now, ev.seq)
+            self.ack_threads(tx, Reference("conflict", c.id), caller.name)
             return Reply(201, self._with_acks(tx.repo, d, caller, c, view))
+
+    # ------------------------------------------------------------------ the broker's own threads
+
+    def open_thread(
+        self,
+        tx: _Tx,
+        ref: Reference,
+        parties: Sequence[str],
+        deadline_s: float,
+        priority: Priority,
+        subject: str,
+        text: str,
+    ) -> Message | None:
+        """Open a hotline thread from the broker to ``parties`` about ``ref``, to be acknowledged
+        within ``deadline_s`` (in the caller's transaction). Nothing when automatic threads are off."""
+        if not self.hotline.auto_threads:
+            return None
+        deadline = tx.now + deadline_s
+        mid = uuid.uuid4().hex
+        recipients = tuple(Recipient(p, deadline, next_escalation_at=deadline) for p in sorted(set(parties)))
+        m = Message(mid, mid, BROKER, subject, text, priority, tx.now, recipients, ref=ref, auto=True)
+        tx.repo.add_message(m)
+        tx.log(BROKER, "message.sent", {"message": message_json(m)})
+        return m
+
+    def ack_threads(self, tx: _Tx, ref: Reference, party: str) -> None:
+        """Acknowledging a conflict answers the broker's thread about it too."""
+        for m in tx.repo.messages_about(ref.kind, ref.id):
+            r = m.recipient(party) if m.auto else None
+            if r is not None and r.understood_at is None:
+                tx.repo.ack_message(m.id, party, AckState.UNDERSTOOD, tx.now)
+                after = tx.repo.get_message(m.id)
+                assert after is not None
+                tx.log(
+                    party,
+                    "message.acknowledged",
+                    {"message": message_json(after, tx.now), "party": party, "state": AckState.UNDERSTOOD.value},
+                )
 
     # ------------------------------------------------------------------ tactical alerts
 
@@ -607,6 +702,20 @@ class Broker:
                 for a in alerts:
                     tx.repo.save_alert(a)
                     tx.log("broker", f"alert.{kind}", {"alert": alert_json(a)})
+            for a in changes.created:
+                self.open_thread(
+                    tx,
+                    Reference("alert", a.id),
+                    a.parties,
+                    self.hotline.alert_deadline_s(a.severity),
+                    Priority.FLASH if a.severity in ("high", "loss") else Priority.IMMEDIATE,
+                    f"Tactical alert {a.id}: {a.kind.value}, severity {a.severity}",
+                    f"The broker raised a {a.kind.value} alert that involves your aircraft or airspace. Read it "
+                    f"at /v1/alerts and acknowledge this message (received and understood; an acknowledgement "
+                    "is never an approval).",
+                )
+            for a in changes.cleared:
+                tx.repo.stop_escalations("alert", a.id)
 
     def list_alerts(
         self, caller: Party, state: str | None = "open", cursor: str | None = None, limit: int = MAX_LIST
@@ -677,7 +786,7 @@ class Broker:
         else:
 
             def show(e: Event) -> bool:
-                return e.actor == caller.name and e.type in OWN_RECORD_EVENTS
+                return (e.actor == caller.name and e.type in OWN_RECORD_EVENTS) or e.type in PUBLIC_EVENTS
 
         with self.store.begin(write=False) as repo:
             events = _all_events(repo)

@@ -282,7 +282,7 @@ class TacticalService:
                 others = (
                     np.flatnonzero(group != parties.index(notice.party)) if notice.party in parties else np.arange(n)
                 )
-            hits = volume_hits(arrays, now, vol, s.lookahead_s, others)
+            hits = volume_hits(arrays, now, vol, s.lookahead_s, others, s.overhead_m if notice.protected else 0.0)
             for idx, entry in zip(hits.index.tolist(), hits.entry_s.tolist(), strict=True):
                 t = tracks[idx]
                 out.append(

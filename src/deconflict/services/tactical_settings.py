@@ -28,6 +28,9 @@ class TacticalSettings:
     """Whether this process runs detection cycles: exactly one process per theater should."""
     all_pairs: bool = False
     """Also alert on pairs of the same party (normally each party separates its own aircraft)."""
+    overhead_m: float = 0.0
+    """How close (horizontally, within its altitude band) an aircraft may come to a protected site
+    before it counts as overhead it: an incursion. 0 = the site's own outline."""
 
     @property
     def policy(self) -> TacticalPolicy:

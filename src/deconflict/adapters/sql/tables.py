@@ -230,3 +230,41 @@ alert_parties = sa.Table(
     sa.Index(None, "party"),
 )
 """Which parties an alert concerns, so a party's list is one index look-up."""
+
+messages = sa.Table(
+    "messages",
+    metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("thread_id", sa.Text, nullable=False),  # the id of the thread's first message
+    sa.Column("in_reply_to", sa.Text, nullable=True),
+    sa.Column("sender", sa.Text, nullable=False),  # a party, or "broker" for the threads it opens
+    sa.Column("subject", sa.Text, nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("priority", sa.Text, nullable=False),
+    sa.Column("ref_kind", sa.Text, nullable=True),  # "notice", "conflict", "alert"
+    sa.Column("ref_id", sa.Text, nullable=True),
+    sa.Column("auto", sa.Boolean, nullable=False),
+    sa.Column("sent_at", sa.Double, nullable=False),
+    sa.Index("ix_messages_sent_at_id", "sent_at", "id"),
+    sa.Index(None, "thread_id"),
+    sa.Index(None, "sender"),
+    sa.Index(None, "ref_kind", "ref_id"),
+)
+"""Hotline messages, written once."""
+
+message_recipients = sa.Table(
+    "message_recipients",
+    metadata,
+    sa.Column("message_id", sa.Text, sa.ForeignKey("messages.id"), primary_key=True),
+    sa.Column("party", sa.Text, primary_key=True),
+    sa.Column("deadline", sa.Double, nullable=True),
+    sa.Column("received_at", sa.Double, nullable=True),
+    sa.Column("understood_at", sa.Double, nullable=True),
+    sa.Column("escalations", sa.Integer, nullable=False),
+    sa.Column("next_escalation_at", sa.Double, nullable=True),  # NULL: nothing left to escalate
+    sa.Index(None, "party"),
+    sa.Index(None, "next_escalation_at"),
+)
+"""Each recipient's acknowledgement and escalation state."""
+
+sa.Index("ix_events_type_time", events.c.type, events.c.time)
