@@ -3,17 +3,22 @@ delivery, acknowledgement, escalation at and after the deadline, and the threads
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from api_support import T0, Api, circle_notice
 
+from deconflict.config import Config, theater_policy
 
-def send(api: Api, sender: str, **body: object) -> dict:  # type: ignore[type-arg]
+
+def send(api: Api, sender: str, **body: object) -> dict[str, Any]:
     r = api.as_(sender).post("/v1/messages", json={"subject": "Sortie moved", "text": "30 min later", **body})
     assert r.status_code == 201, r.text
-    return r.json()  # type: ignore[no-any-return]
+    reply: dict[str, Any] = r.json()
+    return reply
 
 
-def overdue_events(api: Api, viewer: str, after: int) -> list[dict]:  # type: ignore[type-arg]
+def overdue_events(api: Api, viewer: str, after: int) -> list[dict[str, Any]]:
     return [e for e in api.events(viewer, after=after) if e["event"] == "message.overdue"]
 
 
@@ -126,8 +131,6 @@ def test_an_existence_conflicts_thread_does_not_name_the_other_side(api: Api) ->
 
 
 def test_the_policy_is_shown_and_its_changes_are_logged(api: Api) -> None:
-    from deconflict.config import Config, theater_policy
-
     doc = theater_policy(Config())
     assert api.as_("ru-vks").get("/v1/policy").json()["recorded"] is None
     ev = api.broker.record_policy(doc)

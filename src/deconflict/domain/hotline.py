@@ -225,6 +225,10 @@ class HotlineSettings:
                 return tier.ack_within_s
         return self.conflict_ack_s
 
+    def conflict_is_near(self, starts_in_s: float) -> bool:
+        """Whether a conflict starting in ``starts_in_s`` falls in a deadline tier (it is urgent)."""
+        return any(starts_in_s <= tier.starts_within_s for tier in self.conflict_tiers)
+
     def alert_deadline_s(self, severity: str) -> float:
         return self.alert_ack_s.get(severity, max(self.alert_ack_s.values(), default=60.0))
 

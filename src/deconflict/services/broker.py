@@ -461,7 +461,7 @@ class Broker:
                 Reference("conflict", c.id),
                 (c.party_a, c.party_b),
                 self.hotline.conflict_deadline_s(starts_in),
-                Priority.IMMEDIATE if starts_in <= 6 * 3600 else Priority.PRIORITY,
+                Priority.IMMEDIATE if self.hotline.conflict_is_near(starts_in) else Priority.PRIORITY,
                 f"Conflict {c.id} from {format_time(c.detail.time_start)}",
                 "The broker found a conflict that involves your activity. Read it at "
                 f"/v1/conflicts/{c.id} and acknowledge this message (received and understood; an "

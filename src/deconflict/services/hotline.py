@@ -18,6 +18,7 @@ from deconflict.domain.disclosure import Disclosure
 from deconflict.domain.errors import NotFoundError, ValidationError
 from deconflict.domain.hotline import (
     BROKER,
+    AckState,
     Draft,
     Message,
     Recipient,
@@ -158,7 +159,7 @@ class Hotline:
             r = m.recipient(caller.name)
             if r is None:
                 raise Forbidden("only a recipient acknowledges a message")
-            done = r.understood_at is not None or (state.value == "received" and r.received_at is not None)
+            done = r.understood_at is not None or (state is AckState.RECEIVED and r.received_at is not None)
             if not done:
                 tx.repo.ack_message(m.id, caller.name, state, tx.now)
                 after = tx.repo.get_message(m.id)

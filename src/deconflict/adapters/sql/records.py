@@ -326,12 +326,6 @@ class BrokerRecords:
             sa.select(m).where(m.c.ref_kind == ref_kind, m.c.ref_id == ref_id).order_by(m.c.sent_at, m.c.id)
         )
 
-    def messages_between(self, since: float, until: float) -> list[Message]:
-        m = t.messages
-        return self._messages(
-            sa.select(m).where(m.c.sent_at >= since, m.c.sent_at < until).order_by(m.c.sent_at, m.c.id)
-        )
-
     def _messages(self, stmt: sa.Select[Any]) -> list[Message]:
         rows = list(self.conn.execute(stmt).mappings())
         if not rows:
@@ -386,18 +380,6 @@ class BrokerRecords:
             .where(r.c.message_id.in_(ids), r.c.next_escalation_at.is_not(None))
             .values(next_escalation_at=None)
         )
-
-    def events_of_type(
-        self, types: Collection[str], since: float | None = None, until: float | None = None
-    ) -> list[Event]:
-        """Events of these types with ``since <= time < until``, in log order."""
-        e = t.events
-        stmt = sa.select(e).where(e.c.type.in_(list(types)))
-        if since is not None:
-            stmt = stmt.where(e.c.time >= since)
-        if until is not None:
-            stmt = stmt.where(e.c.time < until)
-        return [_event(row) for row in self.conn.execute(stmt.order_by(e.c.seq)).mappings()]
 
     def last_event_of_type(self, type_: str) -> Event | None:
         e = t.events
