@@ -203,3 +203,50 @@ def audit_verify(
     else:
         typer.echo(f"FAILED: {len(report.problems)} problem(s); {summary}")
         raise typer.Exit(1)
+
+
+def report(
+    since: Annotated[
+        str | None, typer.Option(help="Start of the period, RFC 3339, included (default: 24 h before --until).")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option(help="End of the period, RFC 3339, excluded (default: now; not later).")
+    ] = None,
+    format_: Annotated[str, typer.Option("--format", help="table, json or html.")] = "table",
+    out: Annotated[Path, typer.Option("--out", "-o", help="File to write (default: stdout).")] = Path("-"),
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Compliance per party over a period: notices and lead times, late notices, conflicts,
+    acknowledgements on time / late / missing, nonconformance and incursion minutes.
+
+    Drawn up as the admin (every party) and recorded in the event log with its hash, like a report
+    fetched from /v1/reports/compliance.
+    """
+    from deconflict.domain.parties import Party
+    from deconflict.report_html import render_html, render_table
+    from deconflict.services.reports import compliance
+
+    if format_ not in ("table", "json", "html"):
+        raise err(f"--format: must be table, json or html, got {format_!r}")
+    broker = open_broker(config_or_exit(config, db))
+    try:
+        r = compliance(broker, Party("admin", Role.ADMIN), since, until)
+    except ValidationError as e:
+        raise err("\n".join(f"--{x.path}: {x.reason}" for x in e.errors)) from None
+    footer = f"report sha256 {r.sha256}, recorded in the event log at seq {r.log_seq}"
+    if format_ == "table":
+        console = Console(file=None if str(out) == "-" else out.open("w"), width=160)
+        console.print(render_table(r.report))
+        console.print(footer)
+        return
+    text = (
+        json.dumps(r.to_json(), indent=1)
+        if format_ == "json"
+        else render_html(r.report, report_hash=r.sha256, log_seq=r.log_seq)
+    )
+    if str(out) == "-":
+        typer.echo(text)
+    else:
+        out.write_text(text)
+        typer.echo(f"wrote {out}; {footer}", err=True)

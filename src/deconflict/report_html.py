@@ -405,7 +405,9 @@ def render_html(
         "deadline; late = after it, before the end of the period; missing = not acknowledged by the end of the "
         "period and the deadline passed; pending = deadline not yet reached (not counted against the party).",
         "Median time to acknowledge: over the on-time and late acknowledgements.",
-        "Nonconformance and incursion: alert time within the period, summed over the party's aircraft.",
+        "Nonconformance: time a nonconformance alert was open (it opens after the grace period); incursion: time "
+        "an aircraft was inside another party's active volume or a protected site (a predicted entry is not "
+        "counted). Both within the period, summed over the party's aircraft.",
         "An acknowledgement means received and understood, never approved.",
     ]
     body = [
@@ -456,7 +458,10 @@ def render_table(report: ComplianceReport) -> Table:
         "nonconf. min",
         "incursion min",
     ):
-        t.add_column(col, justify="left" if col == "party" else "right", overflow="fold")
+        if col == "party":  # a name is never cut: the figures' headers wrap instead
+            t.add_column(col, justify="left", no_wrap=True)
+        else:
+            t.add_column(col, justify="right", overflow="fold")
 
     def flagged(n: int, style: str) -> Text:
         return Text(str(n), style=style if n > 0 else "")

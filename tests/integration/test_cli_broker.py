@@ -217,3 +217,47 @@ def test_disclosure_set_refuses_a_bad_level_or_an_unknown_party_with_exit_2(api:
     assert r.exit_code == 2 and "party 'nobody' does not exist" in r.stderr
     assert api.broker.last_seq() == start  # nothing logged, nothing changed
     assert table_rows(cli(db_url, "disclosure", "list").stdout) == []
+
+
+# ---------------------------------------------------------------------------------------------- report
+
+
+def test_report_over_the_demo_theater_counts_its_filings_as_json_html_and_table(db_url: str, tmp_path: Path) -> None:
+    from deconflict.demo.theater import theater_filings
+    from deconflict.domain.policy import NoticePolicy
+
+    assert cli(db_url, "demo").exit_code == 0
+    filings = [f for f in theater_filings() if not f.notice.protected]
+    since, until = "2015-09-29T00:00:00Z", "2015-10-02T00:00:00Z"
+    r = cli(db_url, "report", "--since", since, "--until", until, "--format", "json")
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.stdout)
+    rows = {x["party"]: x for x in doc["report"]["parties"]}
+    # worked out from the theater file, independently of the broker: filings per party, and those
+    # whose activity starts less than the minimum notice after they were filed
+    min_notice = NoticePolicy().min_notice_s
+    for party in {f.notice.party for f in filings}:
+        mine = [f for f in filings if f.notice.party == party]
+        assert rows[party]["notices_filed"] == len(mine)
+        assert rows[party]["late_notices"] == sum(f.notice.time_start - f.filed_at < min_notice for f in mine)
+    assert sum(x["conflicts"] for x in rows.values()) >= 2 * len(json.loads(cli(db_url, "conflicts", "--json").stdout))
+    out = tmp_path / "report.html"
+    r = cli(db_url, "report", "--since", since, "--until", until, "--format", "html", "--out", str(out))
+    assert r.exit_code == 0, r.output
+    page = out.read_text()
+    assert page.count("<svg") == 2 and "report sha256" not in page
+    assert json.loads(r.stdout or "{}") == {} and "recorded in the event log at seq" in r.stderr
+    r = cli(db_url, "report", "--since", since, "--until", until)
+    assert r.exit_code == 0, r.output
+    assert {row[0] for row in table_rows(r.stdout)} >= set(rows)
+
+
+def test_report_refuses_a_bad_period_with_exit_2_naming_the_option(db_url: str) -> None:
+    for args, said in (
+        (["--until", "2999-01-01T00:00:00Z"], "--until: must not be after"),
+        (["--since", "2015-10-02T00:00:00Z", "--until", "2015-10-01T00:00:00Z"], "--since: must be before until"),
+        (["--since", "soon"], "--since:"),
+        (["--format", "pdf"], "--format: must be table, json or html"),
+    ):
+        r = cli(db_url, "report", *args)
+        assert r.exit_code == 2 and said in r.stderr, (args, r.output)

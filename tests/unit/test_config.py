@@ -135,3 +135,51 @@ def test_tactical_section(tmp_path: Path) -> None:
     t = load_config(f, env={}).tactical
     assert (t.rpz_m, t.lookahead_s, t.run_cycles, t.all_pairs) == (5556, 120, False, True)
     assert t.policy.rpz_m == 5556 and load_config(env={}).tactical.run_cycles is True
+
+
+def test_hotline_section(tmp_path: Path) -> None:
+    f = tmp_path / "theater.toml"
+    f.write_text(
+        "[hotline]\nescalation_interval_s = 120\nauto_threads = false\nconflict_ack_s = 7200\n"
+        "conflict_ack_tiers = [{starts_within_s = 3600, ack_within_s = 300},\n"
+        "  {starts_within_s = 21600, ack_within_s = 900}]\n"
+        "alert_ack_s = {loss = 30}\n"
+        "[tactical]\noverhead_m = 1500\n"
+    )
+    cfg = load_config(f, env={})
+    h = cfg.hotline
+    assert (h.escalation_interval_s, h.auto_threads, h.conflict_ack_s) == (120, False, 7200)
+    # the tightest tier that the conflict's start falls in, then conflict_ack_s
+    assert [h.conflict_deadline_s(s) for s in (600, 3600, 7200, 21600, 30000)] == [300, 300, 900, 900, 7200]
+    # a severity not named keeps its default
+    assert h.alert_deadline_s("loss") == 30 and h.alert_deadline_s("low") == 60
+    assert cfg.tactical.overhead_m == 1500
+    d = load_config(env={}).hotline
+    assert d.escalation_interval_s == 300 and d.auto_threads is True and d.conflict_deadline_s(3600) == 900
+
+
+@pytest.mark.parametrize(
+    ("text", "path"),
+    [
+        ("[hotline]\nescalation_s = 1\n", "hotline.escalation_s"),
+        ("[hotline]\nescalation_interval_s = 0\n", "hotline.escalation_interval_s"),
+        ("[hotline]\nauto_threads = 'yes'\n", "hotline.auto_threads"),
+        ("[hotline]\nconflict_ack_s = 'an hour'\n", "hotline.conflict_ack_s"),
+        ("[hotline]\nconflict_ack_tiers = 3\n", "hotline.conflict_ack_tiers"),
+        ("[hotline]\nconflict_ack_tiers = [{starts_within_s = 60}]\n", "hotline.conflict_ack_tiers[0].ack_within_s"),
+        (
+            "[hotline]\nconflict_ack_tiers = [{starts_within_s = 60, ack_within_s = 9, by = 1}]\n",
+            "hotline.conflict_ack_tiers[0].by",
+        ),
+        ("[hotline]\nalert_ack_s = {severe = 30}\n", "hotline.alert_ack_s.severe"),
+        ("[hotline]\nalert_ack_s = {loss = -1}\n", "hotline.alert_ack_s.loss"),
+        ("[hotline]\nalert_ack_s = 60\n", "hotline.alert_ack_s"),
+        ("[tactical]\noverhead_m = -5\n", "tactical.overhead_m"),
+    ],
+)
+def test_bad_hotline_settings_name_the_key(tmp_path: Path, text: str, path: str) -> None:
+    f = tmp_path / "bad.toml"
+    f.write_text(text)
+    with pytest.raises(ValidationError) as e:
+        load_config(f, env={})
+    assert e.value.errors[0].path == path

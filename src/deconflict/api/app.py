@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 
 from deconflict.adapters.broker_webhooks import BrokerWebhookStore
 from deconflict.adapters.webhooks import WebhookDeliverer
-from deconflict.api import audit, conflicts, errors, events, messages, notices
+from deconflict.api import audit, conflicts, errors, events, messages, notices, reports
 from deconflict.api import tactical as tactical_api
 from deconflict.api.auth import JwtVerifier
 from deconflict.api.deps import BrokerDep, Caller
@@ -256,6 +256,7 @@ def create_app(
         events.router,
         audit.router,
         messages.router,
+        reports.router,
     )
     for r in (*routers, tactical_api.router):
         app.include_router(r, prefix="/v1")

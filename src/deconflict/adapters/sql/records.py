@@ -92,6 +92,15 @@ class BrokerRecords:
         rows = self.conn.execute(sa.select(e).where(e.c.seq > seq).order_by(e.c.seq).limit(limit)).mappings()
         return [_event(r) for r in rows]
 
+    def events_of_type(self, types: Collection[str], since: float | None, until: float) -> list[Event]:
+        """The events of the given types with ``since <= time < until`` (``since`` None: from
+        the start), oldest first (the report reads its facts with it; ``ix_events_type_time``)."""
+        e = t.events
+        stmt = sa.select(e).where(e.c.type.in_(sorted(types)), e.c.time < until)
+        if since is not None:
+            stmt = stmt.where(e.c.time >= since)
+        return [_event(r) for r in self.conn.execute(stmt.order_by(e.c.seq)).mappings()]
+
     # ------------------------------------------------------------------ receipts
 
     def save_receipt(self, receipt: Receipt) -> None:
@@ -319,6 +328,13 @@ class BrokerRecords:
             t0, mid = after
             stmt = stmt.where(sa.or_(m.c.sent_at > t0, sa.and_(m.c.sent_at == t0, m.c.id > mid)))
         return self._messages(stmt.order_by(m.c.sent_at, m.c.id).limit(limit))
+
+    def messages_sent(self, since: float, until: float) -> list[Message]:
+        """Every message with ``since <= sent_at < until``, oldest first, with its recipients."""
+        m = t.messages
+        return self._messages(
+            sa.select(m).where(m.c.sent_at >= since, m.c.sent_at < until).order_by(m.c.sent_at, m.c.id)
+        )
 
     def messages_about(self, ref_kind: str, ref_id: str) -> list[Message]:
         m = t.messages

@@ -1,0 +1,205 @@
+"""The compliance report drawn up from the broker's own records, and its hash put in the log.
+
+The facts come from the tamper-evident log wherever the log holds them, so that anyone holding
+an admin export can recompute a report and check it against the hash the log recorded:
+
+* notices filed: ``notice.filed`` events (their ``lead_time_s`` and ``late`` flag, fixed when the
+  notice was received against the minimum notice then in force); protected sites are left out;
+* conflicts: ``conflict.created`` events, each naming the parties of its two sides;
+* tactical spans: ``alert.created``/``alert.updated``/``alert.cleared`` events. Nonconformance
+  counts the whole time its alert was open (the alert opens after the grace period). Incursion
+  counts only the time the aircraft was *inside* the volume (the alert's severity ``loss``): an
+  incursion alert also opens for a predicted entry, and a prediction is not an incursion;
+* acknowledgement duties: the messages sent in the period with their recipients' deadlines and
+  first acknowledgements (the hotline's tables, written in the same transactions as the
+  ``message.sent``/``message.acknowledged`` events that prove them).
+
+Who sees which rows: the admin every party's; a party its own and those of the parties whose
+activity it sees whole (its coalition, or a ``full`` rule); an observer the parties it is granted
+at least ``conflicts-only`` on. A report nobody may see a row of is refused, not returned empty.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from deconflict.domain.alerts import AlertKind
+from deconflict.domain.audit import Event, canonical_json, sha256_hex
+from deconflict.domain.compliance import (
+    AckFact,
+    AlertSpan,
+    ComplianceReport,
+    ConflictFact,
+    FiledNotice,
+    compliance_report,
+    report_json,
+)
+from deconflict.domain.disclosure import ALERT_EVENTS, Level
+from deconflict.domain.errors import ValidationError
+from deconflict.domain.parse import format_time, parse_time
+from deconflict.domain.parties import Party, Role
+from deconflict.services.broker import Broker, Forbidden
+from deconflict.services.ports import BrokerRepository
+
+DEFAULT_PERIOD_S = 24 * 3600.0
+"""Without ``since``, a report covers the 24 hours before ``until``."""
+REPORT_EVENT = "report.compliance"
+"""Payload ``{"party": <requester>, "since", "until", "parties", "report_sha256"}``."""
+
+
+def report_hash(report: dict[str, Any]) -> str:
+    """The hash a report is known by: SHA-256 of its canonical JSON (RFC 8785-style, as the log)."""
+    return sha256_hex(canonical_json(report))
+
+
+def filed_notices(events: Iterable[Event]) -> list[FiledNotice]:
+    out = []
+    for e in events:
+        n = e.payload["notice"]
+        if not n.get("protected_site"):
+            out.append(
+                FiledNotice(n["party"], n["id"], e.time, float(e.payload["lead_time_s"]), bool(e.payload["late"]))
+            )
+    return out
+
+
+def conflict_facts(events: Iterable[Event]) -> list[ConflictFact]:
+    out = []
+    for e in events:
+        c = e.payload["conflict"]
+        parties = tuple(sorted({s["party"] for s in c["sides"]}))
+        out.append(ConflictFact(c["id"], parties, e.time))
+    return out
+
+
+def alert_spans(events: Iterable[Event]) -> list[AlertSpan]:
+    """The spans of nonconformance (alert open) and of incursion (alert at severity ``loss``: the
+    aircraft inside) from the alert events, oldest first; a span still open has ``end=None``."""
+    open_since: dict[str, tuple[str, str, float]] = {}  # alert id → (kind, aircraft party, start)
+    out = []
+    for e in events:
+        a = e.payload["alert"]
+        kind = a["kind"]
+        if kind not in (AlertKind.NONCONFORMANCE.value, AlertKind.INCURSION.value):
+            continue
+        counting = e.type != "alert.cleared" and (kind == AlertKind.NONCONFORMANCE.value or a["severity"] == "loss")
+        started = open_since.get(a["id"])
+        if started is not None and not counting:
+            out.append(AlertSpan(started[0], started[1], started[2], e.time))
+            del open_since[a["id"]]
+        elif started is None and counting:
+            open_since[a["id"]] = (kind, a["sides"][0]["party"], e.time)
+    out.extend(AlertSpan(kind, party, start, None) for kind, party, start in open_since.values())
+    return out
+
+
+def ack_facts(repo: BrokerRepository, since: float, until: float) -> list[AckFact]:
+    return [
+        AckFact(m.id, r.party, m.sent_at, r.deadline, r.acked_at)
+        for m in repo.messages_sent(since, until)
+        for r in m.recipients
+    ]
+
+
+def report_period(now: float, since: str | None, until: str | None) -> tuple[float, float]:
+    """``[since, until)`` from RFC 3339 texts (``until`` defaults to now, ``since`` to 24 h before
+    it). ``until`` may not be after now: a report is drawn up as of ``until``, and an answer that
+    is still due must not be counted missing."""
+    end = now if until is None else parse_time(until, "until")
+    if end > now:
+        raise ValidationError.at("until", f"must not be after the broker's time now ({format_time(now)}), got {until}")
+    start = end - DEFAULT_PERIOD_S if since is None else parse_time(since, "since")
+    if not start < end:
+        raise ValidationError.at("since", f"must be before until ({format_time(end)}), got {format_time(start)}")
+    return start, end
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the store holds about a period, before it is cut down to the rows a caller may read."""
+
+    notices: list[FiledNotice]
+    conflicts: list[ConflictFact]
+    acks: list[AckFact]
+    spans: list[AlertSpan]
+
+    def parties(self) -> set[str]:
+        """Every party the facts name (a store filled by ``deconflict demo`` registers none)."""
+        return (
+            {n.party for n in self.notices}
+            | {p for c in self.conflicts for p in c.parties}
+            | {a.party for a in self.acks}
+            | {s.party for s in self.spans}
+        )
+
+
+def read_facts(repo: BrokerRepository, since: float, until: float) -> Facts:
+    return Facts(
+        filed_notices(repo.events_of_type({"notice.filed"}, since, until)),
+        conflict_facts(repo.events_of_type({"conflict.created"}, since, until)),
+        ack_facts(repo, since, until),
+        alert_spans(repo.events_of_type(ALERT_EVENTS, None, until)),
+    )
+
+
+def rows_for(broker: Broker, repo: BrokerRepository, caller: Party, named: set[str]) -> list[str]:
+    """The parties whose rows the caller may read, in name order: every registered party and
+    authority, and any other party the facts name, cut down by what the caller may see."""
+    registered = {p.name: p for p in repo.list_parties()}
+    names = {n for n, p in registered.items() if p.role in (Role.PARTY, Role.AUTHORITY)}
+    names |= {n for n in named if n not in registered}
+    if caller.role is Role.ADMIN:
+        return sorted(names)
+    d = broker.disclosure(repo)
+    at_least = Level.CONFLICTS_ONLY if caller.role is Role.OBSERVER else Level.FULL
+    return sorted(n for n in names if d.level(caller, n) >= at_least)
+
+
+@dataclass(frozen=True)
+class LoggedReport:
+    """A report and the log entry that records its hash."""
+
+    report: ComplianceReport
+    body: dict[str, Any]
+    """:func:`report_json` of ``report``: what the hash covers."""
+    sha256: str
+    log_seq: int
+    log_hash: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"report": self.body, "report_sha256": self.sha256, "log": {"seq": self.log_seq, "hash": self.log_hash}}
+
+
+def compliance(broker: Broker, caller: Party, since: str | None = None, until: str | None = None) -> LoggedReport:
+    """The report the caller may read over the period, with its hash recorded in the log
+    (``report.compliance``, actor the caller).
+
+    Facts are read and the event appended in one transaction, so the report is exactly what the log
+    held just before the seq it is recorded under.
+    """
+    with broker.write(caller) as tx:
+        start, end = report_period(tx.now, since, until)
+        facts = read_facts(tx.repo, start, end)
+        names = rows_for(broker, tx.repo, caller, facts.parties())
+        if not names and caller.role is not Role.ADMIN:
+            raise Forbidden(f"{caller.name!r} may not read any party's compliance figures (ask the admin for a grant)")
+        f = facts
+        built = compliance_report(
+            names, start, end, f.notices, f.conflicts, f.acks, f.spans, broker.settings.notice.min_notice_s
+        )
+        body = report_json(built)
+        digest = report_hash(body)
+        ev = tx.log(
+            caller.name,
+            REPORT_EVENT,
+            {
+                "party": caller.name,
+                "since": body["since"],
+                "until": body["until"],
+                "parties": names,
+                "report_sha256": digest,
+            },
+        )
+    return LoggedReport(built, body, digest, ev.seq, ev.hash)

@@ -1,0 +1,242 @@
+"""The compliance report over HTTP on both stores: a scenario driven on the broker's clock whose
+every figure is worked out by hand below, who may read which rows, the hash in the log, errors.
+
+Default policy: minimum notice 3 h (a lead time under 10 800 s is late); a conflict starting more
+than 6 h ahead is acknowledged within 3600 s; a tactical alert within 60 s; an aircraft outside its
+party's notices is nonconforming after 30 s.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from api_support import T0, Api, circle_notice
+
+from deconflict.domain.parse import format_time
+from deconflict.domain.parties import Role
+from deconflict.services.reports import report_hash
+
+H = 3600.0
+
+
+def at(api: Api, t: float) -> None:
+    api.clock.t = T0 + t
+
+
+def file(api: Api, party: str, start: float, end: float, **shape: Any) -> None:
+    body = circle_notice(start=format_time(T0 + start), end=format_time(T0 + end), **shape)
+    r = api.as_(party).post("/v1/notices", json=body)
+    assert r.status_code == 201, r.text
+
+
+def inbox(api: Api, party: str) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = api.as_(party).get("/v1/messages", params={"box": "inbox"}).json()
+    return out
+
+
+def ack(api: Api, party: str, message_id: str) -> None:
+    r = api.as_(party).post(f"/v1/messages/{message_id}/ack", json={"state": "received"})
+    assert r.status_code == 201, r.text
+
+
+def send(api: Api, sender: str, to: str, **extra: Any) -> str:
+    r = api.as_(sender).post("/v1/messages", json={"to": [to], "subject": "s", "text": "t", **extra})
+    assert r.status_code == 201, r.text
+    mid: str = r.json()["id"]
+    return mid
+
+
+def auto_thread(api: Api, party: str, kind: str) -> str:
+    [m] = [m for m in inbox(api, party) if m["auto"] and (m.get("ref") or {}).get("kind") == kind]
+    mid: str = m["id"]
+    return mid
+
+
+def vks1(api: Api, t: float, lat: float, lon: float) -> None:
+    """ru-vks's aircraft reports, standing still (no predicted entry anywhere)."""
+    state = {"aircraft": "vks1", "time": T0 + t, "lat": lat, "lon": lon, "alt_m": 5000.0, "alt_ref": "AMSL"}
+    r = api.as_("ru-vks").post(
+        "/v1/tracks", json={"states": [{**state, "gs_mps": 0.0, "trk_deg": 90.0, "vs_mps": 0.0}]}
+    )
+    assert r.status_code == 200 and r.json()["accepted"] == 1, r.text
+
+
+def scenario(api: Api) -> None:
+    """Every step at its own time (seconds after T0); the expected figures are derived in the test."""
+    at(api, 0)  # us-af: the range, 03:00–06:00, filed 3 h ahead: exactly the minimum, not late
+    file(api, "us-af", 3 * H, 6 * H, lat=34.0, lon=36.0, radius_km=10, lower_m=0, upper_m=10000)
+    at(api, 600)  # us-af: starts 2 h after filing: late
+    file(api, "us-af", 600 + 2 * H, 9 * H, lat=35.32, lon=36.62)
+    at(api, 1200)  # ru-vks: same place from 07:30, 7 h 10 min ahead; conflicts with the one above
+    file(api, "ru-vks", 1200 + 25800, 10.5 * H, lat=35.32, lon=36.62)
+    conflict_msg = auto_thread(api, "us-af", "conflict")
+    at(api, 1500)  # us-af answers the conflict's thread after 300 s (deadline 1200 + 3600): on time
+    ack(api, "us-af", conflict_msg)  # ru-vks never does: missing once 4800 has passed
+    at(api, 1800)
+    to_ru = send(api, "us-af", "ru-vks", ack_within_s=600)  # due at 2400
+    at(api, 2000)
+    send(api, "ru-vks", "us-af")  # no deadline: no duty, not counted
+    at(api, 3000)
+    ack(api, "ru-vks", to_ru)  # 1200 s after sending, 600 s past the deadline: late
+    # 03:00: vks1 sits inside us-af's range (incursion, severity loss) and in none of ru-vks's notices
+    at(api, 3 * H)
+    vks1(api, 3 * H, 34.0, 36.0)
+    api.tactical.cycle()  # incursion alert opens at 10 800; thread to both, due at 10 860
+    at(api, 3 * H + 30)
+    vks1(api, 3 * H + 30, 34.0, 36.0)
+    api.tactical.cycle()  # 30 s outside its own notices: nonconformance opens at 10 830, due at 10 890
+    ack(api, "us-af", auto_thread(api, "us-af", "alert"))  # 30 s after the incursion: on time
+    at(api, 3 * H + 120)
+    ack(api, "ru-vks", nonconformance_thread(api))  # 90 s after it opened: late
+    # vks1 has left the range (46 km east of it); an alert clears after three cycles in a row
+    # without it (services.tactical.CLEAR_AFTER): cycles at 11 098, 11 099, 11 100
+    for t in (3 * H + 298, 3 * H + 299, 3 * H + 300):
+        at(api, t)
+        vks1(api, t, 34.0, 36.5)
+        api.tactical.cycle()  # still nonconforming: that alert stays open to the end of the period
+    at(api, 14000)
+    send(api, "ru-vks", "us-af", ack_within_s=3600)  # due at 17 600, after the period: pending
+    at(api, 4 * H)
+
+
+def nonconformance_thread(api: Api) -> str:
+    [m] = [m for m in inbox(api, "ru-vks") if m["auto"] and "nonconformance" in m["subject"]]
+    mid: str = m["id"]
+    return mid
+
+
+def report(api: Api, viewer: str, **params: str) -> dict[str, Any]:
+    r = api.as_(viewer).get("/v1/reports/compliance", params=params)
+    assert r.status_code == 200, r.text
+    body: dict[str, Any] = r.json()
+    return body
+
+
+def row(body: dict[str, Any], party: str) -> dict[str, Any]:
+    [r] = [r for r in body["report"]["parties"] if r["party"] == party]
+    return r
+
+
+def test_the_figures_of_a_scenario_worked_out_by_hand(api: Api) -> None:
+    scenario(api)
+    body = report(api, "root", since=format_time(T0), until=format_time(T0 + 4 * H))
+    assert [r["party"] for r in body["report"]["parties"]] == ["ru-vks", "sy-gcaa", "tr-af", "uk-raf", "us-af"]
+    us = row(body, "us-af")
+    # lead times 10 800 (not late: the minimum itself) and 7 200 (late); median (7200 + 10800) / 2,
+    # 10th percentile 7200 + 0.1 × 3600
+    assert us["notices_filed"] == 2 and us["lead_times_s"] == [7200.0, 10800.0] and us["late_notices"] == 1
+    assert us["lead_time_median_s"] == 9000.0 and us["lead_time_p10_s"] == 7560.0
+    assert us["conflicts"] == 1
+    # duties: the conflict thread (300 s, on time), the incursion thread (30 s, on time), the message
+    # due at 17 600 (pending); ru-vks's message without a deadline is none. Median (30 + 300) / 2.
+    assert us["acknowledgements"] == {
+        "on_time": 2,
+        "late": 0,
+        "missing": 0,
+        "pending": 1,
+        "median_time_to_ack_s": 165.0,
+    }
+    assert us["ack_latencies_s"] == [30.0, 300.0]
+    assert us["nonconformance_s"] == 0.0 and us["incursion_s"] == 0.0
+    ru = row(body, "ru-vks")
+    assert ru["notices_filed"] == 1 and ru["lead_times_s"] == [25800.0] and ru["late_notices"] == 0
+    assert ru["lead_time_median_s"] == 25800.0 and ru["lead_time_p10_s"] == 25800.0
+    assert ru["conflicts"] == 1
+    # duties: conflict thread (never: missing), us-af's message (1200 s: late), incursion thread
+    # (never: missing), nonconformance thread (90 s: late). Median (90 + 1200) / 2.
+    assert ru["acknowledgements"] == {
+        "on_time": 0,
+        "late": 2,
+        "missing": 2,
+        "pending": 0,
+        "median_time_to_ack_s": 645.0,
+    }
+    # inside the range 10 800 → 11 100; nonconforming 10 830 → the end of the period, 14 400
+    assert ru["incursion_s"] == 300.0 and ru["incursion_minutes"] == 5.0
+    assert ru["nonconformance_s"] == 3570.0 and ru["nonconformance_minutes"] == 59.5
+    for quiet in ("uk-raf", "tr-af", "sy-gcaa"):
+        q = row(body, quiet)
+        assert q["notices_filed"] == 0 and q["conflicts"] == 0 and q["lead_time_median_s"] is None
+        assert q["acknowledgements"]["on_time"] + q["acknowledgements"]["missing"] == 0
+
+
+def test_the_period_is_half_open_and_drawn_up_as_of_its_end(api: Api) -> None:
+    scenario(api)
+    body = report(api, "root", since=format_time(T0 + 1000), until=format_time(T0 + 4000))
+    us, ru = row(body, "us-af"), row(body, "ru-vks")
+    assert us["notices_filed"] == 0 and ru["notices_filed"] == 1  # us-af filed at 0 and 600
+    assert us["conflicts"] == ru["conflicts"] == 1
+    # as of 4000 the conflict thread's deadline (4800) has not passed: ru-vks's answer is pending
+    assert us["acknowledgements"]["on_time"] == 1
+    assert ru["acknowledgements"] | {"median_time_to_ack_s": None} == {
+        "on_time": 0,
+        "late": 1,
+        "missing": 0,
+        "pending": 1,
+        "median_time_to_ack_s": None,
+    }
+    # a period that ends exactly at a filing leaves it to the next one
+    body = report(api, "root", since=format_time(T0), until=format_time(T0 + 600))
+    assert row(body, "us-af")["notices_filed"] == 1
+
+
+def test_each_reader_gets_only_the_rows_it_may_see(api: Api) -> None:
+    scenario(api)
+    period = {"since": format_time(T0), "until": format_time(T0 + 4 * H)}
+    rows = {v: [r["party"] for r in report(api, v, **period)["report"]["parties"]] for v in api.tokens}
+    assert rows["us-af"] == ["uk-raf", "us-af"]  # its coalition, seen whole
+    assert rows["ru-vks"] == ["ru-vks"]  # tr-af is seen only at existence
+    assert rows["un-obs"] == ["ru-vks"]  # its conflicts-only grant
+    assert rows["sy-gcaa"] == ["sy-gcaa"]
+    # the same figures whoever reads them
+    assert row(report(api, "un-obs", **period), "ru-vks") == row(report(api, "root", **period), "ru-vks")
+    _, token = api.broker.add_party("un-lone", Role.OBSERVER)
+    r = api.as_("nobody").get("/v1/reports/compliance", headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 403 and "grant" in r.text
+
+
+def test_every_report_records_its_hash_in_the_log(api: Api) -> None:
+    scenario(api)
+    before = api.broker.last_seq()
+    body = report(api, "ru-vks", since=format_time(T0), until=format_time(T0 + 4 * H))
+    assert body["report_sha256"] == report_hash(body["report"])
+    ev = api.broker.log_events()[-1]
+    assert ev.seq == body["log"]["seq"] == before + 1 and ev.hash == body["log"]["hash"]
+    assert ev.type == "report.compliance" and ev.actor == "ru-vks"
+    assert ev.payload["report_sha256"] == body["report_sha256"] and ev.payload["parties"] == ["ru-vks"]
+    # the requester sees it on its stream; nobody else but the admin does
+    assert [e["event"] for e in api.events("ru-vks", after=before)] == ["report.compliance"]
+    assert api.events("us-af", after=before) == []
+    # the same period again: the same figures, the same hash, a new entry
+    again = report(api, "ru-vks", since=format_time(T0), until=format_time(T0 + 4 * H))
+    assert again["report_sha256"] == body["report_sha256"] and again["log"]["seq"] == before + 2
+
+
+def test_the_html_report_carries_its_charts_and_its_hash(api: Api) -> None:
+    scenario(api)
+    r = api.as_("root").get("/v1/reports/compliance", params={"format": "html", "since": format_time(T0)})
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+    seq = api.broker.last_seq()
+    ev = api.broker.log_events()[-1]
+    assert ev.payload["report_sha256"] in r.text and f"sequence <b>{seq}</b>" in r.text
+    assert r.text.count("<svg") == 2 and "ru-vks" in r.text
+
+
+@pytest.mark.parametrize(
+    ("params", "field", "reason"),
+    [
+        ({"until": format_time(T0 + 60)}, "until", "must not be after"),
+        ({"since": format_time(T0), "until": format_time(T0 - 60)}, "since", "must be before until"),
+        ({"since": "yesterday"}, "since", "RFC 3339"),
+        ({"format": "pdf"}, "query.format", "html"),
+    ],
+)
+def test_bad_periods_are_refused_naming_the_field_and_log_nothing(
+    api: Api, params: dict[str, str], field: str, reason: str
+) -> None:
+    before = api.broker.last_seq()
+    r = api.as_("root").get("/v1/reports/compliance", params=params)
+    assert r.status_code == 422, r.text
+    assert field in [d["field"] for d in r.json()["detail"]] and reason in r.text
+    assert api.broker.last_seq() == before
