@@ -267,3 +267,45 @@ def test_aircraft_ids_that_look_like_keys_do_not_collide(api: Api) -> None:
     report(api, "uk-raf", state("C", 35.0, 36.5, 270, t))
     report(api, "us-af", state("A|uk-raf/C", 45.0, 36.5, 270, t))
     assert len(of_kind(api.tactical.cycle().created, "separation")) == 2
+
+
+@pytest.mark.parametrize("overhead_m", [0.0, 3000.0])
+def test_an_aircraft_over_a_protected_site_is_an_incursion_told_to_its_party_and_the_authority(
+    db_url: str, overhead_m: float
+) -> None:
+    """A site is public and every party's aircraft is kept off it; ``[tactical] overhead_m`` widens
+    the site by that distance (within its altitude band)."""
+    from dataclasses import replace
+
+    from api_support import policy, start_api
+
+    from deconflict.config import Config, ServerSettings
+
+    base = Config(disclosure=policy(), server=ServerSettings(events_poll_s=0.1))
+    api = start_api(db_url, replace(base, tactical=replace(base.tactical, overhead_m=overhead_m)))
+    try:
+        t = api.clock.t
+        site = circle_notice(lat=34.5, lon=37.0, radius_km=2, lower_m=0, upper_m=4000, id="hospital", **AROUND_T0)
+        assert api.as_("sy-gcaa").post("/v1/protected-sites", json=site).status_code == 201
+        own_volume(api, "ru-vks", 34.5, 37.0)  # ru-vks declared the area: no nonconformance here
+        start = api.broker.last_seq()
+        # one aircraft over the site, one 4 km north of its centre (2 km outside its outline), both still
+        report(
+            api,
+            "ru-vks",
+            state("over", 34.5, 37.0, 0, t, alt=3000, gs=0.0),
+            state("near", 34.5 + 4.0 / 110.9, 37.0, 0, t, alt=3000, gs=0.0),
+        )
+        created = of_kind(api.tactical.cycle().created, "incursion")
+        expected = ["near", "over"] if overhead_m >= 2000 else ["over"]
+        assert sorted(a.body["sides"][0]["aircraft"] for a in created) == expected
+        for a in created:
+            assert a.severity == "loss" and a.body["geometry"]["inside"] is True
+            assert a.parties == ("ru-vks", "sy-gcaa") and a.body["volume"]["protected_site"] is True
+        for viewer in ("ru-vks", "sy-gcaa"):  # the aircraft's party and the site's authority
+            seen = alert_events(api, viewer, start, "incursion")
+            assert sorted(e["data"]["alert"]["sides"][0]["aircraft"] for e in seen) == expected
+        assert alert_events(api, "us-af", start, "incursion") == []  # not its aircraft, not its site
+        assert [a["kind"] for a in api.as_("us-af").get("/v1/alerts").json()] == []
+    finally:
+        api.close()
