@@ -33,6 +33,7 @@ from deconflict.domain.alerts import (
 )
 from deconflict.domain.conformance import finite_or_none, move, severity_time, volume_hits
 from deconflict.domain.errors import ValidationError
+from deconflict.domain.parse import format_time
 from deconflict.domain.parties import Party, Role
 from deconflict.domain.tactical import States, detect
 from deconflict.domain.tracks import FUTURE_TOLERANCE_S, TrackState, derive_velocity, parse_state
@@ -384,6 +385,7 @@ def _side(s: TrackState, party: str, now: float) -> dict[str, Any]:
     return {
         "aircraft": s.aircraft,
         "callsign": s.callsign,
+        "time": format_time(s.time),
         "time_s_ago": round(now - s.time, 1),
         "lat": s.lat,
         "lon": s.lon,
