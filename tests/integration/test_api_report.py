@@ -176,6 +176,13 @@ def test_the_period_is_half_open_and_drawn_up_as_of_its_end(api: Api) -> None:
         "pending": 1,
         "median_time_to_ack_s": None,
     }
+    # alerts opened before the period count from its start: inside the range 10 860 → 11 100,
+    # nonconforming 10 860 → 14 400
+    body = report(api, "root", since=format_time(T0 + 3 * H + 60), until=format_time(T0 + 4 * H))
+    assert row(body, "ru-vks")["incursion_s"] == 240.0 and row(body, "ru-vks")["nonconformance_s"] == 3540.0
+    # and a period that ends before the aircraft left counts to its end: 10 800 → 11 000
+    body = report(api, "root", since=format_time(T0 + 3 * H - 60), until=format_time(T0 + 3 * H + 200))
+    assert row(body, "ru-vks")["incursion_s"] == 200.0 and row(body, "ru-vks")["nonconformance_s"] == 170.0
     # a period that ends exactly at a filing leaves it to the next one
     body = report(api, "root", since=format_time(T0), until=format_time(T0 + 600))
     assert row(body, "us-af")["notices_filed"] == 1

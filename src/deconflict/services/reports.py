@@ -28,6 +28,7 @@ from typing import Any
 from deconflict.domain.alerts import AlertKind
 from deconflict.domain.audit import Event, canonical_json, sha256_hex
 from deconflict.domain.compliance import (
+    SPAN_KINDS,
     AckFact,
     AlertSpan,
     ComplianceReport,
@@ -82,7 +83,7 @@ def alert_spans(events: Iterable[Event]) -> list[AlertSpan]:
     for e in events:
         a = e.payload["alert"]
         kind = a["kind"]
-        if kind not in (AlertKind.NONCONFORMANCE.value, AlertKind.INCURSION.value):
+        if kind not in SPAN_KINDS:
             continue
         counting = e.type != "alert.cleared" and (kind == AlertKind.NONCONFORMANCE.value or a["severity"] == "loss")
         started = open_since.get(a["id"])
@@ -135,12 +136,19 @@ class Facts:
         )
 
 
+def alert_history_from(repo: BrokerRepository, since: float) -> float:
+    """Where the alert events a report needs begin: at ``since``, or earlier at the detection of
+    the oldest span alert still open then (its state at ``since`` is in the events before it)."""
+    first = repo.earliest_alert_open_at(SPAN_KINDS, since)
+    return since if first is None else min(first, since)
+
+
 def read_facts(repo: BrokerRepository, since: float, until: float) -> Facts:
     return Facts(
         filed_notices(repo.events_of_type({"notice.filed"}, since, until)),
         conflict_facts(repo.events_of_type({"conflict.created"}, since, until)),
         ack_facts(repo, since, until),
-        alert_spans(repo.events_of_type(ALERT_EVENTS, None, until)),
+        alert_spans(repo.events_of_type(ALERT_EVENTS, alert_history_from(repo, since), until)),
     )
 
 

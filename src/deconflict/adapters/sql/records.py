@@ -101,6 +101,16 @@ class BrokerRecords:
             stmt = stmt.where(e.c.time >= since)
         return [_event(r) for r in self.conn.execute(stmt.order_by(e.c.seq)).mappings()]
 
+    def earliest_alert_open_at(self, kinds: Collection[str], at: float) -> float | None:
+        """When the oldest alert of ``kinds`` still open at ``at`` (not cleared before it) was
+        detected; ``None`` when none was open then. Bounds how far back a report reads alert events."""
+        a = t.alerts
+        stmt = sa.select(sa.func.min(a.c.detected_at)).where(
+            a.c.kind.in_(sorted(kinds)), a.c.detected_at < at, sa.or_(a.c.cleared_at.is_(None), a.c.cleared_at >= at)
+        )
+        value = self.conn.execute(stmt).scalar_one_or_none()
+        return None if value is None else float(value)
+
     # ------------------------------------------------------------------ receipts
 
     def save_receipt(self, receipt: Receipt) -> None:
