@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -25,8 +27,13 @@ audit_app = typer.Typer(help="Export and verify the hash-chained event log.")
 def serve(
     db: DbOption = None,
     config: ConfigOption = None,
-    host: Annotated[str | None, typer.Option(help="Address to listen on (default from [server], 127.0.0.1).")] = None,
-    port: Annotated[int | None, typer.Option(help="Port (default from [server], 8000).")] = None,
+    host: Annotated[
+        str | None,
+        typer.Option(help="Address to listen on (default: server.host in the configuration, else 127.0.0.1)."),
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option(help="Port (default: server.port in the configuration, else 8000).")
+    ] = None,
 ) -> None:
     """Run the broker: the HTTP API (docs at /docs), live events and webhooks.
 
@@ -230,23 +237,39 @@ def report(
     if format_ not in ("table", "json", "html"):
         raise err(f"--format: must be table, json or html, got {format_!r}")
     broker = open_broker(config_or_exit(config, db))
+    to_file = str(out) != "-"
+    if to_file and not _writable(out):  # a report that cannot be written is not drawn up and logged
+        raise err(f"--out: cannot write {out}")
     try:
         r = compliance(broker, Party("admin", Role.ADMIN), since, until)
     except ValidationError as e:
         raise err("\n".join(f"--{x.path}: {x.reason}" for x in e.errors)) from None
     footer = f"report sha256 {r.sha256}, recorded in the event log at seq {r.log_seq}"
     if format_ == "table":
-        console = Console(file=None if str(out) == "-" else out.open("w"), width=160)
+        if not to_file:
+            Console().print(render_table(r.report))
+            Console().print(footer)
+            return
+        console = Console(file=io.StringIO(), record=True, width=160)
         console.print(render_table(r.report))
-        console.print(footer)
-        return
-    text = (
-        json.dumps(r.to_json(), indent=1)
-        if format_ == "json"
-        else render_html(r.report, report_hash=r.sha256, log_seq=r.log_seq)
-    )
-    if str(out) == "-":
-        typer.echo(text)
+        text = console.export_text()
+    elif format_ == "json":
+        text = json.dumps(r.to_json(), indent=1) + "\n"
     else:
-        out.write_text(text)
-        typer.echo(f"wrote {out}; {footer}", err=True)
+        text = render_html(r.report, report_hash=r.sha256, log_seq=r.log_seq)
+    if not to_file:
+        typer.echo(text, nl=False)
+        return
+    try:
+        out.write_text(text, encoding="utf-8")
+    except OSError as e:
+        raise err(f"--out: cannot write {out} ({e.strerror}); the report was logged: {footer}") from None
+    typer.echo(f"wrote {out}; {footer}", err=True)
+
+
+def _writable(path: Path) -> bool:
+    """Whether ``path`` can be written (created in its folder, or overwritten) without touching it."""
+    if path.exists():
+        return path.is_file() and os.access(path, os.W_OK)
+    parent = path.parent if str(path.parent) else Path(".")
+    return parent.is_dir() and os.access(parent, os.W_OK)

@@ -407,7 +407,8 @@ def render_html(
         "Median time to acknowledge: over the on-time and late acknowledgements.",
         "Nonconformance: time a nonconformance alert was open (it opens after the grace period); incursion: time "
         "an aircraft was inside another party's active volume or a protected site (a predicted entry is not "
-        "counted). Both within the period, summed over the party's aircraft.",
+        "counted). Both from the first to the last detection cycle that found it, within the period, summed over "
+        "the party's aircraft.",
         "An acknowledgement means received and understood, never approved.",
     ]
     body = [

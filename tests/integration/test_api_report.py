@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from api_support import T0, Api, circle_notice
 
+from deconflict.domain.disclosure import Level
 from deconflict.domain.parse import format_time
-from deconflict.domain.parties import Role
 from deconflict.services.reports import report_hash
 
 H = 3600.0
@@ -79,19 +79,20 @@ def scenario(api: Api) -> None:
     send(api, "ru-vks", "us-af")  # no deadline: no duty, not counted
     at(api, 3000)
     ack(api, "ru-vks", to_ru)  # 1200 s after sending, 600 s past the deadline: late
-    # 03:00: vks1 sits inside us-af's range (incursion, severity loss) and in none of ru-vks's notices
-    at(api, 3 * H)
-    vks1(api, 3 * H, 34.0, 36.0)
-    api.tactical.cycle()  # incursion alert opens at 10 800; thread to both, due at 10 860
-    at(api, 3 * H + 30)
-    vks1(api, 3 * H + 30, 34.0, 36.0)
-    api.tactical.cycle()  # 30 s outside its own notices: nonconformance opens at 10 830, due at 10 890
-    ack(api, "us-af", auto_thread(api, "us-af", "alert"))  # 30 s after the incursion: on time
-    at(api, 3 * H + 120)
-    ack(api, "ru-vks", nonconformance_thread(api))  # 90 s after it opened: late
-    # vks1 has left the range (46 km east of it); an alert clears after three cycles in a row
-    # without it (services.tactical.CLEAR_AFTER): cycles at 11 098, 11 099, 11 100
-    for t in (3 * H + 298, 3 * H + 299, 3 * H + 300):
+    # 03:00: vks1 sits inside us-af's range (incursion, severity loss) and in none of ru-vks's
+    # notices; it reports, and a cycle runs, every 30 s until 11 100
+    for t in range(int(3 * H), int(3 * H) + 301, 30):
+        at(api, t)
+        vks1(api, t, 34.0, 36.0)
+        api.tactical.cycle()  # 10 800: the incursion opens (thread to both, due at 10 860)
+        if t == 3 * H + 30:  # 30 s outside its own notices: nonconformance opens (due at 10 890)
+            ack(api, "us-af", auto_thread(api, "us-af", "alert"))  # 30 s after the incursion: on time
+        if t == 3 * H + 120:
+            ack(api, "ru-vks", nonconformance_thread(api))  # 90 s after it opened: late
+    # then it has left the range (46 km east of it): the alert clears after three cycles in a row
+    # without it (services.tactical.CLEAR_AFTER), and its span ends at the last cycle that found
+    # it inside, 11 100
+    for t in (3 * H + 301, 3 * H + 302, 3 * H + 303):
         at(api, t)
         vks1(api, t, 34.0, 36.5)
         api.tactical.cycle()  # still nonconforming: that alert stays open to the end of the period
@@ -158,7 +159,14 @@ def test_the_figures_of_a_scenario_worked_out_by_hand(api: Api) -> None:
     for quiet in ("uk-raf", "tr-af", "sy-gcaa"):
         q = row(body, quiet)
         assert q["notices_filed"] == 0 and q["conflicts"] == 0 and q["lead_time_median_s"] is None
-        assert q["acknowledgements"]["on_time"] + q["acknowledgements"]["missing"] == 0
+        assert q["acknowledgements"] == {
+            "on_time": 0,
+            "late": 0,
+            "missing": 0,
+            "pending": 0,
+            "median_time_to_ack_s": None,
+        }
+        assert q["nonconformance_s"] == q["incursion_s"] == 0.0
 
 
 def test_the_period_is_half_open_and_drawn_up_as_of_its_end(api: Api) -> None:
@@ -169,12 +177,12 @@ def test_the_period_is_half_open_and_drawn_up_as_of_its_end(api: Api) -> None:
     assert us["conflicts"] == ru["conflicts"] == 1
     # as of 4000 the conflict thread's deadline (4800) has not passed: ru-vks's answer is pending
     assert us["acknowledgements"]["on_time"] == 1
-    assert ru["acknowledgements"] | {"median_time_to_ack_s": None} == {
+    assert ru["acknowledgements"] == {
         "on_time": 0,
         "late": 1,
         "missing": 0,
         "pending": 1,
-        "median_time_to_ack_s": None,
+        "median_time_to_ack_s": 1200.0,
     }
     # alerts opened before the period count from its start: inside the range 10 860 → 11 100,
     # nonconforming 10 860 → 14 400
@@ -189,18 +197,25 @@ def test_the_period_is_half_open_and_drawn_up_as_of_its_end(api: Api) -> None:
 
 
 def test_each_reader_gets_only_the_rows_it_may_see(api: Api) -> None:
+    """A row tells how many notices a party filed and when, and how it answered private messages:
+    only a reader that sees the party whole (``full``) gets it."""
     scenario(api)
     period = {"since": format_time(T0), "until": format_time(T0 + 4 * H)}
-    rows = {v: [r["party"] for r in report(api, v, **period)["report"]["parties"]] for v in api.tokens}
+    readers = [v for v in api.tokens if v != "un-obs"]
+    rows = {v: [r["party"] for r in report(api, v, **period)["report"]["parties"]] for v in readers}
     assert rows["us-af"] == ["uk-raf", "us-af"]  # its coalition, seen whole
-    assert rows["ru-vks"] == ["ru-vks"]  # tr-af is seen only at existence
-    assert rows["un-obs"] == ["ru-vks"]  # its conflicts-only grant
+    assert rows["uk-raf"] == ["uk-raf", "us-af"]
+    assert rows["ru-vks"] == ["ru-vks"]  # us-af at the default conflicts-only, tr-af at existence
+    assert rows["tr-af"] == ["tr-af"]
     assert rows["sy-gcaa"] == ["sy-gcaa"]
+    # an observer granted conflicts-only sees ru-vks's conflicts, not its figures
+    r = api.as_("un-obs").get("/v1/reports/compliance", params=period)
+    assert r.status_code == 403 and "grant" in r.text
+    api.broker.set_disclosure("un-obs", "ru-vks", Level.FULL)
+    assert [r["party"] for r in report(api, "un-obs", **period)["report"]["parties"]] == ["ru-vks"]
     # the same figures whoever reads them
     assert row(report(api, "un-obs", **period), "ru-vks") == row(report(api, "root", **period), "ru-vks")
-    _, token = api.broker.add_party("un-lone", Role.OBSERVER)
-    r = api.as_("nobody").get("/v1/reports/compliance", headers={"Authorization": f"Bearer {token}"})
-    assert r.status_code == 403 and "grant" in r.text
+    assert row(report(api, "uk-raf", **period), "us-af") == row(report(api, "root", **period), "us-af")
 
 
 def test_every_report_records_its_hash_in_the_log(api: Api) -> None:
@@ -230,6 +245,32 @@ def test_the_html_report_carries_its_charts_and_its_hash(api: Api) -> None:
     assert r.text.count("<svg") == 2 and "ru-vks" in r.text
 
 
+def test_an_incursion_counts_from_the_cycle_that_finds_the_aircraft_inside_not_from_the_prediction(api: Api) -> None:
+    """ru-vks's aircraft heads east at 200 m/s for us-af's range (10 km radius), 30.5 km from its
+    centre: predicted to enter at about 102 s (alert at severity medium), first found inside by the
+    cycle at 110 s, still inside at the end of the period, 150 s."""
+    t0 = api.clock.t
+    around = {"start": format_time(t0 - H), "end": format_time(t0 + 3 * H)}
+    r = api.as_("us-af").post(
+        "/v1/notices", json=circle_notice(lat=34.0, lon=36.0, radius_km=10, lower_m=0, upper_m=9000, **around)
+    )
+    assert r.status_code == 201, r.text
+    deg_per_m = 1 / 92_390.0  # of longitude at 34° N (WGS84)
+    severities = []
+    for k in range(16):  # a report and a cycle every 10 s, 0 … 150 s
+        t = t0 + 10 * k
+        api.clock.t = t
+        lon = 36.0 - (30_500 - 200 * 10 * k) * deg_per_m
+        state = {"aircraft": "vks9", "time": t, "lat": 34.0, "lon": lon, "alt_m": 5000.0, "alt_ref": "AMSL"}
+        state |= {"gs_mps": 200.0, "trk_deg": 90.0, "vs_mps": 0.0}
+        assert api.as_("ru-vks").post("/v1/tracks", json={"states": [state]}).json()["accepted"] == 1
+        changes = api.tactical.cycle()
+        severities += [(10 * k, a.severity) for a in changes.created + changes.updated if a.kind.value == "incursion"]
+    assert severities[0] == (0, "medium") and (110, "loss") in severities, severities
+    body = report(api, "root", since=format_time(t0 + 20), until=format_time(t0 + 150))
+    assert row(body, "ru-vks")["incursion_s"] == 40.0  # 110 → 150, not from the alert's opening
+
+
 @pytest.mark.parametrize(
     ("params", "field", "reason"),
     [
@@ -237,6 +278,7 @@ def test_the_html_report_carries_its_charts_and_its_hash(api: Api) -> None:
         ({"since": format_time(T0), "until": format_time(T0 - 60)}, "since", "must be before until"),
         ({"since": "yesterday"}, "since", "RFC 3339"),
         ({"format": "pdf"}, "query.format", "html"),
+        ({"since": format_time(T0 - 32 * 86400)}, "since", "at most 31 days"),
     ],
 )
 def test_bad_periods_are_refused_naming_the_field_and_log_nothing(

@@ -207,11 +207,22 @@ def create_app(
     def root() -> RedirectResponse:
         return RedirectResponse("/docs")
 
-    @app.get("/healthz", tags=["health"], summary="The process is up")
+    @app.get(
+        "/healthz",
+        tags=["health"],
+        summary="The process is up",
+        description='No token needed. Always `{"status": "ok"}` while the process serves requests.',
+    )
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["health"], summary="The store answers")
+    @app.get(
+        "/readyz",
+        tags=["health"],
+        summary="The store answers",
+        description='No token needed. 200 `{"status": "ready"}` when the store answers a query, else 503 with '
+        "the kind of failure. Says nothing about the log or the traffic.",
+    )
     def readyz() -> JSONResponse:
         # Says nothing about the log (not even its length): without a token, the tempo of
         # activity is not anyone's to read.
@@ -222,7 +233,12 @@ def create_app(
             return JSONResponse({"status": "unavailable", "reason": type(e).__name__}, status_code=503)
         return JSONResponse({"status": "ready"})
 
-    @app.get("/v1/me", tags=["health"], summary="Who you are to the broker")
+    @app.get(
+        "/v1/me",
+        tags=["health"],
+        summary="Who you are to the broker",
+        description="The party your token names, its role (`party`, `authority`, `observer`, `admin`) and coalition.",
+    )
     def me(caller: Caller, broker: BrokerDep) -> dict[str, Any]:
         return {"party": caller.name, "role": caller.role.value, "coalition": caller.coalition}
 

@@ -155,6 +155,12 @@ def set_webhook(request: Request, caller: Caller, broker: BrokerDep, body: Body)
     return broker.set_webhook(caller, url, secret)
 
 
-@router.delete("/webhook", tags=["events"], summary="Stop webhook deliveries", status_code=204)
+@router.delete(
+    "/webhook",
+    tags=["events"],
+    summary="Stop webhook deliveries",
+    description="Removes your webhook (204; 404 when you have none). Logged. Your events stay on `/v1/events`.",
+    status_code=204,
+)
 def remove_webhook(caller: Caller, broker: BrokerDep) -> None:
     broker.remove_webhook(caller)

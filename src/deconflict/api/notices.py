@@ -135,7 +135,13 @@ def router(site: bool) -> APIRouter:
         items, next_cursor = broker.list_notices(caller, f, cursor, limit)
         return page(request, items, next_cursor)
 
-    @r.get("/{notice_id}", summary=f"Get a {what}")
+    @r.get(
+        "/{notice_id}",
+        summary=f"Get a {what}",
+        description=f"The {what} whole, as stored (volumes, version, state, `received_at`); its owner and the admin "
+        "also get its signed receipt. 404 when it does not exist or you may not see it (the same answer)."
+        + ("" if site else " Another party's notice is visible only at `full` (coalition, or a rule)."),
+    )
     def get_notice(caller: Caller, broker: BrokerDep, notice_id: str) -> dict[str, Any]:
         return broker.get_notice(caller, notice_id, site)
 

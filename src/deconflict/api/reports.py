@@ -55,8 +55,8 @@ REPORT_EXAMPLE = {
     "`since` to 24 h before `until`): notices filed, lead time median and 10th percentile, late notices (under the "
     "minimum notice in force when filed), conflicts it was party to, acknowledgements on time / late / missing / "
     "pending with the median time to acknowledge, and nonconformance and incursion time (incursion counts only "
-    "time inside). Rows: the admin gets every party; a party its own and those it sees whole (its coalition, a "
-    "`full` rule); an observer those it is granted `conflicts-only` or more on (403 when none). Every report is "
+    "time inside). At most 31 days. Rows: the admin gets every party; anyone else the parties it sees whole "
+    "(`full`: itself, its coalition, a rule, an observer's grant; 403 when none). Every report is "
     "recorded in the event log (`report.compliance`, with `report_sha256` = SHA-256 of the canonical JSON of "
     "`report`), and `log` gives that entry. `format=html` returns the page with its charts instead.",
     responses={

@@ -51,7 +51,13 @@ def report_tracks(request: Request, caller: Caller, body: Body) -> dict[str, Any
     return get_tactical(request).ingest(caller, body)
 
 
-@router.get("/tracks", summary="Your aircraft in the live picture (admin: all)")
+@router.get(
+    "/tracks",
+    summary="Your aircraft in the live picture (admin: all)",
+    description="Each of your aircraft not yet aged out, with its last report as the broker holds it: `time` of the "
+    "report, `time_s_ago`, position, altitude and velocity (derived from its previous report where it gave none). "
+    "Other parties' aircraft are never listed here; they reach you only in alerts.",
+)
 def list_tracks(request: Request, caller: Caller) -> list[dict[str, Any]]:
     return get_tactical(request).aircraft_of(caller)
 

@@ -14,9 +14,9 @@ an admin export can recompute a report and check it against the hash the log rec
   first acknowledgements (the hotline's tables, written in the same transactions as the
   ``message.sent``/``message.acknowledged`` events that prove them).
 
-Who sees which rows: the admin every party's; a party its own and those of the parties whose
-activity it sees whole (its coalition, or a ``full`` rule); an observer the parties it is granted
-at least ``conflicts-only`` on. A report nobody may see a row of is refused, not returned empty.
+Who sees which rows: the admin every party's; anyone else the rows of the parties whose activity
+it sees whole (``full``: itself, its coalition, a rule, an observer's grant). A report with no row
+the caller may see is refused, not returned empty.
 """
 
 from __future__ import annotations
@@ -46,6 +46,9 @@ from deconflict.services.ports import BrokerRepository
 
 DEFAULT_PERIOD_S = 24 * 3600.0
 """Without ``since``, a report covers the 24 hours before ``until``."""
+MAX_PERIOD_S = 31 * 86400.0
+"""The longest period one report covers: its facts are read under the filing lock, which holds up
+filings and alerts while it lasts."""
 REPORT_EVENT = "report.compliance"
 """Payload ``{"party": <requester>, "since", "until", "parties", "report_sha256"}``."""
 
@@ -77,7 +80,12 @@ def conflict_facts(events: Iterable[Event]) -> list[ConflictFact]:
 
 def alert_spans(events: Iterable[Event]) -> list[AlertSpan]:
     """The spans of nonconformance (alert open) and of incursion (alert at severity ``loss``: the
-    aircraft inside) from the alert events, oldest first; a span still open has ``end=None``."""
+    aircraft inside) from the alert events, oldest first; a span still open has ``end=None``.
+
+    Times are the alert's own (the detection cycle's), not the events': the same as the alerts
+    table, so a recomputation from an export gives the same spans. A cleared alert ends its span
+    when a cycle last found it (``last_found_at``), not when it was cleared some cycles later.
+    """
     open_since: dict[str, tuple[str, str, float]] = {}  # alert id → (kind, aircraft party, start)
     out = []
     for e in events:
@@ -85,13 +93,17 @@ def alert_spans(events: Iterable[Event]) -> list[AlertSpan]:
         kind = a["kind"]
         if kind not in SPAN_KINDS:
             continue
+        if e.type == "alert.cleared":
+            at = parse_time(a.get("last_found_at") or a["cleared_at"], "last_found_at")
+        else:
+            at = parse_time(a["detected_at"] if e.type == "alert.created" else a["updated_at"], "updated_at")
         counting = e.type != "alert.cleared" and (kind == AlertKind.NONCONFORMANCE.value or a["severity"] == "loss")
         started = open_since.get(a["id"])
         if started is not None and not counting:
-            out.append(AlertSpan(started[0], started[1], started[2], e.time))
+            out.append(AlertSpan(started[0], started[1], started[2], max(at, started[2])))
             del open_since[a["id"]]
         elif started is None and counting:
-            open_since[a["id"]] = (kind, a["sides"][0]["party"], e.time)
+            open_since[a["id"]] = (kind, a["sides"][0]["party"], at)
     out.extend(AlertSpan(kind, party, start, None) for kind, party, start in open_since.values())
     return out
 
@@ -114,6 +126,12 @@ def report_period(now: float, since: str | None, until: str | None) -> tuple[flo
     start = end - DEFAULT_PERIOD_S if since is None else parse_time(since, "since")
     if not start < end:
         raise ValidationError.at("since", f"must be before until ({format_time(end)}), got {format_time(start)}")
+    if end - start > MAX_PERIOD_S:
+        raise ValidationError.at(
+            "since",
+            f"the period may be at most {MAX_PERIOD_S / 86400:g} days (a report is drawn up under the filing lock); "
+            f"got {(end - start) / 86400:.1f} days: ask for one report per month",
+        )
     return start, end
 
 
@@ -154,15 +172,16 @@ def read_facts(repo: BrokerRepository, since: float, until: float) -> Facts:
 
 def rows_for(broker: Broker, repo: BrokerRepository, caller: Party, named: set[str]) -> list[str]:
     """The parties whose rows the caller may read, in name order: every registered party and
-    authority, and any other party the facts name, cut down by what the caller may see."""
+    authority, and any other party the facts name, cut down to those the caller sees whole
+    (``full``: itself, its coalition, a rule or an observer's grant). A row tells how many notices
+    a party filed and when, and how it answered private messages: more than a conflict shows."""
     registered = {p.name: p for p in repo.list_parties()}
     names = {n for n, p in registered.items() if p.role in (Role.PARTY, Role.AUTHORITY)}
     names |= {n for n in named if n not in registered}
     if caller.role is Role.ADMIN:
         return sorted(names)
     d = broker.disclosure(repo)
-    at_least = Level.CONFLICTS_ONLY if caller.role is Role.OBSERVER else Level.FULL
-    return sorted(n for n in names if d.level(caller, n) >= at_least)
+    return sorted(n for n in names if d.level(caller, n) >= Level.FULL)
 
 
 @dataclass(frozen=True)

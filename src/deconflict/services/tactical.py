@@ -17,7 +17,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -81,6 +81,8 @@ class TacticalService:
         self._lock = threading.Lock()
         self._cycle_lock = threading.Lock()
         self._missed: dict[str, int] = {}
+        self._last_found: dict[str, float] = {}
+        """When this process's cycles last found each open alert's key (a cleared alert says so)."""
         self._started_at: float | None = None
         self._volumes: list[tuple[Notice, int, Volume4D]] = []
         self._volumes_at = -float("inf")
@@ -169,9 +171,14 @@ class TacticalService:
                     continue  # not ours to clear yet: the tracks may be on their way
                 self._missed[a.key] = self._missed.get(a.key, 0) + 1
                 if self._missed[a.key] >= CLEAR_AFTER or not any(h in known for h in held):
-                    cleared.append(a)
+                    last = self._last_found.pop(a.key, None)
+                    cleared.append(replace(a, body={**a.body, "last_found_at": _time_or_none(last)}))
             found = {f.key for f in findings}
             self._missed = {k: v for k, v in self._missed.items() if k not in found and k in open_alerts}
+            for k in found:
+                self._last_found[k] = now
+            for k in [k for k in self._last_found if k not in found and k not in open_alerts]:
+                del self._last_found[k]  # an alert cleared elsewhere (another process, a restart)
             changes = Changes(proposed.created, proposed.updated, cleared)
             if changes:
                 self.broker.record_alerts(changes)
@@ -379,6 +386,10 @@ def _side_arrays(
         "vs_mps": round(float(vs), 2),
         "velocity_known": st.has_velocity,
     }
+
+
+def _time_or_none(t: float | None) -> str | None:
+    return None if t is None else format_time(t)
 
 
 def _side(s: TrackState, party: str, now: float) -> dict[str, Any]:
