@@ -142,23 +142,33 @@ class Api:
 def read_sse(
     url: str, token: str | None, after: int | None, idle_s: float = 0.6, headers: dict[str, str] | None = None
 ) -> list[dict[str, Any]]:
-    """Connect to ``/v1/events`` and collect events until none arrives for ``idle_s``."""
+    """Connect to ``/v1/events`` and collect events until none arrives for ``idle_s``.
+
+    The read timeout that ends the collection also bounds the wait for the response headers; on a
+    loaded machine they can take longer than ``idle_s``, so a connection that times out before its
+    headers is tried again with a longer wait (the stream replays from ``after``: nothing is lost).
+    """
     h = {"Authorization": f"Bearer {token}"} if token else {}
     h.update(headers or {})
     params = {} if after is None else {"after": str(after)}
-    out: list[dict[str, Any]] = []
-    with (
-        httpx.Client(base_url=url, timeout=httpx.Timeout(10, read=idle_s)) as c,
-        c.stream("GET", "/v1/events", params=params, headers=h) as r,
-    ):
-        assert r.status_code == 200, r.read()
-        assert r.headers["content-type"].startswith("text/event-stream")
+    for attempt in range(4):
+        out: list[dict[str, Any]] = []
         try:
-            for event in parse_sse(r.iter_lines()):
-                out.append(event)
-        except httpx.ReadTimeout:
-            pass
-    return out
+            with (
+                httpx.Client(base_url=url, timeout=httpx.Timeout(10, read=idle_s * 4**attempt)) as c,
+                c.stream("GET", "/v1/events", params=params, headers=h) as r,
+            ):
+                assert r.status_code == 200, r.read()
+                assert r.headers["content-type"].startswith("text/event-stream")
+                try:
+                    for event in parse_sse(r.iter_lines()):
+                        out.append(event)
+                except httpx.ReadTimeout:  # idle: the collection is complete
+                    pass
+        except httpx.ReadTimeout:  # before the headers arrived: try again, waiting longer
+            continue
+        return out
+    raise AssertionError(f"/v1/events sent no headers within {idle_s * 4**3:g} s")
 
 
 def parse_sse(lines: Iterator[str]) -> Iterator[dict[str, Any]]:
