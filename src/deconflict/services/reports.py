@@ -212,9 +212,15 @@ def compliance(broker: Broker, caller: Party, since: str | None = None, until: s
         names = rows_for(broker, tx.repo, caller, facts.parties())
         if not names and caller.role is not Role.ADMIN:
             raise Forbidden(f"{caller.name!r} may not read any party's compliance figures (ask the admin for a grant)")
-        f = facts
         built = compliance_report(
-            names, start, end, f.notices, f.conflicts, f.acks, f.spans, broker.settings.notice.min_notice_s
+            names,
+            start,
+            end,
+            facts.notices,
+            facts.conflicts,
+            facts.acks,
+            facts.spans,
+            broker.settings.notice.min_notice_s,
         )
         body = report_json(built)
         digest = report_hash(body)
