@@ -23,7 +23,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import httpx
@@ -101,6 +101,12 @@ def policy() -> DisclosurePolicy:
         .with_pair("ru-vks", "tr-af", Level.EXISTENCE)
         .with_grant("un-obs", "ru-vks", Level.CONFLICTS_ONLY)
     )
+
+
+def broker_config(**tactical: Any) -> Config:
+    """The configuration ``start_api`` uses by default, with ``tactical`` settings replaced."""
+    config = Config(disclosure=policy(), server=ServerSettings(events_poll_s=0.1, webhooks_to_private=True))
+    return replace(config, tactical=replace(config.tactical, **tactical)) if tactical else config
 
 
 @dataclass
@@ -193,7 +199,7 @@ def start_api(db_url: str, config: Config | None = None, webhooks: bool = False,
     clock = SetClock()
     store = SqlStore(db_url, clock=clock)
     store.ensure_schema()
-    config = config or Config(disclosure=policy(), server=ServerSettings(events_poll_s=0.1, webhooks_to_private=True))
+    config = config or broker_config()
     broker = Broker(
         store,
         clock,

@@ -47,8 +47,9 @@ def send(api: Api, sender: str, to: str, **extra: Any) -> str:
     return mid
 
 
-def auto_thread(api: Api, party: str, kind: str) -> str:
-    [m] = [m for m in inbox(api, party) if m["auto"] and (m.get("ref") or {}).get("kind") == kind]
+def auto_thread(api: Api, party: str, about: str) -> str:
+    """The one thread the broker opened for ``party`` whose subject names ``about``."""
+    [m] = [m for m in inbox(api, party) if m["auto"] and about in m["subject"]]
     mid: str = m["id"]
     return mid
 
@@ -70,7 +71,7 @@ def scenario(api: Api) -> None:
     file(api, "us-af", 600 + 2 * H, 9 * H, lat=35.32, lon=36.62)
     at(api, 1200)  # ru-vks: same place from 07:30, 7 h 10 min ahead; conflicts with the one above
     file(api, "ru-vks", 1200 + 25800, 10.5 * H, lat=35.32, lon=36.62)
-    conflict_msg = auto_thread(api, "us-af", "conflict")
+    conflict_msg = auto_thread(api, "us-af", "Conflict")
     at(api, 1500)  # us-af answers the conflict's thread after 300 s (deadline 1200 + 3600): on time
     ack(api, "us-af", conflict_msg)  # ru-vks never does: missing once 4800 has passed
     at(api, 1800)
@@ -86,9 +87,9 @@ def scenario(api: Api) -> None:
         vks1(api, t, 34.0, 36.0)
         api.tactical.cycle()  # 10 800: the incursion opens (thread to both, due at 10 860)
         if t == 3 * H + 30:  # 30 s outside its own notices: nonconformance opens (due at 10 890)
-            ack(api, "us-af", auto_thread(api, "us-af", "alert"))  # 30 s after the incursion: on time
+            ack(api, "us-af", auto_thread(api, "us-af", "incursion"))  # 30 s after the incursion: on time
         if t == 3 * H + 120:
-            ack(api, "ru-vks", nonconformance_thread(api))  # 90 s after it opened: late
+            ack(api, "ru-vks", auto_thread(api, "ru-vks", "nonconformance"))  # 90 s after it opened: late
     # then it has left the range (46 km east of it): the alert clears after three cycles in a row
     # without it (services.tactical.CLEAR_AFTER), and its span ends at the last cycle that found
     # it inside, 11 100
@@ -99,12 +100,6 @@ def scenario(api: Api) -> None:
     at(api, 14000)
     send(api, "ru-vks", "us-af", ack_within_s=3600)  # due at 17 600, after the period: pending
     at(api, 4 * H)
-
-
-def nonconformance_thread(api: Api) -> str:
-    [m] = [m for m in inbox(api, "ru-vks") if m["auto"] and "nonconformance" in m["subject"]]
-    mid: str = m["id"]
-    return mid
 
 
 def report(api: Api, viewer: str, **params: str) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from api_support import T0, Api, circle_notice
+from api_support import T0, Api, broker_config, circle_notice, start_api
 
 from deconflict.domain.alerts import Alert
 from deconflict.domain.parse import format_time
@@ -275,14 +275,7 @@ def test_an_aircraft_over_a_protected_site_is_an_incursion_told_to_its_party_and
 ) -> None:
     """A site is public and every party's aircraft is kept off it; ``[tactical] overhead_m`` widens
     the site by that distance (within its altitude band)."""
-    from dataclasses import replace
-
-    from api_support import policy, start_api
-
-    from deconflict.config import Config, ServerSettings
-
-    base = Config(disclosure=policy(), server=ServerSettings(events_poll_s=0.1))
-    api = start_api(db_url, replace(base, tactical=replace(base.tactical, overhead_m=overhead_m)))
+    api = start_api(db_url, broker_config(overhead_m=overhead_m))
     try:
         t = api.clock.t
         site = circle_notice(lat=34.5, lon=37.0, radius_km=2, lower_m=0, upper_m=4000, id="hospital", **AROUND_T0)

@@ -23,19 +23,16 @@ separation alerts, but for:
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import httpx
 import numpy as np
 import pytest
-from api_support import Api, policy, start_api
+from api_support import Api, broker_config, start_api
 from test_bluesky_agreement import BlueSky, bluesky, level_at_minimum, pair, run
 
 from deconflict.adapters.feeds.opensky import QUICKSTART, SWITZERLAND, read_opensky, traffic_sample
-from deconflict.config import Config, ServerSettings
 from deconflict.domain.conformance import move
 from deconflict.domain.parse import parse_time
 from deconflict.domain.tactical import States, TacticalPolicy
@@ -126,12 +123,13 @@ def test_the_alerts_of_a_replay_are_bluesky_s_pairs(
     states = window(read_opensky(traffic_sample(sample)), start_s, duration_s)
     # Nobody filed notices for these flights: nonconformance would flag every aircraft and is not
     # what this test compares, so its grace period is put beyond the recording.
-    config = Config(disclosure=policy(), server=ServerSettings(events_poll_s=0.1))
-    config = replace(config, tactical=replace(config.tactical, conformance_grace_s=10 * duration_s))
-    api = start_api(f"sqlite:///{tmp_path / 'broker.sqlite'}", config)
+    api = start_api(f"sqlite:///{tmp_path / 'broker.sqlite'}", broker_config(conformance_grace_s=10 * duration_s))
     try:
         referee = Referee(api, bluesky)
-        advance: Callable[[float], None] = lambda d: setattr(api.clock, "t", api.clock.t + d)  # noqa: E731
+
+        def advance(seconds: float) -> None:  # the replay's sleep: the broker's clock moves instead
+            api.clock.t += seconds
+
         with httpx.Client(timeout=30) as client:
             summary = replay_states(
                 states,
@@ -150,7 +148,7 @@ def test_the_alerts_of_a_replay_are_bluesky_s_pairs(
         # which BlueSky's numpy detector reports and we do not; none within the tolerance)
         assert c["pairs"] > 100 and c["alerts opened"] > 10, c
         # the alerts reached both parties: each sees exactly those that involve its aircraft
-        every = [a for a in api.as_("root").get("/v1/alerts", params={"state": "all"}).json()]
+        every = api.as_("root").get("/v1/alerts", params={"state": "all"}).json()
         for party in PARTIES:
             seen = api.as_(party).get("/v1/alerts", params={"state": "all"}).json()
             mine = {a["id"] for a in every if party in {s["party"] for s in a["sides"]}}

@@ -75,5 +75,5 @@ def compliance_report(
 ) -> Response:
     r = compliance(broker, caller, since, until)
     if format == "html":
-        return HTMLResponse(render_html(r.report, "Compliance report", r.sha256, r.log_seq))
+        return HTMLResponse(render_html(r.report, report_hash=r.sha256, log_seq=r.log_seq))
     return JSONResponse(r.to_json())
