@@ -309,7 +309,17 @@ def test_bad_options_exit_2(args: list[str], message: str) -> None:
 
 
 def test_ctrl_c_stops_the_feed_and_prints_the_summary(broker: Broker, sbs: Callable[..., SbsServer]) -> None:
+    """Ctrl-C lands while the batch's request is under way (the broker holds its answer until the
+    signal is sent): the request finishes and its answer is counted, not abandoned."""
     server = sbs(Session([A1, A2]))
+    signalled = threading.Event()
+
+    def answer_after_the_signal(token: str, states: list[dict[str, Any]]) -> tuple[int, Any]:
+        if states:
+            signalled.wait(8)
+        return accept_all(token, states)
+
+    broker.respond = answer_after_the_signal
     env = {k: v for k, v in os.environ.items() if k != "DECONFLICT_TOKEN"}
     code = "import typer; from deconflict.cli_tactical import feed; typer.run(feed)"
     args = [server.address, "--party", "ru", "--token", "t", "--url", broker.url, "--batch-s", "0.1", "--json"]
@@ -322,6 +332,8 @@ def test_ctrl_c_stops_the_feed_and_prints_the_summary(broker: Broker, sbs: Calla
             time.sleep(0.05)
         assert broker.states(), "no states forwarded"
         proc.send_signal(signal.SIGINT)
+        time.sleep(0.2)  # the signal reaches the feed while it waits for the answer
+        signalled.set()
         out, err = proc.communicate(timeout=5)
     finally:
         if proc.poll() is None:

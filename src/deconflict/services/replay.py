@@ -14,6 +14,7 @@ import hashlib
 import math
 import queue
 import re
+import signal
 import socket
 import threading
 import time
@@ -531,6 +532,42 @@ class FeedSummary:
 
 _END = object()
 """Put on the queue by the reader thread when its source is done."""
+STOP_POLL_S = 0.1
+"""How often the feed's main loop looks whether Ctrl-C asked it to stop."""
+
+
+class _CtrlC:
+    """While in use, the first Ctrl-C only asks the feed to stop: a request to the broker that is
+    under way finishes and is counted, where a ``KeyboardInterrupt`` would abandon it with its
+    answer unread (the broker has the states, the summary would not say so). A second Ctrl-C
+    interrupts as usual. Outside the main thread, where Python cannot take signals, it does nothing.
+
+    The handler only sets an attribute: it runs between any two bytecodes of the main thread, so it
+    must not take a lock that thread may hold.
+    """
+
+    def __init__(self) -> None:
+        self.pressed = False
+        self._previous: Any = None
+        self._installed = False
+
+    def __enter__(self) -> _CtrlC:
+        if threading.current_thread() is threading.main_thread():
+            previous = signal.signal(signal.SIGINT, self._handle)
+            # None: a handler set outside Python; Python's own raises KeyboardInterrupt.
+            self._previous = previous if previous is not None else signal.default_int_handler
+            self._installed = True
+        return self
+
+    def _handle(self, signum: int, frame: object) -> None:
+        self.pressed = True
+        signal.signal(signal.SIGINT, self._previous)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._installed:
+            signal.signal(signal.SIGINT, self._previous)
+
+
 READER_JOIN_S = 2.0
 """How long a stopped feed waits for its reader thread: the source is interrupted, so it ends at
 once unless it is stuck in a connect, which times out after a second."""
@@ -551,7 +588,8 @@ def forward_live(
 ) -> FeedSummary:
     """Forward the states of a live ``source`` to the broker at ``url``, every ``batch_s`` seconds
     the states read since the last batch, until ``stop`` is set, ``max_s`` seconds have passed, or
-    Ctrl-C (which ends the feed like ``stop``: the states read so far are still sent).
+    Ctrl-C (which ends the feed like ``stop``: a request under way finishes and is counted, and the
+    states read so far are still sent; a second Ctrl-C interrupts at once).
 
     States keep the times the feed gave them: live data is current, and re-stamping would hide a
     receiver whose clock is off (the broker refuses its states as too old or ahead of its clock,
@@ -613,31 +651,32 @@ def forward_live(
     pending: list[TrackState] = []
     next_batch = t0 + batch_s
     try:
-        while summary.error is None:
-            now = time.monotonic()
-            if now >= next_batch or now >= end:
-                # Cleared before sending, so that a Ctrl-C during the request does not send the
-                # batch a second time at the end.
-                batch, pending = pending, []
-                flush(batch)
-                next_batch += batch_s
-                after = time.monotonic()
-                if next_batch <= after:
-                    # Behind (a slow broker): the next batch a full period away, not a burst of catch-ups.
-                    next_batch = after + batch_s
-                if now >= end:
+        with _CtrlC() as ctrl_c:
+            while summary.error is None and not ctrl_c.pressed:
+                now = time.monotonic()
+                if now >= next_batch or now >= end:
+                    # Cleared before sending, so that a second Ctrl-C during the request does not
+                    # send the batch again at the end.
+                    batch, pending = pending, []
+                    flush(batch)
+                    next_batch += batch_s
+                    after = time.monotonic()
+                    if next_batch <= after:
+                        # Behind (a slow broker): the next batch a full period away, not a burst of catch-ups.
+                        next_batch = after + batch_s
+                    if now >= end:
+                        break
+                    continue
+                try:
+                    item = inbox.get(timeout=min(next_batch - now, end - now, STOP_POLL_S))
+                except queue.Empty:
+                    continue
+                if not isinstance(item, TrackState):  # _END: the source is done
                     break
-                continue
-            try:
-                item = inbox.get(timeout=min(next_batch, end) - now)
-            except queue.Empty:
-                continue
-            if not isinstance(item, TrackState):  # _END: the source is done
-                break
-            pending.append(item)
-            summary.received += 1
+                pending.append(item)
+                summary.received += 1
     except KeyboardInterrupt:
-        pass  # Ctrl-C: stop like --max-seconds, and still send what was read
+        pass  # a second Ctrl-C, or one outside the main thread: stop, and still send what was read
     finally:
         stop.set()
         source.interrupt()
