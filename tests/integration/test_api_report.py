@@ -8,14 +8,18 @@ party's notices is nonconforming after 30 s.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pytest
-from api_support import T0, Api, circle_notice
+from api_support import T0, Api, broker_config, circle_notice
 
-from deconflict.domain.disclosure import Level
+from deconflict.config import theater_policy
+from deconflict.domain.audit import Event, verify_export
+from deconflict.domain.compliance import compliance_report, report_json
+from deconflict.domain.disclosure import ALERT_EVENTS, Level
 from deconflict.domain.parse import format_time
-from deconflict.services.reports import report_hash
+from deconflict.services.reports import ack_facts, alert_spans, conflict_facts, filed_notices, report_hash
 
 H = 3600.0
 
@@ -228,6 +232,41 @@ def test_every_report_records_its_hash_in_the_log(api: Api) -> None:
     # the same period again: the same figures, the same hash, a new entry
     again = report(api, "ru-vks", since=format_time(T0), until=format_time(T0 + 4 * H))
     assert again["report_sha256"] == body["report_sha256"] and again["log"]["seq"] == before + 2
+
+
+def test_an_admin_export_alone_recomputes_the_report_and_its_hash(api: Api) -> None:
+    """The facts come from the log: the admin's export, verified, gives the same report and hash
+    with no access to the store, the minimum notice taken from the policy the log recorded."""
+    at(api, 0)
+    api.broker.record_policy(theater_policy(broker_config()))
+    scenario(api)
+    since, until = T0, T0 + 4 * H
+    body = report(api, "root", since=format_time(since), until=format_time(until))
+    doc = api.as_("root").get("/v1/audit/export").json()
+    assert verify_export(doc).ok
+    events = [Event.from_json(e) for e in doc["events"]]
+    [logged] = [e for e in events if e.type == "report.compliance"]
+
+    def of(types: set[str], start: float | None, end: float) -> list[Event]:
+        return [e for e in events if e.type in types and (start is None or e.time >= start) and e.time < end]
+
+    [policy] = [e for e in events if e.type == "policy.recorded" and e.seq < logged.seq]
+    recomputed = compliance_report(
+        logged.payload["parties"],
+        since,
+        until,
+        filed_notices(of({"notice.filed"}, since, until)),
+        conflict_facts(of({"conflict.created"}, since, until)),
+        ack_facts(
+            of({"message.sent"}, since, until), of({"message.acknowledged"}, since, math.nextafter(until, math.inf))
+        ),
+        alert_spans(of(ALERT_EVENTS, None, until)),
+        policy.payload["policy"]["notice"]["min_notice_s"],
+    )
+    assert report_json(recomputed) == body["report"]
+    assert report_hash(report_json(recomputed)) == body["report_sha256"] == logged.payload["report_sha256"]
+    # and the acknowledgement figures are in it: a recomputation that missed them would differ
+    assert row(body, "ru-vks")["acknowledgements"]["late"] == 2
 
 
 def test_the_html_report_carries_its_charts_and_its_hash(api: Api) -> None:

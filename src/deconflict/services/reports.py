@@ -10,9 +10,8 @@ an admin export can recompute a report and check it against the hash the log rec
   counts the whole time its alert was open (the alert opens after the grace period). Incursion
   counts only the time the aircraft was *inside* the volume (the alert's severity ``loss``): an
   incursion alert also opens for a predicted entry, and a prediction is not an incursion;
-* acknowledgement duties: the messages sent in the period with their recipients' deadlines and
-  first acknowledgements (the hotline's tables, written in the same transactions as the
-  ``message.sent``/``message.acknowledged`` events that prove them).
+* acknowledgement duties: ``message.sent`` events in the period (each recipient's deadline) and
+  the ``message.acknowledged`` events up to ``until`` (each recipient's first acknowledgement).
 
 Who sees which rows: the admin every party's; anyone else the rows of the parties whose activity
 it sees whole (``full``: itself, its coalition, a rule, an observer's grant). A report with no row
@@ -21,6 +20,7 @@ the caller may see is refused, not returned empty.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -108,12 +108,29 @@ def alert_spans(events: Iterable[Event]) -> list[AlertSpan]:
     return out
 
 
-def ack_facts(repo: BrokerRepository, since: float, until: float) -> list[AckFact]:
-    return [
-        AckFact(m.id, r.party, m.sent_at, r.deadline, r.acked_at)
-        for m in repo.messages_sent(since, until)
-        for r in m.recipients
-    ]
+def ack_facts(sent: Iterable[Event], acknowledged: Iterable[Event]) -> list[AckFact]:
+    """One duty per recipient of each ``message.sent`` event, acknowledged at the first
+    acknowledgement of that recipient that a ``message.acknowledged`` event records (of either
+    state: the first answers the deadline). Times are the payloads' own, so that deadlines and
+    acknowledgements compare at the same resolution."""
+    first: dict[tuple[str, str], float] = {}
+    for e in acknowledged:
+        m = e.payload["message"]
+        for r in m["to"]:
+            if r["party"] != e.payload["party"]:
+                continue
+            times = [parse_time(r[k], k) for k in ("received_at", "understood_at") if r[k] is not None]
+            key = (m["id"], r["party"])
+            if times:
+                first[key] = min([*times, first.get(key, math.inf)])
+    out = []
+    for e in sent:
+        m = e.payload["message"]
+        sent_at = parse_time(m["sent_at"], "sent_at")
+        for r in m["to"]:
+            deadline = None if r["deadline"] is None else parse_time(r["deadline"], "deadline")
+            out.append(AckFact(m["id"], r["party"], sent_at, deadline, first.get((m["id"], r["party"]))))
+    return out
 
 
 def report_period(now: float, since: str | None, until: str | None) -> tuple[float, float]:
@@ -165,7 +182,11 @@ def read_facts(repo: BrokerRepository, since: float, until: float) -> Facts:
     return Facts(
         filed_notices(repo.events_of_type({"notice.filed"}, since, until)),
         conflict_facts(repo.events_of_type({"conflict.created"}, since, until)),
-        ack_facts(repo, since, until),
+        # An acknowledgement exactly at ``until`` still counts (compliance_report's rule).
+        ack_facts(
+            repo.events_of_type({"message.sent"}, since, until),
+            repo.events_of_type({"message.acknowledged"}, since, math.nextafter(until, math.inf)),
+        ),
         alert_spans(repo.events_of_type(ALERT_EVENTS, alert_history_from(repo, since), until)),
     )
 

@@ -339,13 +339,6 @@ class BrokerRecords:
             stmt = stmt.where(sa.or_(m.c.sent_at > t0, sa.and_(m.c.sent_at == t0, m.c.id > mid)))
         return self._messages(stmt.order_by(m.c.sent_at, m.c.id).limit(limit))
 
-    def messages_sent(self, since: float, until: float) -> list[Message]:
-        """Every message with ``since <= sent_at < until``, oldest first, with its recipients."""
-        m = t.messages
-        return self._messages(
-            sa.select(m).where(m.c.sent_at >= since, m.c.sent_at < until).order_by(m.c.sent_at, m.c.id)
-        )
-
     def messages_about(self, ref_kind: str, ref_id: str) -> list[Message]:
         m = t.messages
         return self._messages(
