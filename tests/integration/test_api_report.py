@@ -9,6 +9,7 @@ party's notices is nonconforming after 30 s.
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 from typing import Any
 
 import pytest
@@ -19,7 +20,14 @@ from deconflict.domain.audit import Event, verify_export
 from deconflict.domain.compliance import compliance_report, report_json
 from deconflict.domain.disclosure import ALERT_EVENTS, Level
 from deconflict.domain.parse import format_time
-from deconflict.services.reports import ack_facts, alert_spans, conflict_facts, filed_notices, report_hash
+from deconflict.services.reports import (
+    ack_facts,
+    alert_spans,
+    compliance,
+    conflict_facts,
+    filed_notices,
+    report_hash,
+)
 
 H = 3600.0
 
@@ -226,6 +234,7 @@ def test_every_report_records_its_hash_in_the_log(api: Api) -> None:
     assert ev.seq == body["log"]["seq"] == before + 1 and ev.hash == body["log"]["hash"]
     assert ev.type == "report.compliance" and ev.actor == "ru-vks"
     assert ev.payload["report_sha256"] == body["report_sha256"] and ev.payload["parties"] == ["ru-vks"]
+    assert ev.payload["as_of_seq"] == body["log"]["as_of_seq"] == before
     # the requester sees it on its stream; nobody else but the admin does
     assert [e["event"] for e in api.events("ru-vks", after=before)] == ["report.compliance"]
     assert api.events("us-af", after=before) == []
@@ -247,8 +256,15 @@ def test_an_admin_export_alone_recomputes_the_report_and_its_hash(api: Api) -> N
     events = [Event.from_json(e) for e in doc["events"]]
     [logged] = [e for e in events if e.type == "report.compliance"]
 
-    def of(types: set[str], start: float | None, end: float) -> list[Event]:
-        return [e for e in events if e.type in types and (start is None or e.time >= start) and e.time < end]
+    def of(types: Collection[str], start: float | None, end: float) -> list[Event]:
+        return [
+            e
+            for e in events
+            if e.type in types
+            and (start is None or e.time >= start)
+            and e.time < end
+            and e.seq <= logged.payload["as_of_seq"]
+        ]
 
     [policy] = [e for e in events if e.type == "policy.recorded" and e.seq < logged.seq]
     recomputed = compliance_report(
@@ -267,6 +283,32 @@ def test_an_admin_export_alone_recomputes_the_report_and_its_hash(api: Api) -> N
     assert report_hash(report_json(recomputed)) == body["report_sha256"] == logged.payload["report_sha256"]
     # and the acknowledgement figures are in it: a recomputation that missed them would differ
     assert row(body, "ru-vks")["acknowledgements"]["late"] == 2
+
+
+def test_a_report_does_not_hold_up_filings_and_is_drawn_up_as_of_the_log_it_read(api: Api) -> None:
+    """A filing made while the report reads its facts goes through at once (the read takes no
+    lock); the report records the last entry it read, and what came after is not in it."""
+    scenario(api)
+    us_af = api.broker.party("us-af")
+    during: list[int] = []
+
+    def file_meanwhile() -> None:
+        api.broker.file(us_af, circle_notice(start=format_time(T0 + 6 * H), end=format_time(T0 + 7 * H)))
+        during.append(api.broker.last_seq())
+
+    before = api.broker.last_seq()
+    r = compliance(api.broker, api.broker.party("root"), format_time(T0), None, while_reading=file_meanwhile)
+    [after_filing] = during
+    assert r.as_of_seq == before < after_filing < r.log_seq
+    [ev] = [e for e in api.broker.log_events() if e.seq == r.log_seq]
+    assert ev.payload["as_of_seq"] == before
+    # the notice filed meanwhile, at the report's until, is not counted; a new report counts it
+    assert row(r.to_json(), "us-af")["notices_filed"] == 2
+    at(api, 4 * H + 1)
+    assert (
+        row(report(api, "root", since=format_time(T0), until=format_time(T0 + 4 * H + 1)), "us-af")["notices_filed"]
+        == 3
+    )
 
 
 def test_the_html_report_carries_its_charts_and_its_hash(api: Api) -> None:

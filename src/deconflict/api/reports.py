@@ -44,7 +44,7 @@ REPORT_EXAMPLE = {
         ],
     },
     "report_sha256": "3f0c…",
-    "log": {"seq": 412, "hash": "9a1e…"},
+    "log": {"seq": 412, "hash": "9a1e…", "as_of_seq": 411},
 }
 
 
@@ -58,7 +58,9 @@ REPORT_EXAMPLE = {
     "time inside). At most 31 days. Rows: the admin gets every party; anyone else the parties it sees whole "
     "(`full`: itself, its coalition, a rule, an observer's grant; 403 when none). Every report is "
     "recorded in the event log (`report.compliance`, with `report_sha256` = SHA-256 of the canonical JSON of "
-    "`report`), and `log` gives that entry. `format=html` returns the page with its charts instead.",
+    "`report`), and `log` gives that entry and `as_of_seq`, the last entry the facts were read from (a report "
+    "is read without the filing lock, so filings made meanwhile come after it). `format=html` returns the page "
+    "with its charts instead.",
     responses={
         200: {
             "content": {"application/json": {"example": REPORT_EXAMPLE}, "text/html": {}},

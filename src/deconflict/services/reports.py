@@ -21,7 +21,7 @@ the caller may see is refused, not returned empty.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,10 +47,10 @@ from deconflict.services.ports import BrokerRepository
 DEFAULT_PERIOD_S = 24 * 3600.0
 """Without ``since``, a report covers the 24 hours before ``until``."""
 MAX_PERIOD_S = 31 * 86400.0
-"""The longest period one report covers: its facts are read under the filing lock, which holds up
-filings and alerts while it lasts."""
+"""The longest period one report covers (a month's log takes seconds to read; see
+``benchmarks/report.py``)."""
 REPORT_EVENT = "report.compliance"
-"""Payload ``{"party": <requester>, "since", "until", "parties", "report_sha256"}``."""
+"""Payload ``{"party": <requester>, "since", "until", "parties", "as_of_seq", "report_sha256"}``."""
 
 
 def report_hash(report: dict[str, Any]) -> str:
@@ -146,7 +146,7 @@ def report_period(now: float, since: str | None, until: str | None) -> tuple[flo
     if end - start > MAX_PERIOD_S:
         raise ValidationError.at(
             "since",
-            f"the period may be at most {MAX_PERIOD_S / 86400:g} days (a report is drawn up under the filing lock); "
+            f"the period may be at most {MAX_PERIOD_S / 86400:g} days (one report a month at most); "
             f"got {(end - start) / 86400:.1f} days: ask for one report per month",
         )
     return start, end
@@ -178,16 +178,22 @@ def alert_history_from(repo: BrokerRepository, since: float) -> float:
     return since if first is None else min(first, since)
 
 
-def read_facts(repo: BrokerRepository, since: float, until: float) -> Facts:
+def read_facts(repo: BrokerRepository, since: float, until: float, through_seq: int | None = None) -> Facts:
+    """The facts of ``[since, until)`` from the log's events, only those up to ``through_seq`` when
+    given (the log is append-only, so that read is the same whenever it is made)."""
+
+    def events(types: Collection[str], start: float, end: float) -> list[Event]:
+        return repo.events_of_type(types, start, end, through_seq)
+
     return Facts(
-        filed_notices(repo.events_of_type({"notice.filed"}, since, until)),
-        conflict_facts(repo.events_of_type({"conflict.created"}, since, until)),
+        filed_notices(events({"notice.filed"}, since, until)),
+        conflict_facts(events({"conflict.created"}, since, until)),
         # An acknowledgement exactly at ``until`` still counts (compliance_report's rule).
         ack_facts(
-            repo.events_of_type({"message.sent"}, since, until),
-            repo.events_of_type({"message.acknowledged"}, since, math.nextafter(until, math.inf)),
+            events({"message.sent"}, since, until),
+            events({"message.acknowledged"}, since, math.nextafter(until, math.inf)),
         ),
-        alert_spans(repo.events_of_type(ALERT_EVENTS, alert_history_from(repo, since), until)),
+        alert_spans(events(ALERT_EVENTS, alert_history_from(repo, since), until)),
     )
 
 
@@ -215,21 +221,43 @@ class LoggedReport:
     sha256: str
     log_seq: int
     log_hash: str
+    as_of_seq: int
+    """The last log entry the facts were read from."""
 
     def to_json(self) -> dict[str, Any]:
-        return {"report": self.body, "report_sha256": self.sha256, "log": {"seq": self.log_seq, "hash": self.log_hash}}
+        return {
+            "report": self.body,
+            "report_sha256": self.sha256,
+            "log": {"seq": self.log_seq, "hash": self.log_hash, "as_of_seq": self.as_of_seq},
+        }
 
 
-def compliance(broker: Broker, caller: Party, since: str | None = None, until: str | None = None) -> LoggedReport:
+def compliance(
+    broker: Broker,
+    caller: Party,
+    since: str | None = None,
+    until: str | None = None,
+    *,
+    while_reading: Callable[[], None] | None = None,
+) -> LoggedReport:
     """The report the caller may read over the period, with its hash recorded in the log
     (``report.compliance``, actor the caller).
 
-    Facts are read and the event appended in one transaction, so the report is exactly what the log
-    held just before the seq it is recorded under.
+    The facts are read in a read-only transaction from the log entries up to the last one at the
+    start (``as_of_seq``), without the filing lock: a month's log takes seconds to read, and
+    filings and tactical alerts must not wait for it. Then the rows are cut to what the caller may
+    read and the event is appended under the lock, naming ``as_of_seq``, so the report is exactly
+    what the log held up to that entry and anyone with an export can recompute it.
+    ``while_reading`` runs inside the read transaction, after the facts are read (for tests).
     """
+    with broker.store.begin(write=False) as repo:
+        start, end = report_period(broker.clock(), since, until)
+        head = repo.last_event()
+        as_of = 0 if head is None else head.seq
+        facts = read_facts(repo, start, end, as_of)
+        if while_reading is not None:
+            while_reading()
     with broker.write(caller) as tx:
-        start, end = report_period(tx.now, since, until)
-        facts = read_facts(tx.repo, start, end)
         names = rows_for(broker, tx.repo, caller, facts.parties())
         if not names and caller.role is not Role.ADMIN:
             raise Forbidden(f"{caller.name!r} may not read any party's compliance figures (ask the admin for a grant)")
@@ -253,7 +281,8 @@ def compliance(broker: Broker, caller: Party, since: str | None = None, until: s
                 "since": body["since"],
                 "until": body["until"],
                 "parties": names,
+                "as_of_seq": as_of,
                 "report_sha256": digest,
             },
         )
-    return LoggedReport(built, body, digest, ev.seq, ev.hash)
+    return LoggedReport(built, body, digest, ev.seq, ev.hash, as_of)

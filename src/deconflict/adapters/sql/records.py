@@ -92,13 +92,18 @@ class BrokerRecords:
         rows = self.conn.execute(sa.select(e).where(e.c.seq > seq).order_by(e.c.seq).limit(limit)).mappings()
         return [_event(r) for r in rows]
 
-    def events_of_type(self, types: Collection[str], since: float | None, until: float) -> list[Event]:
+    def events_of_type(
+        self, types: Collection[str], since: float | None, until: float, through_seq: int | None = None
+    ) -> list[Event]:
         """The events of the given types with ``since <= time < until`` (``since`` None: from
-        the start), oldest first (the report reads its facts with it; ``ix_events_type_time``)."""
+        the start) and, with ``through_seq``, ``seq <= through_seq``, oldest first (the report reads
+        its facts with it; ``ix_events_type_time``)."""
         e = t.events
         stmt = sa.select(e).where(e.c.type.in_(sorted(types)), e.c.time < until)
         if since is not None:
             stmt = stmt.where(e.c.time >= since)
+        if through_seq is not None:
+            stmt = stmt.where(e.c.seq <= through_seq)
         return [_event(r) for r in self.conn.execute(stmt.order_by(e.c.seq)).mappings()]
 
     def earliest_alert_open_at(self, kinds: Collection[str], at: float) -> float | None:
