@@ -15,12 +15,15 @@ from typing import Any
 import pytest
 from api_support import T0, Api, broker_config, circle_notice
 
+from deconflict.adapters.sql.store import SqlStore
 from deconflict.config import theater_policy
-from deconflict.domain.audit import Event, verify_export
+from deconflict.domain.audit import BrokerKey, Event, verify_export
 from deconflict.domain.compliance import compliance_report, report_json
-from deconflict.domain.disclosure import ALERT_EVENTS, Level
+from deconflict.domain.disclosure import Level
 from deconflict.domain.parse import format_time
+from deconflict.services.broker import Broker
 from deconflict.services.reports import (
+    SPAN_EVENTS,
     ack_facts,
     alert_spans,
     compliance,
@@ -28,6 +31,7 @@ from deconflict.services.reports import (
     filed_notices,
     report_hash,
 )
+from deconflict.services.tactical import TacticalService
 
 H = 3600.0
 
@@ -66,12 +70,24 @@ def auto_thread(api: Api, party: str, about: str) -> str:
     return mid
 
 
+def still(t: float, lat: float, lon: float) -> dict[str, Any]:
+    """ru-vks's aircraft vks1 at ``T0 + t``, standing still (no predicted entry anywhere)."""
+    return {
+        "aircraft": "vks1",
+        "time": T0 + t,
+        "lat": lat,
+        "lon": lon,
+        "alt_m": 5000.0,
+        "alt_ref": "AMSL",
+        "gs_mps": 0.0,
+        "trk_deg": 90.0,
+        "vs_mps": 0.0,
+    }
+
+
 def vks1(api: Api, t: float, lat: float, lon: float) -> None:
-    """ru-vks's aircraft reports, standing still (no predicted entry anywhere)."""
-    state = {"aircraft": "vks1", "time": T0 + t, "lat": lat, "lon": lon, "alt_m": 5000.0, "alt_ref": "AMSL"}
-    r = api.as_("ru-vks").post(
-        "/v1/tracks", json={"states": [{**state, "gs_mps": 0.0, "trk_deg": 90.0, "vs_mps": 0.0}]}
-    )
+    """vks1 reports through the API."""
+    r = api.as_("ru-vks").post("/v1/tracks", json={"states": [still(t, lat, lon)]})
     assert r.status_code == 200 and r.json()["accepted"] == 1, r.text
 
 
@@ -276,7 +292,7 @@ def test_an_admin_export_alone_recomputes_the_report_and_its_hash(api: Api) -> N
         ack_facts(
             of({"message.sent"}, since, until), of({"message.acknowledged"}, since, math.nextafter(until, math.inf))
         ),
-        alert_spans(of(ALERT_EVENTS, None, until)),
+        alert_spans(of(SPAN_EVENTS, None, until)),
         policy.payload["policy"]["notice"]["min_notice_s"],
     )
     assert report_json(recomputed) == body["report"]
@@ -309,6 +325,43 @@ def test_a_report_does_not_hold_up_filings_and_is_drawn_up_as_of_the_log_it_read
         row(report(api, "root", since=format_time(T0), until=format_time(T0 + 4 * H + 1)), "us-af")["notices_filed"]
         == 3
     )
+
+
+def test_the_time_no_broker_watched_is_not_counted_in_alert_minutes(api: Api) -> None:
+    """The broker stops 120 s after vks1 entered us-af's range and starts again 20 min later on
+    the same store: the start is logged with the last cycle before it, and the spans leave the
+    time between out, whether the restarted broker finds the aircraft again or not."""
+    at(api, 0)
+    file(api, "us-af", 3 * H, 6 * H, lat=34.0, lon=36.0, radius_km=10, lower_m=0, upper_m=10000)
+    for t in range(int(3 * H), int(3 * H) + 121, 30):  # inside from 10 800; nonconforming from 10 830
+        at(api, t)
+        vks1(api, t, 34.0, 36.0)
+        api.tactical.cycle()
+    at(api, 3 * H + 1200)  # the first broker has stopped; a second starts on the same store
+    store2 = SqlStore(api.store.url, clock=api.clock)
+    try:
+        broker2 = Broker(store2, api.clock, BrokerKey.generate(), disclosure=api.broker.policy)
+        broker2.record_start("test")
+        [started] = [e for e in broker2.log_events() if e.type == "broker.started"]
+        assert started.payload["previous_cycle_at"] == format_time(T0 + 3 * H + 120)
+        tactical2 = TacticalService(broker2, broker_config().tactical)
+        vks = broker2.party("ru-vks")
+        for t in range(int(3 * H) + 1200, int(3 * H) + 1261, 30):  # still inside, to 12 060
+            at(api, t)
+            tactical2.ingest(vks, {"states": [still(t, 34.0, 36.0)]})
+            tactical2.cycle()
+        for t in (3 * H + 1261, 3 * H + 1262, 3 * H + 1263):  # gone east: cleared after three cycles
+            at(api, t)
+            tactical2.ingest(vks, {"states": [still(t, 34.0, 36.5)]})
+            tactical2.cycle()
+    finally:
+        store2.close()
+    at(api, 3 * H + 1800)
+    ru = row(report(api, "root", since=format_time(T0), until=format_time(T0 + 3 * H + 1800)), "ru-vks")
+    # inside 10 800 → 10 920 and 12 000 → 12 060, not 10 800 → 12 060 (1260 s)
+    assert ru["incursion_s"] == 120.0 + 60.0
+    # nonconforming 10 830 → 10 920 and 12 000 → the end, 12 600 (still reported outside its notices)
+    assert ru["nonconformance_s"] == 90.0 + 600.0
 
 
 def test_the_html_report_carries_its_charts_and_its_hash(api: Api) -> None:

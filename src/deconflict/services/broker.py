@@ -319,13 +319,27 @@ class Broker:
             return repo.last_event_of_type("policy.recorded")
 
     def record_start(self, version: str) -> None:
-        """Log that the broker started, with the key it signs with."""
+        """Log that the broker started, with the key it signs with and ``previous_cycle_at``, when
+        a tactical cycle last ran on this store (``None``: never). From then to this event no
+        broker watched the sky, and the compliance report does not count that time in alert spans."""
         with self._write() as tx:
+            last = tx.repo.last_beat()
             tx.log(
                 "broker",
                 "broker.started",
-                {"version": version, "key_id": self.key.key_id(), "public_key": self.key.public_key_b64()},
+                {
+                    "version": version,
+                    "key_id": self.key.key_id(),
+                    "public_key": self.key.public_key_b64(),
+                    "previous_cycle_at": None if last is None else format_time(last),
+                },
             )
+
+    def beat(self, at: float) -> None:
+        """A tactical cycle ran at ``at``: the store's heartbeat says so (its own short transaction,
+        neither under the filing lock nor in the log)."""
+        with self.store.begin() as repo:
+            repo.beat(at)
 
     # ------------------------------------------------------------------ notices
 

@@ -49,6 +49,10 @@ DEFAULT_PERIOD_S = 24 * 3600.0
 MAX_PERIOD_S = 31 * 86400.0
 """The longest period one report covers (a month's log takes seconds to read; see
 ``benchmarks/report.py``)."""
+START_EVENT = "broker.started"
+"""Its ``previous_cycle_at`` says since when no broker watched: alert spans leave that time out."""
+SPAN_EVENTS = ALERT_EVENTS | {START_EVENT}
+"""What :func:`alert_spans` reads."""
 REPORT_EVENT = "report.compliance"
 """Payload ``{"party": <requester>, "since", "until", "parties", "as_of_seq", "report_sha256"}``."""
 
@@ -85,26 +89,44 @@ def alert_spans(events: Iterable[Event]) -> list[AlertSpan]:
     Times are the alert's own (the detection cycle's), not the events': the same as the alerts
     table, so a recomputation from an export gives the same spans. A cleared alert ends its span
     when a cycle last found it (``last_found_at``), not when it was cleared some cycles later.
+
+    A ``broker.started`` event among them cuts every open span: it ends at ``previous_cycle_at``
+    (the last cycle any broker ran before the start) and goes on from the start, so the time no
+    broker watched is not counted against anyone. If the started broker then clears the alert
+    without ever finding it (``last_found_at`` null), nothing after the start is counted either.
     """
-    open_since: dict[str, tuple[str, str, float]] = {}  # alert id → (kind, aircraft party, start)
+    # alert id → (kind, aircraft party, start, whether the span goes on after a start)
+    open_since: dict[str, tuple[str, str, float, bool]] = {}
     out = []
     for e in events:
+        if e.type == START_EVENT:
+            down_at = e.payload.get("previous_cycle_at")
+            if down_at is not None:
+                stopped = parse_time(down_at, "previous_cycle_at")
+                for aid, (kind, party, start, _) in open_since.items():
+                    out.append(AlertSpan(kind, party, start, max(start, min(stopped, e.time))))
+                    open_since[aid] = (kind, party, max(start, e.time), True)
+            continue
         a = e.payload["alert"]
         kind = a["kind"]
         if kind not in SPAN_KINDS:
             continue
+        started = open_since.get(a["id"])
         if e.type == "alert.cleared":
-            at = parse_time(a.get("last_found_at") or a["cleared_at"], "last_found_at")
+            if a.get("last_found_at") is None and started is not None and started[3]:
+                # cleared by a broker that started since and never found it: nothing after the start
+                at = started[2]
+            else:
+                at = parse_time(a.get("last_found_at") or a["cleared_at"], "last_found_at")
         else:
             at = parse_time(a["detected_at"] if e.type == "alert.created" else a["updated_at"], "updated_at")
         counting = e.type != "alert.cleared" and (kind == AlertKind.NONCONFORMANCE.value or a["severity"] == "loss")
-        started = open_since.get(a["id"])
         if started is not None and not counting:
             out.append(AlertSpan(started[0], started[1], started[2], max(at, started[2])))
             del open_since[a["id"]]
         elif started is None and counting:
-            open_since[a["id"]] = (kind, a["sides"][0]["party"], at)
-    out.extend(AlertSpan(kind, party, start, None) for kind, party, start in open_since.values())
+            open_since[a["id"]] = (kind, a["sides"][0]["party"], at, False)
+    out.extend(AlertSpan(kind, party, start, None) for kind, party, start, _ in open_since.values())
     return out
 
 
@@ -193,7 +215,7 @@ def read_facts(repo: BrokerRepository, since: float, until: float, through_seq: 
             events({"message.sent"}, since, until),
             events({"message.acknowledged"}, since, math.nextafter(until, math.inf)),
         ),
-        alert_spans(events(ALERT_EVENTS, alert_history_from(repo, since), until)),
+        alert_spans(events(SPAN_EVENTS, alert_history_from(repo, since), until)),
     )
 
 

@@ -184,6 +184,7 @@ class TacticalService:
                 self.broker.record_alerts(changes)
                 for a in cleared:
                     self._missed.pop(a.key, None)
+            self.broker.beat(now)
             m = self.metrics
             m.cycles += 1
             m.cycle_seconds_last = time.perf_counter() - started

@@ -116,6 +116,21 @@ class BrokerRecords:
         value = self.conn.execute(stmt).scalar_one_or_none()
         return None if value is None else float(value)
 
+    # ------------------------------------------------------------------ heartbeat
+
+    def beat(self, at: float) -> None:
+        """A tactical cycle ran at ``at``: the heartbeat moves forward to it, never back (replicas
+        on one store each beat; the latest counts)."""
+        h = t.heartbeat
+        self.conn.execute(
+            sa.update(h).where(h.c.id == 1, sa.or_(h.c.cycle_at.is_(None), h.c.cycle_at < at)).values(cycle_at=at)
+        )
+
+    def last_beat(self) -> float | None:
+        """When a tactical cycle last ran on this store; ``None`` when none ever has."""
+        value = self.conn.execute(sa.select(t.heartbeat.c.cycle_at).where(t.heartbeat.c.id == 1)).scalar()
+        return None if value is None else float(value)
+
     # ------------------------------------------------------------------ receipts
 
     def save_receipt(self, receipt: Receipt) -> None:

@@ -117,6 +117,16 @@ filing_lock = sa.Table(
 """One row (id 1). Filing transactions update it first, so they serialize on its row lock
 (PostgreSQL) or the database write lock (SQLite) until they commit."""
 
+heartbeat = sa.Table(
+    "heartbeat",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("cycle_at", sa.Double, nullable=True),
+)
+"""One row (id 1): when a tactical detection cycle last ran, in any process on this store (the
+latest of them). A starting broker logs it, so that a report does not count the time no broker
+watched as time an aircraft spent inside a volume or out of conformance."""
+
 parties = sa.Table(
     "parties",
     metadata,
