@@ -168,8 +168,8 @@ def report_period(now: float, since: str | None, until: str | None) -> tuple[flo
     if end - start > MAX_PERIOD_S:
         raise ValidationError.at(
             "since",
-            f"the period may be at most {MAX_PERIOD_S / 86400:g} days (one report a month at most); "
-            f"got {(end - start) / 86400:.1f} days: ask for one report per month",
+            f"the period may be at most {MAX_PERIOD_S / 86400:g} days, got {(end - start) / 86400:.1f} days: "
+            "ask for one report per month",
         )
     return start, end
 
