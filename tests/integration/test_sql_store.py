@@ -257,3 +257,13 @@ def test_simultaneous_conflicting_filings_never_lose_the_conflict(open_sql: Call
             assert {a[0].notice_a, a[0].notice_b} == set(ids)
     with stores[1].begin(write=False) as repo:
         assert len(repo.list_conflicts()) == RACES
+
+
+def test_the_heartbeat_starts_empty_and_only_moves_forward(store: SqlStore) -> None:
+    with store.begin(write=False) as repo:
+        assert repo.last_beat() is None
+    for at in (T0 + 10, T0 + 5, T0 + 12.5):  # an older beat (another clock) never moves it back
+        with store.begin() as repo:
+            repo.beat(at)
+    with store.begin(write=False) as repo:
+        assert repo.last_beat() == T0 + 12.5
