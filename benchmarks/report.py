@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import math
 import os
 import platform
 import random
@@ -147,7 +148,7 @@ def fill(broker: Broker, clock: Clock, args: argparse.Namespace, seed: int) -> d
 
 def _poisson(rng: random.Random, mean: float) -> int:
     """Knuth's method: the number of arrivals in one minute."""
-    limit, k, p = pow(2.718281828459045, -mean), 0, rng.random()
+    limit, k, p = math.exp(-mean), 0, rng.random()
     while p > limit:
         k += 1
         p *= rng.random()

@@ -9,6 +9,7 @@ party's notices is nonconforming after 30 s.
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Collection
 from typing import Any
 
@@ -137,6 +138,13 @@ def report(api: Api, viewer: str, **params: str) -> dict[str, Any]:
     return body
 
 
+def acks(
+    on_time: int = 0, late: int = 0, missing: int = 0, pending: int = 0, median_s: float | None = None
+) -> dict[str, Any]:
+    """A row's ``acknowledgements``, the counts not named zero."""
+    return {"on_time": on_time, "late": late, "missing": missing, "pending": pending, "median_time_to_ack_s": median_s}
+
+
 def row(body: dict[str, Any], party: str) -> dict[str, Any]:
     [r] = [r for r in body["report"]["parties"] if r["party"] == party]
     return r
@@ -154,13 +162,7 @@ def test_the_figures_of_a_scenario_worked_out_by_hand(api: Api) -> None:
     assert us["conflicts"] == 1
     # duties: the conflict thread (300 s, on time), the incursion thread (30 s, on time), the message
     # due at 17 600 (pending); ru-vks's message without a deadline is none. Median (30 + 300) / 2.
-    assert us["acknowledgements"] == {
-        "on_time": 2,
-        "late": 0,
-        "missing": 0,
-        "pending": 1,
-        "median_time_to_ack_s": 165.0,
-    }
+    assert us["acknowledgements"] == acks(on_time=2, pending=1, median_s=165.0)
     assert us["ack_latencies_s"] == [30.0, 300.0]
     assert us["nonconformance_s"] == 0.0 and us["incursion_s"] == 0.0
     ru = row(body, "ru-vks")
@@ -169,26 +171,14 @@ def test_the_figures_of_a_scenario_worked_out_by_hand(api: Api) -> None:
     assert ru["conflicts"] == 1
     # duties: conflict thread (never: missing), us-af's message (1200 s: late), incursion thread
     # (never: missing), nonconformance thread (90 s: late). Median (90 + 1200) / 2.
-    assert ru["acknowledgements"] == {
-        "on_time": 0,
-        "late": 2,
-        "missing": 2,
-        "pending": 0,
-        "median_time_to_ack_s": 645.0,
-    }
+    assert ru["acknowledgements"] == acks(late=2, missing=2, median_s=645.0)
     # inside the range 10 800 → 11 100; nonconforming 10 830 → the end of the period, 14 400
     assert ru["incursion_s"] == 300.0 and ru["incursion_minutes"] == 5.0
     assert ru["nonconformance_s"] == 3570.0 and ru["nonconformance_minutes"] == 59.5
     for quiet in ("uk-raf", "tr-af", "sy-gcaa"):
         q = row(body, quiet)
         assert q["notices_filed"] == 0 and q["conflicts"] == 0 and q["lead_time_median_s"] is None
-        assert q["acknowledgements"] == {
-            "on_time": 0,
-            "late": 0,
-            "missing": 0,
-            "pending": 0,
-            "median_time_to_ack_s": None,
-        }
+        assert q["acknowledgements"] == acks()
         assert q["nonconformance_s"] == q["incursion_s"] == 0.0
 
 
@@ -200,13 +190,7 @@ def test_the_period_is_half_open_and_drawn_up_as_of_its_end(api: Api) -> None:
     assert us["conflicts"] == ru["conflicts"] == 1
     # as of 4000 the conflict thread's deadline (4800) has not passed: ru-vks's answer is pending
     assert us["acknowledgements"]["on_time"] == 1
-    assert ru["acknowledgements"] == {
-        "on_time": 0,
-        "late": 1,
-        "missing": 0,
-        "pending": 1,
-        "median_time_to_ack_s": 1200.0,
-    }
+    assert ru["acknowledgements"] == acks(late=1, pending=1, median_s=1200.0)
     # alerts opened before the period count from its start: inside the range 10 860 → 11 100,
     # nonconforming 10 860 → 14 400
     body = report(api, "root", since=format_time(T0 + 3 * H + 60), until=format_time(T0 + 4 * H))
@@ -309,8 +293,16 @@ def test_a_report_does_not_hold_up_filings_and_is_drawn_up_as_of_the_log_it_read
     during: list[int] = []
 
     def file_meanwhile() -> None:
-        api.broker.file(us_af, circle_notice(start=format_time(T0 + 6 * H), end=format_time(T0 + 7 * H)))
-        during.append(api.broker.last_seq())
+        # from another thread, as a party would: were the read under the filing lock, the filing
+        # would wait for it, and the join below would time out
+        def filing() -> None:
+            api.broker.file(us_af, circle_notice(start=format_time(T0 + 6 * H), end=format_time(T0 + 7 * H)))
+            during.append(api.broker.last_seq())
+
+        filer = threading.Thread(target=filing, daemon=True)
+        filer.start()
+        filer.join(10)
+        assert not filer.is_alive(), "the filing waited for the report's read"
 
     before = api.broker.last_seq()
     r = compliance(api.broker, api.broker.party("root"), format_time(T0), None, while_reading=file_meanwhile)

@@ -76,6 +76,8 @@ OWN_RECORD_EVENTS = frozenset(
     }
 )
 """Events whose payload holds only the actor's own records: a party's export shows these in full."""
+START_EVENT = "broker.started"
+"""Logged by :meth:`Broker.record_start`; its ``previous_cycle_at`` says since when no broker watched."""
 HINTS_WITHHELD = (
     "a shift that clears these conflicts would show where another party's notice ends, which the disclosure "
     "policy does not show you; change the notice and file it again to check"
@@ -326,7 +328,7 @@ class Broker:
             last = tx.repo.last_beat()
             tx.log(
                 "broker",
-                "broker.started",
+                START_EVENT,
                 {
                     "version": version,
                     "key_id": self.key.key_id(),

@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from deconflict.domain.alerts import AlertKind
 from deconflict.domain.audit import Event, canonical_json, sha256_hex
@@ -41,7 +41,7 @@ from deconflict.domain.disclosure import ALERT_EVENTS, Level
 from deconflict.domain.errors import ValidationError
 from deconflict.domain.parse import format_time, parse_time
 from deconflict.domain.parties import Party, Role
-from deconflict.services.broker import Broker, Forbidden
+from deconflict.services.broker import START_EVENT, Broker, Forbidden
 from deconflict.services.ports import BrokerRepository
 
 DEFAULT_PERIOD_S = 24 * 3600.0
@@ -49,10 +49,8 @@ DEFAULT_PERIOD_S = 24 * 3600.0
 MAX_PERIOD_S = 31 * 86400.0
 """The longest period one report covers (a month's log takes seconds to read; see
 ``benchmarks/report.py``)."""
-START_EVENT = "broker.started"
-"""Its ``previous_cycle_at`` says since when no broker watched: alert spans leave that time out."""
 SPAN_EVENTS = ALERT_EVENTS | {START_EVENT}
-"""What :func:`alert_spans` reads."""
+"""What :func:`alert_spans` reads (a start's ``previous_cycle_at`` cuts the open spans)."""
 REPORT_EVENT = "report.compliance"
 """Payload ``{"party": <requester>, "since", "until", "parties", "as_of_seq", "report_sha256"}``."""
 
@@ -82,6 +80,17 @@ def conflict_facts(events: Iterable[Event]) -> list[ConflictFact]:
     return out
 
 
+class _Open(NamedTuple):
+    """A span still open while :func:`alert_spans` reads the events."""
+
+    kind: str
+    party: str
+    """The aircraft's party."""
+    start: float
+    resumed: bool = False
+    """The span goes on after a broker start (a part before it is already counted)."""
+
+
 def alert_spans(events: Iterable[Event]) -> list[AlertSpan]:
     """The spans of nonconformance (alert open) and of incursion (alert at severity ``loss``: the
     aircraft inside) from the alert events, oldest first; a span still open has ``end=None``.
@@ -95,17 +104,16 @@ def alert_spans(events: Iterable[Event]) -> list[AlertSpan]:
     broker watched is not counted against anyone. If the started broker then clears the alert
     without ever finding it (``last_found_at`` null), nothing after the start is counted either.
     """
-    # alert id → (kind, aircraft party, start, whether the span goes on after a start)
-    open_since: dict[str, tuple[str, str, float, bool]] = {}
+    open_since: dict[str, _Open] = {}  # by alert id
     out = []
     for e in events:
         if e.type == START_EVENT:
             down_at = e.payload.get("previous_cycle_at")
             if down_at is not None:
                 stopped = parse_time(down_at, "previous_cycle_at")
-                for aid, (kind, party, start, _) in open_since.items():
-                    out.append(AlertSpan(kind, party, start, max(start, min(stopped, e.time))))
-                    open_since[aid] = (kind, party, max(start, e.time), True)
+                for aid, o in open_since.items():
+                    out.append(AlertSpan(o.kind, o.party, o.start, max(o.start, min(stopped, e.time))))
+                    open_since[aid] = _Open(o.kind, o.party, max(o.start, e.time), resumed=True)
             continue
         a = e.payload["alert"]
         kind = a["kind"]
@@ -113,20 +121,20 @@ def alert_spans(events: Iterable[Event]) -> list[AlertSpan]:
             continue
         started = open_since.get(a["id"])
         if e.type == "alert.cleared":
-            if a.get("last_found_at") is None and started is not None and started[3]:
+            if a.get("last_found_at") is None and started is not None and started.resumed:
                 # cleared by a broker that started since and never found it: nothing after the start
-                at = started[2]
+                at = started.start
             else:
                 at = parse_time(a.get("last_found_at") or a["cleared_at"], "last_found_at")
         else:
             at = parse_time(a["detected_at"] if e.type == "alert.created" else a["updated_at"], "updated_at")
         counting = e.type != "alert.cleared" and (kind == AlertKind.NONCONFORMANCE.value or a["severity"] == "loss")
         if started is not None and not counting:
-            out.append(AlertSpan(started[0], started[1], started[2], max(at, started[2])))
+            out.append(AlertSpan(started.kind, started.party, started.start, max(at, started.start)))
             del open_since[a["id"]]
         elif started is None and counting:
-            open_since[a["id"]] = (kind, a["sides"][0]["party"], at, False)
-    out.extend(AlertSpan(kind, party, start, None) for kind, party, start, _ in open_since.values())
+            open_since[a["id"]] = _Open(kind, a["sides"][0]["party"], at)
+    out.extend(AlertSpan(o.kind, o.party, o.start, None) for o in open_since.values())
     return out
 
 

@@ -119,8 +119,8 @@ class BrokerRecords:
     # ------------------------------------------------------------------ heartbeat
 
     def beat(self, at: float) -> None:
-        """A tactical cycle ran at ``at``: the heartbeat moves forward to it, never back (replicas
-        on one store each beat; the latest counts)."""
+        """A tactical cycle ran at ``at``: the heartbeat moves forward to it, never back (a process
+        whose clock is behind does not undo a later beat)."""
         h = t.heartbeat
         self.conn.execute(
             sa.update(h).where(h.c.id == 1, sa.or_(h.c.cycle_at.is_(None), h.c.cycle_at < at)).values(cycle_at=at)
