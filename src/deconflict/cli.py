@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -12,8 +13,17 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from deconflict import cli_broker, cli_tactical
-from deconflict.cli_common import ConfigOption, DbOption, JsonOption, config_or_exit, err, open_broker
+from deconflict import cli_broker, cli_client, cli_tactical
+from deconflict.cli_common import (
+    ConfigOption,
+    DbOption,
+    JsonOption,
+    config_or_exit,
+    err,
+    open_broker,
+    open_existing,
+    read_json,
+)
 from deconflict.config import Config
 from deconflict.domain.errors import NotFoundError, StaleVersionError, ValidationError
 from deconflict.domain.index import VolumeIndex
@@ -41,18 +51,14 @@ app.add_typer(cli_broker.party_app, name="party", no_args_is_help=True)
 app.add_typer(cli_broker.token_app, name="token", no_args_is_help=True)
 app.add_typer(cli_broker.disclosure_app, name="disclosure", no_args_is_help=True)
 app.add_typer(cli_broker.audit_app, name="audit", no_args_is_help=True)
+app.add_typer(cli_client.client_app, name="client", no_args_is_help=True)
 
 
 def read_notice_files(files: list[Path], config: Config) -> list[tuple[str, Notice]]:
     """Notices from files, each named by its id or ``FILE#n``; kind ``protected-site`` marks a site."""
     out: list[tuple[str, Notice]] = []
     for f in files:
-        try:
-            doc = json.loads(f.read_text())
-        except FileNotFoundError:
-            raise err(f"{f}: no such file") from None
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            raise err(f"{f}: not valid JSON ({e})") from None
+        doc = read_json(f)
         try:
             notices = parse_notices(doc, config.limits)
         except ValidationError as e:
@@ -246,7 +252,7 @@ def notices(
 ) -> None:
     """List the notices in the store."""
     cfg = config_or_exit(config, db)
-    broker = open_broker(cfg)
+    broker = open_existing(cfg)
     with broker.store.begin(write=False) as repo:
         rows = repo.list_notices(party=party)
     t = Table(title=f"{len(rows)} notice(s)")
@@ -276,7 +282,7 @@ def conflicts(
 ) -> None:
     """List the conflicts in the store (open ones unless --all)."""
     cfg = config_or_exit(config, db)
-    broker = open_broker(cfg)
+    broker = open_existing(cfg)
     with broker.store.begin(write=False) as repo:
         recs = [c for c in repo.list_conflicts() if all_ or c.state.value == "open"]
     sites = _sites(broker)
@@ -298,8 +304,16 @@ def db_upgrade(db: DbOption = None) -> None:
 
 
 def main() -> None:
+    """The ``deconflict`` command: every error is one line on stderr and exit status 2, never a
+    traceback (``DECONFLICT_DEBUG=1`` shows the traceback of an unexpected error)."""
     try:
         app()
     except (NotFoundError, StaleVersionError, PermissionError) as e:
         print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)
+    except Exception as e:
+        if os.environ.get("DECONFLICT_DEBUG"):
+            raise
+        first = (str(e).splitlines() or [""])[0]
+        print(f"error: {type(e).__name__}: {first} (DECONFLICT_DEBUG=1 shows where)", file=sys.stderr)
         sys.exit(2)

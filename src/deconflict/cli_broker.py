@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 from pathlib import Path
 from typing import Annotated
 
@@ -13,7 +12,18 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from deconflict.cli_common import ConfigOption, DbOption, config_or_exit, err, open_broker
+from deconflict.cli_common import (
+    ConfigOption,
+    DbOption,
+    config_or_exit,
+    err,
+    open_broker,
+    open_existing,
+    read_json,
+    read_text,
+    writable_file,
+    write_text,
+)
 from deconflict.domain.disclosure import Level
 from deconflict.domain.errors import NotFoundError, ValidationError
 from deconflict.domain.parties import Role
@@ -78,7 +88,7 @@ def party_add(
 @party_app.command("list")
 def party_list(db: DbOption = None, config: ConfigOption = None, as_json: bool = typer.Option(False, "--json")) -> None:
     """List the registered parties."""
-    parties = open_broker(config_or_exit(config, db)).list_parties()
+    parties = open_existing(config_or_exit(config, db)).list_parties()
     if as_json:
         typer.echo(
             json.dumps(
@@ -102,7 +112,7 @@ def party_list(db: DbOption = None, config: ConfigOption = None, as_json: bool =
 def party_revoke(name: str, db: DbOption = None, config: ConfigOption = None) -> None:
     """Revoke a party: its tokens stop working at once. Its notices and history stay."""
     try:
-        open_broker(config_or_exit(config, db)).revoke_party(name)
+        open_existing(config_or_exit(config, db), write=True).revoke_party(name)
     except NotFoundError as e:
         raise err(str(e)) from None
     typer.echo(f"revoked {name}")
@@ -112,7 +122,7 @@ def party_revoke(name: str, db: DbOption = None, config: ConfigOption = None) ->
 def token_rotate(name: str, db: DbOption = None, config: ConfigOption = None) -> None:
     """Issue a new token for a party and revoke its old ones; prints the new token once."""
     try:
-        token = open_broker(config_or_exit(config, db)).rotate_token(name)
+        token = open_existing(config_or_exit(config, db), write=True).rotate_token(name)
     except (NotFoundError, ValidationError) as e:
         raise err(str(e)) from None
     typer.echo(token)
@@ -130,7 +140,7 @@ def disclosure_set(
     """Set what VIEWER sees of SUBJECT (an observer grant, or a pair's level). Logged as an event."""
     try:
         lvl = None if level == "default" else Level.parse("level", level)
-        open_broker(config_or_exit(config, db)).set_disclosure(viewer, subject, lvl, both_ways)
+        open_existing(config_or_exit(config, db), write=True).set_disclosure(viewer, subject, lvl, both_ways)
     except (NotFoundError, ValidationError) as e:
         raise err(str(e)) from None
     typer.echo(f"{viewer} sees {subject}: {level}")
@@ -139,7 +149,7 @@ def disclosure_set(
 @disclosure_app.command("list")
 def disclosure_list(db: DbOption = None, config: ConfigOption = None) -> None:
     """The explicit rules in force (configuration, overridden by `disclosure set`)."""
-    broker = open_broker(config_or_exit(config, db))
+    broker = open_existing(config_or_exit(config, db))
     rules = broker.disclosure_rules()
     t = Table(title=f"default between parties: {broker.policy.default.text}")
     for col in ("viewer", "subject", "level"):
@@ -158,12 +168,17 @@ def audit_export(
     """Export the whole log (as an admin would get it from /v1/audit/export), signed."""
     from deconflict.domain.parties import Party
 
-    broker = open_broker(config_or_exit(config, db))
-    text = json.dumps(broker.export(Party("admin", Role.ADMIN)), indent=1)
+    if str(out) != "-":
+        writable_file(out, "--out")
+    broker = open_existing(config_or_exit(config, db))
+    try:
+        text = json.dumps(broker.export(Party("admin", Role.ADMIN)), indent=1)
+    except ValidationError as e:  # the key file is missing or unreadable
+        raise err(str(e)) from None
     if str(out) == "-":
         typer.echo(text)
     else:
-        out.write_text(text)
+        write_text(out, text, "--out")
         typer.echo(f"wrote {out}", err=True)
 
 
@@ -182,18 +197,18 @@ def audit_verify(
     """
     from deconflict.domain.audit import load_public_key, verify_export
 
-    try:
-        doc = json.loads(file.read_text())
-    except FileNotFoundError:
-        raise err(f"{file}: no such file") from None
-    except (ValueError, UnicodeDecodeError) as e:
-        raise err(f"{file}: not valid JSON ({e})") from None
+    doc = read_json(file)
     expected = None
     if key is not None:
-        text = Path(key).read_text() if Path(key).is_file() else key
+        as_file = Path(key).exists()
+        text = read_text(Path(key), "--key") if as_file else key
         try:
             expected = load_public_key(text)
         except ValidationError as e:
+            if as_file:
+                raise err(f"--key {key}: {e.errors[0].reason}") from None
+            if "/" in key or key.endswith((".pub", ".pem", ".key")):
+                raise err(f"--key {key}: no such file, and not a key ({e.errors[0].reason})") from None
             raise err(f"--key: {e.errors[0].reason}") from None
     if not isinstance(doc, dict):
         raise err(f"{file}: not an audit export (expected a JSON object)")
@@ -236,10 +251,10 @@ def report(
 
     if format_ not in ("table", "json", "html"):
         raise err(f"--format: must be table, json or html, got {format_!r}")
-    broker = open_broker(config_or_exit(config, db))
     to_file = str(out) != "-"
-    if to_file and not _writable(out):  # a report that cannot be written is not drawn up and logged
-        raise err(f"--out: cannot write {out}")
+    if to_file:  # a report that cannot be written is not drawn up and logged
+        writable_file(out, "--out")
+    broker = open_existing(config_or_exit(config, db))
     try:
         r = compliance(broker, Party("admin", Role.ADMIN), since, until)
     except ValidationError as e:
@@ -260,16 +275,5 @@ def report(
     if not to_file:
         typer.echo(text, nl=False)
         return
-    try:
-        out.write_text(text, encoding="utf-8")
-    except OSError as e:
-        raise err(f"--out: cannot write {out} ({e.strerror}); the report was logged: {footer}") from None
+    write_text(out, text, "--out", f"; the report was logged: {footer}")
     typer.echo(f"wrote {out}; {footer}", err=True)
-
-
-def _writable(path: Path) -> bool:
-    """Whether ``path`` can be written (created in its folder, or overwritten) without touching it."""
-    if path.exists():
-        return path.is_file() and os.access(path, os.W_OK)
-    parent = path.parent if str(path.parent) else Path(".")
-    return parent.is_dir() and os.access(parent, os.W_OK)

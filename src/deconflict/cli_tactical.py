@@ -25,7 +25,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from deconflict.cli_common import err
+from deconflict.cli_common import err, readable_file, writable_file
 from deconflict.domain import tactical
 from deconflict.domain.errors import ValidationError
 from deconflict.domain.volumes import AltitudeReference
@@ -98,6 +98,9 @@ def detect(
 
     for value, option in ((rpz_m, "--rpz-m"), (hpz_m, "--hpz-m"), (lookahead_s, "--lookahead-s")):
         _positive(value, option)
+    readable_file(states)
+    if pairs_out is not None:
+        writable_file(pairs_out, "--pairs-out")
     try:
         snap = read_snapshot(states)
     except FileNotFoundError:
@@ -280,6 +283,7 @@ def replay(
     except ValueError as e:
         raise err(str(e)) from None
     console = Console(stderr=True)
+    readable_file(file)
     try:
         with console.status(f"reading {file}…"):
             states, stats = load_recording(file, fmt, alt_ref)

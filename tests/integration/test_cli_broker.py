@@ -258,6 +258,7 @@ def test_report_over_the_demo_theater_counts_its_filings_as_json_html_and_table(
 
 
 def test_report_refuses_a_bad_period_with_exit_2_naming_the_option(db_url: str) -> None:
+    assert cli(db_url, "db", "upgrade").exit_code == 0  # a report reads a store that is there
     for args, said in (
         (["--until", "2999-01-01T00:00:00Z"], "--until: must not be after"),
         (["--since", "2015-10-02T00:00:00Z", "--until", "2015-10-01T00:00:00Z"], "--since: must be before until"),

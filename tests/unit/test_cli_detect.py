@@ -107,7 +107,10 @@ def test_policy_options_change_the_outcome(tmp_path: Path) -> None:
     [
         (["--rpz-m", "0"], "option --rpz-m: must be a positive number, got 0.0"),
         (["--lookahead-s", "nan"], "option --lookahead-s: must be a positive number, got nan"),
-        (["--pairs-out", "/nonexistent/dir/pairs.csv"], "--pairs-out /nonexistent/dir/pairs.csv: No such file"),
+        (
+            ["--pairs-out", "/nonexistent/dir/pairs.csv"],
+            "--pairs-out /nonexistent/dir/pairs.csv: cannot write: no folder /nonexistent/dir",
+        ),
     ],
 )
 def test_bad_options_exit_2(tmp_path: Path, args: list[str], message: str) -> None:
