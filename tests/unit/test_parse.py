@@ -55,23 +55,29 @@ def polygon(pts: list[tuple[float, float]] = SQUARE) -> dict[str, Any]:
     return {"outline_polygon": {"vertices": latlngs(pts)}}
 
 
+def metres(value: Any) -> Any:
+    """A number as a distance in metres (the unit is required); anything else as it is."""
+    return {"value": value, "units": "M"} if isinstance(value, int | float) and not isinstance(value, bool) else value
+
+
 def circle(lat: float = 35.0, lng: float = 36.0, radius: Any = None) -> dict[str, Any]:
     return {
         "outline_circle": {
             "center": {"lat": lat, "lng": lng},
-            "radius": {"value": 5, "units": "NM"} if radius is None else radius,
+            "radius": {"value": 5, "units": "NM"} if radius is None else metres(radius),
         }
     }
 
 
 def corridor(pts: list[tuple[float, float]] | None = None, width: Any = 2000) -> dict[str, Any]:
     pts = [(35.0, 36.0), (35.2, 36.2), (35.3, 36.5)] if pts is None else pts
-    return {"outline_corridor": {"centerline": latlngs(pts), "width": width}}
+    return {"outline_corridor": {"centerline": latlngs(pts), "width": metres(width)}}
 
 
 def orbit(pts: list[tuple[float, float]] | None = None, width: Any = None) -> dict[str, Any]:
     pts = [(35.0, 36.0), (35.0, 36.4)] if pts is None else pts
-    return {"outline_orbit": {"points": latlngs(pts), "width": {"value": 4, "units": "NM"} if width is None else width}}
+    width = {"value": 4, "units": "NM"} if width is None else metres(width)
+    return {"outline_orbit": {"points": latlngs(pts), "width": width}}
 
 
 def alt(value: Any, reference: Any = "W84", units: Any = "M") -> dict[str, Any]:
@@ -115,8 +121,15 @@ def feature(geometry: dict[str, Any], party: str = "blue", nid: str | None = "n1
     }
     if nid is not None:
         properties["id"] = nid
-    properties.update(props)
+    properties.update({k: metres(v) if k in ("radius", "width") else v for k, v in props.items()})
     return {"type": "Feature", "geometry": geometry, "properties": properties}
+
+
+def volume_feature(geometry: dict[str, Any], **props: Any) -> dict[str, Any]:
+    """A Feature as one volume: no notice properties (party, id, kind)."""
+    f = feature(geometry, **props)
+    f["properties"] = {k: v for k, v in f["properties"].items() if k not in ("party", "id", "kind")}
+    return f
 
 
 def gj_polygon(pts: list[tuple[float, float]] = SQUARE, close: bool = True) -> dict[str, Any]:
@@ -196,10 +209,8 @@ def test_circle_parses_with_units() -> None:
 @pytest.mark.parametrize(
     ("radius", "metres"),
     [
-        (1500, 1500.0),
-        (1500.5, 1500.5),
-        ({"value": 1500}, 1500.0),
         ({"value": 1500, "units": "M"}, 1500.0),
+        ({"value": 1500.5, "units": "m"}, 1500.5),
         ({"value": 1.5, "units": "KM"}, 1500.0),
         ({"value": 2, "units": "NM"}, 3704.0),
         ({"value": 1000, "units": "FT"}, 304.8),
@@ -239,8 +250,18 @@ def test_feet_convert_to_metres() -> None:
     assert v.altitude.reference is AltitudeReference.AMSL
 
 
-def test_altitude_units_default_to_metres() -> None:
-    assert parse_altitude({"value": 120, "reference": "W84"}, "a") == (120.0, AltitudeReference.W84)
+def test_altitude_without_units_refused() -> None:
+    # It was read as metres: 1000 meant in feet became 1000 m.
+    refused(lambda: parse_altitude({"value": 120, "reference": "W84"}, "a"), "a.units", "required")
+    assert parse_altitude({"value": 120, "reference": "W84", "units": "M"}, "a") == (120.0, AltitudeReference.W84)
+
+
+@pytest.mark.parametrize(("radius", "path"), [(1500, ""), (1500.5, ""), ({"value": 1500}, ".units")])
+def test_distance_without_units_refused(radius: Any, path: str) -> None:
+    # A bare number or a missing unit was read as metres: 10 meant in NM became 10 m.
+    doc = notice(vol(circle()))
+    doc["volumes"][0]["volume"]["outline_circle"]["radius"] = radius
+    refused_notice(doc, f"{P}.outline_circle.radius{path}", "unit" if not path else "required")
 
 
 def test_equal_altitudes_accepted() -> None:
@@ -296,7 +317,7 @@ def test_polygon_across_antimeridian_accepted() -> None:
 
 def test_antimeridian_geojson_polygon_accepted() -> None:
     pts = [(-17.0, 179.9), (-17.0, -179.9), (-16.9, -179.9), (-16.9, 179.9)]
-    v = parse_feature(feature(gj_polygon(pts)))
+    v = parse_feature(volume_feature(gj_polygon(pts)))
     assert abs(abs(v.shape.center[1]) - 180.0) < 0.01
 
 
@@ -306,10 +327,10 @@ def test_vertex_cap_accepts_1000_and_closing_vertex() -> None:
     assert len(parse_volume4d(vol(polygon([*pts, pts[0]]))).shape.points) == 1000
 
 
-def test_json_text_with_extra_fields_parses() -> None:
+def test_json_text_with_extra_fields_refused() -> None:
     doc = json.loads(json.dumps(notice(vol(circle()), id="n1")))
     doc["volumes"][0]["volume"]["note"] = "ignored"
-    assert parse_notice(doc).volumes[0].shape.kind is ShapeKind.CIRCLE
+    refused_notice(doc, f"{P}.note", "unknown key")
 
 
 # ------------------------------------------------------------------ round trips
@@ -401,19 +422,20 @@ def test_feature_collection_groups_by_party_and_id() -> None:
 
 
 def test_geojson_point_with_radius_is_a_circle() -> None:
-    v = parse_feature(feature({"type": "Point", "coordinates": [36.0, 35.0]}, radius={"value": 3, "units": "NM"}))
+    point = {"type": "Point", "coordinates": [36.0, 35.0]}
+    v = parse_feature(volume_feature(point, radius={"value": 3, "units": "NM"}))
     assert v.shape.kind is ShapeKind.CIRCLE
     assert v.shape.points == ((35.0, 36.0),)  # GeoJSON is [lon, lat]
     assert v.shape.buffer_m == pytest.approx(3 * 1852.0)
 
 
 def test_geojson_point_with_altitude_component_accepted() -> None:
-    v = parse_feature(feature({"type": "Point", "coordinates": [36.0, 35.0, 120.0]}, radius=100))
+    v = parse_feature(volume_feature({"type": "Point", "coordinates": [36.0, 35.0, 120.0]}, radius=100))
     assert v.shape.points == ((35.0, 36.0),)
 
 
 def test_geojson_linestring_with_width_is_a_corridor() -> None:
-    v = parse_feature(feature({"type": "LineString", "coordinates": [[36.0, 35.0], [36.2, 35.1]]}, width=1000))
+    v = parse_feature(volume_feature({"type": "LineString", "coordinates": [[36.0, 35.0], [36.2, 35.1]]}, width=1000))
     assert v.shape.kind is ShapeKind.CORRIDOR
     assert v.shape.points == ((35.0, 36.0), (35.1, 36.2))
     assert v.shape.width_m == 1000.0
@@ -421,19 +443,19 @@ def test_geojson_linestring_with_width_is_a_corridor() -> None:
 
 def test_geojson_linestring_shape_corridor_explicit() -> None:
     geom = {"type": "LineString", "coordinates": [[36.0, 35.0], [36.2, 35.1]]}
-    assert parse_feature(feature(geom, width=1000, shape="corridor")).shape.kind is ShapeKind.CORRIDOR
+    assert parse_feature(volume_feature(geom, width=1000, shape="corridor")).shape.kind is ShapeKind.CORRIDOR
 
 
 def test_geojson_linestring_with_shape_orbit_is_an_orbit() -> None:
     geom = {"type": "LineString", "coordinates": [[36.0, 35.0], [36.4, 35.0]]}
-    v = parse_feature(feature(geom, width={"value": 4, "units": "NM"}, shape="orbit"))
+    v = parse_feature(volume_feature(geom, width={"value": 4, "units": "NM"}, shape="orbit"))
     assert v.shape.kind is ShapeKind.ORBIT
     assert v.shape.width_m == pytest.approx(4 * 1852.0)
 
 
 def test_geojson_polygon_open_or_closed_ring() -> None:
-    closed = parse_feature(feature(gj_polygon(close=True)))
-    opened = parse_feature(feature(gj_polygon(close=False)))
+    closed = parse_feature(volume_feature(gj_polygon(close=True)))
+    opened = parse_feature(volume_feature(gj_polygon(close=False)))
     assert closed.shape == opened.shape
     assert closed.shape.points == tuple(SQUARE)
     assert closed.altitude.upper_m == 3000.0
@@ -441,12 +463,12 @@ def test_geojson_polygon_open_or_closed_ring() -> None:
 
 
 def test_parse_volume4d_accepts_a_feature() -> None:
-    v = parse_volume4d(feature(gj_polygon()))
+    v = parse_volume4d(volume_feature(gj_polygon()))
     assert v.shape.kind is ShapeKind.POLYGON
 
 
 def test_notice_volume_may_be_a_feature() -> None:
-    n = parse_notice(notice(vol(), feature({"type": "Point", "coordinates": [36.0, 35.0]}, radius=500)))
+    n = parse_notice(notice(vol(), volume_feature({"type": "Point", "coordinates": [36.0, 35.0]}, radius=500)))
     assert [v.shape.kind for v in n.volumes] == [ShapeKind.POLYGON, ShapeKind.CIRCLE]
 
 
@@ -548,9 +570,9 @@ def test_continent_sized_circle_refused() -> None:
         (0.5, "", ("at least 1 m",)),
         (1e12, "", ("larger than the limit",)),
         ({"value": 600, "units": "KM"}, "", ("larger than the limit",)),
-        (math.nan, "", ("finite",)),
-        (math.inf, "", ("finite",)),
-        (-math.inf, "", ("finite",)),
+        (math.nan, ".value", ("finite",)),
+        (math.inf, ".value", ("finite",)),
+        (-math.inf, ".value", ("finite",)),
         ({"value": math.nan, "units": "M"}, ".value", ("finite",)),
         ({"value": math.inf, "units": "M"}, ".value", ("finite",)),
         ({"value": 10**400, "units": "M"}, ".value", ("finite",)),
@@ -577,8 +599,8 @@ def test_bad_radius_refused(radius: Any, path: str, words: tuple[str, ...]) -> N
         ({"value": -2, "units": "KM"}, "", ("positive",)),
         (0.5, "", ("at least 1 m",)),
         (2_000_000, "", ("width of 2000000 m", "limit of 1000000 m")),
-        (math.nan, "", ("finite",)),
-        (math.inf, "", ("finite",)),
+        (math.nan, ".value", ("finite",)),
+        (math.inf, ".value", ("finite",)),
         ({"value": math.nan}, ".value", ("finite",)),
         (False, "", ("must be an object", "boolean")),
         ({"value": True}, ".value", ("number", "boolean")),
@@ -742,7 +764,7 @@ def test_bad_altitude_units_and_reference_refused(field: str, value: Any, words:
 
 def test_missing_reference_refused_unless_flight_level() -> None:
     refused_notice(notice(vol(lower=alt(0, None))), f"{P}.altitude_lower.reference", "required", "W84", "AMSL")
-    refused_notice(notice(vol(lower=alt(0, None, None))), f"{P}.altitude_lower.reference", "required")
+    refused_notice(notice(vol(lower=alt(0, None, None))), f"{P}.altitude_lower.units", "required")
 
 
 def test_flight_level_with_geometric_reference_refused() -> None:
@@ -1035,8 +1057,9 @@ def test_validation_error_lists_path_and_reason() -> None:
 def test_helpers_name_their_path() -> None:
     refused(lambda: parse_latlng({"lat": 0, "lng": 999}, "here"), "here.lng", "longitude")
     refused(lambda: parse_distance_m({"value": 1, "units": "X"}, "d"), "d.units", "unknown unit")
-    refused(lambda: parse_distance_m(math.nan, "d"), "d", "finite")
-    refused(lambda: parse_altitude({"value": 1, "reference": "AGL"}, "a"), "a.reference", "terrain")
+    refused(lambda: parse_distance_m({"value": math.nan, "units": "M"}, "d"), "d.value", "finite")
+    refused(lambda: parse_distance_m(5, "d"), "d", "no unit")
+    refused(lambda: parse_altitude({"value": 1, "reference": "AGL", "units": "M"}, "a"), "a.reference", "terrain")
     refused(lambda: parse_time("2015-09-30T06:00:00", "t"), "t", "no UTC offset")
 
 
@@ -1126,7 +1149,7 @@ def test_geojson_bad_point_refused(coordinates: Any, path: str, words: tuple[str
         ({}, "radius", ("required",)),
         ({"radius": 0}, "radius", ("positive",)),
         ({"radius": -1}, "radius", ("positive",)),
-        ({"radius": math.nan}, "radius", ("finite",)),
+        ({"radius": math.nan}, "radius.value", ("finite",)),
         ({"radius": True}, "radius", ("boolean",)),
         ({"radius": {"value": 2000, "units": "KM"}}, "radius", ("larger than the limit",)),
     ],
@@ -1141,7 +1164,7 @@ def test_geojson_bad_radius_refused(props: dict[str, Any], path: str, words: tup
     [
         ([[36.0, 35.0], [36.2, 35.1]], {}, "properties.width", ("required",)),
         ([[36.0, 35.0], [36.2, 35.1]], {"width": 0}, "properties.width", ("positive",)),
-        ([[36.0, 35.0], [36.2, 35.1]], {"width": math.inf}, "properties.width", ("finite",)),
+        ([[36.0, 35.0], [36.2, 35.1]], {"width": math.inf}, "properties.width.value", ("finite",)),
         ([[36.0, 35.0], [36.0, 35.0]], {"width": 10}, "geometry.coordinates", ("2 distinct",)),
         ([[36.0, 35.0], [56.0, 35.0]], {"width": 10}, "geometry.coordinates", ("reaches",)),
         (
@@ -1267,7 +1290,9 @@ def test_feature_collection_custom_vertex_cap() -> None:
 
 def test_parse_feature_top_level_paths() -> None:
     refused(lambda: parse_feature(None), "feature", "must be an object")
-    refused(lambda: parse_feature(feature(gj_polygon(BOW_TIE))), "geometry.coordinates[0]", "cross")
+    refused(lambda: parse_feature(volume_feature(gj_polygon(BOW_TIE))), "geometry.coordinates[0]", "cross")
     refused(
-        lambda: parse_feature(feature({"type": "Point", "coordinates": [36.0, 35.0]})), "properties.radius", "required"
+        lambda: parse_feature(volume_feature({"type": "Point", "coordinates": [36.0, 35.0]})),
+        "properties.radius",
+        "required",
     )

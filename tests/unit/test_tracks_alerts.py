@@ -31,7 +31,16 @@ def circle(
     )
 
 
-GOOD = {"aircraft": "a1", "time": NOW, "lat": 35.0, "lon": 36.0, "alt_m": 6000.0, "gs_mps": 200.0, "trk_deg": 90.0}
+GOOD = {
+    "aircraft": "a1",
+    "time": NOW,
+    "lat": 35.0,
+    "lon": 36.0,
+    "alt_m": 6000.0,
+    "alt_ref": "W84",
+    "gs_mps": 200.0,
+    "trk_deg": 90.0,
+}
 
 
 @pytest.mark.parametrize(

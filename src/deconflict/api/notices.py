@@ -12,7 +12,9 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse
 
 from deconflict.api.deps import DIGITS, PAGING, Body, BrokerDep, Caller, CursorQuery, LimitQuery, page, parse_json
-from deconflict.api.examples import NOTICE_EXAMPLE, SITE_EXAMPLE, notice_body
+from deconflict.api.examples import NOTICE_EXAMPLE, SITE_EXAMPLE
+from deconflict.api.schemas import NoticeBody, NoticeUpdateBody, request_body
+from deconflict.api.schemas_out import Error, Filing, NoticeWithReceipt, StoredNotice
 from deconflict.domain.errors import FieldError, ValidationError
 from deconflict.domain.parse import parse_feature
 from deconflict.domain.policy import Limits
@@ -60,7 +62,7 @@ def parse_area(text: str) -> Any:
         "type": "Feature",
         "geometry": geom,
         "properties": {
-            "radius": {"value": 1, "units": "M"},
+            **({"radius": {"value": 1, "units": "M"}} if geom.get("type") == "Point" else {}),
             "altitude_lower": {"value": 0, "reference": "W84", "units": "M"},
             "altitude_upper": {"value": 1, "reference": "W84", "units": "M"},
             "time_start": {"value": "1970-01-01T00:00:00Z", "format": "RFC3339"},
@@ -94,8 +96,11 @@ def router(site: bool) -> APIRouter:
         )
         + " An `Idempotency-Key` header makes a retried POST safe: the same key and body return the first "
         "response (with `Idempotent-Replayed: true`); the same key with another body is refused.",
-        openapi_extra=notice_body(example),
-        responses={201: {"description": FILED}, 422: {"description": "Bad input: the field and the reason."}},
+        openapi_extra=request_body(NoticeBody, example),
+        responses={
+            201: {"description": FILED, "model": Filing},
+            422: {"description": "Bad input: the field and the reason.", "model": Error},
+        },
     )
     def file_notice(
         caller: Caller,
@@ -112,7 +117,7 @@ def router(site: bool) -> APIRouter:
         + ("; protected sites are public." if site else ". Others are seen only through their conflicts with you.")
         + " Oldest filed first, in pages: "
         + PAGING,
-        response_model=list[dict[str, Any]],
+        response_model=list[StoredNotice],
     )
     def list_notices(
         request: Request,
@@ -141,6 +146,8 @@ def router(site: bool) -> APIRouter:
         description=f"The {what} whole, as stored (volumes, version, state, `received_at`); its owner and the admin "
         "also get its signed receipt. 404 when it does not exist or you may not see it (the same answer)."
         + ("" if site else " Another party's notice is visible only at `full` (coalition, or a rule)."),
+        response_model=None,
+        responses={200: {"model": NoticeWithReceipt}},
     )
     def get_notice(caller: Caller, broker: BrokerDep, notice_id: str) -> dict[str, Any]:
         return broker.get_notice(caller, notice_id, site)
@@ -150,8 +157,11 @@ def router(site: bool) -> APIRouter:
         summary=f"Replace a {what}'s volumes",
         description="Only the owner. The body names the version it replaces (`replaces_version`, or an `If-Match: "
         '"N"` header); 409 when another change came first. ' + FILED,
-        openapi_extra=notice_body(example, update=True),
-        responses={409: {"description": "Stale version: fetch the notice again and re-apply your change."}},
+        openapi_extra=request_body(NoticeUpdateBody, {"replaces_version": 1, **example}),
+        responses={
+            200: {"model": Filing},
+            409: {"description": "Stale version: fetch the notice again and re-apply your change.", "model": Error},
+        },
     )
     def update_notice(
         caller: Caller,
@@ -163,7 +173,12 @@ def router(site: bool) -> APIRouter:
         return _reply(broker.update(caller, notice_id, body, _version(if_match), site))
 
     def _state(state: NoticeState, verb: str, doc: str) -> None:
-        @r.post(f"/{{notice_id}}/{verb}", summary=f"{verb.capitalize()} a {what}", description=doc)
+        @r.post(
+            f"/{{notice_id}}/{verb}",
+            summary=f"{verb.capitalize()} a {what}",
+            description=doc,
+            responses={200: {"model": Filing}},
+        )
         def change(
             caller: Caller,
             broker: BrokerDep,
@@ -181,6 +196,7 @@ def router(site: bool) -> APIRouter:
         "/{notice_id}",
         summary=f"Cancel a {what}",
         description="Only the owner; its open conflicts are resolved. The notice and its history stay in the log.",
+        responses={200: {"model": Filing}},
     )
     def cancel_notice(
         caller: Caller,

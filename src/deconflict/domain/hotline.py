@@ -25,6 +25,7 @@ from typing import Any
 
 from deconflict.domain.errors import ValidationError
 from deconflict.domain.parse import format_time
+from deconflict.domain.strict import KEYS, check_keys
 
 BROKER = "broker"
 """The sender of the threads the broker opens itself."""
@@ -88,9 +89,6 @@ def _text(body: Mapping[str, Any], name: str, limit: int, required: bool) -> str
     return value
 
 
-KNOWN_FIELDS = ("to", "subject", "text", "priority", "ref", "ack_within_s", "in_reply_to")
-
-
 def parse_draft(body: object) -> Draft:
     """A message request body as a :class:`Draft`, or a :class:`ValidationError` naming the field.
 
@@ -103,9 +101,7 @@ def parse_draft(body: object) -> Draft:
     """
     if not isinstance(body, Mapping):
         raise ValidationError.at("", "must be a JSON object")
-    unknown = sorted(set(body) - set(KNOWN_FIELDS))
-    if unknown:
-        raise ValidationError.at(unknown[0], f"unknown field; known: {', '.join(KNOWN_FIELDS)}")
+    check_keys(body, KEYS["message"], "")
     in_reply_to = body.get("in_reply_to")
     if in_reply_to is not None and (not isinstance(in_reply_to, str) or not in_reply_to):
         raise ValidationError.at("in_reply_to", "must be the id of a message")
@@ -140,8 +136,12 @@ def parse_draft(body: object) -> Draft:
     ref = None
     raw_ref = body.get("ref")
     if raw_ref is not None:
-        if not isinstance(raw_ref, Mapping) or set(raw_ref) != {"kind", "id"}:
+        if not isinstance(raw_ref, Mapping):
             raise ValidationError.at("ref", 'must be {"kind": "notice"|"conflict"|"alert", "id": "..."}')
+        check_keys(raw_ref, KEYS["message_ref"], "ref")
+        for key in ("kind", "id"):
+            if key not in raw_ref:
+                raise ValidationError.at(f"ref.{key}", "is required")
         if raw_ref["kind"] not in REF_KINDS:
             raise ValidationError.at("ref.kind", f"{raw_ref['kind']!r} is not one of {', '.join(REF_KINDS)}")
         if not isinstance(raw_ref["id"], str) or not raw_ref["id"]:
@@ -166,9 +166,7 @@ def parse_ack_state(body: object) -> AckState:
         return AckState.UNDERSTOOD
     if not isinstance(body, Mapping):
         raise ValidationError.at("", "must be a JSON object")
-    unknown = sorted(set(body) - {"state"})
-    if unknown:
-        raise ValidationError.at(unknown[0], "unknown field; known: state")
+    check_keys(body, KEYS["acknowledgement"], "")
     raw = body.get("state", AckState.UNDERSTOOD.value)
     try:
         return AckState(raw)

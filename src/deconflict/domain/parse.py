@@ -15,6 +15,7 @@ from typing import Any
 from deconflict.domain.errors import FieldError, ValidationError
 from deconflict.domain.policy import Limits
 from deconflict.domain.shapes import Shape, ShapeKind, make_shape
+from deconflict.domain.strict import KEYS, check_keys
 from deconflict.domain.units import ALTITUDE_UNITS, LENGTH_UNITS
 from deconflict.domain.volumes import PROTECTED_SITE_KIND, AltitudeBand, AltitudeReference, Notice, Volume4D
 
@@ -33,9 +34,13 @@ def _join(path: str, key: str | int) -> str:
     return f"{path}.{key}" if path else key
 
 
-def _obj(value: Any, path: str) -> Mapping[str, Any]:
+def _obj(value: Any, path: str, keys: str | None = None) -> Mapping[str, Any]:
+    """``value`` as an object; with ``keys`` (a document type of :data:`KEYS`), refused if it holds
+    a key that type does not have."""
     if not isinstance(value, Mapping):
         raise ValidationError.at(path, f"must be an object, got {_kind(value)}")
+    if keys is not None:
+        check_keys(value, KEYS[keys], path)
     return value
 
 
@@ -87,7 +92,7 @@ def _kind(value: Any) -> str:
 
 def parse_latlng(value: Any, path: str) -> tuple[float, float]:
     """``{"lat": .., "lng": ..}`` in degrees → (lat, lon)."""
-    obj = _obj(value, path)
+    obj = _obj(value, path, "latlng")
     lat = _num(_req(obj, "lat", path), _join(path, "lat"))
     lng = _num(_req(obj, "lng", path), _join(path, "lng"))
     return _check_latlng(lat, lng, path, "lat", "lng")
@@ -102,22 +107,26 @@ def _check_latlng(lat: float, lon: float, path: str, lat_key: str, lon_key: str)
 
 
 def parse_distance_m(value: Any, path: str) -> float:
-    """``{"value": 5, "units": "NM"}`` (or a bare number of metres) → metres."""
+    """``{"value": 5, "units": "NM"}`` → metres. The unit is required: a bare number, or a
+    missing or misspelt ``units``, is refused rather than read as metres."""
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return _num(value, path)
-    obj = _obj(value, path)
+        raise ValidationError.at(
+            path, f'a bare number has no unit: write {{"value": {value}, "units": "M"}} (or KM, FT, NM)'
+        )
+    obj = _obj(value, path, "distance")
     v = _num(_req(obj, "value", path), _join(path, "value"))
-    units = _str(obj.get("units", "M"), _join(path, "units")).upper()
+    units = _str(_req(obj, "units", path), _join(path, "units")).upper()
     if units not in LENGTH_UNITS:
         raise ValidationError.at(_join(path, "units"), f"unknown unit {units!r}; use one of {', '.join(LENGTH_UNITS)}")
     return v * LENGTH_UNITS[units]
 
 
 def parse_altitude(value: Any, path: str) -> tuple[float, AltitudeReference]:
-    """``{"value", "reference": "W84"|"AMSL", "units": "M"|"FT"|"FL"}`` → (metres, reference)."""
-    obj = _obj(value, path)
+    """``{"value", "reference": "W84"|"AMSL", "units": "M"|"FT"|"FL"}`` → (metres, reference).
+    ``units`` is required; ``reference`` too, except with ``FL``, whose only reference is ``STD``."""
+    obj = _obj(value, path, "altitude")
     v = _num(_req(obj, "value", path), _join(path, "value"))
-    units = _str(obj.get("units", "M"), _join(path, "units")).upper()
+    units = _str(_req(obj, "units", path), _join(path, "units")).upper()
     if units not in ALTITUDE_UNITS:
         raise ValidationError.at(
             _join(path, "units"), f"unknown unit {units!r}; use one of {', '.join(ALTITUDE_UNITS)}"
@@ -148,6 +157,7 @@ def parse_altitude(value: Any, path: str) -> tuple[float, AltitudeReference]:
 def parse_time(value: Any, path: str) -> float:
     """``{"value": "2015-09-30T06:00:00Z", "format": "RFC3339"}`` (or the bare string) → epoch s."""
     if isinstance(value, Mapping):
+        check_keys(value, KEYS["time"], path)
         fmt = value.get("format", "RFC3339")
         if fmt != "RFC3339":
             raise ValidationError.at(_join(path, "format"), f"only RFC3339 is supported, got {fmt!r}")
@@ -183,8 +193,9 @@ def parse_volume4d(value: Any, limits: Limits | None = None, path: str = "") -> 
     obj = _obj(value, path or "volume4d")
     if obj.get("type") == "Feature":
         return parse_feature(obj, limits, path)
+    check_keys(obj, KEYS["volume4d"], path)
     vpath = _join(path, "volume")
-    vol = _obj(_req(obj, "volume", path), vpath)
+    vol = _obj(_req(obj, "volume", path), vpath, "volume3d")
     present = [k for k in OUTLINES if vol.get(k) is not None]
     if not present:
         raise ValidationError.at(vpath, f"needs one outline: {', '.join(OUTLINES)}")
@@ -198,7 +209,7 @@ def parse_volume4d(value: Any, limits: Limits | None = None, path: str = "") -> 
 
 
 def _parse_outline(key: str, value: Any, limits: Limits, path: str) -> Shape:
-    obj = _obj(value, path)
+    obj = _obj(value, path, key)
     try:
         if key == "outline_polygon":
             pts = _points(obj, "vertices", path, limits)
@@ -266,18 +277,32 @@ def _parse_window(obj: Mapping[str, Any], limits: Limits, path: str) -> tuple[fl
     return start, end
 
 
-def parse_feature(value: Any, limits: Limits | None = None, path: str = "") -> Volume4D:
+_GEOMETRY_PROPERTIES = {
+    "Polygon": frozenset(),
+    "Point": frozenset({"radius"}),
+    "LineString": frozenset({"width", "shape"}),
+}
+"""The shape properties each geometry type takes (a radius on a Polygon would be silently ignored)."""
+
+
+def parse_feature(
+    value: Any, limits: Limits | None = None, path: str = "", notice_properties: bool = False
+) -> Volume4D:
     """A GeoJSON Feature as a volume. ``geometry`` is a Polygon (polygon), a Point with
     ``properties.radius`` (circle), a LineString with ``properties.width`` (corridor; with
     ``properties.shape = "orbit"`` and two positions, an orbit). ``properties`` also carry
-    ``altitude_lower``, ``altitude_upper``, ``time_start`` and ``time_end`` as in F3548."""
+    ``altitude_lower``, ``altitude_upper``, ``time_start`` and ``time_end`` as in F3548, and, in a
+    notice file's FeatureCollection (``notice_properties``), the notice's ``party``, ``id`` and
+    ``kind``. Any other key is refused."""
     limits = limits or Limits()
     obj = _obj(value, path or "feature")
+    check_keys(obj, KEYS["feature"], path)
     gpath = _join(path, "geometry")
     ppath = _join(path, "properties")
-    geom = _obj(_req(obj, "geometry", path), gpath)
+    geom = _obj(_req(obj, "geometry", path), gpath, "geometry")
     props = _obj(_req(obj, "properties", path), ppath)
     gtype = _str(_req(geom, "type", gpath), _join(gpath, "type"))
+    _check_properties(props, gtype, ppath, notice_properties)
     cpath = _join(gpath, "coordinates")
     coords = _req(geom, "coordinates", gpath)
     try:
@@ -315,6 +340,20 @@ def parse_feature(value: Any, limits: Limits | None = None, path: str = "") -> V
     return Volume4D(shape=shape, altitude=band, time_start=start, time_end=end)
 
 
+def _check_properties(props: Mapping[str, Any], gtype: str, ppath: str, notice_properties: bool) -> None:
+    shape_keys = frozenset().union(*_GEOMETRY_PROPERTIES.values())
+    known = KEYS["feature_properties"] | (KEYS["notice_properties"] if notice_properties else frozenset())
+    own = _GEOMETRY_PROPERTIES.get(gtype)
+    if own is not None:
+        for key in props:
+            if key in shape_keys and key not in own:
+                takes = [g for g, keys in _GEOMETRY_PROPERTIES.items() if key in keys]
+                raise ValidationError.at(
+                    _join(ppath, key), f"applies to a {' or '.join(takes)} geometry, not to a {gtype}"
+                )
+    check_keys(props, known, ppath)
+
+
 def _positions(value: Any, path: str, limits: Limits) -> list[tuple[float, float]]:
     raw = _vertex_list(value, path, limits)
     return [_position(p, _join(path, i)) for i, p in enumerate(raw)]
@@ -338,6 +377,7 @@ def parse_notice(value: Any, limits: Limits | None = None, path: str = "") -> No
     """``{"party", "id"?, "kind"?, "volumes": [Volume4D, …]}`` → :class:`Notice`."""
     limits = limits or Limits()
     obj = _obj(value, path or "notice")
+    check_keys(obj, KEYS["notice"], path)
     party = _str(_req(obj, "party", path), _join(path, "party")).strip()
     if not party:
         raise ValidationError.at(_join(path, "party"), "must not be empty")
@@ -377,14 +417,16 @@ def parse_notices(doc: Any, limits: Limits | None = None) -> list[Notice]:
 
 
 def _parse_collection(obj: Mapping[str, Any], limits: Limits) -> list[Notice]:
+    check_keys(obj, KEYS["feature_collection"], "")
     feats = _list(_req(obj, "features", ""), "features")
     groups: dict[tuple[str, str], list[Volume4D]] = {}
     meta: dict[tuple[str, str], tuple[str | None, str]] = {}
     errors: list[FieldError] = []
     for i, f in enumerate(feats):
         fpath = f"features[{i}]"
-        fobj = _obj(f, fpath)
+        fobj = _obj(f, fpath, "feature")
         props = _obj(_req(fobj, "properties", fpath), _join(fpath, "properties"))
+        check_keys(props, KEYS["feature_properties"] | KEYS["notice_properties"], _join(fpath, "properties"))
         party = _str(_req(props, "party", _join(fpath, "properties")), _join(fpath, "properties.party")).strip()
         if not party:
             errors.append(FieldError(_join(fpath, "properties.party"), "must not be empty"))
@@ -407,7 +449,7 @@ def _parse_collection(obj: Mapping[str, Any], limits: Limits) -> list[Notice]:
                 _join(fpath, "properties.kind"),
                 f"{kind!r} differs from the kind {meta[key][1]!r} of earlier features of notice {nid!r}",
             )
-        group.append(parse_feature(fobj, limits, fpath))
+        group.append(parse_feature(fobj, limits, fpath, notice_properties=True))
         meta[key] = (nid, kind)
     if errors:
         raise ValidationError(errors)

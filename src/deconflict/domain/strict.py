@@ -25,7 +25,14 @@ KEYS: Mapping[str, frozenset[str]] = MappingProxyType(
         "notice": frozenset({"id", "party", "kind", "volumes"}),
         "volume4d": frozenset({"volume", "time_start", "time_end"}),
         "volume3d": frozenset(
-            {"outline_polygon", "outline_circle", "outline_corridor", "outline_orbit", "altitude_lower", "altitude_upper"}
+            {
+                "outline_polygon",
+                "outline_circle",
+                "outline_corridor",
+                "outline_orbit",
+                "altitude_lower",
+                "altitude_upper",
+            }
         ),
         "outline_polygon": frozenset({"vertices"}),
         "outline_circle": frozenset({"center", "radius"}),

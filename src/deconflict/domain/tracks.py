@@ -12,6 +12,7 @@ from typing import Any
 
 from deconflict.domain.errors import ValidationError
 from deconflict.domain.parse import parse_time
+from deconflict.domain.strict import KEYS, check_keys
 from deconflict.domain.volumes import AltitudeReference
 
 MAX_GS_MPS = 1000.0
@@ -62,12 +63,16 @@ def parse_state(obj: Any, now: float, timeout_s: float, path: str = "state") -> 
     :class:`ValidationError` naming the first bad field.
 
     >>> s = parse_state({"aircraft": "3c6444", "time": 100.0, "lat": 48.9, "lon": 2.4, "alt_m": 3000,
-    ...                  "gs_mps": 120, "trk_deg": 90}, now=101.0, timeout_s=60)
+    ...                  "alt_ref": "STD", "gs_mps": 120, "trk_deg": 90}, now=101.0, timeout_s=60)
     >>> (s.aircraft, s.alt_ref.value, s.vs_mps)
-    ('3c6444', 'W84', None)
+    ('3c6444', 'STD', None)
+
+    ``alt_ref`` is required: a pressure altitude and a geometric one differ by hundreds of metres,
+    so the broker does not guess which was meant. An unknown key is refused.
     """
     if not isinstance(obj, dict):
         raise ValidationError.at(path, f"must be an object, got {type(obj).__name__}")
+    check_keys(obj, KEYS["track_state"], path)
     aircraft = obj.get("aircraft")
     if not isinstance(aircraft, str) or not aircraft.strip() or len(aircraft) > MAX_AIRCRAFT_ID:
         raise ValidationError.at(f"{path}.aircraft", f"must be an id of 1 to {MAX_AIRCRAFT_ID} characters")
@@ -94,7 +99,9 @@ def parse_state(obj: Any, now: float, timeout_s: float, path: str = "state") -> 
         raise ValidationError.at(f"{path}.lon", f"must be within ±180°, got {lon}")
     if not MIN_ALT_M <= alt <= MAX_ALT_M:
         raise ValidationError.at(f"{path}.alt_m", f"must be between {MIN_ALT_M:.0f} and {MAX_ALT_M:.0f} m, got {alt}")
-    ref_text = obj.get("alt_ref", "W84")
+    ref_text = obj.get("alt_ref")
+    if ref_text is None:
+        raise ValidationError.at(f"{path}.alt_ref", "is required: W84, AMSL or STD (pressure altitude)")
     try:
         ref = AltitudeReference(ref_text)
     except ValueError:

@@ -403,16 +403,15 @@ class Broker:
 
     def update(self, caller: Party, notice_id: str, body: Any, replaces_version: int | None, site: bool) -> Reply:
         self._filer(caller, site)
-        if replaces_version is None:
-            if isinstance(body, Mapping) and "replaces_version" in body:
+        if isinstance(body, Mapping) and "replaces_version" in body:
+            if replaces_version is None:
                 replaces_version = body["replaces_version"]
-            else:
-                raise ValidationError.at("replaces_version", "required: the version this update replaces")
+            body = {k: v for k, v in body.items() if k != "replaces_version"}
+        notice = self._parse(caller, body, site)  # first: a misspelt replaces_version is an unknown key
+        if replaces_version is None:
+            raise ValidationError.at("replaces_version", "required: the version this update replaces")
         if isinstance(replaces_version, bool) or not isinstance(replaces_version, int) or replaces_version < 1:
             raise ValidationError.at("replaces_version", f"must be a whole number ≥ 1, got {replaces_version!r}")
-        if isinstance(body, Mapping):
-            body = {k: v for k, v in body.items() if k != "replaces_version"}
-        notice = self._parse(caller, body, site)
         if notice.id is not None and notice.id != notice_id:
             raise ValidationError.at("id", f"must be {notice_id!r} (the notice in the URL) or left out")
         with self._write(caller) as tx:

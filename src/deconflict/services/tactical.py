@@ -35,6 +35,7 @@ from deconflict.domain.conformance import finite_or_none, move, severity_time, v
 from deconflict.domain.errors import ValidationError
 from deconflict.domain.parse import format_time
 from deconflict.domain.parties import Party, Role
+from deconflict.domain.strict import KEYS, check_keys
 from deconflict.domain.tactical import States, detect
 from deconflict.domain.tracks import FUTURE_TOLERANCE_S, TrackState, derive_velocity, parse_state
 from deconflict.domain.volumes import Notice, Volume4D
@@ -94,7 +95,10 @@ class TacticalService:
         one (the rest are kept) with the field and the reason."""
         if not caller.role.files_notices:
             raise Forbidden(f"a {caller.role.value} does not report tracks")
-        if not isinstance(body, dict) or not isinstance(body.get("states"), list):
+        if not isinstance(body, dict):
+            raise ValidationError.at("", 'must be an object {"states": [...]}')
+        check_keys(body, KEYS["tracks"], "")
+        if not isinstance(body.get("states"), list):
             raise ValidationError.at("states", "must be a list of states")
         states = body["states"]
         if len(states) > MAX_BATCH:
