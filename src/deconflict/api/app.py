@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 
 from deconflict.adapters.broker_webhooks import BrokerWebhookStore
 from deconflict.adapters.webhooks import WebhookDeliverer
-from deconflict.api import audit, conflicts, errors, events, messages, notices, reports
+from deconflict.api import audit, conflicts, docs_assets, errors, events, messages, notices, reports
 from deconflict.api import tactical as tactical_api
 from deconflict.api.auth import JwtVerifier
 from deconflict.api.deps import BrokerDep, Caller
@@ -182,6 +182,10 @@ def create_app(
         version=version("deconflict"),
         description=DESCRIPTION,
         lifespan=lifespan,
+        # FastAPI's own pages load Swagger UI and ReDoc from a CDN: blank without internet. The
+        # broker serves them from an installed package instead (docs_assets).
+        docs_url=None,
+        redoc_url=None,
         openapi_tags=[
             {"name": "notices", "description": "Declared air activity: 4D volumes. Information, never permission."},
             {"name": "protected sites", "description": "Volumes every notice must stay clear of (authorities)."},
@@ -202,6 +206,7 @@ def create_app(
     app.state.stopping = asyncio.Event()
     app.add_middleware(BodyLimit, limit=config.server.max_body_bytes)
     errors.install(app)
+    docs_assets.install(app)
 
     @app.get("/", include_in_schema=False)
     def root() -> RedirectResponse:
