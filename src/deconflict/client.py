@@ -1,0 +1,362 @@
+"""A typed HTTP client for a remote broker, for parties: the calls of ``/v1`` as methods that
+return parsed JSON, and the live event stream with resumption by ``Last-Event-ID``.
+
+Every failure is one :class:`ClientError`: the HTTP status (``None`` when the broker could not be
+reached), the broker's error code, and the field and reason it named. The client never prints, and
+never puts its token in an error or a ``repr``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+DEFAULT_TIMEOUT_S = 30.0
+HEARTBEAT_GRACE_S = 45.0
+"""The broker sends a comment at least every 15 s on an idle stream; a stream silent this long is
+taken as dead and reconnected."""
+
+
+class ClientError(Exception):
+    """A call that failed. ``status`` is the HTTP status, or ``None`` when the broker was not reached
+    (``reason`` then names the URL); ``field`` the first refused field, when the broker named one;
+    ``fields`` every ``(field, reason)`` it named."""
+
+    def __init__(
+        self,
+        status: int | None,
+        reason: str,
+        *,
+        code: str | None = None,
+        field: str | None = None,
+        fields: tuple[tuple[str, str], ...] = (),
+        current_version: int | None = None,
+    ) -> None:
+        self.status = status
+        self.reason = reason
+        self.code = code
+        if not fields and field is not None:
+            fields = ((field, reason),)
+        self.fields = fields
+        self.field = field if field is not None else (fields[0][0] if fields else None)
+        self.current_version = current_version
+        super().__init__(self.line())
+
+    @property
+    def network(self) -> bool:
+        """The broker was not reached, or failed (5xx): trying again later may help."""
+        return self.status is None or self.status >= 500
+
+    def line(self) -> str:
+        """One line for a terminal: the refused fields (``field: reason; …``), or the status and reason."""
+        if self.fields:
+            return "; ".join(f"{f}: {r}" if f else r for f, r in self.fields)
+        if self.status is None:
+            return self.reason
+        code = f" {self.code}" if self.code else ""
+        return f"{self.status}{code}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class Event:
+    """One live event: ``id`` is its sequence number in the broker's log."""
+
+    id: int
+    type: str
+    time: str
+    data: dict[str, Any]
+
+    def as_json(self) -> dict[str, Any]:
+        return {"id": self.id, "type": self.type, "time": self.time, "data": self.data}
+
+
+def _error(r: httpx.Response) -> ClientError:
+    try:
+        body = r.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        text = r.text.strip().splitlines()[0][:200] if r.text.strip() else r.reason_phrase
+        return ClientError(r.status_code, f"{text} ({r.request.method} {r.request.url})")
+    detail = body.get("detail")
+    fields: tuple[tuple[str, str], ...] = ()
+    if isinstance(detail, list):
+        fields = tuple((str(d.get("field", "")), str(d.get("reason", ""))) for d in detail if isinstance(d, dict))
+    current = r.headers.get("X-Current-Version")
+    return ClientError(
+        r.status_code,
+        str(body.get("message") or body.get("error") or r.reason_phrase),
+        code=str(body["error"]) if body.get("error") else None,
+        fields=fields,
+        current_version=int(current) if current and current.isdigit() else None,
+    )
+
+
+class BrokerClient:
+    """Calls one broker as one party. ``url`` is the broker's base URL (``http://host:8000``);
+    ``transport`` lets a test route calls without a network."""
+
+    def __init__(
+        self,
+        url: str,
+        token: str,
+        *,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.url = url.rstrip("/")
+        self._http = httpx.Client(
+            base_url=self.url,
+            headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
+            timeout=timeout_s,
+            transport=transport,
+        )
+
+    def __repr__(self) -> str:  # never the token
+        return f"BrokerClient({self.url!r})"
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> BrokerClient:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ plumbing
+
+    def _send(self, method: str, path: str, **kw: Any) -> httpx.Response:
+        try:
+            r = self._http.request(method, "/v1" + path, **kw)
+        except httpx.HTTPError as e:
+            raise ClientError(None, f"cannot reach the broker at {self.url}/v1{path}: {_why(e)}") from None
+        if r.status_code >= 400:
+            raise _error(r)
+        return r
+
+    def _json(self, method: str, path: str, **kw: Any) -> Any:
+        r = self._send(method, path, **kw)
+        try:
+            return r.json()
+        except ValueError:
+            raise ClientError(
+                r.status_code, f"the broker at {self.url} answered {path} with something not JSON"
+            ) from None
+
+    def _pages(self, path: str, params: dict[str, str]) -> list[dict[str, Any]]:
+        """Every item of a paged list, following ``X-Next-Cursor``."""
+        out: list[dict[str, Any]] = []
+        query = {k: v for k, v in params.items() if v is not None}
+        while True:
+            r = self._send("GET", path, params=query)
+            out.extend(r.json())
+            cursor = r.headers.get("X-Next-Cursor")
+            if not cursor:
+                return out
+            query = {**query, "cursor": cursor}
+
+    # ------------------------------------------------------------------ calls
+
+    def me(self) -> dict[str, Any]:
+        """``{"party", "role", "coalition"}``: who the token belongs to."""
+        out: dict[str, Any] = self._json("GET", "/me")
+        return out
+
+    def file(self, body: Any, *, site: bool = False) -> dict[str, Any]:
+        """File one notice (or protected site); the reply holds the notice, its conflicts and receipt."""
+        out: dict[str, Any] = self._json("POST", "/protected-sites" if site else "/notices", json=body)
+        return out
+
+    def update(self, notice_id: str, body: Any, version: int, *, site: bool = False) -> dict[str, Any]:
+        """Replace a notice's volumes; ``version`` is the version it replaces (409 when stale)."""
+        path = f"/{'protected-sites' if site else 'notices'}/{_seg(notice_id)}"
+        out: dict[str, Any] = self._json("PUT", path, json=body, headers={"If-Match": f'"{version}"'})
+        return out
+
+    def set_state(self, notice_id: str, verb: str, version: int | None = None, *, site: bool = False) -> dict[str, Any]:
+        """``verb``: ``activate``, ``end`` or ``cancel``."""
+        base = f"/{'protected-sites' if site else 'notices'}/{_seg(notice_id)}"
+        params = {} if version is None else {"replaces_version": str(version)}
+        if verb == "cancel":
+            out: dict[str, Any] = self._json("DELETE", base, params=params)
+        else:
+            out = self._json("POST", f"{base}/{verb}", params=params)
+        return out
+
+    def notices(self, **filters: str | None) -> list[dict[str, Any]]:
+        """Notices you may see; filters ``party``, ``state``, ``start``, ``end``, ``bbox``."""
+        return self._pages("/notices", {k: v for k, v in filters.items() if v is not None})
+
+    def notice(self, notice_id: str) -> dict[str, Any]:
+        out: dict[str, Any] = self._json("GET", f"/notices/{_seg(notice_id)}")
+        return out
+
+    def conflicts(self, state: str | None = None) -> list[dict[str, Any]]:
+        return self._pages("/conflicts", {} if state is None else {"state": state})
+
+    def conflict(self, conflict_id: str) -> dict[str, Any]:
+        out: dict[str, Any] = self._json("GET", f"/conflicts/{_seg(conflict_id)}")
+        return out
+
+    def ack_conflict(self, conflict_id: str) -> tuple[bool, dict[str, Any]]:
+        """Acknowledge (received and understood); ``True`` when this call recorded it (201)."""
+        r = self._send("POST", f"/conflicts/{_seg(conflict_id)}/ack")
+        return r.status_code == 201, r.json()
+
+    def send(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Send a hotline message: ``to``, ``subject``, ``text`` and the optional documented keys."""
+        out: dict[str, Any] = self._json("POST", "/messages", json=body)
+        return out
+
+    def messages(self, box: str | None = None, thread: str | None = None) -> list[dict[str, Any]]:
+        params = {k: v for k, v in (("box", box), ("thread", thread)) if v is not None}
+        return self._pages("/messages", params)
+
+    def message(self, message_id: str) -> dict[str, Any]:
+        out: dict[str, Any] = self._json("GET", f"/messages/{_seg(message_id)}")
+        return out
+
+    def ack_message(self, message_id: str, state: str = "understood") -> tuple[bool, dict[str, Any]]:
+        """``state``: ``received`` or ``understood`` (never an approval); ``True`` when it changed."""
+        r = self._send("POST", f"/messages/{_seg(message_id)}/ack", json={"state": state})
+        return r.status_code == 201, r.json()
+
+    def audit_key(self) -> dict[str, Any]:
+        out: dict[str, Any] = self._json("GET", "/audit/key")
+        return out
+
+    def audit_export(self) -> dict[str, Any]:
+        out: dict[str, Any] = self._json("GET", "/audit/export")
+        return out
+
+    def compliance(self, since: str | None = None, until: str | None = None, html: bool = False) -> Any:
+        """The compliance report as JSON, or its HTML page (``str``) when ``html``."""
+        params = {k: v for k, v in (("since", since), ("until", until)) if v is not None}
+        if html:
+            return self._send("GET", "/reports/compliance", params={**params, "format": "html"}).text
+        return self._json("GET", "/reports/compliance", params=params)
+
+    # ------------------------------------------------------------------ live events
+
+    def events(
+        self,
+        after: int | None = None,
+        *,
+        idle_s: float | None = None,
+        on_reconnect: Callable[[str, int | None, float], None] | None = None,
+        max_delay_s: float = 10.0,
+    ) -> Iterator[Event]:
+        """The live stream: events after ``after`` (``None``: from the next one), for ever.
+
+        A dropped connection is reconnected with ``Last-Event-ID`` (the last event received), so
+        nothing is missed or repeated; ``on_reconnect(reason, last_id, delay_s)`` is told each time.
+        The first connection's failure raises :class:`ClientError`, and so does any 4xx (a revoked
+        token). With ``idle_s`` the stream ends once no event has come for that long.
+        """
+        last = after
+        delay = 0.5
+        connected_once = False
+        tries = 0
+        while True:
+            tries += 1
+            headers = {"Accept": "text/event-stream"}
+            params: dict[str, str] = {}
+            if connected_once and last is not None:
+                headers["Last-Event-ID"] = str(last)
+            elif last is not None:
+                params["after"] = str(last)
+            read_s = HEARTBEAT_GRACE_S if idle_s is None else min(idle_s, HEARTBEAT_GRACE_S)
+            timeout = httpx.Timeout(DEFAULT_TIMEOUT_S, read=read_s)
+            reason = "the broker closed the stream"
+            quiet_since: float | None = None
+            try:
+                with self._http.stream("GET", "/v1/events", params=params, headers=headers, timeout=timeout) as r:
+                    if r.status_code >= 400:
+                        r.read()
+                        raise _error(r)
+                    connected_once, delay = True, 0.5
+                    quiet_since = time.monotonic()
+                    for item in _parse_sse(r.iter_lines()):
+                        if isinstance(item, float):  # a retry: hint from the broker
+                            delay = min(max(item, 0.1), max_delay_s)
+                        elif isinstance(item, Event):
+                            last = item.id
+                            quiet_since = time.monotonic()
+                            yield item
+                        if idle_s is not None and time.monotonic() - quiet_since >= idle_s:
+                            return
+            except httpx.ReadTimeout:
+                if idle_s is not None and quiet_since is not None and time.monotonic() - quiet_since >= idle_s:
+                    return
+                reason = "no word from the broker" if quiet_since is not None else "no answer from the broker"
+            except httpx.HTTPError as e:
+                if not connected_once:
+                    raise ClientError(None, f"cannot reach the broker at {self.url}/v1/events: {_why(e)}") from None
+                reason = f"connection lost ({_why(e)})"
+            if not connected_once and tries >= 3:
+                raise ClientError(None, f"cannot reach the broker at {self.url}/v1/events: {reason}")
+            if on_reconnect is not None:
+                on_reconnect(reason, last, delay)
+            time.sleep(delay)
+            delay = min(delay * 2, max_delay_s)
+
+
+def _parse_sse(lines: Iterator[str]) -> Iterator[Event | float | None]:
+    """SSE lines → events; a ``retry:`` hint as seconds; ``None`` for a comment (keep-alive)."""
+    fields: dict[str, str] = {}
+    for line in lines:
+        if not line:
+            if "data" in fields:
+                yield _event(fields)
+            fields = {}
+            continue
+        if line.startswith(":"):
+            yield None
+            continue
+        key, _, value = line.partition(":")
+        value = value.removeprefix(" ")
+        if key == "retry" and value.isdigit():
+            yield int(value) / 1000
+        elif key == "data" and "data" in fields:
+            fields["data"] += "\n" + value
+        else:
+            fields[key] = value
+
+
+def _event(fields: dict[str, str]) -> Event:
+    try:
+        doc = json.loads(fields["data"])
+    except ValueError:
+        doc = {"data": {"text": fields["data"]}}
+    if not isinstance(doc, dict):
+        doc = {"data": {"value": doc}}
+    seq = fields.get("id", str(doc.get("id", "0")))
+    data = doc.get("data")
+    return Event(
+        id=int(seq) if seq.isdigit() else 0,
+        type=str(fields.get("event") or doc.get("type") or "message"),
+        time=str(doc.get("time", "")),
+        data=data if isinstance(data, dict) else {"value": data},
+    )
+
+
+def _seg(value: str) -> str:
+    """A path segment, quoted (ids hold ``:``, which is fine, but never ``/`` or ``?``)."""
+    from urllib.parse import quote
+
+    return quote(value, safe=":@-._~")
+
+
+def _why(e: httpx.HTTPError) -> str:
+    if isinstance(e, httpx.ConnectError):
+        text = str(e)
+        return "connection refused" if "refused" in text.lower() else (text or "cannot connect")
+    if isinstance(e, httpx.TimeoutException):
+        return "timed out"
+    return str(e) or type(e).__name__
