@@ -65,8 +65,8 @@ class WebhookStore(Protocol):
 def event_body(event: OutgoingEvent) -> bytes:
     """The canonical JSON body POSTed for ``event`` (sorted keys, no spaces, UTF-8).
 
-    >>> event_body(OutgoingEvent(seq=7, type="conflict.opened", time=0.0, data={"b": 1, "a": "é"}))
-    b'{"data":{"a":"\\xc3\\xa9","b":1},"id":7,"time":"1970-01-01T00:00:00Z","type":"conflict.opened"}'
+    >>> event_body(OutgoingEvent(seq=7, type="conflict.created", time=0.0, data={"b": 1, "a": "é"}))
+    b'{"data":{"a":"\\xc3\\xa9","b":1},"id":7,"time":"1970-01-01T00:00:00Z","type":"conflict.created"}'
     """
     doc = {"id": event.seq, "type": event.type, "time": format_time(event.time), "data": event.data}
     # allow_nan=False: NaN is not JSON, and a receiver's parser would refuse the whole body.
