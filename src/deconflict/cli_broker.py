@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import errno
 import io
 import json
+import socket
 from pathlib import Path
 from typing import Annotated
 
@@ -47,7 +49,8 @@ def serve(
 ) -> None:
     """Run the broker: the HTTP API (docs at /docs), live events and webhooks.
 
-    Brings the store's schema up to date and creates the signing key on first start.
+    Takes the address first (exit 2 if another process holds it, before anything is created), then
+    brings the store's schema up to date and creates the signing key on first start.
     """
     import uvicorn
 
@@ -56,15 +59,41 @@ def serve(
     from deconflict.config import theater_policy
 
     cfg = config_or_exit(config, db)
-    broker = open_broker(cfg)
-    broker.record_start(__version__)
-    broker.record_policy(theater_policy(cfg))  # logged only when the agreed definitions changed
-    app = create_app(broker, cfg)
     h = host or cfg.server.host
     p = cfg.server.port if port is None else port
-    typer.echo(f"deconflict {__version__}: store {cfg.db_url}, key {cfg.key_file} ({broker.key.key_id()})")
-    typer.echo(f"API and docs: http://{h}:{p}/docs")
-    uvicorn.run(app, host=h, port=p, log_level="info", timeout_graceful_shutdown=2)
+    sock = _listen(h, p)  # served as is: no other process can take the port in between
+    try:
+        broker = open_broker(cfg)
+        broker.record_start(__version__)
+        broker.record_policy(theater_policy(cfg))  # logged only when the agreed definitions changed
+        app = create_app(broker, cfg)
+        typer.echo(f"deconflict {__version__}: store {cfg.db_url}, key {cfg.key_file} ({broker.key.key_id()})")
+        typer.echo(f"API and docs: http://{h}:{p}/docs")
+        server = uvicorn.Server(uvicorn.Config(app, host=h, port=p, log_level="info", timeout_graceful_shutdown=2))
+        server.run(sockets=[sock])
+    finally:
+        sock.close()
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host:port`` (as uvicorn binds one), or exit 2 saying why not."""
+    where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    if not 0 <= port <= 65535:
+        raise err(f"--port {port}: must be 0 to 65535")
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except (socket.gaierror, UnicodeError) as e:
+        raise err(f"--host {host}: cannot resolve it ({getattr(e, 'strerror', None) or e})") from None
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a restart need not wait out TIME_WAIT
+    try:
+        sock.bind(address)
+    except OSError as e:
+        sock.close()
+        why = "address already in use (another process listens there)" if e.errno == errno.EADDRINUSE else e.strerror
+        raise err(f"cannot listen on {where}: {why}; choose another --port or --host") from None
+    sock.set_inheritable(True)
+    return sock
 
 
 @party_app.command("add")
@@ -192,8 +221,11 @@ def audit_verify(
 ) -> None:
     """Check an export: every event's hash, the chain linking them, the signed head, every receipt.
 
-    Exit 0 when everything checks, 1 when something was edited, removed, inserted, reordered or
-    forged (each problem is printed with where it is), 2 when the file cannot be read.
+    Exit status: 0 when everything checks against the key given with --key; 1 when something was
+    edited, removed, inserted, reordered or forged (each problem is printed with where it is); 2 when
+    the file or the key cannot be read; 3 when, without --key, the export is consistent with the key
+    it carries but that key is not trusted: whoever rewrites a log can re-sign it with a key of their
+    own, so only --key with the broker's key obtained out of band makes the check a full one.
     """
     from deconflict.domain.audit import load_public_key, verify_export
 
@@ -205,26 +237,31 @@ def audit_verify(
         try:
             expected = load_public_key(text)
         except ValidationError as e:
+            reason = e.errors[0].reason
             if as_file:
-                raise err(f"--key {key}: {e.errors[0].reason}") from None
+                raise err(f"--key: {reason} (read from {key})") from None
             if "/" in key or key.endswith((".pub", ".pem", ".key")):
-                raise err(f"--key {key}: no such file, and not a key ({e.errors[0].reason})") from None
-            raise err(f"--key: {e.errors[0].reason}") from None
+                raise err(f"--key {key}: no such file, and not a key either ({reason})") from None
+            raise err(f"--key: {reason}") from None
     if not isinstance(doc, dict):
         raise err(f"{file}: not an audit export (expected a JSON object)")
     report = verify_export(doc, expected)
     for p in report.problems:
         typer.echo(f"{file}: {p.where}: {p.what}")
-    trust = "the key you gave" if report.key_trusted else "the key inside the file (pass --key to check it)"
-    summary = (
-        f"{report.events} events ({report.full_events} in full), {report.receipts} receipts, head seq "
-        f"{report.head_seq}, checked with {trust}, key id {report.key_id}"
+    counts = (
+        f"{report.events} events ({report.full_events} in full), {report.receipts} receipts, head seq {report.head_seq}"
     )
-    if report.ok:
-        typer.echo(f"OK: {summary}")
-    else:
-        typer.echo(f"FAILED: {len(report.problems)} problem(s); {summary}")
+    if not report.ok:
+        trust = "the key you gave" if report.key_trusted else "the key inside the file"
+        typer.echo(f"FAILED: {len(report.problems)} problem(s); {counts}, checked with {trust}, key id {report.key_id}")
         raise typer.Exit(1)
+    if not report.key_trusted:
+        typer.echo(
+            f"UNTRUSTED KEY: {counts}: consistent with the key it carries ({report.key_id}), but that key is not "
+            "trusted: anyone can re-sign a rewritten log; give --key with the broker's public key to verify it"
+        )
+        raise typer.Exit(3)
+    typer.echo(f"OK: {counts}, checked with the key you gave, key id {report.key_id}")
 
 
 def report(
