@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from rich import box
 from rich.table import Table
 
 from deconflict.client import Event
@@ -150,15 +151,23 @@ def _window(n: dict[str, Any]) -> tuple[Any, Any]:
 
 
 def notices_table(items: list[dict[str, Any]]) -> Table:
-    t = Table(title=f"{len(items)} notice(s)", title_justify="left")
-    t.add_column("notice", overflow="fold", ratio=1)
+    """One row a notice: id (``*`` a protected site), version, state, from and to (UTC)."""
+    rows = sorted(((n, *_window(n)) for n in items), key=lambda r: str(r[1]))
+    years = {str(t)[:4] for _, start, end in rows for t in (start, end) if t}
+    cut = 5 if len(years) == 1 else 0  # one year: said once, in the title
+    title = f"{len(items)} notice(s)" + (f", times UTC in {years.pop()}" if cut else ", times UTC")
+    t = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+    t.add_column("notice", overflow="fold")
     t.add_column("v", no_wrap=True, justify="right")
     t.add_column("state", no_wrap=True)
-    t.add_column("when", no_wrap=True)
-    for n in sorted(items, key=lambda n: str(_window(n)[0])):
-        start, end = _window(n)
-        site = " (site)" if n.get("protected_site") else ""
-        t.add_row(f"{n['id']}{site}", str(n.get("version")), str(n.get("state")), _span(start, end))
+    t.add_column("from", no_wrap=True)
+    t.add_column("to", no_wrap=True)
+    for n, start, end in rows:
+        a, b = _t(start)[cut:], _t(end)[cut:]
+        site = " *" if n.get("protected_site") else ""
+        t.add_row(f"{n['id']}{site}", str(n.get("version")), str(n.get("state")), a, b[-5:] if a[:-6] == b[:-6] else b)
+    if any(n.get("protected_site") for n in items):
+        t.caption, t.caption_justify = "* a protected site", "left"
     return t
 
 
@@ -216,9 +225,18 @@ def _summary(kind: str, d: dict[str, Any]) -> str:
 def report_table(report: dict[str, Any]) -> Table:
     """The compliance report, one row a party, in columns that fit 80 characters."""
     title = f"compliance {_span(report.get('since'), report.get('until'))}"
-    t = Table(title=title, title_justify="left", caption="acks: on time/late/missing/pending", caption_justify="left")
-    for col in ("party", "notices", "late", "lead h", "conflicts", "acks", "nonconf min", "incursion min"):
-        t.add_column(col, no_wrap=col != "party", overflow="fold" if col == "party" else "ellipsis", justify="left")
+    t = Table(
+        title=title,
+        title_justify="left",
+        caption="filed: notices; lead h: their median lead time in hours; acks: on time/late/missing/pending",
+        caption_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        collapse_padding=True,
+    )
+    t.add_column("party", overflow="fold", min_width=10)
+    for col in ("filed", "late", "lead h", "conflicts", "acks", "nonconf\nmin", "incursion\nmin"):
+        t.add_column(col, no_wrap=True, justify="right")
     for p in report.get("parties") or []:
         a = p.get("acknowledgements") or {}
         lead = p.get("lead_time_median_s")
