@@ -75,6 +75,32 @@ def _duration(seconds: float | None) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
+def _text_px(text: str) -> float:
+    """A generous width of ``text`` in the charts' 12 px sans-serif (about 6.6 px a character)."""
+    return 7.2 * len(text)
+
+
+def _span(seconds: float) -> str:
+    """A period in whole units, the largest two: ``2 d``, ``1 d 2 h``, ``1 h 30 min``, ``45 s``.
+    What is left below the second unit is dropped (the exact bounds are printed beside it).
+
+    >>> _span(3600.684), _span(3600.0), _span(48 * 3600.0), _span(90.0), _span(0.2)
+    ('1 h 0 min', '1 h', '2 d', '1 min 30 s', 'under 1 s')
+    """
+    if seconds < 1:
+        return "under 1 s"
+    units = (("d", 86400), ("h", 3600), ("min", 60), ("s", 1))
+    for i, (name, size) in enumerate(units):
+        if seconds >= size:
+            first = int(seconds // size)
+            rest = seconds - first * size
+            if rest == 0 or i + 1 == len(units):
+                return f"{first} {name}"
+            sub_name, sub_size = units[i + 1]
+            return f"{first} {name} {int(rest // sub_size)} {sub_name}"
+    raise AssertionError("unreachable: seconds >= 1")
+
+
 def _latency_unit(report: ComplianceReport) -> tuple[str, float]:
     """The unit (name, seconds per unit) that suits the largest acknowledgement latency."""
     top = max((x for r in report.parties for x in r.ack_latencies_s), default=0.0)
@@ -85,15 +111,18 @@ def _latency_unit(report: ComplianceReport) -> tuple[str, float]:
     return "hours", 3600.0
 
 
-def nice_ticks(lo: float, hi: float, target: int = 6) -> list[float]:
-    """Round tick values covering ``[lo, hi]``, about ``target`` of them (step 1, 2 or 5 × 10ⁿ).
+def nice_ticks(lo: float, hi: float, target: int = 6, min_step: float = 0.0) -> list[float]:
+    """Round tick values covering ``[lo, hi]``, about ``target`` of them (step 1, 2 or 5 × 10ⁿ, and
+    at least ``min_step``: 1 for counts, which have no halves).
 
     >>> nice_ticks(0.0, 26.0)
     [0.0, 5.0, 10.0, 15.0, 20.0, 25.0, 30.0]
+    >>> nice_ticks(0.0, 2.0, min_step=1.0)
+    [0.0, 1.0, 2.0]
     """
     if not hi > lo:
         hi = lo + 1.0
-    raw = (hi - lo) / max(1, target)
+    raw = max((hi - lo) / max(1, target), min_step)
     mag = 10.0 ** math.floor(math.log10(raw))
     step = next(m * mag for m in (1.0, 2.0, 5.0, 10.0) if m * mag >= raw)
     first = math.floor(lo / step) * step
@@ -114,8 +143,8 @@ def _tick_label(t: float) -> str:
 class _Axis:
     """A linear map from data units to x pixels over ``[x0, x1]``, ending on round ticks."""
 
-    def __init__(self, lo: float, hi: float, x0: float, x1: float) -> None:
-        self.ticks = nice_ticks(lo, hi)
+    def __init__(self, lo: float, hi: float, x0: float, x1: float, min_step: float = 0.0) -> None:
+        self.ticks = nice_ticks(lo, hi, min_step=min_step)
         self.lo, self.hi = self.ticks[0], self.ticks[-1]
         self.x0, self.x1 = x0, x1
 
@@ -236,12 +265,16 @@ def lead_time_chart(report: ComplianceReport) -> str:
                 )
     x = axis.x(min_h)
     out.append(
-        f'<line x1="{x:.1f}" y1="{top - 6:.1f}" x2="{x:.1f}" y2="{bottom:.1f}" stroke="{RED}" '
-        f'stroke-width="2" stroke-dasharray="6 4"/>'
+        f'<line class="min-notice-line" x1="{x:.1f}" y1="{top - 6:.1f}" x2="{x:.1f}" y2="{bottom:.1f}" '
+        f'stroke="{RED}" stroke-width="2" stroke-dasharray="6 4"/>'
     )
+    label = f"minimum notice {_hours(report.min_notice_s)}"
+    # Right of the line, unless that runs past the chart's edge (negative lead times push the
+    # minimum notice to the right end of the axis): then left of it, ending at the line.
+    right = x + 4 + _text_px(label) <= WIDTH_PX - 4
     out.append(
-        f'<text x="{x + 4:.1f}" y="{top - 8:.1f}" fill="{RED}" style="fill:{RED}">'
-        f"minimum notice {_e(_hours(report.min_notice_s))}</text>"
+        f'<text class="min-notice-label" x="{x + 4 if right else x - 4:.1f}" y="{top - 8:.1f}" '
+        f'text-anchor="{"start" if right else "end"}" fill="{RED}" style="fill:{RED}">{_e(label)}</text>'
     )
     out.append("</svg>")
     return "\n".join(out)
@@ -258,7 +291,7 @@ def ack_chart(report: ComplianceReport) -> str:
     lat = [x / per for r in rows for x in r.ack_latencies_s]
     axis = _Axis(min([0.0, *lat]), max([*lat, 1.0]), LABEL_PX, split_x)
     duties = max([r.ack_duties for r in rows] + [1])
-    count_axis = _Axis(0.0, float(duties), bar_x0, bar_x1)
+    count_axis = _Axis(0.0, float(duties), bar_x0, bar_x1, min_step=1.0)  # whole duties
     bottom = top + ROW_PX * max(1, len(rows))
     height = bottom + 50
     out = [
@@ -282,11 +315,17 @@ def ack_chart(report: ComplianceReport) -> str:
         14,
     )
     out += _row_labels(rows, top, bar_x1)
-    out += axis.svg(bottom, top, f"time to acknowledge ({unit})")
+    if lat:
+        out += axis.svg(bottom, top, f"time to acknowledge ({unit})")
+    else:  # an axis with nothing on it would run 0–1 in no unit at all: say what happened instead
+        out.append(
+            f'<text class="muted axis-label" x="{(LABEL_PX + split_x) / 2:.1f}" y="{(top + bottom) / 2 + 4:.1f}" '
+            f'text-anchor="middle">no acknowledgements in the period</text>'
+        )
     out += count_axis.svg(bottom, top, "acknowledgement duties")
     for i, r in enumerate(rows):
         cy = top + i * ROW_PX + ROW_PX / 2
-        if not r.ack_latencies_s:
+        if lat and not r.ack_latencies_s:
             out.append(f'<text class="muted" x="{LABEL_PX + 8}" y="{cy + 4:.1f}">none acknowledged</text>')
         for j, (v, late) in enumerate(_split(r.ack_latencies_s, r.late_ack_latencies_s)):
             out.append(
@@ -383,10 +422,10 @@ def render_html(
     ``report_hash`` and ``log_seq`` (the event-log entry that records the report) are printed in the
     header when given, so a reader can check the page against the log.
     """
-    span_h = (report.until - report.since) / 3600
+    span = _span(report.until - report.since)
     meta = [
         f'<p class="meta">Period <b>{_e(format_time(report.since))}</b> → <b>{_e(format_time(report.until))}</b> '
-        f"({span_h:g} h, end excluded) · minimum notice <b>{_e(_hours(report.min_notice_s))}</b> · "
+        f"({_e(span)}, end excluded) · minimum notice <b>{_e(_hours(report.min_notice_s))}</b> · "
         f"{len(report.parties)} parties</p>"
     ]
     if report_hash is not None or log_seq is not None:

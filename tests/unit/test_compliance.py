@@ -317,3 +317,52 @@ def test_rich_table_has_a_row_per_party() -> None:
     t = render_table(scenario())
     assert t.row_count == 3
     assert len(t.columns) == 13
+
+
+def _ack_chart(page: str) -> str:
+    start = page.index('<svg id="ack-latency-chart"')
+    return page[start : page.index("</svg>", start)]
+
+
+def test_latency_chart_says_so_when_nothing_was_acknowledged() -> None:
+    """No acknowledgement in the period: a plain sentence, not an empty axis running 0 to 1."""
+    acks = [
+        ack("alpha", "m1", T0 + H, T0 + H + 15 * M, None),
+        ack("bravo", "m2", T0 + 2 * H, T0 + 2 * H + 15 * M, None),
+    ]
+    r = compliance_report(["alpha", "bravo"], SINCE, UNTIL, [], [], acks, [], MIN_NOTICE)
+    assert r.parties[0].acks_missing == 1 and not any(p.ack_latencies_s for p in r.parties)
+    chart = _ack_chart(render_html(r))
+    assert "no acknowledgements in the period" in chart
+    assert ">0.2<" not in chart and ">0.8<" not in chart  # the old empty 0–1 axis (and no 0.2 of a duty)
+    assert "time to acknowledge (" not in chart  # no unit axis without values
+    assert "none acknowledged" not in chart  # said once for the chart, not on every row
+    assert chart.count('<rect class="mark"') == 2  # the duties (missing) are still drawn
+
+
+def test_latency_axis_is_drawn_when_something_was_acknowledged() -> None:
+    chart = _ack_chart(render_html(scenario()))
+    assert "no acknowledgements in the period" not in chart
+    assert "time to acknowledge (minutes)" in chart
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [
+        (3600.684, "1 h 0 min"),
+        (3600.0, "1 h"),
+        (5400.0, "1 h 30 min"),
+        (24 * H, "1 d"),
+        (48 * H, "2 d"),
+        (26 * H + 59 * M, "1 d 2 h"),
+        (45 * M, "45 min"),
+        (90.0, "1 min 30 s"),
+        (42.4, "42 s"),
+        (0.2, "under 1 s"),
+    ],
+)
+def test_periods_read_in_whole_units(seconds: float, text: str) -> None:
+    r = compliance_report(["alpha"], SINCE, SINCE + seconds, [], [], [], [], MIN_NOTICE)
+    page = render_html(r)
+    assert f"({text}, end excluded)" in page
+    assert "1.00019" not in page
