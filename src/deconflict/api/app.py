@@ -22,6 +22,8 @@ from deconflict.api import audit, conflicts, docs_assets, errors, events, messag
 from deconflict.api import tactical as tactical_api
 from deconflict.api.auth import JwtVerifier
 from deconflict.api.deps import BrokerDep, Caller
+from deconflict.api.openapi import install_openapi
+from deconflict.api.schemas_out import Me, Policy, Status
 from deconflict.config import Config, theater_policy
 from deconflict.domain.parse import format_time
 from deconflict.services.broker import Broker
@@ -217,6 +219,8 @@ def create_app(
         tags=["health"],
         summary="The process is up",
         description='No token needed. Always `{"status": "ok"}` while the process serves requests.',
+        response_model=None,
+        responses={200: {"model": Status}},
     )
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
@@ -227,6 +231,7 @@ def create_app(
         summary="The store answers",
         description='No token needed. 200 `{"status": "ready"}` when the store answers a query, else 503 with '
         "the kind of failure. Says nothing about the log or the traffic.",
+        responses={200: {"model": Status}, 503: {"model": Status, "description": "The store does not answer."}},
     )
     def readyz() -> JSONResponse:
         # Says nothing about the log (not even its length): without a token, the tempo of
@@ -243,6 +248,8 @@ def create_app(
         tags=["health"],
         summary="Who you are to the broker",
         description="The party your token names, its role (`party`, `authority`, `observer`, `admin`) and coalition.",
+        response_model=None,
+        responses={200: {"model": Me}},
     )
     def me(caller: Caller, broker: BrokerDep) -> dict[str, Any]:
         return {"party": caller.name, "role": caller.role.value, "coalition": caller.coalition}
@@ -255,6 +262,8 @@ def create_app(
         "distance, the hotline's acknowledgement deadlines and escalation interval, and the disclosure default: "
         "the thresholds that turn an event into a violation. `recorded` names the log event that recorded them "
         "(`policy.recorded`, visible to every party in its export): any change is itself a logged event.",
+        response_model=None,
+        responses={200: {"model": Policy}},
     )
     def policy(caller: Caller, broker: BrokerDep) -> dict[str, Any]:
         doc = theater_policy(config)
@@ -283,4 +292,5 @@ def create_app(
         app.include_router(r, prefix="/v1")
     # where Prometheus looks by default; the same handler (and admin token) as /v1/metrics
     app.add_api_route("/metrics", tactical_api.metrics, methods=["GET"], include_in_schema=False)
+    install_openapi(app)
     return app

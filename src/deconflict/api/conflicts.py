@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
 from deconflict.api.deps import PAGING, BrokerDep, Caller, CursorQuery, LimitQuery, page
+from deconflict.api.schemas_out import ConflictWithAcks
 from deconflict.services.ports import ConflictState
 
 router = APIRouter(prefix="/conflicts", tags=["conflicts"])
@@ -23,7 +24,7 @@ VIEW = (
     "",
     summary="Conflicts that involve you (admin: all)",
     description=VIEW + " Oldest first, in pages: " + PAGING,
-    response_model=list[dict[str, Any]],
+    response_model=list[ConflictWithAcks],
 )
 def list_conflicts(
     request: Request,
@@ -37,7 +38,13 @@ def list_conflicts(
     return page(request, items, next_cursor)
 
 
-@router.get("/{conflict_id}", summary="Get a conflict", description=VIEW)
+@router.get(
+    "/{conflict_id}",
+    summary="Get a conflict",
+    description=VIEW,
+    response_model=None,
+    responses={200: {"model": ConflictWithAcks}},
+)
 def get_conflict(caller: Caller, broker: BrokerDep, conflict_id: str) -> dict[str, Any]:
     return broker.get_conflict(caller, conflict_id)
 
@@ -47,6 +54,10 @@ def get_conflict(caller: Caller, broker: BrokerDep, conflict_id: str) -> dict[st
     summary="Acknowledge a conflict",
     description="Records that your party received and understood the conflict. It is never an approval of "
     "anything. 201 the first time, 200 when already acknowledged. Logged and sent to the other party.",
+    responses={
+        200: {"model": ConflictWithAcks, "description": "Already acknowledged."},
+        201: {"model": ConflictWithAcks, "description": "Acknowledged now."},
+    },
 )
 def acknowledge(caller: Caller, broker: BrokerDep, conflict_id: str) -> JSONResponse:
     r = broker.acknowledge(caller, conflict_id)

@@ -17,6 +17,8 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
 
 from deconflict.api.deps import DIGITS, Body, BrokerDep, Caller
+from deconflict.api.schemas import Webhook, request_body
+from deconflict.api.schemas_out import WebhookSet
 from deconflict.domain.errors import ValidationError
 from deconflict.domain.parse import format_time
 from deconflict.domain.parties import Party
@@ -141,6 +143,11 @@ def check_public_url(url: str) -> None:
     description='`{"url": "https://…", "secret": "…"}`. Every event you may see is POSTed to the URL in '
     "order, signed with HMAC-SHA256 over `timestamp.body` (header `X-Deconflict-Signature`), retried with "
     "backoff until it is accepted. Delivery starts with the next event. See docs/webhooks.md.",
+    openapi_extra=request_body(
+        Webhook, {"url": "https://ops.example.org/deconflict/hook", "secret": "a-long-random-shared-secret"}
+    ),
+    response_model=None,
+    responses={200: {"model": WebhookSet}},
 )
 def set_webhook(request: Request, caller: Caller, broker: BrokerDep, body: Body) -> dict[str, Any]:
     if not isinstance(body, dict):

@@ -9,6 +9,8 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
 from deconflict.api.deps import PAGING, Body, Caller, CursorQuery, LimitQuery, page, parse_json
+from deconflict.api.schemas import Acknowledgement, MessageDraft, request_body
+from deconflict.api.schemas_out import MessageOut
 from deconflict.domain.errors import ValidationError
 from deconflict.services.hotline import Hotline
 
@@ -49,7 +51,8 @@ VIEW = (
     "`to`, the reply goes to the thread's other participants). A recipient that has not acknowledged by the "
     "deadline is escalated: an event to the sender, to the recipient again, and to admins and observers, repeated "
     "every `escalation_interval_s` (see `/v1/policy`) until it acknowledges. Logged. " + VIEW,
-    openapi_extra={"requestBody": {"content": {"application/json": {"example": MESSAGE_EXAMPLE}}, "required": True}},
+    openapi_extra=request_body(MessageDraft, MESSAGE_EXAMPLE),
+    responses={201: {"model": MessageOut, "description": "The message as sent."}},
 )
 def send(caller: Caller, hotline: HotlineDep, body: Body) -> JSONResponse:
     r = hotline.send(caller, body)
@@ -60,7 +63,7 @@ def send(caller: Caller, hotline: HotlineDep, body: Body) -> JSONResponse:
     "",
     summary="Your messages: inbox, outbox, or a thread",
     description=VIEW + " Oldest first, in pages: " + PAGING,
-    response_model=list[dict[str, Any]],
+    response_model=list[MessageOut],
 )
 def list_messages(
     request: Request,
@@ -77,7 +80,13 @@ def list_messages(
     return page(request, items, next_cursor)
 
 
-@router.get("/{message_id}", summary="Get a message", description=VIEW)
+@router.get(
+    "/{message_id}",
+    summary="Get a message",
+    description=VIEW,
+    response_model=None,
+    responses={200: {"model": MessageOut}},
+)
 def get_message(caller: Caller, hotline: HotlineDep, message_id: str) -> dict[str, Any]:
     return hotline.get(caller, message_id)
 
@@ -100,6 +109,11 @@ async def optional_body(request: Request) -> Any:
     "An acknowledgement records that your party received (and understood) the message; it is never an approval "
     "of anything. Either state answers the deadline. 201 when it changes your state, 200 when it was already so. "
     "Logged and sent to the sender.",
+    openapi_extra=request_body(Acknowledgement, {"state": "understood"}, required=False),
+    responses={
+        200: {"model": MessageOut, "description": "Already acknowledged so."},
+        201: {"model": MessageOut, "description": "Your acknowledgement changed."},
+    },
 )
 def acknowledge(
     caller: Caller, hotline: HotlineDep, message_id: str, body: Annotated[Any, Depends(optional_body)]

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from deconflict.api.deps import BrokerDep, Caller
+from deconflict.api.schemas_out import ComplianceReport
 from deconflict.report_html import render_html
 from deconflict.services.reports import compliance
 
@@ -63,7 +64,11 @@ REPORT_EXAMPLE = {
     "with its charts instead.",
     responses={
         200: {
-            "content": {"application/json": {"example": REPORT_EXAMPLE}, "text/html": {}},
+            "model": ComplianceReport,
+            "content": {
+                "application/json": {"example": REPORT_EXAMPLE},
+                "text/html": {"schema": {"type": "string", "description": "The page with its charts."}},
+            },
             "description": "The report, its hash and the log entry that records it.",
         }
     },

@@ -8,6 +8,8 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 from deconflict.api.deps import PAGING, Body, BrokerDep, Caller, CursorQuery, LimitQuery, page
+from deconflict.api.schemas import TrackBatch, request_body
+from deconflict.api.schemas_out import Alert, LiveTrack, TrackIngest
 from deconflict.domain.parties import Role
 from deconflict.services.broker import Forbidden
 from deconflict.services.tactical import TacticalService
@@ -45,7 +47,9 @@ def get_tactical(request: Request) -> TacticalService:
     "`vs_mps` (without them the velocity is derived from the aircraft's previous report) and `callsign`. Each bad "
     "state (NaN, an impossible speed, a time ahead of the broker's clock or older than the track timeout) is refused "
     "on its own with its field and reason; the others are kept. Tracks age out after the timeout (default 60 s).",
-    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"example": STATE_EXAMPLE}}}},
+    openapi_extra=request_body(TrackBatch, STATE_EXAMPLE),
+    response_model=None,
+    responses={200: {"model": TrackIngest, "description": "How many states were kept; each refused one and why."}},
 )
 def report_tracks(request: Request, caller: Caller, body: Body) -> dict[str, Any]:
     return get_tactical(request).ingest(caller, body)
@@ -57,6 +61,8 @@ def report_tracks(request: Request, caller: Caller, body: Body) -> dict[str, Any
     description="Each of your aircraft not yet aged out, with its last report as the broker holds it: `time` of the "
     "report, `time_s_ago`, position, altitude and velocity (derived from its previous report where it gave none). "
     "Other parties' aircraft are never listed here; they reach you only in alerts.",
+    response_model=None,
+    responses={200: {"model": list[LiveTrack]}},
 )
 def list_tracks(request: Request, caller: Caller) -> list[dict[str, Any]]:
     return get_tactical(request).aircraft_of(caller)
@@ -70,7 +76,7 @@ def list_tracks(request: Request, caller: Caller) -> list[dict[str, Any]]:
     "see it: the other aircraft's position and velocity always (you need them to stay clear), its party, id and "
     "callsign only where the disclosure policy shows that party. `?state=open` (default), `cleared` or `all`. "
     "Geometry is as of the alert's last change; live changes arrive on `/v1/events`. Oldest first, in pages: " + PAGING,
-    response_model=list[dict[str, Any]],
+    response_model=list[Alert],
 )
 def list_alerts(
     request: Request,

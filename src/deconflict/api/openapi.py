@@ -1,0 +1,66 @@
+"""The OpenAPI document: FastAPI's, with the request schemas as components and one error shape.
+
+Routes read their bodies themselves (the domain parsers validate them), so FastAPI knows no body
+model; each route names its schema with ``openapi_extra=request_body(...)``
+(:mod:`deconflict.api.schemas`) and :func:`install_openapi` adds those schemas to the document.
+FastAPI also documents a 422 of its own shape (``HTTPValidationError``) that this API never sends:
+every refusal is an :class:`~deconflict.api.schemas_out.Error`, so the document says that instead.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+
+from deconflict.api.schemas import REF, component_schemas
+from deconflict.api.schemas_out import Error
+
+ERRORS = (
+    "An error, in the one shape of the API: 401 no or unknown token, 403 your role or ownership does not allow "
+    "it, 404 missing or not visible to you, 409 stale version, 413 body too large, 422 bad input (each field "
+    "and the reason in `detail`)."
+)
+_FASTAPI_422 = REF.format(model="HTTPValidationError")
+
+
+def _merge(schemas: dict[str, Any], more: dict[str, Any]) -> None:
+    for name, s in more.items():
+        if schemas.setdefault(name, s) != s:
+            raise RuntimeError(f"two different schemas are named {name!r}")
+
+
+def _errors(doc: dict[str, Any]) -> None:
+    """Every operation's errors as :class:`Error`, in place of FastAPI's 422."""
+    error = {"application/json": {"schema": {"$ref": REF.format(model="Error")}}}
+    for ops in doc.get("paths", {}).values():
+        for op in ops.values():
+            responses = op.setdefault("responses", {})
+            fastapi_422 = responses.get("422", {}).get("content", {}).get("application/json", {})
+            if fastapi_422.get("schema", {}).get("$ref") == _FASTAPI_422:
+                del responses["422"]
+            responses.setdefault("default", {"description": ERRORS, "content": error})
+    schemas = doc["components"]["schemas"]
+    if _FASTAPI_422 not in str(doc["paths"]):
+        schemas.pop("HTTPValidationError", None)
+        if REF.format(model="ValidationError") not in str(doc["paths"]) + str(schemas):
+            schemas.pop("ValidationError", None)
+
+
+def install_openapi(app: FastAPI) -> None:
+    """Make ``app.openapi()`` carry the request schemas and the error shape (FastAPI generates the
+    rest, the response models included, from the routes)."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            doc = generate()
+            app.openapi_schema = None  # not cached until it is whole
+            schemas = doc.setdefault("components", {}).setdefault("schemas", {})
+            _merge(schemas, component_schemas())
+            _merge(schemas, component_schemas((Error,)))
+            _errors(doc)
+            app.openapi_schema = doc
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to extend the document
