@@ -283,7 +283,7 @@ def test_message_keys_get_suggestions() -> None:
 # ------------------------------------------------------------------ the property
 
 
-def _misspellings(key: str) -> st.SearchStrategy[str]:
+def misspellings(key: str) -> st.SearchStrategy[str]:
     alphabet = string.ascii_lowercase + "_"
     i = st.integers(0, len(key))
     return st.one_of(
@@ -302,7 +302,7 @@ def test_any_added_or_misspelt_key_anywhere_is_refused_at_its_path(name: str, da
     path, obj = data.draw(st.sampled_from(list(objects(doc))), label="object")
     if obj and data.draw(st.booleans(), label="misspell"):
         old = data.draw(st.sampled_from(sorted(obj)), label="key")
-        new = data.draw(_misspellings(old).filter(lambda k: k and k not in ALL_KEYS), label="as")
+        new = data.draw(misspellings(old).filter(lambda k: k and k not in ALL_KEYS), label="as")
         value = obj.pop(old)
         obj[new] = value
     else:

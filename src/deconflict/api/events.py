@@ -22,6 +22,7 @@ from deconflict.api.schemas_out import WebhookSet
 from deconflict.domain.errors import ValidationError
 from deconflict.domain.parse import format_time
 from deconflict.domain.parties import Party
+from deconflict.domain.strict import KEYS, check_keys
 from deconflict.services.broker import Broker, Unauthorized
 from deconflict.services.ports import StreamEvent
 
@@ -152,6 +153,7 @@ def check_public_url(url: str) -> None:
 def set_webhook(request: Request, caller: Caller, broker: BrokerDep, body: Body) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise ValidationError.at("body", "must be an object with url and secret")
+    check_keys(body, KEYS["webhook"], "")
     url, secret = body.get("url"), body.get("secret")
     if not isinstance(url, str) or not url.startswith(("http://", "https://")) or len(url) > 2000:
         raise ValidationError.at("url", "must be an http:// or https:// URL (at most 2000 characters)")
