@@ -209,7 +209,9 @@ def start_api(db_url: str, config: Config | None = None, webhooks: bool = False,
         hotline=config.hotline,
     )
     tokens = {name: broker.add_party(name, role, coalition)[1] for name, role, coalition in CAST}
-    app = create_app(broker, config, webhooks=webhooks, tactical_cycles=tactical_cycles, hotline_ticks=False)
+    app = create_app(
+        broker, config, webhooks=webhooks, tactical_cycles=tactical_cycles, hotline_ticks=False, expire_notices=False
+    )
     server = Server(app)
     return Api(broker, store, server, clock, tokens, app.state.tactical, app.state.hotline)
 

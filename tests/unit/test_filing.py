@@ -152,3 +152,23 @@ def test_hints_clear_every_conflict_when_applied() -> None:
             ),
         )
         assert svc2.file(moved).conflicts == []
+
+
+def test_a_protected_site_gets_no_hint_to_move_but_the_notice_does() -> None:
+    from dataclasses import replace
+
+    svc, _ = service()
+    flight = svc.file(parse_notice(circle_notice("ru", "flight", 34.73, 36.71)))
+    assert flight.hints is None  # nothing to clear yet
+    site = svc.file(replace(parse_notice(circle_notice("un", "hospital", 34.73, 36.71, 1000.0)), protected=True))
+    assert len(site.conflicts) == 1 and site.hints is None  # a hospital cannot move
+    other = svc.file(parse_notice(circle_notice("us", "other", 34.74, 36.71)))
+    assert other.conflicts and other.hints is not None
+
+
+def test_a_notice_that_has_ended_is_refused() -> None:
+    svc, clock = service()
+    clock[0] = START + 10 * 86400
+    with pytest.raises(ValidationError) as e:
+        svc.file(parse_notice(circle_notice("ru", "old", 34.73, 36.71)))
+    assert e.value.errors[0].path == "volumes[0].time_end" and "has passed" in e.value.errors[0].reason

@@ -149,10 +149,12 @@ def create_app(
     webhooks: bool = True,
     tactical_cycles: bool = True,
     hotline_ticks: bool = True,
+    expire_notices: bool = True,
 ) -> FastAPI:
     """The API for ``broker``. ``webhooks=False`` leaves deliveries to the caller (tests drive
     :class:`~deconflict.adapters.webhooks.WebhookDeliverer` themselves); ``tactical_cycles=False``
-    leaves detection cycles to the caller (``app.state.tactical.cycle()``)."""
+    leaves detection cycles to the caller (``app.state.tactical.cycle()``); ``expire_notices=False``
+    leaves ending past notices to the caller (``broker.end_past_notices()``)."""
     config = config or Config()
     tactical = TacticalService(broker, config.tactical)
     hotline = Hotline(broker)
@@ -170,12 +172,16 @@ def create_app(
         if hotline_ticks and config.tactical.run_cycles:  # the same process runs the picture and escalation
             ticks = threading.Thread(target=hotline.run, args=(stop,), name="deconflict-hotline", daemon=True)
             ticks.start()
+        expiry = None
+        if expire_notices:  # notices whose time has passed move to ended on the broker's clock
+            expiry = threading.Thread(target=broker.run_expiry, args=(stop,), name="deconflict-expiry", daemon=True)
+            expiry.start()
         try:
             yield
         finally:
             app.state.stopping.set()
             stop.set()
-            for t in (thread, cycles, ticks):
+            for t in (thread, cycles, ticks, expiry):
                 if t is not None:
                     await anyio.to_thread.run_sync(t.join, 5.0)
 

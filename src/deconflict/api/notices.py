@@ -125,7 +125,13 @@ def router(site: bool) -> APIRouter:
         broker: BrokerDep,
         bbox: Annotated[str | None, Query(description="west,south,east,north in degrees")] = None,
         area: Annotated[str | None, Query(description="A GeoJSON Polygon or Point geometry (URL-encoded)")] = None,
-        start: Annotated[str | None, Query(description="RFC 3339: only notices ending at or after")] = None,
+        start: Annotated[
+            str | None,
+            Query(
+                description="RFC 3339: only notices ending at or after (default: the broker's now, unless `state` "
+                "is given; `start=1970-01-01T00:00:00Z` lists the past too)"
+            ),
+        ] = None,
         end: Annotated[str | None, Query(description="RFC 3339: only notices starting at or before")] = None,
         party: Annotated[str | None, Query()] = None,
         state: Annotated[NoticeState | None, Query()] = None,
@@ -136,6 +142,8 @@ def router(site: bool) -> APIRouter:
             raise ValidationError.at("area", "give bbox or area, not both")
         shape = parse_bbox(bbox) if bbox is not None else parse_area(area) if area is not None else None
         t0, t1 = parse_time_param("start", start), parse_time_param("end", end)
+        if t0 is None and state is None:  # by default what is current or to come, not the past
+            t0 = broker.clock()
         f = NoticeFilter(party=party, state=state, time_start=t0, time_end=t1, area=shape, protected=site)
         items, next_cursor = broker.list_notices(caller, f, cursor, limit)
         return page(request, items, next_cursor)

@@ -13,7 +13,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import logging
 import secrets
+import threading
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
@@ -59,8 +61,11 @@ from deconflict.services.ports import (
 )
 from deconflict.services.wire import conflict_json, notice_json
 
+log = logging.getLogger(__name__)
+
 TOKEN_PREFIX = "dcf_"
 """Bearer tokens the broker issues start with this, so a leaked one is easy to recognise."""
+
 ADMIN_ACTOR = "admin"
 """The actor recorded for changes made on the broker's host (the ``deconflict party`` commands)."""
 OWN_RECORD_EVENTS = frozenset(
@@ -488,6 +493,33 @@ class Broker:
             tx.repo.clear_acks(c.id)
         return receipt
 
+    def end_past_notices(self, limit: int = 500) -> int:
+        """Move every live notice whose time has passed to ``ended`` on the broker's clock, as the
+        broker (``notice.ended``, receipted): its open conflicts are resolved and their escalations
+        stop. A notice ends once its last volume's end plus the separation time minimum has passed,
+        so a conflict inside that buffer stays open while it can still matter. Returns how many."""
+        grace = self.settings.separation.time_s
+        with self.store.begin(write=False) as repo:  # the common case, without the lock
+            if not repo.notices_ended_by(self.clock() - grace, 1):
+                return 0
+        with self._write() as tx:
+            ids = tx.repo.notices_ended_by(tx.now - grace, limit)
+            for nid in ids:
+                current = tx.repo.get(nid)
+                assert current is not None
+                result = self.notices.set_state_in(tx.repo, nid, current.party, NoticeState.ENDED, now=tx.now)
+                self._log_change(tx, BROKER, "notice.ended", result)
+        return len(ids)
+
+    def run_expiry(self, stop: threading.Event, interval_s: float = 1.0) -> None:
+        """End past notices every ``interval_s`` until ``stop`` is set (the server's thread)."""
+        while not stop.is_set():
+            try:
+                self.end_past_notices()
+            except Exception:  # one failed sweep must not stop the next; it is logged and retried
+                log.exception("ending past notices failed")
+            stop.wait(interval_s)
+
     def file_as_operator(self, notice: Notice) -> tuple[FilingResult, Receipt]:
         """File a notice for the party it names, from the broker's host (``deconflict file`` and
         ``deconflict demo``): logged and receipted like any filing, with the admin as the actor.
@@ -507,7 +539,7 @@ class Broker:
         # A shift that clears a conflict tells where the other notice ends, which the slice does not
         # show: hints only when every counterpart is visible whole (coalition, a full rule, a site).
         hints, withheld = None, None
-        if result.conflicts:
+        if result.conflicts and not n.protected:  # a protected site does not move; the notices do
             if all(v.get("disclosure", Level.FULL.text) == Level.FULL.text for v in views):
                 hints = self._hints(tx.repo, n, result.conflicts)
             else:

@@ -7,6 +7,7 @@ import uuid
 from dataclasses import dataclass, field, replace
 
 from deconflict.domain.errors import NotFoundError, StaleVersionError, ValidationError
+from deconflict.domain.parse import format_time
 from deconflict.domain.policy import NoticePolicy, SeparationPolicy
 from deconflict.domain.resolution import HintBounds, ResolutionHints, resolution_hints
 from deconflict.domain.strategic import Conflict, may_conflict, volume_conflict
@@ -42,6 +43,30 @@ class FilingResult:
     """Conflicts this change found for the first time (a subset of ``conflicts``)."""
     changed: list[ConflictRecord] = field(default_factory=list)
     """Conflicts that still hold but whose sides or slice changed (a subset of ``conflicts``)."""
+
+
+def refuse_ended(notice: Notice, now: float) -> None:
+    """A notice is for activity to come or under way: one whose every volume has ended by the time
+    the broker receives it is refused (it would be recorded as "late" with a negative lead time,
+    and could never conflict with anything)."""
+    last = max(range(len(notice.volumes)), key=lambda i: notice.volumes[i].time_end)
+    end = notice.volumes[last].time_end
+    if end <= now:
+        raise ValidationError.at(
+            f"volumes[{last}].time_end",
+            f"{format_time(end)} has passed: the notice ended {_ago(now - end)} before the broker received it "
+            f"({format_time(now)}); file only activity that has not ended",
+        )
+
+
+def _ago(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 172800:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.0f} days"
 
 
 def lead_time(notice: Notice) -> float:
@@ -85,6 +110,7 @@ class NoticeService:
 
     def file_in(self, repo: Repository, notice: Notice, now: float | None = None) -> FilingResult:
         now = self.clock() if now is None else now
+        refuse_ended(notice, now)
         nid = notice.id or uuid.uuid4().hex
         if repo.get(nid) is not None:
             raise ValidationError.at("id", f"notice {nid!r} already exists; update it with its version instead")
@@ -101,6 +127,7 @@ class NoticeService:
             raise StaleVersionError(notice_id, replaces_version, current.version)
         if not current.state.is_live:
             raise ValidationError.at("state", f"notice {notice_id!r} is {current.state.value}; it cannot change")
+        refuse_ended(notice, now)
         stored = replace(
             notice,
             id=notice_id,
@@ -184,7 +211,8 @@ class NoticeService:
             done = replace(old, state=ConflictState.RESOLVED, resolved_at=now, updated_at=now)
             repo.save_conflict(done)
             resolved.append(done)
-        hints = self._hints(repo, notice) if current and self.hints else None
+        # A protected site does not move (a hospital, a camp): the notices that conflict with it do.
+        hints = self._hints(repo, notice) if current and self.hints and not notice.protected else None
         lt = lead_time(notice)
         return FilingResult(
             notice=notice,

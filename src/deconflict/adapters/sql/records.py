@@ -387,6 +387,18 @@ class BrokerRecords:
         if state is AckState.UNDERSTOOD:
             self.conn.execute(sa.update(r).where(*where, r.c.understood_at.is_(None)).values(understood_at=now))
 
+    def notices_ended_by(self, when: float, limit: int = 1000) -> list[str]:
+        """Ids of live notices (accepted or active) whose last volume ended at or before ``when``,
+        the earliest first."""
+        n = t.notices
+        stmt = (
+            sa.select(n.c.id)
+            .where(n.c.state.in_(("accepted", "active")), n.c.time_end <= when)
+            .order_by(n.c.time_end, n.c.id)
+            .limit(limit)
+        )
+        return [str(x) for x in self.conn.execute(stmt).scalars()]
+
     def due_escalations(self, now: float, limit: int = 1000) -> list[tuple[Message, str]]:
         """(message, recipient) whose next escalation round is due at ``now``."""
         r = t.message_recipients
