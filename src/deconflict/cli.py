@@ -165,7 +165,7 @@ def demo(db: DbOption = None, config: ConfigOption = None, as_json: JsonOption =
     Files every demo notice at the time it reached the broker (lead times and late notices as they
     were), then lists the conflicts. Running it again re-uses the notices already filed.
     """
-    from deconflict.demo.theater import theater_filings
+    from deconflict.demo.theater import acknowledge_theater, theater_filings
 
     cfg = config_or_exit(config, db)
     console = Console()
@@ -179,6 +179,7 @@ def demo(db: DbOption = None, config: ConfigOption = None, as_json: JsonOption =
             if f.notice.id not in already:
                 clock_now[0] = f.filed_at
                 results.append(broker.file_as_operator(f.notice)[0])
+        acknowledge_theater(broker, clock_now)  # the parties answer some threads on time, some late
     with broker.store.begin(write=False) as repo:
         notices = repo.list_notices()
         records = [c for c in repo.list_conflicts() if c.state.value == "open"]

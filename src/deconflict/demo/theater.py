@@ -3,18 +3,31 @@
 Each filing carries the time it reached the broker, so lead times and late notices come out as
 they would have: the coalition filed the evening before, the Russian Aerospace Forces about one
 hour before their first sorties.
+
+The parties then answer some of the broker's threads about the conflicts it found, each at the
+broker-clock time the theater names (``acknowledgements``): some before the deadline, some after,
+and one thread not at all, so that a compliance report over the demo shows every case. They answer
+as a party would, through the broker's own services: acknowledging the conflict
+(:meth:`Broker.acknowledge`, which answers its thread too) or the thread itself
+(:meth:`Hotline.acknowledge`, ``received`` or ``understood``).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import MutableSequence
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
+from deconflict.domain.errors import ValidationError
+from deconflict.domain.hotline import AckState
 from deconflict.domain.parse import parse_notice, parse_time
+from deconflict.domain.parties import Role
 from deconflict.domain.policy import Limits
 from deconflict.domain.volumes import Notice
+from deconflict.services.broker import Broker
+from deconflict.services.hotline import Hotline
 
 
 @dataclass(frozen=True)
@@ -37,3 +50,70 @@ def theater_filings(limits: Limits | None = None) -> list[Filing]:
         n = parse_notice(f["notice"], limits, f"filings[{i}].notice")
         out.append(Filing(parse_time(f["filed_at"], f"filings[{i}].filed_at"), n))
     return sorted(out, key=lambda f: f.filed_at)
+
+
+@dataclass(frozen=True)
+class Acknowledgement:
+    """A party's answer to the broker's thread about the conflict between two notices, at ``at``
+    (broker clock): ``via`` ``"conflict"`` acknowledges the conflict (received and understood,
+    never approved), ``"hotline"`` the thread, with ``state`` ``received`` or ``understood``."""
+
+    at: float
+    party: str
+    notices: frozenset[str]
+    via: str
+    state: AckState = AckState.UNDERSTOOD
+
+
+def theater_acknowledgements() -> list[Acknowledgement]:
+    """The demo's acknowledgements in the order they reach the broker."""
+    doc = load_theater_doc()
+    out = []
+    for i, a in enumerate(doc.get("acknowledgements", [])):
+        where = f"acknowledgements[{i}]"
+        if a["via"] not in ("conflict", "hotline"):
+            raise ValidationError.at(f"{where}.via", f"{a['via']!r}: use conflict or hotline")
+        state = AckState(a.get("state", AckState.UNDERSTOOD.value))
+        at = parse_time(a["at"], f"{where}.at")
+        out.append(Acknowledgement(at, a["party"], frozenset(a["conflict"]), a["via"], state))
+    return sorted(out, key=lambda a: a.at)
+
+
+def acknowledge_theater(broker: Broker, clock: MutableSequence[float]) -> list[Acknowledgement]:
+    """Give the theater's acknowledgements in ``broker``, whose clock reads ``clock[0]`` (moved to
+    each one's time); returns those given now. One already given, or whose time lies before the
+    last entry of the log (a store that went on after the demo), is left as it is: the broker's
+    clock never runs backwards, and running the demo again changes nothing.
+
+    Each party acts as itself: it is registered (with its theater role) if the store does not know
+    it yet, the way a party first connects to answer; a revoked one does not answer.
+    """
+    roles = {p["name"]: Role(p["role"]) for p in load_theater_doc()["parties"]}
+    hotline = Hotline(broker)
+    given = []
+    for a in theater_acknowledgements():
+        with broker.store.begin(write=False) as repo:
+            last = repo.last_event()
+            if last is not None and a.at < last.time:
+                continue
+            conflict = next(
+                (c for c in repo.list_conflicts() if {c.notice_a, c.notice_b} == a.notices),
+                None,
+            )
+            if conflict is None:  # the theater's notices were changed in this store
+                continue
+            threads = [m for m in repo.messages_about("conflict", conflict.id) if m.auto]
+            answered = [m for m in threads if (r := m.recipient(a.party)) is not None and r.acked_at is not None]
+            party = repo.get_party(a.party)
+        if not threads or answered or (party is not None and party.revoked):
+            continue
+        clock[0] = a.at
+        if party is None:
+            party, _token = broker.add_party(a.party, roles.get(a.party, Role.PARTY))  # no token is shown
+        if a.via == "conflict":
+            broker.acknowledge(party, conflict.id)
+        else:
+            for m in threads:
+                hotline.acknowledge(party, m.id, {"state": a.state.value})
+        given.append(a)
+    return given
