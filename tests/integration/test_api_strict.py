@@ -165,3 +165,24 @@ def test_a_misspelt_radius_unit_is_refused_with_its_suggestion(broker: tuple[Api
         {"field": "volumes[0].volume.outline_circle.radius.unit", "reason": 'unknown key; did you mean "units"?'}
     ]
     assert rows(api) == before
+
+
+def test_the_response_names_every_default_the_broker_applied(broker: tuple[Api, str]) -> None:
+    api, _ = broker
+    body = _notice("us-af")
+    del body["party"], body["id"], body["kind"]
+    del body["volumes"][1]["time_end"]["format"]
+    r = api.as_("us-af").post("/v1/notices", json=body)
+    assert r.status_code == 201, r.text
+    assert r.json()["defaults"] == [
+        {"field": "party", "value": "us-af"},
+        {"field": "id", "value": "assigned by the broker"},
+        {"field": "kind", "value": "activity"},
+        {"field": "volumes[0].volume.altitude_lower.reference", "value": "STD"},  # a flight level's only one
+        {"field": "volumes[1].time_end.format", "value": "RFC3339"},
+    ]
+    # an update says the same, but its id is the URL's, not a default
+    r = api.as_("us-af").put("/v1/notices/us-af:base", json=_notice("us-af") | {"id": "base", "replaces_version": 1})
+    assert r.status_code == 200 and r.json()["defaults"] == [
+        {"field": "volumes[0].volume.altitude_lower.reference", "value": "STD"}
+    ]

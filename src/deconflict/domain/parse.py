@@ -461,6 +461,51 @@ def _parse_collection(obj: Mapping[str, Any], limits: Limits) -> list[Notice]:
     ]
 
 
+def defaults_applied(doc: Any, party: str | None = None) -> list[dict[str, str]]:
+    """What the broker filled in for a notice document that :func:`parse_notices` accepted, so a
+    response can say so: ``[{"field": path, "value": what}]``. Units are never defaulted (a
+    missing one is refused); these are: the notice's ``party`` (the caller), ``id`` (the broker
+    assigns one), ``kind`` (``activity``), a flight level's ``reference`` (``STD``, its only one)
+    and a time's ``format`` (``RFC3339``, the only one).
+
+    >>> defaults_applied({"volumes": [{"time_start": {"value": "2015-09-30T06:00:00Z"}}]}, "ru-vks")
+    ... # doctest: +NORMALIZE_WHITESPACE
+    [{'field': 'party', 'value': 'ru-vks'}, {'field': 'id', 'value': 'assigned by the broker'},
+     {'field': 'kind', 'value': 'activity'}, {'field': 'volumes[0].time_start.format', 'value': 'RFC3339'}]
+    """
+    out: list[dict[str, str]] = []
+
+    def notice_level(obj: Mapping[str, Any], path: str) -> None:
+        if "party" not in obj and party is not None:
+            out.append({"field": _join(path, "party"), "value": party})
+        if obj.get("id") is None:
+            out.append({"field": _join(path, "id"), "value": "assigned by the broker"})
+        if obj.get("kind") is None:
+            out.append({"field": _join(path, "kind"), "value": "activity"})
+
+    def walk(value: Any, path: str) -> None:
+        if isinstance(value, Mapping):
+            if value.get("units") == "FL" and "value" in value and "reference" not in value:
+                out.append({"field": _join(path, "reference"), "value": "STD"})
+            for key in ("time_start", "time_end"):
+                t = value.get(key)
+                if isinstance(t, Mapping) and "format" not in t:
+                    out.append({"field": _join(_join(path, key), "format"), "value": "RFC3339"})
+            for k, v in value.items():
+                walk(v, _join(path, str(k)))
+        elif isinstance(value, list):
+            for i, v in enumerate(value):
+                walk(v, _join(path, i))
+
+    if isinstance(doc, Mapping) and doc.get("type") == "FeatureCollection":
+        for i, f in enumerate(doc.get("features", [])):
+            notice_level(f.get("properties", {}), f"features[{i}].properties")
+    elif isinstance(doc, Mapping):
+        notice_level(doc, "")
+    walk(doc, "")
+    return out
+
+
 # ---------------------------------------------------------------- out
 
 

@@ -45,7 +45,7 @@ from deconflict.domain.hotline import (
     Reference,
     message_json,
 )
-from deconflict.domain.parse import format_time, parse_notices, parse_time
+from deconflict.domain.parse import defaults_applied, format_time, parse_notices, parse_time
 from deconflict.domain.parties import Party, Role, check_name
 from deconflict.domain.policy import Limits
 from deconflict.domain.resolution import resolution_hints
@@ -402,6 +402,7 @@ class Broker:
                     return Reply(prior[1], prior[2], replayed=True)
             result = self.notices.file_in(tx.repo, notice, now=tx.now)
             body_out = self._record(tx, caller, "notice.filed", result)
+            body_out["defaults"] = defaults_applied(body, caller.name)
             if idempotency_key is not None:
                 tx.repo.save_idempotent_response(caller.name, idempotency_key, digest, 201, body_out, tx.now)
             return Reply(201, body_out)
@@ -422,7 +423,11 @@ class Broker:
         with self._write(caller) as tx:
             self._visible_notice(tx.repo, caller, notice_id, site)
             result = self.notices.update_in(tx.repo, notice_id, replaces_version, notice, now=tx.now)
-            return Reply(200, self._record(tx, caller, "notice.updated", result))
+            body_out = self._record(tx, caller, "notice.updated", result)
+            # the id is the URL's, not a default
+            defaults = defaults_applied(body, caller.name)
+            body_out["defaults"] = [d for d in defaults if d["field"].rsplit(".", 1)[-1] != "id"]
+            return Reply(200, body_out)
 
     def set_state(
         self, caller: Party, notice_id: str, state: NoticeState, replaces_version: int | None, site: bool
