@@ -152,6 +152,18 @@ def test_roles_decide_who_files_what(api: Api, who: str, path: str, status: int)
         assert snapshot(api) == before
 
 
+def test_a_refusal_names_the_role_in_plain_english(api: Api) -> None:
+    # Seen on main: "a observer does not file notices".
+    assert api.as_("un-obs").post("/v1/notices", json=circle_notice()).json()["message"] == (
+        "an observer does not file notices"
+    )
+    assert (
+        api.as_("root").post("/v1/tracks", json={"states": []}).json()["message"] == "an admin does not report tracks"
+    )
+    r = api.as_("ru-vks").post("/v1/protected-sites", json=circle_notice())
+    assert r.json()["message"] == "only an authority files protected sites; 'ru-vks' is a party"
+
+
 def test_protected_sites_are_public_and_conflict_with_every_party(api: Api) -> None:
     week = {"start": "2015-09-29T00:00:00Z", "end": "2015-10-06T00:00:00Z"}
     site = api.as_("sy-gcaa").post("/v1/protected-sites", json=circle_notice(id="hospital", radius_km=2, **week))

@@ -20,6 +20,15 @@ class Role(StrEnum):
     """Runs the broker: sees everything, files nothing."""
 
     @property
+    def a(self) -> str:
+        """The role with its article, for messages.
+
+        >>> Role.OBSERVER.a, Role.PARTY.a
+        ('an observer', 'a party')
+        """
+        return ("an " if self.value[0] in "aeiou" else "a ") + self.value
+
+    @property
     def files_notices(self) -> bool:
         return self in (Role.PARTY, Role.AUTHORITY)
 

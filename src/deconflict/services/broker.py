@@ -239,7 +239,7 @@ class Broker:
         if coalition is not None:
             check_name("coalition", coalition)
             if role in (Role.OBSERVER, Role.ADMIN):
-                raise ValidationError.at("coalition", f"an {role.value} does not belong to a coalition")
+                raise ValidationError.at("coalition", f"{role.a} does not belong to a coalition")
         party = Party(name, role, coalition)
         token = new_token()
         with self._write() as tx:
@@ -381,9 +381,9 @@ class Broker:
 
     def _filer(self, caller: Party, site: bool) -> None:
         if site and not caller.role.files_sites:
-            raise Forbidden(f"only an authority files protected sites; {caller.name!r} is a {caller.role.value}")
+            raise Forbidden(f"only an authority files protected sites; {caller.name!r} is {caller.role.a}")
         if not caller.role.files_notices:
-            raise Forbidden(f"a {caller.role.value} does not file notices")
+            raise Forbidden(f"{caller.role.a} does not file notices")
 
     def file(self, caller: Party, body: Any, *, site: bool = False, idempotency_key: str | None = None) -> Reply:
         """File a notice (or, with ``site``, a protected site) for the caller."""
@@ -433,7 +433,7 @@ class Broker:
         self, caller: Party, notice_id: str, state: NoticeState, replaces_version: int | None, site: bool
     ) -> Reply:
         if not caller.role.files_notices:
-            raise Forbidden(f"a {caller.role.value} does not change notices")
+            raise Forbidden(f"{caller.role.a} does not change notices")
         verb = {NoticeState.ACTIVE: "activated", NoticeState.ENDED: "ended", NoticeState.CANCELLED: "cancelled"}
         with self._write(caller) as tx:
             self._visible_notice(tx.repo, caller, notice_id, site)

@@ -94,7 +94,7 @@ class TacticalService:
         """Accept a batch ``{"states": [...]}`` for the caller's aircraft; refuse bad states one by
         one (the rest are kept) with the field and the reason."""
         if not caller.role.files_notices:
-            raise Forbidden(f"a {caller.role.value} does not report tracks")
+            raise Forbidden(f"{caller.role.a} does not report tracks")
         if not isinstance(body, dict):
             raise ValidationError.at("", 'must be an object {"states": [...]}')
         check_keys(body, KEYS["tracks"], "")
