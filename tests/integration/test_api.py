@@ -723,23 +723,26 @@ def test_a_revoked_party_s_live_stream_ends(api: Api, monkeypatch: pytest.Monkey
     from deconflict.api import events
 
     monkeypatch.setattr(events, "REAUTH_S", 0.2)
-    ended = threading.Event()
+    opened, ended = threading.Event(), threading.Event()
     lines: list[str] = []
 
     def listen() -> None:
         with (
-            httpx.Client(base_url=api.url, timeout=httpx.Timeout(10, read=8)) as c,
+            httpx.Client(base_url=api.url, timeout=httpx.Timeout(30, read=30)) as c,
             c.stream("GET", "/v1/events", headers={"Authorization": f"Bearer {api.tokens['ru-vks']}"}) as r,
         ):
+            assert r.status_code == 200
+            opened.set()  # the token was accepted: the stream is live
             lines.extend(r.iter_lines())
             ended.set()
 
     t = threading.Thread(target=listen, daemon=True)
     t.start()
-    time.sleep(0.5)
+    # revoke only once the stream is up (on a loaded machine it can take longer than any fixed sleep)
+    assert opened.wait(30), "the stream did not open"
     assert not ended.is_set()
     api.broker.revoke_party("ru-vks")
-    assert ended.wait(3), "the stream outlived its token"
+    assert ended.wait(15), "the stream outlived its token"
     assert ": token no longer valid" in lines
     assert api.as_("ru-vks").get("/v1/events").status_code == 401
 
