@@ -397,10 +397,12 @@ def test_real_responses_validate_against_their_documented_schemas(api: Api, spec
     assert us["conflicts"] and vks["conflicts"]
     uk = f.call("uk-raf", "post", "/v1/notices", json=_polygon("raf-1", *here), status=201)
     assert uk["conflicts"]
+    assert {"field": "volumes[0].time_start.format", "value": "RFC3339"} in uk["defaults"]
     assert vks["hints"] is not None, "ru-vks conflicts only with the site (public, seen whole): hints"
     tr = f.call("tr-af", "post", "/v1/notices", json=_collection("haf-1", *here), status=201)
     assert any(c.get("disclosure") == "existence" for c in tr["conflicts"]), "tr-af sees ru-vks at existence"
     assert tr["hints"] is None and tr["hints_withheld"]
+    assert {"field": "features[0].properties.altitude_upper.reference", "value": "STD"} in tr["defaults"]
 
     # read them back
     for who in ("ru-vks", "us-af", "un-obs", "root"):

@@ -51,6 +51,9 @@ def strict(**rules: Any) -> ConfigDict:
 
 STRICT = strict()
 
+NOT_BLANK = r"\S"
+"""A string with something in it besides white space (the parsers strip it)."""
+
 
 def _one_of(schema: dict[str, Any]) -> None:
     """Exactly one of the alternatives (pydantic writes ``anyOf`` for a plain union)."""
@@ -73,11 +76,24 @@ AltitudeUnits = Literal["M", "FT", "FL"]
 AltitudeRef = Literal["W84", "AMSL", "STD"]
 
 
+_AT_LEAST_1_M = {"M": 1, "KM": 0.001, "FT": 3.281, "NM": 0.00054}
+"""The smallest radius or width a shape may have (1 m), in each unit (FT and NM rounded up)."""
+
+
 class Distance(BaseModel):
     """A length with its unit (a radius or a width). The unit is required: a bare number is refused."""
 
-    model_config = STRICT
-    value: float = Field(gt=0, description="The length, in `units`; positive and finite.")
+    model_config = strict(
+        allOf=[
+            {"if": {"properties": {"units": {"const": u}}}, "then": {"properties": {"value": {"minimum": least}}}}
+            for u, least in _AT_LEAST_1_M.items()
+        ]
+    )
+    value: float = Field(
+        gt=0,
+        description="The length, in `units`: at least 1 m; a radius reaches at most half the theater's max extent "
+        "(default 500 km), a width at most the max extent.",
+    )
     units: LengthUnits = Field(description="`M` metres, `KM` kilometres, `FT` international feet, `NM` nautical miles.")
 
 
@@ -322,9 +338,13 @@ ReplacesVersion = Annotated[
 ]
 
 
+_SAME_ID = "The notice in the URL (its full `<party>:<id>` or your short id), or left out."
+
+
 class NoticeUpdate(Notice):
     """A notice's new volumes, naming the version they replace."""
 
+    id: str | SkipJsonSchema[None] = Field(default=None, min_length=1, max_length=200, description=_SAME_ID)
     replaces_version: ReplacesVersion
 
 
@@ -364,16 +384,16 @@ Recipients = Annotated[
 
 
 class MessageDraft(BaseModel):
-    """A message to one party, several, or all."""
+    """A message to one party, several, or all; or a reply in a thread."""
 
-    model_config = STRICT
+    model_config = strict(anyOf=[{"required": ["to"]}, {"required": ["in_reply_to"]}])
     to: Recipients | Literal["all"] | SkipJsonSchema[None] = Field(
         default=None,
         description='Party names (1–100, no repeats), or `"all"` (every party but the admins). Required, except in '
         "a reply (`in_reply_to`), which without it goes to the thread's other participants.",
     )
-    subject: str = Field(min_length=1, max_length=MAX_SUBJECT, description="Not blank.")
-    text: str = Field(min_length=1, max_length=MAX_TEXT, description="Not blank.")
+    subject: str = Field(min_length=1, max_length=MAX_SUBJECT, pattern=NOT_BLANK, description="Not blank.")
+    text: str = Field(min_length=1, max_length=MAX_TEXT, pattern=NOT_BLANK, description="Not blank.")
     priority: Literal["routine", "priority", "immediate", "flash"] = Field(
         default="routine", description="Precedence, lowest first (ROUTINE, PRIORITY, IMMEDIATE, FLASH)."
     )
@@ -404,7 +424,9 @@ class TrackStateIn(BaseModel):
     the velocity is derived from the aircraft's previous report."""
 
     model_config = STRICT
-    aircraft: str = Field(min_length=1, max_length=MAX_AIRCRAFT_ID, description="Your id for the aircraft.")
+    aircraft: str = Field(
+        min_length=1, max_length=MAX_AIRCRAFT_ID, pattern=NOT_BLANK, description="Your id for the aircraft."
+    )
     time: Annotated[str, Field(pattern=RFC3339)] | float = Field(
         description="When it was there: RFC 3339 with an offset, or epoch seconds. At most 5 s ahead of the "
         "broker's clock and no older than the track timeout (default 60 s)."
@@ -413,7 +435,8 @@ class TrackStateIn(BaseModel):
     lon: float = Field(ge=-180, le=180, description="Longitude, degrees (WGS 84).")
     alt_m: float = Field(ge=-500, le=30_000, description="Altitude, metres, in `alt_ref`.")
     alt_ref: AltitudeRef = Field(
-        default="W84", description="`W84` (ellipsoid), `AMSL` (mean sea level) or `STD` (pressure altitude)."
+        description="`W84` (ellipsoid), `AMSL` (mean sea level) or `STD` (pressure altitude); required: they differ "
+        "by hundreds of metres."
     )
     gs_mps: float | SkipJsonSchema[None] = Field(
         default=None, ge=0, le=MAX_GS_MPS, description="Ground speed, metres per second."
@@ -428,7 +451,9 @@ class TrackStateIn(BaseModel):
 
 
 class TrackBatch(BaseModel):
-    """A batch of states; each bad one is refused on its own (`rejected` in the answer), the rest kept."""
+    """A batch of states. The batch is answered 200 as long as `states` is a list: a state that does not
+    fit its schema (or is too old, ahead of the clock, older than the one held) is refused on its own,
+    listed in `rejected` with its field and reason, and the others are kept."""
 
     model_config = STRICT
     states: list[TrackStateIn] = Field(max_length=10_000, description="At most 10 000 states.")

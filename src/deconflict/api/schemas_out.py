@@ -179,6 +179,16 @@ class Hints(Out):
     note: str
 
 
+class DefaultApplied(Out):
+    """A value the broker filled in because the body left it out (units never are: they are required)."""
+
+    field: str = Field(description="The path as in the body, e.g. `volumes[0].time_start.format` or `kind`.")
+    value: str = Field(
+        description="What was used: the caller's name, `activity`, `STD`, `RFC3339`, or "
+        "`assigned by the broker` for an id."
+    )
+
+
 class Filing(Out):
     """What a filing, a change or a state change answers."""
 
@@ -191,6 +201,9 @@ class Filing(Out):
     hints: Hints | None = Field(description="Null without conflicts, or when `hints_withheld`.")
     hints_withheld: str | None = Field(description="Why there are no hints (a counterpart is not visible whole).")
     receipt: Receipt
+    defaults: list[DefaultApplied] | SkipJsonSchema[None] = Field(
+        default=None, description="Filings and updates (not state changes): every default the broker applied."
+    )
 
 
 # ---------------------------------------------------------------- the hotline
