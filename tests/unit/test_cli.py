@@ -68,6 +68,19 @@ def test_bad_input_exit_2_with_file_field_and_reason(tmp_path: Path) -> None:
     assert r.stdout == ""
 
 
+def test_a_misspelt_unit_is_exit_2_not_a_miss_in_metres(tmp_path: Path) -> None:
+    # Seen on main: "unit" (not "units") read the radius as 10 m and reported a real conflict as a miss.
+    a = circle_notice("ru", "a", 34.84, 36.73)
+    b = circle_notice("us", "b", 34.84, 36.90)
+    b["volumes"][0]["volume"]["outline_circle"]["radius"] = {"value": 10, "unit": "NM"}
+    r = runner.invoke(app, ["check", write(tmp_path, "a.json", a), write(tmp_path, "b.json", b)])
+    assert r.exit_code == 2
+    where = "b.json: volumes[0].volume.outline_circle.radius.unit"
+    assert r.stderr.endswith(f'{where}: unknown key; did you mean "units"?\n')
+    assert r.stderr.count("\n") == 1
+    assert r.stdout == ""
+
+
 def test_missing_file_and_broken_json_exit_2(tmp_path: Path) -> None:
     r = runner.invoke(app, ["check", str(tmp_path / "nope.json")])
     assert r.exit_code == 2 and "no such file" in r.stderr
