@@ -5,7 +5,8 @@ The broker's URL and the party's token come from ``--url``/``--token``, else ``D
 ``DECONFLICT_CLIENT_CONFIG``, default ``~/.config/deconflict/client.toml``; see docs/client.md).
 The token is never printed. Exit status: 0 done, 1 conflicts found (``file``, ``update``) or an
 audit that does not verify, 2 bad input or a refusal by the broker (its field and reason on one
-stderr line), 3 the broker could not be reached or failed (5xx).
+stderr line), 3 an audit checked only against the key inside the export (as ``audit verify``), 4
+the broker could not be reached or failed (5xx).
 """
 
 from __future__ import annotations
@@ -51,6 +52,20 @@ def _options(
     ] = None,
 ) -> None:
     ctx.obj = (url, token, profile, client_config)
+
+
+@client_app.command()
+def ready(
+    ctx: typer.Context,
+    wait: Annotated[float, typer.Option(help="Keep trying for up to this many seconds (0: ask once).")] = 0.0,
+) -> None:
+    """Whether the broker is up and its store answers (/readyz; needs no token). Exit 0 ready, 4 not."""
+    with calling(ctx, need_token=False) as c:
+        c.ready(wait)
+    say(f"ready: {c.url}")
+
+
+IdsOption = Annotated[bool, typer.Option("--ids", help="Print only the ids, one a line (for scripts).")]
 
 
 @client_app.command()
@@ -163,11 +178,14 @@ def notices(
     start: Annotated[str | None, typer.Option(help="RFC 3339: only notices ending at or after.")] = None,
     end: Annotated[str | None, typer.Option(help="RFC 3339: only notices starting at or before.")] = None,
     as_json: JsonOption = False,
+    ids: IdsOption = False,
 ) -> None:
     """The notices you may see (yours, your coalition's, those a rule shows you whole)."""
     with calling(ctx) as c:
         items = c.notices(party=party, state=state, start=start, end=end)
-    if as_json:
+    if ids:
+        say([str(n["id"]) for n in items])
+    elif as_json:
         out(items)
     else:
         Console().print(notices_table(items))
@@ -188,10 +206,14 @@ def conflicts(
     ctx: typer.Context,
     all_: Annotated[bool, typer.Option("--all", help="Include resolved conflicts.")] = False,
     as_json: JsonOption = False,
+    ids: IdsOption = False,
 ) -> None:
     """Your conflicts (open ones unless --all), each with both sides and where and when they overlap."""
     with calling(ctx) as c:
         items = c.conflicts(None if all_ else "open")
+    if ids:
+        say([str(x["id"]) for x in items])
+        return
     if as_json:
         out(items)
         return

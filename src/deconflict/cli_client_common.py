@@ -57,8 +57,11 @@ def config_path(option: Path | None) -> tuple[Path, bool]:
     return base / "deconflict" / "client.toml", False
 
 
-def resolve(url: str | None, token: str | None, profile: str | None, config: Path | None) -> Target:
-    """Each value from the option, else the environment, else the profile (``[default]`` unless named)."""
+def resolve(
+    url: str | None, token: str | None, profile: str | None, config: Path | None, need_token: bool = True
+) -> Target:
+    """Each value from the option, else the environment, else the profile (``[default]`` unless named).
+    Without ``need_token`` a missing token is an empty one (for ``/readyz``)."""
     path, asked = config_path(config)
     profile = profile or os.environ.get("DECONFLICT_PROFILE") or None
     section: dict[str, Any] = {}
@@ -102,15 +105,18 @@ def resolve(url: str | None, token: str | None, profile: str | None, config: Pat
             return Target(str(url), tf.read_text().strip(), f"{tf} (token_file in {where})", warning)
         except OSError as e:
             raise ConfigError(f"{where}: token_file {tf}: {e.strerror}") from None
+    if not need_token:
+        return Target(str(url), "", "nowhere", warning)
     raise ConfigError(f"no token: give --token, set DECONFLICT_TOKEN, or put token or token_file in {where}")
 
 
-def target(ctx: typer.Context) -> Target:
+def target(ctx: typer.Context, need_token: bool = True) -> Target:
     """The URL and token for this command (resolved once; a bad configuration exits 2)."""
     found: Target | None = ctx.meta.get("deconflict.client.target")
     if found is None:
         try:
-            found = resolve(*ctx.obj)
+            url, token, profile, config = ctx.obj
+            found = resolve(url, token, profile, config, need_token)
         except ConfigError as e:
             raise err(str(e)) from None
         if found.warning:
@@ -119,16 +125,22 @@ def target(ctx: typer.Context) -> Target:
     return found
 
 
+UNREACHED = 4
+"""The exit status when the broker could not be reached or failed (5xx): trying again may help.
+(3 is taken: `audit` without --key, as `deconflict audit verify`.)"""
+
+
 @contextmanager
-def calling(ctx: typer.Context, prefix: str = "") -> Iterator[BrokerClient]:
-    """The client, and every :class:`ClientError` as one stderr line and exit 2 (3 when unreached)."""
-    where = target(ctx)
+def calling(ctx: typer.Context, prefix: str = "", need_token: bool = True) -> Iterator[BrokerClient]:
+    """The client, and every :class:`ClientError` as one stderr line and exit 2 (4 when unreached)."""
+    where = target(ctx, need_token)
     client = BrokerClient(where.url, where.token)
     try:
         yield client
     except ClientError as e:
         if e.network:
-            raise err(f"error: {e.line()}" if e.status is None else f"error: {where.url}: {e.line()}", 3) from None
+            line = f"error: {e.line()}" if e.status is None else f"error: {where.url}: {e.line()}"
+            raise err(line, UNREACHED) from None
         if e.status == 401:
             raise err(f"error: 401 unauthorized by {where.url}: {e.reason} (token from {where.source})") from None
         if e.fields:

@@ -74,10 +74,14 @@ def messages(
     box: Annotated[str | None, typer.Option(help="inbox (to you) or outbox (from you); default both.")] = None,
     thread: Annotated[str | None, typer.Option(help="Only this thread (its first message's id).")] = None,
     as_json: JsonOption = False,
+    ids: Annotated[bool, typer.Option("--ids", help="Print only the ids, one a line (for scripts).")] = False,
 ) -> None:
     """Your hotline messages, oldest first, with each recipient's acknowledgement and deadline."""
     with calling(ctx) as c:
         items = c.messages(box, thread)
+    if ids:
+        say([str(m["id"]) for m in items])
+        return
     if as_json:
         out(items)
         return
@@ -159,33 +163,33 @@ def audit(
     ctx: typer.Context,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Also keep the export in this file.")] = None,
     key: Annotated[
-        str | None, typer.Option(help="The broker's public key (base64 or PEM, or a file holding it), out of band.")
+        str | None,
+        typer.Option(help="The broker's public key (base64 or PEM, or a file holding it), obtained out of band."),
     ] = None,
-    key_from_broker: Annotated[
-        bool, typer.Option("--key-from-broker", help="Check against the key the broker serves (proves less).")
-    ] = False,
 ) -> None:
-    """Fetch your audit export and verify it: every hash, the chain, the signed head, every receipt.
+    """Fetch your audit export and verify it, as `deconflict audit verify` does a file: every event's
+    hash, the chain linking them, the signed head, every receipt.
 
-    Needs --key (or, knowingly, --key-from-broker). Exit 0 when it verifies, 1 when something was
-    edited, removed, inserted, reordered or forged (each problem printed), 2 on bad input.
+    Exit status as `audit verify`: 0 when everything checks against the key given with --key; 1 when
+    something was edited, removed, inserted, reordered or forged (each problem printed with where it
+    is); 2 bad input or a refused call; 3 when, without --key, the export is consistent with the key
+    it carries but that key is not trusted (whoever rewrites a log can re-sign it); 4 the broker
+    could not be reached.
     """
     from deconflict.domain.audit import load_public_key, verify_export
     from deconflict.domain.errors import ValidationError
 
-    if (key is None) == (not key_from_broker):
-        raise err("--key: give the broker's public key (from its operator), or --key-from-broker (proves less)")
     expected = None
     if key is not None:
-        text = Path(key).read_text() if Path(key).is_file() else key
+        as_file = Path(key).is_file()
         try:
-            expected = load_public_key(text)
+            expected = load_public_key(Path(key).read_text() if as_file else key)
+        except (OSError, UnicodeDecodeError) as e:
+            raise err(f"--key: cannot read {key} ({e})") from None
         except ValidationError as e:
-            raise err(f"--key: {e.errors[0].reason}") from None
+            raise err(f"--key: {e.errors[0].reason}{f' (read from {key})' if as_file else ''}") from None
     with calling(ctx) as c:
         doc = c.audit_export()
-        if key_from_broker:
-            expected = load_public_key(str(c.audit_key()["public_key"]))
     if out is not None:
         try:
             out.write_text(json.dumps(doc, indent=1))
@@ -195,15 +199,20 @@ def audit(
     report = verify_export(doc, expected)
     for p in report.problems:
         typer.echo(f"{where}: {p.where}: {p.what}")
-    trust = "the key you gave" if key is not None else "the key the broker served (get it out of band: --key)"
-    summary = (
-        f"{report.events} events ({report.full_events} in full), {report.receipts} receipts, head seq "
-        f"{report.head_seq}, checked with {trust}, key id {report.key_id}"
+    counts = (
+        f"{report.events} events ({report.full_events} in full), {report.receipts} receipts, head seq {report.head_seq}"
     )
     if not report.ok:
-        typer.echo(f"FAILED: {len(report.problems)} problem(s); {summary}")
+        trust = "the key you gave" if report.key_trusted else "the key inside the file"
+        typer.echo(f"FAILED: {len(report.problems)} problem(s); {counts}, checked with {trust}, key id {report.key_id}")
         raise typer.Exit(1)
-    typer.echo(f"OK: {summary}")
+    if not report.key_trusted:
+        typer.echo(
+            f"UNTRUSTED KEY: {counts}: consistent with the key it carries ({report.key_id}), but that key is not "
+            "trusted: anyone can re-sign a rewritten log; give --key with the broker's public key to verify it"
+        )
+        raise typer.Exit(3)
+    typer.echo(f"OK: {counts}, checked with the key you gave, key id {report.key_id}")
 
 
 class Format(StrEnum):

@@ -104,7 +104,7 @@ class BrokerClient:
     def __init__(
         self,
         url: str,
-        token: str,
+        token: str | None,
         *,
         timeout_s: float = DEFAULT_TIMEOUT_S,
         transport: httpx.BaseTransport | None = None,
@@ -112,7 +112,7 @@ class BrokerClient:
         self.url = url.rstrip("/")
         self._http = httpx.Client(
             base_url=self.url,
-            headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
+            headers={"Accept": "application/json", **({"Authorization": f"Bearer {token}"} if token else {})},
             timeout=timeout_s,
             transport=transport,
         )
@@ -162,6 +162,23 @@ class BrokerClient:
             query = {**query, "cursor": cursor}
 
     # ------------------------------------------------------------------ calls
+
+    def ready(self, wait_s: float = 0.0, every_s: float = 0.2) -> None:
+        """Return once ``/readyz`` answers 200 (the broker and its store are up), trying for up to
+        ``wait_s``; else raise :class:`ClientError` with the last reason."""
+        deadline = time.monotonic() + wait_s
+        while True:
+            try:
+                r = self._http.get("/readyz", timeout=max(1.0, min(DEFAULT_TIMEOUT_S, wait_s)))
+                if r.status_code == 200:
+                    return
+                why = f"it answered {r.status_code}"
+            except httpx.HTTPError as e:
+                why = _why(e)
+            if time.monotonic() >= deadline:
+                waited = f" after {wait_s:g} s" if wait_s else ""
+                raise ClientError(None, f"the broker at {self.url} is not ready{waited}: {why}")
+            time.sleep(every_s)
 
     def me(self) -> dict[str, Any]:
         """``{"party", "role", "coalition"}``: who the token belongs to."""

@@ -85,7 +85,9 @@ def filing_line(r: dict[str, Any]) -> str:
     """One filing: the notice, its lead time (LATE under the minimum notice), conflicts, hints."""
     n = r["notice"]
     late = " LATE" if r.get("late") else ""
-    s = f"{n['id']} v{n['version']} {n['state']}: lead time {float(r.get('lead_time_s', 0)) / 3600:.1f} h{late}"
+    hours = float(r.get("lead_time_s", 0)) / 3600
+    lead = f"{hours:.1f} h" if abs(hours) < 48 else f"{hours / 24:.1f} days"
+    s = f"{n['id']} v{n['version']} {n['state']}: lead time {lead}{late}"
     s += f", {len(r.get('conflicts') or [])} conflict(s)"
     if r.get("resolved"):
         s += f", {len(r['resolved'])} resolved"

@@ -119,8 +119,12 @@ def test_an_unreachable_broker_is_one_line_naming_the_url(api: Api, tmp_path: Pa
 
     url = f"http://127.0.0.1:{free_port()}"
     r = run(api, "ru-vks", tmp_path, "whoami", DECONFLICT_URL=url)
-    assert r.returncode == 3 and r.stdout == ""
+    assert r.returncode == 4 and r.stdout == ""
     assert r.stderr.splitlines() == [f"error: cannot reach the broker at {url}/v1/me: connection refused"]
+    r = run(api, None, tmp_path, "ready", "--wait", "0.5", DECONFLICT_URL=url)  # no token needed
+    assert r.returncode == 4 and r.stderr.startswith(f"error: the broker at {url} is not ready after 0.5 s: ")
+    r = run(api, None, tmp_path, "ready")
+    assert r.returncode == 0 and r.stdout == f"ready: {api.url}\n"
 
 
 def test_whoami_lists_and_shows_notices_and_conflicts_readably_at_80_columns(api: Api, tmp_path: Path) -> None:

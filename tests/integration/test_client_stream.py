@@ -138,7 +138,7 @@ def test_watch_as_json_lines_stops_after_count_or_idle(api: Api, tmp_path: Path)
 def test_watch_without_a_broker_is_one_line(api: Api, tmp_path: Path) -> None:
     url = f"http://127.0.0.1:{free_port()}"
     r = invoke(api, "ru-vks", tmp_path, "watch", DECONFLICT_URL=url)
-    assert r.exit_code == 3
+    assert r.exit_code == 4
     assert r.stderr == f"error: cannot reach the broker at {url}/v1/events: connection refused\n"
 
 
@@ -167,7 +167,8 @@ def test_the_audit_export_is_fetched_and_verified(api: Api, tmp_path: Path) -> N
     other = BrokerKey.generate().public_key_b64()
     r = invoke(api, "ru-vks", tmp_path, "audit", "--key", other)
     assert r.exit_code == 1 and r.stdout.splitlines()[-1].startswith("FAILED: ")
-    r = invoke(api, "ru-vks", tmp_path, "audit")  # no key: refused, not a weaker check that looks whole
+    # Without --key the export is only consistent with the key it carries: exit 3, as `audit verify`.
+    r = invoke(api, "ru-vks", tmp_path, "audit")
+    assert r.exit_code == 3 and r.stdout.startswith("UNTRUSTED KEY: ")
+    r = invoke(api, "ru-vks", tmp_path, "audit", "--key", str(tmp_path / "missing.pub"))
     assert r.exit_code == 2 and r.stderr.startswith("--key: ")
-    r = invoke(api, "ru-vks", tmp_path, "audit", "--key-from-broker")
-    assert r.exit_code == 0 and "checked with the key the broker served" in r.stdout
