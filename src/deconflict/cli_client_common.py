@@ -131,8 +131,12 @@ UNREACHED = 4
 
 
 @contextmanager
-def calling(ctx: typer.Context, prefix: str = "", need_token: bool = True) -> Iterator[BrokerClient]:
-    """The client, and every :class:`ClientError` as one stderr line and exit 2 (4 when unreached)."""
+def calling(
+    ctx: typer.Context, prefix: str = "", need_token: bool = True, options: dict[str, str] | None = None
+) -> Iterator[BrokerClient]:
+    """The client, and every :class:`ClientError` as one stderr line and exit 2 (4 when unreached).
+    A refused field is named after ``prefix``; ``options`` renames the body keys that come from
+    options (``ack_within_s`` → ``ack-within``) so the line names what the user typed."""
     where = target(ctx, need_token)
     client = BrokerClient(where.url, where.token)
     try:
@@ -144,13 +148,19 @@ def calling(ctx: typer.Context, prefix: str = "", need_token: bool = True) -> It
         if e.status == 401:
             raise err(f"error: 401 unauthorized by {where.url}: {e.reason} (token from {where.source})") from None
         if e.fields:
-            raise err(f"{prefix}{e.line()}") from None
+            named = [(_rename(f, options or {}), r) for f, r in e.fields]
+            raise err("; ".join(f"{prefix}{f}: {r}" if f else r for f, r in named)) from None
         extra = ""
         if e.current_version is not None and "current version" not in e.reason:
             extra = f" (current version {e.current_version})"
         raise err(f"error: {e.line()}{extra}") from None
     finally:
         client.close()
+
+
+def _rename(field: str, options: dict[str, str]) -> str:
+    head = field.split(".")[0].split("[")[0]
+    return options[head] + field[len(head) :] if head in options else field
 
 
 def out(value: Any) -> None:

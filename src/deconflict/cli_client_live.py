@@ -60,7 +60,8 @@ def send(
         body["ref"] = {"kind": kind, "id": ref_id}
     if reply_to is not None:
         body["in_reply_to"] = reply_to
-    with calling(ctx, "--") as c:  # a refused key is an option: --subject, --to[0]
+    options = {"ack_within_s": "ack-within", "ref": "about", "in_reply_to": "reply-to"}
+    with calling(ctx, "--", options=options) as c:  # a refused key is an option: --subject, --to[0]
         m = c.send(body)
     if as_json:
         out(m)

@@ -112,7 +112,11 @@ class BrokerClient:
         self.url = url.rstrip("/")
         self._http = httpx.Client(
             base_url=self.url,
-            headers={"Accept": "application/json", **({"Authorization": f"Bearer {token}"} if token else {})},
+            headers={
+                "Accept": "application/json",
+                "User-Agent": f"deconflict-client/{_version()}",
+                **({"Authorization": f"Bearer {token}"} if token else {}),
+            },
             timeout=timeout_s,
             transport=transport,
         )
@@ -361,6 +365,12 @@ def _event(fields: dict[str, str]) -> Event:
         time=str(doc.get("time", "")),
         data=data if isinstance(data, dict) else {"value": data},
     )
+
+
+def _version() -> str:
+    from deconflict import __version__
+
+    return __version__
 
 
 def _seg(value: str) -> str:

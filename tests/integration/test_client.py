@@ -205,6 +205,10 @@ def test_messages_are_sent_read_and_acknowledged_never_approved(api: Api, tmp_pa
     ]
     r = invoke(api, "us-af", tmp_path, "send", "--to", "ru-vks", "--subject", "s")
     assert r.exit_code == 2 and r.stderr.startswith("--text: ")
+    r = invoke(api, "us-af", tmp_path, "send", "--to", "ru-vks", "--subject", "s", "--text", "t", "--ack-within", "0")
+    assert r.exit_code == 2 and r.stderr.startswith("--ack-within: ")  # the option, not the body key
+    r = invoke(api, "us-af", tmp_path, "send", "--to", "ru-vks", "--subject", "s", "--text", "t", "--about", "target:x")
+    assert r.exit_code == 2 and r.stderr.startswith("--about.kind: ")
     assert len(api.as_("us-af").get("/v1/messages", params={"box": "outbox"}).json()) == 1
 
 
