@@ -31,7 +31,7 @@ from deconflict.domain.parse import format_time, parse_notices
 from deconflict.domain.policy import SeparationPolicy
 from deconflict.domain.volumes import Notice
 from deconflict.render import Row, Side, conflicts_table, row_json
-from deconflict.services.broker import Broker
+from deconflict.services.broker import Broker, in_party_namespace
 from deconflict.services.filing import FilingResult
 from deconflict.services.ports import ConflictRecord
 
@@ -55,7 +55,8 @@ app.add_typer(cli_client.client_app, name="client", no_args_is_help=True)
 
 
 def read_notice_files(files: list[Path], config: Config) -> list[tuple[str, Notice]]:
-    """Notices from files, each named by its id or ``FILE#n``; kind ``protected-site`` marks a site."""
+    """Notices from files, each named by its id as the broker keeps it (``party:id``) or ``FILE#n``;
+    kind ``protected-site`` marks a site."""
     out: list[tuple[str, Notice]] = []
     for f in files:
         doc = read_json(f)
@@ -64,7 +65,7 @@ def read_notice_files(files: list[Path], config: Config) -> list[tuple[str, Noti
         except ValidationError as e:
             raise err("\n".join(f"{f}: {err}" for err in e.errors)) from None
         for i, n in enumerate(notices):
-            out.append((n.id or f"{f.name}#{i}", n))
+            out.append((in_party_namespace(n).id or f"{f.name}#{i}", n))
     return out
 
 
@@ -176,7 +177,7 @@ def demo(db: DbOption = None, config: ConfigOption = None, as_json: JsonOption =
         already = {n.id for n in repo.list_notices()}
     with console.status("filing the demo theater…"):
         for f in theater_filings(cfg.limits):
-            if f.notice.id not in already:
+            if in_party_namespace(f.notice).id not in already:
                 clock_now[0] = f.filed_at
                 results.append(broker.file_as_operator(f.notice)[0])
         acknowledge_theater(broker, clock_now)  # the parties answer some threads on time, some late

@@ -20,11 +20,11 @@ def test_demo_files_the_theater_and_reports_its_conflicts(tmp_path: Path) -> Non
     out = json.loads(r.stdout)
     assert out["filed"] == 12
     pairs = {frozenset((c["a"]["notice"], c["b"]["notice"])) for c in out["conflicts"]}
-    assert frozenset(("vks-homs-north", "site-homs-hospital")) in pairs
+    assert frozenset(("ru-vks:vks-homs-north", "un-humanitarian:site-homs-hospital")) in pairs
     for c in out["conflicts"]:  # each side says whether it is a protected site
         for side in (c["a"], c["b"]):
-            assert side["protected_site"] == side["notice"].startswith("site-")
-    assert frozenset(("vks-latamneh", "coalition-isr-west")) in pairs
+            assert side["protected_site"] == side["notice"].split(":", 1)[1].startswith("site-")
+    assert frozenset(("ru-vks:vks-latamneh", "coalition:coalition-isr-west")) in pairs
     assert all(c["state"] == "open" for c in out["conflicts"])
     # Running it again re-uses what is there: nothing filed twice, the same conflicts.
     again = json.loads(runner.invoke(app, ["demo", "--db", db, "--json"]).stdout)
@@ -54,7 +54,7 @@ def test_file_then_list_conflicts(tmp_path: Path) -> None:
     r = runner.invoke(app, ["file", str(b), "--db", db, "--json"])
     assert r.exit_code == 1
     (filed,) = json.loads(r.stdout)
-    assert filed["notice"] == "b" and not filed["late"] and len(filed["conflicts"]) == 1
+    assert filed["notice"] == "us:b" and not filed["late"] and len(filed["conflicts"]) == 1
     listed = json.loads(runner.invoke(app, ["conflicts", "--db", db, "--json"]).stdout)
     assert [c["id"] for c in listed] == [filed["conflicts"][0]["id"]]
     # filing the same id again is refused with the field, and nothing is written

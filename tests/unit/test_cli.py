@@ -27,7 +27,7 @@ def test_conflicts_give_exit_1_and_a_json_list_naming_both_sides(tmp_path: Path)
     r = runner.invoke(app, ["check", a, b, "--json"])
     assert r.exit_code == 1, r.output
     (item,) = json.loads(r.stdout)
-    assert {item["a"]["notice"], item["b"]["notice"]} == {"a", "b"}
+    assert {item["a"]["notice"], item["b"]["notice"]} == {"ru:a", "us:b"}  # the broker's one form: party:id
     assert {item["a"]["party"], item["b"]["party"]} == {"ru", "us"}
     assert item["min_distance_m"] == 0.0
     assert item["overlap"]["type"] == "Polygon"
@@ -103,8 +103,8 @@ def test_examples_shipped_in_the_repo_conflict(tmp_path: Path) -> None:
     )
     assert r.exit_code == 1
     pairs = {frozenset((i["a"]["notice"], i["b"]["notice"])) for i in json.loads(r.stdout)}
-    assert frozenset(("vks-homs-north", "site-homs-hospital")) in pairs
-    assert frozenset(("vks-latamneh", "coalition-isr-west")) in pairs
+    assert frozenset(("ru-vks:vks-homs-north", "un-humanitarian:site-homs-hospital")) in pairs
+    assert frozenset(("ru-vks:vks-latamneh", "coalition:coalition-isr-west")) in pairs
     r = runner.invoke(app, ["check", str(ex / "homs.geojson"), "--json"])
     assert r.exit_code == 1
     (item,) = json.loads(r.stdout)

@@ -68,6 +68,8 @@ class Acknowledgement:
 def theater_acknowledgements() -> list[Acknowledgement]:
     """The demo's acknowledgements in the order they reach the broker."""
     doc = load_theater_doc()
+    # the theater names notices by the ids their parties chose; the broker keeps them as party:id
+    owner = {f["notice"]["id"]: f["notice"]["party"] for f in doc["filings"]}
     out = []
     for i, a in enumerate(doc.get("acknowledgements", [])):
         where = f"acknowledgements[{i}]"
@@ -75,7 +77,8 @@ def theater_acknowledgements() -> list[Acknowledgement]:
             raise ValidationError.at(f"{where}.via", f"{a['via']!r}: use conflict or hotline")
         state = AckState(a.get("state", AckState.UNDERSTOOD.value))
         at = parse_time(a["at"], f"{where}.at")
-        out.append(Acknowledgement(at, a["party"], frozenset(a["conflict"]), a["via"], state))
+        notices = frozenset(f"{owner[nid]}:{nid}" for nid in a["conflict"])
+        out.append(Acknowledgement(at, a["party"], notices, a["via"], state))
     return sorted(out, key=lambda a: a.at)
 
 

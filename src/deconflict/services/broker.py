@@ -362,11 +362,7 @@ class Broker:
             raise ValidationError.at("features", "needs at least one feature")
         if len(notices) != 1:
             raise ValidationError.at("", f"the body holds {len(notices)} notices; send one per request")
-        n = notices[0]
-        if n.id is not None and not n.id.startswith(caller.name + ":"):
-            # Ids a party chooses live in its own namespace: a global one would let any party learn
-            # whether another filed a notice under a guessed id (by being refused that id).
-            n = replace(n, id=f"{caller.name}:{n.id}")
+        n = in_party_namespace(notices[0])
         if n.party != caller.name:
             raise ValidationError.at(
                 "party", f"must be the calling party {caller.name!r} (or left out), not {n.party!r}"
@@ -530,7 +526,7 @@ class Broker:
         ``deconflict demo``): logged and receipted like any filing, with the admin as the actor.
         The result carries hints from every neighbour: the operator sees everything."""
         with self._write() as tx:
-            result = self._operator.file_in(tx.repo, notice, now=tx.now)
+            result = self._operator.file_in(tx.repo, in_party_namespace(notice), now=tx.now)
             return result, self._log_change(tx, ADMIN_ACTOR, "notice.filed", result)
 
     def _record(self, tx: _Tx, caller: Party, type_: str, result: FilingResult) -> dict[str, Any]:
@@ -884,6 +880,22 @@ def _page(
                     return out, encode_cursor(after)
         if len(rows) < limit:
             return out, None
+
+
+def in_party_namespace(n: Notice) -> Notice:
+    """``n`` with the id its party chose kept as ``"<party>:<id>"``, the one form of a notice id
+    everywhere (API, command line, events, receipts). Ids a party chooses live in its own namespace:
+    a global one would let any party learn whether another filed a notice under a guessed id (by
+    being refused that id).
+
+    >>> in_party_namespace(Notice("ru-vks", (), id="vks-1")).id
+    'ru-vks:vks-1'
+    >>> in_party_namespace(Notice("ru-vks", (), id="ru-vks:vks-1")).id
+    'ru-vks:vks-1'
+    """
+    if n.id is None or n.id.startswith(n.party + ":"):
+        return n
+    return replace(n, id=f"{n.party}:{n.id}")
 
 
 def _with_party(feature: Any, party: str) -> Any:
