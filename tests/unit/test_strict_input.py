@@ -313,3 +313,9 @@ def test_any_added_or_misspelt_key_anywhere_is_refused_at_its_path(name: str, da
     where = f"{path}.{new}" if path else new
     assert any(err.path == where and err.reason.startswith("unknown key") for err in e.errors), (where, str(e))
     assert doc == snapshot  # the parser changed nothing it was given
+
+
+def test_a_feature_must_say_it_is_one() -> None:
+    doc = geojson_notices()
+    del doc["features"][2]["type"]
+    assert str(refusal(lambda: parse_notices(doc))) == 'features[2].type: must be "Feature" (a GeoJSON Feature)'

@@ -423,7 +423,7 @@ class TrackStateIn(BaseModel):
     """One report of one of your aircraft. `gs_mps` and `trk_deg` come together or not at all; without them
     the velocity is derived from the aircraft's previous report."""
 
-    model_config = STRICT
+    model_config = strict(dependentRequired={"gs_mps": ["trk_deg"], "trk_deg": ["gs_mps"]})
     aircraft: str = Field(
         min_length=1, max_length=MAX_AIRCRAFT_ID, pattern=NOT_BLANK, description="Your id for the aircraft."
     )

@@ -425,6 +425,8 @@ def _parse_collection(obj: Mapping[str, Any], limits: Limits) -> list[Notice]:
     for i, f in enumerate(feats):
         fpath = f"features[{i}]"
         fobj = _obj(f, fpath, "feature")
+        if fobj.get("type") != "Feature":
+            raise ValidationError.at(_join(fpath, "type"), 'must be "Feature" (a GeoJSON Feature)')
         props = _obj(_req(fobj, "properties", fpath), _join(fpath, "properties"))
         check_keys(props, KEYS["feature_properties"] | KEYS["notice_properties"], _join(fpath, "properties"))
         party = _str(_req(props, "party", _join(fpath, "properties")), _join(fpath, "properties.party")).strip()
