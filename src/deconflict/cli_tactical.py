@@ -38,6 +38,7 @@ from deconflict.services.replay import (
     ReplaySummary,
     SbsSource,
     Sender,
+    confirm_senders,
     forward_live,
     load_recording,
     parse_senders,
@@ -299,6 +300,10 @@ def replay(
     states = window(states, start_s, duration_s)
     if not states:
         raise err(f"{file}: no states to replay ({stats.lines} line(s) read)")
+    try:  # whose tokens these are, before the progress bar and the first batch
+        _with_client(runtime.client, lambda c: confirm_senders(senders, client=c, url=url, sleep=runtime.sleep))
+    except ReplayError as e:
+        raise err(str(e)) from None
     span = states[-1].time - states[0].time
     progress = Progress(
         TextColumn("{task.description}"),
@@ -329,6 +334,7 @@ def replay(
                 clock=runtime.clock,
                 sleep=runtime.sleep,
                 on_batch=on_batch,
+                confirm=False,
             )
             progress.update(task, completed=max(span, 1e-9))  # a one-batch replay is done too
     except ReplayError as e:
@@ -340,6 +346,15 @@ def replay(
         typer.echo(json.dumps({"file": str(file), **summary.json()}, indent=2))
         return
     _print_summary(summary, len(states), span)
+
+
+def _with_client(client: httpx.Client | None, use: Callable[[httpx.Client], None]) -> None:
+    """``use(client)``, or ``use`` a client opened for the call when ``client`` is ``None``."""
+    if client is not None:
+        use(client)
+        return
+    with httpx.Client(timeout=httpx.Timeout(10.0)) as own:
+        use(own)
 
 
 def _print_summary(summary: ReplaySummary, states: int, span: float) -> None:

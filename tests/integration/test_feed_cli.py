@@ -214,7 +214,7 @@ def test_live_states_arrive_in_si_units_with_their_feed_times(broker: Broker, sb
 
 def test_a_dropped_connection_is_reconnected(broker: Broker, sbs: Callable[..., SbsServer]) -> None:
     server = sbs(Session([A1], drop=True), Session([A1, A2]))
-    r, elapsed = feed(server.address, "--party", "ru", "--token", "t", "--url", broker.url, "--max-seconds", "0.8")
+    r, elapsed = feed(server.address, "--party", "ru", "--token", "dcf_ru", "--url", broker.url, "--max-seconds", "0.8")
     assert r.exit_code == 0, r.output
     assert server.connections == 2
     assert [s["aircraft"] for s in broker.states()] == ["4ca2d6", "4ca2d6", "3c6444"]
@@ -226,7 +226,9 @@ def test_a_dropped_connection_is_reconnected(broker: Broker, sbs: Callable[..., 
 
 def test_max_seconds_ends_a_feed_that_cannot_connect(broker: Broker) -> None:
     source = f"tcp://127.0.0.1:{closed_port()}"
-    r, elapsed = feed(source, "--party", "ru", "--token", "t", "--url", broker.url, "--max-seconds", "0.5", "--json")
+    r, elapsed = feed(
+        source, "--party", "ru", "--token", "dcf_ru", "--url", broker.url, "--max-seconds", "0.5", "--json"
+    )
     assert r.exit_code == 0, r.output
     assert elapsed < 2.0
     doc = json.loads(r.stdout)
@@ -245,7 +247,7 @@ def test_a_broker_down_mid_feed_costs_batches_not_the_feed(broker: Broker, sbs: 
     server = sbs(Session([A1, A2], rounds=2, every_s=0.5))
     sleeps: list[float] = []
     r, _ = feed(
-        *(server.address, "--party", "ru", "--token", "t", "--url", broker.url),
+        *(server.address, "--party", "ru", "--token", "dcf_ru", "--url", broker.url),
         *("--batch-s", "0.25", "--max-seconds", "1", "--json"),
         runtime=FeedRuntime(sleep=sleeps.append, backoff_s=0.1),
     )
@@ -260,7 +262,7 @@ def test_a_token_refused_mid_feed_ends_it_with_exit_2(broker: Broker, sbs: Calla
     broker.respond = lambda token, states: (401, {"message": "revoked token"}) if states else accept_all(token, states)
     server = sbs(Session([A1]))
     r, elapsed = feed(
-        *(server.address, "--party", "ru", "--token", "t", "--url", broker.url),
+        *(server.address, "--party", "ru", "--token", "dcf_ru", "--url", broker.url),
         "--batch-s",
         "0.2",
         "--max-seconds",
@@ -278,14 +280,34 @@ def test_a_refused_token_at_the_start_exits_2_before_connecting(broker: Broker, 
     r, _ = feed(server.address, "--party", "ru", "--token", "wrong", "--url", broker.url)
     assert r.exit_code == 2
     assert "party ru: the broker refused the token (401: unknown token)" in r.stderr
-    assert server.connections == 0 and len(broker.received) == 1
+    assert server.connections == 0 and broker.asked == ["wrong"] and broker.received == []
+
+
+def test_a_token_of_another_party_is_refused_before_connecting(broker: Broker, sbs: Callable[..., SbsServer]) -> None:
+    server = sbs(Session([A1]))
+    r, _ = feed(server.address, "--party", "us", "--token", "dcf_ru", "--url", broker.url, "--max-seconds", "5")
+    assert r.exit_code == 2, r.output
+    (line,) = r.stderr.strip().splitlines()
+    assert "--party us: the token given for us is ru's" in line
+    assert server.connections == 0 and broker.received == []
+
+
+def test_a_real_broker_refuses_a_feed_with_another_party_s_token(api: Any, sbs: Callable[..., SbsServer]) -> None:
+    server = sbs(Session([A1]))
+    ru = api.tokens["ru-vks"]
+    r, _ = feed(server.address, "--party", "us-af", "--token", ru, "--url", api.url, "--max-seconds", "5")
+    assert r.exit_code == 2, r.output
+    assert "--party us-af: the token given for us-af is ru-vks's" in r.stderr
+    assert server.connections == 0
 
 
 def test_an_unreachable_broker_at_the_start_exits_2_after_retries(sbs: Callable[..., SbsServer]) -> None:
     server = sbs(Session([A1]))
     url = f"http://127.0.0.1:{closed_port()}"
     sleeps: list[float] = []
-    r, _ = feed(server.address, "--party", "ru", "--token", "t", "--url", url, runtime=FeedRuntime(sleep=sleeps.append))
+    r, _ = feed(
+        server.address, "--party", "ru", "--token", "dcf_ru", "--url", url, runtime=FeedRuntime(sleep=sleeps.append)
+    )
     assert r.exit_code == 2
     assert f"cannot reach the broker at {url}" in r.stderr and "gave up after 4 attempts" in r.stderr
     assert sleeps == list(RETRY_DELAYS_S) and server.connections == 0
@@ -294,12 +316,15 @@ def test_an_unreachable_broker_at_the_start_exits_2_after_retries(sbs: Callable[
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["radar:port", "--party", "ru", "--token", "t"], "'radar:port': port 'port' is not 1 to 65535"),
+        (["radar:port", "--party", "ru", "--token", "dcf_ru"], "'radar:port': port 'port' is not 1 to 65535"),
         (["radar:1", "--party", "ru"], "no token for party ru: give --token ru=TOKEN (or set DECONFLICT_TOKEN)"),
-        (["radar:1", "--party", "ru", "--token", "t", "--batch-s", "0"], "option --batch-s: must be a positive"),
-        (["radar:1", "--party", "ru", "--token", "t", "--max-seconds", "-1"], "option --max-seconds: must be a"),
-        (["radar:1", "--party", "ru", "--token", "t", "--url", "ftp://x"], "option --url: 'ftp://x' is not an http"),
-        (["radar:1", "--token", "t"], "Missing option '--party'"),
+        (["radar:1", "--party", "ru", "--token", "dcf_ru", "--batch-s", "0"], "option --batch-s: must be a positive"),
+        (["radar:1", "--party", "ru", "--token", "dcf_ru", "--max-seconds", "-1"], "option --max-seconds: must be a"),
+        (
+            ["radar:1", "--party", "ru", "--token", "dcf_ru", "--url", "ftp://x"],
+            "option --url: 'ftp://x' is not an http",
+        ),
+        (["radar:1", "--token", "dcf_ru"], "Missing option '--party'"),
     ],
 )
 def test_bad_options_exit_2(args: list[str], message: str) -> None:
@@ -322,7 +347,7 @@ def test_ctrl_c_stops_the_feed_and_prints_the_summary(broker: Broker, sbs: Calla
     broker.respond = answer_after_the_signal
     env = {k: v for k, v in os.environ.items() if k != "DECONFLICT_TOKEN"}
     code = "import typer; from deconflict.cli_tactical import feed; typer.run(feed)"
-    args = [server.address, "--party", "ru", "--token", "t", "--url", broker.url, "--batch-s", "0.1", "--json"]
+    args = [server.address, "--party", "ru", "--token", "dcf_ru", "--url", broker.url, "--batch-s", "0.1", "--json"]
     proc = subprocess.Popen(
         [sys.executable, "-c", code, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
     )

@@ -253,9 +253,9 @@ def cli(clock: FakeClock, *args: str, env: dict[str, str] | None = None) -> Resu
 def test_cli_replays_a_csv_recording_and_prints_a_summary(broker: Receiver, tmp_path: Path) -> None:
     path = write_csv(tmp_path, recording(["a1", "bad1"], 20))
     clock = FakeClock()
-    r = cli(clock, str(path), "--party", "ru", "--url", broker.url, env={"DECONFLICT_TOKEN": "dcf_env"})
+    r = cli(clock, str(path), "--party", "ru", "--url", broker.url, env={"DECONFLICT_TOKEN": "dcf_ru"})
     assert r.exit_code == 0, r.output
-    assert len(broker.received) == 20 and {q.token for q in broker.received} == {"dcf_env"}
+    assert len(broker.received) == 20 and {q.token for q in broker.received} == {"dcf_ru"}
     assert sum(clock.sleeps) == approx(1.9)  # default --speed 10
     first, *rest = r.stdout.splitlines()
     assert first.startswith("replayed 40 states of 2 aircraft (0:00:19 of recording in 0:00:02, 20 request(s))")
@@ -290,11 +290,11 @@ def test_cli_json_summary_with_two_parties(broker: Receiver, tmp_path: Path) -> 
 
 def test_cli_start_and_duration_pick_a_slice(broker: Receiver, tmp_path: Path) -> None:
     path = write_csv(tmp_path, recording(["a1"], 100))
-    r = cli(FakeClock(), str(path), "--party", "ru", "--token", "t", "--url", broker.url, "--start-s", "10")
+    r = cli(FakeClock(), str(path), "--party", "ru", "--token", "dcf_ru", "--url", broker.url, "--start-s", "10")
     assert r.exit_code == 0, r.output
     assert len(broker.states()) == 90
     broker.received.clear()
-    args = ("--party", "ru", "--token", "t", "--url", broker.url, "--start-s", "10", "--duration-s", "5", "--json")
+    args = ("--party", "ru", "--token", "dcf_ru", "--url", broker.url, "--start-s", "10", "--duration-s", "5", "--json")
     r = cli(FakeClock(), str(path), *args)
     assert r.exit_code == 0, r.output
     assert len(broker.states()) == 5 and json.loads(r.stdout)["recording_s"] == 4.0
@@ -308,7 +308,7 @@ def test_cli_reads_sbs_and_opensky_recordings(broker: Receiver, tmp_path: Path) 
         "MSG,3,1,1,4CA2D6,1,2015/09/30,06:11:03.000,2015/09/30,06:11:03.000,,37000,,,51.5,-0.99,,,,,,0\n"
         "not a line\n"
     )
-    r = cli(FakeClock(), str(sbs), "--party", "ru", "--token", "t", "--url", broker.url)
+    r = cli(FakeClock(), str(sbs), "--party", "ru", "--token", "dcf_ru", "--url", broker.url)
     assert r.exit_code == 0, r.output
     assert [s["lon"] for s in broker.states()] == [-1.0, -0.99]
     assert broker.states()[0]["gs_mps"] == pytest.approx(231.5, abs=0.01)
@@ -318,7 +318,7 @@ def test_cli_reads_sbs_and_opensky_recordings(broker: Receiver, tmp_path: Path) 
     rows = [{**row, "timestamp": 1633608001000 + 1000 * k} for k in range(3)]
     osk = tmp_path / "rec.json"
     osk.write_text(json.dumps(rows))
-    r = cli(FakeClock(), str(osk), "--party", "ru", "--token", "t", "--url", broker.url)
+    r = cli(FakeClock(), str(osk), "--party", "ru", "--token", "dcf_ru", "--url", broker.url)
     assert r.exit_code == 0, r.output
     assert [s["alt_m"] for s in broker.states()] == [approx(4160.52)] * 3
 
@@ -326,17 +326,17 @@ def test_cli_reads_sbs_and_opensky_recordings(broker: Receiver, tmp_path: Path) 
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--token", "t"], "give --party P, or --parties-by-hash P1,P2"),
-        (["--party", "ru", "--parties-by-hash", "ru,us", "--token", "t"], "give --party P, or --parties-by-hash"),
+        (["--token", "dcf_ru"], "give --party P, or --parties-by-hash P1,P2"),
+        (["--party", "ru", "--parties-by-hash", "ru,us", "--token", "dcf_ru"], "give --party P, or --parties-by-hash"),
         (["--party", "ru"], "no token for party ru: give --token ru=TOKEN (or set DECONFLICT_TOKEN)"),
         (["--parties-by-hash", "ru,us", "--token", "ru=a"], "no token for party us"),
         (["--parties-by-hash", "ru,us", "--token", "fr=a,b"], "--token names 'fr', which is not among the parties"),
         (["--parties-by-hash", "ru,us", "--token", "a,b"], "two tokens without a party"),
         (["--parties-by-hash", "ru,ru", "--token", "a"], "a party is named twice"),
-        (["--party", "ru", "--token", "t", "--speed", "0"], "option --speed: must be a positive number"),
-        (["--party", "ru", "--token", "t", "--batch-s", "-1"], "option --batch-s: must be a positive number"),
-        (["--party", "ru", "--token", "t", "--url", "ftp://x"], "option --url: 'ftp://x' is not an http"),
-        (["--party", "ru", "--token", "t", "--start-s", "1e9"], "no states to replay"),
+        (["--party", "ru", "--token", "dcf_ru", "--speed", "0"], "option --speed: must be a positive number"),
+        (["--party", "ru", "--token", "dcf_ru", "--batch-s", "-1"], "option --batch-s: must be a positive number"),
+        (["--party", "ru", "--token", "dcf_ru", "--url", "ftp://x"], "option --url: 'ftp://x' is not an http"),
+        (["--party", "ru", "--token", "dcf_ru", "--start-s", "1e9"], "no states to replay"),
     ],
 )
 def test_cli_bad_options_exit_2(tmp_path: Path, args: list[str], message: str) -> None:
@@ -350,13 +350,13 @@ def test_cli_bad_options_exit_2(tmp_path: Path, args: list[str], message: str) -
 def test_cli_bad_recordings_exit_2(tmp_path: Path) -> None:
     bad = tmp_path / "bad.csv"
     bad.write_text("time,id,lat,lon,alt_m\n1,a,1,1,1\n2,a,north,1,1\n")
-    r = cli(FakeClock(), str(bad), "--party", "ru", "--token", "t")
+    r = cli(FakeClock(), str(bad), "--party", "ru", "--token", "dcf_ru")
     assert r.exit_code == 2 and r.stderr.strip() == f"{bad}:3: lat: not a number ('north')"
-    r = cli(FakeClock(), str(tmp_path / "none.csv"), "--party", "ru", "--token", "t")
+    r = cli(FakeClock(), str(tmp_path / "none.csv"), "--party", "ru", "--token", "dcf_ru")
     assert r.exit_code == 2 and "none.csv: no such file" in r.stderr
     garbled = tmp_path / "garbled.json"
     garbled.write_text("[{")
-    r = cli(FakeClock(), str(garbled), "--party", "ru", "--token", "t")
+    r = cli(FakeClock(), str(garbled), "--party", "ru", "--token", "dcf_ru")
     assert r.exit_code == 2 and "garbled.json: not JSON" in r.stderr
 
 
@@ -365,7 +365,7 @@ def test_cli_unreachable_broker_exit_2_after_retries(tmp_path: Path) -> None:
         closed_port = s.server_address[1]  # nothing listens there once closed
     path = write_csv(tmp_path, recording(["a1"], 3))
     clock = FakeClock()
-    r = cli(clock, str(path), "--party", "ru", "--token", "t", "--url", f"http://127.0.0.1:{closed_port}")
+    r = cli(clock, str(path), "--party", "ru", "--token", "dcf_ru", "--url", f"http://127.0.0.1:{closed_port}")
     assert r.exit_code == 2
     assert f"cannot reach the broker at http://127.0.0.1:{closed_port}" in r.stderr
     assert "gave up after 4 attempts" in r.stderr
@@ -373,8 +373,51 @@ def test_cli_unreachable_broker_exit_2_after_retries(tmp_path: Path) -> None:
 
 
 def test_cli_refused_token_exit_2(broker: Receiver, tmp_path: Path) -> None:
-    broker.respond = lambda token, states: (401, {"error": "unauthorized", "message": "unknown or revoked token"})
     path = write_csv(tmp_path, recording(["a1"], 3))
     r = cli(FakeClock(), str(path), "--party", "ru", "--token", "wrong", "--url", broker.url)
     assert r.exit_code == 2
-    assert "party ru: the broker refused the token (401: unknown or revoked token)" in r.stderr
+    assert "party ru: the broker refused the token (401: unknown token)" in r.stderr
+    assert broker.asked == ["wrong"] and broker.received == []  # refused before any state was sent
+
+
+# ------------------------------------------------------------------- whose token: GET /v1/me first
+
+
+@pytest.mark.parametrize(
+    ("args", "names"),
+    [
+        (["--party", "us", "--token", "dcf_ru"], ("--party us", "ru's")),
+        (["--parties-by-hash", "ru,us", "--token", "ru=dcf_ru,us=dcf_ru"], ("--party us", "ru's")),
+    ],
+)
+def test_cli_a_token_of_another_party_is_refused_before_sending(
+    broker: Receiver, tmp_path: Path, args: list[str], names: tuple[str, ...]
+) -> None:
+    path = write_csv(tmp_path, recording(["a1", "a2"], 3))
+    r = cli(FakeClock(), str(path), *args, "--url", broker.url)
+    assert r.exit_code == 2, r.output
+    (line,) = r.stderr.strip().splitlines()
+    assert all(n in line for n in names), line
+    assert broker.received == []
+
+
+def test_cli_a_server_that_does_not_say_whose_token_is_not_a_broker(broker: Receiver, tmp_path: Path) -> None:
+    broker.me = lambda token: (404, {"detail": "Not Found"})
+    path = write_csv(tmp_path, recording(["a1"], 3))
+    r = cli(FakeClock(), str(path), "--party", "ru", "--token", "dcf_ru", "--url", broker.url)
+    assert r.exit_code == 2
+    assert "/v1/me answered HTTP 404" in r.stderr and "is this a deconflict broker?" in r.stderr
+    assert broker.received == []
+
+
+def test_cli_against_a_real_broker_replays_only_as_the_token_s_party(api: Any, tmp_path: Path) -> None:
+    """`replay --party us-af --token <ru-vks token>` would file ru-vks's aircraft as ru-vks."""
+    path = write_csv(tmp_path, recording(["a1", "a2"], 3))
+    ru = api.tokens["ru-vks"]
+    r = cli(FakeClock(api.clock() - 10), str(path), "--party", "us-af", "--token", ru, "--url", api.url)
+    assert r.exit_code == 2, r.output
+    assert "--party us-af: the token given for us-af is ru-vks's" in r.stderr
+    assert api.as_("root").get("/v1/tracks").json() == []  # nothing reached the broker
+    r = cli(FakeClock(api.clock() - 10), str(path), "--party", "ru-vks", "--token", ru, "--url", api.url, "--json")
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["accepted"] > 0

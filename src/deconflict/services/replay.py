@@ -192,6 +192,10 @@ def _message(r: httpx.Response) -> str:
     return str(body)[:200]
 
 
+def _is_json(r: httpx.Response) -> bool:
+    return str(r.headers.get("content-type", "")).startswith("application/json")
+
+
 class _Poster:
     """Sends one party's states to ``POST /v1/tracks``, retrying transient failures and halving
     batches the broker finds too large."""
@@ -210,14 +214,41 @@ class _Poster:
     def check(self, sender: Sender) -> None:
         """Send an empty batch: the broker answers it like any other, so a wrong URL, a refused
         token or a party that may not report tracks shows before there is anything to send."""
+        self.confirm(sender)
         self._send(sender, [], PartyTally())
 
+    def confirm(self, sender: Sender) -> None:
+        """Ask the broker whose token ``sender`` holds (``GET /v1/me``) and raise
+        :class:`ReplayError` unless it is ``sender.party``'s: states sent with another party's
+        token would be that party's aircraft, whatever ``--party`` said."""
+        r = self._request("GET", self.url + "/v1/me", sender, None)
+        if r.status_code == 401:
+            raise ReplayError(f"party {sender.party}: the broker refused the token (401: {_message(r)})")
+        body = r.json() if r.status_code == 200 and _is_json(r) else None
+        if not isinstance(body, dict) or not isinstance(body.get("party"), str):
+            raise ReplayError(
+                f"{self.url}/v1/me answered HTTP {r.status_code} with {r.text[:200]!r}: is this a deconflict broker?"
+            )
+        if body["party"] != sender.party:
+            raise ReplayError(
+                f"--party {sender.party}: the token given for {sender.party} is {body['party']}'s; give "
+                f"{sender.party}'s own token (states sent with it would be reported as {body['party']}'s aircraft)"
+            )
+
     def _post(self, sender: Sender, wire: list[dict[str, Any]]) -> httpx.Response:
+        return self._request("POST", self.endpoint, sender, {"states": wire}, count=True)
+
+    def _request(
+        self, method: str, endpoint: str, sender: Sender, body: dict[str, Any] | None, count: bool = False
+    ) -> httpx.Response:
+        """One request, retried on a transport failure or a 5xx; with ``count`` every attempt counts
+        in :attr:`requests` (the requests that carry states)."""
         headers = {"Authorization": f"Bearer {sender.token}"}
         for attempt in range(len(RETRY_DELAYS_S) + 1):
-            self.requests += 1
+            if count:
+                self.requests += 1
             try:
-                r = self.client.post(self.endpoint, json={"states": wire}, headers=headers)
+                r = self.client.request(method, endpoint, json=body, headers=headers)
             except httpx.TransportError as e:
                 problem = f"cannot reach the broker at {self.url} ({type(e).__name__}: {e})"
             else:
@@ -237,7 +268,7 @@ class _Poster:
             return
         tally.sent += len(wire)
         if r.status_code == 200:
-            body = r.json() if r.headers.get("content-type", "").startswith("application/json") else None
+            body = r.json() if _is_json(r) else None
             if not isinstance(body, dict) or not isinstance(body.get("accepted"), int):
                 raise ReplayError(f"{self.endpoint} answered 200 with {r.text[:200]!r}: is this a deconflict broker?")
             tally.accepted += body["accepted"]
@@ -267,6 +298,7 @@ def replay_states(
     clock: Callable[[], float] = time.time,
     sleep: Callable[[float], None] = time.sleep,
     on_batch: Callable[[float, ReplaySummary], None] | None = None,
+    confirm: bool = True,
 ) -> ReplaySummary:
     """Play time-sorted ``states`` into the broker at ``url``, ``speed`` seconds of recording per
     wall-clock second, in batches of ``batch_s`` seconds of recording.
@@ -280,7 +312,9 @@ def replay_states(
     With several senders each aircraft goes to ``party_of(aircraft, parties)``, and each party's
     part of a batch is sent with its own token. ``on_batch(recording seconds done, summary)`` is
     called after every batch (for a progress bar). Raises :class:`ReplayError` when the broker is
-    unreachable, refuses a token, or does not answer like the tracks API.
+    unreachable, refuses a token, or does not answer like the tracks API, and before anything is
+    sent when a token is not its party's (:func:`confirm_senders`; ``confirm=False`` when the
+    caller has done that already).
     """
     parties = [s.party for s in senders]
     by_party = {s.party: s for s in senders}
@@ -288,6 +322,8 @@ def replay_states(
     if not states:
         return summary
     poster = _Poster(client, url, sleep)
+    if confirm:
+        confirm_senders(senders, client=client, url=url, sleep=sleep)
     owner: dict[str, str] = {}
     t0 = states[0].time
     w0 = clock()
@@ -314,6 +350,21 @@ def replay_states(
             on_batch(t_last - t0, summary)
     summary.aircraft = len(owner)
     return summary
+
+
+def confirm_senders(
+    senders: Sequence[Sender],
+    *,
+    client: httpx.Client,
+    url: str = DEFAULT_URL,
+    sleep: Callable[[float], None] = time.sleep,
+) -> None:
+    """Ask the broker at ``url`` whose each sender's token is (``GET /v1/me``); raise
+    :class:`ReplayError` naming both parties when a token is another party's, and when the broker
+    refuses a token or cannot be reached."""
+    poster = _Poster(client, url, sleep)
+    for sender in senders:
+        poster.confirm(sender)
 
 
 def parse_senders(party: str | None, parties_by_hash: str | None, token: str | None) -> list[Sender]:
