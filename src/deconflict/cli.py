@@ -11,7 +11,6 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from deconflict import cli_broker, cli_client, cli_tactical
 from deconflict.cli_common import (
@@ -27,10 +26,10 @@ from deconflict.cli_common import (
 from deconflict.config import Config
 from deconflict.domain.errors import NotFoundError, StaleVersionError, ValidationError
 from deconflict.domain.index import VolumeIndex
-from deconflict.domain.parse import format_time, parse_notices
+from deconflict.domain.parse import parse_notices
 from deconflict.domain.policy import SeparationPolicy
 from deconflict.domain.volumes import Notice
-from deconflict.render import Row, Side, conflicts_table, row_json
+from deconflict.render import Row, Side, print_conflicts, print_notices, row_json
 from deconflict.services.broker import Broker, in_party_namespace
 from deconflict.services.filing import FilingResult
 from deconflict.services.ports import ConflictRecord
@@ -119,7 +118,7 @@ def check(
         typer.echo(json.dumps([row_json(r) for r in rows], indent=2))
     else:
         console = Console()
-        console.print(conflicts_table(rows, title=f"{len(rows)} conflict(s) among {len(named)} notice(s)"))
+        print_conflicts(console, rows, f"{len(rows)} conflict(s) among {len(named)} notice(s)")
     raise typer.Exit(1 if rows else 0)
 
 
@@ -202,7 +201,7 @@ def demo(db: DbOption = None, config: ConfigOption = None, as_json: JsonOption =
         console.print(" filed " + _filing_summary(r), markup=False, highlight=False)
     if not results:
         console.print(f" {len(notices)} notice(s) already filed in this store")
-    console.print(conflicts_table([_record_row(c, sites) for c in records], title=f"{len(records)} open conflict(s)"))
+    print_conflicts(console, [_record_row(c, sites) for c in records], f"{len(records)} open conflict(s)")
 
 
 @app.command("file")
@@ -257,22 +256,7 @@ def notices(
     broker = open_existing(cfg)
     with broker.store.begin(write=False) as repo:
         rows = repo.list_notices(party=party)
-    t = Table(title=f"{len(rows)} notice(s)")
-    for col in ("id", "party", "kind", "version", "state", "received", "starts", "lead time"):
-        t.add_column(col)
-    for n in sorted(rows, key=lambda n: n.time_start):
-        received = n.received_at or 0.0
-        t.add_row(
-            str(n.id),
-            n.party,
-            n.kind,
-            str(n.version),
-            n.state.value,
-            format_time(received)[:16],
-            format_time(n.time_start)[:16],
-            f"{(n.time_start - received) / 3600:.1f} h",
-        )
-    Console().print(t)
+    print_notices(Console(), rows)
 
 
 @app.command()
@@ -292,7 +276,7 @@ def conflicts(
     if as_json:
         typer.echo(json.dumps([row_json(r) for r in rows], indent=2))
     else:
-        Console().print(conflicts_table(rows, title=f"{len(rows)} conflict(s)"))
+        print_conflicts(Console(), rows, f"{len(rows)} conflict(s)")
 
 
 @db_app.command("upgrade")

@@ -12,7 +12,6 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from deconflict.cli_common import (
     ConfigOption,
@@ -29,6 +28,7 @@ from deconflict.cli_common import (
 from deconflict.domain.disclosure import Level
 from deconflict.domain.errors import NotFoundError, ValidationError
 from deconflict.domain.parties import Role
+from deconflict.render import print_parties, print_report, print_rules
 
 party_app = typer.Typer(help="Register parties and issue their credentials (run on the broker's host).")
 token_app = typer.Typer(help="Manage bearer tokens.")
@@ -129,12 +129,7 @@ def party_list(db: DbOption = None, config: ConfigOption = None, as_json: bool =
             )
         )
         return
-    t = Table(title=f"{len(parties)} part{'y' if len(parties) == 1 else 'ies'}")
-    for col in ("name", "role", "coalition", "status"):
-        t.add_column(col)
-    for p in parties:
-        t.add_row(p.name, p.role.value, p.coalition or "", "revoked" if p.revoked else "active")
-    Console().print(t)
+    print_parties(Console(), parties)
 
 
 @party_app.command("revoke")
@@ -180,12 +175,8 @@ def disclosure_list(db: DbOption = None, config: ConfigOption = None) -> None:
     """The explicit rules in force (configuration, overridden by `disclosure set`)."""
     broker = open_existing(config_or_exit(config, db))
     rules = broker.disclosure_rules()
-    t = Table(title=f"default between parties: {broker.policy.default.text}")
-    for col in ("viewer", "subject", "level"):
-        t.add_column(col)
-    for (v, s), level in sorted(rules.items()):
-        t.add_row(v, s, level.text)
-    Console().print(t)
+    listed = [(v, s, level.text) for (v, s), level in sorted(rules.items())]
+    print_rules(Console(), broker.policy.default.text, listed)
 
 
 @audit_app.command("export")
@@ -299,8 +290,8 @@ def report(
     footer = f"report sha256 {r.sha256}, recorded in the event log at seq {r.log_seq}"
     if format_ == "table":
         if not to_file:
-            Console().print(render_table(r.report))
-            Console().print(footer)
+            print_report(Console(), r.report)
+            Console().print(footer, markup=False, highlight=False)
             return
         console = Console(file=io.StringIO(), record=True, width=160)
         console.print(render_table(r.report))

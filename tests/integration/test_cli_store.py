@@ -37,7 +37,7 @@ def test_demo_table_shows_late_russian_notices(tmp_path: Path) -> None:
     late_lines = [line for line in r.stdout.splitlines() if "LATE" in line]
     assert late_lines and all("ru-vks" in line for line in late_lines)
     assert "coalition-raqqa (coalition) v1: lead time 10.0 h, 0 conflict(s)" in r.stdout
-    assert "site-homs-hospital (un-humanitarian) protected site" in r.stdout
+    assert "un-humanitarian:site-homs-hospital vol 0 (protected site)" in r.stdout
 
 
 def test_file_then_list_conflicts(tmp_path: Path) -> None:
