@@ -22,6 +22,7 @@ from deconflict.cli_common import (
     open_broker,
     open_existing,
     read_json,
+    upgrade_store,
 )
 from deconflict.config import Config
 from deconflict.domain.errors import NotFoundError, StaleVersionError, ValidationError
@@ -281,11 +282,9 @@ def conflicts(
 
 @db_app.command("upgrade")
 def db_upgrade(db: DbOption = None) -> None:
-    """Bring the store's schema up to date (Alembic migrations)."""
-    from deconflict.adapters.sql.migrate import upgrade
-
+    """Bring the store's schema up to date (Alembic migrations); creates the store if there is none."""
     cfg = config_or_exit(None, db)
-    upgrade(cfg.db_url)
+    upgrade_store(cfg.db_url)
     typer.echo(f"schema up to date: {cfg.db_url}")
 
 

@@ -174,6 +174,19 @@ def open_broker(cfg: Config, clock: Clock = time.time) -> Broker:
         raise _not_a_store(cfg.db_url, e) from None
 
 
+def upgrade_store(url: str) -> None:
+    """Create or migrate the store at ``url`` to the newest schema, or exit 2 saying why not."""
+    import sqlalchemy as sa
+
+    from deconflict.adapters.sql.migrate import upgrade
+
+    _sqlite_file(url)
+    try:
+        upgrade(url)
+    except sa.exc.SQLAlchemyError as e:
+        raise _not_a_store(url, e) from None
+
+
 def open_existing(cfg: Config, clock: Clock = time.time, *, write: bool = False) -> Broker:
     """The broker on the store that is already there, for commands that read it (or, ``write``,
     change records it must already hold: revoke a party, rotate a token, set a disclosure rule).

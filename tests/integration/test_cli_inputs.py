@@ -183,7 +183,12 @@ def test_a_store_that_is_not_a_sqlite_file_is_one_line_and_exit_2(tmp_path: Path
         path.mkdir()
     else:
         path.write_text("these are my notes, not a database\n" * 100)
-    for args in (["notices"], ["file", str(notice_file(tmp_path))], ["party", "add", "ru", "--role", "party"]):
+    for args in (
+        ["notices"],
+        ["file", str(notice_file(tmp_path))],
+        ["party", "add", "ru", "--role", "party"],
+        ["db", "upgrade"],
+    ):
         r = runner.invoke(app, [*args, "--db", str(path)])
         assert_one_line_error(r, path, "is a directory" if kind == "directory" else "not a SQLite database")
 
@@ -196,3 +201,12 @@ def test_the_installed_command_prints_no_traceback(tmp_path: Path) -> None:
     assert p.returncode == 2, p.stderr
     assert p.stderr.strip() == f"{tmp_path}: is a directory, not a file"
     assert p.stdout == ""
+
+
+def test_an_unreachable_database_is_one_line_and_exit_2() -> None:
+    url = "postgresql+psycopg://broker@127.0.0.1:1/deconflict"  # nothing listens on port 1
+    for args in (["notices"], ["party", "add", "ru", "--role", "party"], ["db", "upgrade"]):
+        r = runner.invoke(app, [*args, "--db", url])
+        assert r.exit_code == 2, (args, r.output, r.exception)
+        (line,) = r.stderr.strip().splitlines()
+        assert line.startswith(f"store {url}: cannot open it ("), line
