@@ -121,6 +121,9 @@ def test_quickstart_replayed_as_two_parties(quickstart: tuple[list[TrackState], 
     got: dict[str, list[dict[str, Any]]] = defaultdict(list)
 
     def fake_broker(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/v1/me":  # replay asks whose each token is first: tok-ru is ru's
+            party = request.headers["Authorization"].removeprefix("Bearer tok-")
+            return httpx.Response(200, json={"party": party, "role": "party", "coalition": None})
         body = json.loads(request.content)
         got[request.headers["Authorization"]].extend(body["states"])
         return httpx.Response(200, json={"accepted": len(body["states"]), "rejected": []})
