@@ -76,21 +76,22 @@ def serve(
 
 
 def _listen(host: str, port: int) -> socket.socket:
-    """A socket bound to ``host:port`` (as uvicorn binds one), or exit 2 saying why not."""
+    """A socket bound to ``host:port`` as uvicorn binds one (IPv6 when the host has a colon), or
+    exit 2 saying why not."""
     where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     if not 0 <= port <= 65535:
         raise err(f"--port {port}: must be 0 to 65535")
-    try:
-        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
-    except (socket.gaierror, UnicodeError) as e:
-        raise err(f"--host {host}: cannot resolve it ({getattr(e, 'strerror', None) or e})") from None
-    sock = socket.socket(family, kind, proto)
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a restart need not wait out TIME_WAIT
     try:
-        sock.bind(address)
-    except OSError as e:
+        sock.bind((host, port))
+    except socket.gaierror as e:
         sock.close()
-        why = "address already in use (another process listens there)" if e.errno == errno.EADDRINUSE else e.strerror
+        raise err(f"--host {host}: cannot resolve it ({e.strerror or e})") from None
+    except (OSError, UnicodeError) as e:
+        sock.close()
+        in_use = isinstance(e, OSError) and e.errno == errno.EADDRINUSE
+        why = "address already in use (another process listens there)" if in_use else getattr(e, "strerror", None) or e
         raise err(f"cannot listen on {where}: {why}; choose another --port or --host") from None
     sock.set_inheritable(True)
     return sock

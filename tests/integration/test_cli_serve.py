@@ -89,3 +89,14 @@ def test_a_free_port_serves_the_api_on_the_socket_it_checked(tmp_path: Path) -> 
         out, _ = proc.communicate(timeout=START_TIMEOUT_S)
     assert f"API and docs: http://127.0.0.1:{port}/docs" in out
     assert (tmp_path / "s.sqlite").exists() and (tmp_path / "deconflict-broker.key").exists()
+
+
+def test_a_port_out_of_range_is_refused_with_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from deconflict.cli import app
+
+    monkeypatch.chdir(tmp_path)
+    r = CliRunner().invoke(app, ["serve", "--port", "70000", "--db", str(tmp_path / "s.sqlite")], env=clean_env())
+    assert r.exit_code == 2 and r.stderr == "--port 70000: must be 0 to 65535\n", r.output
+    assert sorted(os.listdir(tmp_path)) == []
