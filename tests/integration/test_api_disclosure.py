@@ -48,7 +48,7 @@ import pytest
 from api_support import Api, circle_notice
 
 from deconflict.domain.audit import verify_export
-from deconflict.services.broker import HINTS_WITHHELD
+from deconflict.services.broker import HINTS_WITHHELD, SITE_STAYS
 
 # ---------------------------------------------------------------------------------------------- the cast
 
@@ -501,14 +501,17 @@ def test_filing_reports_each_conflict_at_the_filers_level(api: Api) -> None:
             if not levels:
                 assert (hints, withheld) == (None, None), body["notice"]["id"]
                 told["no conflict"] += 1
+            elif body["notice"]["protected_site"]:  # a site does not move, whatever the filer sees
+                assert (hints, withheld) == (None, SITE_STAYS), body["notice"]["id"]
+                told["site"] += 1
             elif levels == {FULL}:
                 assert hints is not None and withheld is None, body["notice"]["id"]
                 told["hints"] += 1
             else:
                 assert (hints, withheld) == (None, HINTS_WITHHELD), body["notice"]["id"]
                 told["withheld"] += 1
-    # uk-raf finds C (its coalition partner's: full); the other finders see less.
-    assert told == {"no conflict": len(NOTICES) - 5, "hints": 1, "withheld": 4}, told
+    # uk-raf finds C (its coalition partner's: full); the other finders see less; the site gets no hints.
+    assert told == {"no conflict": len(NOTICES) - 5, "hints": 1, "withheld": 3, "site": 1}, told
 
 
 # ---------------------------------------------------------------------------------------------- conflicts

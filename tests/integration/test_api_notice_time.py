@@ -13,6 +13,7 @@ from test_api_strict import rows
 from deconflict.domain.disclosure import Level
 from deconflict.domain.parse import parse_time
 from deconflict.domain.volumes import NoticeState
+from deconflict.services.broker import SITE_STAYS
 
 
 def at(text: str) -> float:
@@ -112,7 +113,7 @@ def test_a_protected_site_gets_no_hint_to_move(api: Api) -> None:
     api.as_("uk-raf").post("/v1/notices", json=circle_notice(id="uk"))
     site = api.as_("sy-gcaa").post("/v1/protected-sites", json=circle_notice(id="hospital", radius_km=2, **week))
     assert site.status_code == 201 and len(site.json()["conflicts"]) == 1
-    assert site.json()["hints"] is None
+    assert site.json()["hints"] is None and site.json()["hints_withheld"] == SITE_STAYS
     # the notice that conflicts with the site still gets its hints
     us = api.as_("us-af").post("/v1/notices", json=circle_notice(id="us"))
     assert us.json()["hints"] is not None

@@ -83,6 +83,8 @@ OWN_RECORD_EVENTS = frozenset(
 """Events whose payload holds only the actor's own records: a party's export shows these in full."""
 START_EVENT = "broker.started"
 """Logged by :meth:`Broker.record_start`; its ``previous_cycle_at`` says since when no broker watched."""
+SITE_STAYS = "a protected site does not move: the notices that conflict with it are given the shifts that clear it"
+"""Why a protected site's filing carries no hints."""
 HINTS_WITHHELD = (
     "a shift that clears these conflicts would show where another party's notice ends, which the disclosure "
     "policy does not show you; change the notice and file it again to check"
@@ -540,7 +542,9 @@ class Broker:
         # A shift that clears a conflict tells where the other notice ends, which the slice does not
         # show: hints only when every counterpart is visible whole (coalition, a full rule, a site).
         hints, withheld = None, None
-        if result.conflicts and not n.protected:  # a protected site does not move; the notices do
+        if result.conflicts and n.protected:
+            withheld = SITE_STAYS
+        elif result.conflicts:
             if all(v.get("disclosure", Level.FULL.text) == Level.FULL.text for v in views):
                 hints = self._hints(tx.repo, n, result.conflicts)
             else:
