@@ -57,9 +57,7 @@ def test_the_demo_report_shows_on_time_late_and_missing_acknowledgements(tmp_pat
     acked = [e for e in doc["events"] if e["type"] == "message.acknowledged"]
     planned = theater_acknowledgements()
     assert len(acked) == len(planned)
-    assert sorted((e["actor"], float(e["time"])) for e in acked) == sorted(
-        (a.party, a.at) for a in planned
-    )
+    assert sorted((e["actor"], float(e["time"])) for e in acked) == sorted((a.party, a.at) for a in planned)
     assert {e["actor"] for e in acked} == {"ru-vks", "coalition", "un-humanitarian"}  # never the operator
     conflict_acks = [e for e in doc["events"] if e["type"] == "conflict.acknowledged"]
     assert conflict_acks and all(e["payload"]["ack"] == "received-and-understood" for e in conflict_acks)
