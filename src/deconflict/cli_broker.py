@@ -22,6 +22,7 @@ from deconflict.cli_common import (
     open_existing,
     read_json,
     read_text,
+    say_verification,
     writable_file,
     write_text,
 )
@@ -237,23 +238,7 @@ def audit_verify(
             raise err(f"--key: {reason}") from None
     if not isinstance(doc, dict):
         raise err(f"{file}: not an audit export (expected a JSON object)")
-    report = verify_export(doc, expected)
-    for p in report.problems:
-        typer.echo(f"{file}: {p.where}: {p.what}")
-    counts = (
-        f"{report.events} events ({report.full_events} in full), {report.receipts} receipts, head seq {report.head_seq}"
-    )
-    if not report.ok:
-        trust = "the key you gave" if report.key_trusted else "the key inside the file"
-        typer.echo(f"FAILED: {len(report.problems)} problem(s); {counts}, checked with {trust}, key id {report.key_id}")
-        raise typer.Exit(1)
-    if not report.key_trusted:
-        typer.echo(
-            f"UNTRUSTED KEY: {counts}: consistent with the key it carries ({report.key_id}), but that key is not "
-            "trusted: anyone can re-sign a rewritten log; give --key with the broker's public key to verify it"
-        )
-        raise typer.Exit(3)
-    typer.echo(f"OK: {counts}, checked with the key you gave, key id {report.key_id}")
+    say_verification(verify_export(doc, expected), str(file))
 
 
 def report(

@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 
 from deconflict.cli_client_common import calling, out, say
-from deconflict.cli_common import JsonOption, err
+from deconflict.cli_common import JsonOption, err, say_verification
 from deconflict.client_render import event_line, message_lines, report_table
 
 
@@ -197,23 +197,7 @@ def audit(
         except OSError as e:
             raise err(f"--out: cannot write {out} ({e.strerror})") from None
     where = str(out) if out is not None else "export"
-    report = verify_export(doc, expected)
-    for p in report.problems:
-        typer.echo(f"{where}: {p.where}: {p.what}")
-    counts = (
-        f"{report.events} events ({report.full_events} in full), {report.receipts} receipts, head seq {report.head_seq}"
-    )
-    if not report.ok:
-        trust = "the key you gave" if report.key_trusted else "the key inside the file"
-        typer.echo(f"FAILED: {len(report.problems)} problem(s); {counts}, checked with {trust}, key id {report.key_id}")
-        raise typer.Exit(1)
-    if not report.key_trusted:
-        typer.echo(
-            f"UNTRUSTED KEY: {counts}: consistent with the key it carries ({report.key_id}), but that key is not "
-            "trusted: anyone can re-sign a rewritten log; give --key with the broker's public key to verify it"
-        )
-        raise typer.Exit(3)
-    typer.echo(f"OK: {counts}, checked with the key you gave, key id {report.key_id}")
+    say_verification(verify_export(doc, expected), where)
 
 
 class Format(StrEnum):

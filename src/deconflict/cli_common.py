@@ -18,7 +18,7 @@ from typing import Annotated, Any
 import typer
 
 from deconflict.config import Config, load_config
-from deconflict.domain.audit import BrokerKey
+from deconflict.domain.audit import BrokerKey, VerifyReport
 from deconflict.domain.errors import ValidationError
 from deconflict.services.broker import Broker
 from deconflict.services.ports import Clock
@@ -247,3 +247,25 @@ def existing_key(path: str) -> BrokerKey:
             FIELD, f"{p}: no such file; this command does not create the broker's key (`deconflict serve` does)"
         )
     return load_or_create_key(p)
+
+
+def say_verification(report: VerifyReport, where: str) -> None:
+    """Print an audit export's verification and exit as ``audit verify`` does: 0 verified with a key
+    the user gave, 1 a problem found (each named at its place in ``where``), 3 consistent only with
+    the key the export carries, which proves nothing by itself."""
+    for p in report.problems:
+        typer.echo(f"{where}: {p.where}: {p.what}")
+    counts = (
+        f"{report.events} events ({report.full_events} in full), {report.receipts} receipts, head seq {report.head_seq}"
+    )
+    if not report.ok:
+        trust = "the key you gave" if report.key_trusted else "the key inside the file"
+        typer.echo(f"FAILED: {len(report.problems)} problem(s); {counts}, checked with {trust}, key id {report.key_id}")
+        raise typer.Exit(1)
+    if not report.key_trusted:
+        typer.echo(
+            f"UNTRUSTED KEY: {counts}: consistent with the key it carries ({report.key_id}), but that key is not "
+            "trusted: anyone can re-sign a rewritten log; give --key with the broker's public key to verify it"
+        )
+        raise typer.Exit(3)
+    typer.echo(f"OK: {counts}, checked with the key you gave, key id {report.key_id}")

@@ -22,6 +22,7 @@ from deconflict.domain.parse import format_time
 from deconflict.domain.parties import Party
 from deconflict.domain.strategic import VolumeConflict
 from deconflict.domain.volumes import Notice
+from deconflict.report_html import duration_text, hours_text, render_table
 from deconflict.services.wire import slice_json
 
 Cell = str | Text
@@ -221,31 +222,15 @@ def print_rules(console: Console, default: str, rules: Sequence[tuple[str, str, 
 # ------------------------------------------------------------------------------------ compliance report
 
 
-def _hours(seconds: float | None) -> str:
-    return "–" if seconds is None else f"{seconds / 3600:.1f} h"
-
-
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "–"
-    if abs(seconds) < 120:
-        return f"{seconds:.0f} s"
-    if abs(seconds) < 7200:
-        return f"{seconds / 60:.1f} min"
-    return f"{seconds / 3600:.1f} h"
-
-
 def print_report(console: Console, report: ComplianceReport) -> None:
     """The compliance report's figures: the report's own table when it fits, else a block per party."""
-    from deconflict.report_html import render_table
-
     table = render_table(report)
     if fits(console, table):
         console.print(table)
         return
     console.print(
         f"Compliance {format_time(report.since)} → {format_time(report.until)} "
-        f"(minimum notice {_hours(report.min_notice_s)})",
+        f"(minimum notice {hours_text(report.min_notice_s)})",
         markup=False,
         highlight=False,
     )
@@ -254,10 +239,10 @@ def print_report(console: Console, report: ComplianceReport) -> None:
             (
                 r.party,
                 f"notices {r.notices_filed} ({r.late_notices} late), lead time median "
-                f"{_hours(r.lead_time_median_s)}, p{LEAD_TIME_PERCENTILE:g} {_hours(r.lead_time_p10_s)}, "
+                f"{hours_text(r.lead_time_median_s)}, p{LEAD_TIME_PERCENTILE:g} {hours_text(r.lead_time_p10_s)}, "
                 f"conflicts {r.conflicts}",
                 f"acknowledged: {r.acks_on_time} on time, {r.acks_late} late, {r.acks_missing} missing, "
-                f"{r.acks_pending} pending; median {_duration(r.ack_latency_median_s)}",
+                f"{r.acks_pending} pending; median {duration_text(r.ack_latency_median_s)}",
                 f"nonconformance {r.nonconformance_minutes:.1f} min, incursion {r.incursion_minutes:.1f} min",
             )
         ):

@@ -60,11 +60,12 @@ def _e(value: object) -> str:
     return escape(str(value), quote=True)
 
 
-def _hours(seconds: float | None) -> str:
+def hours_text(seconds: float | None) -> str:
+    """Hours to one decimal, or a dash for none."""
     return "–" if seconds is None else f"{seconds / 3600:.1f} h"
 
 
-def _duration(seconds: float | None) -> str:
+def duration_text(seconds: float | None) -> str:
     """A short human duration: seconds under 2 min, minutes under 2 h, else hours."""
     if seconds is None:
         return "–"
@@ -251,7 +252,7 @@ def lead_time_chart(report: ComplianceReport) -> str:
             out.append(
                 f'<circle class="mark" cx="{axis.x(v / 3600):.1f}" cy="{cy + _jitter(j):.1f}" r="4.5" '
                 f'fill="{RED if late else BLUE}" fill-opacity="0.85">'
-                f"<title>{_e(r.party)}: {_e(_hours(v))}{' (late)' if late else ''}</title></circle>"
+                f"<title>{_e(r.party)}: {_e(hours_text(v))}{' (late)' if late else ''}</title></circle>"
             )
         for value, half, width, name in (
             (r.lead_time_median_s, 11, 3, "median"),
@@ -261,14 +262,14 @@ def lead_time_chart(report: ComplianceReport) -> str:
                 x = axis.x(value / 3600)
                 out.append(
                     f'<line x1="{x:.1f}" y1="{cy - half:.1f}" x2="{x:.1f}" y2="{cy + half:.1f}" stroke="{INK}" '
-                    f'stroke-width="{width}"><title>{_e(r.party)} {name}: {_e(_hours(value))}</title></line>'
+                    f'stroke-width="{width}"><title>{_e(r.party)} {name}: {_e(hours_text(value))}</title></line>'
                 )
     x = axis.x(min_h)
     out.append(
         f'<line class="min-notice-line" x1="{x:.1f}" y1="{top - 6:.1f}" x2="{x:.1f}" y2="{bottom:.1f}" '
         f'stroke="{RED}" stroke-width="2" stroke-dasharray="6 4"/>'
     )
-    label = f"minimum notice {_hours(report.min_notice_s)}"
+    label = f"minimum notice {hours_text(report.min_notice_s)}"
     # Right of the line, unless that runs past the chart's edge (negative lead times push the
     # minimum notice to the right end of the axis): then left of it, ending at the line.
     right = x + 4 + _text_px(label) <= WIDTH_PX - 4
@@ -331,13 +332,14 @@ def ack_chart(report: ComplianceReport) -> str:
             out.append(
                 f'<circle class="mark" cx="{axis.x(v / per):.1f}" cy="{cy + _jitter(j):.1f}" r="4.5" '
                 f'fill="{AMBER if late else GREEN}" fill-opacity="0.85">'
-                f"<title>{_e(r.party)}: {_e(_duration(v))}{' (late)' if late else ''}</title></circle>"
+                f"<title>{_e(r.party)}: {_e(duration_text(v))}{' (late)' if late else ''}</title></circle>"
             )
         if r.ack_latency_median_s is not None:
             x = axis.x(r.ack_latency_median_s / per)
             out.append(
                 f'<line x1="{x:.1f}" y1="{cy - 11:.1f}" x2="{x:.1f}" y2="{cy + 11:.1f}" stroke="{INK}" '
-                f'stroke-width="3"><title>{_e(r.party)} median: {_e(_duration(r.ack_latency_median_s))}</title></line>'
+                f'stroke-width="3"><title>{_e(r.party)} median: '
+                f"{_e(duration_text(r.ack_latency_median_s))}</title></line>"
             )
         x = bar_x0
         for n, color, name in (
@@ -394,15 +396,15 @@ def _summary_table(report: ComplianceReport) -> str:
             "<tr>"
             f"<td>{_e(r.party)}</td>"
             f"<td>{r.notices_filed}</td>"
-            f"<td{none if r.lead_time_median_s is None else ''}>{_e(_hours(r.lead_time_median_s))}</td>"
-            f"<td{none if r.lead_time_p10_s is None else ''}>{_e(_hours(r.lead_time_p10_s))}</td>"
+            f"<td{none if r.lead_time_median_s is None else ''}>{_e(hours_text(r.lead_time_median_s))}</td>"
+            f"<td{none if r.lead_time_p10_s is None else ''}>{_e(hours_text(r.lead_time_p10_s))}</td>"
             f"{_cell(r.late_notices, 'late')}"
             f"<td>{r.conflicts}</td>"
             f"<td>{r.acks_on_time}</td>"
             f"{_cell(r.acks_late, 'late')}"
             f"{_cell(r.acks_missing, 'missing')}"
             f"<td>{r.acks_pending}</td>"
-            f"<td{none if r.ack_latency_median_s is None else ''}>{_e(_duration(r.ack_latency_median_s))}</td>"
+            f"<td{none if r.ack_latency_median_s is None else ''}>{_e(duration_text(r.ack_latency_median_s))}</td>"
             f"<td>{r.nonconformance_minutes:.1f}</td>"
             f"<td>{r.incursion_minutes:.1f}</td>"
             "</tr>"
@@ -425,7 +427,7 @@ def render_html(
     span = _span(report.until - report.since)
     meta = [
         f'<p class="meta">Period <b>{_e(format_time(report.since))}</b> → <b>{_e(format_time(report.until))}</b> '
-        f"({_e(span)}, end excluded) · minimum notice <b>{_e(_hours(report.min_notice_s))}</b> · "
+        f"({_e(span)}, end excluded) · minimum notice <b>{_e(hours_text(report.min_notice_s))}</b> · "
         f"{len(report.parties)} parties</p>"
     ]
     if report_hash is not None or log_seq is not None:
@@ -481,7 +483,7 @@ def render_table(report: ComplianceReport) -> Table:
     """The summary figures as a rich table for the terminal; late in yellow, missing in red."""
     t = Table(
         title=f"Compliance {format_time(report.since)} → {format_time(report.until)} "
-        f"(minimum notice {_hours(report.min_notice_s)})"
+        f"(minimum notice {hours_text(report.min_notice_s)})"
     )
     for col in (
         "party",
@@ -510,15 +512,15 @@ def render_table(report: ComplianceReport) -> Table:
         t.add_row(
             Text(r.party),
             str(r.notices_filed),
-            _hours(r.lead_time_median_s),
-            _hours(r.lead_time_p10_s),
+            hours_text(r.lead_time_median_s),
+            hours_text(r.lead_time_p10_s),
             flagged(r.late_notices, "bold yellow"),
             str(r.conflicts),
             str(r.acks_on_time),
             flagged(r.acks_late, "bold yellow"),
             flagged(r.acks_missing, "bold red"),
             str(r.acks_pending),
-            _duration(r.ack_latency_median_s),
+            duration_text(r.ack_latency_median_s),
             f"{r.nonconformance_minutes:.1f}",
             f"{r.incursion_minutes:.1f}",
         )
