@@ -5,20 +5,24 @@ from __future__ import annotations
 import time
 from functools import partial
 
-from deconflict.adapters.keys import load_or_create_key
-from deconflict.adapters.sql.store import open_store
+from deconflict.adapters.keys import load_existing_key, load_or_create_key
+from deconflict.adapters.sql.store import SqlStore, open_store
 from deconflict.config import Config
 from deconflict.services.broker import Broker
 from deconflict.services.ports import Clock
 
 
-def build_broker(config: Config, clock: Clock = time.time) -> Broker:
-    """A broker on the configured store (migrated to the newest schema) with the configured key."""
-    store = open_store(config.db_url, clock=clock)
+def build_broker(
+    config: Config, clock: Clock = time.time, *, store: SqlStore | None = None, create_key: bool = True
+) -> Broker:
+    """A broker on the configured store (migrated to the newest schema), or on ``store`` as it is,
+    with the configured key (made on first use, unless ``create_key`` is false: then a missing key
+    file is refused when the key is needed)."""
+    store = open_store(config.db_url, clock=clock) if store is None else store
     return Broker(
         store,
         clock,
-        partial(load_or_create_key, config.key_file),
+        partial(load_or_create_key if create_key else load_existing_key, config.key_file),
         settings=config.settings,
         disclosure=config.disclosure,
         limits=config.limits,

@@ -11,14 +11,13 @@ from __future__ import annotations
 import json
 import os
 import time
-from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from deconflict.config import Config, load_config
-from deconflict.domain.audit import BrokerKey, VerifyReport
+from deconflict.domain.audit import VerifyReport
 from deconflict.domain.errors import ValidationError
 from deconflict.services.broker import Broker
 from deconflict.services.ports import Clock
@@ -225,28 +224,9 @@ def open_existing(cfg: Config, clock: Clock = time.time, *, write: bool = False)
         except Exception as e:
             store.close()
             raise err(f"store {shown}: cannot migrate its schema ({_reason(e)})") from None
-    return Broker(
-        store,
-        clock,
-        partial(existing_key, cfg.key_file),
-        settings=cfg.settings,
-        disclosure=cfg.disclosure,
-        limits=cfg.limits,
-        hotline=cfg.hotline,
-    )
+    from deconflict.bootstrap import build_broker
 
-
-def existing_key(path: str) -> BrokerKey:
-    """The broker's key from ``path``; a missing file is a :class:`ValidationError`, never a new key
-    (a new key would sign an export of a log whose receipts another key signed)."""
-    from deconflict.adapters.keys import FIELD, load_or_create_key
-
-    p = Path(path)
-    if not p.is_file():
-        raise ValidationError.at(
-            FIELD, f"{p}: no such file; this command does not create the broker's key (`deconflict serve` does)"
-        )
-    return load_or_create_key(p)
+    return build_broker(cfg, clock, store=store, create_key=False)
 
 
 def say_verification(report: VerifyReport, where: str) -> None:

@@ -47,6 +47,17 @@ def load_or_create_key(path: str | Path) -> BrokerKey:
         raise ValidationError.at(FIELD, f"{p}: the key file vanished while it was being created") from None
 
 
+def load_existing_key(path: str | Path) -> BrokerKey:
+    """The broker's key from ``path``; a missing file is a :class:`ValidationError`, never a new key
+    (a new key would sign an export of a log whose receipts another key signed)."""
+    p = Path(path)
+    if not p.is_file():
+        raise ValidationError.at(
+            FIELD, f"{p}: no such file; this command does not create the broker's key (`deconflict serve` does)"
+        )
+    return load_or_create_key(p)
+
+
 def _read(p: Path) -> BrokerKey:
     """The key in ``p``; ``FileNotFoundError`` passes through, every other failure names the path."""
     try:
