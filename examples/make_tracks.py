@@ -152,19 +152,10 @@ def check(outdir: Path, aircraft: list[Aircraft]) -> None:
     """Read both files back with the broker's readers and check what they should show."""
     by_callsign = {a.callsign: a.address() for a in aircraft}
     snap = read_snapshot(outdir / SNAPSHOT)
-    states = tactical.States.from_arrays(
-        lat=snap.lat,
-        lon=snap.lon,
-        alt_m=snap.alt_m,
-        gs_mps=snap.gs_mps,
-        trk_deg=snap.trk_deg,
-        vs_mps=snap.vs_mps,
-        group=snap.party_codes(),
-    )
-    found = tactical.detect(states, tactical.TacticalPolicy())
+    found = tactical.detect(snap.states(), tactical.TacticalPolicy())
     pairs = {frozenset((snap.ids[i], snap.ids[j])) for i, j in zip(found.i, found.j, strict=True)}
     assert pairs == {frozenset((by_callsign["RFF9131"], by_callsign["FORTE12"]))}, pairs
-    everyone = tactical.detect(states, tactical.TacticalPolicy(all_pairs=True))
+    everyone = tactical.detect(snap.states(), tactical.TacticalPolicy(all_pairs=True))
     assert len(everyone.i) == 2 and int(everyone.los.sum()) == 1, "without parties the Russian pair counts too"
     recorded = read_recording_csv(outdir / RECORDING)
     assert len({s.aircraft for s in recorded}) == len(aircraft)

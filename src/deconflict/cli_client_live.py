@@ -16,18 +16,7 @@ from rich.console import Console
 from deconflict.cli_client_common import calling, out, say
 from deconflict.cli_common import JsonOption, err, say_verification
 from deconflict.client_render import event_line, message_lines, report_table
-
-
-class Priority(StrEnum):
-    routine = "routine"
-    priority = "priority"
-    immediate = "immediate"
-    flash = "flash"
-
-
-class AckState(StrEnum):
-    received = "received"
-    understood = "understood"
+from deconflict.domain.hotline import AckState, Priority
 
 
 def send(
@@ -102,7 +91,7 @@ def ack_message(
     ctx: typer.Context,
     message_id: str,
     state: Annotated[AckState, typer.Option(help="received, or understood (the default); never an approval.")] = (
-        AckState.understood
+        AckState.UNDERSTOOD
     ),
     as_json: JsonOption = False,
 ) -> None:

@@ -84,15 +84,7 @@ def detect(
     except ValidationError as e:
         raise err(f"option --{e.errors[0].path.replace('_', '-')}: {e.errors[0].reason}") from None
     found = tactical.detect(
-        tactical.States.from_arrays(
-            lat=snap.lat,
-            lon=snap.lon,
-            alt_m=snap.alt_m,
-            gs_mps=snap.gs_mps,
-            trk_deg=snap.trk_deg,
-            vs_mps=snap.vs_mps,
-            group=snap.party_codes(),
-        ),
+        snap.states(),
         policy,
     )
     rows = _pair_rows(snap.ids, found)

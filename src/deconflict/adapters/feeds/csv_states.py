@@ -34,6 +34,7 @@ import numpy.typing as npt
 
 from deconflict.domain.errors import FieldError, ValidationError
 from deconflict.domain.parse import parse_time
+from deconflict.domain.tactical import States
 from deconflict.domain.tracks import MAX_AIRCRAFT_ID, MAX_ALT_M, MAX_GS_MPS, MAX_VS_MPS, MIN_ALT_M, TrackState
 from deconflict.domain.volumes import AltitudeReference
 
@@ -76,6 +77,18 @@ class Snapshot:
         names = sorted(set(self.party))
         code = {p: i for i, p in enumerate(names)}
         return np.fromiter((code[p] for p in self.party), dtype=np.int64, count=len(self.party))
+
+    def states(self) -> States:
+        """The snapshot as the tactical engine's input, grouped by party when it has one."""
+        return States.from_arrays(
+            lat=self.lat,
+            lon=self.lon,
+            alt_m=self.alt_m,
+            gs_mps=self.gs_mps,
+            trk_deg=self.trk_deg,
+            vs_mps=self.vs_mps,
+            group=self.party_codes(),
+        )
 
 
 class _Errors:
