@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from deconflict import cli_broker, cli_client, cli_tactical
+from deconflict import cli_broker, cli_client, cli_client_feed, cli_detect
 from deconflict.cli_common import (
     ConfigOption,
     DbOption,
@@ -43,9 +43,9 @@ app = typer.Typer(
 db_app = typer.Typer(help="Manage the store's schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.command()(cli_broker.serve)
-app.command()(cli_tactical.detect)
-app.command()(cli_tactical.replay)
-app.command()(cli_tactical.feed)
+app.command()(cli_detect.detect)
+app.command()(cli_client_feed.replay)
+app.command()(cli_client_feed.feed)
 app.command()(cli_broker.report)
 app.add_typer(cli_broker.party_app, name="party", no_args_is_help=True)
 app.add_typer(cli_broker.token_app, name="token", no_args_is_help=True)

@@ -1,6 +1,5 @@
 """``deconflict detect``: the tactical engine on one snapshot of aircraft, offline. Registered on
-the main app in :mod:`deconflict.cli` (and importable from :mod:`deconflict.cli_tactical`, where it
-was defined)."""
+the main app in :mod:`deconflict.cli`."""
 
 from __future__ import annotations
 

@@ -24,9 +24,9 @@ from typer.testing import CliRunner
 from deconflict.adapters.feeds import FeedStats
 from deconflict.adapters.feeds.opensky import QUICKSTART, read_opensky, traffic_sample
 from deconflict.cli import app
-from deconflict.cli_tactical import Sender, party_of, replay_states
 from deconflict.domain.tracks import MAX_GS_MPS, MAX_VS_MPS, TrackState
 from deconflict.domain.volumes import AltitudeReference
+from deconflict.feeding.replay import Sender, party_of, replay_states
 
 
 @pytest.fixture(scope="module")

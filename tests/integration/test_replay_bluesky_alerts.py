@@ -2,7 +2,7 @@
 separation alerts it raises compared with BlueSky's detection on the same picture.
 
 The OpenSky recordings come from the ``traffic`` 2.13 wheel, fetched at test time (never committed).
-The replay is :func:`deconflict.services.replay.replay_states`, the code behind ``deconflict replay``,
+The replay is :func:`deconflict.feeding.replay.replay_states`, the code behind ``deconflict replay``,
 with the aircraft split between two parties by a hash of their ids, over real HTTP; the test's
 clock stands in for the wall clock, and one detection cycle runs after each batch, as the server's
 own thread would run them.
@@ -36,7 +36,7 @@ from deconflict.adapters.feeds.opensky import QUICKSTART, SWITZERLAND, read_open
 from deconflict.domain.conformance import move
 from deconflict.domain.parse import parse_time
 from deconflict.domain.tactical import States, TacticalPolicy
-from deconflict.services.replay import Sender, replay_states, window
+from deconflict.feeding.replay import Sender, replay_states, window
 
 __all__ = ["bluesky"]  # the fixture, imported for pytest
 pytestmark = pytest.mark.filterwarnings("ignore:the matrix subclass:PendingDeprecationWarning")

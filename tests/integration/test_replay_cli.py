@@ -16,11 +16,11 @@ from fake_tracks_broker import FakeBroker
 from typer.testing import CliRunner, Result
 
 from deconflict.cli import app
-from deconflict.cli_tactical import ReplayRuntime
+from deconflict.cli_client_feed import ReplayRuntime
 from deconflict.domain.tracks import TrackState
 from deconflict.domain.volumes import AltitudeReference
-from deconflict.services import replay as replay_service
-from deconflict.services.replay import (
+from deconflict.feeding import replay as replay_service
+from deconflict.feeding.replay import (
     RETRY_DELAYS_S,
     ReplayError,
     ReplaySummary,

@@ -4,7 +4,7 @@ live BaseStation feed forwarded as it comes (:func:`forward_live`).
 Both send batches to ``POST /v1/tracks`` through one poster, which retries transient failures,
 halves batches the broker finds too large and counts what it refuses by reason. Senders, clocks
 and sleeps are passed in, so tests drive the loops without waiting; ``deconflict replay`` and
-``deconflict feed`` (:mod:`deconflict.cli_tactical`) only parse, call and print.
+``deconflict feed`` (:mod:`deconflict.cli_client_feed`) only parse, call and print.
 """
 
 from __future__ import annotations

@@ -1,9 +1,8 @@
-"""Tactical commands: ``replay`` (a recording played into a running broker) and ``feed`` (a live
-BaseStation feed forwarded to a broker); ``detect`` (the engine on one snapshot, offline) is in
-:mod:`deconflict.cli_detect` and importable from here. Registered on the main app in
-:mod:`deconflict.cli`.
+"""Tracks into a running broker, from the client side: ``replay`` (a recording played into a
+running broker) and ``feed`` (a live BaseStation feed forwarded to a broker). Registered on the
+main app in :mod:`deconflict.cli`.
 
-The commands parse, call and print; the work is in :mod:`deconflict.services.replay`, whose loops
+The commands parse, call and print; the work is in :mod:`deconflict.feeding.replay`, whose loops
 take their sender (an ``httpx.Client``), clock and sleep as arguments. The commands find the same
 seams in a :class:`ReplayRuntime` or :class:`FeedRuntime` given as the Click context object
 (``obj=``), so tests drive them without waiting, and use the real ones otherwise.
@@ -25,10 +24,10 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from deconflict.cli_common import err, readable_file
-from deconflict.cli_detect import detect, positive
+from deconflict.cli_detect import positive
 from deconflict.domain.errors import ValidationError
 from deconflict.domain.volumes import AltitudeReference
-from deconflict.services.replay import (
+from deconflict.feeding.replay import (
     DEFAULT_URL,
     FeedFormat,
     FeedSummary,
@@ -36,19 +35,15 @@ from deconflict.services.replay import (
     ReplayError,
     ReplaySummary,
     SbsSource,
-    Sender,
     confirm_senders,
     forward_live,
     load_recording,
     parse_senders,
-    party_of,
     replay_states,
     window,
 )
 
-# Sender, party_of and replay_states were defined here before the replay machinery moved to
-# deconflict.services.replay; they stay importable from here for the code that still does so.
-__all__ = ["FeedRuntime", "ReplayRuntime", "Sender", "detect", "feed", "party_of", "replay", "replay_states"]
+__all__ = ["FeedRuntime", "ReplayRuntime", "feed", "replay"]
 
 
 # --------------------------------------------------------------------------------------- replay
