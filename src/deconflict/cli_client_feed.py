@@ -2,7 +2,7 @@
 running broker) and ``feed`` (a live BaseStation feed forwarded to a broker). Registered on the
 main app in :mod:`deconflict.cli`.
 
-The commands parse, call and print; the work is in :mod:`deconflict.feeding.replay`, whose loops
+The commands parse, call and print; the work is in :mod:`deconflict.feeding`, whose loops
 take their sender (an ``httpx.Client``), clock and sleep as arguments. The commands find the same
 seams in a :class:`ReplayRuntime` or :class:`FeedRuntime` given as the Click context object
 (``obj=``), so tests drive them without waiting, and use the real ones otherwise.
@@ -27,21 +27,10 @@ from deconflict.cli_common import err, readable_file
 from deconflict.cli_detect import positive
 from deconflict.domain.errors import ValidationError
 from deconflict.domain.volumes import AltitudeReference
-from deconflict.feeding.replay import (
-    DEFAULT_URL,
-    FeedFormat,
-    FeedSummary,
-    PartyTally,
-    ReplayError,
-    ReplaySummary,
-    SbsSource,
-    confirm_senders,
-    forward_live,
-    load_recording,
-    parse_senders,
-    replay_states,
-    window,
-)
+from deconflict.feeding.live import FeedSummary, SbsSource, forward_live
+from deconflict.feeding.recording import FeedFormat, load_recording, window
+from deconflict.feeding.replay import ReplaySummary, replay_states
+from deconflict.feeding.sender import DEFAULT_URL, PartyTally, ReplayError, confirm_senders, parse_senders
 
 __all__ = ["FeedRuntime", "ReplayRuntime", "feed", "replay"]
 

@@ -29,7 +29,7 @@ from deconflict import cli
 from deconflict.adapters.feeds import FOOT_PER_MIN_MPS, KNOT_MPS
 from deconflict.cli_client_feed import FeedRuntime
 from deconflict.domain.units import FOOT_M
-from deconflict.feeding.replay import RETRY_DELAYS_S
+from deconflict.feeding.sender import RETRY_DELAYS_S
 
 runner = CliRunner()
 

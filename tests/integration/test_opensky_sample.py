@@ -26,7 +26,8 @@ from deconflict.adapters.feeds.opensky import QUICKSTART, read_opensky, traffic_
 from deconflict.cli import app
 from deconflict.domain.tracks import MAX_GS_MPS, MAX_VS_MPS, TrackState
 from deconflict.domain.volumes import AltitudeReference
-from deconflict.feeding.replay import Sender, party_of, replay_states
+from deconflict.feeding.replay import party_of, replay_states
+from deconflict.feeding.sender import Sender
 
 
 @pytest.fixture(scope="module")

@@ -36,7 +36,9 @@ from deconflict.adapters.feeds.opensky import QUICKSTART, SWITZERLAND, read_open
 from deconflict.domain.conformance import move
 from deconflict.domain.parse import parse_time
 from deconflict.domain.tactical import States, TacticalPolicy
-from deconflict.feeding.replay import Sender, replay_states, window
+from deconflict.feeding.recording import window
+from deconflict.feeding.replay import replay_states
+from deconflict.feeding.sender import Sender
 
 __all__ = ["bluesky"]  # the fixture, imported for pytest
 pytestmark = pytest.mark.filterwarnings("ignore:the matrix subclass:PendingDeprecationWarning")

@@ -19,15 +19,9 @@ from deconflict.cli import app
 from deconflict.cli_client_feed import ReplayRuntime
 from deconflict.domain.tracks import TrackState
 from deconflict.domain.volumes import AltitudeReference
-from deconflict.feeding import replay as replay_service
-from deconflict.feeding.replay import (
-    RETRY_DELAYS_S,
-    ReplayError,
-    ReplaySummary,
-    Sender,
-    party_of,
-    replay_states,
-)
+from deconflict.feeding import sender as feeding_sender
+from deconflict.feeding.replay import ReplaySummary, party_of, replay_states
+from deconflict.feeding.sender import RETRY_DELAYS_S, ReplayError, Sender
 
 runner = CliRunner()
 TOL_S = 1e-5
@@ -203,7 +197,7 @@ def test_too_large_batches_are_halved(broker: Receiver, client: httpx.Client) ->
 def test_large_batches_are_split_into_requests(
     broker: Receiver, client: httpx.Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(replay_service, "MAX_STATES_PER_REQUEST", 4)
+    monkeypatch.setattr(feeding_sender, "MAX_STATES_PER_REQUEST", 4)
     replay(recording([f"a{i}" for i in range(10)], 1), broker, client, FakeClock())
     assert [len(r.states) for r in broker.received] == [4, 4, 2]
 
