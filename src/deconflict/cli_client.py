@@ -18,8 +18,9 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from deconflict import cli_client_feed as feeding
 from deconflict import cli_client_live as live
-from deconflict.cli_client_common import calling, out, say, target
+from deconflict.cli_client_common import CLIENT_META, calling, out, say, target
 from deconflict.cli_common import JsonOption, err
 from deconflict.client_render import (
     conflict_lines,
@@ -30,8 +31,8 @@ from deconflict.client_render import (
 
 client_app = typer.Typer(
     help="Work against a remote broker as a party: file notices, read conflicts, the hotline, live events, "
-    "the audit log and the report. URL and token: --url/--token, DECONFLICT_URL/DECONFLICT_TOKEN, or a "
-    "profile in ~/.config/deconflict/client.toml (see docs/client.md).",
+    "the audit log and the report; report aircraft (replay, feed). URL and token: --url/--token, "
+    "DECONFLICT_URL/DECONFLICT_TOKEN, or a profile in ~/.config/deconflict/client.toml (see docs/client.md).",
     no_args_is_help=True,
 )
 
@@ -52,6 +53,7 @@ def _options(
     ] = None,
 ) -> None:
     ctx.obj = (url, token, profile, client_config)
+    ctx.meta[CLIENT_META] = True
 
 
 @client_app.command()
@@ -249,3 +251,5 @@ client_app.command()(live.watch)
 client_app.command()(live.key)
 client_app.command()(live.audit)
 client_app.command()(live.report)
+client_app.command()(feeding.replay)
+client_app.command()(feeding.feed)

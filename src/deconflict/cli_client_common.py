@@ -110,6 +110,16 @@ def resolve(
     raise ConfigError(f"no token: give --token, set DECONFLICT_TOKEN, or put token or token_file in {where}")
 
 
+CLIENT_META = "deconflict.client"
+"""Set in ``ctx.meta`` (shared by every context of one command line) by ``deconflict client``."""
+
+
+def under_client(ctx: typer.Context) -> bool:
+    """Whether this command runs as ``deconflict client COMMAND`` (``replay`` and ``feed`` run at the
+    top level too, and find the broker differently there)."""
+    return bool(ctx.meta.get(CLIENT_META))
+
+
 def target(ctx: typer.Context, need_token: bool = True) -> Target:
     """The URL and token for this command (resolved once; a bad configuration exits 2)."""
     found: Target | None = ctx.meta.get("deconflict.client.target")

@@ -2,6 +2,12 @@
 running broker) and ``feed`` (a live BaseStation feed forwarded to a broker). Registered on the
 main app in :mod:`deconflict.cli`.
 
+Each is registered twice, as the same function: ``deconflict replay``/``feed`` take the broker's
+URL and the token as their own options (``--url``, ``--token`` or ``DECONFLICT_TOKEN``), and
+``deconflict client replay``/``feed`` take them like every client command (``deconflict client
+--url URL --token TOKEN replay …``, ``DECONFLICT_URL``/``DECONFLICT_TOKEN``, or a profile), while
+the command's own ``--token`` still gives several parties' tokens (``P1=TOKEN1,P2=TOKEN2``).
+
 The commands parse, call and print; the work is in :mod:`deconflict.feeding`, whose loops
 take their sender (an ``httpx.Client``), clock and sleep as arguments. The commands find the same
 seams in a :class:`ReplayRuntime` or :class:`FeedRuntime` given as the Click context object
@@ -23,6 +29,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from deconflict.cli_client_common import target, under_client
 from deconflict.cli_common import err, readable_file
 from deconflict.cli_detect import positive
 from deconflict.domain.errors import ValidationError
@@ -35,12 +42,43 @@ from deconflict.feeding.sender import DEFAULT_URL, PartyTally, ReplayError, conf
 __all__ = ["FeedRuntime", "ReplayRuntime", "feed", "replay"]
 
 
+URL_HELP = "The broker's base URL (under `deconflict client`: --url before the command, $DECONFLICT_URL or a profile)."
+
+
+def broker_and_token(ctx: typer.Context, url: str, token: str | None) -> tuple[str, str | None]:
+    """The broker's URL and the ``--token`` value the command goes on with.
+
+    At the top level (``deconflict replay``) they are the command's own options. Under ``deconflict
+    client`` the URL is the client's (``--url`` before the command, ``DECONFLICT_URL``, a profile);
+    the token is the command's own ``--token`` when it is typed (it may name several parties'
+    tokens), else the client's (``--token`` before the command, ``DECONFLICT_TOKEN``, a profile).
+    """
+    if not under_client(ctx):
+        return url, token
+    if _typed(ctx, "url"):
+        raise err(
+            f"option --url: under `deconflict client` the broker's URL goes before the command "
+            f"(deconflict client --url URL {ctx.info_name} …), in DECONFLICT_URL or in a profile"
+        )
+    typed = token if _typed(ctx, "token") else None
+    where = target(ctx, need_token=typed is None)
+    return where.url, typed or where.token
+
+
+def _typed(ctx: typer.Context, name: str) -> bool:
+    """Whether option ``name`` was typed on the command line (not a default or the environment).
+    By the enum's name: typer carries its own copy of Click, whose enum is not ``click``'s."""
+    source = ctx.get_parameter_source(name)
+    return source is not None and source.name == "COMMANDLINE"
+
+
 # --------------------------------------------------------------------------------------- replay
 
 
 @dataclass(frozen=True)
 class ReplayRuntime:
-    """The seams of ``replay``: pass one as the Click context object to drive the command in tests.
+    """The seams of ``replay``: pass one as the Click context object to drive the command in tests
+    (``deconflict client replay`` finds it too: the client keeps its own options in its own context).
 
     ``clock`` is wall-clock epoch seconds: it both paces the replay and stamps the states, since
     the broker compares the stamps with its own wall clock.
@@ -74,13 +112,14 @@ def replay(
         ),
     ] = None,
     speed: Annotated[float, typer.Option(help="Seconds of recording per wall-clock second.")] = 10.0,
-    url: Annotated[str, typer.Option(help="The broker's base URL.")] = DEFAULT_URL,
+    url: Annotated[str, typer.Option(help=URL_HELP)] = DEFAULT_URL,
     token: Annotated[
         str | None,
         typer.Option(
             envvar="DECONFLICT_TOKEN",
             show_envvar=True,
-            help="Bearer token, or P1=TOKEN1,P2=TOKEN2 with --parties-by-hash.",
+            help="Bearer token, or P1=TOKEN1,P2=TOKEN2 with --parties-by-hash (under `deconflict client`: "
+            "by default the client's token).",
         ),
     ] = None,
     fmt: Annotated[FeedFormat, typer.Option("--format", help="Recording format (auto: from the name and content).")] = (
@@ -108,7 +147,8 @@ def replay(
     Exit status: 0 done (states the broker refused are counted in the summary), 2 bad input, an
     unreachable broker or a refused token.
     """
-    runtime = ctx.obj if isinstance(ctx.obj, ReplayRuntime) else ReplayRuntime()
+    runtime = ctx.find_object(ReplayRuntime) or ReplayRuntime()
+    url, token = broker_and_token(ctx, url, token)
     positive(speed, "--speed")
     positive(batch_s, "--batch-s")
     positive(duration_s, "--duration-s")
@@ -242,9 +282,14 @@ def feed(
         ),
     ],
     party: Annotated[str, typer.Option(help="The party whose token is used; every aircraft is reported as its own.")],
-    url: Annotated[str, typer.Option(help="The broker's base URL.")] = DEFAULT_URL,
+    url: Annotated[str, typer.Option(help=URL_HELP)] = DEFAULT_URL,
     token: Annotated[
-        str | None, typer.Option(envvar="DECONFLICT_TOKEN", show_envvar=True, help="Bearer token of the party.")
+        str | None,
+        typer.Option(
+            envvar="DECONFLICT_TOKEN",
+            show_envvar=True,
+            help="Bearer token of the party (under `deconflict client`: by default the client's token).",
+        ),
     ] = None,
     batch_s: Annotated[
         float, typer.Option("--batch-s", help="Seconds between batches (one request with the states read since).")
@@ -273,7 +318,8 @@ def feed(
     """
     from deconflict.adapters.feeds.sbs import parse_address
 
-    runtime = ctx.obj if isinstance(ctx.obj, FeedRuntime) else FeedRuntime()
+    runtime = ctx.find_object(FeedRuntime) or FeedRuntime()
+    url, token = broker_and_token(ctx, url, token)
     positive(batch_s, "--batch-s")
     positive(max_seconds, "--max-seconds")
     if not math.isfinite(utc_offset_s):
