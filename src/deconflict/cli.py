@@ -140,10 +140,14 @@ def _sites(broker: Broker) -> frozenset[str]:
 
 
 def _filing_summary(r: FilingResult) -> str:
+    """A filing as a short block that reads at 80 columns: the notice, then its lead time and
+    conflicts, then the shifts that would clear them (a line each, so no figure is cut from its unit)."""
     lead = r.lead_time_s / 3600
     late = " LATE" if r.late else ""
-    s = f"{r.notice.id} ({r.notice.party}) v{r.notice.version}: lead time {lead:.1f} h{late}"
-    s += f", {len(r.conflicts)} conflict(s)"
+    lines = [
+        f"{r.notice.id} v{r.notice.version} ({r.notice.party})",
+        f"  lead time {lead:.1f} h{late}, {len(r.conflicts)} conflict(s)",
+    ]
     if r.hints is not None:
         h = r.hints
         parts = []
@@ -155,8 +159,8 @@ def _filing_summary(r: FilingResult) -> str:
             parts.append(f"{h.up_m:.0f} m higher")
         if h.down_m is not None:
             parts.append(f"{h.down_m:.0f} m lower")
-        s += "; would clear if " + (" or ".join(parts) if parts else "no single shift within bounds")
-    return s
+        lines.append("  would clear if " + (" or ".join(parts) if parts else "no single shift within bounds"))
+    return "\n".join(lines)
 
 
 @app.command()
@@ -199,7 +203,7 @@ def demo(db: DbOption = None, config: ConfigOption = None, as_json: JsonOption =
         return
     console.print(f"[bold]deconflict demo[/bold] — store: {cfg.db_url}")
     for r in results:
-        console.print(" filed " + _filing_summary(r), markup=False, highlight=False)
+        console.print("filed " + _filing_summary(r), markup=False, highlight=False)
     if not results:
         console.print(f" {len(notices)} notice(s) already filed in this store")
     print_conflicts(console, [_record_row(c, sites) for c in records], f"{len(records)} open conflict(s)")

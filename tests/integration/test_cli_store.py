@@ -34,9 +34,10 @@ def test_demo_files_the_theater_and_reports_its_conflicts(tmp_path: Path) -> Non
 def test_demo_table_shows_late_russian_notices(tmp_path: Path) -> None:
     r = runner.invoke(app, ["demo", "--db", str(tmp_path / "d.sqlite")], env={"COLUMNS": "200"})
     assert r.exit_code == 0, r.output
-    late_lines = [line for line in r.stdout.splitlines() if "LATE" in line]
-    assert late_lines and all("ru-vks" in line for line in late_lines)
-    assert "coalition-raqqa (coalition) v1: lead time 10.0 h, 0 conflict(s)" in r.stdout
+    lines = r.stdout.splitlines()
+    late = [lines[i - 1] for i, line in enumerate(lines) if "LATE" in line]  # each filing's first line
+    assert late and all(line.startswith("filed ru-vks:") for line in late), late
+    assert "filed coalition:coalition-raqqa v1 (coalition)\n  lead time 10.0 h, 0 conflict(s)\n" in r.stdout
     assert "un-humanitarian:site-homs-hospital vol 0 (protected site)" in r.stdout
 
 

@@ -83,6 +83,16 @@ def test_demo_at_80_columns(theater: tuple[str, str]) -> None:
     assert_readable(found, shown)
 
 
+def test_demo_filing_lines_are_not_wrapped_at_80_columns(theater: tuple[str, str]) -> None:
+    # Seen: "lead time 39.0" at the end of one line and "h, 0 conflict(s)" at the start of the next.
+    _, first = theater
+    text = first[first.index("filed ") : first.index("open conflict(s)")]
+    filings = text.splitlines()[:-1]  # the last line is the conflicts' title
+    assert filings and all(cell_len(line) < 80 for line in filings), "\n".join(filings)
+    for line in filings:
+        assert line.startswith(("filed ", "  lead time ", "  would clear if ")), line
+
+
 def test_conflicts_at_80_columns(theater: tuple[str, str]) -> None:
     db, _ = theater
     shown = {c["a"]["notice"] for c in json.loads(run(db, "conflicts", "--json"))}
