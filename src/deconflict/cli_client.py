@@ -11,7 +11,6 @@ the broker could not be reached or failed (5xx).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -21,7 +20,7 @@ from rich.console import Console
 from deconflict import cli_client_feed as feeding
 from deconflict import cli_client_live as live
 from deconflict.cli_client_common import CLIENT_META, calling, out, say, target
-from deconflict.cli_common import JsonOption, err
+from deconflict.cli_common import JsonOption, err, read_json
 from deconflict.client_render import (
     conflict_lines,
     filing_line,
@@ -85,14 +84,7 @@ def whoami(ctx: typer.Context, as_json: JsonOption = False) -> None:
 
 def _read_notices(file: Path) -> list[tuple[str, Any]]:
     """The notices of a file, each with the prefix its errors are named by."""
-    try:
-        doc = json.loads(file.read_text())
-    except FileNotFoundError:
-        raise err(f"{file}: no such file") from None
-    except IsADirectoryError:
-        raise err(f"{file}: is a directory, not a notice file") from None
-    except (ValueError, UnicodeDecodeError) as e:
-        raise err(f"{file}: not valid JSON ({e})") from None
+    doc = read_json(file)  # one line and exit 2 for what cannot be read, a key given twice included
     if isinstance(doc, list):
         if not doc:
             raise err(f"{file}: an empty list holds no notice")

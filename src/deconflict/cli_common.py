@@ -17,6 +17,7 @@ from typing import Annotated, Any
 import typer
 
 from deconflict.config import Config, load_config
+from deconflict.domain import strict
 from deconflict.domain.audit import VerifyReport
 from deconflict.domain.errors import ValidationError
 from deconflict.services.broker import Broker
@@ -63,11 +64,13 @@ def read_text(path: Path, label: str | None = None) -> str:
 def read_json(path: Path, label: str | None = None) -> Any:
     """The JSON document in ``path``, or exit 2 with one line naming it and the reason."""
     text = read_text(path, label)
+    name = f"{label} {path}" if label else str(path)
     try:
-        return json.loads(text)
+        return strict.loads(text)
     except json.JSONDecodeError as e:
-        name = f"{label} {path}" if label else str(path)
         raise err(f"{name}: not valid JSON (line {e.lineno}, column {e.colno}: {e.msg})") from None
+    except ValidationError as e:
+        raise err("\n".join(f"{name}: {x}" for x in e.errors)) from None
 
 
 def readable_file(path: Path) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,8 +20,10 @@ import sqlalchemy as sa
 from api_support import T0, Api, start_api
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from typer.testing import CliRunner
 
 from deconflict.adapters.sql import tables
+from deconflict.cli import app
 from unit.test_strict_input import ALL_KEYS, f3548_notice, geojson_notices, misspellings, objects, track_state
 
 UNCOUNTED = {"heartbeat", "filing_lock"}
@@ -186,3 +189,22 @@ def test_the_response_names_every_default_the_broker_applied(broker: tuple[Api, 
     assert r.status_code == 200 and r.json()["defaults"] == [
         {"field": "volumes[0].volume.altitude_lower.reference", "value": "STD"}
     ]
+
+
+def test_a_key_written_twice_is_refused_over_http_and_on_the_command_line(
+    broker: tuple[Api, str], tmp_path: Path
+) -> None:
+    api, _ = broker
+    text = json.dumps(_notice("us-af")).replace('"units": "KM"', '"units": "NM", "units": "M"', 1)
+    before = rows(api)
+    r = api.as_("us-af").post("/v1/notices", content=text, headers={"Content-Type": "application/json"})
+    assert r.status_code == 422, r.text
+    assert r.json()["detail"][0]["field"] == "volumes[0].volume.outline_circle.radius.units"
+    assert rows(api) == before
+    f = tmp_path / "twice.json"
+    f.write_text(text)
+    result = CliRunner().invoke(app, ["check", str(f)])
+    assert result.exit_code == 2
+    assert result.stderr.endswith(
+        "volumes[0].volume.outline_circle.radius.units: is given more than once; give each key once\n"
+    )

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from deconflict.domain.errors import ValidationError
 from deconflict.domain.hotline import parse_ack_state, parse_draft
 from deconflict.domain.parse import parse_notices
-from deconflict.domain.strict import KEYS
+from deconflict.domain.strict import KEYS, loads
 from deconflict.domain.tracks import parse_state
 
 T0, T1 = "2015-09-30T06:00:00Z", "2015-09-30T08:00:00Z"
@@ -319,3 +319,14 @@ def test_a_feature_must_say_it_is_one() -> None:
     doc = geojson_notices()
     del doc["features"][2]["type"]
     assert str(refusal(lambda: parse_notices(doc))) == 'features[2].type: must be "Feature" (a GeoJSON Feature)'
+
+
+def test_a_key_written_twice_is_refused_not_read_as_the_last() -> None:
+    # json.loads keeps the last: "NM" then "M" was 10 metres.
+    text = json.dumps(f3548_notice()).replace('"units": "KM"', '"units": "NM", "units": "M"', 1)
+    with pytest.raises(ValidationError) as e:
+        loads(text)
+    assert [str(x) for x in e.value.errors] == [
+        "volumes[0].volume.outline_circle.radius.units: is given more than once; give each key once"
+    ]
+    assert loads(json.dumps(f3548_notice())) == f3548_notice()

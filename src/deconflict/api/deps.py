@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from deconflict.api.auth import JwtVerifier, is_broker_token
+from deconflict.domain import strict
 from deconflict.domain.errors import ValidationError
 from deconflict.domain.parties import Party
 from deconflict.services.broker import Broker, Unauthorized
@@ -63,10 +64,13 @@ def _no_constants(name: str) -> Any:
 
 def parse_json(text: str, field: str) -> Any:
     """JSON text as Python values, refusing what the stores cannot keep or the broker cannot hash:
-    NaN and Infinity (Python's parser accepts them), lone surrogates, NUL characters, and nesting
-    deeper than the parser's recursion limit."""
+    NaN and Infinity (Python's parser accepts them), lone surrogates, NUL characters, nesting
+    deeper than the parser's recursion limit, and a key written twice in one object (Python's
+    parser keeps the last silently)."""
     try:
-        value = json.loads(text, parse_constant=_no_constants)
+        value = strict.loads(text, parse_constant=_no_constants)
+    except ValidationError as e:  # a key given twice: named by its path in the document, as any other
+        raise e if field == "body" else e.prefixed(field) from None
     except RecursionError:
         raise ValidationError.at(field, "is nested too deeply") from None
     except ValueError as e:

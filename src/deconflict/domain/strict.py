@@ -13,7 +13,8 @@ cannot drift apart.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Mapping
+import json
+from collections.abc import Iterable, Iterator, Mapping
 from types import MappingProxyType
 from typing import Any
 
@@ -110,3 +111,51 @@ def check_keys(obj: Mapping[str, Any], known: Iterable[str], path: str) -> None:
     errors = unknown_keys(obj, known, path)
     if errors:
         raise ValidationError(errors)
+
+
+class _Repeated(dict[str, Any]):
+    """An object in which a key was written more than once (only while :func:`loads` reports it)."""
+
+    repeated: list[str]
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    repeated: list[str] = []
+    for key, value in pairs:
+        if key in out and key not in repeated:
+            repeated.append(key)
+        out[key] = value
+    if not repeated:
+        return out
+    marked = _Repeated(out)
+    marked.repeated = repeated
+    return marked
+
+
+def _repeated_keys(value: Any, path: str) -> Iterator[FieldError]:
+    if isinstance(value, dict):
+        for key in getattr(value, "repeated", ()):
+            yield FieldError(_join(path, key), "is given more than once; give each key once")
+        for key, item in value.items():
+            yield from _repeated_keys(item, _join(path, key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _repeated_keys(item, f"{path}[{i}]")
+
+
+def loads(text: str, **options: Any) -> Any:
+    """JSON text as Python values, refusing a key written twice in one object: Python's parser keeps
+    the last one silently (``{"units": "NM", "units": "M"}`` would be read as metres). ``options``
+    go to :func:`json.loads`; a syntax error is its :class:`json.JSONDecodeError`.
+
+    >>> loads('{"radius": {"value": 10, "units": "NM", "units": "M"}}')
+    Traceback (most recent call last):
+    deconflict.domain.errors.ValidationError: radius.units: is given more than once; give each key once
+    """
+    value = json.loads(text, object_pairs_hook=_object, **options)
+    errors = list(_repeated_keys(value, ""))
+    if errors:
+        raise ValidationError(errors)
+    return value
+
