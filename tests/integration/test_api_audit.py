@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from api_support import Api, circle_notice
 
@@ -32,6 +33,7 @@ from deconflict.domain.audit import (
     verify_receipt,
 )
 from deconflict.domain.disclosure import Level
+from deconflict.domain.errors import ValidationError
 from deconflict.domain.parse import parse_time
 from deconflict.domain.parties import Role
 
@@ -196,6 +198,26 @@ def test_a_party_export_holds_its_own_records_in_full_and_every_other_event_only
     text = json.dumps(mine)
     for other in ("us-secret-1", "uk-secret-1", "tr-secret-1", "site-secret-1", "us-af", "uk-raf", "tr-af", "sy-gcaa"):
         assert other not in text
+
+
+def test_own_records_are_the_owner_s_whoever_the_actor(api: Api) -> None:
+    """A notice the broker ended (actor ``broker``) or the operator filed (actor ``admin``) is its
+    party's own record, in full in its export and in nobody else's; the actors' names cannot be
+    taken by a party (a party named ``broker`` saw every notice the broker ended)."""
+    from deconflict.domain.parse import parse_notice
+
+    ok(api.as_("ru-vks").post("/v1/notices", json=circle_notice(id="vks-1", end="2015-09-30T09:00:00Z")))
+    api.broker.file_as_operator(parse_notice({**circle_notice(id="vks-op", lat=30.0), "party": "ru-vks"}))
+    api.clock.t = parse_time("2015-09-30T09:10:00Z", "t")
+    assert api.broker.end_past_notices() == 1
+    full = {(e["type"], e["actor"]) for e in export(api, "ru-vks")["events"] if not e.get("stub")}
+    assert {("notice.ended", "broker"), ("notice.filed", "admin")} <= full
+    others = [e for e in export(api, "us-af")["events"] if not e.get("stub") and e["type"].startswith("notice.")]
+    assert others == []
+    for name in ("broker", "admin", "all"):
+        with pytest.raises(ValidationError) as e:
+            api.broker.add_party(name, Role.PARTY)
+        assert e.value.errors[0].path == "name" and "reserved" in e.value.errors[0].reason
 
 
 def test_a_party_export_reveals_no_more_of_a_conflict_than_the_api_shows_it(api: Api) -> None:

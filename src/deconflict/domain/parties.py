@@ -54,6 +54,26 @@ def check_name(field: str, value: str) -> str:
     return value
 
 
+RESERVED_NAMES = frozenset({"admin", "broker", "all"})
+"""Names no party may take: the actors the log records for the operator (``admin``) and the broker
+itself (``broker``), and the hotline's word for every party (``all``). A party named after an actor
+would be taken for it."""
+
+
+def check_party_name(value: str) -> str:
+    """``value`` if a party may be registered under it.
+
+    >>> check_party_name("broker")
+    Traceback (most recent call last):
+    deconflict.domain.errors.ValidationError: name: 'broker' is reserved (admin, all, broker are the broker's own words)
+    """
+    check_name("name", value)
+    if value in RESERVED_NAMES:
+        words = ", ".join(sorted(RESERVED_NAMES))
+        raise ValidationError.at("name", f"{value!r} is reserved ({words} are the broker's own words)")
+    return value
+
+
 @dataclass(frozen=True)
 class Party:
     name: str

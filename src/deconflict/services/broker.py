@@ -46,7 +46,7 @@ from deconflict.domain.hotline import (
     message_json,
 )
 from deconflict.domain.parse import defaults_applied, format_time, parse_notices, parse_time
-from deconflict.domain.parties import Party, Role, check_name
+from deconflict.domain.parties import Party, Role, check_name, check_party_name
 from deconflict.domain.policy import Limits
 from deconflict.domain.resolution import resolution_hints
 from deconflict.domain.volumes import PROTECTED_SITE_KIND, Notice, NoticeState
@@ -80,7 +80,8 @@ OWN_RECORD_EVENTS = frozenset(
         "message.sent",
     }
 )
-"""Events whose payload holds only the actor's own records: a party's export shows these in full."""
+"""Events whose payload holds only one party's own records (:func:`_record_owner`): that party's
+export shows these in full."""
 START_EVENT = "broker.started"
 """Logged by :meth:`Broker.record_start`; its ``previous_cycle_at`` says since when no broker watched."""
 SITE_STAYS = "a protected site does not move: the notices that conflict with it are given the shifts that clear it"
@@ -237,7 +238,7 @@ class Broker:
 
     def add_party(self, name: str, role: Role, coalition: str | None = None) -> tuple[Party, str]:
         """Register a party and issue its first token (returned once; only its hash is kept)."""
-        check_name("name", name)
+        check_party_name(name)
         if coalition is not None:
             check_name("coalition", coalition)
             if role in (Role.OBSERVER, Role.ADMIN):
@@ -838,7 +839,7 @@ class Broker:
         else:
 
             def show(e: Event) -> bool:
-                return (e.actor == caller.name and e.type in OWN_RECORD_EVENTS) or e.type in PUBLIC_EVENTS
+                return (e.type in OWN_RECORD_EVENTS and _record_owner(e) == caller.name) or e.type in PUBLIC_EVENTS
 
         with self.store.begin(write=False) as repo:
             events = _all_events(repo)
@@ -849,6 +850,19 @@ class Broker:
         """The whole log, oldest first."""
         with self.store.begin(write=False) as repo:
             return _all_events(repo)
+
+
+def _record_owner(e: Event) -> str | None:
+    """Whose own record an event of :data:`OWN_RECORD_EVENTS` holds: the notice's party, the
+    webhook's party, the message's sender. Not the actor: the operator files for a party from the
+    broker's host, and the broker ends a party's notice when its time has passed."""
+    if e.type.startswith("notice."):
+        return str(e.payload["notice"]["party"])
+    if e.type.startswith("webhook."):
+        return str(e.payload["party"])
+    if e.type == "message.sent":
+        return str(e.payload["message"]["from"])
+    return None
 
 
 def _all_events(repo: BrokerRepository) -> list[Event]:
