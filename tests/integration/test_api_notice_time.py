@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import Any
 
+import pytest
 from api_support import Api, circle_notice
 from test_api_strict import rows
 
@@ -117,3 +119,26 @@ def test_a_protected_site_gets_no_hint_to_move(api: Api) -> None:
     # the notice that conflicts with the site still gets its hints
     us = api.as_("us-af").post("/v1/notices", json=circle_notice(id="us"))
     assert us.json()["hints"] is not None
+
+
+def test_a_notice_that_cannot_be_ended_holds_up_no_other(
+    api: Api, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    api.as_("ru-vks").post("/v1/notices", json=circle_notice(id="stuck", end="2015-09-30T08:00:00Z"))
+    api.as_("ru-vks").post("/v1/notices", json=circle_notice(id="free", lat=30, end="2015-09-30T09:00:00Z"))
+    real = api.broker.notices.set_state_in
+
+    def failing(repo: Any, notice_id: str, *args: Any, **kwargs: Any) -> Any:
+        if notice_id == "ru-vks:stuck":
+            raise RuntimeError("a notice the store cannot change")
+        return real(repo, notice_id, *args, **kwargs)
+
+    monkeypatch.setattr(api.broker.notices, "set_state_in", failing)
+    api.clock.t = at("2015-09-30T09:10:00Z")
+    assert api.broker.end_past_notices() == 1
+    assert api.broker.end_past_notices() == 0
+    assert api.as_("ru-vks").get("/v1/notices/ru-vks:free").json()["state"] == "ended"
+    assert api.as_("ru-vks").get("/v1/notices/ru-vks:stuck").json()["state"] == "accepted"
+    assert sum("ru-vks:stuck" in r.getMessage() for r in caplog.records) == 1  # logged once, not every sweep
+    monkeypatch.setattr(api.broker.notices, "set_state_in", real)
+    assert api.broker.end_past_notices() == 1  # and ended once it can be

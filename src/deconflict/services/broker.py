@@ -174,6 +174,8 @@ class Broker:
         self.hotline = hotline or HotlineSettings()
         self.notices = NoticeService(store, clock, self.settings, hints=False)
         self._operator = NoticeService(store, clock, self.settings, hints=True)
+        self._unending: set[str] = set()
+        """Past notices that could not be ended (each logged once)."""
         self.listeners: list[Callable[[], None]] = []
         """Called after every commit that appended events (wakes the live streams)."""
 
@@ -497,23 +499,31 @@ class Broker:
             tx.repo.clear_acks(c.id)
         return receipt
 
-    def end_past_notices(self, limit: int = 500) -> int:
+    def end_past_notices(self, limit: int = 100) -> int:
         """Move every live notice whose time has passed to ``ended`` on the broker's clock, as the
         broker (``notice.ended``, receipted): its open conflicts are resolved and their escalations
         stop. A notice ends once its last volume's end plus the separation time minimum has passed,
-        so a conflict inside that buffer stays open while it can still matter. Returns how many."""
+        so a conflict inside that buffer stays open while it can still matter. Each notice is ended
+        in its own short transaction: one that cannot be ended (it is logged, once) holds up neither
+        the others nor a filing for long. Returns how many were ended."""
         grace = self.settings.separation.time_s
         with self.store.begin(write=False) as repo:  # the common case, without the lock
-            if not repo.notices_ended_by(self.clock() - grace, 1):
-                return 0
-        with self._write() as tx:
-            ids = tx.repo.notices_ended_by(tx.now - grace, limit)
-            for nid in ids:
-                current = tx.repo.get(nid)
-                assert current is not None
-                result = self.notices.set_state_in(tx.repo, nid, current.party, NoticeState.ENDED, now=tx.now)
-                self._log_change(tx, BROKER, "notice.ended", result)
-        return len(ids)
+            ids = repo.notices_ended_by(self.clock() - grace, limit)
+        ended = 0
+        for nid in ids:
+            try:
+                with self._write() as tx:
+                    current = tx.repo.get(nid)
+                    if current is None or not current.state.is_live or current.time_end > tx.now - grace:
+                        continue  # changed since it was read
+                    result = self.notices.set_state_in(tx.repo, nid, current.party, NoticeState.ENDED, now=tx.now)
+                    self._log_change(tx, BROKER, "notice.ended", result)
+                    ended += 1
+            except Exception:  # the next sweep tries again; the others go on
+                if nid not in self._unending:
+                    self._unending.add(nid)
+                    log.exception("could not end notice %r whose time has passed; trying again each sweep", nid)
+        return ended
 
     def run_expiry(self, stop: threading.Event, interval_s: float = 1.0) -> None:
         """End past notices every ``interval_s`` until ``stop`` is set (the server's thread)."""
