@@ -208,3 +208,16 @@ def test_a_key_written_twice_is_refused_over_http_and_on_the_command_line(
     assert result.stderr.endswith(
         "volumes[0].volume.outline_circle.radius.units: is given more than once; give each key once\n"
     )
+
+
+def test_a_conflict_acknowledgement_refuses_a_body_it_would_ignore(broker: tuple[Api, str]) -> None:
+    # Seen in review: {"state": "received"} (or anything) was accepted and recorded as understood.
+    api, _ = broker
+    c = api.as_("ru-vks").post("/v1/notices", json=_notice("ru-vks")).json()["conflicts"][0]
+    before = rows(api)
+    for body in ({"state": "received"}, {"junk": 1}, []):
+        r = api.as_("ru-vks").post(f"/v1/conflicts/{c['id']}/ack", json=body)
+        assert r.status_code == 422 and r.json()["detail"][0]["field"] == "body", r.text
+    assert rows(api) == before
+    assert api.as_("ru-vks").post(f"/v1/conflicts/{c['id']}/ack", json={}).status_code == 201
+    assert api.as_("ru-vks").post(f"/v1/conflicts/{c['id']}/ack").status_code == 200

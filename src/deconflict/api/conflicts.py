@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
 from deconflict.api.deps import PAGING, BrokerDep, Caller, CursorQuery, LimitQuery, page
 from deconflict.api.schemas_out import ConflictWithAcks
+from deconflict.domain.errors import ValidationError
 from deconflict.services.ports import ConflictState
 
 router = APIRouter(prefix="/conflicts", tags=["conflicts"])
@@ -49,16 +50,28 @@ def get_conflict(caller: Caller, broker: BrokerDep, conflict_id: str) -> dict[st
     return broker.get_conflict(caller, conflict_id)
 
 
+async def no_body(request: Request) -> None:
+    """An acknowledgement of a conflict has no fields: a body with any is refused, not ignored."""
+    raw = (await request.body()).strip()
+    if raw not in (b"", b"{}"):
+        raise ValidationError.at(
+            "body", "must be empty: acknowledging a conflict records received and understood, and takes no fields"
+        )
+
+
 @router.post(
     "/{conflict_id}/ack",
     summary="Acknowledge a conflict",
     description="Records that your party received and understood the conflict. It is never an approval of "
-    "anything. 201 the first time, 200 when already acknowledged. Logged and sent to the other party.",
+    "anything. 201 the first time, 200 when already acknowledged. Logged and sent to the other party. No body "
+    "(or `{}`): any field is refused.",
     responses={
         200: {"model": ConflictWithAcks, "description": "Already acknowledged."},
         201: {"model": ConflictWithAcks, "description": "Acknowledged now."},
     },
 )
-def acknowledge(caller: Caller, broker: BrokerDep, conflict_id: str) -> JSONResponse:
+def acknowledge(
+    caller: Caller, broker: BrokerDep, conflict_id: str, _: Annotated[None, Depends(no_body)] = None
+) -> JSONResponse:
     r = broker.acknowledge(caller, conflict_id)
     return JSONResponse(r.body, status_code=r.status)
