@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from deconflict.domain.errors import ValidationError
 from deconflict.domain.hotline import parse_ack_state, parse_draft
-from deconflict.domain.parse import parse_notices
+from deconflict.domain.parse import defaults_applied, parse_notices
 from deconflict.domain.strict import KEYS, loads
 from deconflict.domain.tracks import parse_state
 
@@ -330,3 +330,14 @@ def test_a_key_written_twice_is_refused_not_read_as_the_last() -> None:
         "volumes[0].volume.outline_circle.radius.units: is given more than once; give each key once"
     ]
     assert loads(json.dumps(f3548_notice())) == f3548_notice()
+
+
+def test_every_default_applied_is_named_whatever_the_case_or_blank() -> None:
+    doc = f3548_notice()
+    doc["kind"] = "  "
+    doc["volumes"][0]["volume"]["altitude_lower"] = {"value": 50, "units": "fl"}
+    parse_notices(doc)
+    assert defaults_applied(doc) == [
+        {"field": "kind", "value": "activity"},
+        {"field": "volumes[0].volume.altitude_lower.reference", "value": "STD"},
+    ]

@@ -482,12 +482,14 @@ def defaults_applied(doc: Any, party: str | None = None) -> list[dict[str, str]]
             out.append({"field": _join(path, "party"), "value": party})
         if obj.get("id") is None:
             out.append({"field": _join(path, "id"), "value": "assigned by the broker"})
-        if obj.get("kind") is None:
+        kind = obj.get("kind")
+        if kind is None or (isinstance(kind, str) and not kind.strip()):
             out.append({"field": _join(path, "kind"), "value": "activity"})
 
     def walk(value: Any, path: str) -> None:
         if isinstance(value, Mapping):
-            if value.get("units") == "FL" and "value" in value and "reference" not in value:
+            units = value.get("units")
+            if isinstance(units, str) and units.upper() == "FL" and "value" in value and "reference" not in value:
                 out.append({"field": _join(path, "reference"), "value": "STD"})
             for key in ("time_start", "time_end"):
                 t = value.get(key)
