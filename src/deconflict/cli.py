@@ -181,7 +181,8 @@ def demo(db: DbOption = None, config: ConfigOption = None, as_json: JsonOption =
         already = {n.id for n in repo.list_notices()}
     with console.status("filing the demo theater…"):
         for f in theater_filings(cfg.limits):
-            if in_party_namespace(f.notice).id not in already:
+            # a store from before ids were kept as party:id holds the bare ones
+            if in_party_namespace(f.notice).id not in already and f.notice.id not in already:
                 clock_now[0] = f.filed_at
                 results.append(broker.file_as_operator(f.notice)[0])
         acknowledge_theater(broker, clock_now)  # the parties answer some threads on time, some late

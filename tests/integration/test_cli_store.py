@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 
 from builders import circle_notice
 from deconflict.cli import app
+from deconflict.domain.parse import notice_to_json
 
 runner = CliRunner()
 
@@ -29,6 +30,27 @@ def test_demo_files_the_theater_and_reports_its_conflicts(tmp_path: Path) -> Non
     # Running it again re-uses what is there: nothing filed twice, the same conflicts.
     again = json.loads(runner.invoke(app, ["demo", "--db", db, "--json"]).stdout)
     assert again["filed"] == 0 and len(again["conflicts"]) == len(out["conflicts"])
+
+
+def test_a_store_with_bare_ids_from_an_earlier_version_gets_no_second_copy(tmp_path: Path) -> None:
+    """Before ids were kept as party:id, demo and file stored the bare id: filing the same notice
+    again must not make a second one under the new form (and a second conflict and thread)."""
+    from deconflict.cli_common import open_broker
+    from deconflict.config import load_config
+    from deconflict.demo.theater import theater_filings
+
+    db = f"sqlite:///{tmp_path / 'old.sqlite'}"
+    first = theater_filings()[0]
+    broker = open_broker(load_config(None, db=db), clock=lambda: first.filed_at)
+    broker.notices.file(first.notice)  # as the earlier version stored it: the bare id
+    out = json.loads(runner.invoke(app, ["demo", "--db", db, "--json"]).stdout)
+    assert out["filed"] == len(theater_filings()) - 1
+    with broker.store.begin(write=False) as repo:
+        assert [n.id for n in repo.list_notices() if first.notice.id in str(n.id)] == [first.notice.id]
+    path = tmp_path / "again.json"
+    path.write_text(json.dumps({**notice_to_json(first.notice)}))
+    r = runner.invoke(app, ["file", str(path), "--db", db])
+    assert r.exit_code == 2 and "already exists" in r.stderr
 
 
 def test_demo_table_shows_late_russian_notices(tmp_path: Path) -> None:

@@ -539,6 +539,10 @@ class Broker:
         ``deconflict demo``): logged and receipted like any filing, with the admin as the actor.
         The result carries hints from every neighbour: the operator sees everything."""
         with self._write() as tx:
+            if notice.id is not None and (old := tx.repo.get(notice.id)) is not None and old.party == notice.party:
+                raise ValidationError.at(  # a store from before ids were kept as party:id
+                    "id", f"notice {notice.id!r} of {notice.party} already exists; update it with its version instead"
+                )
             result = self._operator.file_in(tx.repo, in_party_namespace(notice), now=tx.now)
             return result, self._log_change(tx, ADMIN_ACTOR, "notice.filed", result)
 
