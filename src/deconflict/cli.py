@@ -223,11 +223,12 @@ def file_(
     broker = open_broker(cfg)
     console = Console()
     out = []
-    for _, n in named:
+    for name, n in named:
         try:
             r = broker.file_as_operator(n)[0]
         except ValidationError as e:
-            raise err(str(e)) from None
+            done = f" (the {len(out)} notice(s) before it were filed)" if out else ""
+            raise err("\n".join(f"{name}: {x}" for x in e.errors) + done) from None
         out.append(r)
         if not as_json:
             console.print(_filing_summary(r), markup=False, highlight=False)

@@ -210,6 +210,11 @@ def test_update_names_the_version_and_only_the_owner_changes_a_notice(api: Api) 
     back = us.put("/v1/notices/us-af:us-1", json=circle_notice(), headers={"If-Match": '"2"'})
     assert back.status_code == 200 and back.json()["notice"]["version"] == 3
     assert len(back.json()["conflicts"]) == 1
+    # two versions named, and they differ: refused, not one of them silently taken
+    both = us.put(
+        "/v1/notices/us-af:us-1", json={**circle_notice(), "replaces_version": 2}, headers={"If-Match": '"3"'}
+    )
+    assert both.status_code == 422 and both.json()["detail"][0]["field"] == "replaces_version"
 
     assert us.post("/v1/notices/us-af:us-1/activate").json()["notice"]["state"] == "active"
     assert us.post("/v1/notices/us-af:us-1/activate").status_code == 422

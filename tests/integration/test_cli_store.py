@@ -50,7 +50,8 @@ def test_a_store_with_bare_ids_from_an_earlier_version_gets_no_second_copy(tmp_p
     path = tmp_path / "again.json"
     path.write_text(json.dumps({**notice_to_json(first.notice)}))
     r = runner.invoke(app, ["file", str(path), "--db", db])
-    assert r.exit_code == 2 and "already exists" in r.stderr
+    assert r.exit_code == 2 and r.stderr.startswith(f"{first.notice.party}:{first.notice.id}: id: ")
+    assert "already exists" in r.stderr
 
 
 def test_demo_table_shows_late_russian_notices(tmp_path: Path) -> None:

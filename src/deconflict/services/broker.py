@@ -413,6 +413,9 @@ class Broker:
         if isinstance(body, Mapping) and "replaces_version" in body:
             if replaces_version is None:
                 replaces_version = body["replaces_version"]
+            elif body["replaces_version"] != replaces_version:
+                given = body["replaces_version"]
+                raise ValidationError.at("replaces_version", f"{given!r} differs from If-Match ({replaces_version})")
             body = {k: v for k, v in body.items() if k != "replaces_version"}
         notice = self._parse(caller, body, site)  # first: a misspelt replaces_version is an unknown key
         if replaces_version is None:
