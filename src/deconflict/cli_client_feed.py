@@ -129,9 +129,16 @@ def replay(
         float, typer.Option("--batch-s", help="Seconds of recording per batch (one request per party).")
     ] = 1.0,
     alt_ref: Annotated[
-        AltitudeReference,
-        typer.Option("--alt-ref", help="Altitude reference of CSV rows that give none (STD = pressure altitude)."),
-    ] = AltitudeReference.STD,
+        AltitudeReference | None,
+        typer.Option(
+            "--alt-ref",
+            help="Altitude reference of a CSV recording's rows that give none (STD pressure altitude, AMSL, "
+            "W84 GNSS): required when the CSV has no alt_ref column or empty cells in it, since it is never "
+            "guessed. Not for SBS-1 (Mode S altitude is barometric, STD, by definition) or OpenSky JSON "
+            "(barometric altitude, STD, named as such): their altitudes say their reference.",
+            show_default=False,
+        ),
+    ] = None,
     start_s: Annotated[float, typer.Option("--start-s", help="Skip this many seconds of the recording.")] = 0.0,
     duration_s: Annotated[
         float | None, typer.Option("--duration-s", help="Replay only this many seconds of the recording.")

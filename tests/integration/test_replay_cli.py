@@ -343,7 +343,7 @@ def test_cli_bad_options_exit_2(tmp_path: Path, args: list[str], message: str) -
 
 def test_cli_bad_recordings_exit_2(tmp_path: Path) -> None:
     bad = tmp_path / "bad.csv"
-    bad.write_text("time,id,lat,lon,alt_m\n1,a,1,1,1\n2,a,north,1,1\n")
+    bad.write_text("time,id,lat,lon,alt_m,alt_ref\n1,a,1,1,1,STD\n2,a,north,1,1,STD\n")
     r = cli(FakeClock(), str(bad), "--party", "ru", "--token", "dcf_ru")
     assert r.exit_code == 2 and r.stderr.strip() == f"{bad}:3: lat: not a number ('north')"
     r = cli(FakeClock(), str(tmp_path / "none.csv"), "--party", "ru", "--token", "dcf_ru")
@@ -352,6 +352,35 @@ def test_cli_bad_recordings_exit_2(tmp_path: Path) -> None:
     garbled.write_text("[{")
     r = cli(FakeClock(), str(garbled), "--party", "ru", "--token", "dcf_ru")
     assert r.exit_code == 2 and "garbled.json: not JSON" in r.stderr
+
+
+def test_cli_csv_without_an_altitude_reference_needs_alt_ref(broker: Receiver, tmp_path: Path) -> None:
+    """No ``alt_ref`` column and no ``--alt-ref``: one line, exit 2, nothing sent (not even the token check)."""
+    path = tmp_path / "x.csv"
+    path.write_text("time,id,lat,lon,alt_m,gs_mps,trk_deg\n1,a1,48,2,10000,230,90\n2,a1,48,2.01,10000,230,90\n")
+    args = (str(path), "--party", "ru", "--token", "dcf_ru", "--url", broker.url)
+    r = cli(FakeClock(), *args)
+    assert r.exit_code == 2, r.output
+    assert r.stderr.splitlines() == [
+        f"{path}:1: header: no alt_ref column, so the file gives no altitude reference; add the column "
+        "(STD, AMSL or W84 on every row) or give the whole file's reference with --alt-ref STD, AMSL or W84"
+    ]
+    assert broker.received == [] and broker.asked == []
+    r = cli(FakeClock(), *args, "--alt-ref", "AMSL")
+    assert r.exit_code == 0, r.output
+    assert [s["alt_ref"] for s in broker.states()] == ["AMSL", "AMSL"]
+
+
+def test_cli_alt_ref_is_for_csv_recordings_only(broker: Receiver, tmp_path: Path) -> None:
+    """SBS-1 altitudes are barometric (STD) by definition, and OpenSky's name their reference."""
+    sbs = tmp_path / "feed.sbs"
+    sbs.write_text("MSG,3,1,1,4CA2D6,1,2015/09/30,06:11:02.000,2015/09/30,06:11:02.000,,37000,,,51.5,-1.0,,,,,,0\n")
+    r = cli(FakeClock(), str(sbs), "--party", "ru", "--token", "dcf_ru", "--url", broker.url, "--alt-ref", "W84")
+    assert r.exit_code == 2, r.output
+    assert r.stderr.splitlines() == [
+        "option --alt-ref: only a CSV recording takes it; SBS-1 altitudes are barometric (STD) by definition"
+    ]
+    assert broker.received == [] and broker.asked == []
 
 
 def test_cli_unreachable_broker_exit_2_after_retries(tmp_path: Path) -> None:

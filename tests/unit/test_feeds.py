@@ -357,7 +357,7 @@ def test_recording_csv_times_references_and_optional_velocity(tmp_path: Path) ->
         f"{T0},a,1,1,1000,w84,200,-10,,AFR1\n"
         "2015-09-30T08:11:02.5+02:00,c,1,1,1000,AMSL,200,10,2,\n"
     )
-    a, c, b = read_recording_csv(write(tmp_path, "r.csv", text))
+    a, c, b = read_recording_csv(write(tmp_path, "r.csv", text), default_alt_ref=AltitudeReference.STD)
     assert (a.time, b.time, c.time) == (T0, T0 + 1, T0 + 0.5)
     assert (a.alt_ref, b.alt_ref, c.alt_ref) == (AltitudeReference.W84, AltitudeReference.STD, AltitudeReference.AMSL)
     assert a.trk_deg == 350.0 and a.vs_mps is None and a.callsign == "AFR1"
@@ -367,6 +367,111 @@ def test_recording_csv_times_references_and_optional_velocity(tmp_path: Path) ->
         write(tmp_path, "m.csv", "time,id,lat,lon,alt_m\n1,a,1,1,1\n"), default_alt_ref=AltitudeReference.W84
     )
     assert minimal[0].alt_ref == AltitudeReference.W84
+
+
+def test_recording_csv_without_a_reference_is_refused_unless_one_is_given(tmp_path: Path) -> None:
+    """A pressure and a geometric altitude differ by hundreds of metres: no column, no guess."""
+    p = write(tmp_path, "m.csv", "time,id,lat,lon,alt_m\n1,a,1,1,1\n2,a,1,1,1\n")
+    with pytest.raises(ValidationError) as e:
+        read_recording_csv(p)
+    assert [str(x) for x in e.value.errors] == [
+        f"{p}:1: header: no alt_ref column, so the file gives no altitude reference; add the column "
+        "(STD, AMSL or W84 on every row) or give the whole file's reference with --alt-ref STD, AMSL or W84"
+    ]
+    empty = write(tmp_path, "e.csv", "time,id,lat,lon,alt_m,alt_ref\n1,a,1,1,1,STD\n2,a,1,1,1,\n3,a,1,1,1, \n")
+    with pytest.raises(ValidationError) as e:
+        read_recording_csv(empty)
+    assert [str(x) for x in e.value.errors] == [
+        f"{empty}:3: alt_ref: is empty (and on 1 more row), so the file gives no altitude reference for "
+        "those rows; fill them in (STD, AMSL or W84) or give theirs with --alt-ref STD, AMSL or W84"
+    ]
+    filled = read_recording_csv(empty, default_alt_ref=AltitudeReference.AMSL)
+    assert [s.alt_ref for s in filled] == [AltitudeReference.STD, AltitudeReference.AMSL, AltitudeReference.AMSL]
+
+
+@pytest.mark.parametrize(
+    ("header", "row", "expected"),
+    [
+        (
+            "time,id,lat,lon,alt_m,alt_reff",
+            "1,a,1,1,1,STD",
+            'header: unknown column "alt_reff"; did you mean "alt_ref"?',
+        ),
+        (
+            "time,id,lat,lon,alt_m,alt_ref,vs_mp",
+            "1,a,1,1,1,STD,2",
+            'header: unknown column "vs_mp"; did you mean "vs_mps"?',
+        ),
+        (
+            "Time,ID,lat,lon,alt_m,ALT_REFF",
+            "1,a,1,1,1,STD",
+            'header: unknown column "ALT_REFF"; did you mean "alt_ref"?',
+        ),
+        (
+            "time,id,lat,lon,alt_m,alt_ref,party",
+            "1,a,1,1,1,STD,ru",
+            'header: unknown column "party"; the columns are '
+            "time,id,lat,lon,alt_m,alt_ref,gs_mps,trk_deg,vs_mps,callsign",
+        ),
+        ("time,id,lat,lon,alt_m,alt_ref,", "1,a,1,1,1,STD,", "header: column 7 has no name; name it or remove it"),
+    ],
+)
+def test_recording_csv_refuses_an_unknown_column(tmp_path: Path, header: str, row: str, expected: str) -> None:
+    p = write(tmp_path, "r.csv", f"{header}\n{row}\n")
+    with pytest.raises(ValidationError) as e:
+        read_recording_csv(p, default_alt_ref=AltitudeReference.STD)
+    assert [str(x) for x in e.value.errors] == [f"{p}:1: {expected}"]
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        (
+            "id,lat,lon,alt_m,gs_mps,trk_deg,vs_mp",
+            [
+                'header: unknown column "vs_mp"; did you mean "vs_mps"?',
+                "header: missing column(s) vs_mps; the header needs id,lat,lon,alt_m,gs_mps,trk_deg,vs_mps",
+            ],
+        ),
+        ("id,lat,lon,alt_m,gs_mps,trk_deg,vs_mps,partey", ['header: unknown column "partey"; did you mean "party"?']),
+        (
+            "id,lat,lon,alt_m,gs_mps,trk_deg,vs_mps,colour",
+            [
+                'header: unknown column "colour"; the columns are '
+                "id,lat,lon,alt_m,gs_mps,trk_deg,vs_mps,party,alt_ref,callsign"
+            ],
+        ),
+        (
+            "id,lat,lon,alt,gs_mps,trk_deg,vs_mps",
+            [
+                'header: unknown column "alt"; did you mean "alt_m"?',
+                "header: missing column(s) alt_m; the header needs id,lat,lon,alt_m,gs_mps,trk_deg,vs_mps",
+            ],
+        ),
+    ],
+)
+def test_snapshot_refuses_an_unknown_column(tmp_path: Path, header: str, expected: list[str]) -> None:
+    row = "a,1,1,1,1,1,1" + ",x" * (header.count(",") - 6)
+    p = write(tmp_path, "s.csv", f"{header}\n{row}\n")
+    with pytest.raises(ValidationError) as e:
+        read_snapshot(p)
+    assert [str(x) for x in e.value.errors] == [f"{p}:1: {x}" for x in expected]
+
+
+def test_snapshot_altitudes_are_in_one_reference(tmp_path: Path) -> None:
+    """A snapshot's altitudes are compared with each other as given: an ``alt_ref`` column, when
+    there is one, must name the same reference on every row."""
+    assert read_snapshot(write(tmp_path, "n.csv", SNAPSHOT)).alt_ref is None
+    same = "id,lat,lon,alt_m,gs_mps,trk_deg,vs_mps,alt_ref\na,1,1,1,1,1,1,std\nb,1,2,1,1,1,1,STD\n"
+    assert read_snapshot(write(tmp_path, "s.csv", same)).alt_ref == AltitudeReference.STD
+    mixed = write(tmp_path, "m.csv", same.replace("b,1,2,1,1,1,1,STD", "b,1,2,1,1,1,1,W84") + "c,1,3,1,1,1,1,\n")
+    with pytest.raises(ValidationError) as e:
+        read_snapshot(mixed)
+    assert [str(x) for x in e.value.errors] == [
+        f"{mixed}:3: alt_ref: W84, but line 2 gives STD; a snapshot's altitudes are compared as they are, "
+        "so give them all in one reference",
+        f"{mixed}:4: alt_ref: is empty",
+    ]
 
 
 def test_recording_csv_errors(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from deconflict.adapters.feeds import FeedStats
+from deconflict.domain.errors import FieldError, ValidationError
 from deconflict.domain.tracks import TrackState
 from deconflict.domain.volumes import AltitudeReference
 
@@ -43,16 +44,30 @@ def sniff_format(path: Path) -> FeedFormat:
     return FeedFormat.CSV
 
 
-def load_recording(path: Path, fmt: FeedFormat, alt_ref: AltitudeReference) -> tuple[list[TrackState], FeedStats]:
+NO_ALT_REF = {
+    FeedFormat.SBS: "SBS-1 altitudes are barometric (STD) by definition",
+    FeedFormat.OPENSKY: "OpenSky recordings name their reference (barometric altitude, STD)",
+}
+"""Why a format takes no altitude reference from the caller: its altitudes say theirs."""
+
+
+def load_recording(
+    path: Path, fmt: FeedFormat, alt_ref: AltitudeReference | None = None
+) -> tuple[list[TrackState], FeedStats]:
     """The states of a recording, sorted by time, and what its reader skipped.
 
-    Raises :class:`ValidationError` for a CSV or JSON that cannot be read as a recording, and
-    :class:`OSError` for a file that cannot be read at all.
+    ``alt_ref`` is the reference of a CSV's rows that give none (``replay --alt-ref``); without
+    it such a CSV is refused, and it is refused for the other formats, whose altitudes say theirs.
+
+    Raises :class:`ValidationError` for a CSV or JSON that cannot be read as a recording (or an
+    ``alt_ref`` given for another format), and :class:`OSError` for a file that cannot be read at all.
     """
     from deconflict.adapters.feeds import csv_states, opensky, sbs
 
     if fmt is FeedFormat.AUTO:
         fmt = sniff_format(path)
+    if alt_ref is not None and fmt in NO_ALT_REF:
+        raise ValidationError([FieldError("option --alt-ref", f"only a CSV recording takes it; {NO_ALT_REF[fmt]}")])
     stats = FeedStats()
     if fmt is FeedFormat.SBS:
         states, stats = sbs.read_sbs_file(path)
