@@ -222,7 +222,7 @@ def file_(
     named = read_notice_files(files, cfg)
     broker = open_broker(cfg)
     console = Console()
-    out = []
+    out: list[FilingResult] = []
     for name, n in named:
         try:
             r = broker.file_as_operator(n)[0]

@@ -158,4 +158,3 @@ def loads(text: str, **options: Any) -> Any:
     if errors:
         raise ValidationError(errors)
     return value
-
