@@ -19,7 +19,8 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
@@ -33,11 +34,19 @@ from deconflict.cli_client_common import target, under_client
 from deconflict.cli_common import err, readable_file
 from deconflict.cli_detect import positive
 from deconflict.domain.errors import ValidationError
+from deconflict.domain.tracks import TrackState
 from deconflict.domain.volumes import AltitudeReference
 from deconflict.feeding.live import FeedSummary, SbsSource, forward_live
 from deconflict.feeding.recording import FeedFormat, load_recording, window
 from deconflict.feeding.replay import ReplaySummary, replay_states
-from deconflict.feeding.sender import DEFAULT_URL, PartyTally, ReplayError, confirm_senders, parse_senders
+from deconflict.feeding.sender import (
+    DEFAULT_URL,
+    PartyTally,
+    ReplayError,
+    Sender,
+    confirm_senders,
+    parse_senders,
+)
 
 __all__ = ["FeedRuntime", "ReplayRuntime", "feed", "replay"]
 
@@ -184,10 +193,29 @@ def replay(
     states = window(states, start_s, duration_s)
     if not states:
         raise err(f"{file}: no states to replay ({stats.lines} line(s) read)")
-    try:  # whose tokens these are, before the progress bar and the first batch
-        _with_client(runtime.client, lambda c: confirm_senders(senders, client=c, url=url, sleep=runtime.sleep))
-    except ReplayError as e:
-        raise err(str(e)) from None
+    with _http(runtime.client) as client:
+        try:  # whose tokens these are, before the progress bar and the first batch
+            confirm_senders(senders, client=client, url=url, sleep=runtime.sleep)
+        except ReplayError as e:
+            raise err(str(e)) from None
+        summary = _replay(states, senders, client, url, speed, batch_s, runtime)
+    if as_json:
+        typer.echo(json.dumps({"file": str(file), **summary.json()}, indent=2))
+        return
+    _print_summary(summary, len(states), states[-1].time - states[0].time)
+
+
+def _replay(
+    states: list[TrackState],
+    senders: list[Sender],
+    client: httpx.Client,
+    url: str,
+    speed: float,
+    batch_s: float,
+    runtime: ReplayRuntime,
+) -> ReplaySummary:
+    """Play ``states`` into the broker with a progress bar (on stderr)."""
+    console = Console(stderr=True)
     span = states[-1].time - states[0].time
     progress = Progress(
         TextColumn("{task.description}"),
@@ -204,8 +232,6 @@ def replay(
         desc = f"sent {t.sent} · accepted {t.accepted} · rejected {t.rejected_total}"
         progress.update(task, completed=done_s, description=desc, at=_hms(done_s))
 
-    own_client = runtime.client is None
-    client = runtime.client if runtime.client is not None else httpx.Client(timeout=httpx.Timeout(10.0))
     try:
         with progress:
             summary = replay_states(
@@ -223,22 +249,17 @@ def replay(
             progress.update(task, completed=max(span, 1e-9))  # a one-batch replay is done too
     except ReplayError as e:
         raise err(str(e)) from None
-    finally:
-        if own_client:
-            client.close()
-    if as_json:
-        typer.echo(json.dumps({"file": str(file), **summary.json()}, indent=2))
-        return
-    _print_summary(summary, len(states), span)
+    return summary
 
 
-def _with_client(client: httpx.Client | None, use: Callable[[httpx.Client], None]) -> None:
-    """``use(client)``, or ``use`` a client opened for the call when ``client`` is ``None``."""
+@contextmanager
+def _http(client: httpx.Client | None) -> Iterator[httpx.Client]:
+    """``client`` (a test's), or one opened for the command and closed after it."""
     if client is not None:
-        use(client)
+        yield client
         return
     with httpx.Client(timeout=httpx.Timeout(10.0)) as own:
-        use(own)
+        yield own
 
 
 def _print_summary(summary: ReplaySummary, states: int, span: float) -> None:
@@ -353,10 +374,8 @@ def feed(
     def on_drop(problem: str) -> None:
         console.print(f"batch dropped: {problem}", markup=False, highlight=False)
 
-    own_client = runtime.client is None
-    client = runtime.client if runtime.client is not None else httpx.Client(timeout=httpx.Timeout(10.0))
     try:
-        with status:
+        with _http(runtime.client) as client, status:
             summary = forward_live(
                 live,
                 sender,
@@ -370,9 +389,6 @@ def feed(
             )
     except ReplayError as e:
         raise err(str(e)) from None
-    finally:
-        if own_client:
-            client.close()
     if as_json:
         typer.echo(json.dumps({"source": where, **summary.json()}, indent=2))
     else:
