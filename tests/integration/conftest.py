@@ -109,3 +109,21 @@ def api(db_url: str) -> Iterator[Any]:
     a = start_api(db_url)
     yield a
     a.close()
+
+
+@pytest.fixture
+def sbs() -> Iterator[Callable[..., Any]]:
+    """``sbs(*sessions)`` starts a fake dump1090 SBS-1 server (``test_feed_cli.SbsServer``) that
+    plays each session to one connection; every server is closed after the test."""
+    from test_feed_cli import SbsServer
+
+    servers: list[SbsServer] = []
+
+    def start(*sessions: Any) -> SbsServer:
+        servers.append(SbsServer(list(sessions)))
+        return servers[-1]
+
+    yield start
+    for s in servers:
+        s.close()
+

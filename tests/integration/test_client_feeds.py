@@ -11,11 +11,10 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
 from api_support import Api
 from test_feed_cli import A1, A2, SbsServer, Session
 from typer.testing import CliRunner, Result
@@ -170,19 +169,6 @@ def test_client_replay_refuses_a_url_after_the_command_and_says_where_to_put_it(
 
 
 # ------------------------------------------------------------------------------------------- feed
-
-
-@pytest.fixture
-def sbs() -> Iterator[Callable[..., SbsServer]]:
-    servers: list[SbsServer] = []
-
-    def start(*sessions: Session) -> SbsServer:
-        servers.append(SbsServer(list(sessions)))
-        return servers[-1]
-
-    yield start
-    for s in servers:
-        s.close()
 
 
 def feed_summary(r: Result) -> dict[str, Any]:

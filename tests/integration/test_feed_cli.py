@@ -141,19 +141,6 @@ def broker() -> Iterator[Broker]:
     b.close()
 
 
-@pytest.fixture
-def sbs() -> Iterator[Callable[..., SbsServer]]:
-    servers: list[SbsServer] = []
-
-    def start(*sessions: Session) -> SbsServer:
-        servers.append(SbsServer(list(sessions)))
-        return servers[-1]
-
-    yield start
-    for s in servers:
-        s.close()
-
-
 @pytest.fixture(autouse=True)
 def no_token_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("DECONFLICT_TOKEN", raising=False)
