@@ -19,7 +19,7 @@ from rich.console import Console
 
 from deconflict import cli_client_feed as feeding
 from deconflict import cli_client_live as live
-from deconflict.cli_client_common import CLIENT_META, calling, out, say, target
+from deconflict.cli_client_common import CLIENT_META, IdsOption, calling, out, say, show_list, target
 from deconflict.cli_common import JsonOption, err, read_json
 from deconflict.client_render import (
     conflict_lines,
@@ -64,9 +64,6 @@ def ready(
     with calling(ctx, need_token=False) as c:
         c.ready(wait)
     say(f"ready: {c.url}")
-
-
-IdsOption = Annotated[bool, typer.Option("--ids", help="Print only the ids, one a line (for scripts).")]
 
 
 @client_app.command()
@@ -177,12 +174,7 @@ def notices(
     """The notices you may see (yours, your coalition's, those a rule shows you whole)."""
     with calling(ctx) as c:
         items = c.notices(party=party, state=state, start=start, end=end)
-    if ids:
-        say([str(n["id"]) for n in items])
-    elif as_json:
-        out(items)
-    else:
-        Console().print(notices_table(items))
+    show_list(items, ids, as_json, lambda: Console().print(notices_table(items)))
 
 
 @client_app.command()
@@ -205,15 +197,13 @@ def conflicts(
     """Your conflicts (open ones unless --all), each with both sides and where and when they overlap."""
     with calling(ctx) as c:
         items = c.conflicts(None if all_ else "open")
-    if ids:
-        say([str(x["id"]) for x in items])
-        return
-    if as_json:
-        out(items)
-        return
-    say(f"{len(items)} {'' if all_ else 'open '}conflict(s)")
-    for item in items:
-        say(conflict_lines(item))
+
+    def human() -> None:
+        say(f"{len(items)} {'' if all_ else 'open '}conflict(s)")
+        for item in items:
+            say(conflict_lines(item))
+
+    show_list(items, ids, as_json, human)
 
 
 @client_app.command()

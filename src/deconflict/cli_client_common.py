@@ -20,11 +20,11 @@ from __future__ import annotations
 import json
 import os
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
@@ -180,3 +180,16 @@ def out(value: Any) -> None:
 def say(lines: list[str] | str) -> None:
     for line in [lines] if isinstance(lines, str) else lines:
         typer.echo(line)
+
+
+IdsOption = Annotated[bool, typer.Option("--ids", help="Print only the ids, one a line (for scripts).")]
+
+
+def show_list(items: list[dict[str, Any]], ids: bool, as_json: bool, human: Callable[[], None]) -> None:
+    """A list as its ids one a line (``--ids``), as JSON (``--json``), or for people (``human``)."""
+    if ids:
+        say([str(x["id"]) for x in items])
+    elif as_json:
+        out(items)
+    else:
+        human()

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from deconflict.cli_client_common import calling, out, say
+from deconflict.cli_client_common import IdsOption, calling, out, say, show_list
 from deconflict.cli_common import JsonOption, err, say_verification
 from deconflict.client_render import event_line, message_lines, report_table
 from deconflict.domain.hotline import AckState, Priority
@@ -64,20 +64,18 @@ def messages(
     box: Annotated[str | None, typer.Option(help="inbox (to you) or outbox (from you); default both.")] = None,
     thread: Annotated[str | None, typer.Option(help="Only this thread (its first message's id).")] = None,
     as_json: JsonOption = False,
-    ids: Annotated[bool, typer.Option("--ids", help="Print only the ids, one a line (for scripts).")] = False,
+    ids: IdsOption = False,
 ) -> None:
     """Your hotline messages, oldest first, with each recipient's acknowledgement and deadline."""
     with calling(ctx) as c:
         items = c.messages(box, thread)
-    if ids:
-        say([str(m["id"]) for m in items])
-        return
-    if as_json:
-        out(items)
-        return
-    say(f"{len(items)} message(s)")
-    for m in items:
-        say(message_lines(m, brief=True))
+
+    def human() -> None:
+        say(f"{len(items)} message(s)")
+        for m in items:
+            say(message_lines(m, brief=True))
+
+    show_list(items, ids, as_json, human)
 
 
 def message(ctx: typer.Context, message_id: str, as_json: JsonOption = False) -> None:
