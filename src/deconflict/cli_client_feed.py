@@ -31,9 +31,8 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from deconflict.cli_client_common import target, under_client
-from deconflict.cli_common import err, readable_file
+from deconflict.cli_common import err, readable_file, reading
 from deconflict.cli_detect import positive
-from deconflict.domain.errors import ValidationError
 from deconflict.domain.tracks import TrackState
 from deconflict.domain.volumes import AltitudeReference
 from deconflict.feeding.live import FeedSummary, SbsSource, forward_live
@@ -178,15 +177,8 @@ def replay(
         raise err(str(e)) from None
     console = Console(stderr=True)
     readable_file(file)
-    try:
-        with console.status(f"reading {file}…"):
-            states, stats = load_recording(file, fmt, alt_ref)
-    except FileNotFoundError:
-        raise err(f"{file}: no such file") from None
-    except OSError as e:
-        raise err(f"{file}: {e.strerror or e}") from None
-    except ValidationError as e:
-        raise err("\n".join(str(x) for x in e.errors)) from None
+    with reading(file), console.status(f"reading {file}…"):
+        states, stats = load_recording(file, fmt, alt_ref)
     if stats.skipped_total:
         kinds = ", ".join(f"{n} × {k}" for k, n in stats.skipped.most_common(5))
         console.print(f"{file}: skipped {stats.skipped_total} malformed line(s): {kinds}", markup=False)

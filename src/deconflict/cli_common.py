@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -59,6 +61,20 @@ def read_text(path: Path, label: str | None = None) -> str:
         raise err(f"{name}: not UTF-8 text (byte 0x{e.object[e.start]:02x} at offset {e.start})") from None
     except OSError as e:
         raise err(f"{name}: cannot be read ({e.strerror or e})") from None
+
+
+@contextmanager
+def reading(path: Path) -> Iterator[None]:
+    """Around a reader of ``path``: what it raises becomes one line per problem and exit 2 (the
+    reader's field errors, or why the file cannot be read)."""
+    try:
+        yield
+    except FileNotFoundError:
+        raise err(f"{path}: no such file") from None
+    except OSError as e:
+        raise err(f"{path}: {e.strerror or e}") from None
+    except ValidationError as e:
+        raise err("\n".join(str(x) for x in e.errors)) from None
 
 
 def read_json(path: Path, label: str | None = None) -> Any:

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
-from deconflict.cli_common import err, readable_file, writable_file
+from deconflict.cli_common import err, readable_file, reading, writable_file
 from deconflict.domain import tactical
 from deconflict.domain.errors import ValidationError
 
@@ -67,14 +67,8 @@ def detect(
     readable_file(states)
     if pairs_out is not None:
         writable_file(pairs_out, "--pairs-out")
-    try:
+    with reading(states):
         snap = read_snapshot(states)
-    except FileNotFoundError:
-        raise err(f"{states}: no such file") from None
-    except OSError as e:
-        raise err(f"{states}: {e.strerror or e}") from None
-    except ValidationError as e:
-        raise err("\n".join(str(x) for x in e.errors)) from None
     given = {"rpz_m": rpz_m, "hpz_m": hpz_m, "lookahead_s": lookahead_s}
     try:
         policy = tactical.TacticalPolicy(
