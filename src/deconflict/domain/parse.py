@@ -340,13 +340,15 @@ def parse_feature(
     return Volume4D(shape=shape, altitude=band, time_start=start, time_end=end)
 
 
+_SHAPE_PROPERTIES = frozenset().union(*_GEOMETRY_PROPERTIES.values())
+
+
 def _check_properties(props: Mapping[str, Any], gtype: str, ppath: str, notice_properties: bool) -> None:
-    shape_keys = frozenset().union(*_GEOMETRY_PROPERTIES.values())
     known = KEYS["feature_properties"] | (KEYS["notice_properties"] if notice_properties else frozenset())
     own = _GEOMETRY_PROPERTIES.get(gtype)
     if own is not None:
         for key in props:
-            if key in shape_keys and key not in own:
+            if key in _SHAPE_PROPERTIES and key not in own:
                 takes = [g for g, keys in _GEOMETRY_PROPERTIES.items() if key in keys]
                 raise ValidationError.at(
                     _join(ppath, key), f"applies to a {' or '.join(takes)} geometry, not to a {gtype}"

@@ -119,20 +119,6 @@ class _Repeated(dict[str, Any]):
     repeated: list[str]
 
 
-def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    repeated: list[str] = []
-    for key, value in pairs:
-        if key in out and key not in repeated:
-            repeated.append(key)
-        out[key] = value
-    if not repeated:
-        return out
-    marked = _Repeated(out)
-    marked.repeated = repeated
-    return marked
-
-
 def _repeated_keys(value: Any, path: str) -> Iterator[FieldError]:
     if isinstance(value, dict):
         for key in getattr(value, "repeated", ()):
@@ -147,14 +133,31 @@ def _repeated_keys(value: Any, path: str) -> Iterator[FieldError]:
 def loads(text: str, **options: Any) -> Any:
     """JSON text as Python values, refusing a key written twice in one object: Python's parser keeps
     the last one silently (``{"units": "NM", "units": "M"}`` would be read as metres). ``options``
-    go to :func:`json.loads`; a syntax error is its :class:`json.JSONDecodeError`.
+    go to :func:`json.loads`; a syntax error is its :class:`json.JSONDecodeError`. The document is
+    walked for the paths only when a key was repeated.
 
     >>> loads('{"radius": {"value": 10, "units": "NM", "units": "M"}}')
     Traceback (most recent call last):
     deconflict.domain.errors.ValidationError: radius.units: is given more than once; give each key once
     """
-    value = json.loads(text, object_pairs_hook=_object, **options)
-    errors = list(_repeated_keys(value, ""))
-    if errors:
-        raise ValidationError(errors)
+    found = False
+
+    def obj(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        nonlocal found
+        out = dict(pairs)
+        if len(out) == len(pairs):
+            return out
+        found = True
+        marked = _Repeated(out)
+        seen: set[str] = set()
+        marked.repeated = []
+        for key, _ in pairs:
+            if key in seen and key not in marked.repeated:
+                marked.repeated.append(key)
+            seen.add(key)
+        return marked
+
+    value = json.loads(text, object_pairs_hook=obj, **options)
+    if found:
+        raise ValidationError(list(_repeated_keys(value, "")))
     return value
