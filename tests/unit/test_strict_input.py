@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from deconflict.domain.errors import ValidationError
 from deconflict.domain.hotline import parse_ack_state, parse_draft
-from deconflict.domain.parse import defaults_applied, parse_notices
+from deconflict.domain.parse import Said, parse_notices
 from deconflict.domain.strict import KEYS, loads
 from deconflict.domain.tracks import parse_state
 
@@ -336,8 +336,9 @@ def test_every_default_applied_is_named_whatever_the_case_or_blank() -> None:
     doc = f3548_notice()
     doc["kind"] = "  "
     doc["volumes"][0]["volume"]["altitude_lower"] = {"value": 50, "units": "fl"}
-    parse_notices(doc)
-    assert defaults_applied(doc) == [
+    said: Said = []
+    parse_notices(doc, said=said)
+    assert said == [
         {"field": "kind", "value": "activity"},
         {"field": "volumes[0].volume.altitude_lower.reference", "value": "STD"},
     ]

@@ -121,9 +121,20 @@ def parse_distance_m(value: Any, path: str) -> float:
     return v * LENGTH_UNITS[units]
 
 
-def parse_altitude(value: Any, path: str) -> tuple[float, AltitudeReference]:
+Said = list[dict[str, str]]
+"""Where a parser notes each default it applies, ``{"field": path, "value": what}``, so a response
+can say so (the API's ``defaults``). Units are never defaulted: a missing one is refused."""
+
+
+def _say(said: Said | None, path: str, value: str) -> None:
+    if said is not None:
+        said.append({"field": path, "value": value})
+
+
+def parse_altitude(value: Any, path: str, said: Said | None = None) -> tuple[float, AltitudeReference]:
     """``{"value", "reference": "W84"|"AMSL", "units": "M"|"FT"|"FL"}`` → (metres, reference).
-    ``units`` is required; ``reference`` too, except with ``FL``, whose only reference is ``STD``."""
+    ``units`` is required; ``reference`` too, except with ``FL``, whose only reference is ``STD``
+    (noted in ``said``)."""
     obj = _obj(value, path, "altitude")
     v = _num(_req(obj, "value", path), _join(path, "value"))
     units = _str(_req(obj, "units", path), _join(path, "units")).upper()
@@ -131,8 +142,10 @@ def parse_altitude(value: Any, path: str) -> tuple[float, AltitudeReference]:
         raise ValidationError.at(
             _join(path, "units"), f"unknown unit {units!r}; use one of {', '.join(ALTITUDE_UNITS)}"
         )
-    default_ref = "STD" if units == "FL" else None
-    raw_ref = obj.get("reference", default_ref)
+    raw_ref = obj.get("reference")
+    if raw_ref is None and units == "FL":
+        raw_ref = "STD"
+        _say(said, _join(path, "reference"), "STD")
     if raw_ref is None:
         raise ValidationError.at(_join(path, "reference"), "is required (W84 or AMSL)")
     ref = _str(raw_ref, _join(path, "reference")).upper()
@@ -154,10 +167,13 @@ def parse_altitude(value: Any, path: str) -> tuple[float, AltitudeReference]:
     return v * ALTITUDE_UNITS[units], AltitudeReference(ref)
 
 
-def parse_time(value: Any, path: str) -> float:
-    """``{"value": "2015-09-30T06:00:00Z", "format": "RFC3339"}`` (or the bare string) → epoch s."""
+def parse_time(value: Any, path: str, said: Said | None = None) -> float:
+    """``{"value": "2015-09-30T06:00:00Z", "format": "RFC3339"}`` (or the bare string) → epoch s;
+    a ``format`` left out is RFC 3339, the only one (noted in ``said``)."""
     if isinstance(value, Mapping):
         check_keys(value, KEYS["time"], path)
+        if "format" not in value:
+            _say(said, _join(path, "format"), "RFC3339")
         fmt = value.get("format", "RFC3339")
         if fmt != "RFC3339":
             raise ValidationError.at(_join(path, "format"), f"only RFC3339 is supported, got {fmt!r}")
@@ -186,13 +202,13 @@ def format_time(epoch_s: float) -> str:
     return text.replace("+00:00", "Z")
 
 
-def parse_volume4d(value: Any, limits: Limits | None = None, path: str = "") -> Volume4D:
+def parse_volume4d(value: Any, limits: Limits | None = None, path: str = "", said: Said | None = None) -> Volume4D:
     """An F3548-21 ``Volume4D`` (with our ``outline_corridor`` and ``outline_orbit``), or a GeoJSON
     Feature (see :func:`parse_feature`)."""
     limits = limits or Limits()
     obj = _obj(value, path or "volume4d")
     if obj.get("type") == "Feature":
-        return parse_feature(obj, limits, path)
+        return parse_feature(obj, limits, path, said=said)
     check_keys(obj, KEYS["volume4d"], path)
     vpath = _join(path, "volume")
     vol = _obj(_req(obj, "volume", path), vpath, "volume3d")
@@ -203,8 +219,8 @@ def parse_volume4d(value: Any, limits: Limits | None = None, path: str = "") -> 
         raise ValidationError.at(vpath, f"has {len(present)} outlines ({', '.join(present)}); give exactly one")
     key = present[0]
     shape = _parse_outline(key, vol[key], limits, _join(vpath, key))
-    band = _parse_band(vol, limits, vpath)
-    start, end = _parse_window(obj, limits, path)
+    band = _parse_band(vol, limits, vpath, said)
+    start, end = _parse_window(obj, limits, path, said)
     return Volume4D(shape=shape, altitude=band, time_start=start, time_end=end)
 
 
@@ -245,9 +261,9 @@ def _vertex_list(value: Any, path: str, limits: Limits) -> list[Any]:
     return raw
 
 
-def _parse_band(vol: Mapping[str, Any], limits: Limits, vpath: str) -> AltitudeBand:
-    lo, lo_ref = parse_altitude(_req(vol, "altitude_lower", vpath), _join(vpath, "altitude_lower"))
-    hi, hi_ref = parse_altitude(_req(vol, "altitude_upper", vpath), _join(vpath, "altitude_upper"))
+def _parse_band(vol: Mapping[str, Any], limits: Limits, vpath: str, said: Said | None) -> AltitudeBand:
+    lo, lo_ref = parse_altitude(_req(vol, "altitude_lower", vpath), _join(vpath, "altitude_lower"), said)
+    hi, hi_ref = parse_altitude(_req(vol, "altitude_upper", vpath), _join(vpath, "altitude_upper"), said)
     if lo_ref != hi_ref:
         raise ValidationError.at(
             _join(vpath, "altitude_upper.reference"),
@@ -264,9 +280,9 @@ def _parse_band(vol: Mapping[str, Any], limits: Limits, vpath: str) -> AltitudeB
     return AltitudeBand(lo, hi, lo_ref)
 
 
-def _parse_window(obj: Mapping[str, Any], limits: Limits, path: str) -> tuple[float, float]:
-    start = parse_time(_req(obj, "time_start", path), _join(path, "time_start"))
-    end = parse_time(_req(obj, "time_end", path), _join(path, "time_end"))
+def _parse_window(obj: Mapping[str, Any], limits: Limits, path: str, said: Said | None) -> tuple[float, float]:
+    start = parse_time(_req(obj, "time_start", path), _join(path, "time_start"), said)
+    end = parse_time(_req(obj, "time_end", path), _join(path, "time_end"), said)
     if end <= start:
         raise ValidationError.at(_join(path, "time_end"), "must be after time_start")
     if end - start > limits.max_window_s:
@@ -286,7 +302,11 @@ _GEOMETRY_PROPERTIES = {
 
 
 def parse_feature(
-    value: Any, limits: Limits | None = None, path: str = "", notice_properties: bool = False
+    value: Any,
+    limits: Limits | None = None,
+    path: str = "",
+    notice_properties: bool = False,
+    said: Said | None = None,
 ) -> Volume4D:
     """A GeoJSON Feature as a volume. ``geometry`` is a Polygon (polygon), a Point with
     ``properties.radius`` (circle), a LineString with ``properties.width`` (corridor; with
@@ -335,8 +355,8 @@ def parse_feature(
             )
     except ValidationError as e:
         raise (e if all(err.path.startswith(path) for err in e.errors) else e.prefixed(path)) from None
-    band = _parse_band(props, limits, ppath)
-    start, end = _parse_window(props, limits, ppath)
+    band = _parse_band(props, limits, ppath, said)
+    start, end = _parse_window(props, limits, ppath, said)
     return Volume4D(shape=shape, altitude=band, time_start=start, time_end=end)
 
 
@@ -375,20 +395,32 @@ def _position(value: Any, path: str) -> tuple[float, float]:
     return lat, lon
 
 
-def parse_notice(value: Any, limits: Limits | None = None, path: str = "") -> Notice:
-    """``{"party", "id"?, "kind"?, "volumes": [Volume4D, …]}`` → :class:`Notice`."""
+def _id_and_kind(props: Mapping[str, Any], path: str, said: Said | None) -> tuple[str | None, str]:
+    """A notice's ``id`` (``None``: the broker assigns one) and ``kind`` (``activity`` when left out
+    or blank), each default noted in ``said``."""
+    nid = props.get("id")
+    if nid is None:
+        _say(said, _join(path, "id"), "assigned by the broker")
+    else:
+        nid = _str(nid, _join(path, "id")).strip()
+        if not nid or len(nid) > 200:
+            raise ValidationError.at(_join(path, "id"), "must be 1 to 200 characters")
+    kind = _str(props.get("kind", ""), _join(path, "kind")).strip()
+    if not kind:
+        _say(said, _join(path, "kind"), "activity")
+    return nid, kind or "activity"
+
+
+def parse_notice(value: Any, limits: Limits | None = None, path: str = "", said: Said | None = None) -> Notice:
+    """``{"party", "id"?, "kind"?, "volumes": [Volume4D, …]}`` → :class:`Notice`; each default
+    applied is noted in ``said``."""
     limits = limits or Limits()
     obj = _obj(value, path or "notice")
     check_keys(obj, KEYS["notice"], path)
     party = _str(_req(obj, "party", path), _join(path, "party")).strip()
     if not party:
         raise ValidationError.at(_join(path, "party"), "must not be empty")
-    nid = obj.get("id")
-    if nid is not None:
-        nid = _str(nid, _join(path, "id")).strip()
-        if not nid or len(nid) > 200:
-            raise ValidationError.at(_join(path, "id"), "must be 1 to 200 characters")
-    kind = _str(obj.get("kind", "activity"), _join(path, "kind")).strip() or "activity"
+    nid, kind = _id_and_kind(obj, path, said)
     vols = _list(_req(obj, "volumes", path), _join(path, "volumes"))
     if not vols:
         raise ValidationError.at(_join(path, "volumes"), "needs at least one volume")
@@ -397,28 +429,28 @@ def parse_notice(value: Any, limits: Limits | None = None, path: str = "") -> No
             _join(path, "volumes"),
             f"{len(vols)} volumes is more than the limit of {limits.max_volumes_per_notice}",
         )
-    volumes = tuple(parse_volume4d(v, limits, _join(_join(path, "volumes"), i)) for i, v in enumerate(vols))
+    volumes = tuple(parse_volume4d(v, limits, _join(_join(path, "volumes"), i), said) for i, v in enumerate(vols))
     return Notice(party=party, id=nid, kind=kind, volumes=volumes, protected=kind == PROTECTED_SITE_KIND)
 
 
-def parse_notices(doc: Any, limits: Limits | None = None) -> list[Notice]:
+def parse_notices(doc: Any, limits: Limits | None = None, said: Said | None = None) -> list[Notice]:
     """A notice file: one notice, a JSON list of them, or a GeoJSON FeatureCollection whose
     features carry ``party``, ``id`` and ``kind`` as properties (features with the same party and
-    id form one notice)."""
+    id form one notice). Each default applied is noted in ``said``."""
     limits = limits or Limits()
     if isinstance(doc, list):
-        return [parse_notice(n, limits, f"[{i}]") for i, n in enumerate(doc)]
+        return [parse_notice(n, limits, f"[{i}]", said) for i, n in enumerate(doc)]
     if not isinstance(doc, Mapping):
         raise ValidationError.at(
             "", f"must be a notice object, a list of notices or a GeoJSON FeatureCollection, got {_kind(doc)}"
         )
     obj = doc
     if obj.get("type") == "FeatureCollection":
-        return _parse_collection(obj, limits)
-    return [parse_notice(obj, limits)]
+        return _parse_collection(obj, limits, said)
+    return [parse_notice(obj, limits, said=said)]
 
 
-def _parse_collection(obj: Mapping[str, Any], limits: Limits) -> list[Notice]:
+def _parse_collection(obj: Mapping[str, Any], limits: Limits, said: Said | None) -> list[Notice]:
     check_keys(obj, KEYS["feature_collection"], "")
     feats = _list(_req(obj, "features", ""), "features")
     groups: dict[tuple[str, str], list[Volume4D]] = {}
@@ -435,12 +467,7 @@ def _parse_collection(obj: Mapping[str, Any], limits: Limits) -> list[Notice]:
         if not party:
             errors.append(FieldError(_join(fpath, "properties.party"), "must not be empty"))
             continue
-        nid = props.get("id")
-        if nid is not None:
-            nid = _str(nid, _join(fpath, "properties.id")).strip()
-            if not nid or len(nid) > 200:
-                raise ValidationError.at(_join(fpath, "properties.id"), "must be 1 to 200 characters")
-        kind = _str(props.get("kind", "activity"), _join(fpath, "properties.kind")).strip() or "activity"
+        nid, kind = _id_and_kind(props, _join(fpath, "properties"), said)
         key = (party, nid if nid is not None else f"\0{i}")
         group = groups.setdefault(key, [])
         if len(group) >= limits.max_volumes_per_notice:
@@ -453,7 +480,7 @@ def _parse_collection(obj: Mapping[str, Any], limits: Limits) -> list[Notice]:
                 _join(fpath, "properties.kind"),
                 f"{kind!r} differs from the kind {meta[key][1]!r} of earlier features of notice {nid!r}",
             )
-        group.append(parse_feature(fobj, limits, fpath, notice_properties=True))
+        group.append(parse_feature(fobj, limits, fpath, notice_properties=True, said=said))
         meta[key] = (nid, kind)
     if errors:
         raise ValidationError(errors)
@@ -463,53 +490,6 @@ def _parse_collection(obj: Mapping[str, Any], limits: Limits) -> list[Notice]:
         )
         for k, v in groups.items()
     ]
-
-
-def defaults_applied(doc: Any, party: str | None = None) -> list[dict[str, str]]:
-    """What the broker filled in for a notice document that :func:`parse_notices` accepted, so a
-    response can say so: ``[{"field": path, "value": what}]``. Units are never defaulted (a
-    missing one is refused); these are: the notice's ``party`` (the caller), ``id`` (the broker
-    assigns one), ``kind`` (``activity``), a flight level's ``reference`` (``STD``, its only one)
-    and a time's ``format`` (``RFC3339``, the only one).
-
-    >>> defaults_applied({"volumes": [{"time_start": {"value": "2015-09-30T06:00:00Z"}}]}, "ru-vks")
-    ... # doctest: +NORMALIZE_WHITESPACE
-    [{'field': 'party', 'value': 'ru-vks'}, {'field': 'id', 'value': 'assigned by the broker'},
-     {'field': 'kind', 'value': 'activity'}, {'field': 'volumes[0].time_start.format', 'value': 'RFC3339'}]
-    """
-    out: list[dict[str, str]] = []
-
-    def notice_level(obj: Mapping[str, Any], path: str) -> None:
-        if "party" not in obj and party is not None:
-            out.append({"field": _join(path, "party"), "value": party})
-        if obj.get("id") is None:
-            out.append({"field": _join(path, "id"), "value": "assigned by the broker"})
-        kind = obj.get("kind")
-        if kind is None or (isinstance(kind, str) and not kind.strip()):
-            out.append({"field": _join(path, "kind"), "value": "activity"})
-
-    def walk(value: Any, path: str) -> None:
-        if isinstance(value, Mapping):
-            units = value.get("units")
-            if isinstance(units, str) and units.upper() == "FL" and "value" in value and "reference" not in value:
-                out.append({"field": _join(path, "reference"), "value": "STD"})
-            for key in ("time_start", "time_end"):
-                t = value.get(key)
-                if isinstance(t, Mapping) and "format" not in t:
-                    out.append({"field": _join(_join(path, key), "format"), "value": "RFC3339"})
-            for k, v in value.items():
-                walk(v, _join(path, str(k)))
-        elif isinstance(value, list):
-            for i, v in enumerate(value):
-                walk(v, _join(path, i))
-
-    if isinstance(doc, Mapping) and doc.get("type") == "FeatureCollection":
-        for i, f in enumerate(doc.get("features", [])):
-            notice_level(f.get("properties", {}), f"features[{i}].properties")
-    elif isinstance(doc, Mapping):
-        notice_level(doc, "")
-    walk(doc, "")
-    return out
 
 
 # ---------------------------------------------------------------- out

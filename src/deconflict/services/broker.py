@@ -45,7 +45,7 @@ from deconflict.domain.hotline import (
     Reference,
     message_json,
 )
-from deconflict.domain.parse import defaults_applied, format_time, parse_notices, parse_time
+from deconflict.domain.parse import Said, format_time, parse_notices, parse_time
 from deconflict.domain.parties import Party, Role, check_name, check_party_name
 from deconflict.domain.policy import Limits
 from deconflict.domain.resolution import resolution_hints
@@ -355,14 +355,18 @@ class Broker:
 
     # ------------------------------------------------------------------ notices
 
-    def _parse(self, caller: Party, body: Any, site: bool) -> Notice:
+    def _parse(self, caller: Party, body: Any, site: bool, said: Said | None = None) -> Notice:
+        """The one notice in ``body``, the caller's where ``party`` is left out; each default
+        applied is noted in ``said``."""
         if not isinstance(body, Mapping):
             raise ValidationError.at("", "must be one notice (a JSON object or a GeoJSON FeatureCollection)")
         if body.get("type") == "FeatureCollection" and isinstance(body.get("features"), list):
-            body = {**body, "features": [_with_party(f, caller.name) for f in body["features"]]}
+            body = {**body, "features": [_with_party(f, caller.name, i, said) for i, f in enumerate(body["features"])]}
         elif "party" not in body:
             body = {**body, "party": caller.name}
-        notices = parse_notices(body, self.limits)
+            if said is not None:
+                said.append({"field": "party", "value": caller.name})
+        notices = parse_notices(body, self.limits, said)
         if not notices:
             raise ValidationError.at("features", "needs at least one feature")
         if len(notices) != 1:
@@ -389,7 +393,8 @@ class Broker:
     def file(self, caller: Party, body: Any, *, site: bool = False, idempotency_key: str | None = None) -> Reply:
         """File a notice (or, with ``site``, a protected site) for the caller."""
         self._filer(caller, site)
-        notice = self._parse(caller, body, site)
+        said: Said = []
+        notice = self._parse(caller, body, site, said)
         digest = sha256_hex(canonical_json({"op": "file", "site": site, "body": body}))
         with self._write(caller) as tx:
             if idempotency_key is not None:
@@ -403,7 +408,7 @@ class Broker:
                     return Reply(prior[1], prior[2], replayed=True)
             result = self.notices.file_in(tx.repo, notice, now=tx.now)
             body_out = self._record(tx, caller, "notice.filed", result)
-            body_out["defaults"] = defaults_applied(body, caller.name)
+            body_out["defaults"] = said
             if idempotency_key is not None:
                 tx.repo.save_idempotent_response(caller.name, idempotency_key, digest, 201, body_out, tx.now)
             return Reply(201, body_out)
@@ -417,7 +422,8 @@ class Broker:
                 given = body["replaces_version"]
                 raise ValidationError.at("replaces_version", f"{given!r} differs from If-Match ({replaces_version})")
             body = {k: v for k, v in body.items() if k != "replaces_version"}
-        notice = self._parse(caller, body, site)  # first: a misspelt replaces_version is an unknown key
+        said: Said = []
+        notice = self._parse(caller, body, site, said)  # first: a misspelt replaces_version is an unknown key
         if replaces_version is None:
             raise ValidationError.at("replaces_version", "required: the version this update replaces")
         if isinstance(replaces_version, bool) or not isinstance(replaces_version, int) or replaces_version < 1:
@@ -429,8 +435,7 @@ class Broker:
             result = self.notices.update_in(tx.repo, notice_id, replaces_version, notice, now=tx.now)
             body_out = self._record(tx, caller, "notice.updated", result)
             # the id is the URL's, not a default
-            defaults = defaults_applied(body, caller.name)
-            body_out["defaults"] = [d for d in defaults if d["field"].rsplit(".", 1)[-1] != "id"]
+            body_out["defaults"] = [d for d in said if d["field"].rsplit(".", 1)[-1] != "id"]
             return Reply(200, body_out)
 
     def set_state(
@@ -933,10 +938,12 @@ def in_party_namespace(n: Notice) -> Notice:
     return replace(n, id=f"{n.party}:{n.id}")
 
 
-def _with_party(feature: Any, party: str) -> Any:
+def _with_party(feature: Any, party: str, i: int, said: Said | None) -> Any:
     """A GeoJSON feature with ``properties.party`` set to the caller when it is left out."""
     props = feature.get("properties") if isinstance(feature, Mapping) else None
     if isinstance(props, Mapping) and "party" not in props:
+        if said is not None:
+            said.append({"field": f"features[{i}].properties.party", "value": party})
         return {**feature, "properties": {**props, "party": party}}
     return feature
 
