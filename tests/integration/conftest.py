@@ -126,4 +126,3 @@ def sbs() -> Iterator[Callable[..., Any]]:
     yield start
     for s in servers:
         s.close()
-
