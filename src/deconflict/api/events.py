@@ -19,6 +19,7 @@ from fastapi.responses import StreamingResponse
 from deconflict.api.deps import DIGITS, Body, BrokerDep, Caller
 from deconflict.api.schemas import Webhook, request_body
 from deconflict.api.schemas_out import WebhookSet
+from deconflict.api.webhook_address import refusal
 from deconflict.domain.errors import ValidationError
 from deconflict.domain.parse import format_time
 from deconflict.domain.parties import Party
@@ -115,7 +116,8 @@ async def events(
 
 def check_public_url(url: str) -> None:
     """Refuse a webhook URL that is not https:// or whose host is (or resolves to) a loopback,
-    private, link-local or otherwise non-global address: a party must not make the broker post into
+    private, link-local or otherwise non-global address, including an IPv6 form that carries such an
+    IPv4 address (:mod:`deconflict.api.webhook_address`): a party must not make the broker post into
     the broker's own network. (A name that resolves elsewhere later is not caught here.)"""
     parts = urlsplit(url)
     if parts.scheme != "https":
@@ -128,12 +130,10 @@ def check_public_url(url: str) -> None:
     except (socket.gaierror, UnicodeError, ValueError):
         raise ValidationError.at("url", f"host {host!r} does not resolve") from None
     for info in infos:
-        addr = ipaddress.ip_address(str(info[4][0]).split("%")[0])
-        if not addr.is_global:
+        why = refusal(ipaddress.ip_address(str(info[4][0]).split("%")[0]))
+        if why is not None:
             raise ValidationError.at(
-                "url",
-                f"host {host!r} is a {('loopback' if addr.is_loopback else 'private or reserved')} address "
-                "(allowed only with [server] webhooks_to_private = true)",
+                "url", f"host {host!r}: {why} (allowed only with [server] webhooks_to_private = true)"
             )
 
 
