@@ -81,7 +81,8 @@ def test_notices_stored_at_the_end_of_the_calendar_do_not_break_filings_or_reads
     for party in ("ru-vks", "us-af"):
         parsed = parse_notice({**circle_notice(), "party": party})
         legacy = replace(
-            parsed, volumes=tuple(replace(v, time_start=253402286400.0, time_end=253402300740.0) for v in parsed.volumes)
+            parsed,
+            volumes=tuple(replace(v, time_start=253402286400.0, time_end=253402300740.0) for v in parsed.volumes),
         )
         result, _ = api.broker.file_as_operator(legacy)
     assert result.conflicts
@@ -192,3 +193,12 @@ def test_message_overdue_gives_its_deadline_as_rfc3339(api: Api) -> None:
     export = api.as_("root").get("/v1/audit/export").json()
     [logged] = [e for e in export["events"] if e["type"] == "message.overdue"]
     assert logged["payload"]["deadline"] == format_time(T0 + 900), logged
+
+
+# --------------------------------------------------------------------------- methods
+
+
+def test_a_method_a_route_does_not_take_is_405_with_its_allow_header(api: Api) -> None:
+    r = api.as_("us-af").delete("/v1/me")
+    assert_error(r, 405)
+    assert r.headers["allow"] == "GET", r.headers

@@ -172,9 +172,7 @@ def parse_altitude(value: Any, path: str, said: Said | None = None) -> tuple[flo
     return v * ALTITUDE_UNITS[units], AltitudeReference(ref)
 
 
-def parse_time(
-    value: Any, path: str, said: Said | None = None, within: tuple[float, float] | None = TIMES
-) -> float:
+def parse_time(value: Any, path: str, said: Said | None = None, within: tuple[float, float] | None = TIMES) -> float:
     """``{"value": "2015-09-30T06:00:00Z", "format": "RFC3339"}`` (or the bare string) → epoch s;
     a ``format`` left out is RFC 3339, the only one (noted in ``said``). A time outside ``within``
     (:data:`TIMES` unless told, ``None`` for any) is refused."""
