@@ -7,6 +7,7 @@ must be after time_start``); nothing is written when a request is refused.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -31,7 +32,7 @@ def problem(
     code: str,
     message: str,
     detail: list[dict[str, str]] | None = None,
-    headers: dict[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> JSONResponse:
     body: dict[str, Any] = {"error": code, "message": message}
     if detail is not None:
