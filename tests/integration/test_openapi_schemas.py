@@ -600,3 +600,15 @@ def test_every_operation_declares_the_errors_it_can_answer(spec: dict[str, Any])
                 assert "Retry-After" in declared[status]["headers"], (method, path, status)
     assert "403" not in spec["paths"]["/v1/me"]["get"]["responses"]
     assert set(spec["paths"]["/healthz"]["get"]["responses"]) == {"200", "default"}
+
+
+def test_refusals_validate_against_the_schemas_documented_for_their_status(api: Api, spec: dict[str, Any]) -> None:
+    f = Flow(api, spec)
+    f.call("nobody", "get", "/v1/me", status=401)
+    f.call("un-obs", "post", "/v1/notices", json=circle_notice(), status=403)
+    f.call("us-af", "get", "/v1/notices/{notice_id}", path="/v1/notices/nope", status=404)
+    f.call("us-af", "post", "/v1/notices", json=circle_notice(start="2015-09-30T11:00:00Z"), status=422)
+    f.call("us-af", "get", "/v1/notices", params={"limit": "0"}, status=422)  # refused by FastAPI, not a parser
+    f.call("us-af", "get", "/v1/conflicts/{conflict_id}", path="/v1/conflicts/x", status=404)
+    f.call("root", "get", "/v1/reports/compliance", params={"until": "0001-01-01T00:00:00Z"}, status=422)
+    f.call("us-af", "get", "/v1/messages", params={"cursor": "x" * 501}, status=422)
