@@ -202,3 +202,15 @@ def test_a_method_a_route_does_not_take_is_405_with_its_allow_header(api: Api) -
     r = api.as_("us-af").delete("/v1/me")
     assert_error(r, 405)
     assert r.headers["allow"] == "GET", r.headers
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [("OPTIONS", "/v1/notices", "GET, POST"), ("POST", "/v1/notices/x", "DELETE, GET, PUT"), ("PUT", "/v1/me", "GET")],
+)
+def test_405_allow_lists_every_method_the_path_takes(api: Api, method: str, path: str, allow: str) -> None:
+    """Starlette's router answers with the methods of the first route that matches the path only:
+    /v1/notices is two routes (GET and POST), so it said ``Allow: POST`` (found by Schemathesis)."""
+    r = api.as_("us-af").request(method, path)
+    assert_error(r, 405)
+    assert r.headers["allow"] == allow, r.headers

@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
+from starlette.routing import Match
 
 from deconflict.domain.errors import NotFoundError, StaleVersionError, ValidationError
 from deconflict.services.broker import Forbidden, Unauthorized
@@ -62,6 +63,19 @@ def _loc(loc: tuple[Any, ...] | list[Any]) -> str:
     return out
 
 
+METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
+def allowed_methods(request: Request) -> str:
+    """Every method the request's path takes. Starlette's router names only those of the first
+    route that matches the path, and a path served by several routes (GET and POST
+    ``/v1/notices``) is one route per method: ask the router about each method instead."""
+    routes = request.app.router.routes
+    return ", ".join(
+        m for m in METHODS if any(r.matches({**request.scope, "method": m})[0] == Match.FULL for r in routes)
+    )
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(ValidationError)
     async def _validation(_: Request, e: ValidationError) -> JSONResponse:
@@ -96,9 +110,12 @@ def install(app: FastAPI) -> None:
         return problem(401, "unauthorized", str(e))
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, e: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, e: StarletteHTTPException) -> JSONResponse:
         code = {404: "not-found", 405: "method-not-allowed", 413: "too-large"}.get(e.status_code, "http-error")
-        return problem(e.status_code, code, str(e.detail), headers=e.headers)  # 405 keeps its Allow
+        headers = dict(e.headers or {})
+        if e.status_code == 405:
+            headers["Allow"] = allowed_methods(request)
+        return problem(e.status_code, code, str(e.detail), headers=headers)
 
     @app.exception_handler(DBAPIError)
     async def _store(request: Request, e: DBAPIError) -> JSONResponse:
