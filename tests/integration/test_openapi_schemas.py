@@ -575,3 +575,40 @@ def test_examples_validate_against_their_own_schemas(spec: dict[str, Any]) -> No
         for i, example in enumerate(schema.get("examples", [])):
             errors = documented.errors(example, "components", "schemas", name)
             assert not errors, (name, i, errors)
+
+
+def test_every_operation_declares_the_errors_it_can_answer(spec: dict[str, Any]) -> None:
+    """401, 429 and 503 wherever a token is needed, 403 where a role or ownership can refuse, 404
+    under a path parameter, 422 where there is input: each in the one error shape."""
+    error = {"$ref": f"{REF}Error"}
+    for method, path, op in operations(spec):
+        declared = op["responses"]
+        expected = set()
+        if op.get("security"):
+            expected |= {"401", "429", "503"}
+        if path.startswith("/v1/") and path not in ("/v1/me", "/v1/policy", "/v1/audit/key"):
+            expected.add("403")
+        if "{" in path:
+            expected.add("404")
+        if op.get("parameters") or "requestBody" in op:
+            expected.add("422")
+        assert expected <= set(declared), (method, path, sorted(expected - set(declared)))
+        for status in expected:
+            assert declared[status]["content"]["application/json"]["schema"] == error, (method, path, status)
+        for status in ("429", "503"):
+            if status in expected:
+                assert "Retry-After" in declared[status]["headers"], (method, path, status)
+    assert "403" not in spec["paths"]["/v1/me"]["get"]["responses"]
+    assert set(spec["paths"]["/healthz"]["get"]["responses"]) == {"200", "default"}
+
+
+def test_refusals_validate_against_the_schemas_documented_for_their_status(api: Api, spec: dict[str, Any]) -> None:
+    f = Flow(api, spec)
+    f.call("nobody", "get", "/v1/me", status=401)
+    f.call("un-obs", "post", "/v1/notices", json=circle_notice(), status=403)
+    f.call("us-af", "get", "/v1/notices/{notice_id}", path="/v1/notices/nope", status=404)
+    f.call("us-af", "post", "/v1/notices", json=circle_notice(start="2015-09-30T11:00:00Z"), status=422)
+    f.call("us-af", "get", "/v1/notices", params={"limit": "0"}, status=422)  # refused by FastAPI, not a parser
+    f.call("us-af", "get", "/v1/conflicts/{conflict_id}", path="/v1/conflicts/x", status=404)
+    f.call("root", "get", "/v1/reports/compliance", params={"until": "0001-01-01T00:00:00Z"}, status=422)
+    f.call("us-af", "get", "/v1/messages", params={"cursor": "x" * 501}, status=422)

@@ -34,7 +34,9 @@ class JwtVerifier:
 
     def party(self, token: str) -> str:
         s = self.settings
+        alg = None
         try:
+            alg = jwt.get_unverified_header(token).get("alg")
             if self._client is not None:
                 key = self._client.get_signing_key_from_jwt(token)
             else:
@@ -55,6 +57,10 @@ class JwtVerifier:
             )
         except jwt.PyJWTError as e:
             raise Unauthorized(f"identity-provider token refused: {e}") from None
+        except (TypeError, ValueError):  # PyJWT's own error when the key is not of the algorithm's type
+            raise Unauthorized(
+                f"identity-provider token refused: it is signed with {alg!r}, which its key cannot verify"
+            ) from None
         party = claims.get(s.party_claim)
         if not isinstance(party, str) or not party:
             raise Unauthorized(f"identity-provider token has no {s.party_claim!r} claim naming a party")

@@ -6,24 +6,50 @@ must be after time_start``); nothing is written when a request is refused.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
+from starlette.routing import Match
 
 from deconflict.domain.errors import NotFoundError, StaleVersionError, ValidationError
 from deconflict.services.broker import Forbidden, Unauthorized
 from deconflict.services.filing import NotOwnerError
 
+log = logging.getLogger(__name__)
 
-def problem(status: int, code: str, message: str, detail: list[dict[str, str]] | None = None) -> JSONResponse:
+RETRY_AFTER_S = 5
+"""What a 503 asks a client to wait before it tries again."""
+
+
+def problem(
+    status: int,
+    code: str,
+    message: str,
+    detail: list[dict[str, str]] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
     body: dict[str, Any] = {"error": code, "message": message}
     if detail is not None:
         body["detail"] = detail
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return JSONResponse(body, status_code=status, headers=headers)
+    headers = dict(headers or {})
+    if status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
+    return JSONResponse(body, status_code=status, headers=headers or None)
+
+
+def store_down(e: Exception) -> bool:
+    """Whether ``e`` says the store does not answer (a refused or dropped connection, a locked or
+    unreadable database file), rather than a fault of ours."""
+    return isinstance(e, OperationalError | InterfaceError) or (
+        isinstance(e, DBAPIError) and bool(e.connection_invalidated)
+    )
 
 
 def _loc(loc: tuple[Any, ...] | list[Any]) -> str:
@@ -35,6 +61,19 @@ def _loc(loc: tuple[Any, ...] | list[Any]) -> str:
         else:
             out += ("." if out else "") + str(part)
     return out
+
+
+METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
+def allowed_methods(request: Request) -> str:
+    """Every method the request's path takes. Starlette's router names only those of the first
+    route that matches the path, and a path served by several routes (GET and POST
+    ``/v1/notices``) is one route per method: ask the router about each method instead."""
+    routes = request.app.router.routes
+    return ", ".join(
+        m for m in METHODS if any(r.matches({**request.scope, "method": m})[0] == Match.FULL for r in routes)
+    )
 
 
 def install(app: FastAPI) -> None:
@@ -71,6 +110,27 @@ def install(app: FastAPI) -> None:
         return problem(401, "unauthorized", str(e))
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, e: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, e: StarletteHTTPException) -> JSONResponse:
         code = {404: "not-found", 405: "method-not-allowed", 413: "too-large"}.get(e.status_code, "http-error")
-        return problem(e.status_code, code, str(e.detail))
+        headers = dict(e.headers or {})
+        if e.status_code == 405:
+            headers["Allow"] = allowed_methods(request)
+        return problem(e.status_code, code, str(e.detail), headers=headers)
+
+    @app.exception_handler(DBAPIError)
+    async def _store(request: Request, e: DBAPIError) -> JSONResponse:
+        if not store_down(e):
+            raise e  # a fault of ours: a 500, with its traceback in the log
+        log.warning("%s %s: the store does not answer: %s", request.method, request.url.path, type(e.orig).__name__)
+        return problem(
+            503,
+            "unavailable",
+            f"the store does not answer ({type(e.orig).__name__}); try again in {RETRY_AFTER_S} s",
+            headers={"Retry-After": str(RETRY_AFTER_S)},
+        )
+
+    @app.exception_handler(ClientDisconnect)
+    async def _gone(request: Request, _: ClientDisconnect) -> Response:
+        # Nobody is left to answer: say so in one line, not a traceback.
+        log.info("%s %s: the client disconnected before it sent the whole body", request.method, request.url.path)
+        return Response(status_code=400)

@@ -27,6 +27,11 @@ _RFC3339 = re.compile(
 )
 """RFC 3339 ``date-time``; the offset is optional here only to give naive times their own message."""
 
+TIMES = (0.0, 221845392000.0)
+"""The times the broker takes, ``[1970-01-01T00:00:00Z, 9000-01-01T00:00:00Z)`` in epoch seconds:
+every window it widens (by a separation minimum, a lead time, a report's period) stays far inside
+the years RFC 3339 and Python's ``datetime`` can write (1 to 9999)."""
+
 
 def _join(path: str, key: str | int) -> str:
     if isinstance(key, int):
@@ -167,9 +172,10 @@ def parse_altitude(value: Any, path: str, said: Said | None = None) -> tuple[flo
     return v * ALTITUDE_UNITS[units], AltitudeReference(ref)
 
 
-def parse_time(value: Any, path: str, said: Said | None = None) -> float:
+def parse_time(value: Any, path: str, said: Said | None = None, within: tuple[float, float] | None = TIMES) -> float:
     """``{"value": "2015-09-30T06:00:00Z", "format": "RFC3339"}`` (or the bare string) → epoch s;
-    a ``format`` left out is RFC 3339, the only one (noted in ``said``)."""
+    a ``format`` left out is RFC 3339, the only one (noted in ``said``). A time outside ``within``
+    (:data:`TIMES` unless told, ``None`` for any) is refused."""
     if isinstance(value, Mapping):
         check_keys(value, KEYS["time"], path)
         if "format" not in value:
@@ -192,19 +198,40 @@ def parse_time(value: Any, path: str, said: Said | None = None) -> float:
         t = datetime.fromisoformat(text.strip().upper())
     except ValueError:
         raise ValidationError.at(path, f"{text!r} is not an RFC 3339 time such as 2015-09-30T06:00:00Z") from None
-    return t.timestamp()
+    epoch_s = t.timestamp()
+    if within is not None and not within[0] <= epoch_s < within[1]:
+        first, last = (format_time(x) for x in within)
+        raise ValidationError.at(path, f"must be from {first} and before {last}, got {text!r}")
+    return epoch_s
+
+
+_FIRST = datetime(1, 1, 1, tzinfo=UTC)
+_LAST = datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
 
 
 def format_time(epoch_s: float) -> str:
-    """Epoch seconds → RFC 3339 in UTC with a ``Z``."""
-    t = datetime.fromtimestamp(epoch_s, tz=UTC)
+    """Epoch seconds → RFC 3339 in UTC with a ``Z``. A time past the years RFC 3339 can write (1
+    to 9999), as a window widened by a separation minimum around a notice stored before times
+    were bounded, is written as the first or last instant it can:
+
+    >>> format_time(1443571200.0), format_time(253402300740.0 + 300), format_time(-7e10)
+    ('2015-09-30T00:00:00Z', '9999-12-31T23:59:59.999999Z', '0001-01-01T00:00:00Z')
+    """
+    try:
+        t = datetime.fromtimestamp(epoch_s, tz=UTC)
+    except (ValueError, OverflowError, OSError):  # out of datetime's years
+        t = _FIRST if epoch_s < 0 else _LAST
     text = t.isoformat(timespec="microseconds" if t.microsecond else "seconds")
     return text.replace("+00:00", "Z")
 
 
-def parse_volume4d(value: Any, limits: Limits | None = None, path: str = "", said: Said | None = None) -> Volume4D:
+def parse_volume4d(
+    value: Any, limits: Limits | None = None, path: str = "", said: Said | None = None, *, stored: bool = False
+) -> Volume4D:
     """An F3548-21 ``Volume4D`` (with our ``outline_corridor`` and ``outline_orbit``), or a GeoJSON
-    Feature (see :func:`parse_feature`)."""
+    Feature (see :func:`parse_feature`). ``stored``: a volume the store kept, read back as it was
+    accepted (its times are not held to :data:`TIMES`: a notice stored before they were bounded
+    stays readable)."""
     limits = limits or Limits()
     obj = _obj(value, path or "volume4d")
     if obj.get("type") == "Feature":
@@ -220,7 +247,7 @@ def parse_volume4d(value: Any, limits: Limits | None = None, path: str = "", sai
     key = present[0]
     shape = _parse_outline(key, vol[key], limits, _join(vpath, key))
     band = _parse_band(vol, limits, vpath, said)
-    start, end = _parse_window(obj, limits, path, said)
+    start, end = _parse_window(obj, limits, path, said, None if stored else TIMES)
     return Volume4D(shape=shape, altitude=band, time_start=start, time_end=end)
 
 
@@ -280,9 +307,11 @@ def _parse_band(vol: Mapping[str, Any], limits: Limits, vpath: str, said: Said |
     return AltitudeBand(lo, hi, lo_ref)
 
 
-def _parse_window(obj: Mapping[str, Any], limits: Limits, path: str, said: Said | None) -> tuple[float, float]:
-    start = parse_time(_req(obj, "time_start", path), _join(path, "time_start"), said)
-    end = parse_time(_req(obj, "time_end", path), _join(path, "time_end"), said)
+def _parse_window(
+    obj: Mapping[str, Any], limits: Limits, path: str, said: Said | None, within: tuple[float, float] | None = TIMES
+) -> tuple[float, float]:
+    start = parse_time(_req(obj, "time_start", path), _join(path, "time_start"), said, within)
+    end = parse_time(_req(obj, "time_end", path), _join(path, "time_end"), said, within)
     if end <= start:
         raise ValidationError.at(_join(path, "time_end"), "must be after time_start")
     if end - start > limits.max_window_s:

@@ -28,6 +28,7 @@ from deconflict.domain.hotline import (
     parse_ack_state,
     parse_draft,
 )
+from deconflict.domain.parse import format_time
 from deconflict.domain.parties import Party, Role
 from deconflict.services.broker import MAX_LIST, Broker, Forbidden, Reply, _page
 from deconflict.services.ports import BrokerRepository
@@ -200,7 +201,12 @@ class Hotline:
                 tx.log(
                     BROKER,
                     "message.overdue",
-                    {"message": message_json(m, tx.now), "party": party, "round": rnd, "deadline": r.deadline},
+                    {
+                        "message": message_json(m, tx.now),
+                        "party": party,
+                        "round": rnd,
+                        "deadline": format_time(r.deadline),
+                    },
                 )
                 count += 1
         return count

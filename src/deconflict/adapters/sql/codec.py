@@ -76,7 +76,7 @@ def notice_from_body(body: str) -> Notice:
 
 
 def _volume(vj: dict[str, Any], path: str) -> Volume4D:
-    v = parse_volume4d({k: x for k, x in vj.items() if k != EXACT}, STORED_LIMITS, path)
+    v = parse_volume4d({k: x for k, x in vj.items() if k != EXACT}, STORED_LIMITS, path, stored=True)
     exact = vj.get(EXACT)
     if exact is None:
         return v
