@@ -9,11 +9,15 @@ that something conflicts, not who. un-obs is an observer granted ``conflicts-onl
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from api_support import T0, Api, circle_notice
+from typer.testing import CliRunner
 
+from deconflict.cli import app
 from deconflict.domain.parse import format_time
 from deconflict.domain.parties import Party, Role
 from deconflict.services.broker import new_token, token_hash
@@ -173,3 +177,18 @@ def test_a_legacy_party_under_a_reserved_name_can_neither_act_nor_be_addressed(a
     m = sent(api, "us-af", to="all")
     whole = api.as_("root").get(f"/v1/messages/{m['id']}").json()
     assert not {"broker", "admin"} & {r["party"] for r in whole["to"]}
+
+
+def test_party_add_refuses_the_broker_s_own_names_on_the_command_line(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    for name in ("DECONFLICT_DB", "DECONFLICT_CONFIG"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DECONFLICT_KEY_FILE", str(tmp_path / "broker.key"))
+    for name in ("admin", "broker", "all"):
+        r = CliRunner().invoke(app, ["party", "add", name, "--role", "party", "--db", db_url])
+        assert r.exit_code == 2 and f"name: {name!r} is reserved" in r.stderr, (name, r.output)
+        assert r.stdout == ""  # no token
+    listed = CliRunner().invoke(app, ["party", "list", "--json", "--db", db_url])
+    assert listed.exit_code == 0 and json.loads(listed.stdout) == []

@@ -16,7 +16,7 @@ from deconflict.domain.hotline import Message
 from deconflict.domain.parties import RESERVED_NAMES, Party, Role
 from deconflict.services.ports import BrokerRepository
 
-NOT_ADDRESSABLE = "is not a party you can address at this broker"
+NOT_ADDRESSABLE = "names no party you can address at this broker"
 """The one answer for an unknown, revoked, reserved or undisclosed name (the name is not repeated)."""
 
 
