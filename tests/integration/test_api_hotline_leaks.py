@@ -12,11 +12,16 @@ import json
 from pathlib import Path
 from typing import Any
 
+import anyio
+import httpx
 import pytest
 import sqlalchemy as sa
 from api_support import T0, Api, circle_notice
+from test_api import Receiver
 from typer.testing import CliRunner
 
+from deconflict.adapters.broker_webhooks import BrokerWebhookStore
+from deconflict.adapters.webhooks import WebhookDeliverer
 from deconflict.cli import app
 from deconflict.domain.parse import format_time
 from deconflict.domain.parties import Party, Role
@@ -192,3 +197,31 @@ def test_party_add_refuses_the_broker_s_own_names_on_the_command_line(
         assert r.stdout == ""  # no token
     listed = CliRunner().invoke(app, ["party", "list", "--json", "--db", db_url])
     assert listed.exit_code == 0 and json.loads(listed.stdout) == []
+
+
+def test_webhooks_carry_a_relayed_reply_without_the_other_side_s_name(api: Api) -> None:
+    receivers = {party: Receiver() for party in ("ru-vks", "tr-af")}
+    try:
+        for party, rx in receivers.items():
+            r = api.as_(party).put("/v1/webhook", json={"url": rx.url, "secret": "s" * 20})
+            assert r.status_code == 200, r.text
+        thread = existence_thread(api)
+        reply = sent(api, "ru-vks", in_reply_to=thread["id"])
+        assert api.as_("tr-af").post(f"/v1/messages/{reply['id']}/ack").status_code == 201
+        sent(api, "tr-af", in_reply_to=reply["id"])
+
+        async def deliver() -> None:
+            async with httpx.AsyncClient() as client:
+                d = WebhookDeliverer(BrokerWebhookStore(api.broker, api.store), api.clock, client)
+                for _ in range(3):
+                    await d.deliver_due()
+
+        anyio.run(deliver)
+        for party, other in (("ru-vks", "tr-af"), ("tr-af", "ru-vks")):
+            types = [h["x-deconflict-event-type"] for h, _ in receivers[party].requests]
+            assert types.count("message.sent") == 3 and "message.acknowledged" in types, (party, types)
+            for _, body in receivers[party].requests:
+                assert other.encode() not in body, (party, body)
+    finally:
+        for rx in receivers.values():
+            rx.close()
