@@ -121,3 +121,12 @@ def test_an_acknowledgement_and_an_overdue_name_the_recipient_only_where_the_vie
         assert other not in json.dumps(view), viewer
     seen = D.event_view(who("oo-observer"), "message.overdue", {**late, "message": message("kk-named", "aa-hidden")})
     assert seen is not None and seen["message"]["from"] == "kk-named" and seen["party"] is None
+
+
+def test_the_client_prints_a_relayed_sender_as_relayed_not_as_none() -> None:
+    from deconflict.client_render import message_lines
+
+    view = D.message_view(who("aa-hidden"), message("mm-viewer", "aa-hidden"))
+    assert view is not None
+    text = "\n".join(message_lines(view))
+    assert "from another party (relayed by the broker)" in text and "None" not in text
