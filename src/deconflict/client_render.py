@@ -175,7 +175,7 @@ def notices_table(items: list[dict[str, Any]]) -> Table:
 
 def message_lines(m: dict[str, Any], indent: str = "", brief: bool = False) -> list[str]:
     """A hotline message: id, priority, sender and time; subject; each recipient's state and deadline."""
-    lines = [f"{m.get('id')}  {m.get('priority')}, from {m.get('from') or '?'}, {_t(m.get('sent_at'))}"]
+    lines = [f"{m.get('id')}  {m.get('priority')}, from {_sender(m)}, {_t(m.get('sent_at'))}"]
     lines.append(f"  {_one_line(m.get('subject', ''))}")
     for r in m.get("to") or []:
         due = f", due {_t(r['deadline'])}" if r.get("deadline") else ""
@@ -188,6 +188,11 @@ def message_lines(m: dict[str, Any], indent: str = "", brief: bool = False) -> l
             lines.append(f"  in thread {m['thread_id']}")
         lines += [f"  | {line}" for line in str(m.get("text", "")).splitlines()]
     return [indent + line for line in lines]
+
+
+def _sender(m: dict[str, Any]) -> str:
+    """The sender, or what the broker says of one it does not name to the reader."""
+    return str(m.get("from") or "another party (relayed by the broker)")
 
 
 def event_line(e: Event) -> str:
@@ -210,7 +215,7 @@ def _summary(kind: str, d: dict[str, Any]) -> str:
         m = d["message"]
         if kind == "message.sent":
             to = ", ".join(str(r.get("party") or "another party") for r in m.get("to") or [])
-            return f"{m.get('id')} from {m.get('from')} to {to} [{m.get('priority')}]: {m.get('subject', '')}"
+            return f"{m.get('id')} from {_sender(m)} to {to} [{m.get('priority')}]: {m.get('subject', '')}"
         if kind == "message.acknowledged":
             return f"{m.get('id')} {d.get('state')} by {d.get('party') or 'a recipient'}"
         if kind == "message.overdue":

@@ -785,10 +785,13 @@ def test_each_viewers_event_stream_holds_exactly_the_events_it_may_see_each_cut_
                 ref = whole["message"]["ref"]
                 assert whole["message"]["auto"] and ref["kind"] == "conflict", whole
                 named = SEES_CONFLICTS[viewer][key_of[ref["id"]]][1]
-                expected_to = [
-                    {**r, "party": r["party"] if r["party"] in named else None} for r in whole["message"]["to"]
-                ]
-                assert data["message"] == {**whole["message"], "to": expected_to}, (viewer, e["id"])
+                # (named recipients first, by name; an unnamed one's place tells nothing of its name)
+                shown = [{**r, "party": r["party"] if r["party"] in named else None} for r in whole["message"]["to"]]
+                expected_to = sorted((r for r in shown if r["party"]), key=lambda r: r["party"])
+                expected_to += [r for r in shown if r["party"] is None]
+                relayed = len(expected_to) > len([r for r in shown if r["party"]])
+                expected = {**whole["message"], "to": expected_to, "relayed": relayed}
+                assert data["message"] == expected, (viewer, e["id"])
                 if "party" in whole:
                     assert data["party"] == (whole["party"] if whole["party"] in named else None), (viewer, e["id"])
                 continue

@@ -101,7 +101,10 @@ def test_an_unanswered_message_escalates_after_its_deadline_and_again_each_inter
     assert api.hotline.tick() == 1
     assert [e["data"]["data"]["round"] for e in overdue_events(api, "us-af", start)] == [1, 2, 6]
     r = api.as_("ru-vks").post(f"/v1/messages/{m['id']}/ack").json()
-    assert {x["party"]: x["standing"] for x in r["to"]} == {"ru-vks": "late", "tr-af": "on-time"}
+    # ru-vks sees its co-recipient tr-af only as disclosure lets it (existence: not named)
+    assert {x["party"]: x["standing"] for x in r["to"]} == {"ru-vks": "late", None: "on-time"}
+    whole = api.as_("us-af").get(f"/v1/messages/{m['id']}").json()
+    assert {x["party"]: x["standing"] for x in whole["to"]} == {"ru-vks": "late", "tr-af": "on-time"}
     api.clock.t += 10 * interval
     assert api.hotline.tick() == 0  # answered: no more escalation
 

@@ -13,7 +13,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from deconflict.api.auth import JwtVerifier, is_broker_token
 from deconflict.domain import strict
 from deconflict.domain.errors import ValidationError
-from deconflict.domain.parties import Party
+from deconflict.domain.parties import RESERVED_NAMES, Party
 from deconflict.services.broker import Broker, Unauthorized
 
 bearer = HTTPBearer(
@@ -41,10 +41,14 @@ def get_caller(  # plain def: FastAPI runs it on the threadpool, so a store or J
 
     def authenticate() -> Party:
         if is_broker_token(token):
-            return broker.authenticate(token)
-        if verifier is None:
+            party = broker.authenticate(token)
+        elif verifier is None:
             raise Unauthorized("unknown or revoked token")
-        return broker.party(verifier.party(token))
+        else:
+            party = broker.party(verifier.party(token))
+        if party.name in RESERVED_NAMES:  # registered before they were refused: it would pass for the broker
+            raise Unauthorized(f"party {party.name!r} has a reserved name: the operator must register it anew")
+        return party
 
     request.state.reauthenticate = authenticate  # long-lived streams check the token again
     return authenticate()

@@ -36,8 +36,10 @@ MESSAGE_EXAMPLE = {
 VIEW = (
     "A message as the caller may see it: `from`, `to` (each recipient with its acknowledgement `state` "
     "(`pending`, `received`, `understood`), `deadline`, and `standing`: `open`, `on-time`, `late`, `overdue` or "
-    "`no-deadline`), subject, text, priority, `ref`, `thread_id`. In threads the broker opens itself (`auto`), "
-    "another recipient is named only where the disclosure policy names that party (`conflicts-only` or more)."
+    "`no-deadline`), subject, text, priority, `ref`, `thread_id`. A party is named to you only where the disclosure "
+    "policy lets you name it (`conflicts-only` or more; an observer only by a grant): otherwise `from` or its "
+    "recipient's `party` is null and `relayed` is true (the broker passed it on without names). Named recipients "
+    "come first, sorted by name."
 )
 
 
@@ -47,8 +49,10 @@ VIEW = (
     summary="Send a message",
     description='To one party, several (`to: [names]`) or all (`to: "all"`), with a subject, a text, a '
     "`priority` (routine, priority, immediate, flash), an optional `ref` to a notice, conflict or alert, and an "
-    "optional acknowledgement deadline `ack_within_s` (1 s to 7 days). `in_reply_to` continues a thread (without "
-    "`to`, the reply goes to the thread's other participants). A recipient that has not acknowledged by the "
+    "optional acknowledgement deadline `ack_within_s` (1 s to 7 days). `to` names only parties you may name; any "
+    "other name, a revoked one and one that does not exist get the same 422. `in_reply_to` continues a thread "
+    "(without `to`, the reply goes to the thread's other participants, also those you may not name: the broker "
+    "relays it without names either way). A recipient that has not acknowledged by the "
     "deadline is escalated: an event to the sender, to the recipient again, and to admins and observers, repeated "
     "every `escalation_interval_s` (see `/v1/policy`) until it acknowledges. Logged. " + VIEW,
     openapi_extra=request_body(MessageDraft, MESSAGE_EXAMPLE),

@@ -210,7 +210,7 @@ class Filing(Out):
 
 
 class RecipientState(Out):
-    party: str | None = Field(description="Null in a broker thread where disclosure does not name that party.")
+    party: str | None = Field(description="Null where disclosure does not name that party to you (still delivered).")
     state: Literal["pending", "received", "understood"]
     deadline: Moment | None
     received_at: Moment | None
@@ -226,7 +226,11 @@ class MessageOut(Out):
     id: str
     thread_id: str = Field(description="The id of the thread's first message.")
     in_reply_to: str | None
-    from_: str = Field(alias="from", description="The sending party, or `broker` for the broker's own threads.")
+    from_: str | None = Field(
+        alias="from",
+        description="The sending party, `broker` for the broker's own threads, or null where disclosure does not "
+        "name the sender to you (the broker relayed it).",
+    )
     to: list[RecipientState]
     subject: str
     text: str
@@ -234,6 +238,10 @@ class MessageOut(Out):
     ref: MessageRef | None
     auto: bool = Field(description="A thread the broker opened itself for a conflict or an alert.")
     sent_at: Moment
+    relayed: bool = Field(
+        description="True when this view leaves out a party's name (the sender's or a recipient's): the broker "
+        "relayed the message between you and a party it does not name to you."
+    )
 
 
 # ---------------------------------------------------------------- tactical

@@ -28,6 +28,13 @@ from types import MappingProxyType
 from typing import Any
 
 from deconflict.domain.errors import ValidationError
+from deconflict.domain.message_disclosure import (
+    MESSAGE_EVENTS,
+    OVERDUE_EVENT,
+    may_name,
+    message_event_view,
+    message_view,
+)
 from deconflict.domain.parties import Party, Role
 
 
@@ -115,14 +122,8 @@ _AIRCRAFT_STATE = ("lat", "lon", "alt_m", "alt_ref", "gs_mps", "trk_deg", "vs_mp
 PARTY_PRIVATE_EVENTS = frozenset({"webhook.set", "webhook.removed", "token.rotated", "report.compliance"})
 """Events about one party's own settings (payload key ``party``): that party and the admin see them."""
 
-MESSAGE_EVENTS = frozenset({"message.sent", "message.acknowledged"})
-"""Payload ``{"message": <full message>}`` (see :func:`deconflict.domain.hotline.message_json`);
-an acknowledgement adds ``party`` and ``state``."""
-OVERDUE_EVENT = "message.overdue"
-"""Payload ``{"message": <full message>, "party": <overdue recipient>, "round", "deadline"}``."""
 PUBLIC_EVENTS = frozenset({"policy.recorded"})
 """The theater's agreed definitions: every party sees them, whole, live and in its export."""
-_OBSERVED_MESSAGE_KEYS = ("id", "thread_id", "priority", "auto", "sent_at")
 
 _CONFLICT_KEYS = ("id", "state", "detected_at", "updated_at", "resolved_at")
 """Conflict fields every viewer of a conflict sees."""
@@ -240,74 +241,20 @@ class Disclosure:
         if type in ALERT_EVENTS:
             alert = self.alert_view(viewer, payload["alert"])
             return None if alert is None else {"alert": alert}
-        if type in MESSAGE_EVENTS:
-            message = self.message_view(viewer, payload["message"])
-            if message is None:
-                return None
-            out: dict[str, Any] = {"message": message}
-            if "party" in payload:
-                out["party"] = payload["party"] if self._named(viewer, message, payload["party"]) else None
-                out["state"] = payload.get("state")
-            return out
-        if type == OVERDUE_EVENT:
-            return self._overdue_view(viewer, payload)
+        if type in MESSAGE_EVENTS or type == OVERDUE_EVENT:
+            return message_event_view(self, viewer, type, payload)
         if type in PUBLIC_EVENTS:
             return copy.deepcopy(dict(payload))
         return None
 
     def message_view(self, viewer: Party, message: Mapping[str, Any]) -> dict[str, Any] | None:
-        """What ``viewer`` sees of a hotline message, or ``None``.
+        """What ``viewer`` sees of a hotline message, or ``None``: the sender and the recipients,
+        each party named only where the viewer may name it (:mod:`deconflict.domain.message_disclosure`)."""
+        return message_view(self, viewer, message)
 
-        The sender and the recipients see it; nobody else (observers hear only of overdue
-        acknowledgements, :meth:`_overdue_view`). A party that writes a message chooses who reads it
-        and who sees whom among the recipients. In a thread the broker opens for a conflict or an
-        alert, each recipient sees the others named only at ``conflicts-only`` and above (as the
-        conflict or alert itself would name them); below, a recipient is shown as ``party: null``
-        with its acknowledgement state, so that nobody learns through the hotline who the other
-        side of an ``existence`` conflict is.
-        """
-        if viewer.role is Role.ADMIN:
-            return copy.deepcopy(dict(message))
-        names = [r["party"] for r in message["to"]]
-        if viewer.name != message["from"] and viewer.name not in names:
-            return None
-        view = copy.deepcopy(dict(message))
-        if message.get("auto"):
-            for r in view["to"]:
-                if r["party"] != viewer.name and self.level(viewer, r["party"]) < Level.CONFLICTS_ONLY:
-                    r["party"] = None
-        return view
-
-    def _named(self, viewer: Party, view: Mapping[str, Any], party: str) -> bool:
-        return party in (viewer.name, view["from"]) or any(r["party"] == party for r in view["to"])
-
-    def _overdue_view(self, viewer: Party, payload: Mapping[str, Any]) -> dict[str, Any] | None:
-        """An overdue acknowledgement goes to the sender, to the recipient, and to every observer (and
-        the admin). An observer learns that a message went unanswered, when and how urgent it was;
-        it sees a party named only where its grant reaches ``conflicts-only``, and the subject and
-        text only where it sees the sender ``full``."""
-        message: Mapping[str, Any] = payload["message"]
-        extra = {"round": payload.get("round"), "deadline": payload.get("deadline")}
-        if viewer.role is not Role.OBSERVER:
-            if viewer.role is not Role.ADMIN and viewer.name not in (message["from"], payload["party"]):
-                return None  # another recipient's lateness is between it and the sender
-            view = self.message_view(viewer, message)
-            if view is None:
-                return None
-            party = payload["party"] if self._named(viewer, view, payload["party"]) else None
-            return {"message": view, "party": party, **extra}
-        sender = message["from"]
-
-        def name(p: str) -> str | None:
-            return p if p == "broker" or self.level(viewer, p) >= Level.CONFLICTS_ONLY else None
-
-        out: dict[str, Any] = {k: copy.deepcopy(message.get(k)) for k in _OBSERVED_MESSAGE_KEYS}
-        out["from"] = name(sender)
-        if sender != "broker" and self.level(viewer, sender) is Level.FULL:
-            out["subject"], out["text"] = message.get("subject"), message.get("text")
-        ref = message.get("ref")
-        out["ref"] = None if ref is None else {"kind": ref.get("kind")}
-        return {"message": out, "party": name(payload["party"]), **extra}
+    def may_name(self, viewer: Party, subject: str) -> bool:
+        """Whether ``viewer`` may know party ``subject`` by name on the hotline (and address it)."""
+        return may_name(self, viewer, subject)
 
     def alert_view(self, viewer: Party, alert: Mapping[str, Any]) -> dict[str, Any] | None:
         """What ``viewer`` sees of a tactical alert, or ``None``.

@@ -45,6 +45,7 @@ from deconflict.domain.hotline import (
     Reference,
     message_json,
 )
+from deconflict.domain.message_disclosure import names_every_recipient
 from deconflict.domain.parse import Said, format_time, parse_notices, parse_time
 from deconflict.domain.parties import Party, Role, check_name, check_party_name
 from deconflict.domain.policy import Limits
@@ -861,9 +862,12 @@ class Broker:
         else:
 
             def show(e: Event) -> bool:
+                if e.type == "message.sent" and not names_every_recipient(d, caller, e.payload["message"]):
+                    return False  # a message relayed to a party the sender may not name: a stub
                 return (e.type in OWN_RECORD_EVENTS and _record_owner(e) == caller.name) or e.type in PUBLIC_EVENTS
 
         with self.store.begin(write=False) as repo:
+            d = self._disclosure(repo)
             events = _all_events(repo)
             receipts = repo.receipts(None if caller.role is Role.ADMIN else caller.name)
         return build_export(events, receipts, self.key, self.clock(), show)

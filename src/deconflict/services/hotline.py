@@ -30,6 +30,7 @@ from deconflict.domain.hotline import (
 )
 from deconflict.domain.parse import format_time
 from deconflict.domain.parties import Party, Role
+from deconflict.services.addressing import recipients, thread_recipients
 from deconflict.services.broker import MAX_LIST, Broker, Forbidden, Reply, _page
 from deconflict.services.ports import BrokerRepository
 
@@ -54,7 +55,6 @@ class Hotline:
         with self.broker.write(caller) as tx:
             d = self.broker.disclosure(tx.repo)
             thread_id, in_reply_to, ref, to = self._thread(tx.repo, d, caller, draft)
-            recipients = self._recipients(tx.repo, caller, to)
             deadline = None if draft.ack_within_s is None else tx.now + draft.ack_within_s
             mid = uuid.uuid4().hex
             m = Message(
@@ -65,7 +65,7 @@ class Hotline:
                 text=draft.text,
                 priority=draft.priority,
                 sent_at=tx.now,
-                recipients=tuple(Recipient(p, deadline, next_escalation_at=deadline) for p in recipients),
+                recipients=tuple(Recipient(p, deadline, next_escalation_at=deadline) for p in to),
                 in_reply_to=in_reply_to,
                 ref=ref,
             )
@@ -77,33 +77,17 @@ class Hotline:
 
     def _thread(
         self, repo: BrokerRepository, d: Disclosure, caller: Party, draft: Draft
-    ) -> tuple[str | None, str | None, Any, tuple[str, ...] | None]:
+    ) -> tuple[str | None, str | None, Any, list[str]]:
         """(thread id, replied-to id, reference, recipients) for a new message or a reply."""
         if draft.in_reply_to is None:
-            return None, None, draft.ref, draft.to
+            return None, None, draft.ref, recipients(repo, d, caller, draft.to)
         original = self._visible(repo, d, caller, draft.in_reply_to, field="in_reply_to")
-        to = draft.to
-        if to == ():  # a reply without "to" goes to the thread's other participants
-            to = tuple(sorted(p for p in original.participants() if p not in (caller.name, BROKER)))
-            if not to:
-                raise ValidationError.at("to", "the thread has no other participant: name the recipients")
-        return original.thread_id, original.id, draft.ref or original.ref, to
-
-    def _recipients(self, repo: BrokerRepository, caller: Party, to: tuple[str, ...] | None) -> list[str]:
-        parties = {p.name: p for p in repo.list_parties()}
-        if to is None:  # "all": every live party but the sender and the broker's admins
-            names = sorted(n for n, p in parties.items() if not p.revoked and p.role is not Role.ADMIN)
-            names = [n for n in names if n != caller.name]
-            if not names:
-                raise ValidationError.at("to", "there is no other party to send to")
-            return names
-        for i, name in enumerate(to):
-            p = parties.get(name)
-            if p is None or p.revoked:
-                raise ValidationError.at(f"to[{i}]", f"{name!r} is not a party at this broker (or is revoked)")
-            if name == caller.name:
-                raise ValidationError.at(f"to[{i}]", "a party does not send messages to itself")
-        return list(to)
+        ref = draft.ref or original.ref
+        if draft.to != ():
+            return original.thread_id, original.id, ref, recipients(repo, d, caller, draft.to)
+        # Without "to" the reply goes to the thread's other participants, named or not: the broker
+        # relays it to those the caller may not name, and the views leave the names out both ways.
+        return original.thread_id, original.id, ref, thread_recipients(repo, caller, original)
 
     # ------------------------------------------------------------------ reading
 
