@@ -853,16 +853,7 @@ class Broker:
         its own records (its notices' filings and changes, its webhook settings) in full, and
         every other one as a stub that keeps the chain checkable. Conflict events are stubs even
         when the party caused them: they carry the other side whole, which disclosure may hide."""
-        if caller.role is Role.ADMIN:
-
-            def show(e: Event) -> bool:
-                return True
-
-        else:
-
-            def show(e: Event) -> bool:
-                return (e.type in OWN_RECORD_EVENTS and _record_owner(e) == caller.name) or e.type in PUBLIC_EVENTS
-
+        show = export_show(caller)
         with self.store.begin(write=False) as repo:
             events = _all_events(repo)
             receipts = repo.receipts(None if caller.role is Role.ADMIN else caller.name)
@@ -872,6 +863,13 @@ class Broker:
         """The whole log, oldest first."""
         with self.store.begin(write=False) as repo:
             return _all_events(repo)
+
+
+def export_show(caller: Party) -> Callable[[Event], bool]:
+    """Which events ``caller``'s export shows in full (see :meth:`Broker.export`)."""
+    if caller.role is Role.ADMIN:
+        return lambda e: True
+    return lambda e: (e.type in OWN_RECORD_EVENTS and _record_owner(e) == caller.name) or e.type in PUBLIC_EVENTS
 
 
 def _record_owner(e: Event) -> str | None:
