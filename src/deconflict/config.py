@@ -47,10 +47,10 @@ File (``--config FILE`` or ``DECONFLICT_CONFIG``)::
     heavy_per_minute = 6    # exports and reports
     heavy_burst = 3
     heavy_concurrent = 1
-    read_per_s = 100
-    read_burst = 200
-    write_per_s = 100
-    write_burst = 200
+    read_per_s = 200
+    read_burst = 400
+    write_per_s = 200
+    write_burst = 400
     admin_exempt = true
     [auth.jwt]              # optional: accept an identity provider's tokens too
     issuer = "https://idp.example"

@@ -173,9 +173,9 @@ def test_the_limits_are_in_the_policy(tight: Api) -> None:
         "heavy_per_minute": 0.5,
         "heavy_burst": 2,
         "heavy_concurrent": 1,
-        "read_per_s": 100.0,
-        "read_burst": 200,
-        "write_per_s": 100.0,
-        "write_burst": 200,
+        "read_per_s": 200.0,
+        "read_burst": 400,
+        "write_per_s": 200.0,
+        "write_burst": 400,
         "admin_exempt": True,
     }

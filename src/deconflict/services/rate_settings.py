@@ -24,12 +24,12 @@ class RateLimits:
     """How many of them it may start at once after a quiet spell (the bucket's size)."""
     heavy_concurrent: int = 1
     """Exports and reports one party may have in progress at the same time."""
-    read_per_s: float = 100.0
+    read_per_s: float = 200.0
     """Other reads (GET) per second, per party (0: no limit)."""
-    read_burst: int = 200
-    write_per_s: float = 100.0
+    read_burst: int = 400
+    write_per_s: float = 200.0
     """Writes (POST, PUT, PATCH, DELETE) per second, per party (0: no limit)."""
-    write_burst: int = 200
+    write_burst: int = 400
     admin_exempt: bool = True
     """The admin operates the broker (and can stop it): the limits keep parties from starving each
     other, not the operator from its own broker."""
