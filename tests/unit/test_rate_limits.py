@@ -95,19 +95,3 @@ def test_heavy_requests_are_capped_in_number_and_in_rate_and_the_admin_is_exempt
         with limiter.start_heavy(ROOT):
             pass
     assert Limiter(RateLimits(admin_exempt=False, heavy_burst=1), clock).start_heavy(ROOT) is not None
-
-
-def test_a_known_token_over_its_limit_is_refused_early_without_taking_from_the_bucket() -> None:
-    clock = Clock()
-    limiter = Limiter(RateLimits(heavy_per_minute=6, heavy_burst=1, heavy_concurrent=1), clock)
-    assert limiter.early("d-ru") is None  # never seen: the store decides who it is
-    slot = limiter.start_heavy(RU, "d-ru")
-    refusal = limiter.early("d-ru")
-    assert refusal is not None and refusal.limit == "heavy_concurrent"
-    slot.release()
-    refusal = limiter.early("d-ru")
-    assert refusal is not None and (refusal.limit, refusal.retry_after) == ("heavy_per_minute", 10)
-    assert limiter.early("d-us") is None
-    clock.t += 10.0
-    assert limiter.early("d-ru") is None
-    limiter.start_heavy(RU, "d-ru").release()  # the early checks took nothing

@@ -22,7 +22,7 @@ from deconflict.api import audit, conflicts, docs_assets, errors, events, messag
 from deconflict.api import tactical as tactical_api
 from deconflict.api.auth import JwtVerifier
 from deconflict.api.deps import BrokerDep, Caller
-from deconflict.api.limits import HeavyGate, Limiter, limit_request
+from deconflict.api.limits import Limiter, limit_request
 from deconflict.api.openapi import install_openapi
 from deconflict.api.schemas_out import Me, Policy, Status
 from deconflict.config import Config, theater_policy
@@ -216,7 +216,6 @@ def create_app(
     app.state.stopping = asyncio.Event()
     app.state.limiter = Limiter(config.rate_limits)
     app.add_middleware(BodyLimit, limit=config.server.max_body_bytes)
-    app.add_middleware(HeavyGate, limiter=app.state.limiter)  # outermost: refuses before anything else runs
     errors.install(app)
     docs_assets.install(app)
 

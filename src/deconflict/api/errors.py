@@ -27,13 +27,6 @@ def problem(status: int, code: str, message: str, detail: list[dict[str, str]] |
     return JSONResponse(body, status_code=status, headers=headers)
 
 
-def rate_limited(e: RateLimited) -> JSONResponse:
-    """429 naming the limit, with ``Retry-After`` in seconds."""
-    resp = problem(429, "rate-limited", str(e), [{"field": f"rate_limits.{e.limit}", "reason": str(e)}])
-    resp.headers["Retry-After"] = str(e.retry_after)
-    return resp
-
-
 def _loc(loc: tuple[Any, ...] | list[Any]) -> str:
     # FastAPI's ("query", "bbox") → "query.bbox"; list indexes as [i].
     out = ""
@@ -80,7 +73,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RateLimited)
     async def _rate_limited(_: Request, e: RateLimited) -> JSONResponse:
-        return rate_limited(e)
+        resp = problem(429, "rate-limited", str(e), [{"field": f"rate_limits.{e.limit}", "reason": str(e)}])
+        resp.headers["Retry-After"] = str(e.retry_after)
+        return resp
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, e: StarletteHTTPException) -> JSONResponse:

@@ -13,7 +13,6 @@ limits on its own, so a party can get up to that many times the budget in all.
 
 from __future__ import annotations
 
-import hashlib
 import math
 import threading
 import time
@@ -55,8 +54,6 @@ class Limiter:
         self._lock = threading.Lock()
         self._buckets: dict[tuple[str, str], _Bucket] = {}
         self._running: dict[str, int] = {}
-        self._known: dict[str, str] = {}
-        """Digest of a token that made a heavy request → its party (see :meth:`early`)."""
 
     def exempt(self, party: Party) -> bool:
         return party.role is Role.ADMIN and self.settings.admin_exempt
@@ -70,17 +67,13 @@ class Limiter:
         with self._lock:
             self._take(party.name, kind, per_s, burst, f"{kind}_per_s", f"{per_s:g} {kind}s per second")
 
-    def start_heavy(self, party: Party, token_digest: str | None = None) -> HeavySlot:
+    def start_heavy(self, party: Party) -> HeavySlot:
         """Admit one export or report of ``party``: under its concurrency limit and its rate; the
         slot must be released when the response has been sent (:meth:`HeavySlot.release`)."""
         if self.exempt(party):
             return HeavySlot(None, party.name)
         s = self.settings
         with self._lock:
-            if token_digest is not None:
-                if len(self._known) >= 10_000:
-                    self._known.clear()
-                self._known[token_digest] = party.name
             running = self._running.get(party.name, 0)
             if running >= s.heavy_concurrent:
                 raise RateLimited(
@@ -99,39 +92,6 @@ class Limiter:
             )
             self._running[party.name] = running + 1
         return HeavySlot(self, party.name)
-
-    def early(self, token_digest: str) -> RateLimited | None:
-        """The refusal a heavy request with this token would get, decided before the token is
-        looked up in the store: a party looping on the export must not cost the others a store
-        query per refusal. Only for a token seen before on a heavy request, and only while its
-        party is over a limit; takes nothing from the bucket. (A token revoked meanwhile gets this
-        429 rather than 401 until its party is under its limits again.)"""
-        s = self.settings
-        with self._lock:
-            name = self._known.get(token_digest)
-            if name is None:
-                return None
-            if self._running.get(name, 0) >= s.heavy_concurrent:
-                return RateLimited(
-                    "heavy_concurrent",
-                    f"party {name} already has {self._running[name]} export(s) or report(s) in progress "
-                    f"(limit rate_limits.heavy_concurrent = {s.heavy_concurrent}); retry when one has finished",
-                    1,
-                )
-            b = self._buckets.get((name, "heavy"))
-            per_s = s.heavy_per_minute / 60.0
-            if b is None or per_s <= 0:
-                return None
-            tokens = min(float(s.heavy_burst), b.tokens + (self.clock() - b.at) * per_s)
-            if tokens >= 1.0:
-                return None
-            wait = max(1, math.ceil((1.0 - tokens) / per_s))
-            what = f"{s.heavy_per_minute:g} exports and reports per minute (burst {s.heavy_burst})"
-            return RateLimited(
-                "heavy_per_minute",
-                f"party {name} is over its limit of {what} (rate_limits.heavy_per_minute); retry in {wait} s",
-                wait,
-            )
 
     def _release(self, name: str) -> None:
         with self._lock:
@@ -222,36 +182,8 @@ def limit_request(request: Request, caller: Caller) -> None:
     get_limiter(request).take(caller, kind)
 
 
-def token_digest(authorization: str | bytes) -> str:
-    raw = authorization.encode() if isinstance(authorization, str) else authorization
-    return hashlib.sha256(raw).hexdigest()
-
-
 def heavy_slot(request: Request, caller: Caller) -> HeavySlot:
-    auth = request.headers.get("authorization")
-    return get_limiter(request).start_heavy(caller, None if auth is None else token_digest(auth))
-
-
-class HeavyGate:
-    """ASGI middleware: refuses a heavy request with 429 before routing and authentication when
-    :meth:`Limiter.early` already knows the answer."""
-
-    def __init__(self, app: Any, limiter: Limiter) -> None:
-        self.app = app
-        self.limiter = limiter
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] == "http" and scope.get("path") in HEAVY_PATHS:
-            auth = next((v for k, v in scope.get("headers", []) if k == b"authorization"), None)
-            refusal = None if auth is None else self.limiter.early(token_digest(auth))
-            if refusal is not None:
-                from deconflict.api.errors import rate_limited  # errors imports this module
-
-                resp = rate_limited(refusal)
-                await send({"type": "http.response.start", "status": 429, "headers": resp.raw_headers})
-                await send({"type": "http.response.body", "body": resp.body})
-                return
-        await self.app(scope, receive, send)
+    return get_limiter(request).start_heavy(caller)
 
 
 Heavy = Annotated[HeavySlot, Depends(heavy_slot)]
