@@ -154,6 +154,12 @@ def audit(
         str | None,
         typer.Option(help="The broker's public key (base64 or PEM, or a file holding it), obtained out of band."),
     ] = None,
+    after: Annotated[
+        int,
+        typer.Option(
+            min=0, help="Only the events after this seq: your last export's head seq (its hash must match 'after')."
+        ),
+    ] = 0,
 ) -> None:
     """Fetch your audit export and verify it, as `deconflict audit verify` does a file: every event's
     hash, the chain linking them, the signed head, every receipt.
@@ -177,7 +183,7 @@ def audit(
         except ValidationError as e:
             raise err(f"--key: {e.errors[0].reason}{f' (read from {key})' if as_file else ''}") from None
     with calling(ctx) as c:
-        doc = c.audit_export()
+        doc = c.audit_export(after)
     if out is not None:
         try:
             out.write_text(json.dumps(doc, indent=1))

@@ -257,6 +257,10 @@ def say_verification(report: VerifyReport, where: str) -> None:
     counts = (
         f"{report.events} events ({report.full_events} in full), {report.receipts} receipts, head seq {report.head_seq}"
     )
+    if report.after_seq:
+        counts += (
+            f", after seq {report.after_seq} (an incremental export: its after.hash must be your last head's hash)"
+        )
     if not report.ok:
         trust = "the key you gave" if report.key_trusted else "the key inside the file"
         typer.echo(f"FAILED: {len(report.problems)} problem(s); {counts}, checked with {trust}, key id {report.key_id}")

@@ -252,8 +252,9 @@ class BrokerClient:
         out: dict[str, Any] = self._json("GET", "/audit/key")
         return out
 
-    def audit_export(self) -> dict[str, Any]:
-        out: dict[str, Any] = self._json("GET", "/audit/export")
+    def audit_export(self, after: int = 0) -> dict[str, Any]:
+        """The export; with ``after``, only the events after that seq (an incremental export)."""
+        out: dict[str, Any] = self._json("GET", "/audit/export", params={"after": str(after)} if after else None)
         return out
 
     def compliance(self, since: str | None = None, until: str | None = None, html: bool = False) -> Any:

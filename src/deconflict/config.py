@@ -43,6 +43,15 @@ File (``--config FILE`` or ``DECONFLICT_CONFIG``)::
     conflict_ack_s = 3600   # a conflict that starts later than every tier below
     conflict_ack_tiers = [{starts_within_s = 21600, ack_within_s = 900}]
     alert_ack_s = {low = 60, medium = 60, high = 60, loss = 60}
+    [rate_limits]           # per party: docs/configuration.md
+    heavy_per_minute = 6    # exports and reports
+    heavy_burst = 3
+    heavy_concurrent = 1
+    read_per_s = 200
+    read_burst = 400
+    write_per_s = 200
+    write_burst = 400
+    admin_exempt = true
     [auth.jwt]              # optional: accept an identity provider's tokens too
     issuer = "https://idp.example"
     audience = "deconflict"
@@ -51,7 +60,8 @@ File (``--config FILE`` or ``DECONFLICT_CONFIG``)::
 
 Environment variables override single values: ``DECONFLICT_DB`` (store URL),
 ``DECONFLICT_HORIZONTAL_M``, ``DECONFLICT_VERTICAL_M``, ``DECONFLICT_TIME_S``,
-``DECONFLICT_MIN_NOTICE_S``, ``DECONFLICT_KEY_FILE``.
+``DECONFLICT_MIN_NOTICE_S``, ``DECONFLICT_KEY_FILE``, ``DECONFLICT_RATE_<KEY>`` (a
+``[rate_limits]`` key in upper case).
 """
 
 from __future__ import annotations
@@ -72,12 +82,25 @@ from deconflict.domain.policy import Limits, NoticePolicy, SeparationPolicy
 from deconflict.domain.resolution import HintBounds
 from deconflict.domain.shapes import ShapeLimits
 from deconflict.services.filing import Settings
+from deconflict.services.rate_settings import RateLimits, parse_rate_limits
 from deconflict.services.tactical_settings import TacticalSettings
 
 DEFAULT_DB_FILE = "deconflict.sqlite"
 DEFAULT_KEY_FILE = "deconflict-broker.key"
 KNOWN_SECTIONS = frozenset(
-    {"separation", "notice", "limits", "hints", "disclosure", "audit", "server", "auth", "tactical", "hotline"}
+    {
+        "separation",
+        "notice",
+        "limits",
+        "hints",
+        "disclosure",
+        "audit",
+        "server",
+        "auth",
+        "tactical",
+        "hotline",
+        "rate_limits",
+    }
 )
 """A misspelt section would otherwise be ignored and its settings silently left at the defaults."""
 SERVER_RANGES = (
@@ -126,6 +149,7 @@ class Config:
     jwt: JwtSettings | None = None
     tactical: TacticalSettings = field(default_factory=TacticalSettings)
     hotline: HotlineSettings = field(default_factory=HotlineSettings)
+    rate_limits: RateLimits = field(default_factory=RateLimits)
 
 
 def db_url(value: str | None = None, env: Mapping[str, str] | None = None) -> str:
@@ -250,6 +274,7 @@ def load_config(path: str | Path | None = None, env: Mapping[str, str] | None = 
         jwt=_jwt(_section(_section(doc, "auth"), "jwt"), "auth.jwt"),
         tactical=_tactical(_section(doc, "tactical")),
         hotline=_hotline(_section(doc, "hotline")),
+        rate_limits=parse_rate_limits(_section(doc, "rate_limits"), env),
     )
 
 
@@ -334,6 +359,7 @@ def theater_policy(config: Config) -> dict[str, Any]:
         },
         "hotline": config.hotline.to_json(),
         "disclosure": {"default": config.disclosure.default.text},
+        "rate_limits": config.rate_limits.to_json(),
     }
 
 

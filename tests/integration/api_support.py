@@ -37,6 +37,7 @@ from deconflict.domain.disclosure import DisclosurePolicy, Level
 from deconflict.domain.parties import Role
 from deconflict.services.broker import Broker
 from deconflict.services.hotline import Hotline
+from deconflict.services.rate_settings import RateLimits
 from deconflict.services.tactical import TacticalService
 
 T0 = 1_443_571_200.0
@@ -105,7 +106,12 @@ def policy() -> DisclosurePolicy:
 
 def broker_config(**tactical: Any) -> Config:
     """The configuration ``start_api`` uses by default, with ``tactical`` settings replaced."""
-    config = Config(disclosure=policy(), server=ServerSettings(events_poll_s=0.1, webhooks_to_private=True))
+    config = Config(
+        disclosure=policy(),
+        server=ServerSettings(events_poll_s=0.1, webhooks_to_private=True),
+        # tests export and report many times over; the limits themselves: test_api_limits.py
+        rate_limits=RateLimits(heavy_per_minute=6000, heavy_burst=1000),
+    )
     return replace(config, tactical=replace(config.tactical, **tactical)) if tactical else config
 
 

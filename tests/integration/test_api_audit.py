@@ -407,3 +407,62 @@ def test_audit_verify_exits_2_on_a_file_it_cannot_read(tmp_path: Path) -> None:
         assert r.returncode == 2, r.stdout + r.stderr
         assert r.stderr.startswith(message), r.stderr
         assert "Traceback" not in r.stderr and not r.stdout
+
+
+# ---------------------------------------------------------------------------------------------- incremental exports
+
+
+def test_an_export_after_seq_holds_exactly_the_events_after_it_and_verifies(api: Api, tmp_path: Path) -> None:
+    ru = api.as_("ru-vks")
+    ok(ru.post("/v1/notices", json=circle_notice(id="vks-1")))
+    first = export(api, "ru-vks")
+    seq = first["head"]["seq"]
+    ok(ru.put(f"/v1/notices/{VKS_1}", json={**circle_notice(upper_m=9000), "replaces_version": 1}), 200)
+    ok(api.as_("us-af").post("/v1/notices", json=circle_notice(id="us-1", lat=30.0)))
+    ok(ru.post("/v1/notices", json=circle_notice(id="vks-2", lat=32.0)))
+
+    r = ru.get("/v1/audit/export", params={"after": seq})
+    assert r.status_code == 200, r.text
+    new = r.json()
+    whole = export(api, "ru-vks")
+    assert new["after"] == {"seq": seq, "hash": first["head"]["hash"]}  # ties on to the export already held
+    assert new["events"] == whole["events"][seq:]
+    assert [e["seq"] for e in new["events"]] == list(range(seq + 1, whole["head"]["seq"] + 1))
+    assert new["head"]["seq"] == whole["head"]["seq"]
+    assert sorted((x["notice_id"], x["version"]) for x in new["receipts"]) == [
+        (VKS_1, 2),
+        (qid("ru-vks", "vks-2"), 1),
+    ]
+    report = verify_export(new, broker_key(api))
+    assert report.ok, [str(p) for p in report.problems]
+    assert report.after_seq == seq and report.events == len(new["events"])
+
+    # the command line reads it too, and finds a break in it
+    path = tmp_path / "new.json"
+    path.write_text(json.dumps(new))
+    out = verify_cli(path, "--key", broker_key(api))
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert f"after seq {seq}" in out.stdout
+    new["after"]["hash"] = "0" * 64
+    path.write_text(json.dumps(new))
+    out = verify_cli(path, "--key", broker_key(api))
+    assert out.returncode == 1
+    assert f"previous hash is not the hash of seq {seq} given in after" in out.stdout
+
+    # up to the head: nothing new, and still verifiable
+    head = whole["head"]["seq"]
+    empty = ok(ru.get("/v1/audit/export", params={"after": head}), 200)
+    assert empty["events"] == [] and empty["receipts"] == []
+    assert verify_export(empty, broker_key(api)).ok
+
+
+@pytest.mark.parametrize(
+    ("value", "field"),
+    [("-1", "query.after"), ("x", "query.after"), ("1.5", "query.after"), ("999999", "after")],
+)
+def test_a_bad_after_is_refused_naming_it(api: Api, value: str, field: str) -> None:
+    r = api.as_("ru-vks").get("/v1/audit/export", params={"after": value})
+    assert r.status_code == 422, r.text
+    body = r.json()
+    assert body["error"] == "validation"
+    assert [d["field"] for d in body["detail"]] == [field]

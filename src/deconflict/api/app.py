@@ -13,7 +13,7 @@ from typing import Any
 
 import anyio
 import httpx
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.responses import JSONResponse, RedirectResponse
 
 from deconflict.adapters.broker_webhooks import BrokerWebhookStore
@@ -22,6 +22,7 @@ from deconflict.api import audit, conflicts, docs_assets, errors, events, messag
 from deconflict.api import tactical as tactical_api
 from deconflict.api.auth import JwtVerifier
 from deconflict.api.deps import BrokerDep, Caller
+from deconflict.api.limits import Limiter, limit_request
 from deconflict.api.openapi import install_openapi
 from deconflict.api.schemas_out import Me, Policy, Status
 from deconflict.config import Config, theater_policy
@@ -47,7 +48,8 @@ it needs to know, and keeps a tamper-evident, hash-chained record with signed re
 Every endpoint except `/healthz` and `/readyz` needs `Authorization: Bearer <token>` (from
 `deconflict party add`). 401: no or unknown token; 403: your role or ownership does not allow the
 call; 404 also stands for "exists but not visible to you"; 422: bad input, with the field and the
-reason in `detail`; 409: stale version; 413: body too large.
+reason in `detail`; 409: stale version; 413: body too large; 429: over one of your party's rate or
+concurrency limits (`rate_limits` in `/v1/policy`), with `Retry-After` in seconds.
 """
 
 Scope = MutableMapping[str, Any]
@@ -212,6 +214,7 @@ def create_app(
     app.state.events_poll_s = config.server.events_poll_s
     app.state.webhooks_to_private = config.server.webhooks_to_private
     app.state.stopping = asyncio.Event()
+    app.state.limiter = Limiter(config.rate_limits)
     app.add_middleware(BodyLimit, limit=config.server.max_body_bytes)
     errors.install(app)
     docs_assets.install(app)
@@ -295,7 +298,7 @@ def create_app(
         reports.router,
     )
     for r in (*routers, tactical_api.router):
-        app.include_router(r, prefix="/v1")
+        app.include_router(r, prefix="/v1", dependencies=[Depends(limit_request)])
     # where Prometheus looks by default; the same handler (and admin token) as /v1/metrics
     app.add_api_route("/metrics", tactical_api.metrics, methods=["GET"], include_in_schema=False)
     install_openapi(app)

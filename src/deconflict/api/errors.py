@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 from starlette.routing import Match
 
+from deconflict.api.limits import RateLimited
 from deconflict.domain.errors import NotFoundError, StaleVersionError, ValidationError
 from deconflict.services.broker import Forbidden, Unauthorized
 from deconflict.services.filing import NotOwnerError
@@ -108,6 +109,12 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Unauthorized)
     async def _unauthorized(_: Request, e: Unauthorized) -> JSONResponse:
         return problem(401, "unauthorized", str(e))
+
+    @app.exception_handler(RateLimited)
+    async def _rate_limited(_: Request, e: RateLimited) -> JSONResponse:
+        resp = problem(429, "rate-limited", str(e), [{"field": f"rate_limits.{e.limit}", "reason": str(e)}])
+        resp.headers["Retry-After"] = str(e.retry_after)
+        return resp
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, e: StarletteHTTPException) -> JSONResponse:

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from deconflict.api.deps import BrokerDep, Caller
+from deconflict.api.limits import Heavy
 from deconflict.api.schemas_out import ComplianceReport
 from deconflict.report_html import render_html
 from deconflict.services.reports import compliance
@@ -61,7 +62,8 @@ REPORT_EXAMPLE = {
     "recorded in the event log (`report.compliance`, with `report_sha256` = SHA-256 of the canonical JSON of "
     "`report`), and `log` gives that entry and `as_of_seq`, the last entry the facts were read from (a report "
     "is read without the filing lock, so filings made meanwhile come after it). `format=html` returns the page "
-    "with its charts instead.",
+    "with its charts instead. A heavy request: per party at most `rate_limits.heavy_concurrent` at a "
+    "time and `heavy_per_minute` on average (429 with `Retry-After` beyond).",
     responses={
         200: {
             "model": ComplianceReport,
@@ -76,11 +78,13 @@ REPORT_EXAMPLE = {
 def compliance_report(
     caller: Caller,
     broker: BrokerDep,
+    slot: Heavy,
     since: Annotated[str | None, Query(description="Start of the period (RFC 3339), included.")] = None,
     until: Annotated[str | None, Query(description="End of the period (RFC 3339), excluded; at most now.")] = None,
     format: Annotated[Literal["json", "html"], Query(description="`json` (default) or `html`.")] = "json",
 ) -> Response:
-    r = compliance(broker, caller, since, until)
+    with slot:
+        r = compliance(broker, caller, since, until)
     if format == "html":
         return HTMLResponse(render_html(r.report, report_hash=r.sha256, log_seq=r.log_seq))
     return JSONResponse(r.to_json())

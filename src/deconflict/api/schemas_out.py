@@ -391,6 +391,17 @@ class DisclosureDefault(Out):
     default: Literal["none", "existence", "conflicts-only", "full"]
 
 
+class RateLimitsPolicy(Out):
+    heavy_per_minute: float = Field(description="Exports and reports a party may start per minute (0: no limit).")
+    heavy_burst: int
+    heavy_concurrent: int = Field(description="Exports and reports one party may have in progress at once.")
+    read_per_s: float = Field(description="Other reads per second, per party (0: no limit).")
+    read_burst: int
+    write_per_s: float = Field(description="Writes per second, per party (0: no limit).")
+    write_burst: int
+    admin_exempt: bool
+
+
 class PolicyRecord(Out):
     seq: int
     hash: str
@@ -405,6 +416,7 @@ class Policy(Out):
     tactical: TacticalPolicy
     hotline: HotlinePolicy
     disclosure: DisclosureDefault
+    rate_limits: RateLimitsPolicy
     recorded: PolicyRecord | None = Field(description="The log entry that recorded this policy.")
 
 
@@ -455,11 +467,19 @@ class EventStub(Out):
     stub: Literal[True]
 
 
+class ExportStart(Out):
+    seq: int
+    hash: str = Field(description="The hash of event `seq`: the first event's `prev_hash`.")
+
+
 class AuditExport(Out):
     format: Literal["deconflict-audit/1"]
     exported_at: float = Field(description="Epoch seconds.")
     key: ExportKey
     head: Checkpoint
+    after: ExportStart | SkipJsonSchema[None] = Field(
+        None, description="Only in an incremental export (`after=N`): the event its first event follows."
+    )
     events: list[LogEvent | EventStub]
     receipts: list[Receipt]
 

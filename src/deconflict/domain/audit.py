@@ -300,15 +300,29 @@ def _where(i: int, seq: object) -> str:
     return f"events[{i}] (seq {seq})" if isinstance(seq, int) and not isinstance(seq, bool) else f"events[{i}]"
 
 
-def _check_entry(i: int, entry: Event | EventStub, prev: Event | EventStub | None, first: bool) -> list[Problem]:
+def _check_entry(
+    i: int,
+    entry: Event | EventStub,
+    prev: Event | EventStub | None,
+    first: bool,
+    start: tuple[int, str] = (0, GENESIS_HASH),
+) -> list[Problem]:
     """Problems of one entry: its place in the chain first, then its own content.
 
     ``prev`` is the entry before it, or ``None`` when that one was unreadable (``first`` is
-    False then) or when this is the first entry (``first`` is True).
+    False then) or when this is the first entry (``first`` is True). ``start`` is the seq and
+    hash the first entry follows: seq 0 and the genesis hash, or an incremental export's ``after``.
     """
     where = _where(i, entry.seq)
     out: list[Problem] = []
-    if first:
+    if first and start[0] > 0:
+        if entry.seq != start[0] + 1:
+            out.append(Problem(where, f"the export continues after seq {start[0]} but starts at seq {entry.seq}"))
+        elif entry.prev_hash != start[1]:
+            out.append(
+                Problem(where, f"seq {entry.seq}: previous hash is not the hash of seq {start[0]} given in after")
+            )
+    elif first:
         if entry.seq != 1:
             out.append(Problem(where, f"the log starts at seq {entry.seq}, not 1: the events before it were removed"))
         elif entry.prev_hash != GENESIS_HASH:
@@ -685,13 +699,26 @@ def build_export(
     """
     head = events[-1] if events else None
     return {
-        "format": EXPORT_FORMAT,
-        "exported_at": float(time),
-        "key": {"alg": KEY_ALG, "public_key": key.public_key_b64(), "key_id": key.key_id()},
-        "head": sign_checkpoint(key, head, time).to_json(),
+        **export_header(key, sign_checkpoint(key, head, time)),
         "events": [e.to_json() if show(e) else e.to_stub() for e in events],
         "receipts": [r.to_json() for r in receipts],
     }
+
+
+def export_header(key: BrokerKey, head: Checkpoint, after: tuple[int, str] | None = None) -> dict[str, Any]:
+    """An export's keys before its events: format, time, key, signed head and, for an incremental
+    export (only the events after seq N), ``after``: N and the hash of event N, which the first
+    event's ``prev_hash`` must equal. The head's signature covers the chain back to that event; the
+    reader ties ``after`` to the head of the export it already holds."""
+    out: dict[str, Any] = {
+        "format": EXPORT_FORMAT,
+        "exported_at": head.time,
+        "key": {"alg": KEY_ALG, "public_key": key.public_key_b64(), "key_id": key.key_id()},
+        "head": head.to_json(),
+    }
+    if after is not None:
+        out["after"] = {"seq": after[0], "hash": after[1]}
+    return out
 
 
 @dataclass(frozen=True)
@@ -705,6 +732,8 @@ class VerifyReport:
     head_seq: int
     key_id: str
     key_trusted: bool
+    after_seq: int = 0
+    """An incremental export's ``after``: the seq its first event follows (0: the whole log)."""
 
     @property
     def ok(self) -> bool:
@@ -743,8 +772,26 @@ def _check_key(doc: Mapping[str, Any]) -> tuple[str | None, str, list[Problem]]:
     return pub, key_id, []
 
 
+def _check_after(raw: object) -> tuple[tuple[int, str], list[Problem]]:
+    """An incremental export's ``after`` (absent: the whole log, from the genesis hash)."""
+    if raw is None:
+        return (0, GENESIS_HASH), []
+    try:
+        d = _mapping(raw, "after")
+        _only(d, ("seq", "hash"))
+        return (_int(d, "seq", 1), _str(d, "hash")), []
+    except ValidationError as e:
+        return (0, GENESIS_HASH), [_bad("after", e)]
+
+
 def _check_head(
-    raw: object, pub: str | None, key_id: str, last: Event | EventStub | None, ended: bool, exported_at: object
+    raw: object,
+    pub: str | None,
+    key_id: str,
+    last: Event | EventStub | None,
+    ended: bool,
+    exported_at: object,
+    start: tuple[int, str] = (0, GENESIS_HASH),
 ) -> tuple[int, list[Problem]]:
     """The head's seq and its problems. ``ended`` is False when the last entry could not be read."""
     try:
@@ -760,7 +807,7 @@ def _check_head(
         out.append(Problem("head", f"exported_at {exported_at!r} is not the signed head time {head.time!r}"))
     if not ended:
         return head.seq, out
-    last_seq, last_hash = (0, GENESIS_HASH) if last is None else (last.seq, last.hash)
+    last_seq, last_hash = start if last is None else (last.seq, last.hash)
     if head.seq > last_seq:
         out.append(
             Problem(
@@ -856,6 +903,8 @@ def verify_export(doc: Mapping[str, Any], public_key_b64: str | None = None) -> 
     if not isinstance(raw_events, list):
         event_problems.append(Problem("events", "missing or not a list"))
         raw_events = []
+    start, after_problems = _check_after(doc.get("after"))
+    problems += after_problems
     prev: Event | EventStub | None = None
     for i, raw in enumerate(raw_events):
         try:
@@ -867,13 +916,13 @@ def verify_export(doc: Mapping[str, Any], public_key_b64: str | None = None) -> 
             prev = None
             continue
         # After an unreadable entry the link cannot be checked: that entry is already a problem.
-        event_problems += _check_entry(i, entry, prev, i == 0)
+        event_problems += _check_entry(i, entry, prev, i == 0, start)
         entries.append(entry)
         by_seq.setdefault(entry.seq, entry)
         prev = entry
     # The tail can be compared with the head only when the last entry was readable.
     ended = listed and (prev is not None or not raw_events)
-    head_seq, head_problems = _check_head(doc.get("head"), pub, key_id, prev, ended, doc.get("exported_at"))
+    head_seq, head_problems = _check_head(doc.get("head"), pub, key_id, prev, ended, doc.get("exported_at"), start)
     problems += head_problems + event_problems
 
     raw_receipts = doc.get("receipts")
@@ -891,4 +940,5 @@ def verify_export(doc: Mapping[str, Any], public_key_b64: str | None = None) -> 
         head_seq=head_seq,
         key_id=key_id,
         key_trusted=trusted,
+        after_seq=start[0],
     )

@@ -854,20 +854,8 @@ class Broker:
         its own records (its notices' filings and changes, its webhook settings) in full, and
         every other one as a stub that keeps the chain checkable. Conflict events are stubs even
         when the party caused them: they carry the other side whole, which disclosure may hide."""
-        if caller.role is Role.ADMIN:
-
-            def show(e: Event) -> bool:
-                return True
-
-        else:
-
-            def show(e: Event) -> bool:
-                if e.type == "message.sent" and not names_every_recipient(d, caller, e.payload["message"]):
-                    return False  # a message relayed to a party the sender may not name: a stub
-                return (e.type in OWN_RECORD_EVENTS and _record_owner(e) == caller.name) or e.type in PUBLIC_EVENTS
-
         with self.store.begin(write=False) as repo:
-            d = self._disclosure(repo)
+            show = export_show(caller, self._disclosure(repo))
             events = _all_events(repo)
             receipts = repo.receipts(None if caller.role is Role.ADMIN else caller.name)
         return build_export(events, receipts, self.key, self.clock(), show)
@@ -876,6 +864,20 @@ class Broker:
         """The whole log, oldest first."""
         with self.store.begin(write=False) as repo:
             return _all_events(repo)
+
+
+def export_show(caller: Party, d: Disclosure) -> Callable[[Event], bool]:
+    """Which events ``caller``'s export shows in full (see :meth:`Broker.export`). A message the
+    sender relayed to a party it may not name is a stub in the sender's export too."""
+    if caller.role is Role.ADMIN:
+        return lambda e: True
+
+    def show(e: Event) -> bool:
+        if e.type == "message.sent" and not names_every_recipient(d, caller, e.payload["message"]):
+            return False
+        return (e.type in OWN_RECORD_EVENTS and _record_owner(e) == caller.name) or e.type in PUBLIC_EVENTS
+
+    return show
 
 
 def _record_owner(e: Event) -> str | None:
