@@ -1,0 +1,203 @@
+"""The published grid that a conflict's slice is shown on below ``full`` (docs/disclosure.md).
+
+At ``conflicts-only`` a viewer sees the slice of another party's notice quantized *outward* to the
+grid: the overlap as the S2 cells of level ``s2_level`` it touches (four sibling cells merged into
+their parent), the altitude band and the time window widened to whole steps, and the gaps between
+the two volumes rounded down (towards "closer"). The quantized slice always contains the exact one,
+so keeping clear of it keeps clear of the conflict; and it is a function of the grid cells the
+exact slice touches only, so it tells the viewer nothing finer than the grid. At ``existence`` the
+time window is widened to ``existence_time_s`` steps (whole UTC days by default).
+
+>>> g = SliceGrid(altitude_m=300, time_s=900)
+>>> g.band(3120.0, 5999.0)
+(3000.0, 6000.0)
+>>> g.window("2015-09-30T07:55:10Z", "2015-09-30T08:05:00Z", g.time_s)
+{'start': '2015-09-30T07:45:00Z', 'end': '2015-09-30T08:15:00Z'}
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import s2geometry as s2
+
+from deconflict.domain.errors import ValidationError
+from deconflict.domain.geodesy import MIN_CURVATURE_RADIUS_M
+from deconflict.domain.parse import format_time, parse_time
+
+EARTH_RADIUS_M = 6_371_008.8
+"""The mean radius, used only to publish the grid's nominal cell size."""
+_DENSIFY_M = 2_000.0
+"""The exact overlap's edges are split to this length before covering, so that reading its
+straight lon/lat edges as great circles (as S2 does) moves them by centimetres at most."""
+_MAX_EDGE_SPLIT = 64
+
+
+@dataclass(frozen=True)
+class SliceGrid:
+    """The grid of the theater policy (``[disclosure.grid]``), shown at ``/v1/policy``."""
+
+    s2_level: int = 10
+    """S2 cell level of the overlap (level 10: about 9 km across)."""
+    altitude_m: float = 304.8
+    """Altitude step (1000 ft)."""
+    time_s: float = 900.0
+    """Time step (15 min)."""
+    distance_m: float = 10_000.0
+    """Step of ``min_distance_m`` (rounded down)."""
+    existence_time_s: float = 86_400.0
+    """Time step at ``existence`` (whole UTC days)."""
+
+    def __post_init__(self) -> None:
+        if isinstance(self.s2_level, bool) or not isinstance(self.s2_level, int) or not 0 <= self.s2_level <= 20:
+            raise ValidationError.at("disclosure.grid.s2_level", f"must be a whole number 0 to 20, got {self.s2_level!r}")
+        for name in ("altitude_m", "time_s", "distance_m", "existence_time_s"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or not (value > 0 and math.isfinite(value)):
+                raise ValidationError.at(f"disclosure.grid.{name}", f"must be a number greater than 0, got {value!r}")
+
+    @property
+    def cell_size_m(self) -> float:
+        """The nominal width of a cell of ``s2_level`` (square root of the average cell area)."""
+        return math.sqrt(s2.S2Cell.AverageArea(self.s2_level)) * EARTH_RADIUS_M
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "s2_level": self.s2_level,
+            "cell_size_m": round(self.cell_size_m),
+            "altitude_m": self.altitude_m,
+            "time_s": self.time_s,
+            "distance_m": self.distance_m,
+            "existence_time_s": self.existence_time_s,
+        }
+
+    def band(self, lower_m: float, upper_m: float) -> tuple[float, float]:
+        """The altitude band widened to whole steps."""
+        return _down(lower_m, self.altitude_m), _up(upper_m, self.altitude_m)
+
+    def window(self, start: str, end: str, step_s: float) -> dict[str, str]:
+        """An RFC 3339 time window widened to whole steps of ``step_s`` (from the epoch: UTC)."""
+        return {
+            "start": format_time(_down(parse_time(start, "start"), step_s)),
+            "end": format_time(_up(parse_time(end, "end"), step_s)),
+        }
+
+    def slice(self, exact: Mapping[str, Any]) -> dict[str, Any]:
+        """The slice a viewer at ``conflicts-only`` sees: ``exact`` quantized outward, and
+        ``grid: true`` so that it is never mistaken for the exact one."""
+        alt = exact["altitude"]
+        lower, upper = self.band(alt["lower_m"], alt["upper_m"])
+        window = exact["time_window"]
+        return {
+            "min_distance_m": _down(exact["min_distance_m"], self.distance_m),
+            "vertical_gap_m": _down(exact["vertical_gap_m"], self.altitude_m),
+            "time_gap_s": _down(exact["time_gap_s"], self.time_s),
+            "altitude": {"lower_m": lower, "upper_m": upper},
+            "time_window": self.window(window["start"], window["end"], self.time_s),
+            "overlap": cells_geojson(covering(exact["overlap"], self.s2_level)),
+            "grid": True,
+        }
+
+
+def _down(x: float, step: float) -> float:
+    return float(round(math.floor(x / step + 1e-9) * step, 6))
+
+
+def _up(x: float, step: float) -> float:
+    return float(round(math.ceil(x / step - 1e-9) * step, 6))
+
+
+def covering(geometry: Mapping[str, Any], level: int) -> list[s2.S2CellId]:
+    """The S2 cells of ``level`` that ``geometry`` (a GeoJSON Point, Polygon or MultiPolygon) touches,
+    normalized (four siblings become their parent). Holes are ignored: covering them is outward."""
+    cov = s2.S2RegionCoverer()
+    cov.set_min_level(0)
+    cov.set_max_level(level)
+    cov.set_max_cells(1 << 30)
+    ids: list[s2.S2CellId] = []
+    for ring in _rings(geometry):
+        if len(ring) == 1:  # a point: the cells within a metre of it (a point on an edge gets both)
+            cap = s2.S2Cap(_point(ring[0]), s2.S1Angle.Radians(1.0 / MIN_CURVATURE_RADIUS_M))
+            ids.extend(cov.GetCovering(cap))
+            continue
+        loop = s2.S2Loop(_densified(ring))
+        loop.Normalize()
+        ids.extend(cov.GetCovering(s2.S2Polygon(loop)))
+    union = s2.S2CellUnion(ids)  # the constructor normalizes
+    return list(union.cell_ids())
+
+
+def cells_geojson(cells: list[s2.S2CellId]) -> dict[str, Any]:
+    """A GeoJSON MultiPolygon of ``cells``; each edge, a great-circle arc, is given as many
+    vertices as it spans cells of the finest level in the union, so that straight lon/lat segments
+    follow it to within metres."""
+    finest = max((c.level() for c in cells), default=0)
+    polygons = []
+    for cid in sorted(cells, key=lambda c: c.id()):
+        cell = s2.S2Cell(cid)
+        parts = min(_MAX_EDGE_SPLIT, 1 << (finest - cid.level()))
+        ring: list[list[float]] = []
+        for k in range(4):
+            a, b = cell.GetVertex(k), cell.GetVertex((k + 1) % 4)
+            for i in range(parts):
+                ring.append(_lonlat(_between(a, b, i / parts)))
+        ring.append(ring[0])
+        polygons.append([ring])
+    return {"type": "MultiPolygon", "coordinates": polygons}
+
+
+def _rings(geometry: Mapping[str, Any]) -> Iterator[list[list[float]]]:
+    kind, coords = geometry.get("type"), geometry.get("coordinates")
+    if kind == "Point":
+        yield [list(coords)]
+    elif kind == "Polygon":
+        yield coords[0]
+    elif kind == "MultiPolygon":
+        for polygon in coords:
+            yield polygon[0]
+    elif kind == "GeometryCollection":
+        for child in geometry.get("geometries") or ():
+            yield from _rings(child)
+    else:
+        raise ValueError(f"cannot cover a GeoJSON {kind!r}")
+
+
+def _point(lonlat: list[float]) -> s2.S2Point:
+    return s2.S2LatLng.FromDegrees(float(lonlat[1]), float(lonlat[0])).Normalized().ToPoint()
+
+
+def _densified(ring: list[list[float]]) -> list[s2.S2Point]:
+    pts = [_point(p) for p in ring]
+    if len(pts) > 1 and _same(pts[0], pts[-1]):
+        pts.pop()
+    out: list[s2.S2Point] = []
+    for i, a in enumerate(pts):
+        b = pts[(i + 1) % len(pts)]
+        if _same(a, b):
+            continue
+        angle = s2.S1Angle(a, b).radians() * EARTH_RADIUS_M
+        n = max(1, math.ceil(angle / _DENSIFY_M))
+        out.extend(_between(a, b, j / n) for j in range(n))
+    return out
+
+
+def _same(a: s2.S2Point, b: s2.S2Point) -> bool:
+    return bool(s2.S1Angle(a, b).radians() < 1e-15)
+
+
+def _between(a: s2.S2Point, b: s2.S2Point, f: float) -> s2.S2Point:
+    """The point a fraction ``f`` of the way along the great circle from ``a`` to ``b`` (the chord
+    point pushed out to the sphere: on the arc, and evenly enough spaced for short arcs)."""
+    if f == 0:
+        return a
+    ax, ay, az = s2.S2Point_ToRaw(a)
+    bx, by, bz = s2.S2Point_ToRaw(b)
+    return s2.S2Point_FromRaw(ax + (bx - ax) * f, ay + (by - ay) * f, az + (bz - az) * f).Normalize()
+
+
+def _lonlat(p: s2.S2Point) -> list[float]:
+    ll = s2.S2LatLng(p)
+    return [round(ll.lng().degrees(), 7), round(ll.lat().degrees(), 7)]
