@@ -28,8 +28,8 @@ from deconflict.domain.disclosure import (
     Level,
     coarse_area,
 )
-from deconflict.domain.grid import SliceGrid
 from deconflict.domain.errors import ValidationError
+from deconflict.domain.grid import SliceGrid
 from deconflict.domain.parties import Party, Role
 
 # ---------------------------------------------------------------------------------------------

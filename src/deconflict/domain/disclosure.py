@@ -30,6 +30,7 @@ from typing import Any
 from deconflict.domain.errors import ValidationError
 from deconflict.domain.grid import SliceGrid
 from deconflict.domain.parties import Party, Role
+from deconflict.domain.probes import CHARGED_EVENT, FLAG_EVENT, ProbeRules
 
 
 class Level(IntEnum):
@@ -74,7 +75,8 @@ class DisclosurePolicy:
     ``rules`` maps ``(viewer, subject)`` party names to the level the viewer gets on the subject's
     activity. A rule wins over the coalition and observer defaults; only "it is your own" and
     "you are the admin" win over a rule. The mapping is copied and frozen on construction.
-    ``grid`` is the published grid a slice is shown on below ``full``.
+    ``grid`` is the published grid a slice is shown on below ``full``; ``probes`` the budget and
+    flag thresholds that bound what filings learn beyond it (:mod:`deconflict.domain.probes`).
 
     >>> p = DisclosurePolicy().with_grant("un-observer", "us-af", Level.FULL)
     >>> p.rules[("un-observer", "us-af")].text, ("us-af", "un-observer") in p.rules
@@ -85,6 +87,7 @@ class DisclosurePolicy:
     """The level between parties (roles ``party``/``authority``) that no rule or coalition covers."""
     rules: Mapping[tuple[str, str], Level] = field(default_factory=dict)
     grid: SliceGrid = field(default_factory=SliceGrid)
+    probes: ProbeRules = field(default_factory=ProbeRules)
 
     def __post_init__(self) -> None:
         # Coerce and freeze: a policy is shared by every request, so nobody may change it in place,
@@ -95,7 +98,7 @@ class DisclosurePolicy:
 
     def __hash__(self) -> int:
         # The generated hash would hash the mapping proxy, which is unhashable.
-        return hash((self.default, frozenset(self.rules.items()), self.grid))
+        return hash((self.default, frozenset(self.rules.items()), self.grid, self.probes))
 
     def with_grant(self, viewer: str, subject: str, level: Level) -> DisclosurePolicy:
         """This policy with the one-way rule ``viewer`` sees ``subject`` at ``level``."""
@@ -117,8 +120,10 @@ ALERT_EVENTS = frozenset({"alert.created", "alert.updated", "alert.cleared"})
 _ALERT_KEYS = ("id", "kind", "severity", "state", "detected_at", "updated_at", "cleared_at")
 _AIRCRAFT_IDENTITY = ("party", "aircraft", "callsign")
 _AIRCRAFT_STATE = ("lat", "lon", "alt_m", "alt_ref", "gs_mps", "trk_deg", "vs_mps", "velocity_known")
-PARTY_PRIVATE_EVENTS = frozenset({"webhook.set", "webhook.removed", "token.rotated", "report.compliance"})
-"""Events about one party's own settings (payload key ``party``): that party and the admin see them."""
+PARTY_PRIVATE_EVENTS = frozenset(
+    {"webhook.set", "webhook.removed", "token.rotated", "report.compliance", CHARGED_EVENT}
+)
+"""Events about one party's own settings or budget (payload key ``party``): that party and the admin see them."""
 
 MESSAGE_EVENTS = frozenset({"message.sent", "message.acknowledged"})
 """Payload ``{"message": <full message>}`` (see :func:`deconflict.domain.hotline.message_json`);
@@ -262,7 +267,28 @@ class Disclosure:
             return self._overdue_view(viewer, payload)
         if type in PUBLIC_EVENTS:
             return copy.deepcopy(dict(payload))
+        if type == FLAG_EVENT:
+            return self._flag_view(viewer, payload)
         return None
+
+    def _flag_view(self, viewer: Party, payload: Mapping[str, Any]) -> dict[str, Any] | None:
+        """A flagged filing: its filer sees why; a party it met sees why and its own conflicts with
+        it, and who filed it only at ``conflicts-only`` and above (as those conflicts show it)."""
+        filer = payload["party"]
+        reasons = list(payload["reasons"])
+        if viewer.name == filer:
+            return {"party": filer, "notice": payload["notice"], "version": payload["version"], "reasons": reasons}
+        touched: Mapping[str, Any] = payload["touched"]
+        if viewer.name not in touched:
+            return None
+        named = self.level(viewer, filer) >= Level.CONFLICTS_ONLY
+        return {
+            "party": filer if named else None,
+            "notice": payload["notice"] if named else None,
+            "version": payload["version"] if named else None,
+            "reasons": reasons,
+            "conflicts": list(touched[viewer.name]),
+        }
 
     def message_view(self, viewer: Party, message: Mapping[str, Any]) -> dict[str, Any] | None:
         """What ``viewer`` sees of a hotline message, or ``None``.

@@ -34,6 +34,10 @@ _DENSIFY_M = 2_000.0
 """The exact overlap's edges are split to this length before covering, so that reading its
 straight lon/lat edges as great circles (as S2 does) moves them by centimetres at most."""
 _MAX_EDGE_SPLIT = 64
+MAX_CELLS = 4096
+"""A bound on the work and the size of a view: an overlap that would need more cells of the grid's
+level (one far wider than the theater's limits allow) is covered by coarser cells, which is
+still outward and tells less."""
 
 
 @dataclass(frozen=True)
@@ -53,11 +57,11 @@ class SliceGrid:
 
     def __post_init__(self) -> None:
         if isinstance(self.s2_level, bool) or not isinstance(self.s2_level, int) or not 0 <= self.s2_level <= 20:
-            raise ValidationError.at("disclosure.grid.s2_level", f"must be a whole number 0 to 20, got {self.s2_level!r}")
+            raise ValidationError.at(
+                "disclosure.grid.s2_level", f"must be a whole number 0 to 20, got {self.s2_level!r}"
+            )
         for name in ("altitude_m", "time_s", "distance_m", "existence_time_s"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int | float) or not (value > 0 and math.isfinite(value)):
-                raise ValidationError.at(f"disclosure.grid.{name}", f"must be a number greater than 0, got {value!r}")
+            check_positive(f"disclosure.grid.{name}", getattr(self, name))
 
     @property
     def cell_size_m(self) -> float:
@@ -102,6 +106,12 @@ class SliceGrid:
         }
 
 
+def check_positive(path: str, value: object) -> None:
+    """Refuse ``value`` unless it is a finite number greater than 0."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not (value > 0 and math.isfinite(value)):
+        raise ValidationError.at(path, f"must be a number greater than 0, got {value!r}")
+
+
 def _down(x: float, step: float) -> float:
     return float(round(math.floor(x / step + 1e-9) * step, 6))
 
@@ -111,21 +121,16 @@ def _up(x: float, step: float) -> float:
 
 
 def covering(geometry: Mapping[str, Any], level: int) -> list[s2.S2CellId]:
-    """The S2 cells of ``level`` that ``geometry`` (a GeoJSON Point, Polygon or MultiPolygon) touches,
-    normalized (four siblings become their parent). Holes are ignored: covering them is outward."""
+    """The S2 cells of ``level`` that a GeoJSON geometry touches, normalized (four siblings become
+    their parent). Holes are ignored (covering them is outward); Features and collections are
+    walked."""
     cov = s2.S2RegionCoverer()
     cov.set_min_level(0)
     cov.set_max_level(level)
-    cov.set_max_cells(1 << 30)
+    cov.set_max_cells(MAX_CELLS)
     ids: list[s2.S2CellId] = []
-    for ring in _rings(geometry):
-        if len(ring) == 1:  # a point: the cells within a metre of it (a point on an edge gets both)
-            cap = s2.S2Cap(_point(ring[0]), s2.S1Angle.Radians(1.0 / MIN_CURVATURE_RADIUS_M))
-            ids.extend(cov.GetCovering(cap))
-            continue
-        loop = s2.S2Loop(_densified(ring))
-        loop.Normalize()
-        ids.extend(cov.GetCovering(s2.S2Polygon(loop)))
+    for region in _regions(geometry):
+        ids.extend(cov.GetCovering(region))
     union = s2.S2CellUnion(ids)  # the constructor normalizes
     return list(union.cell_ids())
 
@@ -149,37 +154,65 @@ def cells_geojson(cells: list[s2.S2CellId]) -> dict[str, Any]:
     return {"type": "MultiPolygon", "coordinates": polygons}
 
 
-def _rings(geometry: Mapping[str, Any]) -> Iterator[list[list[float]]]:
-    kind, coords = geometry.get("type"), geometry.get("coordinates")
+def _regions(node: Any) -> Iterator[Any]:
+    """S2 regions that together contain a GeoJSON object: a point as the cap of a metre around it
+    (a point on a cell edge gets both cells), a line as a polyline, a polygon as its outer ring."""
+    if not isinstance(node, Mapping):
+        return
+    kind: Any = node.get("type")
+    coords: Any = node.get("coordinates")
     if kind == "Point":
-        yield [list(coords)]
+        yield s2.S2Cap(_point(coords), s2.S1Angle.Radians(1.0 / MIN_CURVATURE_RADIUS_M))
+    elif kind == "MultiPoint":
+        for c in coords:
+            yield from _regions({"type": "Point", "coordinates": c})
+    elif kind == "LineString":
+        pts = _densified(coords, closed=False)
+        if len(pts) < 2:
+            yield from _regions({"type": "Point", "coordinates": coords[0]})
+            return
+        line = s2.S2Polyline()
+        line.InitFromS2Points(pts)
+        yield line
+    elif kind == "MultiLineString":
+        for c in coords:
+            yield from _regions({"type": "LineString", "coordinates": c})
     elif kind == "Polygon":
-        yield coords[0]
+        pts = _densified(coords[0], closed=True)
+        if len(pts) < 3:  # degenerate: its points are all there is
+            yield from _regions({"type": "LineString", "coordinates": coords[0]})
+            return
+        loop = s2.S2Loop(pts)
+        loop.Normalize()
+        yield s2.S2Polygon(loop)
     elif kind == "MultiPolygon":
-        for polygon in coords:
-            yield polygon[0]
-    elif kind == "GeometryCollection":
-        for child in geometry.get("geometries") or ():
-            yield from _rings(child)
-    else:
-        raise ValueError(f"cannot cover a GeoJSON {kind!r}")
+        for c in coords:
+            yield from _regions({"type": "Polygon", "coordinates": c})
+    else:  # GeometryCollection, Feature, FeatureCollection
+        for child in node.get("geometries") or node.get("features") or ():
+            yield from _regions(child)
+        if isinstance(node.get("geometry"), Mapping):
+            yield from _regions(node["geometry"])
 
 
 def _point(lonlat: list[float]) -> s2.S2Point:
     return s2.S2LatLng.FromDegrees(float(lonlat[1]), float(lonlat[0])).Normalized().ToPoint()
 
 
-def _densified(ring: list[list[float]]) -> list[s2.S2Point]:
-    pts = [_point(p) for p in ring]
-    if len(pts) > 1 and _same(pts[0], pts[-1]):
+def _densified(line: list[list[float]], closed: bool) -> list[s2.S2Point]:
+    pts = [_point(p) for p in line]
+    if closed and len(pts) > 1 and _same(pts[0], pts[-1]):
         pts.pop()
     out: list[s2.S2Point] = []
     for i, a in enumerate(pts):
+        if not closed and i == len(pts) - 1:
+            out.append(a)
+            break
         b = pts[(i + 1) % len(pts)]
         if _same(a, b):
             continue
         angle = s2.S1Angle(a, b).radians() * EARTH_RADIUS_M
-        n = max(1, math.ceil(angle / _DENSIFY_M))
+        n = min(256, max(1, math.ceil(angle / _DENSIFY_M)))
         out.extend(_between(a, b, j / n) for j in range(n))
     return out
 
