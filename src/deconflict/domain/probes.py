@@ -4,8 +4,10 @@ Whether a filing conflicts with a notice its filer cannot see whole is a yes-or-
 that notice, finer than any grid the slice is shown on: moving a notice's edge by less than a grid
 step and watching the conflict come and go is a binary search. The theater bounds it with a
 budget (``[disclosure.probes]``, shown at ``/v1/policy``): a party may make ``budget`` filings or
-changes per ``period_s`` that meet such notices (with a conflict found, still open, changed or
-cleared); beyond it the broker refuses the change (429) and writes nothing. A filing whose
+changes per ``period_s`` that come *near* such notices (within the separation minima widened by
+the grid, conflict or not: a filing farther away gets the same answer whatever the notice is
+within the grid, so it learns nothing finer); beyond it the broker refuses the change (429) and
+writes nothing. A filing whose
 volume is very large or long, or that meets ``flag_notices`` or more notices of one other party
 at once, is flagged (``notice.probe_flagged``) to the admin, the filer and the parties it met.
 

@@ -561,7 +561,7 @@ class Broker:
         nj = notice_json(n)
         receipt = self._log_change(tx, caller.name, type_, result)
         d = self._disclosure(tx.repo)
-        probes.watch(tx, caller, type_, result, self.policy.probes, d)  # may refuse: nothing is written
+        probes.watch(tx, caller, type_, result, self.settings.separation, d)  # may refuse: nothing is written
         views = [v for v in (d.conflict_view(caller, conflict_json(c)) for c in result.conflicts) if v is not None]
         resolved = [v for v in (d.conflict_view(caller, conflict_json(c)) for c in result.resolved) if v is not None]
         # A shift that clears a conflict tells where the other notice ends, which the slice does not

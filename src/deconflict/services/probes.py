@@ -7,14 +7,16 @@ replicas: the filing lock serializes the filings that read and extend it.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Protocol
 
 from deconflict.domain.audit import Event
 from deconflict.domain.disclosure import Disclosure, Level
 from deconflict.domain.parse import format_time
 from deconflict.domain.parties import Party
+from deconflict.domain.policy import SeparationPolicy
 from deconflict.domain.probes import CHARGED_EVENT, FLAG_EVENT, ProbeRules
-from deconflict.services.filing import FilingResult
+from deconflict.services.filing import FilingResult, detect
 from deconflict.services.ports import BrokerRepository
 
 WATCHED = frozenset({"notice.filed", "notice.updated"})
@@ -43,12 +45,19 @@ class _Tx(Protocol):
     def log(self, actor: str, type_: str, payload: dict[str, Any]) -> Event: ...
 
 
-def watch(tx: _Tx, caller: Party, type_: str, result: FilingResult, rules: ProbeRules, d: Disclosure) -> None:
-    """Charge ``caller``'s budget for a change that meets notices it does not see whole (refusing
-    it with :class:`ProbeBudgetSpent` when the budget is spent), and flag a large or sweeping one."""
+def watch(tx: _Tx, caller: Party, type_: str, result: FilingResult, sep: SeparationPolicy, d: Disclosure) -> None:
+    """Charge ``caller``'s budget for a change that comes near notices it does not see whole
+    (refusing it with :class:`ProbeBudgetSpent` when the budget is spent), and flag a large or
+    sweeping one.
+
+    *Near* is within the separation minima widened by the grid (twice the cell size, one altitude
+    step, one time step): whether a filing farther away conflicts is the same for every notice
+    that agrees with the hidden one to the grid's precision, so only near filings can learn
+    anything finer, and each of them is charged whether or not it conflicts."""
     if type_ not in WATCHED:
         return
     n = result.notice
+    rules = d.policy.probes
     touched: dict[str, list[str]] = {}
     notices: dict[str, set[str]] = {}
     for c in [*result.conflicts, *result.resolved]:
@@ -58,7 +67,7 @@ def watch(tx: _Tx, caller: Party, type_: str, result: FilingResult, rules: Probe
             continue  # a protected site is public, a notice seen whole teaches nothing
         touched.setdefault(party, []).append(c.id)
         notices.setdefault(party, set()).add(notice)
-    if touched:
+    if touched or _near_hidden(tx.repo, caller, result, sep, d):
         _charge(tx, caller, n.id, n.version, rules)
     reasons = rules.reasons(
         widest_m=max(v.shape.bound_m for v in n.volumes),
@@ -70,9 +79,28 @@ def watch(tx: _Tx, caller: Party, type_: str, result: FilingResult, rules: Probe
         tx.log(caller.name, FLAG_EVENT, payload)
 
 
+def _near_hidden(
+    repo: BrokerRepository, caller: Party, result: FilingResult, sep: SeparationPolicy, d: Disclosure
+) -> bool:
+    grid = d.policy.grid
+    wide = replace(
+        sep,
+        horizontal_m=sep.horizontal_m + 2 * grid.cell_size_m,
+        vertical_m=sep.vertical_m + grid.altitude_m,
+        time_s=sep.time_s + grid.time_s,
+    )
+    return any(
+        not c.b.protected and d.level(caller, c.b.party) is not Level.FULL for c in detect(repo, result.notice, wide)
+    )
+
+
 def _charge(tx: _Tx, caller: Party, notice: str | None, version: int, rules: ProbeRules) -> None:
     since = tx.now - rules.period_s
-    prior = [e for e in tx.repo.events_of_type({CHARGED_EVENT}, since, tx.now + 1) if e.payload["party"] == caller.name]
+    prior = [
+        e
+        for e in tx.repo.events_of_type({CHARGED_EVENT}, since, tx.now + 1)
+        if e.payload["party"] == caller.name and e.time > since
+    ]
     if len(prior) >= rules.budget:
         raise ProbeBudgetSpent(caller.name, rules, prior[-rules.budget].time + rules.period_s, tx.now)
     tx.log(
