@@ -33,7 +33,7 @@ EARTH_RADIUS_M = 6_371_008.8
 _DENSIFY_M = 2_000.0
 """The exact overlap's edges are split to this length before covering, so that reading its
 straight lon/lat edges as great circles (as S2 does) moves them by centimetres at most."""
-_MAX_EDGE_SPLIT = 64
+_MAX_EDGE_SPLIT = 256
 MAX_CELLS = 4096
 """A bound on the work and the size of a view: an overlap that would need more cells of the grid's
 level (one far wider than the theater's limits allow) is covered by coarser cells, which is
@@ -113,11 +113,19 @@ def check_positive(path: str, value: object) -> None:
 
 
 def _down(x: float, step: float) -> float:
-    return float(round(math.floor(x / step + 1e-9) * step, 6))
+    """The greatest whole multiple of ``step`` (written to 6 decimals) that is not above ``x``."""
+    k = math.floor(x / step)
+    while (r := round(k * step, 6)) > x:
+        k -= 1
+    return float(r)
 
 
 def _up(x: float, step: float) -> float:
-    return float(round(math.ceil(x / step - 1e-9) * step, 6))
+    """The least whole multiple of ``step`` (written to 6 decimals) that is not below ``x``."""
+    k = math.ceil(x / step)
+    while (r := round(k * step, 6)) < x:
+        k += 1
+    return float(r)
 
 
 def covering(geometry: Mapping[str, Any], level: int) -> list[s2.S2CellId]:
@@ -136,17 +144,18 @@ def covering(geometry: Mapping[str, Any], level: int) -> list[s2.S2CellId]:
 
 
 def cells_geojson(cells: list[s2.S2CellId]) -> dict[str, Any]:
-    """A GeoJSON MultiPolygon of ``cells``; each edge, a great-circle arc, is given as many
-    vertices as it spans cells of the finest level in the union, so that straight lon/lat segments
-    follow it to within metres."""
+    """A GeoJSON MultiPolygon of ``cells``; each edge, a great-circle arc, is given a vertex every
+    ``_DENSIFY_M`` at most (and at every corner of the finest cells along it), so that straight
+    lon/lat segments follow it to well within a metre."""
     finest = max((c.level() for c in cells), default=0)
     polygons = []
     for cid in sorted(cells, key=lambda c: c.id()):
         cell = s2.S2Cell(cid)
-        parts = min(_MAX_EDGE_SPLIT, 1 << (finest - cid.level()))
         ring: list[list[float]] = []
         for k in range(4):
             a, b = cell.GetVertex(k), cell.GetVertex((k + 1) % 4)
+            length = s2.S1Angle(a, b).radians() * EARTH_RADIUS_M
+            parts = min(_MAX_EDGE_SPLIT, max(1 << (finest - cid.level()), math.ceil(length / _DENSIFY_M)))
             for i in range(parts):
                 ring.append(_lonlat(_between(a, b, i / parts)))
         ring.append(ring[0])
@@ -200,20 +209,23 @@ def _point(lonlat: list[float]) -> s2.S2Point:
 
 
 def _densified(line: list[list[float]], closed: bool) -> list[s2.S2Point]:
-    pts = [_point(p) for p in line]
-    if closed and len(pts) > 1 and _same(pts[0], pts[-1]):
-        pts.pop()
+    """The points of a GeoJSON line or ring with points added every ``_DENSIFY_M`` along each
+    edge, straight in longitude and latitude as GeoJSON draws it (S2 reads an edge as a great
+    circle: on a 100 km edge the two part by hundreds of metres, on 2 km by centimetres)."""
+    coords = [(float(p[0]), float(p[1])) for p in line]
+    if closed and len(coords) > 1 and coords[0] == coords[-1]:
+        coords.pop()
     out: list[s2.S2Point] = []
-    for i, a in enumerate(pts):
-        if not closed and i == len(pts) - 1:
-            out.append(a)
+    for i, (lon_a, lat_a) in enumerate(coords):
+        if not closed and i == len(coords) - 1:
+            out.append(_point([lon_a, lat_a]))
             break
-        b = pts[(i + 1) % len(pts)]
-        if _same(a, b):
+        lon_b, lat_b = coords[(i + 1) % len(coords)]
+        if (lon_a, lat_a) == (lon_b, lat_b):
             continue
-        angle = s2.S1Angle(a, b).radians() * EARTH_RADIUS_M
-        n = min(256, max(1, math.ceil(angle / _DENSIFY_M)))
-        out.extend(_between(a, b, j / n) for j in range(n))
+        length = s2.S1Angle(_point([lon_a, lat_a]), _point([lon_b, lat_b])).radians() * EARTH_RADIUS_M
+        n = 1 if abs(lon_b - lon_a) > 180 else min(256, max(1, math.ceil(length / _DENSIFY_M)))
+        out.extend(_point([lon_a + (lon_b - lon_a) * k / n, lat_a + (lat_b - lat_a) * k / n]) for k in range(n))
     return out
 
 
