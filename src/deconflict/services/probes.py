@@ -15,7 +15,7 @@ from deconflict.domain.disclosure import Disclosure, Level
 from deconflict.domain.parse import format_time
 from deconflict.domain.parties import Party
 from deconflict.domain.policy import SeparationPolicy
-from deconflict.domain.probes import CHARGED_EVENT, FLAG_EVENT, ProbeRules
+from deconflict.domain.probes import CHARGED_EVENT, ProbeRules
 from deconflict.services.filing import FilingResult, detect
 from deconflict.services.ports import BrokerRepository
 
@@ -76,7 +76,7 @@ def watch(tx: _Tx, caller: Party, type_: str, result: FilingResult, sep: Separat
     )
     if reasons:
         payload = {"party": caller.name, "notice": n.id, "version": n.version, "reasons": reasons, "touched": touched}
-        tx.log(caller.name, FLAG_EVENT, payload)
+        tx.log(caller.name, "notice.probe_flagged", payload)  # FLAG_EVENT
 
 
 def _near_hidden(
@@ -105,7 +105,7 @@ def _charge(tx: _Tx, caller: Party, notice: str | None, version: int, rules: Pro
         raise ProbeBudgetSpent(caller.name, rules, prior[-rules.budget].time + rules.period_s, tx.now)
     tx.log(
         caller.name,
-        CHARGED_EVENT,
+        "probe.charged",  # CHARGED_EVENT
         {
             "party": caller.name,
             "notice": notice,
