@@ -773,8 +773,6 @@ def may_see_event(viewer: str, full: dict[str, Any], key_of: dict[str, str]) -> 
         return key_of[data["conflict"]["id"]] in SEES_CONFLICTS[viewer]
     if full["type"].startswith("webhook."):
         return bool(data["party"] == viewer)
-    if full["type"] == "probe.charged":  # the filer's own budget
-        return bool(data["party"] == viewer)
     if full["type"] == "notice.probe_flagged":  # the filer and the parties the filing met
         return viewer == data["party"] or viewer in data["touched"]
     if full["type"] in ("message.sent", "message.acknowledged"):
@@ -804,7 +802,7 @@ def test_each_viewers_event_stream_holds_exactly_the_events_it_may_see_each_cut_
             full = admin[e["id"]]
             assert (e["type"], e["time"]) == (full["type"], full["time"])
             data, whole = e["data"], full["data"]
-            if e["type"] in {*NOTICE_EVENTS, "probe.charged"} or e["type"].startswith("webhook.") or viewer == ADMIN:
+            if e["type"] in NOTICE_EVENTS or e["type"].startswith("webhook.") or viewer == ADMIN:
                 assert data == whole, (viewer, e["id"])
                 continue
             if e["type"] == "notice.probe_flagged":  # the filer sees why, and not whom it met

@@ -30,7 +30,7 @@ from typing import Any
 from deconflict.domain.errors import ValidationError
 from deconflict.domain.grid import SliceGrid
 from deconflict.domain.parties import Party, Role
-from deconflict.domain.probes import CHARGED_EVENT, FLAG_EVENT, ProbeRules
+from deconflict.domain.probes import FLAG_EVENT, ProbeRules
 
 
 class Level(IntEnum):
@@ -120,10 +120,8 @@ ALERT_EVENTS = frozenset({"alert.created", "alert.updated", "alert.cleared"})
 _ALERT_KEYS = ("id", "kind", "severity", "state", "detected_at", "updated_at", "cleared_at")
 _AIRCRAFT_IDENTITY = ("party", "aircraft", "callsign")
 _AIRCRAFT_STATE = ("lat", "lon", "alt_m", "alt_ref", "gs_mps", "trk_deg", "vs_mps", "velocity_known")
-PARTY_PRIVATE_EVENTS = frozenset(
-    {"webhook.set", "webhook.removed", "token.rotated", "report.compliance", CHARGED_EVENT}
-)
-"""Events about one party's own settings or budget (payload key ``party``): that party and the admin see them."""
+PARTY_PRIVATE_EVENTS = frozenset({"webhook.set", "webhook.removed", "token.rotated", "report.compliance"})
+"""Events about one party's own settings (payload key ``party``): that party and the admin see them."""
 
 MESSAGE_EVENTS = frozenset({"message.sent", "message.acknowledged"})
 """Payload ``{"message": <full message>}`` (see :func:`deconflict.domain.hotline.message_json`);

@@ -28,7 +28,8 @@ from deconflict.domain.grid import check_positive
 
 CHARGED_EVENT = "probe.charged"
 """Payload ``{"party", "notice", "version", "used", "budget", "period_s"}``: one filing or change
-of ``party`` that met notices it does not see whole (seen by that party and the admin)."""
+of ``party`` that came near notices it does not see whole (seen by the admin only: the party
+reads its budget at ``/v1/policy`` and is told when it is spent)."""
 FLAG_EVENT = "notice.probe_flagged"
 """Payload ``{"party", "notice", "version", "reasons", "touched": {party: [conflict ids]}}``."""
 
