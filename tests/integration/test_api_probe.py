@@ -14,6 +14,7 @@ docs/disclosure.md ("Threat model") states the bound these tests hold the broker
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -103,6 +104,12 @@ def test_the_issues_probe_learns_the_hidden_notice_only_to_the_grid_and_is_flagg
     assert ex["disclosure"] == "existence" and "slice" not in ex
     assert ex["time_window"] == {"start": "2015-09-30T00:00:00Z", "end": "2015-10-01T00:00:00Z"}
     assert all(isinstance(x, int) for ring in ex["area"]["coordinates"] for point in ring for x in point)
+
+    # The hotline thread the broker opens for each conflict names its day only: its subject gave
+    # the exact start of the slice to both sides, whatever their level.
+    for name in ("us-af", "tr-af"):
+        told = json.dumps([e.data for e in api.broker.visible_events(api.broker.party(name), 0)[0]])
+        assert "Conflict " in told and exact[name]["time_window"]["start"] not in told
 
     # The hidden notice changes by less than the grid: 7 m wider, 20 m higher, a minute later.
     v2 = hidden(23.4637, "2015-09-30T07:32:07Z", "2015-09-30T10:28:41Z", 3031.37, 8007.13)

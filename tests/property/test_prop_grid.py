@@ -22,7 +22,7 @@ KM_PER_DEG = 111.195
 @st.composite
 def overlaps(draw: st.DrawFn) -> dict[str, object]:
     lat = draw(st.floats(-70, 70))
-    lon = draw(st.floats(-179, 179))
+    lon = draw(st.floats(-170, 170))  # the shapely oracle does not wrap at the antimeridian
     radius_km = draw(st.floats(0.5, 200))
     n = draw(st.integers(3, 24))
     scales = draw(st.lists(st.floats(0.3, 1.0), min_size=n, max_size=n))

@@ -497,7 +497,7 @@ class Broker:
                 (c.party_a, c.party_b),
                 self.hotline.conflict_deadline_s(starts_in),
                 Priority.IMMEDIATE if self.hotline.conflict_is_near(starts_in) else Priority.PRIORITY,
-                f"Conflict {c.id} from {format_time(c.detail.time_start)}",
+                f"Conflict {c.id} on {format_time(c.detail.time_start)[:10]}",  # the day: no finer than existence
                 "The broker found a conflict that involves your activity. Read it at "
                 f"/v1/conflicts/{c.id} and acknowledge this message (received and understood; an "
                 "acknowledgement is never an approval).",
