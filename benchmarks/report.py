@@ -45,8 +45,10 @@ from rich.table import Table
 from deconflict.adapters.sql.store import open_store
 from deconflict.domain.alerts import Alert, AlertKind, Changes
 from deconflict.domain.audit import BrokerKey
+from deconflict.domain.disclosure import DisclosurePolicy
 from deconflict.domain.parse import format_time
 from deconflict.domain.parties import Party, Role
+from deconflict.domain.probes import ProbeRules
 from deconflict.services.broker import Broker
 from deconflict.services.reports import compliance as compliance_report
 from deconflict.services.reports import read_facts
@@ -204,7 +206,8 @@ def _report_after(started: threading.Event, broker: Broker, admin: Party, since:
 def run(db: str, args: argparse.Namespace) -> dict[str, float]:
     clock = Clock(T0)
     store = open_store(db, clock=clock)
-    broker = Broker(store, clock, BrokerKey.generate())
+    # days of overlapping filings: far past the probe budget (its check still runs)
+    broker = Broker(store, clock, BrokerKey.generate(), disclosure=DisclosurePolicy(probes=ProbeRules(budget=10**9)))
     try:
         out = fill(broker, clock, args, args.seed)
         out |= time_report(broker, args)

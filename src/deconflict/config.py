@@ -19,6 +19,18 @@ File (``--config FILE`` or ``DECONFLICT_CONFIG``)::
     default = "conflicts-only"
     pairs = [{parties = ["coalition-a", "ru-vks"], level = "existence"}]
     grants = [{viewer = "un-observer", subject = "ru-vks", level = "conflicts-only"}]
+    [disclosure.grid]       # the grid a slice is shown on below full (docs/disclosure.md)
+    s2_level = 10           # S2 cells of about 9 km
+    altitude_m = 304.8
+    time_s = 900
+    distance_m = 10000
+    existence_time_s = 86400
+    [disclosure.probes]     # what filings may learn beyond the grid
+    budget = 50             # filings or changes per period that meet notices not seen whole
+    period_s = 86400
+    flag_extent_m = 200000
+    flag_window_s = 172800
+    flag_notices = 5
     [audit]
     key_file = "deconflict-broker.key"   # Ed25519 signing key, created on first start
     [server]
@@ -76,9 +88,11 @@ from typing import Any
 
 from deconflict.domain.disclosure import DisclosurePolicy, Level
 from deconflict.domain.errors import ValidationError
+from deconflict.domain.grid import SliceGrid
 from deconflict.domain.hotline import SEVERITY_WORDS, ConflictDeadline, HotlineSettings
 from deconflict.domain.parties import check_name
 from deconflict.domain.policy import Limits, NoticePolicy, SeparationPolicy
+from deconflict.domain.probes import ProbeRules
 from deconflict.domain.resolution import HintBounds
 from deconflict.domain.shapes import ShapeLimits
 from deconflict.services.filing import Settings
@@ -358,7 +372,11 @@ def theater_policy(config: Config) -> dict[str, Any]:
             "track_timeout_s": t.track_timeout_s,
         },
         "hotline": config.hotline.to_json(),
-        "disclosure": {"default": config.disclosure.default.text},
+        "disclosure": {
+            "default": config.disclosure.default.text,
+            "grid": config.disclosure.grid.to_json(),
+            "probes": config.disclosure.probes.to_json(),
+        },
         "rate_limits": config.rate_limits.to_json(),
     }
 
@@ -379,11 +397,15 @@ def _tactical(sec: Mapping[str, Any]) -> TacticalSettings:
 
 
 def _disclosure(sec: Mapping[str, Any]) -> DisclosurePolicy:
-    unknown = set(sec) - {"default", "pairs", "grants"}
+    unknown = set(sec) - {"default", "pairs", "grants", "grid", "probes"}
     if unknown:
-        raise ValidationError.at(f"disclosure.{sorted(unknown)[0]}", "unknown setting; known: default, pairs, grants")
+        raise ValidationError.at(
+            f"disclosure.{sorted(unknown)[0]}", "unknown setting; known: default, pairs, grants, grid, probes"
+        )
     default = Level.parse("disclosure.default", str(sec.get("default", Level.CONFLICTS_ONLY.text)))
-    policy = DisclosurePolicy(default)
+    grid = _apply(SliceGrid(), _section(sec, "grid"), "disclosure.grid")
+    probes = _apply(ProbeRules(), _section(sec, "probes"), "disclosure.probes")
+    policy = DisclosurePolicy(default, grid=grid, probes=probes)
     for i, pair in enumerate(_entries(sec, "pairs")):
         path = f"disclosure.pairs[{i}]"
         parties = pair.get("parties")

@@ -96,8 +96,9 @@ def test_filing_returns_the_notice_its_conflicts_hints_and_a_receipt(api: Api) -
         "volume": 0,
         "protected_site": False,
     }
-    assert c["slice"]["overlap"]["type"] == "Polygon"
-    assert c["slice"]["altitude"] == {"lower_m": pytest.approx(6847.6, abs=0.1), "upper_m": pytest.approx(8152.4)}
+    # on the grid (docs/disclosure.md): the exact band 6847.6-8152.4 m widened to whole 1000 ft steps
+    assert c["slice"]["overlap"]["type"] == "MultiPolygon" and c["slice"]["grid"] is True
+    assert c["slice"]["altitude"] == {"lower_m": pytest.approx(22 * 304.8), "upper_m": pytest.approx(27 * 304.8)}
     # a shift that clears it would tell us-af where ru-vks's notice ends: not at conflicts-only
     assert body["hints"] is None and "disclosure policy" in body["hints_withheld"]
     seen_by_ru = api.as_("ru-vks").get(f"/v1/conflicts/{c['id']}").json()

@@ -41,6 +41,7 @@ from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -235,7 +236,7 @@ class Scenario:
             out.add(f"conflict:{key}")
             for party in named:
                 out |= {f"party:{party}", f"id:{CONFLICT_SIDES[key][party]}"}
-            if disclosure != EX:
+            if disclosure == FULL:  # below, the slice is on the grid (or a coarse area): never exact
                 out.add(f"slice:{key}")
         return out
 
@@ -532,11 +533,29 @@ def check_conflict_view(viewer: str, key: str, view: dict[str, Any], admin: dict
         assert side == (full if full["party"] in named else {"hidden": True}), (viewer, key)
     if disclosure == EX:
         assert set(view) == {*admin, "disclosure", "time_window", "area"} - {"slice"}, (viewer, key)
-        assert view["time_window"] == admin["slice"]["time_window"]
+        # whole UTC days that hold the exact window
+        assert contains_window(view["time_window"], admin["slice"]["time_window"], 86400), (viewer, key)
         coords = [x for ring in view["area"]["coordinates"] for point in ring for x in point]
         assert all(isinstance(x, int) for x in coords), (viewer, key, view["area"])
+    elif disclosure == CO:
+        # on the default grid (docs/disclosure.md): outward to 1000 ft, 15 min, S2 cells of level 10
+        assert view == {**admin, "slice": view["slice"], "disclosure": disclosure}, (viewer, key)
+        got, exact = view["slice"], admin["slice"]
+        assert got["grid"] is True and got["overlap"]["type"] == "MultiPolygon", (viewer, key)
+        assert contains_window(got["time_window"], exact["time_window"], 900), (viewer, key)
+        for bound, direction in (("lower_m", -1), ("upper_m", 1)):
+            steps = got["altitude"][bound] / 304.8
+            assert abs(steps - round(steps)) < 1e-6, (viewer, key, got["altitude"])
+            assert 0 <= direction * (got["altitude"][bound] - exact["altitude"][bound]) < 304.8, (viewer, key)
     else:
         assert view == {**admin, "disclosure": disclosure}, (viewer, key)
+
+
+def contains_window(shown: dict[str, str], exact: dict[str, str], step_s: int) -> bool:
+    """``shown`` is ``exact`` widened outward to whole steps of ``step_s``, no more."""
+    s0, s1 = (datetime.fromisoformat(shown[k]).timestamp() for k in ("start", "end"))
+    e0, e1 = (datetime.fromisoformat(exact[k]).timestamp() for k in ("start", "end"))
+    return s0 % step_s == 0 and s1 % step_s == 0 and 0 <= e0 - s0 < step_s and 0 <= s1 - e1 < step_s
 
 
 def test_each_viewer_sees_exactly_the_conflicts_the_policy_grants_and_only_parties_to_one_acknowledge(
@@ -719,8 +738,11 @@ def act_out(api: Api, s: Scenario) -> dict[str, list[httpx.Response]]:
     replies["us-af"].append(r)
 
     ru = api.as_("ru-vks")
+    far = BY_SHORT["tr-af-SECRET-FAR"].body()
+    far["volumes"][0]["time_end"]["value"] = "2015-10-03T07:30:00Z"  # three days: flagged (meets nobody)
     changes = [
         ru.put(f"/v1/notices/{B1_V2.id}", json={"replaces_version": 1, **B1_V2.body()}),
+        api.as_("tr-af").put(f"/v1/notices/{nid('tr-af-SECRET-FAR')}", json={"replaces_version": 1, **far}),
         ru.delete(f"/v1/notices/{nid('ru-vks-SECRET-A1')}"),
         ru.post(f"/v1/notices/{nid('ru-vks-SECRET-E1')}/end"),
         api.as_("tr-af").post(f"/v1/notices/{nid('tr-af-SECRET-FAR')}/activate"),
@@ -751,6 +773,8 @@ def may_see_event(viewer: str, full: dict[str, Any], key_of: dict[str, str]) -> 
         return key_of[data["conflict"]["id"]] in SEES_CONFLICTS[viewer]
     if full["type"].startswith("webhook."):
         return bool(data["party"] == viewer)
+    if full["type"] == "notice.probe_flagged":  # the filer and the parties the filing met
+        return viewer == data["party"] or viewer in data["touched"]
     if full["type"] in ("message.sent", "message.acknowledged"):
         # the broker's thread about a conflict goes to the conflict's parties, and to nobody else
         return viewer in {r["party"] for r in data["message"]["to"]}
@@ -767,6 +791,7 @@ def test_each_viewers_event_stream_holds_exactly_the_events_it_may_see_each_cut_
     assert list(admin) == list(range(1, last + 1)), "the admin sees every event"
     admin_types = Counter(e["type"] for e in admin.values())
     assert admin_types["conflict.updated"] >= 1 and admin_types["conflict.resolved"] == 2, admin_types
+    assert admin_types["notice.probe_flagged"] == 1 and admin_types["probe.charged"] >= 4, admin_types
     key_of = {cid: key for key, cid in s.conflicts.items()}
 
     problems: list[str] = []
@@ -779,6 +804,9 @@ def test_each_viewers_event_stream_holds_exactly_the_events_it_may_see_each_cut_
             data, whole = e["data"], full["data"]
             if e["type"] in NOTICE_EVENTS or e["type"].startswith("webhook.") or viewer == ADMIN:
                 assert data == whole, (viewer, e["id"])
+                continue
+            if e["type"] == "notice.probe_flagged":  # the filer sees why, and not whom it met
+                assert data == {k: whole[k] for k in ("party", "notice", "version", "reasons")}, (viewer, e["id"])
                 continue
             if e["type"].startswith("message."):
                 # the other recipient is named exactly where the conflict names its side

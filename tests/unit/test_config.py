@@ -170,3 +170,40 @@ def test_hotline_section(tmp_path: Path) -> None:
     assert cfg.tactical.overhead_m == 1500
     d = load_config(env={}).hotline
     assert d.escalation_interval_s == 300 and d.auto_threads is True and d.conflict_deadline_s(3600) == 900
+
+
+def test_the_grid_and_the_probe_budget_are_theater_policy(tmp_path: Path) -> None:
+    from deconflict.config import theater_policy
+
+    f = tmp_path / "theater.toml"
+    f.write_text(
+        "[disclosure.grid]\ns2_level = 9\naltitude_m = 500\ntime_s = 1800\n"
+        "[disclosure.probes]\nbudget = 3\nperiod_s = 3600\n"
+    )
+    cfg = load_config(f, env={})
+    grid, probes = cfg.disclosure.grid, cfg.disclosure.probes
+    assert (grid.s2_level, grid.altitude_m, grid.time_s, grid.existence_time_s) == (9, 500, 1800, 86400)
+    assert (probes.budget, probes.period_s, probes.flag_notices) == (3, 3600, 5)
+    shown = theater_policy(cfg)["disclosure"]
+    assert shown["grid"]["s2_level"] == 9 and shown["grid"]["cell_size_m"] > 15000
+    assert shown["probes"]["budget"] == 3
+
+
+@pytest.mark.parametrize(
+    ("text", "path"),
+    [
+        ("[disclosure.grid]\ns2_level = 25\n", "disclosure.grid.s2_level"),
+        ("[disclosure.grid]\ns2_level = 9.5\n", "disclosure.grid.s2_level"),
+        ("[disclosure.grid]\ntime_s = 0\n", "disclosure.grid.time_s"),
+        ("[disclosure.grid]\ncell_m = 10\n", "disclosure.grid.cell_m"),
+        ("[disclosure.probes]\nbudget = 0\n", "disclosure.probes.budget"),
+        ("[disclosure.probes]\nperiod_s = -1\n", "disclosure.probes.period_s"),
+        ("[disclosure]\nprobe = 3\n", "disclosure.probe"),
+    ],
+)
+def test_bad_grid_or_probe_settings_name_the_key(tmp_path: Path, text: str, path: str) -> None:
+    f = tmp_path / "bad.toml"
+    f.write_text(text)
+    with pytest.raises(ValidationError) as e:
+        load_config(f, env={})
+    assert e.value.errors[0].path == path

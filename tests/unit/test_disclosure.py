@@ -29,6 +29,7 @@ from deconflict.domain.disclosure import (
     coarse_area,
 )
 from deconflict.domain.errors import ValidationError
+from deconflict.domain.grid import SliceGrid
 from deconflict.domain.parties import Party, Role
 
 # ---------------------------------------------------------------------------------------------
@@ -57,6 +58,10 @@ PARTIES = {
 }
 
 WINDOW = {"start": "2015-09-30T07:55:00Z", "end": "2015-09-30T08:05:00Z"}
+GRID_WINDOW = {"start": "2015-09-30T07:45:00Z", "end": "2015-09-30T08:15:00Z"}
+"""``WINDOW`` on the default grid's 15-minute steps (what ``conflicts-only`` shows)."""
+DAY_WINDOW = {"start": "2015-09-30T00:00:00Z", "end": "2015-10-01T00:00:00Z"}
+"""``WINDOW`` in whole UTC days (what ``existence`` shows)."""
 CONFLICT_KEYS = {"id", "state", "detected_at", "updated_at", "resolved_at"}
 SIDE_KEYS = {"party", "notice", "version", "volume", "protected_site"}
 
@@ -353,12 +358,20 @@ def check_conflict_view(view: dict[str, Any] | None, full: dict[str, Any], expec
     *sides, level = expected
     slice_shown = level != "existence"
     text = dumps(view)
-    if slice_shown:
+    if level == "full":
         assert set(view) == CONFLICT_KEYS | {"sides", "slice", "disclosure"}
         assert view["slice"] == full["slice"]
+    elif slice_shown:
+        # on the published grid: whole steps, S2 cells, never the exact values
+        assert set(view) == CONFLICT_KEYS | {"sides", "slice", "disclosure"}
+        assert view["slice"] == SliceGrid().slice(full["slice"])
+        assert view["slice"]["time_window"] == GRID_WINDOW
+        assert view["slice"]["altitude"] == {"lower_m": 1219.2, "upper_m": 2438.4}
+        for marker in SLICE_MARKERS:
+            assert marker not in text, f"exact slice value {marker} leaked"
     else:
         assert set(view) == CONFLICT_KEYS | {"sides", "time_window", "area", "disclosure"}
-        assert view["time_window"] == WINDOW
+        assert view["time_window"] == DAY_WINDOW
         assert view["area"] == {
             "type": "Polygon",
             "coordinates": [[[36, 35], [37, 35], [37, 36], [36, 36], [36, 35]]],
@@ -619,12 +632,13 @@ def test_the_full_forms_of_the_wire_module_are_understood() -> None:
     )
     full = conflict_json(record)
     d = Disclosure(DisclosurePolicy(), PARTIES)
-    assert d.conflict_view(PARTIES[ALPHA], full) == {**full, "disclosure": "conflicts-only"}
+    gridded = {**full, "slice": SliceGrid().slice(full["slice"]), "disclosure": "conflicts-only"}
+    assert d.conflict_view(PARTIES[ALPHA], full) == gridded
     hidden = Disclosure(DisclosurePolicy().with_pair(ALPHA, BRAVO, Level.EXISTENCE), PARTIES)
     view = hidden.conflict_view(PARTIES[BRAVO], full)
     assert view is not None
     assert view["sides"][0] == {"hidden": True}
-    assert view["time_window"] == full["slice"]["time_window"]
+    assert view["time_window"] == {"start": "2015-09-30T00:00:00Z", "end": "2015-10-01T00:00:00Z"}
     assert "n-alpha" not in dumps(view) and ALPHA not in dumps(view)
 
 
@@ -842,9 +856,14 @@ def test_property_nothing_beyond_the_policy_leaks(world: tuple[Any, ...]) -> Non
             assert shown == s
     # (2) the overlap's coordinates (and the altitudes and gaps) only when every side is ≥ conflicts-only
     overlap_markers = [repr(x) for x in _coords(full["slice"]["overlap"])]
-    if min(levels) >= Level.CONFLICTS_ONLY:
+    if min(levels) >= Level.FULL:
         assert view["slice"] == full["slice"]
-        assert view["disclosure"] == min(levels).text
+        assert view["disclosure"] == "full"
+    elif min(levels) >= Level.CONFLICTS_ONLY:
+        assert view["slice"] == policy.grid.slice(full["slice"])
+        assert view["disclosure"] == "conflicts-only"
+        for marker in [*overlap_markers, *SLICE_MARKERS[4:]]:
+            assert marker not in text
     else:
         assert "slice" not in view
         assert view["disclosure"] == "existence"

@@ -22,6 +22,7 @@ from deconflict.api.limits import RateLimited
 from deconflict.domain.errors import NotFoundError, StaleVersionError, ValidationError
 from deconflict.services.broker import Forbidden, Unauthorized
 from deconflict.services.filing import NotOwnerError
+from deconflict.services.probes import ProbeBudgetSpent
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +106,12 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(NotOwnerError)
     async def _not_owner(_: Request, e: NotOwnerError) -> JSONResponse:
         return problem(403, "forbidden", str(e))
+
+    @app.exception_handler(ProbeBudgetSpent)
+    async def _probe_budget(_: Request, e: ProbeBudgetSpent) -> JSONResponse:
+        resp = problem(429, "probe-budget", str(e), [{"field": e.field, "reason": e.reason}])
+        resp.headers["Retry-After"] = str(e.retry_after_s)
+        return resp
 
     @app.exception_handler(Unauthorized)
     async def _unauthorized(_: Request, e: Unauthorized) -> JSONResponse:

@@ -133,6 +133,11 @@ class Slice(Out):
     altitude: Altitudes
     time_window: TimeWindow
     overlap: Geometry = Field(description="The overlap in plan (a point where the volumes only touch).")
+    grid: bool | SkipJsonSchema[None] = Field(
+        default=None,
+        description="At `conflicts-only`: true, the slice is quantized outward to the grid of `/v1/policy` "
+        "(the overlap as S2 cells, altitudes, times and gaps in whole steps); absent when exact.",
+    )
 
 
 Disclosed = Literal["existence", "conflicts-only", "full"]
@@ -387,8 +392,31 @@ class HotlinePolicy(Out):
     alert_ack_s: dict[str, float] = Field(description="Seconds, by severity.")
 
 
+class SliceGridOut(Out):
+    """The grid a slice is shown on below `full` (docs/disclosure.md)."""
+
+    s2_level: int
+    cell_size_m: float = Field(description="The nominal width of an S2 cell of that level.")
+    altitude_m: float
+    time_s: float
+    distance_m: float
+    existence_time_s: float
+
+
+class ProbeRulesOut(Out):
+    """The probe budget and flag thresholds (docs/disclosure.md)."""
+
+    budget: int
+    period_s: float
+    flag_extent_m: float
+    flag_window_s: float
+    flag_notices: int
+
+
 class DisclosureDefault(Out):
     default: Literal["none", "existence", "conflicts-only", "full"]
+    grid: SliceGridOut
+    probes: ProbeRulesOut
 
 
 class RateLimitsPolicy(Out):

@@ -22,12 +22,13 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import IntEnum
 from types import MappingProxyType
 from typing import Any
 
 from deconflict.domain.errors import ValidationError
+from deconflict.domain.grid import SliceGrid
 from deconflict.domain.message_disclosure import (
     MESSAGE_EVENTS,
     OVERDUE_EVENT,
@@ -36,6 +37,7 @@ from deconflict.domain.message_disclosure import (
     message_view,
 )
 from deconflict.domain.parties import Party, Role
+from deconflict.domain.probes import FLAG_EVENT, ProbeRules
 
 
 class Level(IntEnum):
@@ -50,9 +52,11 @@ class Level(IntEnum):
     NONE = 0
     """Nothing (observers without a grant). An involved party is still told that a conflict exists."""
     EXISTENCE = 1
-    """Only that a conflict exists, with its time window and a coarse (whole-degree) area."""
+    """Only that a conflict exists, with its time window in whole grid steps (days) and a coarse
+    (whole-degree) area."""
     CONFLICTS_ONLY = 2
-    """The other side's party, notice id and the overlapping slice of conflicts involving the viewer."""
+    """The other side's party, notice id and the overlapping slice, on the published grid, of
+    conflicts involving the viewer."""
     FULL = 3
     """The subject's notices whole."""
 
@@ -78,6 +82,8 @@ class DisclosurePolicy:
     ``rules`` maps ``(viewer, subject)`` party names to the level the viewer gets on the subject's
     activity. A rule wins over the coalition and observer defaults; only "it is your own" and
     "you are the admin" win over a rule. The mapping is copied and frozen on construction.
+    ``grid`` is the published grid a slice is shown on below ``full``; ``probes`` the budget and
+    flag thresholds that bound what filings learn beyond it (:mod:`deconflict.domain.probes`).
 
     >>> p = DisclosurePolicy().with_grant("un-observer", "us-af", Level.FULL)
     >>> p.rules[("un-observer", "us-af")].text, ("us-af", "un-observer") in p.rules
@@ -87,6 +93,8 @@ class DisclosurePolicy:
     default: Level = Level.CONFLICTS_ONLY
     """The level between parties (roles ``party``/``authority``) that no rule or coalition covers."""
     rules: Mapping[tuple[str, str], Level] = field(default_factory=dict)
+    grid: SliceGrid = field(default_factory=SliceGrid)
+    probes: ProbeRules = field(default_factory=ProbeRules)
 
     def __post_init__(self) -> None:
         # Coerce and freeze: a policy is shared by every request, so nobody may change it in place,
@@ -97,15 +105,15 @@ class DisclosurePolicy:
 
     def __hash__(self) -> int:
         # The generated hash would hash the mapping proxy, which is unhashable.
-        return hash((self.default, frozenset(self.rules.items())))
+        return hash((self.default, frozenset(self.rules.items()), self.grid, self.probes))
 
     def with_grant(self, viewer: str, subject: str, level: Level) -> DisclosurePolicy:
         """This policy with the one-way rule ``viewer`` sees ``subject`` at ``level``."""
-        return DisclosurePolicy(self.default, {**self.rules, (viewer, subject): level})
+        return replace(self, rules={**self.rules, (viewer, subject): level})
 
     def with_pair(self, a: str, b: str, level: Level) -> DisclosurePolicy:
         """This policy with ``a`` and ``b`` seeing each other at ``level`` (both directions)."""
-        return DisclosurePolicy(self.default, {**self.rules, (a, b): level, (b, a): level})
+        return replace(self, rules={**self.rules, (a, b): level, (b, a): level})
 
 
 NOTICE_EVENTS = frozenset({"notice.filed", "notice.updated", "notice.activated", "notice.ended", "notice.cancelled"})
@@ -182,8 +190,9 @@ class Disclosure:
         The admin sees it whole. A party or authority sees only conflicts it is a side of; an
         observer only those where it has at least ``existence`` on a side that is not a protected
         site. Each side is shown as is at ``conflicts-only`` and above and as ``{"hidden": true}``
-        below; the slice is shown only when every side is at ``conflicts-only`` or above, otherwise
-        the view carries only the slice's time window and a whole-degree ``area``. ``disclosure``
+        below. The slice is shown exactly when every side is at ``full``, quantized outward to the
+        policy's grid when the lowest is ``conflicts-only``; below, the view carries only the time
+        window in whole ``existence_time_s`` steps and a whole-degree ``area``. ``disclosure``
         names the lowest side level.
         """
         if viewer.role is Role.ADMIN:
@@ -207,11 +216,14 @@ class Disclosure:
         view["sides"] = [_side_view(side, lv) for side, lv in zip(sides, levels, strict=True)]
         lowest = min(levels)
         slice_ = conflict["slice"]
-        if lowest >= Level.CONFLICTS_ONLY:
+        grid = self.policy.grid
+        if lowest >= Level.FULL:
             view["slice"] = copy.deepcopy(dict(slice_))
+        elif lowest >= Level.CONFLICTS_ONLY:
+            view["slice"] = grid.slice(slice_)
         else:
             window = slice_["time_window"]
-            view["time_window"] = {"start": window["start"], "end": window["end"]}
+            view["time_window"] = grid.window(window["start"], window["end"], grid.existence_time_s)
             view["area"] = coarse_area(slice_["overlap"])
         # A side below existence (an observer's ungranted side) is shown exactly as an existence one.
         view["disclosure"] = max(lowest, Level.EXISTENCE).text
@@ -245,7 +257,28 @@ class Disclosure:
             return message_event_view(self, viewer, type, payload)
         if type in PUBLIC_EVENTS:
             return copy.deepcopy(dict(payload))
+        if type == FLAG_EVENT:
+            return self._flag_view(viewer, payload)
         return None
+
+    def _flag_view(self, viewer: Party, payload: Mapping[str, Any]) -> dict[str, Any] | None:
+        """A flagged filing: its filer sees why; a party it met sees why and its own conflicts with
+        it, and who filed it only at ``conflicts-only`` and above (as those conflicts show it)."""
+        filer = payload["party"]
+        reasons = list(payload["reasons"])
+        if viewer.name == filer:
+            return {"party": filer, "notice": payload["notice"], "version": payload["version"], "reasons": reasons}
+        touched: Mapping[str, Any] = payload["touched"]
+        if viewer.name not in touched:
+            return None
+        named = self.level(viewer, filer) >= Level.CONFLICTS_ONLY
+        return {
+            "party": filer if named else None,
+            "notice": payload["notice"] if named else None,
+            "version": payload["version"] if named else None,
+            "reasons": reasons,
+            "conflicts": list(touched[viewer.name]),
+        }
 
     def message_view(self, viewer: Party, message: Mapping[str, Any]) -> dict[str, Any] | None:
         """What ``viewer`` sees of a hotline message, or ``None``: the sender and the recipients,

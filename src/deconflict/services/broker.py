@@ -51,6 +51,7 @@ from deconflict.domain.parties import Party, Role, check_name, check_party_name
 from deconflict.domain.policy import Limits
 from deconflict.domain.resolution import resolution_hints
 from deconflict.domain.volumes import PROTECTED_SITE_KIND, Notice, NoticeState
+from deconflict.services import probes
 from deconflict.services.filing import FilingResult, NoticeService, Settings
 from deconflict.services.ports import (
     BrokerRepository,
@@ -497,7 +498,7 @@ class Broker:
                 (c.party_a, c.party_b),
                 self.hotline.conflict_deadline_s(starts_in),
                 Priority.IMMEDIATE if self.hotline.conflict_is_near(starts_in) else Priority.PRIORITY,
-                f"Conflict {c.id} from {format_time(c.detail.time_start)}",
+                f"Conflict {c.id} on {format_time(c.detail.time_start)[:10]}",  # the day: no finer than existence
                 "The broker found a conflict that involves your activity. Read it at "
                 f"/v1/conflicts/{c.id} and acknowledge this message (received and understood; an "
                 "acknowledgement is never an approval).",
@@ -561,6 +562,7 @@ class Broker:
         nj = notice_json(n)
         receipt = self._log_change(tx, caller.name, type_, result)
         d = self._disclosure(tx.repo)
+        probes.watch(tx, caller, type_, result, self.settings.separation, d)  # may refuse: nothing is written
         views = [v for v in (d.conflict_view(caller, conflict_json(c)) for c in result.conflicts) if v is not None]
         resolved = [v for v in (d.conflict_view(caller, conflict_json(c)) for c in result.resolved) if v is not None]
         # A shift that clears a conflict tells where the other notice ends, which the slice does not

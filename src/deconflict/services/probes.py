@@ -1,0 +1,117 @@
+"""The probe budget and the probe flag, applied in the transaction of a filing or an update.
+
+See :mod:`deconflict.domain.probes` for the rules and docs/disclosure.md for the bound they give.
+The count is read from the event log (``probe.charged``), so it holds across restarts and
+replicas: the filing lock serializes the filings that read and extend it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any, Protocol
+
+from deconflict.domain.audit import Event
+from deconflict.domain.disclosure import Disclosure, Level
+from deconflict.domain.parse import format_time
+from deconflict.domain.parties import Party
+from deconflict.domain.policy import SeparationPolicy
+from deconflict.domain.probes import CHARGED_EVENT, ProbeRules
+from deconflict.services.filing import FilingResult, detect
+from deconflict.services.ports import BrokerRepository
+
+WATCHED = frozenset({"notice.filed", "notice.updated"})
+"""Only a new shape or time can learn anything new: state changes are not charged or flagged."""
+
+
+class ProbeBudgetSpent(Exception):
+    """The caller has used its probe budget for the period; nothing of the change is written."""
+
+    field = "notice"
+
+    def __init__(self, party: str, rules: ProbeRules, retry_at: float, now: float) -> None:
+        self.retry_after_s = max(1, int(retry_at - now + 0.999))
+        self.reason = (
+            f"{party!r} has made {rules.budget} filings or changes in {rules.period_s:g} s that meet other "
+            f"parties' notices (the theater's probe budget, see /v1/policy); the next is possible from "
+            f"{format_time(retry_at)}"
+        )
+        super().__init__(f"{self.field}: {self.reason}")
+
+
+class _Tx(Protocol):
+    repo: BrokerRepository
+    now: float
+
+    def log(self, actor: str, type_: str, payload: dict[str, Any]) -> Event: ...
+
+
+def watch(tx: _Tx, caller: Party, type_: str, result: FilingResult, sep: SeparationPolicy, d: Disclosure) -> None:
+    """Charge ``caller``'s budget for a change that comes near notices it does not see whole
+    (refusing it with :class:`ProbeBudgetSpent` when the budget is spent), and flag a large or
+    sweeping one.
+
+    *Near* is within the separation minima widened by the grid (twice the cell size, one altitude
+    step, one time step): whether a filing farther away conflicts is the same for every notice
+    that agrees with the hidden one to the grid's precision, so only near filings can learn
+    anything finer, and each of them is charged whether or not it conflicts."""
+    if type_ not in WATCHED:
+        return
+    n = result.notice
+    rules = d.policy.probes
+    touched: dict[str, list[str]] = {}
+    notices: dict[str, set[str]] = {}
+    for c in [*result.conflicts, *result.resolved]:
+        mine_is_a = c.notice_a == n.id
+        party, notice = (c.party_b, c.notice_b) if mine_is_a else (c.party_a, c.notice_a)
+        if c.protected_side == ("b" if mine_is_a else "a") or d.level(caller, party) is Level.FULL:
+            continue  # a protected site is public, a notice seen whole teaches nothing
+        touched.setdefault(party, []).append(c.id)
+        notices.setdefault(party, set()).add(notice)
+    if touched or _near_hidden(tx.repo, caller, result, sep, d):
+        _charge(tx, caller, n.id, n.version, rules)
+    reasons = rules.reasons(
+        widest_m=max(v.shape.bound_m for v in n.volumes),
+        longest_s=max(v.time_end - v.time_start for v in n.volumes),
+        most_of_one_party=max((len(s) for s in notices.values()), default=0),
+    )
+    if reasons:
+        payload = {"party": caller.name, "notice": n.id, "version": n.version, "reasons": reasons, "touched": touched}
+        tx.log(caller.name, "notice.probe_flagged", payload)  # FLAG_EVENT
+
+
+def _near_hidden(
+    repo: BrokerRepository, caller: Party, result: FilingResult, sep: SeparationPolicy, d: Disclosure
+) -> bool:
+    grid = d.policy.grid
+    wide = replace(
+        sep,
+        horizontal_m=sep.horizontal_m + 2 * grid.cell_size_m,
+        vertical_m=sep.vertical_m + grid.altitude_m,
+        time_s=sep.time_s + grid.time_s,
+    )
+    return any(
+        not c.b.protected and d.level(caller, c.b.party) is not Level.FULL for c in detect(repo, result.notice, wide)
+    )
+
+
+def _charge(tx: _Tx, caller: Party, notice: str | None, version: int, rules: ProbeRules) -> None:
+    since = tx.now - rules.period_s
+    prior = [
+        e
+        for e in tx.repo.events_of_type({CHARGED_EVENT}, since, tx.now + 1)
+        if e.payload["party"] == caller.name and e.time > since
+    ]
+    if len(prior) >= rules.budget:
+        raise ProbeBudgetSpent(caller.name, rules, prior[-rules.budget].time + rules.period_s, tx.now)
+    tx.log(
+        caller.name,
+        "probe.charged",  # CHARGED_EVENT
+        {
+            "party": caller.name,
+            "notice": notice,
+            "version": version,
+            "used": len(prior) + 1,
+            "budget": rules.budget,
+            "period_s": rules.period_s,
+        },
+    )
