@@ -10,11 +10,11 @@ File (``--config FILE`` or ``DECONFLICT_CONFIG``)::
     min_notice_s = 10800    # 3 h: shorter lead time marks a notice late
     [limits]
     max_vertices = 1000     # in one volume's outline
-    max_vertices_per_notice = 10000
+    max_vertices_per_notice = 2000
     max_volumes_per_notice = 100
     max_window_s = 604800   # 7 days
     max_extent_m = 1000000
-    max_conflicts_per_filing = 200
+    max_conflicts_per_filing = 50
     [hints]
     max_time_shift_s = 86400
     max_altitude_shift_m = 3000
