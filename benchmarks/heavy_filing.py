@@ -173,7 +173,7 @@ def main() -> None:
     ap.add_argument("--neighbours", type=int, default=25, help="green notices near the heavy one (25: 50 conflicts)")
     ap.add_argument("--pg", default="postgresql+psycopg://postgres@127.0.0.1:5432/test", help="PostgreSQL base URL")
     args = ap.parse_args()
-    console = Console()
+    console = Console(width=200)
     table = Table(
         title=f"another party's filing during a heavy one: {args.volumes} × 1000 vertices, {args.neighbours} "
         f"neighbours ({platform.node()}, {os.cpu_count()} cores, {dt.date.today()})"

@@ -138,3 +138,17 @@ def _feature(vol: dict[str, Any], nid: str) -> dict[str, Any]:
             "time_end": vol["time_end"],
         },
     }
+
+
+def test_a_retry_of_an_accepted_filing_is_answered_even_when_the_cap_is_now_exceeded(capped: Api) -> None:
+    for i in range(3):
+        r = capped.as_("ru-vks").post("/v1/notices", json=circle_notice(id=f"r{i}", lat=35.0 + 0.05 * i, radius_km=3))
+        assert r.status_code == 201, r.text
+    over = circle_notice(id="wide", lat=35.075, radius_km=15)
+    first = capped.as_("us-af").post("/v1/notices", json=over, headers={"Idempotency-Key": "k1"})
+    assert first.status_code == 201 and len(first.json()["conflicts"]) == 3, first.text
+    r = capped.as_("ru-vks").post("/v1/notices", json=circle_notice(id="r3", lat=35.15, radius_km=3))
+    assert r.status_code == 201, r.text
+    again = capped.as_("us-af").post("/v1/notices", json=over, headers={"Idempotency-Key": "k1"})
+    assert again.status_code == 201, again.text
+    assert again.json() == first.json()

@@ -21,7 +21,7 @@ def parsed(party: str, **kw: Any) -> Notice:
 
 
 def detected(api: Api, notice: Notice) -> Detected:
-    return detect_unlocked(api.store, notice, api.broker.settings.separation, api.broker.limits)
+    return detect_unlocked(api.store, notice, api.broker.settings.separation)
 
 
 def settled(api: Api, seen: Detected) -> list[tuple[str | None, int, int]]:

@@ -397,7 +397,7 @@ class Broker:
         said: Said = []
         notice = self._parse(caller, body, site, said)
         digest = sha256_hex(canonical_json({"op": "file", "site": site, "body": body}))
-        seen = detect_unlocked(self.store, notice, self.settings.separation, self.limits)
+        seen = detect_unlocked(self.store, notice, self.settings.separation)
         with self._write(caller) as tx:
             if idempotency_key is not None:
                 prior = tx.repo.idempotent_response(caller.name, idempotency_key)
@@ -433,7 +433,7 @@ class Broker:
             raise ValidationError.at("replaces_version", f"must be a whole number ≥ 1, got {replaces_version!r}")
         if notice.id is not None and notice.id != notice_id:
             raise ValidationError.at("id", f"must be {notice_id!r} (the notice in the URL) or left out")
-        seen = detect_unlocked(self.store, replace(notice, id=notice_id), self.settings.separation, self.limits)
+        seen = detect_unlocked(self.store, replace(notice, id=notice_id), self.settings.separation)
         with self._write(caller) as tx:
             self._visible_notice(tx.repo, caller, notice_id, site)
             found = settle(tx.repo, seen, self.settings.separation, self.limits)

@@ -34,16 +34,16 @@ class Detected:
     seq: int
 
 
-def detect_unlocked(store: BrokerUnitOfWork, notice: Notice, policy: SeparationPolicy, limits: Limits) -> Detected:
+def detect_unlocked(store: BrokerUnitOfWork, notice: Notice, policy: SeparationPolicy) -> Detected:
     """Detect ``notice``'s conflicts in a read transaction (no filing lock). ``notice.id`` must be
     the id it will be stored under when it has one (an update), so that it is not checked against
-    its own current version. Refused here already when it has too many conflicts."""
+    its own current version. The conflict cap is applied by :func:`settle`, under the lock: an
+    ``Idempotency-Key`` retry is answered with its stored response before that."""
     with store.begin(write=False) as repo:
         # The position first: on PostgreSQL each statement may see later commits, and those are
         # after this position, so settle() checks them again.
         seq = repo.last_seq()
         found = detect(repo, notice, policy)
-    refuse_too_many(found, limits)
     return Detected(notice, found, seq)
 
 
@@ -52,6 +52,7 @@ def settle(repo: BrokerRepository, seen: Detected, policy: SeparationPolicy, lim
     since it was detected, refused when there are too many."""
     changed = repo.notices_changed_since(seen.seq)
     if not changed:
+        refuse_too_many(seen.conflicts, limits)
         return seen.conflicts
     notice = seen.notice
     kept = [c for c in seen.conflicts if c.b.id not in changed]
