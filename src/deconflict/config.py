@@ -9,9 +9,12 @@ File (``--config FILE`` or ``DECONFLICT_CONFIG``)::
     [notice]
     min_notice_s = 10800    # 3 h: shorter lead time marks a notice late
     [limits]
-    max_vertices = 1000
+    max_vertices = 1000     # in one volume's outline
+    max_vertices_per_notice = 2000
+    max_volumes_per_notice = 100
     max_window_s = 604800   # 7 days
     max_extent_m = 1000000
+    max_conflicts_per_filing = 50
     [hints]
     max_time_shift_s = 86400
     max_altitude_shift_m = 3000
@@ -363,6 +366,7 @@ def theater_policy(config: Config) -> dict[str, Any]:
     return {
         "separation": {"horizontal_m": sep.horizontal_m, "vertical_m": sep.vertical_m, "time_s": sep.time_s},
         "notice": {"min_notice_s": config.settings.notice.min_notice_s},
+        "limits": limits_json(config.limits),
         "tactical": {
             "rpz_m": t.rpz_m,
             "hpz_m": t.hpz_m,
@@ -378,6 +382,20 @@ def theater_policy(config: Config) -> dict[str, Any]:
             "probes": config.disclosure.probes.to_json(),
         },
         "rate_limits": config.rate_limits.to_json(),
+    }
+
+
+def limits_json(limits: Limits) -> dict[str, Any]:
+    """The limits on one filing, as ``GET /v1/policy`` states them."""
+    return {
+        "max_volumes_per_notice": limits.max_volumes_per_notice,
+        "max_vertices": limits.shape.max_vertices,
+        "max_vertices_per_notice": limits.max_vertices_per_notice,
+        "max_extent_m": limits.shape.max_extent_m,
+        "max_window_s": limits.max_window_s,
+        "min_altitude_m": limits.min_altitude_m,
+        "max_altitude_m": limits.max_altitude_m,
+        "max_conflicts_per_filing": limits.max_conflicts_per_filing,
     }
 
 

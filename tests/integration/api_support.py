@@ -212,6 +212,7 @@ def start_api(db_url: str, config: Config | None = None, webhooks: bool = False,
         BrokerKey.generate(),
         settings=config.settings,
         disclosure=config.disclosure,
+        limits=config.limits,
         hotline=config.hotline,
     )
     tokens = {name: broker.add_party(name, role, coalition)[1] for name, role, coalition in CAST}

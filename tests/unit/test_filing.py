@@ -8,6 +8,7 @@ from builders import circle_notice
 from deconflict.adapters.memory import MemoryStore
 from deconflict.domain.errors import NotFoundError, StaleVersionError, ValidationError
 from deconflict.domain.parse import parse_notice, parse_time
+from deconflict.domain.policy import Limits
 from deconflict.domain.volumes import NoticeState
 from deconflict.services.filing import NoticeService, NotOwnerError
 from deconflict.services.ports import ConflictState
@@ -172,3 +173,26 @@ def test_a_notice_that_has_ended_is_refused() -> None:
     with pytest.raises(ValidationError) as e:
         svc.file(parse_notice(circle_notice("ru", "old", 34.73, 36.71)))
     assert e.value.errors[0].path == "volumes[0].time_end" and "has passed" in e.value.errors[0].reason
+
+
+def _square(lat: float) -> dict[str, object]:
+    vol = circle_notice("ru", None, lat, 36.0)["volumes"][0]
+    del vol["volume"]["outline_circle"]
+    ring = [(lat, 36.0), (lat, 36.1), (lat + 0.1, 36.1), (lat + 0.1, 36.0)]
+    vol["volume"]["outline_polygon"] = {"vertices": [{"lat": a, "lng": b} for a, b in ring]}
+    return vol
+
+
+def test_a_notice_over_its_vertex_budget_is_refused_at_the_volume_that_goes_over() -> None:
+    limits = Limits(max_vertices_per_notice=10)
+    doc = {"party": "ru", "volumes": [_square(30.0), _square(31.0)]}  # 8 vertices
+    assert len(parse_notice(doc, limits).volumes) == 2
+    doc["volumes"].append(_square(32.0))  # 12
+    with pytest.raises(ValidationError) as e:
+        parse_notice(doc, limits)
+    [err] = e.value.errors
+    assert err.path == "volumes[2]"
+    assert "12 vertices up to this one, the theater allows 10 in one notice" in err.reason
+    # circles count one vertex each: 100 of them are within any sane budget
+    many = {"party": "ru", "volumes": [circle_notice("ru", None, 30 + i * 0.1, 36)["volumes"][0] for i in range(10)]}
+    assert len(parse_notice(many, limits).volumes) == 10

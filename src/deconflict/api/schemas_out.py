@@ -430,6 +430,17 @@ class RateLimitsPolicy(Out):
     admin_exempt: bool
 
 
+class FilingLimits(Out):
+    max_volumes_per_notice: int
+    max_vertices: int = Field(description="Most vertices in one volume's outline.")
+    max_vertices_per_notice: int = Field(description="Most vertices in all the volumes of one notice.")
+    max_extent_m: float = Field(description="Largest outline: no point farther than half this from its centre.")
+    max_window_s: float = Field(description="Longest time window of one volume.")
+    min_altitude_m: float
+    max_altitude_m: float
+    max_conflicts_per_filing: int = Field(description="A filing or update with more conflicts is refused.")
+
+
 class PolicyRecord(Out):
     seq: int
     hash: str
@@ -441,6 +452,7 @@ class PolicyRecord(Out):
 class Policy(Out):
     separation: SeparationMinima
     notice: NoticePolicy
+    limits: FilingLimits
     tactical: TacticalPolicy
     hotline: HotlinePolicy
     disclosure: DisclosureDefault

@@ -458,8 +458,26 @@ def parse_notice(value: Any, limits: Limits | None = None, path: str = "", said:
             _join(path, "volumes"),
             f"{len(vols)} volumes is more than the limit of {limits.max_volumes_per_notice}",
         )
-    volumes = tuple(parse_volume4d(v, limits, _join(_join(path, "volumes"), i), said) for i, v in enumerate(vols))
-    return Notice(party=party, id=nid, kind=kind, volumes=volumes, protected=kind == PROTECTED_SITE_KIND)
+    volumes: list[Volume4D] = []
+    total = 0
+    for i, v in enumerate(vols):
+        vpath = _join(_join(path, "volumes"), i)
+        volumes.append(parse_volume4d(v, limits, vpath, said))
+        total = _within_budget(total, volumes[-1], limits, vpath)
+    return Notice(party=party, id=nid, kind=kind, volumes=tuple(volumes), protected=kind == PROTECTED_SITE_KIND)
+
+
+def _within_budget(total: int, volume: Volume4D, limits: Limits, path: str) -> int:
+    """``total`` plus the vertices of ``volume``; refused at ``path`` once the notice's volumes
+    hold more than :attr:`Limits.max_vertices_per_notice` together."""
+    total += len(volume.shape.points)
+    if total > limits.max_vertices_per_notice:
+        raise ValidationError.at(
+            path,
+            f"the notice's volumes hold {total} vertices up to this one, "
+            f"the theater allows {limits.max_vertices_per_notice} in one notice",
+        )
+    return total
 
 
 def parse_notices(doc: Any, limits: Limits | None = None, said: Said | None = None) -> list[Notice]:
@@ -484,6 +502,7 @@ def _parse_collection(obj: Mapping[str, Any], limits: Limits, said: Said | None)
     feats = _list(_req(obj, "features", ""), "features")
     groups: dict[tuple[str, str], list[Volume4D]] = {}
     meta: dict[tuple[str, str], tuple[str | None, str]] = {}
+    vertices: dict[tuple[str, str], int] = {}
     errors: list[FieldError] = []
     for i, f in enumerate(feats):
         fpath = f"features[{i}]"
@@ -510,6 +529,7 @@ def _parse_collection(obj: Mapping[str, Any], limits: Limits, said: Said | None)
                 f"{kind!r} differs from the kind {meta[key][1]!r} of earlier features of notice {nid!r}",
             )
         group.append(parse_feature(fobj, limits, fpath, notice_properties=True, said=said))
+        vertices[key] = _within_budget(vertices.get(key, 0), group[-1], limits, fpath)
         meta[key] = (nid, kind)
     if errors:
         raise ValidationError(errors)

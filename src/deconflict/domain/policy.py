@@ -87,6 +87,14 @@ class Limits:
     max_window_s: float = 7 * 86400.0
     """Longest time window of one volume."""
     max_volumes_per_notice: int = 100
+    max_vertices_per_notice: int = 2000
+    """Most vertices in all the volumes of one notice together. Storing and logging a notice is
+    JSON of every vertex, written under the filing lock (about 55 µs a vertex on a loaded 2-core
+    machine: benchmarks/RESULTS.md), so this bounds how long one filing holds everyone else up."""
+    max_conflicts_per_filing: int = 50
+    """Most conflicts one filing or update may have: one with more is refused, nothing stored.
+    Each conflict is a record, two log entries and an acknowledgement thread for another party,
+    written under the filing lock (about 10 ms each on a loaded 2-core machine)."""
     min_altitude_m: float = -500.0
     """Lowest altitude accepted (the Dead Sea shore is at about -430 m)."""
     max_altitude_m: float = 100_000.0

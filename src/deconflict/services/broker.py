@@ -53,6 +53,7 @@ from deconflict.domain.resolution import resolution_hints
 from deconflict.domain.volumes import PROTECTED_SITE_KIND, Notice, NoticeState
 from deconflict.services import probes
 from deconflict.services.filing import FilingResult, NoticeService, Settings
+from deconflict.services.filing_flow import detect_unlocked, settle
 from deconflict.services.ports import (
     BrokerRepository,
     BrokerUnitOfWork,
@@ -398,6 +399,7 @@ class Broker:
         said: Said = []
         notice = self._parse(caller, body, site, said)
         digest = sha256_hex(canonical_json({"op": "file", "site": site, "body": body}))
+        seen = detect_unlocked(self.store, notice, self.settings.separation)
         with self._write(caller) as tx:
             if idempotency_key is not None:
                 prior = tx.repo.idempotent_response(caller.name, idempotency_key)
@@ -408,7 +410,8 @@ class Broker:
                             f"{idempotency_key!r} was already used for a different request; use a new key",
                         )
                     return Reply(prior[1], prior[2], replayed=True)
-            result = self.notices.file_in(tx.repo, notice, now=tx.now)
+            found = settle(tx.repo, seen, self.settings.separation, self.limits)
+            result = self.notices.file_in(tx.repo, notice, now=tx.now, found=found)
             body_out = self._record(tx, caller, "notice.filed", result)
             body_out["defaults"] = said
             if idempotency_key is not None:
@@ -432,9 +435,11 @@ class Broker:
             raise ValidationError.at("replaces_version", f"must be a whole number ≥ 1, got {replaces_version!r}")
         if notice.id is not None and notice.id != notice_id:
             raise ValidationError.at("id", f"must be {notice_id!r} (the notice in the URL) or left out")
+        seen = detect_unlocked(self.store, replace(notice, id=notice_id), self.settings.separation)
         with self._write(caller) as tx:
             self._visible_notice(tx.repo, caller, notice_id, site)
-            result = self.notices.update_in(tx.repo, notice_id, replaces_version, notice, now=tx.now)
+            found = settle(tx.repo, seen, self.settings.separation, self.limits)
+            result = self.notices.update_in(tx.repo, notice_id, replaces_version, notice, now=tx.now, found=found)
             body_out = self._record(tx, caller, "notice.updated", result)
             # the id is the URL's, not a default
             body_out["defaults"] = [d for d in said if d["field"].rsplit(".", 1)[-1] != "id"]

@@ -108,7 +108,11 @@ class NoticeService:
     # The ``*_in`` forms run inside a caller's transaction that already holds the filing lock, so
     # that the broker can record events, receipts and idempotency keys in the same transaction.
 
-    def file_in(self, repo: Repository, notice: Notice, now: float | None = None) -> FilingResult:
+    def file_in(
+        self, repo: Repository, notice: Notice, now: float | None = None, found: list[Conflict] | None = None
+    ) -> FilingResult:
+        """File ``notice`` in the caller's transaction; ``found``, when given, are its conflicts as
+        detected and settled by the caller (:mod:`deconflict.services.filing_flow`)."""
         now = self.clock() if now is None else now
         refuse_ended(notice, now)
         nid = notice.id or uuid.uuid4().hex
@@ -116,10 +120,16 @@ class NoticeService:
             raise ValidationError.at("id", f"notice {nid!r} already exists; update it with its version instead")
         stored = replace(notice, id=nid, version=1, received_at=now, state=NoticeState.ACCEPTED)
         repo.add(stored)
-        return self._recheck(repo, stored, now)
+        return self._recheck(repo, stored, now, found)
 
     def update_in(
-        self, repo: Repository, notice_id: str, replaces_version: int, notice: Notice, now: float | None = None
+        self,
+        repo: Repository,
+        notice_id: str,
+        replaces_version: int,
+        notice: Notice,
+        now: float | None = None,
+        found: list[Conflict] | None = None,
     ) -> FilingResult:
         now = self.clock() if now is None else now
         current = self._owned(repo, notice_id, notice.party)
@@ -137,7 +147,7 @@ class NoticeService:
             protected=current.protected,
         )
         repo.replace(stored, replaces_version)
-        return self._recheck(repo, stored, now)
+        return self._recheck(repo, stored, now, found)
 
     def set_state_in(
         self,
@@ -170,10 +180,13 @@ class NoticeService:
             raise NotOwnerError(f"notice {notice_id!r} belongs to another party; only its owner may change it")
         return current
 
-    def _recheck(self, repo: Repository, notice: Notice, now: float) -> FilingResult:
+    def _recheck(
+        self, repo: Repository, notice: Notice, now: float, found: list[Conflict] | None = None
+    ) -> FilingResult:
         assert notice.id is not None
         policy = self.settings.separation
-        found = detect(repo, notice, policy) if notice.state.is_live else []
+        if found is None:
+            found = detect(repo, notice, policy) if notice.state.is_live else []
         previous = {c.pair_key(): c for c in repo.open_conflicts_of(notice.id)}
         current: list[ConflictRecord] = []
         created: list[ConflictRecord] = []

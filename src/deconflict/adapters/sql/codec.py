@@ -28,6 +28,8 @@ STORED_LIMITS = Limits(
     shape=ShapeLimits(max_vertices=10**7, max_extent_m=math.inf, min_size_m=0.0),
     max_window_s=math.inf,
     max_volumes_per_notice=10**7,
+    max_vertices_per_notice=10**9,
+    max_conflicts_per_filing=10**9,
     min_altitude_m=-math.inf,
     max_altitude_m=math.inf,
 )

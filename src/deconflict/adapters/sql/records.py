@@ -92,6 +92,17 @@ class BrokerRecords:
         rows = self.conn.execute(sa.select(e).where(e.c.seq > seq).order_by(e.c.seq).limit(limit)).mappings()
         return [_event(r) for r in rows]
 
+    def last_seq(self) -> int:
+        """The log's last sequence number (0 when empty): a position to look for changes after."""
+        return int(self.conn.execute(sa.select(sa.func.max(t.events.c.seq))).scalar() or 0)
+
+    def notices_changed_since(self, seq: int) -> set[str]:
+        """Ids of the notices filed, updated or whose state changed after log position ``seq``
+        (every notice change logs a ``notice.*`` event in its own transaction)."""
+        e = t.events
+        rows = self.conn.execute(sa.select(e.c.payload).where(e.c.seq > seq, e.c.type.like("notice.%"))).scalars()
+        return {str(json.loads(p)["notice"]["id"]) for p in rows}
+
     def events_of_type(
         self, types: Collection[str], since: float | None, until: float, through_seq: int | None = None
     ) -> list[Event]:
