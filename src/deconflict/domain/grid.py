@@ -88,8 +88,8 @@ class SliceGrid:
     def window(self, start: str, end: str, step_s: float) -> dict[str, str]:
         """An RFC 3339 time window widened to whole steps of ``step_s`` (from the epoch: UTC)."""
         return {
-            "start": format_time(_down(parse_time(start, "start"), step_s)),
-            "end": format_time(_up(parse_time(end, "end"), step_s)),
+            "start": format_time(_down(parse_time(start, "start", within=None), step_s)),
+            "end": format_time(_up(parse_time(end, "end", within=None), step_s)),
         }
 
     def slice(self, exact: Mapping[str, Any]) -> dict[str, Any]:
