@@ -53,7 +53,8 @@ def _where(sl: dict[str, Any]) -> str:
     window = sl.get("time_window") or {}
     if window:
         parts.append(_span(window.get("start"), window.get("end")))
-    return ", ".join(parts)
+    text = ", ".join(parts)
+    return f"{text} (on the grid)" if text and sl.get("grid") else text  # widened outward, never exact
 
 
 def conflict_lines(c: dict[str, Any], indent: str = "") -> list[str]:

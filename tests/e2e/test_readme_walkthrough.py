@@ -106,7 +106,7 @@ def test_the_readme_walkthrough_runs_and_shows_what_it_says(walked: dict[str, An
         f"  conflict {cid}: open (conflicts-only)",
         "    between us-af:us-homs vol 0",
         "    and     ru-vks:vks-homs vol 0",
-        "    0.00 km apart, 2743–8230 m, 2030-06-01 07:45 → 09:15 UTC",
+        "    0.00 km apart, 2743–8230 m, 2030-06-01 07:45 → 09:15 UTC (on the grid)",
     ]
     assert "(exit status 1: conflicts found)" in lines
 
@@ -139,7 +139,7 @@ def test_the_readme_walkthrough_runs_and_shows_what_it_says(walked: dict[str, An
     assert "notice.filed ru-vks:vks-homs v1 accepted" in ru[1] and "notice.filed us-af:us-homs" in us[1]
     assert all("us-af:us-homs v1 accepted" not in line for line in ru)
     assert ru[2].endswith(f"conflict.created {cid} us-af:us-homs vol 0 ↔ ru-vks:vks-homs vol 0, 0.00 km apart, "
-                          "2743–8230 m, 2030-06-01 07:45 → 09:15 UTC")  # fmt: skip
+                          "2743–8230 m, 2030-06-01 07:45 → 09:15 UTC (on the grid)")  # fmt: skip
     assert f"message.sent {sent} from us-af to ru-vks [routine]: us-homs" in ru[6]
     assert f"message.acknowledged {sent} received by ru-vks" in us[7]
 

@@ -99,9 +99,10 @@ def test_watch_shows_the_conflict_and_resumes_after_the_server_drops_the_stream(
         r = api.as_("us-af").post("/v1/notices", json=circle_notice(id="us-1"))
         [c] = r.json()["conflicts"]
         line = out.wait_for(lambda s: f"conflict.created {c['id']}" in s, "the conflict, live")
+        # ru-vks sees the overlap at conflicts-only: widened outward to whole 304.8 m and 15 min steps
         assert line.endswith(
-            f"conflict.created {c['id']} us-af:us-1 vol 0 ↔ ru-vks:vks-1 vol 0, 0.00 km apart, 2848–8152 m, "
-            "2015-09-30 07:27 → 10:32 UTC"
+            f"conflict.created {c['id']} us-af:us-1 vol 0 ↔ ru-vks:vks-1 vol 0, 0.00 km apart, 2743–8230 m, "
+            "2015-09-30 07:15 → 10:45 UTC (on the grid)"
         )
         out.wait_for(lambda s: " message.sent " in s and "from broker to ru-vks, us-af [priority]" in s, "the thread")
         before = ids(out.seen)[-1]

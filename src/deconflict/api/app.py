@@ -24,6 +24,7 @@ from deconflict.api.auth import JwtVerifier
 from deconflict.api.deps import BrokerDep, Caller
 from deconflict.api.limits import Limiter, limit_request
 from deconflict.api.openapi import install_openapi
+from deconflict.api.query_check import refuse_unknown_query
 from deconflict.api.schemas_out import Me, Policy, Status
 from deconflict.config import Config, theater_policy
 from deconflict.domain.parse import format_time
@@ -226,6 +227,7 @@ def create_app(
     @app.get(
         "/healthz",
         tags=["health"],
+        dependencies=[Depends(refuse_unknown_query)],
         summary="The process is up",
         description='No token needed. Always `{"status": "ok"}` while the process serves requests.',
         response_model=None,
@@ -237,6 +239,7 @@ def create_app(
     @app.get(
         "/readyz",
         tags=["health"],
+        dependencies=[Depends(refuse_unknown_query)],
         summary="The store answers",
         description='No token needed. 200 `{"status": "ready"}` when the store answers a query, else 503 with '
         "the kind of failure. Says nothing about the log or the traffic.",
@@ -255,6 +258,7 @@ def create_app(
     @app.get(
         "/v1/me",
         tags=["health"],
+        dependencies=[Depends(refuse_unknown_query)],
         summary="Who you are to the broker",
         description="The party your token names, its role (`party`, `authority`, `observer`, `admin`) and coalition.",
         response_model=None,
@@ -266,6 +270,7 @@ def create_app(
     @app.get(
         "/v1/policy",
         tags=["health"],
+        dependencies=[Depends(refuse_unknown_query)],
         summary="The theater's agreed definitions",
         description="Separation minima, minimum notice, the tactical minima and the protected sites' overhead "
         "distance, the hotline's acknowledgement deadlines and escalation interval, and the disclosure default: "
@@ -298,7 +303,7 @@ def create_app(
         reports.router,
     )
     for r in (*routers, tactical_api.router):
-        app.include_router(r, prefix="/v1", dependencies=[Depends(limit_request)])
+        app.include_router(r, prefix="/v1", dependencies=[Depends(limit_request), Depends(refuse_unknown_query)])
     # where Prometheus looks by default; the same handler (and admin token) as /v1/metrics
     app.add_api_route("/metrics", tactical_api.metrics, methods=["GET"], include_in_schema=False)
     install_openapi(app)

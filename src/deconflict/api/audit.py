@@ -9,7 +9,7 @@ from fastapi.responses import StreamingResponse
 
 from deconflict.api.deps import BrokerDep, Caller
 from deconflict.api.limits import Heavy, Streamed
-from deconflict.api.schemas_out import AuditExport, AuditKey
+from deconflict.api.schemas_out import AuditExport, AuditKey, Error
 from deconflict.services.export_stream import PAGE, stream_export
 
 router = APIRouter(prefix="/audit", tags=["audit"])
@@ -43,7 +43,14 @@ def key(caller: Caller, broker: BrokerDep) -> dict[str, str]:
     "`head.hash`). The body is streamed as the log is read. A heavy request: per party at most "
     "`rate_limits.heavy_concurrent` at a time and `heavy_per_minute` on average (429 with `Retry-After` beyond).",
     response_model=None,
-    responses={200: {"model": AuditExport}},
+    responses={
+        200: {"model": AuditExport},
+        409: {
+            "model": Error,
+            "description": "`after` is past the end of this log (`ahead-of-log`, naming its last seq): the export "
+            "you hold is of another broker's log, or this log was restored from an older copy.",
+        },
+    },
 )
 def export(
     request: Request,

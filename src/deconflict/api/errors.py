@@ -19,7 +19,7 @@ from starlette.requests import ClientDisconnect
 from starlette.routing import Match
 
 from deconflict.api.limits import RateLimited
-from deconflict.domain.errors import NotFoundError, StaleVersionError, ValidationError
+from deconflict.domain.errors import AheadOfLogError, NotFoundError, StaleVersionError, ValidationError
 from deconflict.services.broker import Forbidden, Unauthorized
 from deconflict.services.filing import NotOwnerError
 from deconflict.services.probes import ProbeBudgetSpent
@@ -92,6 +92,10 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(NotFoundError)
     async def _not_found(_: Request, e: NotFoundError) -> JSONResponse:
         return problem(404, "not-found", str(e.args[0]) if e.args else "not found")
+
+    @app.exception_handler(AheadOfLogError)
+    async def _ahead(_: Request, e: AheadOfLogError) -> JSONResponse:
+        return problem(409, "ahead-of-log", str(e), [{"field": e.field, "reason": e.reason}])
 
     @app.exception_handler(StaleVersionError)
     async def _stale(_: Request, e: StaleVersionError) -> JSONResponse:

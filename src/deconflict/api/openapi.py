@@ -19,8 +19,9 @@ from deconflict.api.schemas_out import Error
 ERRORS = (
     "An error, in the one shape of the API: 401 no or unknown token, 403 your role or ownership does not allow "
     "it, 404 missing or not visible to you, 405 a method the path does not take (with `Allow`), 409 stale "
-    "version, 413 body too large, 422 bad input (each field and the reason in `detail`), 429 too many requests "
-    "(with `Retry-After`), 503 the store does not answer (with `Retry-After`)."
+    "version or a log position past the head, 413 body too large, 422 bad input (each field and the reason in "
+    "`detail`; a query parameter the operation does not take is one), 429 too many requests (with "
+    "`Retry-After`), 503 the store does not answer (with `Retry-After`)."
 )
 
 _RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before trying again.", "schema": {"type": "integer"}}}

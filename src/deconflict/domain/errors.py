@@ -61,5 +61,16 @@ class StaleVersionError(Exception):
         )
 
 
+class AheadOfLogError(Exception):
+    """A well-formed log position (``field``) that this log has not reached: the caller holds
+    another broker's log, or this one was restored from an older copy. A conflict with the log's
+    state (409), not a malformed request."""
+
+    def __init__(self, field: str, head_seq: int) -> None:
+        self.field = field
+        self.reason = f"is past the end of the log (its last seq is {head_seq})"
+        super().__init__(f"{field}: {self.reason}")
+
+
 class NotFoundError(LookupError):
     """A notice (or other record) that does not exist."""

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from deconflict.domain.audit import Event, export_header, sign_checkpoint
-from deconflict.domain.errors import ValidationError
+from deconflict.domain.errors import AheadOfLogError, ValidationError
 from deconflict.domain.parties import Party, Role
 from deconflict.services.broker import Broker, export_show
 
@@ -39,7 +39,7 @@ def stream_export(broker: Broker, caller: Party, after: int = 0, page: int = PAG
         last = repo.last_event()
         head_seq = 0 if last is None else last.seq
         if after > head_seq:
-            raise ValidationError.at("after", f"is past the end of the log (its last seq is {head_seq})")
+            raise AheadOfLogError("after", head_seq)
         start = None
         if after > 0:
             start = (after, repo.events_after(after - 1, 1)[0].hash)
