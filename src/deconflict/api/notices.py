@@ -6,12 +6,13 @@ it does not verify it and approves nothing.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse
 
-from deconflict.api.deps import DIGITS, PAGING, Body, BrokerDep, Caller, CursorQuery, LimitQuery, page, parse_json
+from deconflict.api.deps import PAGING, Body, BrokerDep, Caller, CursorQuery, LimitQuery, page, parse_json
 from deconflict.api.examples import NOTICE_EXAMPLE, SITE_EXAMPLE
 from deconflict.api.schemas import NoticeBody, NoticeUpdateBody, request_body
 from deconflict.api.schemas_out import Error, Filing, NoticeWithReceipt, StoredNotice
@@ -176,7 +177,13 @@ def router(site: bool) -> APIRouter:
         broker: BrokerDep,
         notice_id: str,
         body: Body,
-        if_match: Annotated[str | None, Header()] = None,
+        if_match: Annotated[
+            str | None,
+            Header(
+                description='The version this update replaces, as an entity tag: `"3"`, `3` or `W/"3"`.',
+                json_schema_extra={"pattern": IF_MATCH},
+            ),
+        ] = None,
     ) -> JSONResponse:
         return _reply(broker.update(caller, notice_id, body, _version(if_match), site))
 
@@ -217,10 +224,16 @@ def router(site: bool) -> APIRouter:
     return r
 
 
+_IF_MATCH = r'\s*(?:W/)?"?0*([1-9][0-9]{0,17})"?\s*'
+IF_MATCH = f"^{_IF_MATCH}$"
+"""What :func:`_version` takes, for the OpenAPI document: a version from 1 (18 digits at most), as
+an entity tag or bare."""
+
+
 def _version(if_match: str | None) -> int | None:
     if if_match is None:
         return None
-    text = if_match.strip().removeprefix("W/").strip('"')
-    if not DIGITS.fullmatch(text) or int(text) < 1:
+    m = re.fullmatch(_IF_MATCH, if_match)
+    if m is None:
         raise ValidationError.at("If-Match", f'must be a version such as "3", got {if_match!r}')
-    return int(text)
+    return int(m.group(1))
