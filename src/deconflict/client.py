@@ -278,8 +278,10 @@ class BrokerClient:
 
         A dropped connection is reconnected with ``Last-Event-ID`` (the last event received), so
         nothing is missed or repeated; ``on_reconnect(reason, last_id, delay_s)`` is told each time.
-        The first connection's failure raises :class:`ClientError`, and so does any 4xx (a revoked
-        token). With ``idle_s`` the stream ends once no event has come for that long.
+        The first connection's failure raises :class:`ClientError`, and so does any error but
+        :data:`PASSING` on a reconnection (a revoked token); a :data:`PASSING` one (the store is
+        down: 503) is waited out as its ``Retry-After`` asks, and the stream goes on. With ``idle_s``
+        the stream ends once no event has come for that long.
         """
         last = after
         delay = 0.5
@@ -301,7 +303,13 @@ class BrokerClient:
                 with self._http.stream("GET", "/v1/events", params=params, headers=headers, timeout=timeout) as r:
                     if r.status_code >= 400:
                         r.read()
-                        raise _error(r)
+                        if not (connected_once and r.status_code in PASSING):
+                            raise _error(r)
+                        # the store or the broker is down for a while: wait as it asks, then go on
+                        reason = f"the broker answers {r.status_code} ({_error(r).reason})"
+                        delay = min(max(_retry_after(r, delay), 0.1), max_delay_s)
+                        r.close()
+                        raise _Passing
                     connected_once, delay = True, 0.5
                     quiet_since = time.monotonic()
                     for item in _parse_sse(r.iter_lines()):
@@ -313,6 +321,8 @@ class BrokerClient:
                             yield item
                         if idle_s is not None and time.monotonic() - quiet_since >= idle_s:
                             return
+            except _Passing:
+                pass
             except httpx.ReadTimeout:
                 if idle_s is not None and quiet_since is not None and time.monotonic() - quiet_since >= idle_s:
                     return
@@ -327,6 +337,20 @@ class BrokerClient:
                 on_reconnect(reason, last, delay)
             time.sleep(delay)
             delay = min(delay * 2, max_delay_s)
+
+
+PASSING = frozenset({429, 502, 503, 504})
+"""Statuses a stream that was connected waits out and retries: the broker or its store is down or
+busy for a while. Any other error (a revoked token) ends the stream."""
+
+
+class _Passing(Exception):
+    """A reconnection refused with a :data:`PASSING` status."""
+
+
+def _retry_after(r: httpx.Response, default: float) -> float:
+    value = r.headers.get("Retry-After", "")
+    return float(value) if value.isdigit() else default
 
 
 def _parse_sse(lines: Iterator[str]) -> Iterator[Event | float | None]:

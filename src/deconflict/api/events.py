@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import ipaddress
 import json
+import logging
 import socket
 import time
 from collections.abc import AsyncIterator, Callable
@@ -15,8 +16,10 @@ from urllib.parse import urlsplit
 import anyio
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
+from sqlalchemy.exc import DBAPIError
 
 from deconflict.api.deps import DIGITS, Body, BrokerDep, Caller
+from deconflict.api.errors import store_down
 from deconflict.api.schemas import Webhook, request_body
 from deconflict.api.schemas_out import WebhookSet
 from deconflict.api.webhook_address import refusal
@@ -28,6 +31,7 @@ from deconflict.services.broker import Broker, Unauthorized
 from deconflict.services.ports import StreamEvent
 
 router = APIRouter(tags=["events"])
+log = logging.getLogger(__name__)
 
 HEARTBEAT_S = 15.0
 """A comment line this often keeps proxies from closing an idle stream."""
@@ -48,40 +52,56 @@ async def stream(request: Request, broker: Broker, caller: Party, after: int) ->
     def notify() -> None:  # called from worker threads after a commit
         loop.call_soon_threadsafe(wake.set)
 
-    stopping: asyncio.Event = request.app.state.stopping
-    reauthenticate: Callable[[], Party] = request.state.reauthenticate
-    poll_s: float = request.app.state.events_poll_s
     broker.listeners.append(notify)
     try:
         yield "retry: 2000\n: connected\n\n"
-        cursor = after
-        last_sent = last_auth = time.monotonic()
-        while not stopping.is_set():
-            wake.clear()  # before reading: a commit from now on wakes the wait below
-            if time.monotonic() - last_auth > REAUTH_S:
-                try:
-                    caller = await anyio.to_thread.run_sync(reauthenticate)
-                except Unauthorized:
-                    yield ": token no longer valid\n\n"
-                    break
-                last_auth = time.monotonic()
-            events, scanned = await anyio.to_thread.run_sync(broker.visible_events, caller, cursor)
-            for e in events:
-                yield sse(e)
-                last_sent = time.monotonic()
-            more = scanned > cursor
-            cursor = scanned
-            if more:
-                continue  # a full page: read on before waiting
-            if time.monotonic() - last_sent > HEARTBEAT_S:
-                yield ": keep-alive\n\n"
-                last_sent = time.monotonic()
-            if await request.is_disconnected():
-                break
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(wake.wait(), timeout=poll_s)
+        async for chunk in _follow(request, broker, caller, after, wake):
+            yield chunk
+    except DBAPIError as e:
+        if not store_down(e):
+            raise
+        # An open stream that can read nothing would look live and be stale: end it, so every
+        # client sees the drop and reconnects from its last event (503 until the store answers).
+        log.warning("GET /v1/events: the store does not answer (%s); the stream ends", type(e.orig).__name__)
+        yield ": the store does not answer; reconnect with Last-Event-ID\n\n"
     finally:
         broker.listeners.remove(notify)
+
+
+async def _follow(
+    request: Request, broker: Broker, caller: Party, after: int, wake: asyncio.Event
+) -> AsyncIterator[str]:
+    """The events after ``after`` as the caller may see them, as they come, until the server stops,
+    the client goes or the token is no longer good."""
+    stopping: asyncio.Event = request.app.state.stopping
+    reauthenticate: Callable[[], Party] = request.state.reauthenticate
+    poll_s: float = request.app.state.events_poll_s
+    cursor = after
+    last_sent = last_auth = time.monotonic()
+    while not stopping.is_set():
+        wake.clear()  # before reading: a commit from now on wakes the wait below
+        if time.monotonic() - last_auth > REAUTH_S:
+            try:
+                caller = await anyio.to_thread.run_sync(reauthenticate)
+            except Unauthorized:
+                yield ": token no longer valid\n\n"
+                break
+            last_auth = time.monotonic()
+        events, scanned = await anyio.to_thread.run_sync(broker.visible_events, caller, cursor)
+        for e in events:
+            yield sse(e)
+            last_sent = time.monotonic()
+        more = scanned > cursor
+        cursor = scanned
+        if more:
+            continue  # a full page: read on before waiting
+        if time.monotonic() - last_sent > HEARTBEAT_S:
+            yield ": keep-alive\n\n"
+            last_sent = time.monotonic()
+        if await request.is_disconnected():
+            break
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(wake.wait(), timeout=poll_s)
 
 
 @router.get(
