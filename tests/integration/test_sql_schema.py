@@ -3,6 +3,7 @@ immediate write locks, and look-ups seek the (bucket, cell) index instead of sca
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 from collections.abc import Callable
@@ -18,6 +19,7 @@ from deconflict.adapters.sql import SqlStore, default_sqlite_url, migrate, open_
 from deconflict.adapters.sql.engine import SQLITE_BUSY_TIMEOUT_MS
 from deconflict.adapters.sql.store import candidate_statement
 from deconflict.adapters.sql.tables import metadata
+from deconflict.domain.audit import BrokerKey, sign_receipt
 from deconflict.domain.policy import SeparationPolicy
 from deconflict.domain.volumes import Notice
 from deconflict.services.filing import NoticeService
@@ -57,9 +59,9 @@ def test_upgrade_creates_the_schema_and_is_idempotent(db_url: str) -> None:
     assert migrate.current_revision(db_url) is None
     migrate.upgrade(db_url)
     assert table_names(db_url) == TABLES | {"alembic_version"}
-    assert migrate.current_revision(db_url) == migrate.head_revision() == "0005"
+    assert migrate.current_revision(db_url) == migrate.head_revision() == "0006"
     migrate.upgrade(db_url)
-    assert migrate.current_revision(db_url) == "0005"
+    assert migrate.current_revision(db_url) == "0006"
     engine = sa.create_engine(db_url, poolclass=sa.NullPool)
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT id, n FROM filing_lock")).all() == [(1, 0)]
@@ -218,3 +220,43 @@ def test_upgrading_from_0001_keeps_conflicts_and_marks_which_side_is_the_site(db
         got = dict(conn.execute(sa.text("SELECT id, protected_side FROM conflicts ORDER BY id")).all())
     engine.dispose()
     assert got == {"c0": "b", "c1": "a", "c2": None}
+
+
+def test_upgrading_from_0005_gives_every_receipt_the_seq_its_body_signs(db_url: str) -> None:
+    """Receipts stored before 0006 learn their log_seq from their own signed body, and are then
+    read in pages of the log."""
+    migrate.upgrade(db_url, "0005")
+    key = BrokerKey.generate()
+    made = [
+        sign_receipt(
+            key,
+            notice_id=f"n{i}",
+            version=1,
+            party=("us-af", "ru-vks")[i % 2],
+            content_hash="ab",
+            received_at=5.0,
+            log_seq=10 * i + 3,
+            log_hash="cd",
+        )
+        for i in range(2500)  # more than one batch of the migration
+    ]
+    engine = sa.create_engine(db_url, poolclass=sa.NullPool)
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text("INSERT INTO receipts (notice_id, version, party, body) VALUES (:n, 1, :p, :b)"),
+            [{"n": r.notice_id, "p": r.party, "b": json.dumps(r.to_json(), sort_keys=True)} for r in made],
+        )
+    migrate.upgrade(db_url)
+    with engine.connect() as conn:
+        got = dict(conn.execute(sa.text("SELECT notice_id, log_seq FROM receipts")).all())
+    engine.dispose()
+    assert got == {r.notice_id: r.log_seq for r in made}
+    store = SqlStore(db_url)
+    try:
+        with store.begin(write=False) as repo:
+            page = repo.receipts_page("ru-vks", 100, 200, 3)
+            everything = repo.receipts_page(None, 0, 10**9, 10_000)
+    finally:
+        store.close()
+    assert [r.log_seq for r in page] == [113, 133, 153]  # ru-vks's, after 100, in log order
+    assert [r.notice_id for r in everything] == [r.notice_id for r in made]

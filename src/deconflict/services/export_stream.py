@@ -67,6 +67,13 @@ def _body(
             break
         yield sep + b",".join(_dumps(e.to_json() if show(e) else e.to_stub()) for e in batch)
         seq, sep = batch[-1].seq, b","
-    with broker.store.begin(write=False) as repo:
-        receipts = [r for r in repo.receipts(party) if after < r.log_seq <= head_seq]
-    yield b'],"receipts":[' + b",".join(_dumps(r.to_json()) for r in receipts) + b"]}"
+    yield b'],"receipts":['
+    seq, sep = after, b""
+    while True:
+        with broker.store.begin(write=False) as repo:
+            receipts = repo.receipts_page(party, seq, head_seq, page)
+        if not receipts:
+            break
+        yield sep + b",".join(_dumps(r.to_json()) for r in receipts)
+        seq, sep = receipts[-1].log_seq, b","
+    yield b"]}"

@@ -151,6 +151,7 @@ class BrokerRecords:
                 version=receipt.version,
                 party=receipt.party,
                 body=json.dumps(receipt.to_json(), sort_keys=True),
+                log_seq=receipt.log_seq,
             )
         )
 
@@ -161,6 +162,16 @@ class BrokerRecords:
             stmt = stmt.where(r.c.party == party)
         out = [Receipt.from_json(json.loads(b)) for b in self.conn.execute(stmt).scalars()]
         return sorted(out, key=lambda x: x.log_seq)
+
+    def receipts_page(self, party: str | None, after_seq: int, upto_seq: int, limit: int) -> list[Receipt]:
+        """At most ``limit`` receipts (``party``'s, or all) for events ``after_seq < seq <= upto_seq``,
+        in log order: read on from the last one's ``log_seq``."""
+        r = t.receipts
+        stmt = sa.select(r.c.body).where(r.c.log_seq > after_seq, r.c.log_seq <= upto_seq)
+        if party is not None:
+            stmt = stmt.where(r.c.party == party)
+        rows = self.conn.execute(stmt.order_by(r.c.log_seq).limit(limit)).scalars()
+        return [Receipt.from_json(json.loads(b)) for b in rows]
 
     def receipt(self, notice_id: str, version: int) -> Receipt | None:
         r = t.receipts

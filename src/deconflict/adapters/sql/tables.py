@@ -170,7 +170,10 @@ receipts = sa.Table(
     sa.Column("version", sa.Integer, primary_key=True),
     sa.Column("party", sa.Text, nullable=False),
     sa.Column("body", sa.Text, nullable=False),  # the signed receipt as JSON
+    sa.Column("log_seq", sa.BigInteger, nullable=False),  # the event it signs for (also in the body)
     sa.Index(None, "party"),
+    sa.Index(None, "party", "log_seq"),
+    sa.Index(None, "log_seq"),
 )
 
 idempotency_keys = sa.Table(
