@@ -68,7 +68,8 @@ class AcoImport:
     problems: list[AcoProblem]
     measures: int
     header_ok: bool
-    """False when the header itself is wrong: then nothing of the message is good."""
+    """False when the header or the message's framing (a set without its ``//``) is wrong: then
+    nothing of the message is good, and :attr:`notices` is empty."""
     header: dict[str, str] = field(default_factory=dict)
 
 
@@ -77,6 +78,7 @@ def read_aco(text: str, party: str, limits: Limits | None = None, rules: LevelRu
     limits = limits or Limits()
     rules = rules or LevelRules()
     sets, problems = split_sets(text)
+    framed = not problems  # a set without its end, or text that is no set: the message is not whole
     first = next((i for i, s in enumerate(sets) if s.name == "ACMID"), len(sets))
     header, period, header_problems = _header(sets[:first])
     problems += header_problems
@@ -103,7 +105,8 @@ def read_aco(text: str, party: str, limits: Limits | None = None, rules: LevelRu
         names[notice.id or ""] = g[0].line
         notices.append(notice)
     problems.sort(key=lambda p: p.line)
-    return AcoImport(notices, problems, len(groups), not header_problems, header)
+    whole = not header_problems and framed
+    return AcoImport(notices if whole else [], problems, len(groups), whole, header)
 
 
 class _Refused(Exception):
@@ -237,8 +240,8 @@ def _locate(path: str, reason: str, acm: AcoSet, where: dict[str, AcoSet], windo
         return where["outline"].problem("", reason)
     if "altitude" in path:
         return where["altitude"].problem("1", reason)
-    if "time_" in path and m is not None and windows:
-        return windows[int(m[1])].problem("", reason)
+    if "time_" in path and m is not None and windows:  # APERIOD/<mode>/<start>/<stop>
+        return windows[int(m[1])].problem("3" if "time_end" in path else "2", reason)
     return acm.problem("", f"{path}: {reason}" if path else reason)
 
 
