@@ -1,4 +1,5 @@
-"""``deconflict import aco FILE`` and ``deconflict export aco``: an Airspace Control Order in and out.
+"""``deconflict import aco FILE``, ``export aco`` and ``export acmreq``: an Airspace Control Order in
+and out, and a conflict's resolution as a request draft.
 
 Importing files each measure the way ``deconflict file`` files a JSON notice (the same parser, the
 same broker call, logged and receipted alike). A message with any problem files nothing, unless
@@ -25,7 +26,9 @@ from deconflict.cli_common import (
     read_text,
 )
 from deconflict.domain.errors import ValidationError
+from deconflict.domain.resolution import resolution_hints
 from deconflict.formats.aco import read_aco
+from deconflict.formats.aco_acmreq import write_acmreq
 from deconflict.formats.aco_export import AcoExportError, write_aco
 from deconflict.formats.aco_levels import LevelRules
 from deconflict.render import row_json
@@ -133,3 +136,44 @@ def export_aco(
     else:
         out.write_text(text, encoding="utf-8")
         typer.echo(f"{len(notices)} notice(s) written to {out}", err=True)
+
+
+@export_app.command("acmreq")
+def export_acmreq(
+    conflict: Annotated[str, typer.Argument(help="The conflict's id (deconflict conflicts).")],
+    party: Annotated[str, typer.Option("--party", help="The side whose measure moves.")],
+    shift: Annotated[str, typer.Option(help="later, earlier, up or down.")] = "later",
+    operation: Annotated[str, typer.Option(help="The OPER set: the operation's name.")] = "DECONFLICT",
+    out: Annotated[Path | None, typer.Option("--out", help="Write here instead of standard output.")] = None,
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Draft an ACMREQ that moves --party's measure by the smallest --shift clearing CONFLICT.
+
+    A draft for the party's own chain: nothing is filed or moved, and the changed notice is checked
+    again when it is filed.
+    """
+    cfg = config_or_exit(config, db)
+    broker = open_existing(cfg)
+    with broker.store.begin(write=False) as repo:
+        c = repo.get_conflict(conflict)
+        if c is None:
+            raise err(f"conflict {conflict!r}: no such conflict")
+        if party not in (c.party_a, c.party_b):
+            raise err(f"--party {party}: not a side of conflict {conflict}")
+        mine, theirs = (c.notice_a, c.notice_b) if party == c.party_a else (c.notice_b, c.notice_a)
+        i, j = (c.volume_a, c.volume_b) if party == c.party_a else (c.volume_b, c.volume_a)
+        notice, other = repo.get(mine), repo.get(theirs)
+    if notice is None or other is None:
+        raise err(f"conflict {conflict}: a notice of it is no longer stored")
+    if notice.protected:
+        raise err(f"--party {party}: its side of conflict {conflict} is a protected site, which does not move")
+    hints = resolution_hints(notice, [(i, other.volumes[j])], broker.settings.separation, broker.settings.hints)
+    try:
+        text = write_acmreq(notice, hints, conflict, shift, party, operation)
+    except AcoExportError as e:
+        raise err(f"export acmreq: {e}") from None
+    if out is None:
+        typer.echo(text, nl=False)
+    else:
+        out.write_text(text, encoding="utf-8")

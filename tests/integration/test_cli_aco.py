@@ -150,3 +150,24 @@ def test_a_notice_an_aco_cannot_carry_is_named(tmp_path: Path) -> None:
     assert r.exit_code == 2 and "notice 'coalition:w84': its band is W84" in r.stderr
     r = runner.invoke(app, ["export", "aco", "--party", "nobody", "--db", db])
     assert r.exit_code == 2 and "--party nobody: no live notices" in r.stderr
+
+
+def test_a_conflict_resolution_is_drafted_as_an_acmreq(db_url: str, tmp_path: Path) -> None:
+    aco, others, _ = _theater(tmp_path)
+    runner.invoke(app, ["file", str(others), "--db", db_url])
+    runner.invoke(app, ["import", "aco", str(aco), "--party", "coalition", "--db", db_url])
+    r = runner.invoke(app, ["conflicts", "--db", db_url, "--json"])
+    isr = "coalition:coalition-isr-west"
+    conflict = next(c for c in json.loads(r.stdout) if isr in (c["a"]["notice"], c["b"]["notice"]))
+    draft = runner.invoke(app, ["export", "acmreq", conflict["id"], "--party", "coalition", "--db", db_url])
+    assert draft.exit_code == 0, draft.output
+    assert draft.stdout.startswith("OPER/DECONFLICT//\nMSGID/ACMREQ/coalition//")
+    assert "ACMID/ACM:ROZ/NAME:coalition-isr-west/AORBIT/USE:RECONNAISSANCE//" in draft.stdout
+    assert f"TO CLEAR DECONFLICT CONFLICT {conflict['id']}" in draft.stdout
+    for args, says in (
+        (["nope", "--party", "coalition"], "conflict 'nope': no such conflict"),
+        ([conflict["id"], "--party", "sy-gcaa"], f"--party sy-gcaa: not a side of conflict {conflict['id']}"),
+        ([conflict["id"], "--party", "coalition", "--shift", "sideways"], "use one of later, earlier, up, down"),
+    ):
+        r = runner.invoke(app, ["export", "acmreq", *args, "--db", db_url])
+        assert r.exit_code == 2 and says in r.stderr, r.output

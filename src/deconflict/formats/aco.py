@@ -73,14 +73,17 @@ class AcoImport:
     header: dict[str, str] = field(default_factory=dict)
 
 
-def read_aco(text: str, party: str, limits: Limits | None = None, rules: LevelRules | None = None) -> AcoImport:
-    """Read an ACO message into notices of ``party``."""
+def read_aco(
+    text: str, party: str, limits: Limits | None = None, rules: LevelRules | None = None, message: str = "ACO"
+) -> AcoImport:
+    """Read an ACO message (or, with ``message="ACMREQ"``, a request for measures: the same sets)
+    into notices of ``party``."""
     limits = limits or Limits()
     rules = rules or LevelRules()
     sets, problems = split_sets(text)
     framed = not problems  # a set without its end, or text that is no set: the message is not whole
     first = next((i for i, s in enumerate(sets) if s.name == "ACMID"), len(sets))
-    header, period, header_problems = _header(sets[:first])
+    header, period, header_problems = _header(sets[:first], message)
     problems += header_problems
     groups: list[list[AcoSet]] = []
     for s in sets[first:]:
@@ -115,7 +118,7 @@ class _Refused(Exception):
         self.problems = problems
 
 
-def _header(sets: list[AcoSet]) -> tuple[dict[str, str], tuple[float, float] | None, list[AcoProblem]]:
+def _header(sets: list[AcoSet], message: str) -> tuple[dict[str, str], tuple[float, float] | None, list[AcoProblem]]:
     header: dict[str, str] = {}
     problems: list[AcoProblem] = []
     period: tuple[float, float] | None = None
@@ -124,8 +127,8 @@ def _header(sets: list[AcoSet]) -> tuple[dict[str, str], tuple[float, float] | N
         if s.name in ("OPER", "EXER"):
             header["operation" if s.name == "OPER" else "exercise"] = first
         elif s.name == "MSGID":
-            if first.upper() != "ACO":
-                problems.append(s.problem("1", f"{first!r} is not ACO: this reader takes airspace control orders"))
+            if first.upper() != message:
+                problems.append(s.problem("1", f"{first!r} is not {message}: this reader takes {message} messages"))
             header["originator"] = s.fields[1] if len(s.fields) > 1 else ""
         elif s.name == "ACOID":
             header["aco"] = "/".join(s.fields)

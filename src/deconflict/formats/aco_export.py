@@ -45,11 +45,12 @@ def write_aco(notices: Sequence[Notice], operation: str, originator: str, aco_id
         f"PERIOD/{write_time(_minute(start, down=True))}/{write_time(_minute(end, down=False))}//",
     ]
     for n in notices:
-        lines += _notice(n)
+        lines += measure_sets(n)
     return "\n".join(lines) + "\n"
 
 
-def _notice(n: Notice) -> list[str]:
+def measure_sets(n: Notice) -> list[str]:
+    r"""The sets of the notice's measures: ``ACMID``, the shape, ``EFFLEVEL``, ``APERIOD``\s, ``AMPN``."""
     name = (n.id or "").removeprefix(n.party + ":")
     if not name:
         raise AcoExportError(f"a notice of {n.party} has no id; an ACO measure needs a NAME")
