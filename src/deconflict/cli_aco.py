@@ -75,6 +75,8 @@ def import_aco(
     if got.problems and (not keep_good or not got.header_ok):
         why = "the header is wrong" if not got.header_ok else "use --keep-good to file the measures read whole"
         raise err(f"{file}: {len(got.problems)} problem(s); nothing filed ({why})")
+    if not got.notices:
+        raise err(f"{file}: no measure read whole; nothing filed")
     if check:
         typer.echo(f"{file}: {len(got.notices)} of {got.measures} measure(s) read; nothing filed (--check)")
         raise typer.Exit(0)

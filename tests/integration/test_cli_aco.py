@@ -86,7 +86,7 @@ def test_a_bad_message_files_nothing_and_names_each_problem(db_url: str, tmp_pat
     r = runner.invoke(app, ["import", "aco", str(bad), "--party", "coalition", "--db", db_url])
     assert r.exit_code == 2
     assert f"{bad}: line 9, set CIRCLE, field 2 (RADIUS): '30' is not a distance" in r.stderr
-    assert f"{bad}: line 22, set EFFLEVEL, field 1:" in r.stderr
+    assert f"{bad}: line 22, set EFFLEVEL, field 1 (FLFL):" in r.stderr
     assert "2 problem(s); nothing filed" in r.stderr
     assert _stored(db_url) == {}
     r = runner.invoke(app, ["import", "aco", str(bad), "--party", "coalition", "--db", db_url, "--keep-good"])
@@ -171,3 +171,13 @@ def test_a_conflict_resolution_is_drafted_as_an_acmreq(db_url: str, tmp_path: Pa
     ):
         r = runner.invoke(app, ["export", "acmreq", *args, "--db", db_url])
         assert r.exit_code == 2 and says in r.stderr, r.output
+
+
+def test_a_message_with_no_measure_read_whole_files_nothing_even_with_keep_good(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'none.sqlite'}"
+    bad = tmp_path / "none.aco"
+    bad.write_text(_theater(tmp_path)[0].read_text().replace("EFFLEVEL/FLFL:FL", "EFFLEVEL/FLFL:XX"))
+    r = runner.invoke(app, ["import", "aco", str(bad), "--party", "coalition", "--db", db, "--keep-good"])
+    assert r.exit_code == 2 and "no measure read whole; nothing filed" in r.stderr
+    assert r.stderr.count("set EFFLEVEL, field 1 (FLFL): the lower bound 'XX200' is not a flight level") == 2
+    assert not (tmp_path / "none.sqlite").exists()

@@ -147,7 +147,7 @@ BAD = [
         measure("CIRCLE", CIRCLE.splitlines()[1], "EFFLEVEL/FLFL:FL300-FL200//"),
         8,
         "EFFLEVEL",
-        "1",
+        "1 (FLFL)",
         "",
     ),
     (

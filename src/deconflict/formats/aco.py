@@ -242,7 +242,7 @@ def _locate(path: str, reason: str, acm: AcoSet, where: dict[str, AcoSet], windo
     if "outline_" in path:
         return where["outline"].problem("", reason)
     if "altitude" in path:
-        return where["altitude"].problem("1", reason)
+        return where["altitude"].problem(where["altitude"].field_name(0), reason)
     if "time_" in path and m is not None and windows:  # APERIOD/<mode>/<start>/<stop>
         return windows[int(m[1])].problem("3" if "time_end" in path else "2", reason)
     return acm.problem("", f"{path}: {reason}" if path else reason)
