@@ -4,6 +4,7 @@ every figure rounded outward (never a smaller volume) by at most the written pre
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -90,3 +91,30 @@ def test_export_then_import_gives_the_notice_back(notice: Notice) -> None:
         assert b.shape.buffer_m <= a.shape.buffer_m <= b.shape.buffer_m + 0.01
         for p, q in zip(a.shape.points, b.shape.points, strict=True):
             assert distance_m(*p, *q) < 0.31
+
+
+CHARS = "/:-.NSEW0123456789AZ \n"
+THEATER = (Path(__file__).parents[2] / "examples" / "coalition-2015-09-30.aco").read_text()
+
+
+@given(
+    edits=st.lists(
+        st.tuples(
+            st.integers(0, len(THEATER) - 1), st.integers(0, 3), st.sampled_from(list("/:-.NSEW0123456789AZ \n"))
+        ),
+        min_size=1,
+        max_size=6,
+    )
+)
+@settings(max_examples=400, deadline=None)
+def test_a_damaged_message_is_read_or_refused_with_its_place_never_crashes(edits: list[tuple[int, int, str]]) -> None:
+    text = THEATER
+    for at, cut, char in edits:
+        text = text[:at] + char + text[at + cut :]
+    got = read_aco(text, "coalition")
+    lines = text.count("\n") + 1
+    for p in got.problems:
+        assert 1 <= p.line <= lines and p.set and p.reason
+    if not got.header_ok:
+        assert got.notices == [] and got.problems
+    assert len(got.notices) + len({p.line for p in got.problems}) >= 1

@@ -222,3 +222,11 @@ def test_two_measures_of_one_name_are_refused_at_the_second() -> None:
     got = read_aco(HEADER + CIRCLE + CIRCLE, "coalition")
     assert [n.id for n in got.notices] == ["M1"]
     assert got.problems[0].line == 9 and got.problems[0].field == "NAME"
+
+
+def test_a_set_may_run_over_several_lines_and_is_named_by_its_first() -> None:
+    polygon = "POLYGON/LATM:3512N03957E/\nLATM:3530N03957E/\nLATM:3530N04021E/LATM:3512N04021E//"
+    got = read_aco(HEADER + measure("POLYGON", polygon), "coalition")
+    assert got.problems == [] and len(got.notices[0].volumes[0].shape.points) == 4
+    bad = read_aco(HEADER + measure("POLYGON", polygon.replace("3530N04021E", "3530N04021X")), "coalition")
+    assert (bad.problems[0].line, bad.problems[0].field) == (7, "3 (LATM)")
