@@ -164,7 +164,11 @@ def test_a_conflict_resolution_is_drafted_as_an_acmreq(db_url: str, tmp_path: Pa
     assert draft.stdout.startswith("OPER/DECONFLICT//\nMSGID/ACMREQ/coalition//")
     assert "ACMID/ACM:ROZ/NAME:coalition-isr-west/AORBIT/USE:RECONNAISSANCE//" in draft.stdout
     assert f"TO CLEAR DECONFLICT CONFLICT {conflict['id']}" in draft.stdout
+    site = next(
+        c for c in json.loads(r.stdout) if "un-humanitarian:site-homs-hospital" in (c["a"]["notice"], c["b"]["notice"])
+    )
     for args, says in (
+        ([site["id"], "--party", "un-humanitarian"], "is a protected site, which does not move"),
         (["nope", "--party", "coalition"], "conflict 'nope': no such conflict"),
         ([conflict["id"], "--party", "sy-gcaa"], f"--party sy-gcaa: not a side of conflict {conflict['id']}"),
         ([conflict["id"], "--party", "coalition", "--shift", "sideways"], "use one of later, earlier, up, down"),
