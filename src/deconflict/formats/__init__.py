@@ -1,0 +1,1 @@
+"""Readers and writers of the formats parties bring: ACO, NOTAM, OpenAir, GIS."""

@@ -1,0 +1,115 @@
+"""Notices → an Airspace Control Order (ADatP-3 / APP-11 text) that :func:`read_aco` reads back.
+
+Each notice becomes one measure per distinct shape and band (most notices have one: its volumes
+become that measure's ``APERIOD`` sets); a second one is named ``<id>.2``. Figures are rounded
+outward, never inward: flight levels and metres down for a lower bound and up for an upper one,
+times to the minute outward, sizes up to the centimetre; positions to 0.01 arc-second (0.3 m).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from deconflict.domain.shapes import Shape, ShapeKind
+from deconflict.domain.units import FLIGHT_LEVEL_M
+from deconflict.domain.volumes import AltitudeBand, AltitudeReference, Notice, Volume4D
+from deconflict.formats.aco import ACM_TYPE, DESCRIPTION
+from deconflict.formats.aco_text import write_position, write_time
+
+SHAPE_SET = {
+    ShapeKind.POLYGON: "POLYGON",
+    ShapeKind.CIRCLE: "CIRCLE",
+    ShapeKind.CORRIDOR: "CORRIDOR",
+    ShapeKind.ORBIT: "AORBIT",
+}
+
+
+class AcoExportError(ValueError):
+    """A notice that an ACO cannot carry, named with the reason."""
+
+
+def write_aco(notices: Sequence[Notice], operation: str, originator: str, aco_id: str) -> str:
+    """The notices as one ACO message (``\\n``-separated sets)."""
+    if not notices:
+        raise AcoExportError("no notices to write")
+    for label, value in (("operation", operation), ("originator", originator), ("ACO id", aco_id)):
+        _check_text(label, value)
+    start = min(n.time_start for n in notices)
+    end = max(n.time_end for n in notices)
+    lines = [
+        f"OPER/{operation}//",
+        f"MSGID/ACO/{originator}//",
+        f"ACOID/{aco_id}//",
+        "GEODATUM/WGE//",
+        f"PERIOD/{write_time(_minute(start, down=True))}/{write_time(_minute(end, down=False))}//",
+    ]
+    for n in notices:
+        lines += measure_sets(n)
+    return "\n".join(lines) + "\n"
+
+
+def measure_sets(n: Notice) -> list[str]:
+    r"""The sets of the notice's measures: ``ACMID``, the shape, ``EFFLEVEL``, ``APERIOD``\s, ``AMPN``."""
+    name = (n.id or "").removeprefix(n.party + ":")
+    if not name:
+        raise AcoExportError(f"a notice of {n.party} has no id; an ACO measure needs a NAME")
+    _check_text(f"notice {n.id!r}: id", name)
+    _check_text(f"notice {n.id!r}: kind", n.kind)
+    groups: dict[tuple[Shape, AltitudeBand], list[Volume4D]] = {}
+    for v in n.volumes:
+        groups.setdefault((v.shape, v.altitude), []).append(v)
+    out: list[str] = []
+    for i, ((shape, band), vols) in enumerate(groups.items()):
+        measure = name if i == 0 else f"{name}.{i + 1}"
+        acm = n.extra.get(ACM_TYPE, "ROZ")
+        out.append(f"ACMID/ACM:{acm}/NAME:{measure}/{SHAPE_SET[shape.kind]}/USE:{n.kind.upper()}//")
+        out.append(_shape(shape))
+        out.append(f"EFFLEVEL/{_band(band, n.id)}//")
+        for v in vols:
+            start, stop = (write_time(_minute(t, down=d)) for t, d in ((v.time_start, True), (v.time_end, False)))
+            out.append(f"APERIOD/DISCRETE/{start}/{stop}//")
+        text = " ".join(n.extra.get(DESCRIPTION, "").split()).rstrip("/")
+        if text:
+            out.append(f"AMPN/{text}//")
+    return out
+
+
+def _shape(shape: Shape) -> str:
+    pts = [write_position(lat, lon) for lat, lon in shape.points]
+    if shape.kind is ShapeKind.POLYGON:
+        return "POLYGON/" + "/".join(pts) + "//"
+    if shape.kind is ShapeKind.CIRCLE:
+        return f"CIRCLE/{pts[0]}/RADIUS:{_metres(shape.buffer_m)}//"
+    if shape.kind is ShapeKind.CORRIDOR:
+        return f"CORRIDOR/WIDTH:{_metres(shape.width_m)}/" + "/".join(pts) + "//"
+    return f"AORBIT/{pts[0]}/{pts[1]}/WIDTH:{_metres(shape.width_m)}/ORBALIGN:C//"
+
+
+def _band(band: AltitudeBand, nid: str | None) -> str:
+    if band.reference is AltitudeReference.STD:
+        low = math.floor(band.lower_m / FLIGHT_LEVEL_M + 1e-9)
+        high = math.ceil(band.upper_m / FLIGHT_LEVEL_M - 1e-9)
+        return f"FLFL:FL{low:03d}-FL{high:03d}"
+    if band.reference is AltitudeReference.AMSL:
+        if band.lower_m < 0:
+            raise AcoExportError(f"notice {nid!r}: an ACO altitude cannot be below mean sea level")
+        return f"RARA:{math.floor(band.lower_m + 1e-9)}MMSL-{math.ceil(band.upper_m - 1e-9)}MMSL"
+    raise AcoExportError(
+        f"notice {nid!r}: its band is W84 (above the ellipsoid); an ACO holds MSL altitudes or flight "
+        "levels and no geoid is applied: file it as AMSL or flight levels to export it"
+    )
+
+
+def _metres(value: float) -> str:
+    cm = math.ceil(value * 100 - 1e-6)
+    return f"{cm // 100}M" if cm % 100 == 0 else f"{cm / 100:.2f}M"
+
+
+def _minute(epoch_s: float, *, down: bool) -> float:
+    return (math.floor if down else math.ceil)(epoch_s / 60 + (1e-6 if down else -1e-6)) * 60.0
+
+
+def _check_text(label: str, value: str) -> None:
+    if not value or "/" in value or "\n" in value or value != value.strip():
+        raise AcoExportError(f"{label} {value!r} cannot be an ACO field (empty, a '/', a line break or edge spaces)")
