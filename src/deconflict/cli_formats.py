@@ -1,0 +1,183 @@
+"""``deconflict import …`` and ``deconflict export …``: airspace formats in and out of the store.
+
+An import reads the file into notices validated exactly as filed JSON is, then files them through
+the broker one by one as ``deconflict file`` does (logged and receipted). A file with any record
+that cannot be read files nothing, unless ``--keep-good`` asks for the records that can.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from deconflict.cli_common import (
+    ConfigOption,
+    DbOption,
+    JsonOption,
+    config_or_exit,
+    err,
+    open_broker,
+    open_existing,
+    read_text,
+    writable_file,
+    write_text,
+)
+from deconflict.domain.errors import ValidationError
+from deconflict.domain.volumes import PROTECTED_SITE_KIND
+from deconflict.formats import Problem
+from deconflict.formats.openair import Imported, parse_instant, read_openair
+from deconflict.formats.openair_write import write_openair
+
+import_app = typer.Typer(help="File notices from airspace formats (OpenAir).", no_args_is_help=True)
+export_app = typer.Typer(help="Write the store's notices in airspace formats (OpenAir).", no_args_is_help=True)
+
+PartyOption = Annotated[str, typer.Option("--party", help="The party whose notices these are.")]
+SiteOption = Annotated[
+    bool, typer.Option("--site", help="File each airspace as a protected site (the party must be an authority).")
+]
+StartOption = Annotated[
+    str | None, typer.Option("--start", help="Activation start (ISO 8601 with offset) for records without AA.")
+]
+EndOption = Annotated[
+    str | None, typer.Option("--end", help="Activation end (ISO 8601 with offset) for records without AA.")
+]
+KeepGoodOption = Annotated[
+    bool, typer.Option("--keep-good", help="File the records that can be read even when others cannot.")
+]
+OutOption = Annotated[Path, typer.Option("--out", help="File to write (default: stdout).")]
+
+
+def _window(start: str | None, end: str | None) -> tuple[float, float] | None:
+    if (start is None) != (end is None):
+        raise err("--start and --end go together: give both or neither")
+    if start is None or end is None:
+        return None
+    try:
+        a = parse_instant(start)
+    except ValueError as e:
+        raise err(f"--start: {e}") from None
+    try:
+        b = parse_instant(end)
+    except ValueError as e:
+        raise err(f"--end: {e}") from None
+    if b <= a:
+        raise err("--end: must be after --start")
+    return a, b
+
+
+def _report(file: Path, problems: list[Problem], keep_good: bool, good: int) -> None:
+    for p in problems:
+        typer.echo(f"{file}: {p}", err=True)
+    if problems and not keep_good:
+        raise err(
+            f"{file}: {len(problems)} record(s) cannot be read; nothing filed "
+            f"(--keep-good files the {good} notice(s) that can)"
+        )
+
+
+def _file_all(imported: list[Imported], file: Path, db: str | None, config: Path | None, as_json: bool) -> None:
+    from deconflict.cli import _filing_summary  # the same summary as `deconflict file`
+
+    cfg = config_or_exit(config, db)
+    broker = open_broker(cfg)
+    console = Console()
+    try:
+        out = [r for r, _ in broker.file_all_as_operator([imp.notice for imp in imported])]
+    except ValidationError as e:
+        raise err("\n".join(f"{file}: {_where(x.path, imported)}: {x.reason}" for x in e.errors) + _NONE) from None
+    for r, imp in zip(out, imported, strict=True):
+        if not as_json:
+            console.print(_filing_summary(r), markup=False, highlight=False)
+            for said in imp.said:
+                console.print(f"  rule applied: {said}", markup=False, highlight=False)
+    if as_json:
+        rows = [
+            {
+                "notice": r.notice.id,
+                "version": r.notice.version,
+                "lines": list(imp.lines),
+                "rules_applied": list(imp.said),
+                "late": r.late,
+                "lead_time_s": r.lead_time_s,
+                "conflicts": len(r.conflicts),
+            }
+            for r, imp in zip(out, imported, strict=True)
+        ]
+        typer.echo(json.dumps(rows, indent=2))
+    raise typer.Exit(1 if any(r.conflicts for r in out) else 0)
+
+
+_NONE = " (nothing filed)"
+
+
+def _where(path: str, imported: list[Imported]) -> str:
+    """``[i].volumes[k].field`` of a batch → ``line N: field`` of the file."""
+    m = re.fullmatch(r"\[(\d+)\]\.?(?:volumes\[(\d+)\]\.?)?(.*)", path)
+    if m is None:
+        return path
+    imp = imported[int(m[1])]
+    line = imp.lines[int(m[2])] if m[2] is not None else imp.lines[0]
+    return f"line {line}: {m[3] or 'record'}"
+
+
+@import_app.command("openair")
+def import_openair(
+    file: Annotated[Path, typer.Argument(help="An OpenAir file.")],
+    party: PartyOption,
+    site: SiteOption = False,
+    start: StartOption = None,
+    end: EndOption = None,
+    keep_good: KeepGoodOption = False,
+    db: DbOption = None,
+    config: ConfigOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """File the airspaces of an OpenAir file as the party's notices (or protected sites, --site).
+
+    Records with the same AI are one notice. Each record is active in its AA windows, or else in
+    --start/--end. Exit status: 0 filed without conflicts, 1 with conflicts, 2 bad input (each
+    record that cannot be read on stderr: line, field, reason; nothing filed without --keep-good).
+    """
+    window = _window(start, end)
+    text = read_text(file)
+    cfg = config_or_exit(config, db)
+    kind = PROTECTED_SITE_KIND if site else "activity"
+    imported, problems = read_openair(text, party, kind, window, cfg.limits)
+    _report(file, problems, keep_good, len(imported))
+    if not imported:
+        raise err(f"{file}: no airspace to file")
+    _file_all(imported, file, db, config, as_json)
+
+
+@export_app.command("openair")
+def export_openair(
+    party: Annotated[str | None, typer.Option("--party", help="Only this party's notices.")] = None,
+    out: OutOption = Path("-"),
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Write the store's live notices (and protected sites) as OpenAir, for crews' flight-bag tools.
+
+    Run on the broker's host (the operator sees every notice). Corridors, orbits and W84 heights
+    have no OpenAir form: refused with the notice and volume named, nothing written.
+    """
+    cfg = config_or_exit(config, db)
+    to_file = str(out) != "-"
+    if to_file:
+        writable_file(out, "--out")
+    broker = open_existing(cfg)
+    with broker.store.begin(write=False) as repo:
+        notices = [n for n in repo.list_notices(party=party) if n.state.is_live]
+    try:
+        text = write_openair(notices)
+    except ValidationError as e:
+        raise err("\n".join(str(x) for x in e.errors)) from None
+    if to_file:
+        write_text(out, text, "--out")
+    else:
+        typer.echo(text, nl=False)
