@@ -259,6 +259,7 @@ def _records(text: str) -> tuple[list[_Record], list[Problem]]:
     records: list[_Record] = []
     problems: list[Problem] = []
     r: _Record | None = None
+    terrain = False
     for n, raw in enumerate(text.splitlines(), start=1):
         line = raw.split("*", 1)[0].strip()
         if not line:
@@ -266,17 +267,17 @@ def _records(text: str) -> tuple[list[_Record], list[Problem]]:
         tag, _, value = line.partition(" ")
         tag, value = tag.upper(), value.strip()
         if tag == "AC":
-            r = _Record(n, value)
+            r, terrain = _Record(n, value), False
             records.append(r)
             if not value:
                 r.problems.append(Problem(n, "AC", "no airspace class"))
             continue
         if tag in ("TO", "TC"):
-            problems.append(Problem(n, tag, "terrain records are not airspace"))
-            r = None
+            problems.append(Problem(n, tag, "terrain is not airspace (skipped up to the next AC)"))
+            r, terrain = None, True
             continue
         if r is None:
-            if tag not in _IGNORED:
+            if tag not in _IGNORED and not terrain:
                 problems.append(Problem(n, tag, "outside an airspace (no AC line before it)"))
             continue
         try:
