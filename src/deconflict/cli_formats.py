@@ -28,13 +28,16 @@ from deconflict.cli_common import (
     write_text,
 )
 from deconflict.domain.errors import ValidationError
-from deconflict.domain.volumes import PROTECTED_SITE_KIND
+from deconflict.domain.volumes import PROTECTED_SITE_KIND, Notice
 from deconflict.formats import Problem
+from deconflict.formats.notam import read_notams, write_notam_drafts
 from deconflict.formats.openair import Imported, parse_instant, read_openair
 from deconflict.formats.openair_write import write_openair
 
-import_app = typer.Typer(help="File notices from airspace formats (OpenAir).", no_args_is_help=True)
-export_app = typer.Typer(help="Write the store's notices in airspace formats (OpenAir).", no_args_is_help=True)
+import_app = typer.Typer(help="File notices from airspace formats (OpenAir, NOTAM).", no_args_is_help=True)
+export_app = typer.Typer(
+    help="Write the store's notices in airspace formats (OpenAir, NOTAM drafts).", no_args_is_help=True
+)
 
 PartyOption = Annotated[str, typer.Option("--party", help="The party whose notices these are.")]
 SiteOption = Annotated[
@@ -154,6 +157,71 @@ def import_openair(
     _file_all(imported, file, db, config, as_json)
 
 
+@import_app.command("notam")
+def import_notam(
+    file: Annotated[Path, typer.Argument(help="A file of ICAO NOTAMs, each (A1234/30 NOTAMN … ).")],
+    party: PartyOption,
+    site: SiteOption = False,
+    keep_good: KeepGoodOption = False,
+    db: DbOption = None,
+    config: ConfigOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """File ICAO NOTAMs as the party's notices (or protected sites, --site): the Q-line's circle,
+    B) to C), F)/G) or the Q-line's flight levels. Exit status as `import openair`."""
+    text = read_text(file)
+    cfg = config_or_exit(config, db)
+    kind = PROTECTED_SITE_KIND if site else "activity"
+    imported, problems = read_notams(text, party, kind, cfg.limits)
+    _report(file, problems, keep_good, len(imported))
+    if not imported:
+        raise err(f"{file}: no NOTAM to file")
+    _file_all(imported, file, db, config, as_json)
+
+
+def _live(db: str | None, config: Path | None, party: str | None, notice: str | None = None) -> list[Notice]:
+    cfg = config_or_exit(config, db)
+    broker = open_existing(cfg)
+    with broker.store.begin(write=False) as repo:
+        found = [n for n in repo.list_notices(party=party) if n.state.is_live]
+    if notice is not None:
+        found = [n for n in found if n.id == notice]
+        if not found:
+            raise err(f"--notice {notice}: no live notice with this id" + (f" of {party}" if party else ""))
+    return found
+
+
+def _write_out(out: Path, text: str) -> None:
+    if str(out) != "-":
+        write_text(out, text, "--out")
+    else:
+        typer.echo(text, nl=False)
+
+
+@export_app.command("notam")
+def export_notam(
+    fir: Annotated[str, typer.Option("--fir", help="The FIR of the Q-line (4 letters).")],
+    location: Annotated[str | None, typer.Option("--location", help="Item A) (default: the FIR).")] = None,
+    party: Annotated[str | None, typer.Option("--party", help="Only this party's notices.")] = None,
+    notice: Annotated[str | None, typer.Option("--notice", help="Only this notice (party:id).")] = None,
+    out: OutOption = Path("-"),
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Write live notices or protected sites as NOTAMN drafts (one per volume) for a person to
+    number, complete and issue: the Q-line circle and flight levels enclose the volume, F)/G) state
+    the band, E) the shape. Run on the broker's host (the operator sees every notice)."""
+    if re.fullmatch(r"[A-Z]{4}", fir) is None:
+        raise err(f"--fir {fir}: must be 4 capital letters (an ICAO FIR)")
+    if str(out) != "-":
+        writable_file(out, "--out")
+    try:
+        text = write_notam_drafts(_live(db, config, party, notice), fir, location or fir)
+    except ValidationError as e:
+        raise err("\n".join(str(x) for x in e.errors)) from None
+    _write_out(out, text)
+
+
 @export_app.command("openair")
 def export_openair(
     party: Annotated[str | None, typer.Option("--party", help="Only this party's notices.")] = None,
@@ -166,18 +234,10 @@ def export_openair(
     Run on the broker's host (the operator sees every notice). Corridors, orbits and W84 heights
     have no OpenAir form: refused with the notice and volume named, nothing written.
     """
-    cfg = config_or_exit(config, db)
-    to_file = str(out) != "-"
-    if to_file:
+    if str(out) != "-":
         writable_file(out, "--out")
-    broker = open_existing(cfg)
-    with broker.store.begin(write=False) as repo:
-        notices = [n for n in repo.list_notices(party=party) if n.state.is_live]
     try:
-        text = write_openair(notices)
+        text = write_openair(_live(db, config, party))
     except ValidationError as e:
         raise err("\n".join(str(x) for x in e.errors)) from None
-    if to_file:
-        write_text(out, text, "--out")
-    else:
-        typer.echo(text, nl=False)
+    _write_out(out, text)

@@ -23,12 +23,11 @@ def volumes(draw: st.DrawFn) -> Volume4D:
     lat, lon = draw(st.floats(-75, 75)), draw(st.floats(-180, 180))
     if draw(st.booleans()):
         shape = make_shape(ShapeKind.CIRCLE, [(lat, lon)], draw(st.floats(50, 200_000)))
-    else:  # a star-shaped (so simple) polygon: vertices at sorted bearings
+    else:  # star-shaped around the centre, every angular gap under 180°: a simple polygon
         n = draw(st.integers(3, 12))
-        az = np.sort(np.array(draw(st.lists(st.floats(0, 359), min_size=n, max_size=n, unique=True))))
-        if np.min(np.diff(np.append(az, az[0] + 360))) < 5:
-            az = np.linspace(0, 360, n, endpoint=False)
-        r = np.array(draw(st.lists(st.floats(500, 100_000), min_size=n, max_size=n)))
+        jitter = np.array(draw(st.lists(st.floats(-0.3, 0.3), min_size=n, max_size=n)))
+        az = (np.arange(n) + jitter) * 360.0 / n
+        r = np.array(draw(st.lists(st.floats(2_000, 100_000), min_size=n, max_size=n)))
         la, lo = destination(lat, lon, az, r)
         shape = make_shape(ShapeKind.POLYGON, list(zip(la.tolist(), lo.tolist(), strict=True)))
     ref = draw(st.sampled_from([AltitudeReference.STD, AltitudeReference.AMSL]))

@@ -110,30 +110,34 @@ def parse_alt(text: str) -> _Alt:
     return _Alt("amsl", value * (FT_M if unit in ("FT", "F") else 1.0))
 
 
-def band(lo: _Alt, hi: _Alt, limits: Limits) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
-    """F3548 ``altitude_lower``/``altitude_upper`` for a floor and a ceiling, and the rules applied."""
+def band(
+    lo: _Alt, hi: _Alt, limits: Limits, names: tuple[str, str] = ("AL", "AH")
+) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
+    """F3548 ``altitude_lower``/``altitude_upper`` for a floor and a ceiling, and the rules applied
+    (named by the fields ``names`` of the floor and ceiling; a refusal starts with one of them)."""
+    fl, cl = names
     if hi.kind == "sfc":
-        raise ValueError("AH: the surface as a ceiling needs terrain data the broker does not have")
+        raise ValueError(f"{cl}: the surface as a ceiling needs terrain data the broker does not have")
     if lo.kind == "unl":
-        raise ValueError("AL: UNL cannot be a floor")
+        raise ValueError(f"{fl}: UNL cannot be a floor")
     if lo.kind == "fl" and hi.kind in ("fl", "unl"):
         top = math.floor(limits.max_altitude_m / FL_M) if hi.kind == "unl" else hi.value
-        notes = [f"AH UNL is FL{top}, the theater's highest altitude"] if hi.kind == "unl" else []
+        notes = [f"{cl} UNL is FL{top}, the theater's highest altitude"] if hi.kind == "unl" else []
         return _std(lo.value), _std(top), notes
     said: list[str] = []
     lo_m, hi_m = lo.value, hi.value
     if lo.kind == "sfc":
         lo_m = limits.min_altitude_m
-        said.append(f"AL SFC is {lo_m:g} m AMSL, the theater's lowest altitude")
+        said.append(f"{fl} SFC is {lo_m:g} m AMSL, the theater's lowest altitude")
     elif lo.kind == "fl":
         lo_m = lo.value * FL_M - PRESSURE_ALLOWANCE_M
-        said.append(f"AL FL{lo.value:g} is {lo_m:g} m AMSL (standard pressure less {PRESSURE_ALLOWANCE_M:g} m)")
+        said.append(f"{fl} FL{lo.value:g} is {lo_m:g} m AMSL (standard pressure less {PRESSURE_ALLOWANCE_M:g} m)")
     if hi.kind == "unl":
         hi_m = limits.max_altitude_m
-        said.append(f"AH UNL is {hi_m:g} m AMSL, the theater's highest altitude")
+        said.append(f"{cl} UNL is {hi_m:g} m AMSL, the theater's highest altitude")
     elif hi.kind == "fl":
         hi_m = hi.value * FL_M + PRESSURE_ALLOWANCE_M
-        said.append(f"AH FL{hi.value:g} is {hi_m:g} m AMSL (standard pressure plus {PRESSURE_ALLOWANCE_M:g} m)")
+        said.append(f"{cl} FL{hi.value:g} is {hi_m:g} m AMSL (standard pressure plus {PRESSURE_ALLOWANCE_M:g} m)")
     return _amsl(lo_m), _amsl(hi_m), said
 
 
@@ -229,8 +233,8 @@ def _volumes(r: _Record, window: tuple[float, float] | None, limits: Limits) -> 
     try:
         lower, upper, said = band(r.floor[1], r.ceiling[1], limits)
     except ValueError as e:
-        tag = str(e)[:2]
-        raise _Bad(Problem(r.floor[0] if tag == "AL" else r.ceiling[0], tag, str(e)[4:])) from None
+        tag, _, reason = str(e).partition(": ")
+        raise _Bad(Problem(r.floor[0] if tag == "AL" else r.ceiling[0], tag, reason)) from None
     if r.circle is not None:
         (lat, lon), radius_m = r.circle
         outline: dict[str, Any] = {
