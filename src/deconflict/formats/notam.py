@@ -33,7 +33,7 @@ from deconflict.domain.volumes import Notice, Volume4D
 from deconflict.formats import Problem
 from deconflict.formats.openair import FL_M, FT_M, NM_M, Imported, _Alt, band, parse_alt
 
-_HEADER = re.compile(r"\(\s*([A-Z]\d{4}/\d{2})\s+NOTAM([NRC])\b(.*)")
+_HEADER = re.compile(r"\(\s*([A-Z]\d{4}/\d{2})\s+NOTAM([NRC])(?:\s+[A-Z]\d{4}/\d{2})?\b(.*)")
 _ITEM = re.compile(r"(?:^|\s)([A-G])\)\s*")
 _Q_FIELDS = ("FIR", "QCODE", "traffic", "purpose", "scope", "lower", "upper", "centre")
 _Q_CHECKS = {
@@ -89,6 +89,7 @@ def _split(text: str) -> tuple[list[_Notam], list[Problem]]:
     problems: list[Problem] = []
     current: _Notam | None = None
     item: str | None = None
+    skipping = False
     for n, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
         if not line:
@@ -97,14 +98,16 @@ def _split(text: str) -> tuple[list[_Notam], list[Problem]]:
             m = _HEADER.match(line)
             if m is None:
                 problems.append(Problem(n, "header", f"{line!r} is not a NOTAM header like (A1234/30 NOTAMN"))
-                current = None
+                current, skipping = None, True  # its lines up to the next NOTAM are not reported again
                 continue
-            current, item = _Notam(n, m[1], m[2], {}), None
+            current, item, skipping = _Notam(n, m[1], m[2], {}), None, False
             notams.append(current)
             line = m[3].strip()
             if not line:
                 continue
         if current is None:
+            if skipping:
+                continue
             problems.append(Problem(n, "header", "outside a NOTAM (each starts like (A1234/30 NOTAMN)"))
             continue
         if line.endswith(")") and not re.search(r"(^|\s)[A-GQ]\)$", line):
@@ -241,7 +244,8 @@ def _draft(n: Notice, v: Volume4D, j: int, fir: str, location: str) -> str:
         f, g = f"FL{math.floor(lo_fl + 1e-9):03d}", f"FL{math.ceil(hi_fl - 1e-9):03d}"
     else:  # a Q-line flight level is a filter: widened to stay outside the band
         lo_fl, hi_fl = (v.altitude.lower_m - 300) / FL_M, (v.altitude.upper_m + 300) / FL_M
-        f, g = (f"{v.altitude.lower_m / FT_M:.0f}FT AMSL", f"{v.altitude.upper_m / FT_M:.0f}FT AMSL")
+        lo_ft, hi_ft = math.floor(v.altitude.lower_m / FT_M), math.ceil(v.altitude.upper_m / FT_M)
+        f, g = f"{lo_ft}FT AMSL", f"{hi_ft}FT AMSL"
     q_lo, q_hi = max(0, math.floor(lo_fl)), min(999, math.ceil(hi_fl))
     qcode = "QRPCA" if n.protected else "QRTCA"
     what = "PROTECTED SITE" if n.protected else "ACTIVITY"
