@@ -216,7 +216,8 @@ def export_notam(
     if str(out) != "-":
         writable_file(out, "--out")
     try:
-        text = write_notam_drafts(_live(db, config, party, notice), fir, location or fir)
+        cfg = config_or_exit(config, db)
+        text = write_notam_drafts(_live(db, config, party, notice), fir, location or fir, cfg.limits.min_altitude_m)
     except ValidationError as e:
         raise err("\n".join(str(x) for x in e.errors)) from None
     _write_out(out, text)

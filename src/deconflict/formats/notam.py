@@ -218,10 +218,13 @@ def _limit(item: tuple[int, str] | None, name: str, default: _Alt) -> _Alt:
 # ---------------------------------------------------------------- out
 
 
-def write_notam_drafts(notices: list[Notice], fir: str, location: str) -> str:
+def write_notam_drafts(notices: list[Notice], fir: str, location: str, surface_m: float | None = None) -> str:
     """A NOTAMN draft for each volume of each notice, for a person to complete and issue. The
     Q-line circle encloses the shape (its centre and a radius rounded up to the NM), its flight
-    levels enclose the band; ``F)``/``G)`` state the band exactly; ``E)`` lists a polygon's vertices."""
+    levels enclose the band; ``F)``/``G)`` state the band (``SFC`` for a floor at or below
+    ``surface_m``, the theater's lowest altitude, which the SFC rule gives back); ``E)`` lists a
+    polygon's vertices."""
+    surface_m = Limits().min_altitude_m if surface_m is None else surface_m
     out = []
     for i, n in enumerate(notices):
         for j, v in enumerate(n.volumes):
@@ -229,11 +232,11 @@ def write_notam_drafts(notices: list[Notice], fir: str, location: str) -> str:
                 raise ValidationError.at(
                     f"{n.id or i}: volumes[{j}]", "a height above the ellipsoid (W84) has no NOTAM form"
                 )
-            out.append(_draft(n, v, j, fir, location))
+            out.append(_draft(n, v, j, fir, location, surface_m))
     return "\n\n".join(out) + ("\n" if out else "")
 
 
-def _draft(n: Notice, v: Volume4D, j: int, fir: str, location: str) -> str:
+def _draft(n: Notice, v: Volume4D, j: int, fir: str, location: str, surface_m: float) -> str:
     lat, lon = v.shape.center if v.shape.kind is not ShapeKind.CIRCLE else v.shape.points[0]
     radius = v.shape.buffer_m if v.shape.kind is ShapeKind.CIRCLE else v.shape.bound_m
     qc = _q_centre(lat, lon)  # to the minute: the radius grows by the shift so the circle still encloses
@@ -245,7 +248,7 @@ def _draft(n: Notice, v: Volume4D, j: int, fir: str, location: str) -> str:
     else:  # a Q-line flight level is a filter: widened to stay outside the band
         lo_fl, hi_fl = (v.altitude.lower_m - 300) / FL_M, (v.altitude.upper_m + 300) / FL_M
         lo_ft, hi_ft = math.floor(v.altitude.lower_m / FT_M), math.ceil(v.altitude.upper_m / FT_M)
-        f, g = f"{lo_ft}FT AMSL", f"{hi_ft}FT AMSL"
+        f, g = ("SFC" if v.altitude.lower_m <= surface_m else f"{lo_ft}FT AMSL"), f"{hi_ft}FT AMSL"
     q_lo, q_hi = max(0, math.floor(lo_fl)), min(999, math.ceil(hi_fl))
     qcode = "QRPCA" if n.protected else "QRTCA"
     what = "PROTECTED SITE" if n.protected else "ACTIVITY"
