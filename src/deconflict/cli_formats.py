@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -28,15 +28,20 @@ from deconflict.cli_common import (
     write_text,
 )
 from deconflict.domain.errors import ValidationError
+from deconflict.domain.parties import Party, Role
 from deconflict.domain.volumes import PROTECTED_SITE_KIND, Notice
 from deconflict.formats import Problem
+from deconflict.formats.gis import feature_collection, to_kml
 from deconflict.formats.notam import read_notams, write_notam_drafts
 from deconflict.formats.openair import Imported, parse_instant, read_openair
 from deconflict.formats.openair_write import write_openair
+from deconflict.services.broker import ADMIN_ACTOR, NoticeFilter
+from deconflict.services.ports import ConflictState
 
 import_app = typer.Typer(help="File notices from airspace formats (OpenAir, NOTAM).", no_args_is_help=True)
 export_app = typer.Typer(
-    help="Write the store's notices in airspace formats (OpenAir, NOTAM drafts).", no_args_is_help=True
+    help="Write the store's notices in airspace formats (OpenAir, NOTAM drafts) and for GIS (GeoJSON, KML).",
+    no_args_is_help=True,
 )
 
 PartyOption = Annotated[str, typer.Option("--party", help="The party whose notices these are.")]
@@ -242,3 +247,70 @@ def export_openair(
     except ValidationError as e:
         raise err("\n".join(str(x) for x in e.errors)) from None
     _write_out(out, text)
+
+
+AsOption = Annotated[
+    str | None,
+    typer.Option("--as", help="Export what this party may see (its disclosure); default: the operator, everything."),
+]
+
+
+def _visible(db: str | None, config: Path | None, as_party: str | None, all_: bool) -> dict[str, Any]:
+    """The notices and conflicts the caller may see, cut by the broker's disclosure, as features."""
+    cfg = config_or_exit(config, db)
+    broker = open_existing(cfg)
+    caller = Party(ADMIN_ACTOR, Role.ADMIN)
+    if as_party is not None:
+        with broker.store.begin(write=False) as repo:
+            found = repo.get_party(as_party)
+        if found is None or found.revoked:
+            raise err(f"--as {as_party}: no such party" + (" (revoked)" if found is not None else ""))
+        caller = found
+    notices: list[dict[str, Any]] = []
+    conflicts: list[dict[str, Any]] = []
+    cursor: str | None = None
+    while True:
+        page, cursor = broker.list_notices(caller, NoticeFilter(), cursor)
+        notices += page
+        if cursor is None:
+            break
+    while True:
+        page, cursor = broker.list_conflicts(caller, None if all_ else ConflictState.OPEN, cursor)
+        conflicts += page
+        if cursor is None:
+            break
+    return feature_collection(notices, conflicts)
+
+
+AllOption = Annotated[bool, typer.Option("--all", help="Include resolved conflicts.")]
+
+
+@export_app.command("geojson")
+def export_geojson(
+    as_party: AsOption = None,
+    all_: AllOption = False,
+    out: OutOption = Path("-"),
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Write notices, protected sites and conflict slices as a GeoJSON FeatureCollection, as much
+    of each as the caller (--as PARTY) may see: its own notices, sites, others' notices only at
+    `full` disclosure, conflicts' slices exact, on the grid or coarse as disclosed."""
+    if str(out) != "-":
+        writable_file(out, "--out")
+    _write_out(out, json.dumps(_visible(db, config, as_party, all_), indent=1) + "\n")
+
+
+@export_app.command("kml")
+def export_kml(
+    as_party: AsOption = None,
+    all_: AllOption = False,
+    out: OutOption = Path("-"),
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """The same features as `export geojson`, as KML 2.2 (outlines on the ground; each feature's
+    properties as its description)."""
+    if str(out) != "-":
+        writable_file(out, "--out")
+    _write_out(out, to_kml(_visible(db, config, as_party, all_), as_party or "deconflict"))
