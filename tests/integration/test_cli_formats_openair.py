@@ -10,6 +10,8 @@ import pytest
 from typer.testing import CliRunner
 
 from deconflict.cli import app
+from deconflict.cli_common import open_existing
+from deconflict.config import load_config
 from deconflict.domain.parse import notice_to_json
 from deconflict.formats.openair import read_openair
 
@@ -59,6 +61,10 @@ def test_import_files_the_sites_and_export_gives_them_back(db_url: str, tmp_path
         ("syria-caa:OSL-R2", [23, 23]),
     ]
     assert any("SFC" in s for s in rows[0]["rules_applied"])
+    broker = open_existing(load_config(None, db=db_url))
+    with broker.store.begin(write=False) as repo:  # logged like any filing, the refused try not at all
+        filed = [e.payload["notice"]["id"] for e in repo.events_after(0) if e.type == "notice.filed"]
+    assert filed == ["syria-caa:OSL-D1", "syria-caa:OSL-CTR", "syria-caa:OSL-R2"]
     out = tmp_path / "back.openair"
     r = runner.invoke(app, ["export", "openair", "--db", db_url, "--out", str(out)])
     assert r.exit_code == 0, r.output
