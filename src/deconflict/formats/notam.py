@@ -31,7 +31,8 @@ from deconflict.domain.policy import Limits
 from deconflict.domain.shapes import ShapeKind
 from deconflict.domain.volumes import Notice, Volume4D
 from deconflict.formats import Problem
-from deconflict.formats.openair import FL_M, FT_M, NM_M, Imported, _Alt, band, parse_alt
+from deconflict.formats.altitude import FL_M, FT_M, Alt, band, parse_alt
+from deconflict.formats.openair import NM_M, Imported
 
 _HEADER = re.compile(r"\(\s*([A-Z]\d{4}/\d{2})\s+NOTAM([NRC])(?:\s+[A-Z]\d{4}/\d{2})?\b(.*)")
 _ITEM = re.compile(r"(?:^|\s)([A-G])\)\s*")
@@ -167,8 +168,8 @@ def _volume(n: _Notam, limits: Limits) -> tuple[dict[str, Any], list[str]]:
         raise _Bad(c_line, "C)", "must be after B)")
     if "D" in n.items:
         said.append("D) schedule not expanded: the notice covers the whole B) to C) window")
-    lo = _limit(n.items.get("F"), "F)", _Alt("sfc") if lo_fl == 0 else _Alt("fl", lo_fl))
-    hi = _limit(n.items.get("G"), "G)", _Alt("unl") if hi_fl == 999 else _Alt("fl", hi_fl))
+    lo = _limit(n.items.get("F"), "F)", Alt("sfc") if lo_fl == 0 else Alt("fl", lo_fl))
+    hi = _limit(n.items.get("G"), "G)", Alt("unl") if hi_fl == 999 else Alt("fl", hi_fl))
     try:
         lower, upper, rules = band(lo, hi, limits, ("F)", "G)"))
     except ValueError as e:
@@ -206,7 +207,7 @@ def _stamp(item: tuple[int, str], name: str) -> float:
     return t.timestamp()
 
 
-def _limit(item: tuple[int, str] | None, name: str, default: _Alt) -> _Alt:
+def _limit(item: tuple[int, str] | None, name: str, default: Alt) -> Alt:
     if item is None:
         return default
     try:

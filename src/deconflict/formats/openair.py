@@ -33,13 +33,12 @@ import numpy as np
 from deconflict.domain.errors import ValidationError
 from deconflict.domain.geodesy import destination, geod
 from deconflict.domain.parse import format_time, parse_notice
-from deconflict.domain.policy import PRESSURE_ALLOWANCE_M, Limits
+from deconflict.domain.policy import Limits
 from deconflict.domain.volumes import Notice
 from deconflict.formats import Problem
+from deconflict.formats.altitude import Alt, band, parse_alt
 
 NM_M = 1852.0
-FT_M = 0.3048
-FL_M = 30.48
 ARC_STEP_DEG = 1.0
 """Largest angle between two vertices of an arc cut into chords."""
 DB_TOLERANCE = 0.02
@@ -49,8 +48,6 @@ _COORD = re.compile(
     r"(\d{1,2}):(\d{1,2}(?:\.\d+)?)(?::(\d{1,2}(?:\.\d+)?))?\s*([NS])\s*"
     r"(\d{1,3}):(\d{1,2}(?:\.\d+)?)(?::(\d{1,2}(?:\.\d+)?))?\s*([EW])"
 )
-_FL = re.compile(r"FL\s*(\d+(?:\.\d+)?)")
-_HEIGHT = re.compile(r"(-?\d+(?:\.\d+)?)\s*(FT|F|M)?\s*(AMSL|MSL|ALT|AGL|AGND|GND|SFC|ASFC)?")
 _IGNORED = {"SP", "SB", "AT", "AF", "AG"}
 """Pen, brush, label position, frequency and station: nothing the broker keeps."""
 
@@ -80,75 +77,6 @@ def _degrees(d: str, mi: str, s: str | None, top: float, text: str) -> float:
     return value
 
 
-@dataclass(frozen=True)
-class _Alt:
-    kind: str  # "sfc", "unl", "fl" or "amsl"
-    value: float = 0.0  # flight level number or metres AMSL
-
-
-def parse_alt(text: str) -> _Alt:
-    """An ``AL``/``AH`` value: ``SFC``, ``GND``, ``UNL``, ``FL95``, ``2500ft MSL``, ``800 m AMSL``."""
-    t = " ".join(text.strip().upper().split())
-    if t in ("SFC", "GND"):
-        return _Alt("sfc")
-    if t in ("UNL", "UNLIM", "UNLTD", "UNLIMITED"):
-        return _Alt("unl")
-    if m := _FL.fullmatch(t):
-        return _Alt("fl", float(m[1]))
-    m = _HEIGHT.fullmatch(t)
-    if m is None:
-        raise ValueError(f"{text.strip()!r} is not an altitude (SFC, GND, UNL, FL95, 2500ft MSL)")
-    value, unit, ref = float(m[1]), m[2], m[3]
-    if ref in ("AGL", "AGND", "GND", "SFC", "ASFC"):
-        if value == 0:
-            return _Alt("sfc")
-        raise ValueError(f"{text.strip()!r}: a height above ground needs terrain data the broker does not have")
-    if unit is None:
-        raise ValueError(f"{text.strip()!r}: no unit; write ft or m")
-    if ref is None:
-        raise ValueError(f"{text.strip()!r}: no reference; write MSL (AGL is refused)")
-    return _Alt("amsl", value * (FT_M if unit in ("FT", "F") else 1.0))
-
-
-def band(
-    lo: _Alt, hi: _Alt, limits: Limits, names: tuple[str, str] = ("AL", "AH")
-) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
-    """F3548 ``altitude_lower``/``altitude_upper`` for a floor and a ceiling, and the rules applied
-    (named by the fields ``names`` of the floor and ceiling; a refusal starts with one of them)."""
-    fl, cl = names
-    if hi.kind == "sfc":
-        raise ValueError(f"{cl}: the surface as a ceiling needs terrain data the broker does not have")
-    if lo.kind == "unl":
-        raise ValueError(f"{fl}: UNL cannot be a floor")
-    if lo.kind == "fl" and hi.kind in ("fl", "unl"):
-        top = math.floor(limits.max_altitude_m / FL_M) if hi.kind == "unl" else hi.value
-        notes = [f"{cl} UNL is FL{top}, the theater's highest altitude"] if hi.kind == "unl" else []
-        return _std(lo.value), _std(top), notes
-    said: list[str] = []
-    lo_m, hi_m = lo.value, hi.value
-    if lo.kind == "sfc":
-        lo_m = limits.min_altitude_m
-        said.append(f"{fl} SFC is {lo_m:g} m AMSL, the theater's lowest altitude")
-    elif lo.kind == "fl":
-        lo_m = lo.value * FL_M - PRESSURE_ALLOWANCE_M
-        said.append(f"{fl} FL{lo.value:g} is {lo_m:g} m AMSL (standard pressure less {PRESSURE_ALLOWANCE_M:g} m)")
-    if hi.kind == "unl":
-        hi_m = limits.max_altitude_m
-        said.append(f"{cl} UNL is {hi_m:g} m AMSL, the theater's highest altitude")
-    elif hi.kind == "fl":
-        hi_m = hi.value * FL_M + PRESSURE_ALLOWANCE_M
-        said.append(f"{cl} FL{hi.value:g} is {hi_m:g} m AMSL (standard pressure plus {PRESSURE_ALLOWANCE_M:g} m)")
-    return _amsl(lo_m), _amsl(hi_m), said
-
-
-def _std(fl: float) -> dict[str, Any]:
-    return {"value": fl, "reference": "STD", "units": "FL"}
-
-
-def _amsl(m: float) -> dict[str, Any]:
-    return {"value": m, "reference": "AMSL", "units": "M"}
-
-
 @dataclass
 class _Record:
     line: int
@@ -156,8 +84,8 @@ class _Record:
     name: str | None = None
     ident: str | None = None
     type_: str | None = None
-    floor: tuple[int, _Alt] | None = None
-    ceiling: tuple[int, _Alt] | None = None
+    floor: tuple[int, Alt] | None = None
+    ceiling: tuple[int, Alt] | None = None
     windows: list[tuple[float, float]] = field(default_factory=list)
     points: list[tuple[float, float]] = field(default_factory=list)
     circle: tuple[tuple[float, float], float] | None = None

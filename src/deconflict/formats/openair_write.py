@@ -9,7 +9,8 @@ from deconflict.domain.errors import ValidationError
 from deconflict.domain.parse import format_time
 from deconflict.domain.shapes import ShapeKind
 from deconflict.domain.volumes import Notice
-from deconflict.formats.openair import FL_M, NM_M
+from deconflict.formats.altitude import FL_M
+from deconflict.formats.openair import NM_M
 
 
 def format_coord(lat: float, lon: float) -> str:
