@@ -46,7 +46,7 @@ export_app = typer.Typer(
 
 PartyOption = Annotated[str, typer.Option("--party", help="The party whose notices these are.")]
 SiteOption = Annotated[
-    bool, typer.Option("--site", help="File each airspace as a protected site (the party must be an authority).")
+    bool, typer.Option("--site", help="File each record as a protected site (kind protected-site), not activity.")
 ]
 StartOption = Annotated[
     str | None, typer.Option("--start", help="Activation start (ISO 8601 with offset) for records without AA.")
