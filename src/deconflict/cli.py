@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from deconflict import cli_aco, cli_broker, cli_client, cli_client_feed, cli_detect
+from deconflict import cli_aco, cli_broker, cli_client, cli_client_feed, cli_detect, cli_formats  # noqa: F401 (cli_aco: its commands join the import and export groups)
 from deconflict.cli_common import (
     ConfigOption,
     DbOption,
@@ -52,8 +52,8 @@ app.add_typer(cli_broker.token_app, name="token", no_args_is_help=True)
 app.add_typer(cli_broker.disclosure_app, name="disclosure", no_args_is_help=True)
 app.add_typer(cli_broker.audit_app, name="audit", no_args_is_help=True)
 app.add_typer(cli_client.client_app, name="client", no_args_is_help=True)
-app.add_typer(cli_aco.import_app, name="import")
-app.add_typer(cli_aco.export_app, name="export")
+app.add_typer(cli_formats.import_app, name="import")
+app.add_typer(cli_formats.export_app, name="export")
 
 
 def read_notice_files(files: list[Path], config: Config) -> list[tuple[str, Notice]]:

@@ -25,6 +25,7 @@ from deconflict.cli_common import (
     open_existing,
     read_text,
 )
+from deconflict.cli_formats import export_app, import_app  # the one `import` and `export` groups
 from deconflict.domain.errors import ValidationError
 from deconflict.domain.resolution import resolution_hints
 from deconflict.formats.aco import read_aco
@@ -34,9 +35,6 @@ from deconflict.formats.aco_levels import LevelRules
 from deconflict.render import row_json
 from deconflict.services.broker import in_party_namespace
 from deconflict.services.filing import FilingResult
-
-import_app = typer.Typer(help="Read a party's own formats into the store.", no_args_is_help=True)
-export_app = typer.Typer(help="Write a party's notices in its own formats.", no_args_is_help=True)
 
 PartyOption = Annotated[str, typer.Option("--party", help="The party whose measures these are (an ACO does not say).")]
 

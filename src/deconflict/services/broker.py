@@ -561,6 +561,26 @@ class Broker:
             result = self._operator.file_in(tx.repo, in_party_namespace(notice), now=tx.now)
             return result, self._log_change(tx, ADMIN_ACTOR, "notice.filed", result)
 
+    def file_all_as_operator(self, notices: list[Notice]) -> list[tuple[FilingResult, Receipt]]:
+        """File several notices as :meth:`file_as_operator` does, in one transaction: all are filed,
+        or, when one is refused, none (``deconflict import``: nothing of a file is half-filed). A
+        refusal names the notice as ``[i].<field>``."""
+        out: list[tuple[FilingResult, Receipt]] = []
+        with self._write() as tx:
+            for i, notice in enumerate(notices):
+                try:
+                    if (
+                        notice.id is not None
+                        and (old := tx.repo.get(notice.id)) is not None
+                        and old.party == notice.party
+                    ):
+                        raise ValidationError.at("id", f"notice {notice.id!r} of {notice.party} already exists")
+                    result = self._operator.file_in(tx.repo, in_party_namespace(notice), now=tx.now)
+                except ValidationError as e:
+                    raise e.prefixed(f"[{i}]") from None
+                out.append((result, self._log_change(tx, ADMIN_ACTOR, "notice.filed", result)))
+        return out
+
     def _record(self, tx: _Tx, caller: Party, type_: str, result: FilingResult) -> dict[str, Any]:
         """Log the change, sign its receipt, and build the caller's response."""
         n = result.notice

@@ -1,0 +1,316 @@
+"""``deconflict import …`` and ``deconflict export …``: airspace formats in and out of the store.
+
+An import reads the file into notices validated exactly as filed JSON is, then files them through
+the broker one by one as ``deconflict file`` does (logged and receipted). A file with any record
+that cannot be read files nothing, unless ``--keep-good`` asks for the records that can.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from deconflict.cli_common import (
+    ConfigOption,
+    DbOption,
+    JsonOption,
+    config_or_exit,
+    err,
+    open_broker,
+    open_existing,
+    read_text,
+    writable_file,
+    write_text,
+)
+from deconflict.domain.errors import ValidationError
+from deconflict.domain.parties import Party, Role
+from deconflict.domain.volumes import PROTECTED_SITE_KIND, Notice
+from deconflict.formats import Problem
+from deconflict.formats.gis import feature_collection, to_kml
+from deconflict.formats.notam import read_notams, write_notam_drafts
+from deconflict.formats.openair import Imported, parse_instant, read_openair
+from deconflict.formats.openair_write import write_openair
+from deconflict.services.broker import ADMIN_ACTOR, NoticeFilter
+from deconflict.services.ports import ConflictState
+
+import_app = typer.Typer(help="File notices from airspace formats (ACO, OpenAir, NOTAM).", no_args_is_help=True)
+export_app = typer.Typer(
+    help="Write the store's notices in airspace formats (OpenAir, NOTAM drafts) and for GIS (GeoJSON, KML).",
+    no_args_is_help=True,
+)
+
+PartyOption = Annotated[str, typer.Option("--party", help="The party whose notices these are.")]
+SiteOption = Annotated[
+    bool, typer.Option("--site", help="File each record as a protected site (kind protected-site), not activity.")
+]
+StartOption = Annotated[
+    str | None, typer.Option("--start", help="Activation start (ISO 8601 with offset) for records without AA.")
+]
+EndOption = Annotated[
+    str | None, typer.Option("--end", help="Activation end (ISO 8601 with offset) for records without AA.")
+]
+KeepGoodOption = Annotated[
+    bool, typer.Option("--keep-good", help="File the records that can be read even when others cannot.")
+]
+OutOption = Annotated[Path, typer.Option("--out", help="File to write (default: stdout).")]
+
+
+def _window(start: str | None, end: str | None) -> tuple[float, float] | None:
+    if (start is None) != (end is None):
+        raise err("--start and --end go together: give both or neither")
+    if start is None or end is None:
+        return None
+    try:
+        a = parse_instant(start)
+    except ValueError as e:
+        raise err(f"--start: {e}") from None
+    try:
+        b = parse_instant(end)
+    except ValueError as e:
+        raise err(f"--end: {e}") from None
+    if b <= a:
+        raise err("--end: must be after --start")
+    return a, b
+
+
+def _report(file: Path, problems: list[Problem], keep_good: bool, good: int) -> None:
+    for p in problems:
+        typer.echo(f"{file}: {p}", err=True)
+    if problems and not keep_good:
+        raise err(
+            f"{file}: {len(problems)} record(s) cannot be read; nothing filed "
+            f"(--keep-good files the {good} notice(s) that can)"
+        )
+
+
+def _file_all(imported: list[Imported], file: Path, db: str | None, config: Path | None, as_json: bool) -> None:
+    from deconflict.cli import _filing_summary  # the same summary as `deconflict file`
+
+    cfg = config_or_exit(config, db)
+    broker = open_broker(cfg)
+    console = Console()
+    try:
+        out = [r for r, _ in broker.file_all_as_operator([imp.notice for imp in imported])]
+    except ValidationError as e:
+        raise err("\n".join(f"{file}: {_where(x.path, imported)}: {x.reason}" for x in e.errors) + _NONE) from None
+    for r, imp in zip(out, imported, strict=True):
+        if not as_json:
+            console.print(_filing_summary(r), markup=False, highlight=False)
+            for said in imp.said:
+                console.print(f"  rule applied: {said}", markup=False, highlight=False)
+    if as_json:
+        rows = [
+            {
+                "notice": r.notice.id,
+                "version": r.notice.version,
+                "lines": list(imp.lines),
+                "rules_applied": list(imp.said),
+                "late": r.late,
+                "lead_time_s": r.lead_time_s,
+                "conflicts": len(r.conflicts),
+            }
+            for r, imp in zip(out, imported, strict=True)
+        ]
+        typer.echo(json.dumps(rows, indent=2))
+    raise typer.Exit(1 if any(r.conflicts for r in out) else 0)
+
+
+_NONE = " (nothing filed)"
+
+
+def _where(path: str, imported: list[Imported]) -> str:
+    """``[i].volumes[k].field`` of a batch → ``line N: field`` of the file."""
+    m = re.fullmatch(r"\[(\d+)\]\.?(?:volumes\[(\d+)\]\.?)?(.*)", path)
+    if m is None:
+        return path
+    imp = imported[int(m[1])]
+    line = imp.lines[int(m[2])] if m[2] is not None else imp.lines[0]
+    return f"line {line}: {m[3] or 'record'}"
+
+
+@import_app.command("openair")
+def import_openair(
+    file: Annotated[Path, typer.Argument(help="An OpenAir file.")],
+    party: PartyOption,
+    site: SiteOption = False,
+    start: StartOption = None,
+    end: EndOption = None,
+    keep_good: KeepGoodOption = False,
+    db: DbOption = None,
+    config: ConfigOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """File the airspaces of an OpenAir file as the party's notices (or protected sites, --site).
+
+    Records with the same AI are one notice. Each record is active in its AA windows, or else in
+    --start/--end. Exit status: 0 filed without conflicts, 1 with conflicts, 2 bad input (each
+    record that cannot be read on stderr: line, field, reason; nothing filed without --keep-good).
+    """
+    window = _window(start, end)
+    text = read_text(file)
+    cfg = config_or_exit(config, db)
+    kind = PROTECTED_SITE_KIND if site else "activity"
+    imported, problems = read_openair(text, party, kind, window, cfg.limits)
+    _report(file, problems, keep_good, len(imported))
+    if not imported:
+        raise err(f"{file}: no airspace to file")
+    _file_all(imported, file, db, config, as_json)
+
+
+@import_app.command("notam")
+def import_notam(
+    file: Annotated[Path, typer.Argument(help="A file of ICAO NOTAMs, each (A1234/30 NOTAMN … ).")],
+    party: PartyOption,
+    site: SiteOption = False,
+    keep_good: KeepGoodOption = False,
+    db: DbOption = None,
+    config: ConfigOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """File ICAO NOTAMs as the party's notices (or protected sites, --site): the Q-line's circle,
+    B) to C), F)/G) or the Q-line's flight levels. Exit status as `import openair`."""
+    text = read_text(file)
+    cfg = config_or_exit(config, db)
+    kind = PROTECTED_SITE_KIND if site else "activity"
+    imported, problems = read_notams(text, party, kind, cfg.limits)
+    _report(file, problems, keep_good, len(imported))
+    if not imported:
+        raise err(f"{file}: no NOTAM to file")
+    _file_all(imported, file, db, config, as_json)
+
+
+def _live(db: str | None, config: Path | None, party: str | None, notice: str | None = None) -> list[Notice]:
+    cfg = config_or_exit(config, db)
+    broker = open_existing(cfg)
+    with broker.store.begin(write=False) as repo:
+        found = [n for n in repo.list_notices(party=party) if n.state.is_live]
+    if notice is not None:
+        found = [n for n in found if n.id == notice]
+        if not found:
+            raise err(f"--notice {notice}: no live notice with this id" + (f" of {party}" if party else ""))
+    return found
+
+
+def _write_out(out: Path, text: str) -> None:
+    if str(out) != "-":
+        write_text(out, text, "--out")
+    else:
+        typer.echo(text, nl=False)
+
+
+@export_app.command("notam")
+def export_notam(
+    fir: Annotated[str, typer.Option("--fir", help="The FIR of the Q-line (4 letters).")],
+    location: Annotated[str | None, typer.Option("--location", help="Item A) (default: the FIR).")] = None,
+    party: Annotated[str | None, typer.Option("--party", help="Only this party's notices.")] = None,
+    notice: Annotated[str | None, typer.Option("--notice", help="Only this notice (party:id).")] = None,
+    out: OutOption = Path("-"),
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Write live notices or protected sites as NOTAMN drafts (one per volume) for a person to
+    number, complete and issue: the Q-line circle and flight levels enclose the volume, F)/G) state
+    the band, E) the shape. Run on the broker's host (the operator sees every notice)."""
+    if re.fullmatch(r"[A-Z]{4}", fir) is None:
+        raise err(f"--fir {fir}: must be 4 capital letters (an ICAO FIR)")
+    if str(out) != "-":
+        writable_file(out, "--out")
+    try:
+        cfg = config_or_exit(config, db)
+        text = write_notam_drafts(_live(db, config, party, notice), fir, location or fir, cfg.limits.min_altitude_m)
+    except ValidationError as e:
+        raise err("\n".join(str(x) for x in e.errors)) from None
+    _write_out(out, text)
+
+
+@export_app.command("openair")
+def export_openair(
+    party: Annotated[str | None, typer.Option("--party", help="Only this party's notices.")] = None,
+    out: OutOption = Path("-"),
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Write the store's live notices (and protected sites) as OpenAir, for crews' flight-bag tools.
+
+    Run on the broker's host (the operator sees every notice). Corridors, orbits and W84 heights
+    have no OpenAir form: refused with the notice and volume named, nothing written.
+    """
+    if str(out) != "-":
+        writable_file(out, "--out")
+    try:
+        text = write_openair(_live(db, config, party))
+    except ValidationError as e:
+        raise err("\n".join(str(x) for x in e.errors)) from None
+    _write_out(out, text)
+
+
+AsOption = Annotated[
+    str | None,
+    typer.Option("--as", help="Export what this party may see (its disclosure); default: the operator, everything."),
+]
+
+
+def _visible(db: str | None, config: Path | None, as_party: str | None, all_: bool) -> dict[str, Any]:
+    """The notices and conflicts the caller may see, cut by the broker's disclosure, as features."""
+    cfg = config_or_exit(config, db)
+    broker = open_existing(cfg)
+    caller = Party(ADMIN_ACTOR, Role.ADMIN)
+    if as_party is not None:
+        with broker.store.begin(write=False) as repo:
+            found = repo.get_party(as_party)
+        if found is None or found.revoked:
+            raise err(f"--as {as_party}: no such party" + (" (revoked)" if found is not None else ""))
+        caller = found
+    notices: list[dict[str, Any]] = []
+    conflicts: list[dict[str, Any]] = []
+    cursor: str | None = None
+    while True:
+        page, cursor = broker.list_notices(caller, NoticeFilter(), cursor)
+        notices += page
+        if cursor is None:
+            break
+    while True:
+        page, cursor = broker.list_conflicts(caller, None if all_ else ConflictState.OPEN, cursor)
+        conflicts += page
+        if cursor is None:
+            break
+    return feature_collection(notices, conflicts)
+
+
+AllOption = Annotated[bool, typer.Option("--all", help="Include resolved conflicts.")]
+
+
+@export_app.command("geojson")
+def export_geojson(
+    as_party: AsOption = None,
+    all_: AllOption = False,
+    out: OutOption = Path("-"),
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Write notices, protected sites and conflict slices as a GeoJSON FeatureCollection, as much
+    of each as the caller (--as PARTY) may see: its own notices, sites, others' notices only at
+    `full` disclosure, conflicts' slices exact, on the grid or coarse as disclosed."""
+    if str(out) != "-":
+        writable_file(out, "--out")
+    _write_out(out, json.dumps(_visible(db, config, as_party, all_), indent=1) + "\n")
+
+
+@export_app.command("kml")
+def export_kml(
+    as_party: AsOption = None,
+    all_: AllOption = False,
+    out: OutOption = Path("-"),
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """The same features as `export geojson`, as KML 2.2 (outlines on the ground; each feature's
+    properties as its description)."""
+    if str(out) != "-":
+        writable_file(out, "--out")
+    _write_out(out, to_kml(_visible(db, config, as_party, all_), as_party or "deconflict"))
