@@ -28,6 +28,7 @@ from deconflict.cli_common import (
 from deconflict.cli_formats import export_app, import_app  # the one `import` and `export` groups
 from deconflict.domain.errors import ValidationError
 from deconflict.domain.resolution import resolution_hints
+from deconflict.domain.volumes import Notice
 from deconflict.formats.aco import read_aco
 from deconflict.formats.aco_acmreq import write_acmreq
 from deconflict.formats.aco_export import AcoExportError, write_aco
@@ -84,15 +85,15 @@ def import_aco(
     if taken:
         raise err(f"{file}: already filed: {', '.join(map(str, taken))}; nothing filed (update them instead)")
     console = Console()
-    out: list[FilingResult] = []
-    for n in got.notices:
-        try:
-            r = broker.file_as_operator(n)[0]
-        except ValidationError as e:
-            done = f" (the {len(out)} measure(s) before it were filed)" if out else ""
-            raise err("\n".join(f"{file}: measure {n.id}: {x}" for x in e.errors) + done) from None
-        out.append(r)
-        if not as_json:
+    notices = list(got.notices)
+    try:  # one transaction: every measure is filed, or none
+        out: list[FilingResult] = [r for r, _ in broker.file_all_as_operator(notices)]
+    except ValidationError as e:
+        raise err(
+            "\n".join(f"{file}: {_measure(x.path, notices)}: {x.reason}" for x in e.errors) + "; nothing filed"
+        ) from None
+    if not as_json:
+        for r in out:
             console.print(_filing_summary(r), markup=False, highlight=False)
     if as_json:
         sites = _sites(broker)
@@ -177,3 +178,11 @@ def export_acmreq(
         typer.echo(text, nl=False)
     else:
         out.write_text(text, encoding="utf-8")
+
+
+def _measure(path: str, notices: list[Notice]) -> str:
+    """``[i].field`` of a refusal of the whole import as ``measure <id>, field``."""
+    head, _, rest = path.partition("].")
+    if head.startswith("[") and head[1:].isdigit() and int(head[1:]) < len(notices):
+        return f"measure {notices[int(head[1:])].id}, {rest or 'notice'}"
+    return path

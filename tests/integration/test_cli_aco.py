@@ -185,3 +185,16 @@ def test_a_message_with_no_measure_read_whole_files_nothing_even_with_keep_good(
     assert r.exit_code == 2 and "no measure read whole; nothing filed" in r.stderr
     assert r.stderr.count("set EFFLEVEL, field 1 (FLFL): the lower bound 'XX200' is not a flight level") == 2
     assert not (tmp_path / "none.sqlite").exists()
+
+
+def test_a_measure_the_broker_refuses_late_in_the_message_leaves_nothing_filed(db_url: str, tmp_path: Path) -> None:
+    aco, _, _ = _theater(tmp_path)
+    text = aco.read_text().replace(
+        "APERIOD/DISCRETE/300600ZSEP2035/301200ZSEP2035//", "APERIOD/DISCRETE/300600ZSEP2015/301200ZSEP2015//"
+    )
+    assert "300600ZSEP2015" in text  # the last measure, coalition-isr-west, has ended: the broker refuses it
+    aco.write_text(text)
+    r = runner.invoke(app, ["import", "aco", str(aco), "--party", "coalition", "--db", db_url])
+    assert r.exit_code == 2, r.output
+    assert "measure coalition-isr-west" in r.output and "nothing filed" in r.output, r.output
+    assert _stored(db_url) == {}  # the three measures before it were not filed either
