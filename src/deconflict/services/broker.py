@@ -16,6 +16,7 @@ import json
 import logging
 import secrets
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
@@ -205,14 +206,20 @@ class Broker:
         """One write transaction under the filing lock. With ``caller``, the party must still be
         live once the lock is held: a revocation that lands between authentication and the write
         wins."""
+        asked = time.perf_counter()
         with self.store.begin() as repo:
             repo.lock_for_filing()
+            held = time.perf_counter()
             if caller is not None and caller.role is not Role.ADMIN:
                 current = repo.get_party(caller.name)
                 if current is None or current.revoked:
                     raise Unauthorized(f"party {caller.name!r} is revoked")
             tx = _Tx(repo, self.clock())
             yield tx
+        # How long writers wait for each other (benchmarks/heavy_filing.py reads these lines).
+        done = time.perf_counter()
+        who = "-" if caller is None else caller.name
+        log.debug("filing lock %s waited %.1f ms held %.1f ms", who, (held - asked) * 1e3, (done - held) * 1e3)
         if tx.appended:
             for wake in list(self.listeners):
                 wake()
