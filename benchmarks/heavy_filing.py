@@ -13,7 +13,9 @@ parties, and
    altitude range, 2000 vertices in all) ``--heavy`` times, one after another.
 
 Prints blue's p50 / p99 latency alone and during the heavy filings, the ratio and the difference,
-and the heavy filing's own time. The target: the heavy filing delays the other party's filing by
+the heavy filing's own time, and, from the server's debug log of each write, how long blue's
+filings waited for the filing lock (p50 / p99) and how long each heavy filing held it: the delay
+that is not lock wait is CPU (the GIL of the one server process, the 2 cores). The target: the heavy filing delays the other party's filing by
 less than 100 ms.
 """
 
