@@ -3,6 +3,7 @@ to compute inside: the event's payload text, and the conflict slices cut to the 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
+from deconflict.adapters.sql.codec import detail_from_json, detail_json
 from deconflict.domain.audit import Event, canonical_json, next_event, payload_digest_of, verify_chain
 from deconflict.domain.grid import SliceGrid
 from deconflict.domain.parse import parse_notice
@@ -106,3 +108,14 @@ def test_presliced_slices_are_the_grids_slices() -> None:
     first = pre.slice(slice_json(found[0].detail))
     first["overlap"]["coordinates"].clear()
     assert pre.slice(slice_json(found[0].detail)) == grid.slice(slice_json(found[0].detail))
+
+
+def test_a_conflict_detail_is_stored_as_before() -> None:
+    policy = SeparationPolicy()
+    big = parse_notice(heavy(1) | {"party": "red", "id": "red:h"})
+    small = parse_notice(circle("n", 35.0, 38.0, 0) | {"party": "green"})
+    detail = volume_conflict(big.volumes[0], small.volumes[0], policy)
+    assert detail is not None
+    old = json.dumps(dataclasses.asdict(detail), separators=(",", ":"))
+    assert detail_json(detail) == old
+    assert detail_from_json(old) == detail
