@@ -111,5 +111,7 @@ def test_docs_assets_are_served_by_the_broker(api: Api) -> None:
             r = c.get(asset)
             assert r.status_code == 200 and len(r.content) > 1000, asset
         assert c.get("/static/docs/../app.py").status_code == 404
+        # "/" is the operator's console now (tests/e2e/test_console_browser.py), no longer a redirect
         r = c.get("/", follow_redirects=False)
-        assert r.status_code in (302, 307) and r.headers["location"] == "/docs"
+        assert r.status_code == 200 and "deconflict console" in r.text
+        assert "default-src 'self'" in r.headers["content-security-policy"]

@@ -1,0 +1,64 @@
+// Every call goes to this broker with the party's token: what the page shows is what the API
+// gives that token, nothing more.
+
+import type { Conflict, Me, Notice } from "./types";
+
+const TOKEN_KEY = "deconflict.console.token";
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The token lives in sessionStorage: this tab only, gone when it closes. */
+export function savedToken(): string | null {
+  return sessionStorage.getItem(TOKEN_KEY);
+}
+
+export function saveToken(token: string | null): void {
+  if (token === null) sessionStorage.removeItem(TOKEN_KEY);
+  else sessionStorage.setItem(TOKEN_KEY, token);
+}
+
+export class Api {
+  constructor(readonly token: string) {}
+
+  headers(extra: Record<string, string> = {}): Record<string, string> {
+    return { Authorization: `Bearer ${this.token}`, ...extra };
+  }
+
+  async get<T>(path: string): Promise<T> {
+    const resp = await fetch(path, { headers: this.headers({ Accept: "application/json" }) });
+    if (!resp.ok) {
+      let detail = resp.statusText;
+      try {
+        const body = (await resp.json()) as { detail?: unknown };
+        if (typeof body.detail === "string") detail = body.detail;
+      } catch {
+        // not JSON: keep the status text
+      }
+      throw new ApiError(resp.status, `${path}: ${resp.status} ${detail}`);
+    }
+    return (await resp.json()) as T;
+  }
+
+  me(): Promise<Me> {
+    return this.get<Me>("/v1/me");
+  }
+
+  notices(): Promise<Notice[]> {
+    return this.get<Notice[]>("/v1/notices");
+  }
+
+  sites(): Promise<Notice[]> {
+    return this.get<Notice[]>("/v1/protected-sites");
+  }
+
+  conflicts(): Promise<Conflict[]> {
+    return this.get<Conflict[]>("/v1/conflicts");
+  }
+}

@@ -1,0 +1,28 @@
+// The hour the map shows: every hour (no filter) or one instant picked on the slider.
+
+import type { Conflict, Notice } from "./types";
+
+export type Moment = number | null;
+
+function within(t: number, start: string | undefined, end: string | undefined): boolean {
+  if (!start || !end) return true;
+  return Date.parse(start) <= t && t < Date.parse(end);
+}
+
+export function noticeActive(n: Notice, t: Moment): boolean {
+  return t === null || n.volumes.some((v) => within(t, v.time_start?.value, v.time_end?.value));
+}
+
+export function conflictActive(c: Conflict, t: Moment): boolean {
+  return t === null || within(t, c.slice?.time_window?.start, c.slice?.time_window?.end);
+}
+
+/** The span of everything shown, whole hours, for the slider's ends. */
+export function span(notices: Notice[]): [number, number] | null {
+  const times = notices.flatMap((n) =>
+    n.volumes.flatMap((v) => [v.time_start?.value, v.time_end?.value].flatMap((s) => (s ? [Date.parse(s)] : []))),
+  );
+  if (times.length === 0) return null;
+  const hour = 3_600_000;
+  return [Math.floor(Math.min(...times) / hour) * hour, Math.ceil(Math.max(...times) / hour) * hour];
+}

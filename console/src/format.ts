@@ -1,0 +1,64 @@
+// The words and numbers of the popups: altitudes in metres and flight levels, times in UTC.
+
+import { metres } from "./geometry";
+import type { Altitude, Conflict, Notice, Slice, Volume4D } from "./types";
+
+const FT_PER_M = 1 / 0.3048;
+
+export function flightLevel(m: number): string {
+  return `FL${String(Math.round((m * FT_PER_M) / 100)).padStart(3, "0")}`;
+}
+
+export function band(lowerM: number, upperM: number): string {
+  return `${Math.round(lowerM)}–${Math.round(upperM)} m (${flightLevel(lowerM)}–${flightLevel(upperM)})`;
+}
+
+function altitudeM(a: Altitude | undefined): number | null {
+  return a ? metres(a) : null;
+}
+
+export function utc(iso: string): string {
+  return iso.replace("T", " ").replace(/:00Z$|Z$/, "") + "Z";
+}
+
+export function duration(s: number): string {
+  const sign = s < 0 ? "−" : "";
+  const m = Math.round(Math.abs(s) / 60);
+  return `${sign}${Math.floor(m / 60)} h ${String(m % 60).padStart(2, "0")} min`;
+}
+
+function volumeLines(v: Volume4D, i: number): string[] {
+  const lo = altitudeM(v.volume.altitude_lower);
+  const hi = altitudeM(v.volume.altitude_upper);
+  const lines = [`volume ${i}`];
+  if (lo !== null && hi !== null) lines.push(`altitude ${band(lo, hi)}`);
+  if (v.time_start && v.time_end) lines.push(`time ${utc(v.time_start.value)} → ${utc(v.time_end.value)}`);
+  const width = v.volume.outline_corridor?.width ?? v.volume.outline_orbit?.width;
+  if (width) lines.push(`width ${Math.round(metres(width))} m (axis drawn)`);
+  return lines;
+}
+
+/** Lead time: as the API gives it, else the first start minus the time the broker received it. */
+export function leadTime(n: Notice): number | null {
+  if (typeof n.lead_time_s === "number") return n.lead_time_s;
+  const starts = n.volumes.flatMap((v) => (v.time_start ? [Date.parse(v.time_start.value)] : []));
+  if (!n.received_at || starts.length === 0) return null;
+  return (Math.min(...starts) - Date.parse(n.received_at)) / 1000;
+}
+
+export function noticeLines(n: Notice): string[] {
+  const lines = [`${n.protected_site ? "protected site" : "notice"} ${n.id}`, `party ${n.party} · ${n.kind} · v${n.version} · ${n.state}`];
+  const lead = leadTime(n);
+  if (lead !== null) lines.push(`lead time ${duration(lead)}`);
+  if (n.late === true) lines.push("LATE: filed after the theater's minimum notice");
+  n.volumes.forEach((v, i) => lines.push(...volumeLines(v, i)));
+  return lines;
+}
+
+export function sliceLines(c: Conflict, s: Slice): string[] {
+  const lines = [`conflict ${c.id} (${c.state})`, ...c.sides.map((side) => `${side.party}: ${side.notice}`)];
+  if (s.altitude) lines.push(`overlap altitude ${band(s.altitude.lower_m, s.altitude.upper_m)}`);
+  if (s.time_window) lines.push(`overlap time ${utc(s.time_window.start)} → ${utc(s.time_window.end)}`);
+  if (s.grid) lines.push("on the published grid: widened outward, never the exact overlap");
+  return lines;
+}

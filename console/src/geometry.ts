@@ -1,0 +1,58 @@
+// A notice's volumes as GeoJSON for d3-geo, and the units the API may use.
+
+import { geoCircle } from "d3-geo";
+import type { Distance, LatLng, Volume3D } from "./types";
+
+const EARTH_RADIUS_M = 6_371_008.8;
+const M_PER: Record<string, number> = { M: 1, KM: 1000, FT: 0.3048, NM: 1852 };
+
+export function metres(d: { value: number; units: string }): number {
+  return d.value * (M_PER[d.units.toUpperCase()] ?? 1);
+}
+
+function ring(points: LatLng[]): GeoJSON.Position[] {
+  const pos = points.map((p) => [p.lng, p.lat]);
+  const first = pos[0];
+  const last = pos[pos.length - 1];
+  if (first && last && (first[0] !== last[0] || first[1] !== last[1])) pos.push([...first]);
+  // d3-geo wants the exterior ring clockwise on the sphere: reverse a counter-clockwise one
+  let area = 0;
+  for (let i = 1; i < pos.length; i++) {
+    const a = pos[i - 1] as number[];
+    const b = pos[i] as number[];
+    area += ((b[0] ?? 0) - (a[0] ?? 0)) * ((b[1] ?? 0) + (a[1] ?? 0));
+  }
+  return area < 0 ? pos.reverse() : pos;
+}
+
+function circle(center: LatLng, radius: Distance): GeoJSON.Polygon {
+  const degrees = (metres(radius) / EARTH_RADIUS_M) * (180 / Math.PI);
+  return geoCircle().center([center.lng, center.lat]).radius(degrees).precision(2)();
+}
+
+/** The outline of a volume; a corridor or an orbit is drawn as its axis (its width is in the popup). */
+export function outline(v: Volume3D): GeoJSON.Geometry | null {
+  if (v.outline_circle) return circle(v.outline_circle.center, v.outline_circle.radius);
+  if (v.outline_polygon) return { type: "Polygon", coordinates: [ring(v.outline_polygon.vertices)] };
+  if (v.outline_corridor) return { type: "LineString", coordinates: v.outline_corridor.centerline.map((p) => [p.lng, p.lat]) };
+  if (v.outline_orbit) return { type: "LineString", coordinates: v.outline_orbit.points.map((p) => [p.lng, p.lat]) };
+  return null;
+}
+
+/** Every [lng, lat] of a geometry, for fitting the map to what it shows. */
+export function positions(g: GeoJSON.Geometry): GeoJSON.Position[] {
+  switch (g.type) {
+    case "Point":
+      return [g.coordinates];
+    case "LineString":
+    case "MultiPoint":
+      return g.coordinates;
+    case "Polygon":
+    case "MultiLineString":
+      return g.coordinates.flat();
+    case "MultiPolygon":
+      return g.coordinates.flat(2);
+    case "GeometryCollection":
+      return g.geometries.flatMap(positions);
+  }
+}
