@@ -43,7 +43,7 @@ def _npm(args: list[str], source: Path) -> None:
     npm = shutil.which("npm")
     if npm is None or shutil.which("node") is None:
         raise ConsoleBuildError(
-            "building the console needs Node 20 and npm on the PATH (https://nodejs.org); neither was found"
+            "building the console needs Node 20 and npm on the PATH (https://nodejs.org): node or npm was not found"
         )
     done = subprocess.run([npm, *args], cwd=source, capture_output=True, text=True, check=False)
     if done.returncode != 0:

@@ -14,7 +14,8 @@ export function noticeActive(n: Notice, t: Moment): boolean {
 }
 
 export function conflictActive(c: Conflict, t: Moment): boolean {
-  return t === null || within(t, c.slice?.time_window?.start, c.slice?.time_window?.end);
+  const w = c.slice?.time_window ?? c.time_window;
+  return t === null || within(t, w?.start, w?.end);
 }
 
 /** The span of everything shown, whole hours, for the slider's ends. */

@@ -18,7 +18,8 @@ function altitudeM(a: Altitude | undefined): number | null {
 }
 
 export function utc(iso: string): string {
-  return iso.replace("T", " ").replace(/:00Z$|Z$/, "") + "Z";
+  // whole seconds dropped ("08:00:00Z" -> "08:00Z"), others kept
+  return iso.replace("T", " ").replace(/(\d\d:\d\d):00(\.0+)?Z$/, "$1Z");
 }
 
 export function duration(s: number): string {
@@ -55,8 +56,19 @@ export function noticeLines(n: Notice): string[] {
   return lines;
 }
 
+function sideLine(side: Conflict["sides"][number]): string {
+  return side.hidden || !side.party ? "other side: withheld by the disclosure policy" : `${side.party}: ${side.notice ?? "?"}`;
+}
+
+/** A conflict this token may only know exists: the coarse area and day the API gives. */
+export function areaLines(c: Conflict): string[] {
+  const lines = [`conflict ${c.id} (${c.state})`, ...c.sides.map(sideLine), "details withheld: only its existence is disclosed to you"];
+  if (c.time_window) lines.push(`somewhere in ${utc(c.time_window.start)} → ${utc(c.time_window.end)}, in this area`);
+  return lines;
+}
+
 export function sliceLines(c: Conflict, s: Slice): string[] {
-  const lines = [`conflict ${c.id} (${c.state})`, ...c.sides.map((side) => `${side.party}: ${side.notice}`)];
+  const lines = [`conflict ${c.id} (${c.state})`, ...c.sides.map(sideLine)];
   if (s.altitude) lines.push(`overlap altitude ${band(s.altitude.lower_m, s.altitude.upper_m)}`);
   if (s.time_window) lines.push(`overlap time ${utc(s.time_window.start)} → ${utc(s.time_window.end)}`);
   if (s.grid) lines.push("on the published grid: widened outward, never the exact overlap");

@@ -10,19 +10,42 @@ export function metres(d: { value: number; units: string }): number {
   return d.value * (M_PER[d.units.toUpperCase()] ?? 1);
 }
 
-function ring(points: LatLng[]): GeoJSON.Position[] {
-  const pos = points.map((p) => [p.lng, p.lat]);
-  const first = pos[0];
-  const last = pos[pos.length - 1];
-  if (first && last && (first[0] !== last[0] || first[1] !== last[1])) pos.push([...first]);
-  // d3-geo wants the exterior ring clockwise on the sphere: reverse a counter-clockwise one
+/** Positive for a clockwise ring in the lng/lat plane (the shoelace sum, sign flipped). */
+function clockwise(pos: GeoJSON.Position[]): boolean {
   let area = 0;
   for (let i = 1; i < pos.length; i++) {
     const a = pos[i - 1] as number[];
     const b = pos[i] as number[];
     area += ((b[0] ?? 0) - (a[0] ?? 0)) * ((b[1] ?? 0) + (a[1] ?? 0));
   }
-  return area < 0 ? pos.reverse() : pos;
+  return area > 0;
+}
+
+/** d3-geo reads rings on the sphere: an exterior ring must run clockwise (a counter-clockwise one,
+ * as RFC 7946 GeoJSON has it, would be the whole globe but the shape), holes the other way. */
+function wound(rings: GeoJSON.Position[][]): GeoJSON.Position[][] {
+  return rings.map((r, i) => (clockwise(r) === (i === 0) ? r : [...r].reverse()));
+}
+
+export function forD3(g: GeoJSON.Geometry): GeoJSON.Geometry {
+  switch (g.type) {
+    case "Polygon":
+      return { type: "Polygon", coordinates: wound(g.coordinates) };
+    case "MultiPolygon":
+      return { type: "MultiPolygon", coordinates: g.coordinates.map(wound) };
+    case "GeometryCollection":
+      return { type: "GeometryCollection", geometries: g.geometries.map(forD3) };
+    default:
+      return g;
+  }
+}
+
+function ring(points: LatLng[]): GeoJSON.Position[] {
+  const pos = points.map((p) => [p.lng, p.lat]);
+  const first = pos[0];
+  const last = pos[pos.length - 1];
+  if (first && last && (first[0] !== last[0] || first[1] !== last[1])) pos.push([...first]);
+  return pos;
 }
 
 function circle(center: LatLng, radius: Distance): GeoJSON.Polygon {
@@ -33,7 +56,7 @@ function circle(center: LatLng, radius: Distance): GeoJSON.Polygon {
 /** The outline of a volume; a corridor or an orbit is drawn as its axis (its width is in the popup). */
 export function outline(v: Volume3D): GeoJSON.Geometry | null {
   if (v.outline_circle) return circle(v.outline_circle.center, v.outline_circle.radius);
-  if (v.outline_polygon) return { type: "Polygon", coordinates: [ring(v.outline_polygon.vertices)] };
+  if (v.outline_polygon) return forD3({ type: "Polygon", coordinates: [ring(v.outline_polygon.vertices)] });
   if (v.outline_corridor) return { type: "LineString", coordinates: v.outline_corridor.centerline.map((p) => [p.lng, p.lat]) };
   if (v.outline_orbit) return { type: "LineString", coordinates: v.outline_orbit.points.map((p) => [p.lng, p.lat]) };
   return null;

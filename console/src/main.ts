@@ -3,8 +3,8 @@
 import type { Topology } from "topojson-specification";
 import { Api, ApiError, savedToken, saveToken } from "./api";
 import { conflictActive, noticeActive, span, type Moment } from "./clock";
-import { noticeLines, sliceLines, utc } from "./format";
-import { outline } from "./geometry";
+import { areaLines, noticeLines, sliceLines, utc } from "./format";
+import { forD3, outline } from "./geometry";
 import { GeoMap, type Shape } from "./map";
 import { EventStream } from "./stream";
 import type { Conflict, Notice } from "./types";
@@ -130,10 +130,22 @@ class Console {
       });
     }
     for (const c of this.conflicts) {
+      if (!conflictActive(c, this.moment)) continue;
       const s = c.slice;
-      if (!s?.overlap || !conflictActive(c, this.moment)) continue;
+      if (!s?.overlap) {
+        if (c.area) {
+          shapes.push({
+            geometry: forD3(c.area),
+            kind: "area",
+            colour: "#d00",
+            data: { conflictId: c.id, disclosure: c.disclosure ?? "" },
+            onClick: (ev) => popup(ev, areaLines(c)),
+          });
+        }
+        continue;
+      }
       shapes.push({
-        geometry: s.overlap,
+        geometry: forD3(s.overlap),
         kind: "slice",
         colour: "#d00",
         data: { conflictId: c.id, grid: String(s.grid === true) },

@@ -44,9 +44,11 @@ export interface Notice {
   late?: boolean;
 }
 
+/** One side of a conflict; `{"hidden": true}` where disclosure withholds it. */
 export interface ConflictSide {
-  party: string;
-  notice: string;
+  party?: string;
+  notice?: string;
+  hidden?: boolean;
   volume?: number;
   protected_site?: boolean;
 }
@@ -65,6 +67,10 @@ export interface Conflict {
   detected_at?: string;
   sides: ConflictSide[];
   slice?: Slice | null;
+  /** `existence` disclosure: a coarse area and day instead of the slice. */
+  disclosure?: string;
+  area?: GeoJSON.Geometry;
+  time_window?: { start: string; end: string };
 }
 
 export interface Me {
