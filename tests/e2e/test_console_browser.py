@@ -156,6 +156,27 @@ def test_an_outsider_page_never_shows_what_its_grant_withholds(api: Api, pages: 
     assert uk.locator("#map g.shapes path.area, #map g.shapes path.slice").count() == 0
 
 
+def test_a_banner_says_when_the_live_stream_drops_and_resumes(api: Api, pages: Pages) -> None:
+    page = pages.open("us-af", api.tokens["us-af"])
+    banner = page.locator("#stream-banner")
+    assert banner.is_hidden()
+    # the broker ends every event stream, as when it shuts down (nothing awaits this flag: flipping it
+    # from here only changes what the stream loops read)
+    stopping = api.server.server.config.app.state.stopping
+    stopping.set()
+    page.locator("#stream-banner.lost").wait_for(state="visible", timeout=30_000)
+    assert banner.inner_text() == "Live stream lost: reconnecting…"
+    pages.shot(page, "5-stream-lost")
+    stopping.clear()
+    page.locator("#stream-banner.resumed").wait_for(state="visible", timeout=30_000)
+    page.locator("body[data-stream=up]").wait_for(state="attached", timeout=30_000)
+    # and the resumed stream carries what happens next
+    file(api, "us-af", circle_notice(id="us-af-after"))
+    page.locator('#map path.notice[data-notice-id="us-af:us-af-after"]').wait_for(state="visible", timeout=30_000)
+    page.locator("#stream-banner.resumed").wait_for(state="visible", timeout=30_000)
+    pages.shot(page, "5-stream-resumed")
+
+
 def test_the_console_type_checks() -> None:
     """``tsc --noEmit`` over console/src (strict): our frontend code is typed, not just transpiled."""
     source = built_console()  # npm ci has put TypeScript in node_modules
