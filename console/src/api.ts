@@ -1,7 +1,7 @@
 // Every call goes to this broker with the party's token: what the page shows is what the API
 // gives that token, nothing more.
 
-import type { Conflict, Me, Notice } from "./types";
+import type { Alert, Conflict, Me, Notice } from "./types";
 
 const TOKEN_KEY = "deconflict.console.token";
 
@@ -32,6 +32,22 @@ export class Api {
   }
 
   async get<T>(path: string): Promise<T> {
+    return (await this.fetchJson<T>(path)).body;
+  }
+
+  /** Every page of a list: the API gives at most 1000 items and the next page's cursor in X-Next-Cursor. */
+  async all<T>(path: string): Promise<T[]> {
+    const items: T[] = [];
+    let url = path;
+    for (;;) {
+      const { body, next } = await this.fetchJson<T[]>(url);
+      items.push(...body);
+      if (!next) return items;
+      url = `${path}${path.includes("?") ? "&" : "?"}cursor=${encodeURIComponent(next)}`;
+    }
+  }
+
+  private async fetchJson<T>(path: string): Promise<{ body: T; next: string | null }> {
     const resp = await fetch(path, { headers: this.headers({ Accept: "application/json" }) });
     if (!resp.ok) {
       let detail = resp.statusText;
@@ -43,7 +59,7 @@ export class Api {
       }
       throw new ApiError(resp.status, `${path}: ${resp.status} ${detail}`);
     }
-    return (await resp.json()) as T;
+    return { body: (await resp.json()) as T, next: resp.headers.get("X-Next-Cursor") };
   }
 
   me(): Promise<Me> {
@@ -51,14 +67,18 @@ export class Api {
   }
 
   notices(): Promise<Notice[]> {
-    return this.get<Notice[]>("/v1/notices");
+    return this.all<Notice>("/v1/notices");
   }
 
   sites(): Promise<Notice[]> {
-    return this.get<Notice[]>("/v1/protected-sites");
+    return this.all<Notice>("/v1/protected-sites");
   }
 
   conflicts(): Promise<Conflict[]> {
-    return this.get<Conflict[]>("/v1/conflicts");
+    return this.all<Conflict>("/v1/conflicts");
+  }
+
+  alerts(): Promise<Alert[]> {
+    return this.all<Alert>("/v1/alerts?state=open");
   }
 }

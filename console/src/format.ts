@@ -1,7 +1,7 @@
 // The words and numbers of the popups: altitudes in metres and flight levels, times in UTC.
 
 import { metres } from "./geometry";
-import type { Altitude, Conflict, Notice, Slice, Volume4D } from "./types";
+import type { Alert, AlertAircraft, Altitude, Conflict, Notice, Slice, Volume4D } from "./types";
 
 const FT_PER_M = 1 / 0.3048;
 
@@ -72,5 +72,20 @@ export function sliceLines(c: Conflict, s: Slice): string[] {
   if (s.altitude) lines.push(`overlap altitude ${band(s.altitude.lower_m, s.altitude.upper_m)}`);
   if (s.time_window) lines.push(`overlap time ${utc(s.time_window.start)} → ${utc(s.time_window.end)}`);
   if (s.grid) lines.push("on the published grid: widened outward, never the exact overlap");
+  return lines;
+}
+
+function aircraftLine(a: AlertAircraft): string {
+  const who = a.hidden || !a.party ? "an aircraft (party withheld)" : `${a.party} ${a.aircraft ?? ""}${a.callsign ? ` (${a.callsign})` : ""}`;
+  const alt = typeof a.alt_m === "number" ? ` at ${Math.round(a.alt_m)} m ${a.alt_ref ?? ""} (${flightLevel(a.alt_m)})` : "";
+  return `${who}${alt}`;
+}
+
+export function alertLines(a: Alert, side: AlertAircraft): string[] {
+  const lines = [`${a.kind} alert, ${a.severity}`, `this aircraft: ${aircraftLine(side)}`];
+  for (const other of a.sides) if (other !== side) lines.push(`other: ${aircraftLine(other)}`);
+  if (a.volume) lines.push(a.volume.hidden || !a.volume.notice ? "volume: withheld" : `volume: ${a.volume.party}: ${a.volume.notice}`);
+  for (const [k, v] of Object.entries(a.geometry ?? {})) if (v !== null) lines.push(`${k} ${typeof v === "number" ? Math.round(v) : String(v)}`);
+  lines.push(`since ${utc(a.detected_at)}`);
   return lines;
 }

@@ -3,11 +3,11 @@
 import type { Topology } from "topojson-specification";
 import { Api, ApiError, savedToken, saveToken } from "./api";
 import { conflictActive, noticeActive, span, type Moment } from "./clock";
-import { areaLines, noticeLines, sliceLines, utc } from "./format";
+import { alertLines, areaLines, noticeLines, sliceLines, utc } from "./format";
 import { forD3, outline } from "./geometry";
 import { GeoMap, type Shape } from "./map";
 import { EventStream } from "./stream";
-import type { Conflict, Notice } from "./types";
+import type { Alert, Conflict, Notice } from "./types";
 
 function $(id: string): HTMLElement {
   const el = document.getElementById(id);
@@ -41,6 +41,7 @@ class Console {
   private notices: Notice[] = [];
   private sites: Notice[] = [];
   private conflicts: Conflict[] = [];
+  private alerts: Alert[] = [];
   private moment: Moment = null;
   private framed = false;
   private refreshing: Promise<void> | null = null;
@@ -68,7 +69,7 @@ class Console {
     await this.refresh();
     this.stream = new EventStream(this.api, {
       onEvent: (e) => {
-        if (e.type.startsWith("notice.") || e.type.startsWith("conflict.") || e.type.startsWith("site.")) this.refresh();
+        if (/^(notice|conflict|site|alert)\./.test(e.type)) void this.refresh();
       },
       onState: (up) => this.streamState(up),
     });
@@ -84,10 +85,16 @@ class Console {
     this.refreshing = (async () => {
       do {
         this.again = false;
-        const [notices, sites, conflicts] = await Promise.all([this.api.notices(), this.api.sites(), this.api.conflicts()]);
+        const [notices, sites, conflicts, alerts] = await Promise.all([
+          this.api.notices(),
+          this.api.sites(),
+          this.api.conflicts(),
+          this.api.alerts(),
+        ]);
         this.notices = notices;
         this.sites = sites;
         this.conflicts = conflicts;
+        this.alerts = alerts;
         this.draw();
       } while (this.again);
     })().finally(() => (this.refreshing = null));
@@ -152,12 +159,26 @@ class Console {
         onClick: (ev) => popup(ev, sliceLines(c, s)),
       });
     }
+    for (const a of this.alerts) {
+      // a ring on each aircraft of the alert whose position the API gives (not time-filtered: it is now)
+      for (const side of a.sides) {
+        if (typeof side.lat !== "number" || typeof side.lon !== "number") continue;
+        shapes.push({
+          geometry: { type: "Point", coordinates: [side.lon, side.lat] },
+          kind: `alert ${a.severity}`,
+          colour: a.severity === "loss" || a.severity === "high" ? "#d00" : "#e69500",
+          data: { alertId: a.id, kind: a.kind, severity: a.severity },
+          onClick: (ev) => popup(ev, alertLines(a, side)),
+        });
+      }
+    }
     if (!this.framed && shapes.length > 0) {
       this.framed = true;
       this.map.fit(shapes);
     }
     this.map.show(shapes);
-    $("counts").textContent = `${this.notices.length} notices · ${this.sites.length} sites · ${this.conflicts.length} conflicts`;
+    $("counts").textContent =
+      `${this.notices.length} notices · ${this.sites.length} sites · ${this.conflicts.length} conflicts · ${this.alerts.length} alerts`;
   }
 
   private streamState(up: boolean): void {

@@ -20,7 +20,8 @@ export interface Shape {
 
 export class GeoMap {
   private readonly projection = geoEquirectangular();
-  private readonly path = geoPath(this.projection);
+  /** Points are alert rings: a fixed size on screen at any zoom. */
+  private readonly path = geoPath(this.projection).pointRadius(11);
   private readonly land: SVGGElement;
   private readonly shapes: SVGGElement;
   private world: { countries: GeoPermissibleObjects; borders: GeoPermissibleObjects } | null = null;

@@ -86,3 +86,27 @@ export interface BrokerEvent {
   time: string;
   data: unknown;
 }
+
+/** An aircraft of a tactical alert; `hidden` (with a position) where its party is withheld, or
+ * `{"hidden": true}` alone. */
+export interface AlertAircraft {
+  hidden?: boolean;
+  party?: string;
+  aircraft?: string;
+  callsign?: string | null;
+  lat?: number;
+  lon?: number;
+  alt_m?: number;
+  alt_ref?: string;
+}
+
+export interface Alert {
+  id: string;
+  kind: string;
+  severity: string;
+  state: string;
+  detected_at: string;
+  sides: AlertAircraft[];
+  volume?: { party?: string; notice?: string; hidden?: boolean } | null;
+  geometry?: Record<string, number | boolean | null> | null;
+}

@@ -16,8 +16,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
+from deconflict.api import console
 from e2e.console_support import Pages, built_console
 from e2e.test_report_browser import _browser_or_fail, distinct_colours
 from integration.api_support import Api, circle_notice, start_api
@@ -156,6 +158,31 @@ def test_an_outsider_page_never_shows_what_its_grant_withholds(api: Api, pages: 
     assert uk.locator("#map g.shapes path.area, #map g.shapes path.slice").count() == 0
 
 
+def track(api: Api, party: str, aircraft: str, lon: float, trk_deg: float) -> None:
+    """One state of an aircraft at 35° N, 6000 m, 200 m/s, reported now on the broker's clock."""
+    st = {"aircraft": aircraft, "time": api.clock.t, "lat": 35.0, "lon": lon, "alt_m": 6000.0, "alt_ref": "AMSL"}
+    st |= {"gs_mps": 200.0, "trk_deg": trk_deg, "vs_mps": 0.0, "callsign": aircraft.upper()}
+    r = api.as_(party).post("/v1/tracks", json={"states": [st]})
+    assert r.status_code == 200 and r.json()["accepted"] == 1, r.text
+
+
+def test_a_predicted_loss_of_separation_rings_both_aircraft_on_both_parties_maps(api: Api, pages: Pages) -> None:
+    ru = pages.open("ru-vks", api.tokens["ru-vks"])
+    us = pages.open("us-af", api.tokens["us-af"])
+    # head-on at the same level, 45.6 km apart, closing at 400 m/s (as in test_api_tactical.py)
+    track(api, "ru-vks", "vks1", 36.0, 90)
+    track(api, "us-af", "us1", 36.5, 270)
+    [alert] = [a for a in api.tactical.cycle().created if a.kind.value == "separation"]
+    rings = f'#map path.alert[data-alert-id="{alert.id}"]'
+    for page in (ru, us):
+        page.locator(rings).first.wait_for(state="visible", timeout=30_000)
+        assert page.locator(rings).count() == 2  # one ring on each aircraft
+    pages.shot(us, "6-alert-us-af")
+    us.locator(rings).first.dispatch_event("click")
+    text = us.locator("#popup").inner_text()
+    assert "separation alert, medium" in text and "VKS1" in text and "US1" in text and "FL197" in text, text
+
+
 def test_a_banner_says_when_the_live_stream_drops_and_resumes(api: Api, pages: Pages) -> None:
     page = pages.open("us-af", api.tokens["us-af"])
     banner = page.locator("#stream-banner")
@@ -184,3 +211,21 @@ def test_the_console_type_checks() -> None:
         ["npm", "run", "--silent", "typecheck"], cwd=source, capture_output=True, text=True, timeout=300, check=False
     )
     assert done.returncode == 0, f"tsc found errors:\n{done.stdout}{done.stderr}"
+
+
+def test_the_console_files_are_only_the_built_ones_and_a_missing_build_says_how(
+    api: Api, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    built_console()
+    with httpx.Client(base_url=api.url, timeout=30) as c:
+        for name in ("console.js", "console.css", "countries-50m.json"):
+            r = c.get(f"/console/{name}")
+            assert r.status_code == 200 and len(r.content) > 1000, name
+        r = c.get("/console/BUILT")  # in the folder, but not a console file
+        assert r.status_code == 404 and r.json()["message"] == "no console file named 'BUILT'"
+        assert c.get("/console/..%2Fapp.py").status_code == 404
+        monkeypatch.setattr(console, "dist_dir", lambda: tmp_path / "never-built")
+        for url in ("/", "/console/console.js"):
+            r = c.get(url)
+            assert r.status_code == 503 and r.json()["error"] == "console-not-built", url
+            assert "npm ci && npm run build" in r.json()["message"]
