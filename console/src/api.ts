@@ -66,6 +66,12 @@ export class Api {
     return this.get<Me>("/v1/me");
   }
 
+  /** The theater's minimum notice, seconds (`GET /v1/policy`). */
+  async minNotice(): Promise<number | null> {
+    const policy = await this.get<{ notice?: { min_notice_s?: number } }>("/v1/policy");
+    return policy.notice?.min_notice_s ?? null;
+  }
+
   notices(): Promise<Notice[]> {
     return this.all<Notice>("/v1/notices");
   }

@@ -47,11 +47,19 @@ export function leadTime(n: Notice): number | null {
   return (Math.min(...starts) - Date.parse(n.received_at)) / 1000;
 }
 
-export function noticeLines(n: Notice): string[] {
+/** Late: as the API gives it, else a lead time under the theater's minimum notice (`/v1/policy`),
+ * the broker's own rule. */
+export function isLate(n: Notice, minNoticeS: number | null): boolean {
+  if (typeof n.late === "boolean") return n.late;
+  const lead = leadTime(n);
+  return lead !== null && minNoticeS !== null && lead < minNoticeS;
+}
+
+export function noticeLines(n: Notice, minNoticeS: number | null): string[] {
   const lines = [`${n.protected_site ? "protected site" : "notice"} ${n.id}`, `party ${n.party} · ${n.kind} · v${n.version} · ${n.state}`];
   const lead = leadTime(n);
   if (lead !== null) lines.push(`lead time ${duration(lead)}`);
-  if (n.late === true) lines.push("LATE: filed after the theater's minimum notice");
+  if (isLate(n, minNoticeS)) lines.push(`LATE: under the theater's minimum notice of ${duration(minNoticeS ?? 0)}`);
   n.volumes.forEach((v, i) => lines.push(...volumeLines(v, i)));
   return lines;
 }

@@ -3,7 +3,7 @@
 import type { Topology } from "topojson-specification";
 import { Api, ApiError, savedToken, saveToken } from "./api";
 import { conflictActive, noticeActive, span, type Moment } from "./clock";
-import { alertLines, areaLines, noticeLines, sliceLines, utc } from "./format";
+import { alertLines, areaLines, isLate, noticeLines, sliceLines, utc } from "./format";
 import { forD3, outline } from "./geometry";
 import { GeoMap, type Shape } from "./map";
 import { EventStream } from "./stream";
@@ -42,6 +42,7 @@ class Console {
   private sites: Notice[] = [];
   private conflicts: Conflict[] = [];
   private alerts: Alert[] = [];
+  private minNotice: number | null = null;
   private moment: Moment = null;
   private framed = false;
   private refreshing: Promise<void> | null = null;
@@ -63,6 +64,7 @@ class Console {
     const me = await this.api.me();
     $("who").textContent = `${me.party} · ${me.role}${me.coalition ? ` · ${me.coalition}` : ""}`;
     document.body.dataset["party"] = me.party;
+    this.minNotice = await this.api.minNotice();
     const world = await fetch("/console/countries-50m.json");
     if (!world.ok) throw new Error(`/console/countries-50m.json: ${world.status}`);
     this.map.setWorld((await world.json()) as Topology);
@@ -131,8 +133,8 @@ class Console {
           geometry,
           kind: n.protected_site ? "site" : "notice",
           colour: partyColour(n.party),
-          data: { noticeId: n.id, party: n.party, volume: String(i) },
-          onClick: (ev) => popup(ev, noticeLines(n)),
+          data: { noticeId: n.id, party: n.party, volume: String(i), late: String(isLate(n, this.minNotice)) },
+          onClick: (ev) => popup(ev, noticeLines(n, this.minNotice)),
         });
       });
     }

@@ -78,7 +78,16 @@ def test_the_console_loads_logs_in_and_draws_the_map(api: Api, pages: Pages) -> 
     text = popup.inner_text()
     assert "altitude 3000–8000 m (FL098–FL262)" in text, text
     assert "time 2015-09-30 07:30Z → 2015-09-30 10:30Z" in text, text
-    assert "lead time 7 h 30 min" in text, text
+    assert "lead time 7 h 30 min" in text and "LATE" not in text, text
+    # filed an hour before it starts, under the 3 h minimum notice (/v1/policy): late
+    late = file(api, "us-af", circle_notice(lat=34.9, id="us-af-late", start="2015-09-30T01:00:00Z"))
+    assert late["late"] and late["lead_time_s"] == 3600
+    late_shape = page.locator('#map path.notice[data-notice-id="us-af:us-af-late"]')
+    late_shape.wait_for(state="visible", timeout=30_000)
+    assert late_shape.get_attribute("data-late") == "true" and notice.get_attribute("data-late") == "false"
+    late_shape.dispatch_event("click")
+    text = popup.inner_text()
+    assert "lead time 1 h 00 min" in text and "LATE: under the theater's minimum notice of 3 h 00 min" in text, text
     shot = pages.shot(page, "1-logged-in")
     assert distinct_colours(shot.read_bytes()) > 50  # a map, not a blank page
     # the token is kept for this tab only
