@@ -1,5 +1,6 @@
 // The hour the map shows: every hour (no filter) or one instant picked on the slider.
 
+import { extent } from "./geometry";
 import type { Conflict, Notice } from "./types";
 
 export type Moment = number | null;
@@ -23,7 +24,8 @@ export function span(notices: Notice[]): [number, number] | null {
   const times = notices.flatMap((n) =>
     n.volumes.flatMap((v) => [v.time_start?.value, v.time_end?.value].flatMap((s) => (s ? [Date.parse(s)] : []))),
   );
-  if (times.length === 0) return null;
+  const range = extent(times);
+  if (!range) return null;
   const hour = 3_600_000;
-  return [Math.floor(Math.min(...times) / hour) * hour, Math.ceil(Math.max(...times) / hour) * hour];
+  return [Math.floor(range[0] / hour) * hour, Math.ceil(range[1] / hour) * hour];
 }

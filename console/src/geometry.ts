@@ -79,3 +79,14 @@ export function positions(g: GeoJSON.Geometry): GeoJSON.Position[] {
       return g.geometries.flatMap(positions);
   }
 }
+
+/** [min, max] of many numbers (Math.min(...xs) overflows the stack past about 100 000). */
+export function extent(xs: Iterable<number>): [number, number] | null {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const x of xs) {
+    if (x < lo) lo = x;
+    if (x > hi) hi = x;
+  }
+  return lo <= hi ? [lo, hi] : null;
+}

@@ -4,7 +4,7 @@
 import { geoEquirectangular, geoPath, type GeoPermissibleObjects } from "d3-geo";
 import { feature, mesh } from "topojson-client";
 import type { GeometryCollection, Topology } from "topojson-specification";
-import { positions } from "./geometry";
+import { extent, positions } from "./geometry";
 
 const SVG = "http://www.w3.org/2000/svg";
 
@@ -67,19 +67,21 @@ export class GeoMap {
   /** Frames the shapes once (the first time there are any); later updates keep the operator's view. */
   fit(shapes: Shape[]): void {
     const pts = shapes.flatMap((s) => positions(s.geometry));
-    if (pts.length === 0) return;
-    const lngs = pts.map((p) => p[0] ?? 0);
-    const lats = pts.map((p) => p[1] ?? 0);
+    const lng = extent(pts.map((p) => p[0] ?? 0));
+    const lat = extent(pts.map((p) => p[1] ?? 0));
+    if (!lng || !lat) return;
     const pad = 0.5;
+    const [w, e] = [lng[0] - pad, lng[1] + pad];
+    const [s, n] = [lat[0] - pad, lat[1] + pad];
     const box: GeoJSON.Polygon = {
       type: "Polygon",
       coordinates: [
         [
-          [Math.min(...lngs) - pad, Math.min(...lats) - pad],
-          [Math.min(...lngs) - pad, Math.max(...lats) + pad],
-          [Math.max(...lngs) + pad, Math.max(...lats) + pad],
-          [Math.max(...lngs) + pad, Math.min(...lats) - pad],
-          [Math.min(...lngs) - pad, Math.min(...lats) - pad],
+          [w, s],
+          [w, n],
+          [e, n],
+          [e, s],
+          [w, s],
         ],
       ],
     };

@@ -192,6 +192,19 @@ def test_a_predicted_loss_of_separation_rings_both_aircraft_on_both_parties_maps
     assert "separation alert, medium" in text and "VKS1" in text and "US1" in text and "FL197" in text, text
 
 
+def test_a_thousand_notices_are_all_drawn(api: Api, pages: Pages) -> None:
+    """More points than a spread call takes (Math.min(...xs) overflowed the stack at 1000 circles)."""
+    for i in range(1000):  # one party, 25 km apart: no conflicts, no probe budget spent
+        body = circle_notice(lat=20 + (i % 100) * 0.25, lon=30 + (i // 100) * 0.25, radius_km=3, id=f"n{i}")
+        assert api.as_("us-af").post("/v1/notices", json=body).status_code == 201
+    started = time.monotonic()
+    page = pages.open("us-af", api.tokens["us-af"])
+    page.locator("#map path.notice").nth(999).wait_for(state="attached", timeout=60_000)
+    print(f"login to 1000 notices drawn: {time.monotonic() - started:.2f} s")
+    assert page.locator("#counts").inner_text().startswith("1000 notices")
+    pages.shot(page, "7-thousand-notices")
+
+
 def test_a_banner_says_when_the_live_stream_drops_and_resumes(api: Api, pages: Pages) -> None:
     page = pages.open("us-af", api.tokens["us-af"])
     banner = page.locator("#stream-banner")
