@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
+from e2e.console_support import built_console
 from e2e.test_report_browser import _browser_or_fail
 from integration.api_support import Api, start_api
 
@@ -35,6 +36,7 @@ def api(tmp_path: Path) -> Iterator[Api]:
 
 def test_docs_redoc_and_root_render_with_outside_requests_blocked(api: Api) -> None:
     chromium = _browser_or_fail()
+    built_console()
     from playwright.sync_api import Route, sync_playwright
 
     outside: list[str] = []
@@ -75,10 +77,9 @@ def test_docs_redoc_and_root_render_with_outside_requests_blocked(api: Api) -> N
             page.locator("h2", has_text="File a notice").first.wait_for(state="visible", timeout=30_000)
             assert page.locator("h2", has_text="Get a notice").first.is_visible()
 
-            # / still leads to the Swagger UI (a console comes later)
+            # / is the operator's console: its login form (the console itself: test_console_browser.py)
             page.goto(f"{api.url}/")
-            assert urlsplit(page.url).path == "/docs"
-            page.get_by_text("File a notice", exact=False).first.wait_for(state="visible", timeout=30_000)
+            page.locator("#login-form").wait_for(state="visible", timeout=30_000)
         finally:
             browser.close()
 
@@ -95,6 +96,7 @@ def test_docs_redoc_and_root_render_with_outside_requests_blocked(api: Api) -> N
 
 def test_docs_assets_are_served_by_the_broker(api: Api) -> None:
     """The pages name only the broker's own URLs, and those URLs answer."""
+    built_console()
     with httpx.Client(base_url=api.url, timeout=30) as c:
         for page in ("/docs", "/redoc"):
             r = c.get(page)
@@ -111,5 +113,7 @@ def test_docs_assets_are_served_by_the_broker(api: Api) -> None:
             r = c.get(asset)
             assert r.status_code == 200 and len(r.content) > 1000, asset
         assert c.get("/static/docs/../app.py").status_code == 404
+        # "/" is the operator's console now (tests/e2e/test_console_browser.py), no longer a redirect
         r = c.get("/", follow_redirects=False)
-        assert r.status_code in (302, 307) and r.headers["location"] == "/docs"
+        assert r.status_code == 200 and "deconflict console" in r.text
+        assert "default-src 'self'" in r.headers["content-security-policy"]

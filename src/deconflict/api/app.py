@@ -14,11 +14,11 @@ from typing import Any
 import anyio
 import httpx
 from fastapi import Depends, FastAPI
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import JSONResponse
 
 from deconflict.adapters.broker_webhooks import BrokerWebhookStore
 from deconflict.adapters.webhooks import WebhookDeliverer
-from deconflict.api import audit, conflicts, docs_assets, errors, events, messages, notices, reports
+from deconflict.api import audit, conflicts, console, docs_assets, errors, events, messages, notices, reports
 from deconflict.api import tactical as tactical_api
 from deconflict.api.auth import JwtVerifier
 from deconflict.api.deps import BrokerDep, Caller
@@ -220,9 +220,7 @@ def create_app(
     errors.install(app)
     docs_assets.install(app)
 
-    @app.get("/", include_in_schema=False)
-    def root() -> RedirectResponse:
-        return RedirectResponse("/docs")
+    console.install(app)  # the operator's console at /
 
     @app.get(
         "/healthz",

@@ -1,0 +1,87 @@
+"""Helpers of the console's browser tests: the console built from console/, and pages of it in
+headless Chromium, each logged in as one party, with every request outside loopback blocked and
+counted and every console error recorded (the tests fail on either)."""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+def _build_module() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("build_console", ROOT / "build_console.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def node_or_fail() -> None:
+    missing = [tool for tool in ("node", "npm") if shutil.which(tool) is None]
+    if missing:
+        pytest.fail(
+            f"{' and '.join(missing)} not found on the PATH: the console is built and type-checked with "
+            "Node 20 and npm (https://nodejs.org)",
+            pytrace=False,
+        )
+
+
+def built_console() -> Path:
+    """console/ built into the package (as pip install does); fails the test when it cannot be."""
+    node_or_fail()
+    module = _build_module()
+    try:
+        module.ensure_built()
+    except module.ConsoleBuildError as e:
+        pytest.fail(str(e), pytrace=False)
+    source: Path = module.SOURCE
+    return source
+
+
+@dataclass
+class Pages:
+    """Console pages in one browser; ``outside`` and ``errors`` must be empty at the end."""
+
+    browser: Any
+    url: str
+    shots: Path
+    outside: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def _gate(self, route: Any) -> None:
+        if urlsplit(route.request.url).hostname in LOOPBACK:
+            route.continue_()
+        else:
+            self.outside.append(route.request.url)
+            route.abort()
+
+    def open(self, party: str, token: str) -> Any:
+        """A page of its own context (its own sessionStorage), logged in as ``party``, its live stream up."""
+        context = self.browser.new_context(viewport={"width": 1200, "height": 800})
+        context.route("**/*", self._gate)
+        page = context.new_page()
+        page.on("console", lambda m: self.errors.append(f"{party}: {m.text}") if m.type == "error" else None)
+        page.on("pageerror", lambda e: self.errors.append(f"{party}: {e}"))
+        page.goto(f"{self.url}/")
+        page.locator("#login-form").wait_for(state="visible", timeout=30_000)
+        page.fill("#token", token)
+        page.click("#login-form button[type=submit]")
+        page.locator("#who").filter(has_text=party).wait_for(state="visible", timeout=30_000)
+        page.locator("body[data-stream=up]").wait_for(state="attached", timeout=30_000)
+        return page
+
+    def shot(self, page: Any, name: str) -> Path:
+        path = self.shots / f"{name}.png"
+        page.screenshot(path=str(path))
+        shutil.copyfile(path, Path("/tmp") / f"console-{name}.png")  # for a person to look at
+        return path
