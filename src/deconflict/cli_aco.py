@@ -24,8 +24,9 @@ from deconflict.cli_common import (
     open_broker,
     open_existing,
     read_text,
+    write_text,
 )
-from deconflict.cli_formats import export_app, import_app  # the one `import` and `export` groups
+from deconflict.cli_formats import export_app, import_app, live_notices  # the one `import` and `export` groups
 from deconflict.domain.errors import ValidationError
 from deconflict.domain.resolution import resolution_hints
 from deconflict.domain.volumes import Notice
@@ -122,10 +123,7 @@ def export_aco(
     config: ConfigOption = None,
 ) -> None:
     """Write --party's live notices as an ACO (one measure per notice, one APERIOD per volume)."""
-    cfg = config_or_exit(config, db)
-    broker = open_existing(cfg)
-    with broker.store.begin(write=False) as repo:
-        notices = sorted((n for n in repo.list_notices(party=party) if n.state.is_live), key=lambda n: str(n.id))
+    notices = sorted(live_notices(db, config, party), key=lambda n: str(n.id))
     if not notices:
         raise err(f"--party {party}: no live notices to export")
     try:
@@ -135,7 +133,7 @@ def export_aco(
     if out is None:
         typer.echo(text, nl=False)
     else:
-        out.write_text(text, encoding="utf-8")
+        write_text(out, text, "--out")
         typer.echo(f"{len(notices)} notice(s) written to {out}", err=True)
 
 
@@ -177,7 +175,7 @@ def export_acmreq(
     if out is None:
         typer.echo(text, nl=False)
     else:
-        out.write_text(text, encoding="utf-8")
+        write_text(out, text, "--out")
 
 
 def _measure(path: str, notices: list[Notice]) -> str:

@@ -184,7 +184,8 @@ def import_notam(
     _file_all(imported, file, db, config, as_json)
 
 
-def _live(db: str | None, config: Path | None, party: str | None, notice: str | None = None) -> list[Notice]:
+def live_notices(db: str | None, config: Path | None, party: str | None, notice: str | None = None) -> list[Notice]:
+    """The live notices of ``party`` (or all), or the one named ``notice``; exit 2 when it is not live."""
     cfg = config_or_exit(config, db)
     broker = open_existing(cfg)
     with broker.store.begin(write=False) as repo:
@@ -222,7 +223,9 @@ def export_notam(
         writable_file(out, "--out")
     try:
         cfg = config_or_exit(config, db)
-        text = write_notam_drafts(_live(db, config, party, notice), fir, location or fir, cfg.limits.min_altitude_m)
+        text = write_notam_drafts(
+            live_notices(db, config, party, notice), fir, location or fir, cfg.limits.min_altitude_m
+        )
     except ValidationError as e:
         raise err("\n".join(str(x) for x in e.errors)) from None
     _write_out(out, text)
@@ -243,7 +246,7 @@ def export_openair(
     if str(out) != "-":
         writable_file(out, "--out")
     try:
-        text = write_openair(_live(db, config, party))
+        text = write_openair(live_notices(db, config, party))
     except ValidationError as e:
         raise err("\n".join(str(x) for x in e.errors)) from None
     _write_out(out, text)
