@@ -107,7 +107,7 @@ def run(db: str, workdir: Path, args: argparse.Namespace) -> dict[str, Any]:
         [str(BIN / "deconflict"), "serve", "--port", str(port)],
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=open(os.environ.get("HEAVY_SERVER_LOG", os.devnull), "w"),  # noqa: SIM115
     )
     url = f"http://127.0.0.1:{port}"
 

@@ -56,6 +56,16 @@ def test_a_notice_cancelled_or_moved_after_the_snapshot_is_checked_again(api: Ap
     assert sorted(settled(api, seen)) == [("ru-vks:comes", 2, 0), ("ru-vks:stays", 1, 0)]
 
 
+def test_a_probe_flagged_filing_after_the_snapshot_is_checked_again(api: Api) -> None:
+    # A notice wider than the probe flag's extent logs notice.filed and then notice.probe_flagged,
+    # whose payload names the notice by id only: settling after it once answered 500.
+    seen = detected(api, parsed("us-af", id="us"))
+    r = api.as_("ru-vks").post("/v1/notices", json=circle_notice(id="wide", radius_km=210))
+    assert r.status_code == 201, r.text
+    with api.store.begin(write=False) as repo:
+        assert [e.type for e in repo.events_after(seen.seq)][-1] == "notice.probe_flagged"
+    assert settled(api, seen) == [("ru-vks:wide", 1, 0)]
+
 def test_overlapping_notices_filed_at_the_same_moment_always_conflict(api: Api) -> None:
     rounds = 12
     failures: list[str] = []

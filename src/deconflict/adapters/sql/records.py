@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from deconflict.adapters.sql import tables as t
 from deconflict.domain.alerts import Alert, AlertKind
 from deconflict.domain.audit import Event, Receipt
+from deconflict.domain.disclosure import NOTICE_EVENTS
 from deconflict.domain.hotline import AckState, Message, Priority, Recipient, Reference
 from deconflict.domain.parties import Party, Role
 from deconflict.services.ports import Webhook
@@ -98,9 +99,10 @@ class BrokerRecords:
 
     def notices_changed_since(self, seq: int) -> set[str]:
         """Ids of the notices filed, updated or whose state changed after log position ``seq``
-        (every notice change logs a ``notice.*`` event in its own transaction)."""
+        (every notice change logs one of :data:`NOTICE_EVENTS` in its own transaction; other
+        ``notice.*`` events, such as ``notice.probe_flagged``, carry no notice body)."""
         e = t.events
-        rows = self.conn.execute(sa.select(e.c.payload).where(e.c.seq > seq, e.c.type.like("notice.%"))).scalars()
+        rows = self.conn.execute(sa.select(e.c.payload).where(e.c.seq > seq, e.c.type.in_(NOTICE_EVENTS))).scalars()
         return {str(json.loads(p)["notice"]["id"]) for p in rows}
 
     def events_of_type(
