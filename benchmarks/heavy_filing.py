@@ -13,7 +13,9 @@ parties, and
    altitude range, 2000 vertices in all) ``--heavy`` times, one after another.
 
 Prints blue's p50 / p99 latency alone and during the heavy filings, the ratio and the difference,
-and the heavy filing's own time. The target: the heavy filing delays the other party's filing by
+the heavy filing's own time, and, from the server's debug log of each write, how long blue's
+filings waited for the filing lock (p50 / p99) and how long each heavy filing held it: the delay
+that is not lock wait is CPU (the GIL of the one server process, the 2 cores). The target: the heavy filing delays the other party's filing by
 less than 100 ms.
 """
 
@@ -94,6 +96,34 @@ def circle(nid: str, lat: float, lon: float, k: int, km: float = 5) -> dict[str,
     }
 
 
+SERVE = """
+import logging, sys
+h = logging.FileHandler(sys.argv.pop(1))
+h.setFormatter(logging.Formatter("%(message)s"))
+lg = logging.getLogger("deconflict.services.broker")
+lg.addHandler(h)
+lg.setLevel(logging.DEBUG)
+from deconflict.cli import main
+sys.argv[0] = "deconflict"
+main()
+"""
+"""``deconflict serve`` with the broker's filing-lock timings (a debug line per write) logged to a file."""
+
+
+def locks(path: Path, offset: int) -> dict[str, dict[str, list[float]]]:
+    """Per party, the filing lock's wait and hold times (s) logged after ``offset``."""
+    out: dict[str, dict[str, list[float]]] = {}
+    with path.open() as f:
+        f.seek(offset)
+        for line in f:
+            w = line.split()  # filing lock PARTY waited X ms held Y ms
+            if len(w) == 9 and w[:2] == ["filing", "lock"]:
+                d = out.setdefault(w[2], {"waited": [], "held": []})
+                d["waited"].append(float(w[4]) / 1e3)
+                d["held"].append(float(w[7]) / 1e3)
+    return out
+
+
 def run(db: str, workdir: Path, args: argparse.Namespace) -> dict[str, Any]:
     env = {**os.environ, "DECONFLICT_DB": db, "DECONFLICT_KEY_FILE": str(workdir / "broker.key")}
 
@@ -103,8 +133,9 @@ def run(db: str, workdir: Path, args: argparse.Namespace) -> dict[str, Any]:
     cli("db", "upgrade")
     tokens = {p: cli("party", "add", p, "--role", "party").strip() for p in ("red", "blue", "green")}
     port = free_port()
+    lock_log = workdir / "lock.log"
     server = subprocess.Popen(
-        [str(BIN / "deconflict"), "serve", "--port", str(port)],
+        [sys.executable, "-c", SERVE, str(lock_log), "serve", "--port", str(port)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=open(os.environ.get("HEAVY_SERVER_LOG", os.devnull), "w"),  # noqa: SIM115
@@ -153,13 +184,20 @@ def run(db: str, workdir: Path, args: argparse.Namespace) -> dict[str, Any]:
             done.set()
 
         t = threading.Thread(target=file_heavy)
+        mark = lock_log.stat().st_size
         t.start()
         during = []
         while not done.is_set():
             during.append(small())
         t.join()
         blue.close()
-        return {"alone": alone, "during": during, "heavy_s": heavy_s, "conflicts": conflicts}
+        return {
+            "alone": alone,
+            "during": during,
+            "heavy_s": heavy_s,
+            "conflicts": conflicts,
+            "lock": locks(lock_log, mark),
+        }
     finally:
         server.terminate()
         server.wait(10)
@@ -185,6 +223,8 @@ def main() -> None:
         "ratio p50 / p99",
         "delay p50 / p99 ms",
         "heavy filing s (conflicts)",
+        "blue lock wait p50 / p99 ms",
+        "red lock held ms",
     ):
         table.add_column(col)
     stores: list[tuple[str, str | None]] = [("sqlite", None)]
@@ -197,6 +237,8 @@ def main() -> None:
             r = run(url or f"sqlite:///{Path(d) / 'heavy.sqlite'}", Path(d), args)
         a50, a99 = pct(r["alone"], 0.5) * 1e3, pct(r["alone"], 0.99) * 1e3
         d50, d99 = pct(r["during"], 0.5) * 1e3, pct(r["during"], 0.99) * 1e3
+        lk = r["lock"]
+        bw = lk.get("blue", {}).get("waited")
         table.add_row(
             name,
             f"{a50:.1f} / {a99:.1f}",
@@ -204,6 +246,10 @@ def main() -> None:
             f"{d50 / a50:.2f}× / {d99 / a99:.2f}×",
             f"{d50 - a50:.1f} / {d99 - a99:.1f}",
             " ".join(f"{s:.2f}" for s in r["heavy_s"]) + f" ({', '.join(map(str, r['conflicts']))})",
+            f"{pct(bw, 0.5) * 1e3:.1f} / {pct(bw, 0.99) * 1e3:.1f}"
+            if (bw := lk.get("blue", {}).get("waited"))
+            else "-",
+            " ".join(f"{x * 1e3:.0f}" for x in lk.get("red", {}).get("held", [])),
         )
     console.print(table)
 

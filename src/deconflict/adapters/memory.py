@@ -4,7 +4,7 @@ and benchmarks. Transactions are copy-free: changes are staged and applied on co
 from __future__ import annotations
 
 import threading
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 
 from deconflict.domain.errors import StaleVersionError
@@ -67,6 +67,10 @@ class MemoryRepository:
 
     def save_conflict(self, record: ConflictRecord) -> None:
         self._conflicts[record.id] = record
+
+    def add_conflicts(self, records: Sequence[ConflictRecord]) -> None:
+        for r in records:
+            self.save_conflict(r)
 
     def list_notices(
         self,

@@ -22,7 +22,7 @@ import hashlib
 import json
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
@@ -161,6 +161,9 @@ class Event:
     payload_digest: str
     prev_hash: str
     hash: str
+    payload_text: str | None = field(default=None, compare=False, repr=False)
+    """``canonical_json(payload)`` as text when it was already made (by :func:`next_event`), so that
+    the store writes the bytes that were hashed instead of encoding a large payload again."""
 
     def entry_digest(self) -> str:
         """The digest of the header and payload digest: what a stub keeps in place of them."""
@@ -251,8 +254,12 @@ def payload_digest_of(payload: Mapping[str, Any]) -> str:
     >>> payload_digest_of({}) == sha256_hex(b"{}")
     True
     """
+    return sha256_hex(_canonical_payload(payload))
+
+
+def _canonical_payload(payload: Mapping[str, Any]) -> bytes:
     try:
-        return sha256_hex(canonical_json(payload))
+        return canonical_json(payload)
     except (TypeError, ValueError, RecursionError) as e:
         raise ValidationError.at("payload", f"has no canonical JSON form: {e}") from None
 
@@ -271,7 +278,8 @@ def next_event(prev: Event | None, time: float, actor: str, type: str, payload: 
     prev_hash = GENESIS_HASH if prev is None else prev.hash
     # A float always, so that the event reads back from the database with the same hash.
     t = float(time)
-    digest = payload_digest_of(payload)
+    text = _canonical_payload(payload)  # encoded once: hashed here, stored as is
+    digest = sha256_hex(text)
     entry = _entry_digest(seq, t, actor, type, digest)
     return Event(
         seq=seq,
@@ -282,6 +290,7 @@ def next_event(prev: Event | None, time: float, actor: str, type: str, payload: 
         payload_digest=digest,
         prev_hash=prev_hash,
         hash=_link_hash(seq, prev_hash, entry),
+        payload_text=text.decode("utf-8"),
     )
 
 

@@ -217,8 +217,9 @@ class NoticeService:
                 rec = replace(rec, id=old.id, detected_at=old.detected_at)
                 if replace(old, updated_at=now) != rec:
                     changed.append(rec)
-            repo.save_conflict(rec)
+                repo.save_conflict(rec)
             current.append(rec)
+        repo.add_conflicts(created)  # new ids: one insert for all
         resolved = []
         for old in previous.values():
             done = replace(old, state=ConflictState.RESOLVED, resolved_at=now, updated_at=now)

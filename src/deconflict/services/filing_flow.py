@@ -9,20 +9,30 @@ lock). The result is exactly what detection under the lock would find: conflicts
 unchanged since the snapshot are the same, and every changed notice is checked again in its
 current version. When nothing changed, settling costs one indexed query.
 
+What does not depend on the log is made before the lock too: the slices of the conflicts found,
+quantized to the theater's grid (:class:`PreslicedGrid`), which are most of the time a filing with
+many conflicts spends building its response.
+
 A filing with more conflicts than :attr:`~deconflict.domain.policy.Limits.max_conflicts_per_filing`
 is refused before anything is stored (docs/notices.md says why refusing, not truncating).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any
 
+from deconflict.domain.audit import canonical_json
 from deconflict.domain.errors import ValidationError
+from deconflict.domain.grid import SliceGrid
 from deconflict.domain.policy import Limits, SeparationPolicy
 from deconflict.domain.strategic import Conflict, may_conflict, volume_conflict
 from deconflict.domain.volumes import Notice
 from deconflict.services.filing import detect
 from deconflict.services.ports import BrokerRepository, BrokerUnitOfWork
+from deconflict.services.wire import slice_json
 
 
 @dataclass(frozen=True)
@@ -80,3 +90,34 @@ def refuse_too_many(found: list[Conflict], limits: Limits) -> None:
             f"the notice has more than {cap} conflicts, the theater allows {cap} in one filing; nothing was "
             "stored: file it as smaller notices, or move it clear of the busiest airspace",
         )
+
+
+@dataclass(frozen=True, eq=False)
+class PreslicedGrid(SliceGrid):
+    """``SliceGrid`` with some exact slices already quantized: :meth:`slice` answers those from
+    ``done`` (keyed by the exact slice's canonical JSON), the rest as the grid does. Hashes as
+    the grid it was made from."""
+
+    done: Mapping[bytes, str] = field(default_factory=dict, repr=False)
+    """Exact slice's canonical JSON → its grid slice as JSON text (decoded afresh for each caller:
+    faster than a deep copy)."""
+
+    def slice(self, exact: Mapping[str, Any]) -> dict[str, Any]:
+        hit = self.done.get(canonical_json(exact))
+        if hit is None:
+            return super().slice(exact)
+        out: dict[str, Any] = json.loads(hit)
+        return out
+
+
+def preslice(grid: SliceGrid, found: list[Conflict]) -> PreslicedGrid:
+    """``grid`` with the slices of ``found`` quantized (before the filing lock: the S2 covering of
+    each overlap is the costly part of a conflict's view)."""
+    done: dict[bytes, str] = {}
+    for c in found:
+        exact = slice_json(c.detail)
+        key = canonical_json(exact)
+        if key not in done:
+            done[key] = json.dumps(grid.slice(exact), allow_nan=False)
+    same = {f.name: getattr(grid, f.name) for f in fields(SliceGrid)}
+    return PreslicedGrid(**same, done=done)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from enum import StrEnum
@@ -94,6 +94,9 @@ class Repository(Protocol):
     def save_conflict(self, record: ConflictRecord) -> None:
         """Insert a conflict or update it by id."""
 
+    def add_conflicts(self, records: Sequence[ConflictRecord]) -> None:
+        """Insert new conflicts (ids not stored yet), in one statement where the store can."""
+
     def list_notices(
         self,
         party: str | None = None,
@@ -180,6 +183,7 @@ class BrokerRepository(Repository, Protocol):
     # the event log and receipts
     def last_event(self) -> Event | None: ...
     def append_event(self, event: Event) -> None: ...
+    def append_events(self, events: Sequence[Event]) -> None: ...
     def events_after(self, seq: int, limit: int = 500) -> list[Event]: ...
     def events_of_type(
         self, types: Collection[str], since: float | None, until: float, through_seq: int | None = None
@@ -219,6 +223,7 @@ class BrokerRepository(Repository, Protocol):
 
     # the hotline
     def add_message(self, m: Message) -> None: ...
+    def add_messages(self, messages: Sequence[Message]) -> None: ...
     def get_message(self, message_id: str) -> Message | None: ...
     def page_messages(
         self,

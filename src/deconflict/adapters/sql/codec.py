@@ -114,7 +114,10 @@ class NoticeCache:
 
 def detail_json(detail: VolumeConflict) -> str:
     """Every field of a :class:`VolumeConflict` (its area as GeoJSON) as JSON text."""
-    return json.dumps(dataclasses.asdict(detail), separators=(",", ":"))
+    # The fields as they are, not dataclasses.asdict: that deep-copies the area before encoding it
+    # (the same text; a filing writes up to max_conflicts_per_filing of these under the lock).
+    fields = {f.name: getattr(detail, f.name) for f in dataclasses.fields(detail)}
+    return json.dumps(fields, separators=(",", ":"))
 
 
 def detail_from_json(text: str) -> VolumeConflict:

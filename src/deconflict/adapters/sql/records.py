@@ -6,7 +6,7 @@ everything it records."""
 from __future__ import annotations
 
 import json
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -75,18 +75,12 @@ class BrokerRecords:
         return None if row is None else _event(row)
 
     def append_event(self, event: Event) -> None:
-        self.conn.execute(
-            sa.insert(t.events).values(
-                seq=event.seq,
-                time=event.time,
-                actor=event.actor,
-                type=event.type,
-                payload=json.dumps(event.payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False),
-                payload_digest=event.payload_digest,
-                prev_hash=event.prev_hash,
-                hash=event.hash,
-            )
-        )
+        self.append_events([event])
+
+    def append_events(self, events: Sequence[Event]) -> None:
+        """Append events (already chained, oldest first) in one statement."""
+        if events:
+            self.conn.execute(sa.insert(t.events), [_event_row(e) for e in events])
 
     def events_after(self, seq: int, limit: int = 500) -> list[Event]:
         e = t.events
@@ -320,37 +314,16 @@ class BrokerRecords:
     # ------------------------------------------------------------------ hotline
 
     def add_message(self, m: Message) -> None:
-        self.conn.execute(
-            sa.insert(t.messages).values(
-                id=m.id,
-                thread_id=m.thread_id,
-                in_reply_to=m.in_reply_to,
-                sender=m.sender,
-                subject=m.subject,
-                text=m.text,
-                priority=m.priority.value,
-                ref_kind=None if m.ref is None else m.ref.kind,
-                ref_id=None if m.ref is None else m.ref.id,
-                auto=m.auto,
-                sent_at=m.sent_at,
-            )
-        )
-        if m.recipients:
-            self.conn.execute(
-                sa.insert(t.message_recipients),
-                [
-                    {
-                        "message_id": m.id,
-                        "party": r.party,
-                        "deadline": r.deadline,
-                        "received_at": r.received_at,
-                        "understood_at": r.understood_at,
-                        "escalations": r.escalations,
-                        "next_escalation_at": r.next_escalation_at,
-                    }
-                    for r in m.recipients
-                ],
-            )
+        self.add_messages([m])
+
+    def add_messages(self, messages: Sequence[Message]) -> None:
+        """Store new messages and their recipients, two statements for any number."""
+        if not messages:
+            return
+        self.conn.execute(sa.insert(t.messages), [_message_row(m) for m in messages])
+        rows = [_recipient_row(m.id, r) for m in messages for r in m.recipients]
+        if rows:
+            self.conn.execute(sa.insert(t.message_recipients), rows)
 
     def get_message(self, message_id: str) -> Message | None:
         found = self._messages(sa.select(t.messages).where(t.messages.c.id == message_id))
@@ -542,3 +515,48 @@ def _webhook(row: sa.RowMapping) -> Webhook:
         next_attempt_at=row["next_attempt_at"],
         last_error=row["last_error"],
     )
+
+
+def _event_row(e: Event) -> dict[str, Any]:
+    # The text that was hashed when it was made (next_event), else the same canonical form.
+    text = e.payload_text
+    if text is None:
+        text = json.dumps(e.payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return {
+        "seq": e.seq,
+        "time": e.time,
+        "actor": e.actor,
+        "type": e.type,
+        "payload": text,
+        "payload_digest": e.payload_digest,
+        "prev_hash": e.prev_hash,
+        "hash": e.hash,
+    }
+
+
+def _message_row(m: Message) -> dict[str, Any]:
+    return {
+        "id": m.id,
+        "thread_id": m.thread_id,
+        "in_reply_to": m.in_reply_to,
+        "sender": m.sender,
+        "subject": m.subject,
+        "text": m.text,
+        "priority": m.priority.value,
+        "ref_kind": None if m.ref is None else m.ref.kind,
+        "ref_id": None if m.ref is None else m.ref.id,
+        "auto": m.auto,
+        "sent_at": m.sent_at,
+    }
+
+
+def _recipient_row(message_id: str, r: Recipient) -> dict[str, Any]:
+    return {
+        "message_id": message_id,
+        "party": r.party,
+        "deadline": r.deadline,
+        "received_at": r.received_at,
+        "understood_at": r.understood_at,
+        "escalations": r.escalations,
+        "next_escalation_at": r.next_escalation_at,
+    }

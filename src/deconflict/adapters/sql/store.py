@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -363,6 +363,10 @@ class SqlRepository(BrokerRecords):
         res = self.conn.execute(sa.update(c).where(c.c.id == record.id).values(**row))
         if res.rowcount == 0:
             self.conn.execute(sa.insert(c).values(id=record.id, **row))
+
+    def add_conflicts(self, records: Sequence[ConflictRecord]) -> None:
+        if records:
+            self.conn.execute(sa.insert(t.conflicts), [{"id": r.id, **_conflict_row(r)} for r in records])
 
     def page_conflicts(
         self,
