@@ -15,8 +15,8 @@ parties, and
 Prints blue's p50 / p99 latency alone and during the heavy filings, the ratio and the difference,
 the heavy filing's own time, and, from the server's debug log of each write, how long blue's
 filings waited for the filing lock (p50 / p99) and how long each heavy filing held it: the delay
-that is not lock wait is CPU (the GIL of the one server process, the 2 cores). The target: the heavy filing delays the other party's filing by
-less than 100 ms.
+that is not lock wait is the competition for the CPU (the 2 cores; a probe saw no long GIL holds).
+The target: the heavy filing delays the other party's filing by less than 100 ms.
 """
 
 from __future__ import annotations
