@@ -33,10 +33,21 @@ def _module_strings(tree: ast.Module) -> dict[str, str]:
 
 def _values_of(name: str, scope: ast.AST) -> set[str]:
     """The literal strings ``name`` takes in ``scope``: the first items of the tuples a ``for
-    name, … in ((…), …)`` loop runs over, or the values of a dict literal bound to ``name``."""
+    name, … in ((…), …)`` loop or comprehension runs over (written there or bound to a name in
+    ``scope``), or the values of a dict literal bound to ``name``."""
     found: set[str] = set()
+    literals = {  # names bound to a literal tuple or list in scope: ``kinds = (("created", …), …)``
+        t.id: node.value
+        for node in ast.walk(scope)
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Tuple | ast.List)
+        for t in node.targets
+        if isinstance(t, ast.Name)
+    }
     for node in ast.walk(scope):
-        if isinstance(node, ast.For) and isinstance(node.iter, ast.Tuple | ast.List):
+        loop = isinstance(node, ast.For | ast.comprehension)
+        if loop and isinstance(node.iter, ast.Name) and node.iter.id in literals:
+            node = ast.For(target=node.target, iter=literals[node.iter.id], body=[], orelse=[])
+        if isinstance(node, ast.For | ast.comprehension) and isinstance(node.iter, ast.Tuple | ast.List):
             target = node.target
             index = None
             if isinstance(target, ast.Name) and target.id == name:
@@ -114,13 +125,25 @@ class _Source:
 
 
 def emitted_event_types() -> set[str]:
-    """Every type passed to a transaction's ``log(actor, type, payload)`` in ``src/``."""
+    """Every type passed to a transaction's ``log(actor, type, payload)`` or ``log_many(actor,
+    [(type, payload), …])`` in ``src/``."""
     source = _Source()
     types: set[str] = set()
     for call, fn, constants, path in source.calls_of("log"):
         on_tx = isinstance(call.func, ast.Attribute) and getattr(call.func.value, "id", None) == "tx"
         if on_tx and len(call.args) >= 2:
             types |= source.expand(call.args[1], fn, constants, f"{path}:{call.lineno}")
+    # The batched form: ``tx.log_many(actor, [(type, payload) for … in …])``.
+    for call, fn, constants, path in source.calls_of("log_many"):
+        on_tx = isinstance(call.func, ast.Attribute) and getattr(call.func.value, "id", None) == "tx"
+        if not on_tx or len(call.args) < 2:
+            continue
+        where = f"{path}:{call.lineno}"
+        batch = call.args[1]
+        elements = batch.elts if isinstance(batch, ast.List | ast.Tuple) else [getattr(batch, "elt", None)]
+        for element in elements:
+            assert isinstance(element, ast.Tuple) and element.elts, f"{where}: log_many takes (type, payload) pairs"
+            types |= source.expand(element.elts[0], fn, constants, where)
     return types
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 import pytest
@@ -166,10 +166,12 @@ def test_a_filing_that_fails_midway_leaves_nothing_written(
     svc.file(Notice(party="red", volumes=(circle(35.0, 36.0),), id="red-cap"))
     before = [count(store, tab) for tab in (t.notices, t.notice_versions, t.volumes, t.volume_cells, t.conflicts)]
 
-    def broken(self: SqlRepository, record: ConflictRecord) -> None:
+    def broken(self: SqlRepository, records: Sequence[ConflictRecord]) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr(SqlRepository, "save_conflict", broken)
+    # A new conflict's record is written after the notice, its version, volumes and cells: the
+    # failure comes when all of those are already in the transaction.
+    monkeypatch.setattr(SqlRepository, "add_conflicts", broken)
     with pytest.raises(OSError, match="disk full"):
         svc.file(Notice(party="blue", volumes=(circle(35.0, 36.0),), id="blue-cap"))
     after = [count(store, tab) for tab in (t.notices, t.notice_versions, t.volumes, t.volume_cells, t.conflicts)]
