@@ -100,7 +100,7 @@ SERVE = """
 import logging, sys
 h = logging.FileHandler(sys.argv.pop(1))
 h.setFormatter(logging.Formatter("%(message)s"))
-lg = logging.getLogger("deconflict.services.broker")
+lg = logging.getLogger("deconflict.services.transaction")
 lg.addHandler(h)
 lg.setLevel(logging.DEBUG)
 from deconflict.cli import main

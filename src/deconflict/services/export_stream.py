@@ -19,7 +19,8 @@ from typing import Any
 from deconflict.domain.audit import Event, export_header, sign_checkpoint
 from deconflict.domain.errors import AheadOfLogError, ValidationError
 from deconflict.domain.parties import Party, Role
-from deconflict.services.broker import Broker, export_show
+from deconflict.services.broker import Broker
+from deconflict.services.events import export_show
 
 PAGE = 500
 """Events read (and written out) at a time."""
@@ -43,7 +44,7 @@ def stream_export(broker: Broker, caller: Party, after: int = 0, page: int = PAG
         start = None
         if after > 0:
             start = (after, repo.events_after(after - 1, 1)[0].hash)
-        show = export_show(caller, broker._disclosure(repo))
+        show = export_show(caller, broker.disclosure(repo))
     header = export_header(broker.key, sign_checkpoint(broker.key, last, broker.clock()), start)
     party = None if caller.role is Role.ADMIN else caller.name
     return _body(broker, show, header, after, head_seq, party, page)

@@ -31,8 +31,9 @@ from deconflict.domain.hotline import (
 from deconflict.domain.parse import format_time
 from deconflict.domain.parties import Party, Role
 from deconflict.services.addressing import recipients, thread_recipients
-from deconflict.services.broker import MAX_LIST, Broker, Forbidden, Reply, _page
+from deconflict.services.broker import Broker
 from deconflict.services.ports import BrokerRepository
+from deconflict.services.transaction import MAX_LIST, Forbidden, Reply, page
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +125,7 @@ class Hotline:
             party = None if caller.role is Role.ADMIN else caller.name
             if party is None and box is not None:
                 party = caller.name
-            return _page(
+            return page(
                 lambda after, n: repo.page_messages(party, box, thread, after, n),
                 lambda m: (m.sent_at, m.id),
                 lambda m: d.message_view(caller, message_json(m, now)),

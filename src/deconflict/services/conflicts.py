@@ -1,0 +1,89 @@
+"""Conflicts as each caller may see them, and their acknowledgements ("received and understood")."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from deconflict.domain.disclosure import Disclosure, Level
+from deconflict.domain.errors import NotFoundError
+from deconflict.domain.hotline import Reference
+from deconflict.domain.parse import format_time
+from deconflict.domain.parties import Party
+from deconflict.services.ports import BrokerRepository, ConflictRecord, ConflictState
+from deconflict.services.threads import BrokerThreads
+from deconflict.services.transaction import MAX_LIST, BrokerCore, Forbidden, Reply, page
+from deconflict.services.wire import conflict_json
+
+
+class Conflicts:
+    """Reading and acknowledging conflicts."""
+
+    def __init__(self, core: BrokerCore, threads: BrokerThreads) -> None:
+        self.core = core
+        self.threads = threads
+
+    def list_conflicts(
+        self, caller: Party, state: ConflictState | None = None, cursor: str | None = None, limit: int = MAX_LIST
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of the conflicts the caller may see, oldest detected first, and the cursor of
+        the next page (``None`` at the end)."""
+        with self.core.read() as repo:
+            d = self.core.disclosure(repo)
+            # a party sees its own conflicts; an observer those of the parties it is granted
+            scope = {caller.name} if caller.role.files_notices else self.core.scope(repo, d, caller, Level.EXISTENCE)
+
+            def view(c: ConflictRecord) -> dict[str, Any] | None:
+                v = d.conflict_view(caller, conflict_json(c))
+                return None if v is None else self._with_acks(repo, d, caller, c, v)
+
+            return page(
+                lambda after, n: repo.page_conflicts(scope, state, after, n),
+                lambda c: (c.detected_at, c.id),
+                view,
+                cursor,
+                limit,
+            )
+
+    def get_conflict(self, caller: Party, conflict_id: str) -> dict[str, Any]:
+        with self.core.read() as repo:
+            d = self.core.disclosure(repo)
+            c, view = self._visible_conflict(repo, d, caller, conflict_id)
+            return self._with_acks(repo, d, caller, c, view)
+
+    def _visible_conflict(
+        self, repo: BrokerRepository, d: Disclosure, caller: Party, conflict_id: str
+    ) -> tuple[ConflictRecord, dict[str, Any]]:
+        c = repo.get_conflict(conflict_id)
+        view = None if c is None else d.conflict_view(caller, conflict_json(c))
+        if c is None or view is None:
+            raise NotFoundError(f"conflict {conflict_id!r} does not exist or is not visible to you")
+        return c, view
+
+    def _with_acks(
+        self, repo: BrokerRepository, d: Disclosure, caller: Party, c: ConflictRecord, view: dict[str, Any]
+    ) -> dict[str, Any]:
+        named = {s.get("party") for s in view.get("sides", []) if not s.get("hidden")}
+        acks = repo.acks_of(c.id)
+        view["acknowledgements"] = [
+            {"party": p if p in named else None, "at": format_time(t)}
+            for p, t in sorted(acks.items(), key=lambda x: x[1])
+        ]
+        return view
+
+    def acknowledge(self, caller: Party, conflict_id: str) -> Reply:
+        """ "Received and understood" — never "approved"."""
+        with self.core.write(caller) as tx:
+            d = self.core.disclosure(tx.repo)
+            c, view = self._visible_conflict(tx.repo, d, caller, conflict_id)
+            if caller.name not in (c.party_a, c.party_b):
+                raise Forbidden("only a party to the conflict acknowledges it")
+            if caller.name in tx.repo.acks_of(c.id):
+                return Reply(200, self._with_acks(tx.repo, d, caller, c, view))
+            ev = tx.log(
+                caller.name,
+                "conflict.acknowledged",
+                {"conflict": conflict_json(c), "party": caller.name, "ack": "received-and-understood"},
+            )
+            tx.repo.add_ack(c.id, caller.name, tx.now, ev.seq)
+            self.threads.ack_threads(tx, Reference("conflict", c.id), caller.name)
+            return Reply(201, self._with_acks(tx.repo, d, caller, c, view))

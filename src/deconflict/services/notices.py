@@ -1,0 +1,387 @@
+"""Filing, updating and changing the state of notices and protected sites: each change logged,
+receipted and answered with the caller's view of its conflicts in one transaction under the filing
+lock; an ``Idempotency-Key`` retry gets the stored response. Past notices are ended here too.
+
+The bodies of :meth:`Notices.file` and :meth:`Notices.update` are the broker's filing path (with
+:mod:`deconflict.services.filing_flow`): detection before the lock, settling under it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
+from dataclasses import replace
+from typing import Any
+
+from deconflict.domain.audit import BrokerKey, Receipt, canonical_json, sha256_hex, sign_receipt
+from deconflict.domain.disclosure import Disclosure, DisclosurePolicy, Level
+from deconflict.domain.errors import ValidationError
+from deconflict.domain.grid import SliceGrid
+from deconflict.domain.hotline import BROKER, HotlineSettings, Priority, Reference
+from deconflict.domain.parse import Said, format_time, parse_notices
+from deconflict.domain.parties import Party
+from deconflict.domain.policy import Limits
+from deconflict.domain.resolution import resolution_hints
+from deconflict.domain.volumes import PROTECTED_SITE_KIND, Notice, NoticeState
+from deconflict.services import probes
+from deconflict.services.filing import FilingResult, NoticeService, Settings
+from deconflict.services.filing_flow import detect_unlocked, preslice, settle
+from deconflict.services.notice_views import visible_notice
+from deconflict.services.ports import BrokerRepository, BrokerUnitOfWork, ConflictRecord
+from deconflict.services.threads import BrokerThreads
+from deconflict.services.transaction import ADMIN_ACTOR, BrokerCore, Forbidden, Reply, Transaction
+from deconflict.services.wire import conflict_json, notice_json
+
+log = logging.getLogger(__name__)
+
+SITE_STAYS = "a protected site does not move: the notices that conflict with it are given the shifts that clear it"
+"""Why a protected site's filing carries no hints."""
+HINTS_WITHHELD = (
+    "a shift that clears these conflicts would show where another party's notice ends, which the disclosure "
+    "policy does not show you; change the notice and file it again to check"
+)
+
+
+class Notices:
+    """Changes to notices and protected sites."""
+
+    def __init__(self, core: BrokerCore, threads: BrokerThreads) -> None:
+        self.core = core
+        self.threads = threads
+        self.notices = NoticeService(core.store, core.clock, core.settings, hints=False)
+        self._operator = NoticeService(core.store, core.clock, core.settings, hints=True)
+        self._unending: set[str] = set()
+        """Past notices that could not be ended (each logged once)."""
+
+    # What the filing path reads, under the names it has always used (its bodies move verbatim).
+    @property
+    def store(self) -> BrokerUnitOfWork:
+        return self.core.store
+
+    @property
+    def clock(self) -> Callable[[], float]:
+        return self.core.clock
+
+    @property
+    def key(self) -> BrokerKey:
+        return self.core.key
+
+    @property
+    def settings(self) -> Settings:
+        return self.core.settings
+
+    @property
+    def policy(self) -> DisclosurePolicy:
+        return self.core.policy
+
+    @property
+    def limits(self) -> Limits:
+        return self.core.limits
+
+    @property
+    def hotline(self) -> HotlineSettings:
+        return self.core.hotline
+
+    def _write(self, caller: Party | None = None) -> AbstractContextManager[Transaction]:
+        return self.core.write(caller)
+
+    def _disclosure(self, repo: BrokerRepository, grid: SliceGrid | None = None) -> Disclosure:
+        return self.core.disclosure(repo, grid)
+
+    def _parse(self, caller: Party, body: Any, site: bool, said: Said | None = None) -> Notice:
+        """The one notice in ``body``, the caller's where ``party`` is left out; each default
+        applied is noted in ``said``."""
+        if not isinstance(body, Mapping):
+            raise ValidationError.at("", "must be one notice (a JSON object or a GeoJSON FeatureCollection)")
+        if body.get("type") == "FeatureCollection" and isinstance(body.get("features"), list):
+            body = {**body, "features": [_with_party(f, caller.name, i, said) for i, f in enumerate(body["features"])]}
+        elif "party" not in body:
+            body = {**body, "party": caller.name}
+            if said is not None:
+                said.append({"field": "party", "value": caller.name})
+        notices = parse_notices(body, self.limits, said)
+        if not notices:
+            raise ValidationError.at("features", "needs at least one feature")
+        if len(notices) != 1:
+            raise ValidationError.at("", f"the body holds {len(notices)} notices; send one per request")
+        n = in_party_namespace(notices[0])
+        if n.party != caller.name:
+            raise ValidationError.at(
+                "party", f"must be the calling party {caller.name!r} (or left out), not {n.party!r}"
+            )
+        if site:
+            return replace(n, kind=PROTECTED_SITE_KIND, protected=True)
+        if n.protected:
+            raise ValidationError.at(
+                "kind", f"{PROTECTED_SITE_KIND!r} notices are filed at /v1/protected-sites by an authority"
+            )
+        return n
+
+    def _filer(self, caller: Party, site: bool) -> None:
+        if site and not caller.role.files_sites:
+            raise Forbidden(f"only an authority files protected sites; {caller.name!r} is {caller.role.a}")
+        if not caller.role.files_notices:
+            raise Forbidden(f"{caller.role.a} does not file notices")
+
+    def file(self, caller: Party, body: Any, *, site: bool = False, idempotency_key: str | None = None) -> Reply:
+        """File a notice (or, with ``site``, a protected site) for the caller."""
+        self._filer(caller, site)
+        said: Said = []
+        notice = self._parse(caller, body, site, said)
+        digest = sha256_hex(canonical_json({"op": "file", "site": site, "body": body}))
+        seen = detect_unlocked(self.store, notice, self.settings.separation)
+        grid = preslice(self.policy.grid, seen.conflicts)
+        with self._write(caller) as tx:
+            if idempotency_key is not None:
+                prior = tx.repo.idempotent_response(caller.name, idempotency_key)
+                if prior is not None:
+                    if prior[0] != digest:
+                        raise ValidationError.at(
+                            "Idempotency-Key",
+                            f"{idempotency_key!r} was already used for a different request; use a new key",
+                        )
+                    return Reply(prior[1], prior[2], replayed=True)
+            found = settle(tx.repo, seen, self.settings.separation, self.limits)
+            result = self.notices.file_in(tx.repo, notice, now=tx.now, found=found)
+            body_out = self._record(tx, caller, "notice.filed", result, grid)
+            body_out["defaults"] = said
+            if idempotency_key is not None:
+                tx.repo.save_idempotent_response(caller.name, idempotency_key, digest, 201, body_out, tx.now)
+            return Reply(201, body_out)
+
+    def update(self, caller: Party, notice_id: str, body: Any, replaces_version: int | None, site: bool) -> Reply:
+        self._filer(caller, site)
+        if isinstance(body, Mapping) and "replaces_version" in body:
+            if replaces_version is None:
+                replaces_version = body["replaces_version"]
+            elif body["replaces_version"] != replaces_version:
+                given = body["replaces_version"]
+                raise ValidationError.at("replaces_version", f"{given!r} differs from If-Match ({replaces_version})")
+            body = {k: v for k, v in body.items() if k != "replaces_version"}
+        said: Said = []
+        notice = self._parse(caller, body, site, said)  # first: a misspelt replaces_version is an unknown key
+        if replaces_version is None:
+            raise ValidationError.at("replaces_version", "required: the version this update replaces")
+        if isinstance(replaces_version, bool) or not isinstance(replaces_version, int) or replaces_version < 1:
+            raise ValidationError.at("replaces_version", f"must be a whole number ≥ 1, got {replaces_version!r}")
+        if notice.id is not None and notice.id != notice_id:
+            raise ValidationError.at("id", f"must be {notice_id!r} (the notice in the URL) or left out")
+        seen = detect_unlocked(self.store, replace(notice, id=notice_id), self.settings.separation)
+        grid = preslice(self.policy.grid, seen.conflicts)
+        with self._write(caller) as tx:
+            self._visible_notice(tx.repo, caller, notice_id, site)
+            found = settle(tx.repo, seen, self.settings.separation, self.limits)
+            result = self.notices.update_in(tx.repo, notice_id, replaces_version, notice, now=tx.now, found=found)
+            body_out = self._record(tx, caller, "notice.updated", result, grid)
+            # the id is the URL's, not a default
+            body_out["defaults"] = [d for d in said if d["field"].rsplit(".", 1)[-1] != "id"]
+            return Reply(200, body_out)
+
+    def set_state(
+        self, caller: Party, notice_id: str, state: NoticeState, replaces_version: int | None, site: bool
+    ) -> Reply:
+        if not caller.role.files_notices:
+            raise Forbidden(f"{caller.role.a} does not change notices")
+        verb = {NoticeState.ACTIVE: "activated", NoticeState.ENDED: "ended", NoticeState.CANCELLED: "cancelled"}
+        with self._write(caller) as tx:
+            self._visible_notice(tx.repo, caller, notice_id, site)
+            result = self.notices.set_state_in(tx.repo, notice_id, caller.name, state, replaces_version, now=tx.now)
+            return Reply(200, self._record(tx, caller, f"notice.{verb[state]}", result))
+
+    def _visible_notice(self, repo: BrokerRepository, caller: Party, notice_id: str, site: bool) -> Notice:
+        """The notice if the caller may see it under this path; else the same 404 as a missing one."""
+        return visible_notice(self.core, repo, caller, notice_id, site)
+
+    def _log_change(
+        self, tx: Transaction, actor: str, type_: str, result: FilingResult, nj: dict[str, Any] | None = None
+    ) -> Receipt:
+        """Log a notice change and the conflicts it created, changed or resolved, and sign the
+        receipt for the new version. ``nj``: ``notice_json(result.notice)`` when already made."""
+        n = result.notice
+        assert n.id is not None
+        nj = notice_json(n) if nj is None else nj
+        content_hash = sha256_hex(canonical_json(nj))
+        ev = tx.log(
+            actor,
+            type_,
+            {"notice": nj, "content_hash": content_hash, "lead_time_s": result.lead_time_s, "late": result.late},
+        )
+        receipt = sign_receipt(
+            self.key,
+            notice_id=n.id,
+            version=n.version,
+            party=n.party,
+            content_hash=content_hash,
+            received_at=tx.now,
+            log_seq=ev.seq,
+            log_hash=ev.hash,
+        )
+        tx.repo.save_receipt(receipt)
+        kinds = (("created", result.created), ("updated", result.changed), ("resolved", result.resolved))
+        tx.log_many(actor, [(f"conflict.{kind}", {"conflict": conflict_json(c)}) for kind, recs in kinds for c in recs])
+        threads = []
+        for c in result.created:
+            starts_in = c.detail.time_start - tx.now
+            threads.append(
+                self.threads.thread_message(
+                    tx,
+                    Reference("conflict", c.id),
+                    (c.party_a, c.party_b),
+                    self.hotline.conflict_deadline_s(starts_in),
+                    Priority.IMMEDIATE if self.hotline.conflict_is_near(starts_in) else Priority.PRIORITY,
+                    f"Conflict {c.id} on {format_time(c.detail.time_start)[:10]}",  # the day: no finer than existence
+                    "The broker found a conflict that involves your activity. Read it at "
+                    f"/v1/conflicts/{c.id} and acknowledge this message (received and understood; an "
+                    "acknowledgement is never an approval).",
+                )
+            )
+        self.threads.send_threads(tx, [m for m in threads if m is not None])
+        for c in result.resolved:
+            tx.repo.stop_escalations("conflict", c.id)
+        for c in result.changed:  # what was acknowledged is not what conflicts now: ask again
+            tx.repo.clear_acks(c.id)
+        return receipt
+
+    def end_past_notices(self, limit: int = 100) -> int:
+        """Move every live notice whose time has passed to ``ended`` on the broker's clock, as the
+        broker (``notice.ended``, receipted): its open conflicts are resolved and their escalations
+        stop. A notice ends once its last volume's end plus the separation time minimum has passed,
+        so a conflict inside that buffer stays open while it can still matter. Each notice is ended
+        in its own short transaction: one that cannot be ended (it is logged, once) holds up neither
+        the others nor a filing for long. Returns how many were ended."""
+        grace = self.settings.separation.time_s
+        with self.store.begin(write=False) as repo:  # the common case, without the lock
+            ids = repo.notices_ended_by(self.clock() - grace, limit)
+        ended = 0
+        for nid in ids:
+            try:
+                with self._write() as tx:
+                    current = tx.repo.get(nid)
+                    if current is None or not current.state.is_live or current.time_end > tx.now - grace:
+                        continue  # changed since it was read
+                    result = self.notices.set_state_in(tx.repo, nid, current.party, NoticeState.ENDED, now=tx.now)
+                    self._log_change(tx, BROKER, "notice.ended", result)
+                    ended += 1
+            except Exception:  # the next sweep tries again; the others go on
+                if nid not in self._unending:
+                    self._unending.add(nid)
+                    log.exception("could not end notice %r whose time has passed; trying again each sweep", nid)
+        return ended
+
+    def run_expiry(self, stop: threading.Event, interval_s: float = 1.0) -> None:
+        """End past notices every ``interval_s`` until ``stop`` is set (the server's thread)."""
+        while not stop.is_set():
+            try:
+                self.end_past_notices()
+            except Exception:  # one failed sweep must not stop the next; it is logged and retried
+                log.exception("ending past notices failed")
+            stop.wait(interval_s)
+
+    def file_as_operator(self, notice: Notice) -> tuple[FilingResult, Receipt]:
+        """File a notice for the party it names, from the broker's host (``deconflict file`` and
+        ``deconflict demo``): logged and receipted like any filing, with the admin as the actor.
+        The result carries hints from every neighbour: the operator sees everything."""
+        with self._write() as tx:
+            if notice.id is not None and (old := tx.repo.get(notice.id)) is not None and old.party == notice.party:
+                raise ValidationError.at(  # a store from before ids were kept as party:id
+                    "id", f"notice {notice.id!r} of {notice.party} already exists; update it with its version instead"
+                )
+            result = self._operator.file_in(tx.repo, in_party_namespace(notice), now=tx.now)
+            return result, self._log_change(tx, ADMIN_ACTOR, "notice.filed", result)
+
+    def file_all_as_operator(self, notices: list[Notice]) -> list[tuple[FilingResult, Receipt]]:
+        """File several notices as :meth:`file_as_operator` does, in one transaction: all are filed,
+        or, when one is refused, none (``deconflict import``: nothing of a file is half-filed). A
+        refusal names the notice as ``[i].<field>``."""
+        out: list[tuple[FilingResult, Receipt]] = []
+        with self._write() as tx:
+            for i, notice in enumerate(notices):
+                try:
+                    if (
+                        notice.id is not None
+                        and (old := tx.repo.get(notice.id)) is not None
+                        and old.party == notice.party
+                    ):
+                        raise ValidationError.at("id", f"notice {notice.id!r} of {notice.party} already exists")
+                    result = self._operator.file_in(tx.repo, in_party_namespace(notice), now=tx.now)
+                except ValidationError as e:
+                    raise e.prefixed(f"[{i}]") from None
+                out.append((result, self._log_change(tx, ADMIN_ACTOR, "notice.filed", result)))
+        return out
+
+    def _record(
+        self, tx: Transaction, caller: Party, type_: str, result: FilingResult, grid: SliceGrid | None = None
+    ) -> dict[str, Any]:
+        """Log the change, sign its receipt, and build the caller's response (``grid``: the
+        theater's grid with the slices found before the lock already cut)."""
+        n = result.notice
+        nj = notice_json(n)
+        receipt = self._log_change(tx, caller.name, type_, result, nj)
+        d = self._disclosure(tx.repo, grid)
+        probes.watch(tx, caller, type_, result, self.settings.separation, d)  # may refuse: nothing is written
+        views = [v for v in (d.conflict_view(caller, conflict_json(c)) for c in result.conflicts) if v is not None]
+        resolved = [v for v in (d.conflict_view(caller, conflict_json(c)) for c in result.resolved) if v is not None]
+        # A shift that clears a conflict tells where the other notice ends, which the slice does not
+        # show: hints only when every counterpart is visible whole (coalition, a full rule, a site).
+        hints, withheld = None, None
+        if result.conflicts and n.protected:
+            withheld = SITE_STAYS
+        elif result.conflicts:
+            if all(v.get("disclosure", Level.FULL.text) == Level.FULL.text for v in views):
+                hints = self._hints(tx.repo, n, result.conflicts)
+            else:
+                withheld = HINTS_WITHHELD
+        return {
+            "notice": nj,
+            "lead_time_s": round(result.lead_time_s, 3),
+            "late": result.late,
+            "min_notice_s": self.settings.notice.min_notice_s,
+            "conflicts": views,
+            "resolved": resolved,
+            "hints": hints,
+            "hints_withheld": withheld,
+            "receipt": receipt.to_json(),
+        }
+
+    def _hints(self, repo: BrokerRepository, n: Notice, conflicts: list[ConflictRecord]) -> dict[str, Any]:
+        # Only the conflicting volumes are taken into account: a hint computed from neighbours the
+        # caller may not see would tell it where they are. A shifted notice is checked again when
+        # it is filed.
+        others = {c.notice_b: repo.get(c.notice_b) for c in conflicts}
+        pairs = [(c.volume_a, o.volumes[c.volume_b]) for c in conflicts if (o := others[c.notice_b]) is not None]
+        h = resolution_hints(n, pairs, self.settings.separation, self.settings.hints)
+        return {
+            "earlier_s": h.earlier_s,
+            "later_s": h.later_s,
+            "up_m": h.up_m,
+            "down_m": h.down_m,
+            "note": "each shift alone clears the conflicts listed; a changed notice is checked again when filed",
+        }
+
+
+def in_party_namespace(n: Notice) -> Notice:
+    """``n`` with the id its party chose kept as ``"<party>:<id>"``, the one form of a notice id
+    everywhere (API, command line, events, receipts). Ids a party chooses live in its own namespace:
+    a global one would let any party learn whether another filed a notice under a guessed id (by
+    being refused that id).
+
+    >>> in_party_namespace(Notice("ru-vks", (), id="vks-1")).id
+    'ru-vks:vks-1'
+    >>> in_party_namespace(Notice("ru-vks", (), id="ru-vks:vks-1")).id
+    'ru-vks:vks-1'
+    """
+    if n.id is None or n.id.startswith(n.party + ":"):
+        return n
+    return replace(n, id=f"{n.party}:{n.id}")
+
+
+def _with_party(feature: Any, party: str, i: int, said: Said | None) -> Any:
+    """A GeoJSON feature with ``properties.party`` set to the caller when it is left out."""
+    props = feature.get("properties") if isinstance(feature, Mapping) else None
+    if isinstance(props, Mapping) and "party" not in props:
+        if said is not None:
+            said.append({"field": f"features[{i}].properties.party", "value": party})
+        return {**feature, "properties": {**props, "party": party}}
+    return feature

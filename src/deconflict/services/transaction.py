@@ -1,0 +1,228 @@
+"""What every use case of the broker shares: the unit of work (:class:`Transaction`), the state
+the use cases are built over (:class:`BrokerCore`), and the paging of lists.
+
+Every change runs in one :class:`Transaction` that holds the filing lock and appends its events to
+the hash-chained log (:mod:`deconflict.domain.audit`) in that same transaction, so the log never
+misses a change and a change never happens without its log entry.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import secrets
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass, replace
+from typing import Any, TypeVar
+
+from deconflict.domain.audit import BrokerKey, Event, next_event
+from deconflict.domain.disclosure import Disclosure, DisclosurePolicy, Level
+from deconflict.domain.errors import NotFoundError, ValidationError
+from deconflict.domain.grid import SliceGrid
+from deconflict.domain.hotline import HotlineSettings
+from deconflict.domain.parse import parse_time
+from deconflict.domain.parties import Party, Role
+from deconflict.domain.policy import Limits
+from deconflict.services.filing import Settings
+from deconflict.services.ports import BrokerRepository, BrokerUnitOfWork, Clock
+
+log = logging.getLogger(__name__)
+
+ADMIN_ACTOR = "admin"
+"""The actor recorded for changes made on the broker's host (the ``deconflict party`` commands)."""
+MAX_LIST = 1000
+"""Most notices or conflicts in one list response."""
+
+
+class Unauthorized(Exception):
+    """No credential, or one the broker does not know (HTTP 401)."""
+
+
+class Forbidden(PermissionError):
+    """A credential whose role or ownership does not allow the call (HTTP 403)."""
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    body: dict[str, Any]
+    replayed: bool = False
+    """True when an ``Idempotency-Key`` retry returned the stored response."""
+
+
+class Transaction:
+    """One write transaction: the repository, the broker time, and the log's head."""
+
+    def __init__(self, repo: BrokerRepository, now: float) -> None:
+        self.repo = repo
+        self.now = now
+        self._head: Event | None = repo.last_event()
+        self.appended = False
+
+    def log(self, actor: str, type_: str, payload: dict[str, Any]) -> Event:
+        # A random salt in every payload: a party's export shows other events as stubs (digests
+        # only), and without it a digest of a guessable payload (a disclosure rule, a revocation)
+        # could be found by trying the candidates.
+        return self.log_many(actor, [(type_, payload)])[0]
+
+    def log_many(self, actor: str, entries: Sequence[tuple[str, dict[str, Any]]]) -> list[Event]:
+        """Log ``(type, payload)`` entries in order, chained as one :meth:`log` each, written in
+        one statement (a filing with many conflicts logs two events for each)."""
+        out = []
+        head = self._head
+        for type_, payload in entries:
+            head = next_event(head, self.now, actor, type_, {**payload, "salt": secrets.token_hex(16)})
+            out.append(head)
+        if out:
+            self.repo.append_events(out)
+            self._head = head
+            self.appended = True
+        return out
+
+
+class BrokerCore:
+    """The store, clock, key and settings every use case works with, and the two things they all
+    do with them: open a :class:`Transaction` and work out the disclosure in force."""
+
+    def __init__(
+        self,
+        store: BrokerUnitOfWork,
+        clock: Clock,
+        key: BrokerKey | Callable[[], BrokerKey],
+        settings: Settings | None = None,
+        disclosure: DisclosurePolicy | None = None,
+        limits: Limits | None = None,
+        hotline: HotlineSettings | None = None,
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self._key = key
+        self.settings = settings or Settings()
+        self.policy = disclosure or DisclosurePolicy()
+        self.limits = limits or Limits()
+        self.hotline = hotline or HotlineSettings()
+        self.listeners: list[Callable[[], None]] = []
+        """Called after every commit that appended events (wakes the live streams)."""
+
+    @property
+    def key(self) -> BrokerKey:
+        """The signing key, loaded (or created) on first use: commands that sign nothing, such as
+        ``deconflict party add``, never touch the key file."""
+        if not isinstance(self._key, BrokerKey):
+            self._key = self._key()
+        return self._key
+
+    def read(self) -> AbstractContextManager[BrokerRepository]:
+        """One read transaction, without the filing lock."""
+        return self.store.begin(write=False)
+
+    def write(self, caller: Party | None = None) -> AbstractContextManager[Transaction]:
+        """One write transaction under the filing lock. With ``caller``, the party must still be
+        live once the lock is held: a revocation that lands between authentication and the write
+        wins."""
+        return self._write(caller)
+
+    @contextmanager
+    def _write(self, caller: Party | None = None) -> Iterator[Transaction]:
+        asked = time.perf_counter()
+        with self.store.begin() as repo:
+            repo.lock_for_filing()
+            held = time.perf_counter()
+            if caller is not None and caller.role is not Role.ADMIN:
+                current = repo.get_party(caller.name)
+                if current is None or current.revoked:
+                    raise Unauthorized(f"party {caller.name!r} is revoked")
+            tx = Transaction(repo, self.clock())
+            yield tx
+        # How long writers wait for each other (benchmarks/heavy_filing.py reads these lines).
+        done = time.perf_counter()
+        who = "-" if caller is None else caller.name
+        log.debug("filing lock %s waited %.1f ms held %.1f ms", who, (held - asked) * 1e3, (done - held) * 1e3)
+        if tx.appended:
+            for wake in list(self.listeners):
+                wake()
+
+    def disclosure(self, repo: BrokerRepository, grid: SliceGrid | None = None) -> Disclosure:
+        """The disclosure in force (theater rules overridden by the admin's); ``grid``: the
+        theater's grid with slices already cut (:func:`~deconflict.services.filing_flow.preslice`)."""
+        rules = dict(self.policy.rules)
+        for (viewer, subject), level in repo.disclosure_rules().items():
+            rules[(viewer, subject)] = Level.parse("level", level)
+        parties = {p.name: p for p in repo.list_parties()}
+        policy = replace(self.policy, rules=rules) if grid is None else replace(self.policy, rules=rules, grid=grid)
+        return Disclosure(policy, parties)
+
+    def scope(self, repo: BrokerRepository, d: Disclosure, caller: Party, at_least: Level) -> set[str] | None:
+        """The parties whose records the caller may see at ``at_least`` (``None``: all, for the
+        admin), so that lists are narrowed in the database before disclosure cuts them down."""
+        if caller.role is Role.ADMIN:
+            return None
+        names = {p.name for p in repo.list_parties()} | {caller.name}
+        return {p for p in names if d.level(caller, p) >= at_least}
+
+
+def existing_party(repo: BrokerRepository, name: str) -> Party:
+    """The party named ``name``, revoked or not; :class:`NotFoundError` when there is none."""
+    party = repo.get_party(name)
+    if party is None:
+        raise NotFoundError(f"party {name!r} does not exist")
+    return party
+
+
+Row = TypeVar("Row")
+
+
+def page(
+    fetch: Callable[[tuple[float, str] | None, int], list[Row]],
+    key: Callable[[Row], tuple[float, str]],
+    view: Callable[[Row], dict[str, Any] | None],
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of what the caller may see: rows are read in key order after the cursor, ``limit``
+    at a time, until ``limit`` of them have a view (``None``: not shown to this caller). Returns the
+    views and the cursor of the next page (``None`` when the store has no more rows)."""
+    after = decode_cursor(cursor)
+    out: list[dict[str, Any]] = []
+    while True:
+        rows = fetch(after, limit)
+        for row in rows:
+            after = key(row)
+            v = view(row)
+            if v is not None:
+                out.append(v)
+                if len(out) == limit:
+                    return out, encode_cursor(after)
+        if len(rows) < limit:
+            return out, None
+
+
+def encode_cursor(key: tuple[float, str]) -> str:
+    """An opaque page cursor for a (time, id) key.
+
+    >>> decode_cursor(encode_cursor((1443571200.25, "ru-vks:a")))
+    (1443571200.25, 'ru-vks:a')
+    """
+    return base64.urlsafe_b64encode(json.dumps([key[0], key[1]]).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> tuple[float, str] | None:
+    if cursor is None:
+        return None
+    try:
+        t, key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if isinstance(t, bool) or not isinstance(t, int | float) or not isinstance(key, str):
+            raise ValueError
+        return float(t), key
+    except (ValueError, TypeError, UnicodeDecodeError):
+        raise ValidationError.at(
+            "cursor", "is not a cursor this broker gave out (use the X-Next-Cursor header)"
+        ) from None
+
+
+def parse_time_param(name: str, value: str | None) -> float | None:
+    """An RFC 3339 query parameter as epoch seconds (``None`` when absent)."""
+    return None if value is None else parse_time(value, name)
