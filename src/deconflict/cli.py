@@ -25,7 +25,7 @@ from deconflict.cli_common import (
     upgrade_store,
 )
 from deconflict.config import Config
-from deconflict.domain.errors import NotFoundError, StaleVersionError, ValidationError
+from deconflict.domain.errors import DeconflictError, ValidationError
 from deconflict.domain.index import VolumeIndex
 from deconflict.domain.parse import parse_notices
 from deconflict.domain.policy import SeparationPolicy
@@ -301,7 +301,7 @@ def main() -> None:
     traceback (``DECONFLICT_DEBUG=1`` shows the traceback of an unexpected error)."""
     try:
         app()
-    except (NotFoundError, StaleVersionError, PermissionError) as e:
+    except (DeconflictError, PermissionError) as e:  # the tree of deconflict.domain.errors, and NotOwnerError
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
     except Exception as e:

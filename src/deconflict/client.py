@@ -16,13 +16,15 @@ from typing import Any
 
 import httpx
 
+from deconflict.domain.errors import DeconflictError
+
 DEFAULT_TIMEOUT_S = 30.0
 HEARTBEAT_GRACE_S = 45.0
 """The broker sends a comment at least every 15 s on an idle stream; a stream silent this long is
 taken as dead and reconnected."""
 
 
-class ClientError(Exception):
+class ClientError(DeconflictError):
     """A call that failed. ``status`` is the HTTP status, or ``None`` when the broker was not reached
     (``reason`` then names the URL); ``field`` the first refused field, when the broker named one;
     ``fields`` every ``(field, reason)`` it named."""

@@ -10,8 +10,8 @@ from typing import Any
 import jwt
 
 from deconflict.config import JwtSettings
-from deconflict.domain.errors import ValidationError
-from deconflict.services.broker import TOKEN_PREFIX, Unauthorized
+from deconflict.domain.errors import Unauthorized, ValidationError
+from deconflict.services.parties import TOKEN_PREFIX
 
 
 class JwtVerifier:

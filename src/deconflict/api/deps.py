@@ -12,9 +12,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from deconflict.api.auth import JwtVerifier, is_broker_token
 from deconflict.domain import strict
-from deconflict.domain.errors import ValidationError
+from deconflict.domain.errors import Unauthorized, ValidationError
 from deconflict.domain.parties import RESERVED_NAMES, Party
-from deconflict.services.broker import Broker, Unauthorized
+from deconflict.services.broker import Broker
 
 bearer = HTTPBearer(
     auto_error=False,

@@ -23,13 +23,14 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 
 from deconflict.api.deps import Caller
+from deconflict.domain.errors import DeconflictError
 from deconflict.domain.parties import Party, Role
 from deconflict.services.rate_settings import RateLimits
 
 HEAVY_PATHS = frozenset({"/v1/audit/export", "/v1/reports/compliance"})
 
 
-class RateLimited(Exception):
+class RateLimited(DeconflictError):
     """A request over one of the caller's limits: ``limit`` names the setting, ``retry_after`` is
     the whole number of seconds after which the request would be accepted."""
 

@@ -10,8 +10,8 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from deconflict.api.deps import PAGING, Body, BrokerDep, Caller, CursorQuery, LimitQuery, page
 from deconflict.api.schemas import TrackBatch, request_body
 from deconflict.api.schemas_out import Alert, LiveTrack, TrackIngest
+from deconflict.domain.errors import Forbidden
 from deconflict.domain.parties import Role
-from deconflict.services.broker import Forbidden
 from deconflict.services.tactical import TacticalService
 
 router = APIRouter(tags=["tactical"])

@@ -1,4 +1,27 @@
-"""Errors a user can act on: every one names the field and the reason."""
+"""Errors a user can act on: every one names the field and the reason.
+
+Every error deconflict raises for a caller to act on derives from :class:`DeconflictError`; the API
+maps each to one status and code (``api/errors.py``), the command line to one stderr line and exit
+status 2 (``cli.main``). The tree::
+
+    DeconflictError
+    ├── ValidationError (ValueError)    422 validation: refused input, with a field path per error
+    ├── NotFoundError (LookupError)     404 not-found: missing, or not visible to the caller
+    ├── Unauthorized                    401 unauthorized: no credential, or one the broker does not know
+    ├── Forbidden (PermissionError)     403 forbidden: the role or ownership does not allow the call
+    ├── StaleVersionError               409 stale-version: an update of a version no longer current
+    ├── AheadOfLogError                 409 ahead-of-log: a log position past this log's end
+    ├── services.probes.ProbeBudgetSpent    429 probe-budget (Retry-After)
+    ├── api.limits.RateLimited              429 rate-limited (Retry-After)
+    ├── feeding.sender.ReplayError          a replay or feed that cannot go on (client side)
+    │   └── BrokerUnavailable               the broker unreachable through every retry
+    ├── client.ClientError                  a party's client: the broker refused or did not answer
+    └── formats.aco_export.AcoExportError (ValueError)  a notice an ACO cannot express
+
+``services.filing.NotOwnerError`` (a :class:`PermissionError`, 403 forbidden like
+:class:`Forbidden`) is still outside the tree: it moves under :class:`Forbidden` once the filing
+path's rework has landed.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +39,11 @@ class FieldError:
         return f"{self.path}: {self.reason}" if self.path else self.reason
 
 
-class ValidationError(ValueError):
+class DeconflictError(Exception):
+    """The root of every error deconflict raises for a caller to act on (see the module's tree)."""
+
+
+class ValidationError(DeconflictError, ValueError):
     """Input that the broker refuses. Carries one or more :class:`FieldError`.
 
     >>> str(ValidationError([FieldError("volumes[0].time_end", "must be after time_start")]))
@@ -48,7 +75,7 @@ class ValidationError(ValueError):
         return ValidationError(out)
 
 
-class StaleVersionError(Exception):
+class StaleVersionError(DeconflictError):
     """An update named a version that is no longer the current one (optimistic concurrency)."""
 
     def __init__(self, notice_id: str, expected: int, current: int) -> None:
@@ -61,7 +88,7 @@ class StaleVersionError(Exception):
         )
 
 
-class AheadOfLogError(Exception):
+class AheadOfLogError(DeconflictError):
     """A well-formed log position (``field``) that this log has not reached: the caller holds
     another broker's log, or this one was restored from an older copy. A conflict with the log's
     state (409), not a malformed request."""
@@ -72,5 +99,13 @@ class AheadOfLogError(Exception):
         super().__init__(f"{field}: {self.reason}")
 
 
-class NotFoundError(LookupError):
-    """A notice (or other record) that does not exist."""
+class NotFoundError(DeconflictError, LookupError):
+    """A notice (or other record) that does not exist, or that the caller may not see."""
+
+
+class Unauthorized(DeconflictError):
+    """No credential, or one the broker does not know (HTTP 401)."""
+
+
+class Forbidden(DeconflictError, PermissionError):
+    """A credential whose role or ownership does not allow the call (HTTP 403)."""

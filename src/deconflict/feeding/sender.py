@@ -20,6 +20,8 @@ from typing import Any
 
 import httpx
 
+from deconflict.domain.errors import DeconflictError
+
 MAX_STATES_PER_REQUEST = 1000
 """States in one ``POST /v1/tracks``: a batch of more is sent in several requests. Well under the
 broker's own limits (10 000 states, 4 MB), so a dense recording never trips them."""
@@ -77,7 +79,7 @@ class PartyTally:
         return {"sent": self.sent, "accepted": self.accepted, "rejected": self.rejected_total, "reasons": reasons}
 
 
-class ReplayError(Exception):
+class ReplayError(DeconflictError):
     """A replay that cannot go on: the broker is unreachable, refuses the token, or answers
     something that is not the tracks API."""
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from deconflict.domain.errors import DeconflictError
 from deconflict.domain.shapes import Shape, ShapeKind
 from deconflict.domain.units import FLIGHT_LEVEL_M
 from deconflict.domain.volumes import AltitudeBand, AltitudeReference, Notice, Volume4D
@@ -25,7 +26,7 @@ SHAPE_SET = {
 }
 
 
-class AcoExportError(ValueError):
+class AcoExportError(DeconflictError, ValueError):
     """A notice that an ACO cannot carry, named with the reason."""
 
 

@@ -24,6 +24,7 @@ from contextlib import AbstractContextManager
 
 from deconflict.domain.audit import BrokerKey
 from deconflict.domain.disclosure import Disclosure, DisclosurePolicy
+from deconflict.domain.errors import Forbidden, Unauthorized
 from deconflict.domain.grid import SliceGrid
 from deconflict.domain.hotline import HotlineSettings
 from deconflict.domain.parties import Party
@@ -41,10 +42,8 @@ from deconflict.services.transaction import (
     ADMIN_ACTOR,
     MAX_LIST,
     BrokerCore,
-    Forbidden,
     Reply,
     Transaction,
-    Unauthorized,
     parse_time_param,
 )
 

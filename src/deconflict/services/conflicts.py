@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from deconflict.domain.disclosure import Disclosure, Level
-from deconflict.domain.errors import NotFoundError
+from deconflict.domain.errors import Forbidden, NotFoundError
 from deconflict.domain.hotline import Reference
 from deconflict.domain.parse import format_time
 from deconflict.domain.parties import Party
 from deconflict.services.ports import BrokerRepository, ConflictRecord, ConflictState
 from deconflict.services.threads import BrokerThreads
-from deconflict.services.transaction import MAX_LIST, BrokerCore, Forbidden, Reply, page
+from deconflict.services.transaction import MAX_LIST, BrokerCore, Reply, page
 from deconflict.services.wire import conflict_json
 
 

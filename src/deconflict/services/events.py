@@ -9,12 +9,12 @@ from typing import Any
 
 from deconflict.domain.audit import Event, build_export, canonical_json, sha256_hex
 from deconflict.domain.disclosure import PUBLIC_EVENTS, Disclosure
-from deconflict.domain.errors import NotFoundError
+from deconflict.domain.errors import Forbidden, NotFoundError
 from deconflict.domain.message_disclosure import names_every_recipient
 from deconflict.domain.parse import format_time
 from deconflict.domain.parties import Party, Role
 from deconflict.services.ports import BrokerRepository, StreamEvent
-from deconflict.services.transaction import BrokerCore, Forbidden
+from deconflict.services.transaction import BrokerCore
 
 OWN_RECORD_EVENTS = frozenset(
     {

@@ -15,7 +15,7 @@ import uuid
 from typing import Any
 
 from deconflict.domain.disclosure import Disclosure
-from deconflict.domain.errors import NotFoundError, ValidationError
+from deconflict.domain.errors import Forbidden, NotFoundError, ValidationError
 from deconflict.domain.hotline import (
     BROKER,
     AckState,
@@ -33,7 +33,7 @@ from deconflict.domain.parties import Party, Role
 from deconflict.services.addressing import recipients, thread_recipients
 from deconflict.services.broker import Broker
 from deconflict.services.ports import BrokerRepository
-from deconflict.services.transaction import MAX_LIST, Forbidden, Reply, page
+from deconflict.services.transaction import MAX_LIST, Reply, page
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from deconflict.domain.audit import BrokerKey, Receipt, canonical_json, sha256_hex, sign_receipt
 from deconflict.domain.disclosure import Disclosure, DisclosurePolicy, Level
-from deconflict.domain.errors import ValidationError
+from deconflict.domain.errors import Forbidden, ValidationError
 from deconflict.domain.grid import SliceGrid
 from deconflict.domain.hotline import BROKER, HotlineSettings, Priority, Reference
 from deconflict.domain.parse import Said, format_time, parse_notices
@@ -31,7 +31,7 @@ from deconflict.services.filing_flow import detect_unlocked, preslice, settle
 from deconflict.services.notice_views import visible_notice
 from deconflict.services.ports import BrokerRepository, BrokerUnitOfWork, ConflictRecord
 from deconflict.services.threads import BrokerThreads
-from deconflict.services.transaction import ADMIN_ACTOR, BrokerCore, Forbidden, Reply, Transaction
+from deconflict.services.transaction import ADMIN_ACTOR, BrokerCore, Reply, Transaction
 from deconflict.services.wire import conflict_json, notice_json
 
 log = logging.getLogger(__name__)

@@ -6,9 +6,9 @@ import hashlib
 import secrets
 
 from deconflict.domain.disclosure import Level
-from deconflict.domain.errors import ValidationError
+from deconflict.domain.errors import Unauthorized, ValidationError
 from deconflict.domain.parties import Party, Role, check_name, check_party_name
-from deconflict.services.transaction import ADMIN_ACTOR, BrokerCore, Unauthorized, existing_party
+from deconflict.services.transaction import ADMIN_ACTOR, BrokerCore, existing_party
 
 TOKEN_PREFIX = "dcf_"
 """Bearer tokens the broker issues start with this, so a leaked one is easy to recognise."""

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 from deconflict.domain.audit import Event
 from deconflict.domain.disclosure import Disclosure, Level
+from deconflict.domain.errors import DeconflictError
 from deconflict.domain.parse import format_time
 from deconflict.domain.parties import Party
 from deconflict.domain.policy import SeparationPolicy
@@ -23,7 +24,7 @@ WATCHED = frozenset({"notice.filed", "notice.updated"})
 """Only a new shape or time can learn anything new: state changes are not charged or flagged."""
 
 
-class ProbeBudgetSpent(Exception):
+class ProbeBudgetSpent(DeconflictError):
     """The caller has used its probe budget for the period; nothing of the change is written."""
 
     field = "notice"

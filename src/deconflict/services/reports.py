@@ -38,13 +38,12 @@ from deconflict.domain.compliance import (
     report_json,
 )
 from deconflict.domain.disclosure import ALERT_EVENTS, Level
-from deconflict.domain.errors import ValidationError
+from deconflict.domain.errors import Forbidden, ValidationError
 from deconflict.domain.parse import format_time, parse_time
 from deconflict.domain.parties import Party, Role
 from deconflict.services.broker import Broker
 from deconflict.services.events import START_EVENT
 from deconflict.services.ports import BrokerRepository
-from deconflict.services.transaction import Forbidden
 
 DEFAULT_PERIOD_S = 24 * 3600.0
 """Without ``since``, a report covers the 24 hours before ``until``."""

@@ -32,14 +32,14 @@ from deconflict.domain.alerts import (
     separation_key,
 )
 from deconflict.domain.conformance import finite_or_none, move, severity_time, volume_hits
-from deconflict.domain.errors import ValidationError
+from deconflict.domain.errors import Forbidden, ValidationError
 from deconflict.domain.parse import format_time
 from deconflict.domain.parties import Party, Role
 from deconflict.domain.strict import KEYS, check_keys
 from deconflict.domain.tactical import States, detect
 from deconflict.domain.tracks import FUTURE_TOLERANCE_S, TrackState, derive_velocity, parse_state
 from deconflict.domain.volumes import Notice, Volume4D
-from deconflict.services.broker import Broker, Forbidden
+from deconflict.services.broker import Broker
 from deconflict.services.tactical_settings import TacticalSettings
 
 log = logging.getLogger(__name__)

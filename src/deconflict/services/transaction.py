@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 from deconflict.domain.audit import BrokerKey, Event, next_event
 from deconflict.domain.disclosure import Disclosure, DisclosurePolicy, Level
-from deconflict.domain.errors import NotFoundError, ValidationError
+from deconflict.domain.errors import NotFoundError, Unauthorized, ValidationError
 from deconflict.domain.grid import SliceGrid
 from deconflict.domain.hotline import HotlineSettings
 from deconflict.domain.parse import parse_time
@@ -35,14 +35,6 @@ ADMIN_ACTOR = "admin"
 """The actor recorded for changes made on the broker's host (the ``deconflict party`` commands)."""
 MAX_LIST = 1000
 """Most notices or conflicts in one list response."""
-
-
-class Unauthorized(Exception):
-    """No credential, or one the broker does not know (HTTP 401)."""
-
-
-class Forbidden(PermissionError):
-    """A credential whose role or ownership does not allow the call (HTTP 403)."""
 
 
 @dataclass(frozen=True)
