@@ -89,10 +89,11 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from deconflict.domain.alerts import Severity
 from deconflict.domain.disclosure import DisclosurePolicy, Level
 from deconflict.domain.errors import ValidationError
 from deconflict.domain.grid import SliceGrid
-from deconflict.domain.hotline import SEVERITY_WORDS, ConflictDeadline, HotlineSettings
+from deconflict.domain.hotline import ConflictDeadline, HotlineSettings
 from deconflict.domain.parties import check_name
 from deconflict.domain.policy import Limits, NoticePolicy, SeparationPolicy
 from deconflict.domain.probes import ProbeRules
@@ -341,9 +342,9 @@ def _hotline(sec: Mapping[str, Any]) -> HotlineSettings:
         if not isinstance(raw_alert, Mapping):
             raise ValidationError.at("hotline.alert_ack_s", "must be a table of severity = seconds")
         for key, value in raw_alert.items():
-            if key not in SEVERITY_WORDS:
+            if key not in set(Severity):
                 raise ValidationError.at(
-                    f"hotline.alert_ack_s.{key}", f"unknown severity; known: {', '.join(SEVERITY_WORDS)}"
+                    f"hotline.alert_ack_s.{key}", f"unknown severity; known: {', '.join(Severity)}"
                 )
             alert[key] = _seconds(f"hotline.alert_ack_s.{key}", value)
     return HotlineSettings(

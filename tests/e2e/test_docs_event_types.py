@@ -1,10 +1,12 @@
 """Every event type the documentation names is one the broker really logs.
 
-The broker writes its events in one place, ``_Tx.log(actor, type, payload)`` (``services/``); this
-test reads every such call in ``src/`` and works out the type it writes: a string, a module
-constant, an f-string such as ``f"conflict.{kind}"`` whose ``kind`` runs over the literal tuples
-of its ``for`` loop or the values of a dict literal, or a parameter of the enclosing function,
-followed to every call of that function. The docs (``docs/*.md``, the README and the
+The broker writes its events in one place, ``Transaction.log(actor, type, payload)``
+(``services/``); this test reads every such call in ``src/`` and works out the type it writes: a
+member of ``EventType`` (``domain/event_types.py``, read from its source) or a string, a module
+constant, a name or an f-string such as ``f"conflict.{kind}"`` whose ``kind`` runs over the
+literal tuples of its ``for`` loop or the values of a dict literal, or a parameter of the enclosing
+function, followed to every call of that function. A member that is never logged counts for
+nothing: the docs may name only what the broker really writes. The docs (``docs/*.md``, the README and the
 modules' docstrings, which are doctests) then may name only those types; ``conflict.opened`` in
 docs/webhooks.md, where the broker writes ``conflict.created``, sent webhook receivers looking for
 an event that never comes.
@@ -16,18 +18,47 @@ import ast
 import re
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 SRC = ROOT / "src" / "deconflict"
 
 
+def _enum_members(path: Path, name: str) -> dict[str, str]:
+    """``MEMBER = "text"`` of the enum class ``name`` defined in ``path``."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    cls = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == name)
+    return {
+        t.id: node.value.value
+        for node in cls.body
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)
+        for t in node.targets
+        if isinstance(t, ast.Name)
+    }
+
+
+EVENT_TYPES = _enum_members(SRC / "domain" / "event_types.py", "EventType")
+"""``EventType``'s members by name: ``EventType.NOTICE_FILED`` in a call reads as ``notice.filed``."""
+
+
+def _literal(node: ast.AST | None) -> str | None:
+    """The event type a node writes as it stands: a string, or a member of ``EventType``."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "EventType":
+        assert node.attr in EVENT_TYPES, f"EventType has no member {node.attr}"
+        return EVENT_TYPES[node.attr]
+    return None
+
+
 def _module_strings(tree: ast.Module) -> dict[str, str]:
-    """Module-level ``NAME = "literal"`` assignments."""
+    """Module-level ``NAME = "literal"`` (or ``NAME = EventType.MEMBER``) assignments."""
     out: dict[str, str] = {}
     for node in tree.body:
-        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
+        if isinstance(node, ast.Assign) and (value := _literal(node.value)) is not None:
             for target in node.targets:
                 if isinstance(target, ast.Name):
-                    out[target.id] = node.value.value
+                    out[target.id] = value
     return out
 
 
@@ -60,14 +91,14 @@ def _values_of(name: str, scope: ast.AST) -> set[str]:
                 continue
             for item in node.iter.elts:
                 value = item if index == -1 else (item.elts[index] if isinstance(item, ast.Tuple) else None)
-                if isinstance(value, ast.Constant) and isinstance(value.value, str):
-                    found.add(value.value)
+                if (text := _literal(value)) is not None:
+                    found.add(text)
         if (
             isinstance(node, ast.Assign)
             and isinstance(node.value, ast.Dict)
             and any(isinstance(t, ast.Name) and t.id == name for t in node.targets)
         ):
-            found |= {v.value for v in node.value.values if isinstance(v, ast.Constant) and isinstance(v.value, str)}
+            found |= {text for v in node.value.values if (text := _literal(v)) is not None}
     return found
 
 
@@ -94,10 +125,14 @@ class _Source:
         return out
 
     def expand(self, arg: ast.expr, fn: ast.FunctionDef, constants: dict[str, str], where: str) -> set[str]:
-        if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
-            return {arg.value}
+        if (text := _literal(arg)) is not None:
+            return {text}
         if isinstance(arg, ast.Name) and arg.id in constants:
             return {constants[arg.id]}
+        if isinstance(arg, ast.Subscript) and isinstance(arg.value, ast.Name):  # ``logged[state]``
+            values = _values_of(arg.value.id, fn)
+            assert values, f"{where}: no literal values for {arg.value.id} in {ast.unparse(arg)}"
+            return values
         params = [a.arg for a in fn.args.args]
         if isinstance(arg, ast.Name) and arg.id in params:  # passed in: follow every caller
             index = params.index(arg.id) - (1 if params and params[0] == "self" else 0)
@@ -107,6 +142,8 @@ class _Source:
                     out |= self.expand(call.args[index], caller, caller_constants, f"{path}:{call.lineno}")
             assert out, f"{where}: no call of {fn.name} passes a literal {arg.id}"
             return out
+        if isinstance(arg, ast.Name) and (values := _values_of(arg.id, fn)):  # a loop's variable
+            return values
         if isinstance(arg, ast.JoinedStr):
             out = {""}
             for part in arg.values:
@@ -194,6 +231,15 @@ def test_the_scan_finds_the_broker_events() -> None:
     assert {"notice.filed", "notice.ended", "conflict.created", "conflict.resolved", "alert.cleared"} <= types
     assert {"message.overdue", "policy.recorded", "broker.started", "report.compliance"} <= types
     assert "conflict.opened" not in types
+
+
+def test_the_scan_reads_event_type_members() -> None:
+    """``EventType.NOTICE_FILED`` in a call reads as the text the log stores; a member the enum
+    does not have fails the scan. Every member is logged somewhere, and nothing outside the enum."""
+    assert _literal(ast.parse("EventType.NOTICE_FILED", mode="eval").body) == "notice.filed"
+    with pytest.raises(AssertionError, match="EventType has no member NOTICE_OPENED"):
+        _literal(ast.parse("EventType.NOTICE_OPENED", mode="eval").body)
+    assert emitted_event_types() == set(EVENT_TYPES.values())
 
 
 def test_the_doc_scan_reads_the_forms_the_docs_use() -> None:

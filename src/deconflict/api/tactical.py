@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from deconflict.api.deps import PAGING, Body, BrokerDep, Caller, CursorQuery, LimitQuery, page
 from deconflict.api.schemas import TrackBatch, request_body
 from deconflict.api.schemas_out import Alert, LiveTrack, TrackIngest
+from deconflict.domain.alerts import AlertState
 from deconflict.domain.errors import Forbidden
 from deconflict.domain.parties import Role
 from deconflict.services.tactical import TacticalService
@@ -86,7 +87,7 @@ def list_alerts(
     cursor: CursorQuery = None,
     limit: LimitQuery = 1000,
 ) -> JSONResponse:
-    items, next_cursor = broker.list_alerts(caller, None if state == "all" else state, cursor, limit)
+    items, next_cursor = broker.list_alerts(caller, None if state == "all" else AlertState(state), cursor, limit)
     return page(request, items, next_cursor)
 
 

@@ -24,8 +24,27 @@ class AlertKind(StrEnum):
     """An aircraft outside every volume its own party declared for now."""
 
 
-SEVERITIES = ("low", "medium", "high", "loss")
-"""In increasing order: see :func:`deconflict.domain.conformance.severity_time`."""
+class Severity(StrEnum):
+    """How soon a finding becomes a loss of separation or an entry, in increasing order (see
+    :func:`deconflict.domain.conformance.severity_time`); the theater's acknowledgement deadlines
+    are set by it (``hotline.alert_ack_s``)."""
+
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    LOSS = "loss"
+
+    @property
+    def urgent(self) -> bool:
+        """Whether the broker's thread about such an alert is a flash message."""
+        return self in (Severity.HIGH, Severity.LOSS)
+
+
+class AlertState(StrEnum):
+    OPEN = "open"
+    """Still found by the last detection cycle."""
+    CLEARED = "cleared"
+    """No longer found; kept for the record."""
 
 
 @dataclass(frozen=True)
@@ -34,11 +53,14 @@ class Finding:
 
     key: str
     kind: AlertKind
-    severity: str
+    severity: Severity
     parties: tuple[str, ...]
     """The parties the alert concerns (who must be told)."""
     body: dict[str, Any] = field(compare=False)
     """``sides`` (aircraft states), ``geometry`` (times and distances), ``volume`` (incursion)."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "severity", Severity(self.severity))
 
 
 @dataclass(frozen=True)
@@ -46,13 +68,18 @@ class Alert:
     id: str
     key: str
     kind: AlertKind
-    severity: str
+    severity: Severity
     parties: tuple[str, ...]
     body: dict[str, Any]
-    state: str
+    state: AlertState
     detected_at: float
     updated_at: float
     cleared_at: float | None = None
+
+    def __post_init__(self) -> None:
+        # The store hands back the words it keeps; inside, they are the vocabularies' members.
+        object.__setattr__(self, "severity", Severity(self.severity))
+        object.__setattr__(self, "state", AlertState(self.state))
 
 
 def separation_key(a: tuple[str, str], b: tuple[str, str]) -> str:
@@ -93,11 +120,15 @@ def reconcile(open_alerts: Mapping[str, Alert], findings: Iterable[Finding], now
         seen.add(f.key)
         old = open_alerts.get(f.key)
         if old is None:
-            created.append(Alert(uuid.uuid4().hex, f.key, f.kind, f.severity, f.parties, f.body, "open", now, now))
+            created.append(
+                Alert(uuid.uuid4().hex, f.key, f.kind, f.severity, f.parties, f.body, AlertState.OPEN, now, now)
+            )
         elif old.severity != f.severity:
             updated.append(replace(old, severity=f.severity, body=f.body, parties=f.parties, updated_at=now))
     cleared = [
-        replace(a, state="cleared", cleared_at=now, updated_at=now) for k, a in open_alerts.items() if k not in seen
+        replace(a, state=AlertState.CLEARED, cleared_at=now, updated_at=now)
+        for k, a in open_alerts.items()
+        if k not in seen
     ]
     return Changes(created, updated, cleared)
 
@@ -109,8 +140,8 @@ def alert_json(a: Alert) -> dict[str, Any]:
     return {
         "id": a.id,
         "kind": a.kind.value,
-        "severity": a.severity,
-        "state": a.state,
+        "severity": a.severity.value,
+        "state": a.state.value,
         "parties": list(a.parties),
         "detected_at": format_time(a.detected_at),
         "updated_at": format_time(a.updated_at),

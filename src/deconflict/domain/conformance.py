@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import shapely
 
+from deconflict.domain.alerts import Severity
 from deconflict.domain.geodesy import FloatArray, LocalFrame
 from deconflict.domain.tactical import States
 from deconflict.domain.tracks import EARTH_RADIUS_M
@@ -99,19 +100,19 @@ def _haversine_m(lat0: float, lon0: float, lat: FloatArray, lon: FloatArray) -> 
     return out
 
 
-def severity_time(entry_s: float) -> str:
+def severity_time(entry_s: float) -> Severity:
     """Severity of an alert by the time until loss of separation or entry.
 
-    >>> [severity_time(t) for t in (0.0, 45.0, 150.0, 290.0)]
+    >>> [severity_time(t).value for t in (0.0, 45.0, 150.0, 290.0)]
     ['loss', 'high', 'medium', 'low']
     """
     if entry_s <= 0.0:
-        return "loss"
+        return Severity.LOSS
     if entry_s <= 60.0:
-        return "high"
+        return Severity.HIGH
     if entry_s <= 180.0:
-        return "medium"
-    return "low"
+        return Severity.MEDIUM
+    return Severity.LOW
 
 
 def finite_or_none(x: float) -> float | None:

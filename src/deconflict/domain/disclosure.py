@@ -28,6 +28,7 @@ from types import MappingProxyType
 from typing import Any
 
 from deconflict.domain.errors import ValidationError
+from deconflict.domain.event_types import EventType
 from deconflict.domain.grid import SliceGrid
 from deconflict.domain.message_disclosure import (
     MESSAGE_EVENTS,
@@ -116,21 +117,31 @@ class DisclosurePolicy:
         return replace(self, rules={**self.rules, (a, b): level, (b, a): level})
 
 
-NOTICE_EVENTS = frozenset({"notice.filed", "notice.updated", "notice.activated", "notice.ended", "notice.cancelled"})
+NOTICE_EVENTS = frozenset(
+    {
+        EventType.NOTICE_FILED,
+        EventType.NOTICE_UPDATED,
+        EventType.NOTICE_ACTIVATED,
+        EventType.NOTICE_ENDED,
+        EventType.NOTICE_CANCELLED,
+    }
+)
 """Events whose payload is ``{"notice": <full notice>, "content_hash", "lead_time_s", "late"}``."""
-CONFLICT_EVENTS = frozenset({"conflict.created", "conflict.updated", "conflict.resolved"})
+CONFLICT_EVENTS = frozenset({EventType.CONFLICT_CREATED, EventType.CONFLICT_UPDATED, EventType.CONFLICT_RESOLVED})
 """Events whose payload is ``{"conflict": <full conflict>}``."""
-ACK_EVENT = "conflict.acknowledged"
+ACK_EVENT = EventType.CONFLICT_ACKNOWLEDGED
 """Payload ``{"conflict": <full conflict>, "party": <acknowledging party>, "ack": "received-and-understood"}``."""
-ALERT_EVENTS = frozenset({"alert.created", "alert.updated", "alert.cleared"})
+ALERT_EVENTS = frozenset({EventType.ALERT_CREATED, EventType.ALERT_UPDATED, EventType.ALERT_CLEARED})
 """Events whose payload is ``{"alert": <full alert>}`` (see :func:`deconflict.domain.alerts.alert_json`)."""
 _ALERT_KEYS = ("id", "kind", "severity", "state", "detected_at", "updated_at", "cleared_at")
 _AIRCRAFT_IDENTITY = ("party", "aircraft", "callsign")
 _AIRCRAFT_STATE = ("lat", "lon", "alt_m", "alt_ref", "gs_mps", "trk_deg", "vs_mps", "velocity_known")
-PARTY_PRIVATE_EVENTS = frozenset({"webhook.set", "webhook.removed", "token.rotated", "report.compliance"})
+PARTY_PRIVATE_EVENTS = frozenset(
+    {EventType.WEBHOOK_SET, EventType.WEBHOOK_REMOVED, EventType.TOKEN_ROTATED, EventType.REPORT_COMPLIANCE}
+)
 """Events about one party's own settings (payload key ``party``): that party and the admin see them."""
 
-PUBLIC_EVENTS = frozenset({"policy.recorded"})
+PUBLIC_EVENTS = frozenset({EventType.POLICY_RECORDED})
 """The theater's agreed definitions: every party sees them, whole, live and in its export."""
 
 _CONFLICT_KEYS = ("id", "state", "detected_at", "updated_at", "resolved_at")

@@ -23,6 +23,7 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
+from deconflict.domain.alerts import Severity
 from deconflict.domain.errors import ValidationError
 from deconflict.domain.parse import format_time
 from deconflict.domain.strict import KEYS, check_keys
@@ -176,9 +177,6 @@ def parse_ack_state(body: object) -> AckState:
         ) from None
 
 
-SEVERITY_WORDS = ("low", "medium", "high", "loss")
-
-
 @dataclass(frozen=True)
 class ConflictDeadline:
     starts_within_s: float
@@ -198,9 +196,7 @@ class HotlineSettings:
     """Deadlines for conflicts by how soon they start; the first tier that applies wins."""
     conflict_ack_s: float = 3600.0
     """The deadline for a conflict that no tier covers (it starts later)."""
-    alert_ack_s: Mapping[str, float] = field(
-        default_factory=lambda: {"low": 60.0, "medium": 60.0, "high": 60.0, "loss": 60.0}
-    )
+    alert_ack_s: Mapping[str, float] = field(default_factory=lambda: {s.value: 60.0 for s in Severity})
     """The deadline for a tactical alert, by severity."""
     tick_s: float = 1.0
     """How often the server looks for overdue acknowledgements."""

@@ -28,16 +28,17 @@ import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from deconflict.domain.event_types import EventType
 from deconflict.domain.hotline import BROKER
 from deconflict.domain.parties import Party, Role
 
 if TYPE_CHECKING:
     from deconflict.domain.disclosure import Disclosure
 
-MESSAGE_EVENTS = frozenset({"message.sent", "message.acknowledged"})
+MESSAGE_EVENTS = frozenset({EventType.MESSAGE_SENT, EventType.MESSAGE_ACKNOWLEDGED})
 """Payload ``{"message": <full message>}`` (see :func:`deconflict.domain.hotline.message_json`);
 an acknowledgement adds ``party`` and ``state``."""
-OVERDUE_EVENT = "message.overdue"
+OVERDUE_EVENT = EventType.MESSAGE_OVERDUE
 """Payload ``{"message": <full message>, "party": <overdue recipient>, "round", "deadline"}``."""
 
 _HEAD_KEYS = ("id", "thread_id", "in_reply_to")

@@ -24,13 +24,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from deconflict.domain.errors import ValidationError
+from deconflict.domain.event_types import EventType
 from deconflict.domain.grid import check_positive
 
-CHARGED_EVENT = "probe.charged"
+CHARGED_EVENT = EventType.PROBE_CHARGED
 """Payload ``{"party", "notice", "version", "used", "budget", "period_s"}``: one filing or change
 of ``party`` that came near notices it does not see whole (seen by the admin only: the party
 reads its budget at ``/v1/policy`` and is told when it is spent)."""
-FLAG_EVENT = "notice.probe_flagged"
+FLAG_EVENT = EventType.NOTICE_PROBE_FLAGGED
 """Payload ``{"party", "notice", "version", "reasons", "touched": {party: [conflict ids]}}``."""
 
 

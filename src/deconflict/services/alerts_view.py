@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from deconflict.domain.alerts import Alert, Changes, alert_json
+from deconflict.domain.alerts import Alert, AlertState, Changes, alert_json
 from deconflict.domain.disclosure import Level
-from deconflict.domain.hotline import Priority, Reference
+from deconflict.domain.event_types import EventType
+from deconflict.domain.hotline import BROKER, Priority, Reference
 from deconflict.domain.parties import Party
 from deconflict.services.threads import BrokerThreads
 from deconflict.services.transaction import MAX_LIST, BrokerCore, page
@@ -27,21 +28,21 @@ class Alerts:
     def record_alerts(self, changes: Changes) -> None:
         """Write alert changes and their events in one transaction (actor ``broker``)."""
         with self.core.write() as tx:
-            for kind, alerts in (
-                ("created", changes.created),
-                ("updated", changes.updated),
-                ("cleared", changes.cleared),
+            for type_, alerts in (
+                (EventType.ALERT_CREATED, changes.created),
+                (EventType.ALERT_UPDATED, changes.updated),
+                (EventType.ALERT_CLEARED, changes.cleared),
             ):
                 for a in alerts:
                     tx.repo.save_alert(a)
-                    tx.log("broker", f"alert.{kind}", {"alert": alert_json(a)})
+                    tx.log(BROKER, type_, {"alert": alert_json(a)})
             for a in changes.created:
                 self.threads.open_thread(
                     tx,
                     Reference("alert", a.id),
                     a.parties,
                     self.core.hotline.alert_deadline_s(a.severity),
-                    Priority.FLASH if a.severity in ("high", "loss") else Priority.IMMEDIATE,
+                    Priority.FLASH if a.severity.urgent else Priority.IMMEDIATE,
                     f"Tactical alert {a.id}: {a.kind.value}, severity {a.severity}",
                     f"The broker raised a {a.kind.value} alert that involves your aircraft or airspace. Read it "
                     f"at /v1/alerts and acknowledge this message (received and understood; an acknowledgement "
@@ -51,7 +52,11 @@ class Alerts:
                 tx.repo.stop_escalations("alert", a.id)
 
     def list_alerts(
-        self, caller: Party, state: str | None = "open", cursor: str | None = None, limit: int = MAX_LIST
+        self,
+        caller: Party,
+        state: AlertState | None = AlertState.OPEN,
+        cursor: str | None = None,
+        limit: int = MAX_LIST,
     ) -> tuple[list[dict[str, Any]], str | None]:
         """One page of the alerts the caller may see, oldest first, and the next page's cursor."""
         with self.core.read() as repo:

@@ -6,6 +6,7 @@ from typing import Any
 
 from deconflict.domain.disclosure import Disclosure, Level
 from deconflict.domain.errors import Forbidden, NotFoundError
+from deconflict.domain.event_types import EventType
 from deconflict.domain.hotline import Reference
 from deconflict.domain.parse import format_time
 from deconflict.domain.parties import Party
@@ -81,7 +82,7 @@ class Conflicts:
                 return Reply(200, self._with_acks(tx.repo, d, caller, c, view))
             ev = tx.log(
                 caller.name,
-                "conflict.acknowledged",
+                EventType.CONFLICT_ACKNOWLEDGED,
                 {"conflict": conflict_json(c), "party": caller.name, "ack": "received-and-understood"},
             )
             tx.repo.add_ack(c.id, caller.name, tx.now, ev.seq)

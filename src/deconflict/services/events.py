@@ -10,6 +10,8 @@ from typing import Any
 from deconflict.domain.audit import Event, build_export, canonical_json, sha256_hex
 from deconflict.domain.disclosure import PUBLIC_EVENTS, Disclosure
 from deconflict.domain.errors import Forbidden, NotFoundError
+from deconflict.domain.event_types import EventType
+from deconflict.domain.hotline import BROKER
 from deconflict.domain.message_disclosure import names_every_recipient
 from deconflict.domain.parse import format_time
 from deconflict.domain.parties import Party, Role
@@ -18,19 +20,19 @@ from deconflict.services.transaction import BrokerCore
 
 OWN_RECORD_EVENTS = frozenset(
     {
-        "notice.filed",
-        "notice.updated",
-        "notice.activated",
-        "notice.ended",
-        "notice.cancelled",
-        "webhook.set",
-        "webhook.removed",
-        "message.sent",
+        EventType.NOTICE_FILED,
+        EventType.NOTICE_UPDATED,
+        EventType.NOTICE_ACTIVATED,
+        EventType.NOTICE_ENDED,
+        EventType.NOTICE_CANCELLED,
+        EventType.WEBHOOK_SET,
+        EventType.WEBHOOK_REMOVED,
+        EventType.MESSAGE_SENT,
     }
 )
 """Events whose payload holds only one party's own records (:func:`_record_owner`): that party's
 export shows these in full."""
-START_EVENT = "broker.started"
+START_EVENT = EventType.BROKER_STARTED
 """Logged by :meth:`Events.record_start`; its ``previous_cycle_at`` says since when no broker watched."""
 
 
@@ -46,18 +48,20 @@ class Events:
         event, or ``None`` when nothing changed."""
         digest = sha256_hex(canonical_json(policy))
         with self.core.write() as tx:
-            last = tx.repo.last_event_of_type("policy.recorded")
+            last = tx.repo.last_event_of_type(EventType.POLICY_RECORDED)
             previous = None if last is None else last.payload.get("policy_sha256")
             if previous == digest:
                 return None
             return tx.log(
-                "broker", "policy.recorded", {"policy": policy, "policy_sha256": digest, "previous_sha256": previous}
+                BROKER,
+                EventType.POLICY_RECORDED,
+                {"policy": policy, "policy_sha256": digest, "previous_sha256": previous},
             )
 
     def policy_record(self) -> Event | None:
         """The last ``policy.recorded`` event: the definitions in force and since when."""
         with self.core.read() as repo:
-            return repo.last_event_of_type("policy.recorded")
+            return repo.last_event_of_type(EventType.POLICY_RECORDED)
 
     def record_start(self, version: str) -> None:
         """Log that the broker started, with the key it signs with and ``previous_cycle_at``, when
@@ -66,8 +70,8 @@ class Events:
         with self.core.write() as tx:
             last = tx.repo.last_beat()
             tx.log(
-                "broker",
-                START_EVENT,
+                BROKER,
+                EventType.BROKER_STARTED,
                 {
                     "version": version,
                     "key_id": self.core.key.key_id(),
@@ -108,7 +112,9 @@ class Events:
             raise Forbidden("webhooks are for parties and observers")
         with self.core.write(caller) as tx:
             secret_digest = hashlib.sha256(secret.encode()).hexdigest()
-            ev = tx.log(caller.name, "webhook.set", {"party": caller.name, "url": url, "secret_sha256": secret_digest})
+            ev = tx.log(
+                caller.name, EventType.WEBHOOK_SET, {"party": caller.name, "url": url, "secret_sha256": secret_digest}
+            )
             cursor = ev.seq  # deliveries start with the next event
             tx.repo.set_webhook(caller.name, url, secret, cursor)
         return {"party": caller.name, "url": url, "from_event": cursor + 1}
@@ -117,7 +123,7 @@ class Events:
         with self.core.write(caller) as tx:
             if not tx.repo.remove_webhook(caller.name):
                 raise NotFoundError(f"party {caller.name!r} has no webhook")
-            tx.log(caller.name, "webhook.removed", {"party": caller.name})
+            tx.log(caller.name, EventType.WEBHOOK_REMOVED, {"party": caller.name})
 
     def export(self, caller: Party) -> dict[str, Any]:
         """The log for an audit: everything for an admin; for a party the events that carry only
@@ -143,7 +149,7 @@ def export_show(caller: Party, d: Disclosure) -> Callable[[Event], bool]:
         return lambda e: True
 
     def show(e: Event) -> bool:
-        if e.type == "message.sent" and not names_every_recipient(d, caller, e.payload["message"]):
+        if e.type == EventType.MESSAGE_SENT and not names_every_recipient(d, caller, e.payload["message"]):
             return False
         return (e.type in OWN_RECORD_EVENTS and _record_owner(e) == caller.name) or e.type in PUBLIC_EVENTS
 
@@ -158,7 +164,7 @@ def _record_owner(e: Event) -> str | None:
         return str(e.payload["notice"]["party"])
     if e.type.startswith("webhook."):
         return str(e.payload["party"])
-    if e.type == "message.sent":
+    if e.type == EventType.MESSAGE_SENT:
         return str(e.payload["message"]["from"])
     return None
 

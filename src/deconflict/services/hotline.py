@@ -16,6 +16,7 @@ from typing import Any
 
 from deconflict.domain.disclosure import Disclosure
 from deconflict.domain.errors import Forbidden, NotFoundError, ValidationError
+from deconflict.domain.event_types import EventType
 from deconflict.domain.hotline import (
     BROKER,
     AckState,
@@ -71,7 +72,7 @@ class Hotline:
                 ref=ref,
             )
             tx.repo.add_message(m)
-            tx.log(caller.name, "message.sent", {"message": message_json(m)})
+            tx.log(caller.name, EventType.MESSAGE_SENT, {"message": message_json(m)})
             view = d.message_view(caller, message_json(m, tx.now))
             assert view is not None  # the sender sees its own message
             return Reply(201, view)
@@ -153,7 +154,7 @@ class Hotline:
                 m = after
                 tx.log(
                     caller.name,
-                    "message.acknowledged",
+                    EventType.MESSAGE_ACKNOWLEDGED,
                     {"message": message_json(m, tx.now), "party": caller.name, "state": state.value},
                 )
             view = d.message_view(caller, message_json(m, tx.now))
@@ -185,7 +186,7 @@ class Hotline:
                 tx.repo.set_escalation(m.id, party, rnd, next_escalation_at(r.deadline, interval, rnd))
                 tx.log(
                     BROKER,
-                    "message.overdue",
+                    EventType.MESSAGE_OVERDUE,
                     {
                         "message": message_json(m, tx.now),
                         "party": party,

@@ -18,6 +18,7 @@ from typing import Any
 from deconflict.domain.audit import BrokerKey, Receipt, canonical_json, sha256_hex, sign_receipt
 from deconflict.domain.disclosure import Disclosure, DisclosurePolicy, Level
 from deconflict.domain.errors import Forbidden, ValidationError
+from deconflict.domain.event_types import EventType
 from deconflict.domain.grid import SliceGrid
 from deconflict.domain.hotline import BROKER, HotlineSettings, Priority, Reference
 from deconflict.domain.parse import Said, format_time, parse_notices
@@ -184,11 +185,15 @@ class Notices:
     ) -> Reply:
         if not caller.role.files_notices:
             raise Forbidden(f"{caller.role.a} does not change notices")
-        verb = {NoticeState.ACTIVE: "activated", NoticeState.ENDED: "ended", NoticeState.CANCELLED: "cancelled"}
+        logged = {
+            NoticeState.ACTIVE: EventType.NOTICE_ACTIVATED,
+            NoticeState.ENDED: EventType.NOTICE_ENDED,
+            NoticeState.CANCELLED: EventType.NOTICE_CANCELLED,
+        }
         with self._write(caller) as tx:
             self._visible_notice(tx.repo, caller, notice_id, site)
             result = self.notices.set_state_in(tx.repo, notice_id, caller.name, state, replaces_version, now=tx.now)
-            return Reply(200, self._record(tx, caller, f"notice.{verb[state]}", result))
+            return Reply(200, self._record(tx, caller, logged[state], result))
 
     def _visible_notice(self, repo: BrokerRepository, caller: Party, notice_id: str, site: bool) -> Notice:
         """The notice if the caller may see it under this path; else the same 404 as a missing one."""
@@ -219,8 +224,12 @@ class Notices:
             log_hash=ev.hash,
         )
         tx.repo.save_receipt(receipt)
-        kinds = (("created", result.created), ("updated", result.changed), ("resolved", result.resolved))
-        tx.log_many(actor, [(f"conflict.{kind}", {"conflict": conflict_json(c)}) for kind, recs in kinds for c in recs])
+        kinds = (
+            (EventType.CONFLICT_CREATED, result.created),
+            (EventType.CONFLICT_UPDATED, result.changed),
+            (EventType.CONFLICT_RESOLVED, result.resolved),
+        )
+        tx.log_many(actor, [(kind, {"conflict": conflict_json(c)}) for kind, recs in kinds for c in recs])
         threads = []
         for c in result.created:
             starts_in = c.detail.time_start - tx.now
@@ -262,7 +271,7 @@ class Notices:
                     if current is None or not current.state.is_live or current.time_end > tx.now - grace:
                         continue  # changed since it was read
                     result = self.notices.set_state_in(tx.repo, nid, current.party, NoticeState.ENDED, now=tx.now)
-                    self._log_change(tx, BROKER, "notice.ended", result)
+                    self._log_change(tx, BROKER, EventType.NOTICE_ENDED, result)
                     ended += 1
             except Exception:  # the next sweep tries again; the others go on
                 if nid not in self._unending:
@@ -289,7 +298,7 @@ class Notices:
                     "id", f"notice {notice.id!r} of {notice.party} already exists; update it with its version instead"
                 )
             result = self._operator.file_in(tx.repo, in_party_namespace(notice), now=tx.now)
-            return result, self._log_change(tx, ADMIN_ACTOR, "notice.filed", result)
+            return result, self._log_change(tx, ADMIN_ACTOR, EventType.NOTICE_FILED, result)
 
     def file_all_as_operator(self, notices: list[Notice]) -> list[tuple[FilingResult, Receipt]]:
         """File several notices as :meth:`file_as_operator` does, in one transaction: all are filed,
@@ -308,7 +317,7 @@ class Notices:
                     result = self._operator.file_in(tx.repo, in_party_namespace(notice), now=tx.now)
                 except ValidationError as e:
                     raise e.prefixed(f"[{i}]") from None
-                out.append((result, self._log_change(tx, ADMIN_ACTOR, "notice.filed", result)))
+                out.append((result, self._log_change(tx, ADMIN_ACTOR, EventType.NOTICE_FILED, result)))
         return out
 
     def _record(

@@ -7,6 +7,7 @@ import secrets
 
 from deconflict.domain.disclosure import Level
 from deconflict.domain.errors import Unauthorized, ValidationError
+from deconflict.domain.event_types import EventType
 from deconflict.domain.parties import Party, Role, check_name, check_party_name
 from deconflict.services.transaction import ADMIN_ACTOR, BrokerCore, existing_party
 
@@ -59,7 +60,7 @@ class Parties:
                 raise ValidationError.at("name", f"party {name!r} already exists")
             tx.repo.add_party(party, tx.now)
             tx.repo.add_credential(token_hash(token), name, tx.now)
-            tx.log(ADMIN_ACTOR, "party.added", {"party": name, "role": role.value, "coalition": coalition})
+            tx.log(ADMIN_ACTOR, EventType.PARTY_ADDED, {"party": name, "role": role.value, "coalition": coalition})
         return party, token
 
     def list_parties(self) -> list[Party]:
@@ -70,7 +71,7 @@ class Parties:
         with self.core.write() as tx:
             existing_party(tx.repo, name)
             tx.repo.revoke_party(name, tx.now)
-            tx.log(ADMIN_ACTOR, "party.revoked", {"party": name})
+            tx.log(ADMIN_ACTOR, EventType.PARTY_REVOKED, {"party": name})
 
     def rotate_token(self, name: str) -> str:
         """Revoke every token of the party and issue a new one."""
@@ -81,7 +82,7 @@ class Parties:
                 raise ValidationError.at("name", f"party {name!r} is revoked")
             tx.repo.revoke_credentials(name, tx.now)
             tx.repo.add_credential(token_hash(token), name, tx.now)
-            tx.log(ADMIN_ACTOR, "token.rotated", {"party": name})
+            tx.log(ADMIN_ACTOR, EventType.TOKEN_ROTATED, {"party": name})
         return token
 
     def set_disclosure(self, viewer: str, subject: str, level: Level | None, both_ways: bool = False) -> None:
@@ -95,7 +96,7 @@ class Parties:
                 tx.repo.set_disclosure_rule(v, s, None if level is None else level.text)
                 tx.log(
                     ADMIN_ACTOR,
-                    "disclosure.set",
+                    EventType.DISCLOSURE_SET,
                     {"viewer": v, "subject": s, "level": None if level is None else level.text},
                 )
 

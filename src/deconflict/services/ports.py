@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
 
-from deconflict.domain.alerts import Alert
+from deconflict.domain.alerts import Alert, AlertState
 from deconflict.domain.audit import Event, Receipt
 from deconflict.domain.hotline import AckState, Message
 from deconflict.domain.parties import Party
@@ -214,7 +214,7 @@ class BrokerRepository(Repository, Protocol):
     def page_alerts(
         self,
         parties: Collection[str] | None,
-        state: str | None = None,
+        state: AlertState | None = None,
         after: tuple[float, str] | None = None,
         limit: int = 1000,
     ) -> list[Alert]: ...

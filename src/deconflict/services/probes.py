@@ -13,6 +13,7 @@ from typing import Any, Protocol
 from deconflict.domain.audit import Event
 from deconflict.domain.disclosure import Disclosure, Level
 from deconflict.domain.errors import DeconflictError
+from deconflict.domain.event_types import EventType
 from deconflict.domain.parse import format_time
 from deconflict.domain.parties import Party
 from deconflict.domain.policy import SeparationPolicy
@@ -20,7 +21,7 @@ from deconflict.domain.probes import CHARGED_EVENT, ProbeRules
 from deconflict.services.filing import FilingResult, detect
 from deconflict.services.ports import BrokerRepository
 
-WATCHED = frozenset({"notice.filed", "notice.updated"})
+WATCHED = frozenset({EventType.NOTICE_FILED, EventType.NOTICE_UPDATED})
 """Only a new shape or time can learn anything new: state changes are not charged or flagged."""
 
 
@@ -77,7 +78,7 @@ def watch(tx: _Tx, caller: Party, type_: str, result: FilingResult, sep: Separat
     )
     if reasons:
         payload = {"party": caller.name, "notice": n.id, "version": n.version, "reasons": reasons, "touched": touched}
-        tx.log(caller.name, "notice.probe_flagged", payload)  # FLAG_EVENT
+        tx.log(caller.name, EventType.NOTICE_PROBE_FLAGGED, payload)
 
 
 def _near_hidden(
@@ -106,7 +107,7 @@ def _charge(tx: _Tx, caller: Party, notice: str | None, version: int, rules: Pro
         raise ProbeBudgetSpent(caller.name, rules, prior[-rules.budget].time + rules.period_s, tx.now)
     tx.log(
         caller.name,
-        "probe.charged",  # CHARGED_EVENT
+        EventType.PROBE_CHARGED,
         {
             "party": caller.name,
             "notice": notice,

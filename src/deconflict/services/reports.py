@@ -25,7 +25,7 @@ from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from deconflict.domain.alerts import AlertKind
+from deconflict.domain.alerts import AlertKind, Severity
 from deconflict.domain.audit import Event, canonical_json, sha256_hex
 from deconflict.domain.compliance import (
     SPAN_KINDS,
@@ -39,6 +39,7 @@ from deconflict.domain.compliance import (
 )
 from deconflict.domain.disclosure import ALERT_EVENTS, Level
 from deconflict.domain.errors import Forbidden, ValidationError
+from deconflict.domain.event_types import EventType
 from deconflict.domain.parse import format_time, parse_time
 from deconflict.domain.parties import Party, Role
 from deconflict.services.broker import Broker
@@ -52,7 +53,7 @@ MAX_PERIOD_S = 31 * 86400.0
 ``benchmarks/report.py``)."""
 SPAN_EVENTS = ALERT_EVENTS | {START_EVENT}
 """What :func:`alert_spans` reads (a start's ``previous_cycle_at`` cuts the open spans)."""
-REPORT_EVENT = "report.compliance"
+REPORT_EVENT = EventType.REPORT_COMPLIANCE
 """Payload ``{"party": <requester>, "since", "until", "parties", "as_of_seq", "report_sha256"}``."""
 
 
@@ -121,15 +122,17 @@ def alert_spans(events: Iterable[Event]) -> list[AlertSpan]:
         if kind not in SPAN_KINDS:
             continue
         started = open_since.get(a["id"])
-        if e.type == "alert.cleared":
+        if e.type == EventType.ALERT_CLEARED:
             if a.get("last_found_at") is None and started is not None and started.resumed:
                 # cleared by a broker that started since and never found it: nothing after the start
                 at = started.start
             else:
                 at = parse_time(a.get("last_found_at") or a["cleared_at"], "last_found_at")
         else:
-            at = parse_time(a["detected_at"] if e.type == "alert.created" else a["updated_at"], "updated_at")
-        counting = e.type != "alert.cleared" and (kind == AlertKind.NONCONFORMANCE.value or a["severity"] == "loss")
+            at = parse_time(a["detected_at"] if e.type == EventType.ALERT_CREATED else a["updated_at"], "updated_at")
+        counting = e.type != EventType.ALERT_CLEARED and (
+            kind == AlertKind.NONCONFORMANCE.value or a["severity"] == Severity.LOSS
+        )
         if started is not None and not counting:
             out.append(AlertSpan(started.kind, started.party, started.start, max(at, started.start)))
             del open_since[a["id"]]
@@ -217,12 +220,12 @@ def read_facts(repo: BrokerRepository, since: float, until: float, through_seq: 
         return repo.events_of_type(types, start, end, through_seq)
 
     return Facts(
-        filed_notices(events({"notice.filed"}, since, until)),
-        conflict_facts(events({"conflict.created"}, since, until)),
+        filed_notices(events({EventType.NOTICE_FILED}, since, until)),
+        conflict_facts(events({EventType.CONFLICT_CREATED}, since, until)),
         # An acknowledgement exactly at ``until`` still counts (compliance_report's rule).
         ack_facts(
-            events({"message.sent"}, since, until),
-            events({"message.acknowledged"}, since, math.nextafter(until, math.inf)),
+            events({EventType.MESSAGE_SENT}, since, until),
+            events({EventType.MESSAGE_ACKNOWLEDGED}, since, math.nextafter(until, math.inf)),
         ),
         alert_spans(events(SPAN_EVENTS, alert_history_from(repo, since), until)),
     )

@@ -26,6 +26,7 @@ from deconflict.domain.alerts import (
     AlertKind,
     Changes,
     Finding,
+    Severity,
     incursion_key,
     nonconformance_key,
     reconcile,
@@ -261,7 +262,7 @@ class TacticalService:
                 Finding(
                     separation_key((a.party, states[i].aircraft), (b.party, states[j].aircraft)),
                     AlertKind.SEPARATION,
-                    "loss" if los else severity_time(max(float(c.tin_s[k]), 0.0)),
+                    Severity.LOSS if los else severity_time(max(float(c.tin_s[k]), 0.0)),
                     tuple(sorted({a.party, b.party})),
                     {
                         "sides": [side(i), side(j)],
@@ -328,7 +329,7 @@ class TacticalService:
                     Finding(
                         nonconformance_key((t.party, states[k].aircraft)),
                         AlertKind.NONCONFORMANCE,
-                        "medium",
+                        Severity.MEDIUM,
                         (t.party,),
                         {"sides": [side(k)], "geometry": {"outside_s": round(outside, 1)}},
                     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
+from deconflict.domain.event_types import EventType
 from deconflict.domain.hotline import (
     BROKER,
     AckState,
@@ -62,7 +63,7 @@ class BrokerThreads:
     def send_threads(self, tx: Transaction, messages: Sequence[Message]) -> None:
         """Store broker threads and log each one's ``message.sent``, in one statement each."""
         tx.repo.add_messages(messages)
-        tx.log_many(BROKER, [("message.sent", {"message": message_json(m)}) for m in messages])
+        tx.log_many(BROKER, [(EventType.MESSAGE_SENT, {"message": message_json(m)}) for m in messages])
 
     def ack_threads(self, tx: Transaction, ref: Reference, party: str) -> None:
         """Acknowledging a conflict answers the broker's thread about it too."""
@@ -74,6 +75,6 @@ class BrokerThreads:
                 assert after is not None
                 tx.log(
                     party,
-                    "message.acknowledged",
+                    EventType.MESSAGE_ACKNOWLEDGED,
                     {"message": message_json(after, tx.now), "party": party, "state": AckState.UNDERSTOOD.value},
                 )
