@@ -17,7 +17,7 @@ import shapely
 from deconflict.domain.alerts import Severity
 from deconflict.domain.geodesy import FloatArray, LocalFrame
 from deconflict.domain.tactical import States
-from deconflict.domain.tracks import EARTH_RADIUS_M
+from deconflict.domain.units import EARTH_RADIUS_M
 from deconflict.domain.volumes import Volume4D
 
 STEP_S = 1.0

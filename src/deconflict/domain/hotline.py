@@ -25,7 +25,7 @@ from typing import Any
 
 from deconflict.domain.alerts import Severity
 from deconflict.domain.errors import ValidationError
-from deconflict.domain.parse import format_time
+from deconflict.domain.parse import format_time_or_none
 from deconflict.domain.strict import KEYS, check_keys
 
 BROKER = "broker"
@@ -315,10 +315,6 @@ class Message:
         return {self.sender, *(r.party for r in self.recipients)}
 
 
-def _time(t: float | None) -> str | None:
-    return None if t is None else format_time(t)
-
-
 def message_json(m: Message, now: float | None = None) -> dict[str, Any]:
     """The full form of a message (what the log records and the admin sees); disclosure cuts it
     down for everyone else. With ``now``, each recipient says whether it is overdue."""
@@ -337,9 +333,9 @@ def message_json(m: Message, now: float | None = None) -> dict[str, Any]:
             {
                 "party": r.party,
                 "state": r.state,
-                "deadline": _time(r.deadline),
-                "received_at": _time(r.received_at),
-                "understood_at": _time(r.understood_at),
+                "deadline": format_time_or_none(r.deadline),
+                "received_at": format_time_or_none(r.received_at),
+                "understood_at": format_time_or_none(r.understood_at),
                 "escalations": r.escalations,
                 "standing": standing,
             }
@@ -355,5 +351,5 @@ def message_json(m: Message, now: float | None = None) -> dict[str, Any]:
         "priority": m.priority.value,
         "ref": None if m.ref is None else {"kind": m.ref.kind, "id": m.ref.id},
         "auto": m.auto,
-        "sent_at": _time(m.sent_at),
+        "sent_at": format_time_or_none(m.sent_at),
     }

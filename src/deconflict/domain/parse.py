@@ -225,6 +225,11 @@ def format_time(epoch_s: float) -> str:
     return text.replace("+00:00", "Z")
 
 
+def format_time_or_none(epoch_s: float | None) -> str | None:
+    """:func:`format_time`, with ``None`` (a time not yet reached: not received, not cleared) kept."""
+    return None if epoch_s is None else format_time(epoch_s)
+
+
 def parse_volume4d(
     value: Any, limits: Limits | None = None, path: str = "", said: Said | None = None, *, stored: bool = False
 ) -> Volume4D:

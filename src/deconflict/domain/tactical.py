@@ -34,14 +34,12 @@ import numpy as np
 import numpy.typing as npt
 
 from deconflict.domain.errors import ValidationError
-from deconflict.domain.units import FOOT_M, NAUTICAL_MILE_M
+from deconflict.domain.geodesy import FloatArray
+from deconflict.domain.units import EARTH_RADIUS_M, FOOT_M, NAUTICAL_MILE_M
 
-FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
-EARTH_RADIUS_M = 6371000.0
-"""The sphere of BlueSky's ``kwikqdrdist`` (not WGS84: see ``docs/tactical.md`` for its error)."""
 MIN_REL_SPEED2 = 1e-6
 """[m²/s²] BlueSky's floor on the squared relative horizontal speed (avoids dividing by zero)."""
 MIN_REL_VS = 1e-6

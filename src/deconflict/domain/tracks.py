@@ -13,6 +13,7 @@ from typing import Any
 from deconflict.domain.errors import ValidationError
 from deconflict.domain.parse import parse_time
 from deconflict.domain.strict import KEYS, check_keys
+from deconflict.domain.units import EARTH_RADIUS_M
 from deconflict.domain.volumes import AltitudeReference
 
 MAX_GS_MPS = 1000.0
@@ -134,11 +135,6 @@ def parse_state(obj: Any, now: float, timeout_s: float, path: str = "state") -> 
         vs_mps=vs,
         callsign=callsign.strip() if isinstance(callsign, str) and callsign.strip() else None,
     )
-
-
-EARTH_RADIUS_M = 6_371_000.0
-"""The sphere used to derive velocities and to move states forward a few seconds (the same as the
-tactical engine's flat model; over seconds its error is far below the separation minima)."""
 
 
 def derive_velocity(prev: TrackState, cur: TrackState, max_gap_s: float = 60.0) -> TrackState:

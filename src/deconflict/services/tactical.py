@@ -34,7 +34,7 @@ from deconflict.domain.alerts import (
 )
 from deconflict.domain.conformance import finite_or_none, move, severity_time, volume_hits
 from deconflict.domain.errors import Forbidden, ValidationError
-from deconflict.domain.parse import format_time
+from deconflict.domain.parse import format_time, format_time_or_none
 from deconflict.domain.parties import Party, Role
 from deconflict.domain.strict import KEYS, check_keys
 from deconflict.domain.tactical import States, detect
@@ -177,7 +177,7 @@ class TacticalService:
                 self._missed[a.key] = self._missed.get(a.key, 0) + 1
                 if self._missed[a.key] >= CLEAR_AFTER or not any(h in known for h in held):
                     last = self._last_found.pop(a.key, None)
-                    cleared.append(replace(a, body={**a.body, "last_found_at": _time_or_none(last)}))
+                    cleared.append(replace(a, body={**a.body, "last_found_at": format_time_or_none(last)}))
             found = {f.key for f in findings}
             self._missed = {k: v for k, v in self._missed.items() if k not in found and k in open_alerts}
             for k in found:
@@ -392,10 +392,6 @@ def _side_arrays(
         "vs_mps": round(float(vs), 2),
         "velocity_known": st.has_velocity,
     }
-
-
-def _time_or_none(t: float | None) -> str | None:
-    return None if t is None else format_time(t)
 
 
 def _side(s: TrackState, party: str, now: float) -> dict[str, Any]:

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from deconflict.domain.tactical import TacticalPolicy
+from deconflict.domain.tactical import TacticalPolicy
+
+_DEFAULT = TacticalPolicy()
+"""The minima the domain defines (5 NM, 1000 ft, 300 s): a theater changes them in ``[tactical]``."""
 
 
 @dataclass(frozen=True)
 class TacticalSettings:
-    rpz_m: float = 9260.0
+    rpz_m: float = _DEFAULT.rpz_m
     """Horizontal minimum (5 NM)."""
-    hpz_m: float = 304.8
+    hpz_m: float = _DEFAULT.hpz_m
     """Vertical minimum (1000 ft)."""
-    lookahead_s: float = 300.0
+    lookahead_s: float = _DEFAULT.lookahead_s
     track_timeout_s: float = 60.0
     """A track not updated for this long ages out."""
     conformance_grace_s: float = 30.0
@@ -26,7 +27,7 @@ class TacticalSettings:
     """How often the cycle re-reads the notices in force from the store."""
     run_cycles: bool = True
     """Whether this process runs detection cycles: exactly one process per theater should."""
-    all_pairs: bool = False
+    all_pairs: bool = _DEFAULT.all_pairs
     """Also alert on pairs of the same party (normally each party separates its own aircraft)."""
     overhead_m: float = 0.0
     """How close (horizontally, within its altitude band) an aircraft may come to a protected site
@@ -34,8 +35,6 @@ class TacticalSettings:
 
     @property
     def policy(self) -> TacticalPolicy:
-        from deconflict.domain.tactical import TacticalPolicy
-
         return TacticalPolicy(
             rpz_m=self.rpz_m, hpz_m=self.hpz_m, lookahead_s=self.lookahead_s, all_pairs=self.all_pairs
         )

@@ -66,7 +66,8 @@ class Transaction:
         out = []
         head = self._head
         for type_, payload in entries:
-            head = next_event(head, self.now, actor, type_, {**payload, "salt": secrets.token_hex(16)})
+            # str(): an EventType is logged as the plain text it stands for, the same bytes as before
+            head = next_event(head, self.now, actor, str(type_), {**payload, "salt": secrets.token_hex(16)})
             out.append(head)
         if out:
             self.repo.append_events(out)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from deconflict.domain.parse import format_time, notice_to_json
+from deconflict.domain.parse import format_time, format_time_or_none, notice_to_json
 from deconflict.domain.strategic import VolumeConflict
 from deconflict.domain.volumes import Notice
 from deconflict.services.ports import ConflictRecord
@@ -29,10 +29,6 @@ def notice_json(n: Notice) -> dict[str, Any]:
         received_at=None if n.received_at is None else format_time(n.received_at),
     )
     return out
-
-
-def _time(t: float | None) -> str | None:
-    return None if t is None else format_time(t)
 
 
 def conflict_json(r: ConflictRecord) -> dict[str, Any]:
@@ -63,9 +59,9 @@ def conflict_json(r: ConflictRecord) -> dict[str, Any]:
     return {
         "id": r.id,
         "state": r.state.value,
-        "detected_at": _time(r.detected_at),
-        "updated_at": _time(r.updated_at),
-        "resolved_at": _time(r.resolved_at),
+        "detected_at": format_time_or_none(r.detected_at),
+        "updated_at": format_time_or_none(r.updated_at),
+        "resolved_at": format_time_or_none(r.resolved_at),
         "sides": sides,
         "slice": slice_json(r.detail),
     }

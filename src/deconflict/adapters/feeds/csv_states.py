@@ -42,13 +42,12 @@ import numpy as np
 import numpy.typing as npt
 
 from deconflict.domain.errors import FieldError, ValidationError
+from deconflict.domain.geodesy import FloatArray
 from deconflict.domain.parse import parse_time
 from deconflict.domain.strict import suggestion
 from deconflict.domain.tactical import States
 from deconflict.domain.tracks import MAX_AIRCRAFT_ID, MAX_ALT_M, MAX_GS_MPS, MAX_VS_MPS, MIN_ALT_M, TrackState
 from deconflict.domain.volumes import AltitudeReference
-
-FloatArray = npt.NDArray[np.float64]
 
 SNAPSHOT_COLUMNS = ("id", "lat", "lon", "alt_m", "gs_mps", "trk_deg", "vs_mps")
 """Required columns of a ``detect`` snapshot."""
