@@ -7,11 +7,14 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+import pytest
+import sqlalchemy as sa
 from api_support import Api, circle_notice
 from test_api_filing_limits import polygon_volume
 
 from deconflict.domain.parse import parse_notice
 from deconflict.domain.volumes import Notice
+from deconflict.services import broker as broker_module
 from deconflict.services.broker import in_party_namespace
 from deconflict.services.filing_flow import Detected, detect_unlocked, settle
 
@@ -91,3 +94,81 @@ def test_overlapping_notices_filed_at_the_same_moment_always_conflict(api: Api) 
         with api.store.begin(write=False) as repo:
             pairs = [{c.notice_a, c.notice_b} for c in repo.open_conflicts_of(f"us-af:us-af-{k}")]
         assert pairs == [{f"us-af:us-af-{k}", f"ru-vks:ru-vks-{k}"}], k
+
+
+def filing_lock_held(api: Api) -> bool:
+    """Whether some transaction holds the filing lock now: another connection tries to take it
+    without waiting (SQLite: ``BEGIN IMMEDIATE`` with no busy timeout; PostgreSQL: the lock row
+    with a 10 ms lock timeout), then gives it back."""
+    engine = api.store.engine
+    with engine.connect() as conn:
+        try:
+            if engine.dialect.name == "sqlite":
+                conn.exec_driver_sql("PRAGMA busy_timeout = 0")
+                conn.commit()
+            else:
+                conn.exec_driver_sql("SET LOCAL lock_timeout = '10ms'")
+            conn.exec_driver_sql("UPDATE filing_lock SET n = n WHERE id = 1")
+        except sa.exc.OperationalError:
+            return True
+        finally:
+            conn.rollback()
+            if engine.dialect.name == "sqlite":
+                conn.exec_driver_sql("PRAGMA busy_timeout = 30000")
+                conn.commit()
+    return False
+
+
+def test_the_resolution_hints_and_the_callers_view_are_made_after_the_filing_lock(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Hints take exact geometry against every conflicting notice (seconds for the heaviest filing
+    the limits allow): under the lock they would stall every other party's filing (issue 11 §6)."""
+    assert not filing_lock_held(api)
+    with api.broker.write():
+        assert filing_lock_held(api)  # the probe sees a held lock
+    held: list[bool] = []
+    real = broker_module.resolution_hints
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        held.append(filing_lock_held(api))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(broker_module, "resolution_hints", spy)
+    assert api.as_("us-af").post("/v1/notices", json=circle_notice(id="us")).status_code == 201
+    r = api.as_("uk-raf").post("/v1/notices", json=circle_notice(id="uk", lat=35.35))  # same coalition: hints
+    assert r.status_code == 201, r.text
+    assert r.json()["hints"] is not None and len(r.json()["conflicts"]) == 1
+    assert held == [False]
+
+
+def test_hints_made_before_the_lock_are_made_again_when_the_conflicts_changed_meanwhile(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert api.as_("us-af").post("/v1/notices", json=circle_notice(id="us")).status_code == 201
+    real_early = api.broker._early_hints
+    calls: list[int] = []
+    real_hints = broker_module.resolution_hints
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        return real_hints(*args, **kwargs)
+
+    def early_then_a_new_neighbour(*args: Any, **kwargs: Any) -> Any:
+        made = real_early(*args, **kwargs)
+        monkeypatch.setattr(api.broker, "_early_hints", real_early)  # once
+        # Between detection and the lock, the other side files a second conflicting notice, 2 km lower.
+        r = api.as_("us-af").post("/v1/notices", json=circle_notice(id="us2", lower_m=1000, upper_m=6000))
+        assert r.status_code == 201, r.text
+        return made
+
+    monkeypatch.setattr(broker_module, "resolution_hints", counting)
+    monkeypatch.setattr(api.broker, "_early_hints", early_then_a_new_neighbour)
+    first = api.as_("uk-raf").post("/v1/notices", json=circle_notice(id="uk", lat=35.35))
+    assert first.status_code == 201, first.text
+    assert len(first.json()["conflicts"]) == 2
+    assert len(calls) == 2  # before the lock for one conflict, then under it for both
+    calls.clear()
+    again = api.as_("uk-raf").post("/v1/notices", json=circle_notice(id="uk-again", lat=35.35))
+    assert len(again.json()["conflicts"]) == 2 and len(calls) == 1  # nothing changed: made once, before
+    assert first.json()["hints"] == again.json()["hints"] is not None

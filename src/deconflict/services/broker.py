@@ -52,10 +52,11 @@ from deconflict.domain.parse import Said, format_time, parse_notices, parse_time
 from deconflict.domain.parties import Party, Role, check_name, check_party_name
 from deconflict.domain.policy import Limits
 from deconflict.domain.resolution import resolution_hints
-from deconflict.domain.volumes import PROTECTED_SITE_KIND, Notice, NoticeState
+from deconflict.domain.strategic import Conflict
+from deconflict.domain.volumes import PROTECTED_SITE_KIND, Notice, NoticeState, Volume4D
 from deconflict.services import probes
 from deconflict.services.filing import FilingResult, NoticeService, Settings
-from deconflict.services.filing_flow import detect_unlocked, preslice, settle
+from deconflict.services.filing_flow import Detected, conflict_keys, detect_unlocked, preslice, settle
 from deconflict.services.ports import (
     BrokerRepository,
     BrokerUnitOfWork,
@@ -67,6 +68,9 @@ from deconflict.services.ports import (
 from deconflict.services.wire import conflict_json, notice_json
 
 log = logging.getLogger(__name__)
+
+EarlyHints = tuple[tuple[tuple[int, str | None, int, int], ...], dict[str, Any]]
+"""Resolution hints made before the filing lock, with the conflict keys they were made for."""
 
 TOKEN_PREFIX = "dcf_"
 """Bearer tokens the broker issues start with this, so a leaked one is easy to recognise."""
@@ -421,6 +425,7 @@ class Broker:
         digest = sha256_hex(canonical_json({"op": "file", "site": site, "body": body}))
         seen = detect_unlocked(self.store, notice, self.settings.separation)
         grid = preslice(self.policy.grid, seen.conflicts)
+        early = self._early_hints(caller, seen)
         with self._write(caller) as tx:
             if idempotency_key is not None:
                 prior = tx.repo.idempotent_response(caller.name, idempotency_key)
@@ -433,7 +438,7 @@ class Broker:
                     return Reply(prior[1], prior[2], replayed=True)
             found = settle(tx.repo, seen, self.settings.separation, self.limits)
             result = self.notices.file_in(tx.repo, notice, now=tx.now, found=found)
-            body_out = self._record(tx, caller, "notice.filed", result, grid)
+            body_out = self._record(tx, caller, "notice.filed", result, grid, early, found)
             body_out["defaults"] = said
             if idempotency_key is not None:
                 tx.repo.save_idempotent_response(caller.name, idempotency_key, digest, 201, body_out, tx.now)
@@ -458,11 +463,12 @@ class Broker:
             raise ValidationError.at("id", f"must be {notice_id!r} (the notice in the URL) or left out")
         seen = detect_unlocked(self.store, replace(notice, id=notice_id), self.settings.separation)
         grid = preslice(self.policy.grid, seen.conflicts)
+        early = self._early_hints(caller, seen)
         with self._write(caller) as tx:
             self._visible_notice(tx.repo, caller, notice_id, site)
             found = settle(tx.repo, seen, self.settings.separation, self.limits)
             result = self.notices.update_in(tx.repo, notice_id, replaces_version, notice, now=tx.now, found=found)
-            body_out = self._record(tx, caller, "notice.updated", result, grid)
+            body_out = self._record(tx, caller, "notice.updated", result, grid, early, found)
             # the id is the URL's, not a default
             body_out["defaults"] = [d for d in said if d["field"].rsplit(".", 1)[-1] != "id"]
             return Reply(200, body_out)
@@ -608,11 +614,33 @@ class Broker:
                 out.append((result, self._log_change(tx, ADMIN_ACTOR, "notice.filed", result)))
         return out
 
+    def _early_hints(self, caller: Party, seen: Detected) -> EarlyHints | None:
+        """The resolution hints of ``seen``'s conflicts, made before the filing lock (exact
+        geometry against every conflicting notice: seconds for the heaviest filing the limits
+        allow), when the caller sees every counterpart whole, the only case they are shown.
+        :meth:`_record` uses them when the conflicts settled under the lock are the same."""
+        if not seen.conflicts or seen.notice.protected:
+            return None
+        with self.store.begin(write=False) as repo:
+            d = self._disclosure(repo)
+        if not all(c.b.protected or d.level(caller, c.b.party) is Level.FULL for c in seen.conflicts):
+            return None
+        pairs = [(c.volume_a, c.b.volumes[c.volume_b]) for c in seen.conflicts]
+        return conflict_keys(seen.conflicts), self._hints_body(seen.notice, pairs)
+
     def _record(
-        self, tx: _Tx, caller: Party, type_: str, result: FilingResult, grid: SliceGrid | None = None
+        self,
+        tx: _Tx,
+        caller: Party,
+        type_: str,
+        result: FilingResult,
+        grid: SliceGrid | None = None,
+        early: EarlyHints | None = None,
+        found: list[Conflict] | None = None,
     ) -> dict[str, Any]:
         """Log the change, sign its receipt, and build the caller's response (``grid``: the
-        theater's grid with the slices found before the lock already cut)."""
+        theater's grid with the slices found before the lock already cut; ``early``: hints made
+        before the lock for the conflicts ``found`` under it, used when they are the same)."""
         n = result.notice
         nj = notice_json(n)
         receipt = self._log_change(tx, caller.name, type_, result, nj)
@@ -627,7 +655,10 @@ class Broker:
             withheld = SITE_STAYS
         elif result.conflicts:
             if all(v.get("disclosure", Level.FULL.text) == Level.FULL.text for v in views):
-                hints = self._hints(tx.repo, n, result.conflicts)
+                if early is not None and found is not None and early[0] == conflict_keys(found):
+                    hints = early[1]
+                else:  # the conflicts changed since detection, or the caller's grants did
+                    hints = self._hints(tx.repo, n, result.conflicts)
             else:
                 withheld = HINTS_WITHHELD
         return {
@@ -648,6 +679,9 @@ class Broker:
         # it is filed.
         others = {c.notice_b: repo.get(c.notice_b) for c in conflicts}
         pairs = [(c.volume_a, o.volumes[c.volume_b]) for c in conflicts if (o := others[c.notice_b]) is not None]
+        return self._hints_body(n, pairs)
+
+    def _hints_body(self, n: Notice, pairs: list[tuple[int, Volume4D]]) -> dict[str, Any]:
         h = resolution_hints(n, pairs, self.settings.separation, self.settings.hints)
         return {
             "earlier_s": h.earlier_s,

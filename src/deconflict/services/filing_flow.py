@@ -80,6 +80,12 @@ def settle(repo: BrokerRepository, seen: Detected, policy: SeparationPolicy, lim
     return kept
 
 
+def conflict_keys(found: list[Conflict]) -> tuple[tuple[int, str | None, int, int], ...]:
+    """What resolution hints depend on in ``found``: each conflicting volume pair, with the other
+    notice's version (hints made before the lock are good under it only for the same keys)."""
+    return tuple(sorted((c.volume_a, c.b.id, c.b.version, c.volume_b) for c in found))
+
+
 def refuse_too_many(found: list[Conflict], limits: Limits) -> None:
     cap = limits.max_conflicts_per_filing
     if len(found) > cap:
