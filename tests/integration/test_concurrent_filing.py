@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from api_support import Api, circle_notice
 from test_api_filing_limits import polygon_volume
 
+from deconflict.domain import strategic
 from deconflict.domain.parse import parse_notice
 from deconflict.domain.volumes import Notice
 from deconflict.services import broker as broker_module
@@ -172,3 +173,25 @@ def test_hints_made_before_the_lock_are_made_again_when_the_conflicts_changed_me
     again = api.as_("uk-raf").post("/v1/notices", json=circle_notice(id="uk-again", lat=35.35))
     assert len(again.json()["conflicts"]) == 2 and len(calls) == 1  # nothing changed: made once, before
     assert first.json()["hints"] == again.json()["hints"] is not None
+
+
+@pytest.mark.parametrize("filer", ["uk-raf", "ru-vks"])  # a coalition partner (sees us-af whole), an outsider
+def test_no_exact_geometry_runs_under_the_filing_lock_when_nothing_changed_since_detection(
+    api: Api, monkeypatch: pytest.MonkeyPatch, filer: str
+) -> None:
+    """Detection, hints and the probe check (is the filing near a notice the filer does not see
+    whole?) all measure distances between shapes; under the lock they would stall every other
+    party's filing for as long (seconds for the heaviest filing the limits allow)."""
+    assert api.as_("us-af").post("/v1/notices", json=circle_notice(id="us")).status_code == 201
+    held: list[bool] = []
+    real = strategic.separation
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        held.append(filing_lock_held(api))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(strategic, "separation", spy)
+    r = api.as_(filer).post("/v1/notices", json=circle_notice(id="near", lat=35.35))
+    assert r.status_code == 201, r.text
+    assert len(r.json()["conflicts"]) == 1
+    assert held and not any(held), f"{held.count(True)} of {len(held)} distance checks ran under the lock"

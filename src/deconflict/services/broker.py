@@ -50,13 +50,13 @@ from deconflict.domain.hotline import (
 from deconflict.domain.message_disclosure import names_every_recipient
 from deconflict.domain.parse import Said, format_time, parse_notices, parse_time
 from deconflict.domain.parties import Party, Role, check_name, check_party_name
-from deconflict.domain.policy import Limits
+from deconflict.domain.policy import Limits, SeparationPolicy
 from deconflict.domain.resolution import resolution_hints
 from deconflict.domain.strategic import Conflict
 from deconflict.domain.volumes import PROTECTED_SITE_KIND, Notice, NoticeState, Volume4D
 from deconflict.services import probes
 from deconflict.services.filing import FilingResult, NoticeService, Settings
-from deconflict.services.filing_flow import Detected, conflict_keys, detect_unlocked, preslice, settle
+from deconflict.services.filing_flow import Detected, conflict_keys, detect_unlocked, preslice, settle, settle_near
 from deconflict.services.ports import (
     BrokerRepository,
     BrokerUnitOfWork,
@@ -423,7 +423,7 @@ class Broker:
         said: Said = []
         notice = self._parse(caller, body, site, said)
         digest = sha256_hex(canonical_json({"op": "file", "site": site, "body": body}))
-        seen = detect_unlocked(self.store, notice, self.settings.separation)
+        seen = detect_unlocked(self.store, notice, self.settings.separation, self._near)
         grid = preslice(self.policy.grid, seen.conflicts)
         early = self._early_hints(caller, seen)
         with self._write(caller) as tx:
@@ -438,7 +438,8 @@ class Broker:
                     return Reply(prior[1], prior[2], replayed=True)
             found = settle(tx.repo, seen, self.settings.separation, self.limits)
             result = self.notices.file_in(tx.repo, notice, now=tx.now, found=found)
-            body_out = self._record(tx, caller, "notice.filed", result, grid, early, found)
+            near = settle_near(tx.repo, seen)
+            body_out = self._record(tx, caller, "notice.filed", result, grid, early, found, near)
             body_out["defaults"] = said
             if idempotency_key is not None:
                 tx.repo.save_idempotent_response(caller.name, idempotency_key, digest, 201, body_out, tx.now)
@@ -461,14 +462,15 @@ class Broker:
             raise ValidationError.at("replaces_version", f"must be a whole number ≥ 1, got {replaces_version!r}")
         if notice.id is not None and notice.id != notice_id:
             raise ValidationError.at("id", f"must be {notice_id!r} (the notice in the URL) or left out")
-        seen = detect_unlocked(self.store, replace(notice, id=notice_id), self.settings.separation)
+        seen = detect_unlocked(self.store, replace(notice, id=notice_id), self.settings.separation, self._near)
         grid = preslice(self.policy.grid, seen.conflicts)
         early = self._early_hints(caller, seen)
         with self._write(caller) as tx:
             self._visible_notice(tx.repo, caller, notice_id, site)
             found = settle(tx.repo, seen, self.settings.separation, self.limits)
             result = self.notices.update_in(tx.repo, notice_id, replaces_version, notice, now=tx.now, found=found)
-            body_out = self._record(tx, caller, "notice.updated", result, grid, early, found)
+            near = settle_near(tx.repo, seen)
+            body_out = self._record(tx, caller, "notice.updated", result, grid, early, found, near)
             # the id is the URL's, not a default
             body_out["defaults"] = [d for d in said if d["field"].rsplit(".", 1)[-1] != "id"]
             return Reply(200, body_out)
@@ -614,6 +616,11 @@ class Broker:
                 out.append((result, self._log_change(tx, ADMIN_ACTOR, "notice.filed", result)))
         return out
 
+    @property
+    def _near(self) -> SeparationPolicy:
+        """The minima within which a filing is near another notice, for the probe rule."""
+        return probes.widened(self.settings.separation, self.policy.grid)
+
     def _early_hints(self, caller: Party, seen: Detected) -> EarlyHints | None:
         """The resolution hints of ``seen``'s conflicts, made before the filing lock (exact
         geometry against every conflicting notice: seconds for the heaviest filing the limits
@@ -637,15 +644,17 @@ class Broker:
         grid: SliceGrid | None = None,
         early: EarlyHints | None = None,
         found: list[Conflict] | None = None,
+        near: dict[str, str] | None = None,
     ) -> dict[str, Any]:
         """Log the change, sign its receipt, and build the caller's response (``grid``: the
         theater's grid with the slices found before the lock already cut; ``early``: hints made
-        before the lock for the conflicts ``found`` under it, used when they are the same)."""
+        before the lock for the conflicts ``found`` under it, used when they are the same;
+        ``near``: the notices near the change for the probe rule, found before the lock)."""
         n = result.notice
         nj = notice_json(n)
         receipt = self._log_change(tx, caller.name, type_, result, nj)
         d = self._disclosure(tx.repo, grid)
-        probes.watch(tx, caller, type_, result, self.settings.separation, d)  # may refuse: nothing is written
+        probes.watch(tx, caller, type_, result, self.settings.separation, d, near)  # may refuse: nothing is written
         views = [v for v in (d.conflict_view(caller, conflict_json(c)) for c in result.conflicts) if v is not None]
         resolved = [v for v in (d.conflict_view(caller, conflict_json(c)) for c in result.resolved) if v is not None]
         # A shift that clears a conflict tells where the other notice ends, which the slice does not
