@@ -226,13 +226,15 @@ def test_a_banner_says_when_the_live_stream_drops_and_resumes(api: Api, pages: P
     pages.shot(page, "5-stream-resumed")
 
 
-def test_the_console_type_checks() -> None:
-    """``tsc --noEmit`` over console/src (strict): our frontend code is typed, not just transpiled."""
-    source = built_console()  # npm ci has put TypeScript in node_modules
-    done = subprocess.run(
-        ["npm", "run", "--silent", "typecheck"], cwd=source, capture_output=True, text=True, timeout=300, check=False
-    )
-    assert done.returncode == 0, f"tsc found errors:\n{done.stdout}{done.stderr}"
+def test_the_console_type_checks_and_lints() -> None:
+    """``tsc --noEmit`` over console/src (strict) and ESLint (console/eslint.config.mjs, no warning
+    allowed): our frontend code is typed and linted, not just transpiled."""
+    source = built_console()  # npm ci has put TypeScript and ESLint in node_modules
+    for script in ("typecheck", "lint"):
+        done = subprocess.run(
+            ["npm", "run", "--silent", script], cwd=source, capture_output=True, text=True, timeout=300, check=False
+        )
+        assert done.returncode == 0, f"npm run {script} found errors:\n{done.stdout}{done.stderr}"
 
 
 def test_the_console_files_are_only_the_built_ones_and_a_missing_build_says_how(
