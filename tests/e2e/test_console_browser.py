@@ -14,15 +14,14 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
 from deconflict.api import console
-from e2e.console_support import Pages, built_console
-from e2e.test_report_browser import _browser_or_fail, distinct_colours
-from integration.api_support import Api, circle_notice, start_api
+from e2e.console_support import Pages, built_console, console_pages, file, running_api
+from e2e.test_report_browser import distinct_colours
+from integration.api_support import Api, circle_notice
 
 # ru-vks's notice, with a marker id and numbers found nowhere else (as in test_api_disclosure.py)
 SECRET = "ru-vks-SECRET-B1"
@@ -31,35 +30,12 @@ SECRET_NUMBERS = ("33.813713", "38.117131", "2113.79", "6217.31")
 
 @pytest.fixture
 def api(tmp_path: Path) -> Iterator[Api]:
-    a = start_api(f"sqlite:///{tmp_path / 'broker.sqlite'}")
-    try:
-        yield a
-    finally:
-        a.close()
+    yield from running_api(tmp_path)
 
 
 @pytest.fixture
 def pages(api: Api, tmp_path: Path) -> Iterator[Pages]:
-    chromium = _browser_or_fail()
-    built_console()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(chromium), headless=True)
-        p = Pages(browser, api.url, tmp_path)
-        try:
-            yield p
-        finally:
-            browser.close()
-    assert p.outside == [], f"the console tried to reach outside the broker: {p.outside}"
-    assert p.errors == [], f"console errors: {p.errors}"
-
-
-def file(api: Api, party: str, body: dict[str, Any]) -> dict[str, Any]:
-    r = api.as_(party).post("/v1/notices", json=body)
-    assert r.status_code == 201, r.text
-    result: dict[str, Any] = r.json()
-    return result
+    yield from console_pages(api, tmp_path)
 
 
 def test_the_console_loads_logs_in_and_draws_the_map(api: Api, pages: Pages) -> None:

@@ -1,0 +1,63 @@
+// The compliance tab: the broker's report (`GET /v1/reports/compliance`, the last 24 h) for the
+// parties this token sees whole. Loaded when the tab opens or on "Refresh", never on a stream
+// event: every report is itself a logged event.
+
+import { ApiError, type Api } from "./api";
+import { el } from "./dom";
+import { duration, utc } from "./format";
+import type { PartyFigures } from "./types";
+
+function opt(s: number | null): string {
+  return s === null ? "–" : duration(s);
+}
+
+const COLUMNS: [string, (p: PartyFigures) => string][] = [
+  ["party", (p) => p.party],
+  ["notices", (p) => String(p.notices_filed)],
+  ["lead time median", (p) => opt(p.lead_time_median_s)],
+  ["lead time p10", (p) => opt(p.lead_time_p10_s)],
+  ["late", (p) => String(p.late_notices)],
+  ["conflicts", (p) => String(p.conflicts)],
+  ["acks on time", (p) => String(p.acknowledgements.on_time)],
+  ["late acks", (p) => String(p.acknowledgements.late)],
+  ["missing", (p) => String(p.acknowledgements.missing)],
+  ["pending", (p) => String(p.acknowledgements.pending)],
+  ["median to ack", (p) => opt(p.acknowledgements.median_time_to_ack_s)],
+  ["nonconformance min", (p) => p.nonconformance_minutes.toFixed(1)],
+  ["incursion min", (p) => p.incursion_minutes.toFixed(1)],
+];
+
+export class CompliancePanel {
+  private readonly body: HTMLElement;
+
+  constructor(
+    private readonly api: Api,
+    root: HTMLElement,
+  ) {
+    const refresh = el("button", { type: "button", id: "compliance-refresh" }, "Refresh");
+    refresh.addEventListener("click", () => void this.load());
+    this.body = el("div", { class: "report" });
+    root.replaceChildren(refresh, this.body);
+  }
+
+  async load(): Promise<void> {
+    this.body.replaceChildren(el("p", { class: "note" }, "Drawing up the report…"));
+    try {
+      const r = await this.api.compliance();
+      const head = el("tr", {}, ...COLUMNS.map(([name]) => el("th", {}, name)));
+      const rows = r.report.parties.map((p) => {
+        const tr = el("tr", { "data-party": p.party }, ...COLUMNS.map(([, cell]) => el("td", {}, cell(p))));
+        if (p.late_notices > 0 || p.acknowledgements.missing > 0) tr.classList.add("flagged");
+        return tr;
+      });
+      this.body.replaceChildren(
+        el("p", {}, `${utc(r.report.since)} → ${utc(r.report.until)} · minimum notice ${duration(r.report.min_notice_s)}`),
+        el("table", { class: "compliance" }, el("thead", {}, head), el("tbody", {}, ...rows)),
+        el("p", { class: "note" }, `report SHA-256 ${r.report_sha256}, recorded in the log at entry ${r.log.seq}`),
+      );
+    } catch (err) {
+      const why = err instanceof ApiError && err.status === 403 ? "This token sees no party's figures whole, so the broker gives it no report." : "";
+      this.body.replaceChildren(el("p", { class: "error", role: "alert" }, `${why} ${err instanceof Error ? err.message : String(err)}`.trim()));
+    }
+  }
+}
