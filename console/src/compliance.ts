@@ -44,12 +44,13 @@ export class CompliancePanel {
     this.body.replaceChildren(el("p", { class: "note" }, "Drawing up the report…"));
     try {
       const r = await this.api.compliance();
-      const head = el("tr", {}, ...COLUMNS.map(([name]) => el("th", {}, name)));
-      const rows = r.report.parties.map((p) => {
-        const tr = el("tr", { "data-party": p.party }, ...COLUMNS.map(([, cell]) => el("td", {}, cell(p))));
-        if (p.late_notices > 0 || p.acknowledgements.missing > 0) tr.classList.add("flagged");
-        return tr;
-      });
+      // a column per party (the side panel is narrow; a theater has a handful of parties)
+      const parties = r.report.parties;
+      const flagged = (p: PartyFigures): string => (p.late_notices > 0 || p.acknowledgements.missing > 0 ? "flagged" : "");
+      const head = el("tr", {}, el("th", {}, "party"), ...parties.map((p) => el("th", { "data-party": p.party, class: flagged(p) }, p.party)));
+      const rows = COLUMNS.slice(1).map(([name, cell]) =>
+        el("tr", {}, el("th", {}, name), ...parties.map((p) => el("td", { "data-party": p.party, "data-figure": name, class: flagged(p) }, cell(p)))),
+      );
       this.body.replaceChildren(
         el("p", {}, `${utc(r.report.since)} → ${utc(r.report.until)} · minimum notice ${duration(r.report.min_notice_s)}`),
         el("table", { class: "compliance" }, el("thead", {}, head), el("tbody", {}, ...rows)),

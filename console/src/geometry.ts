@@ -24,7 +24,14 @@ function clockwise(pos: GeoJSON.Position[]): boolean {
 /** d3-geo reads rings on the sphere: an exterior ring must run clockwise (a counter-clockwise one,
  * as RFC 7946 GeoJSON has it, would be the whole globe but the shape), holes the other way. */
 function wound(rings: GeoJSON.Position[][], d3: boolean): GeoJSON.Position[][] {
-  return rings.map((r, i) => (clockwise(r) === ((i === 0) === d3) ? r : [...r].reverse()));
+  return rings.map((r, i) => (clockwise(r) === ((i === 0) === d3) ? r : [...r].reverse())).map((r) => (d3 ? r : closed(r)));
+}
+
+/** The ring with its last position exactly its first, as RFC 7946 and KML want (d3's circles end a
+ * rounding error away). */
+function closed(r: GeoJSON.Position[]): GeoJSON.Position[] {
+  const first = r[0];
+  return first && r.length > 1 ? [...r.slice(0, -1), [...first]] : r;
 }
 
 function rewind(g: GeoJSON.Geometry, d3: boolean): GeoJSON.Geometry {

@@ -116,7 +116,8 @@ export class Timeline {
     const out: SVGElement[] = [];
     for (let t = Math.ceil(t0 / step) * step; t <= t1; t += step) {
       out.push(svgEl("line", { x1: x(t), x2: x(t), y1: AXIS - 4, y2: height, class: "tick" }));
-      out.push(svgEl("text", { x: x(t) + 2, y: 12, class: "tick-label" }, `${new Date(t).toISOString().slice(11, 16)}Z`));
+      const label = `${new Date(t).toISOString().slice(11, 16)}Z`;
+      if (x(t) + 40 < x(t1) + 8) out.push(svgEl("text", { x: x(t) + 2, y: 12, class: "tick-label" }, label));
     }
     return out;
   }
