@@ -13,6 +13,7 @@ import { GeoMap, type Shape } from "./map";
 import { scene, type Item } from "./scene";
 import { EventStream } from "./stream";
 import { Timeline } from "./timeline";
+import { LiveTracks } from "./tracks";
 import type { Alert, Conflict, Notice, Policy } from "./types";
 import { drawVertical } from "./vertical";
 
@@ -76,6 +77,7 @@ class Console {
       onState: (up) => this.streamState(up),
     });
     this.stream.start();
+    new LiveTracks(this.api, (plots) => this.map.showTracks(plots)).start();
   }
 
   /** Reloads notices, sites, conflicts and alerts; calls that arrive meanwhile make one more reload. */

@@ -159,3 +159,15 @@ export interface ComplianceReport {
   report_sha256: string;
   log: { seq: number; hash: string; as_of_seq: number };
 }
+
+/** One of your aircraft as `/v1/tracks/live` (and `GET /v1/tracks`) gives it. */
+export interface LiveTrack {
+  party: string;
+  aircraft: string;
+  callsign: string | null;
+  time: string;
+  lat: number;
+  lon: number;
+  alt_m: number;
+  alt_ref: string;
+}

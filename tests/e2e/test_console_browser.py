@@ -168,6 +168,26 @@ def test_a_predicted_loss_of_separation_rings_both_aircraft_on_both_parties_maps
     assert "separation alert, medium" in text and "VKS1" in text and "US1" in text and "FL197" in text, text
 
 
+def test_your_aircraft_move_on_the_map_with_trails_and_labels(api: Api, pages: Pages) -> None:
+    """From /v1/tracks/live, pushed after each tactical cycle: never another party's aircraft."""
+    us = pages.open("us-af", api.tokens["us-af"])
+    track(api, "ru-vks", "vks1", 40.0, 270)  # far away: no alert, and never a track on us-af's map
+    xs = []
+    for i in range(4):  # 200 m/s east, a report every 50 s: 10 km, 0.11° of longitude at 35° N
+        if i:
+            api.clock.t += 50
+        track(api, "us-af", "us1", 36.0 + 0.11 * i, 90)
+        api.tactical.cycle()
+        marker = us.locator(f'#map g.track[data-aircraft="us1"][data-trail="{i + 1}"]')
+        marker.wait_for(state="attached", timeout=30_000)
+        xs.append(float(marker.locator("circle").get_attribute("cx") or "nan"))
+    assert xs == sorted(xs) and xs[-1] - xs[0] > 20, xs  # moving east on the screen
+    assert us.locator("#map g.track").count() == 1  # vks1 is ru-vks's: not on us-af's live picture
+    assert us.locator('#map g.track[data-aircraft="us1"] text').text_content() == "US1 FL197"
+    assert len(us.locator('#map g.track[data-aircraft="us1"] path.trail').get_attribute("d") or "") > 10
+    pages.shot(us, "13-live-tracks")
+
+
 def test_a_thousand_notices_are_all_drawn(api: Api, pages: Pages) -> None:
     """More points than a spread call takes (Math.min(...xs) overflowed the stack at 1000 circles)."""
     for i in range(1000):  # one party, 25 km apart: no conflicts, no probe budget spent

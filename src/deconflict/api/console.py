@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from importlib.resources import files
 from pathlib import Path
-
 from typing import Any
 
 from fastapi import FastAPI, Request
