@@ -49,7 +49,7 @@ def test_the_hotline_panel_acknowledges_and_replies_and_the_sender_sees_it_live(
         api, "us-af", {"to": ["ru-vks"], "subject": "Tanker orbit", "text": "Orbit moved north.", "ack_within_s": 60}
     )
     api.clock.t += 120  # a minute past its deadline on the broker's clock
-    assert api.hotline.tick() is not None
+    assert api.hotline.tick() == 1  # one message.overdue event, to us-af and ru-vks
     soon = send(
         api, "us-af", {"to": ["ru-vks"], "subject": "Sortie moved", "text": "Starts 08:30Z.", "ack_within_s": 900}
     )
@@ -96,6 +96,18 @@ def test_the_hotline_panel_acknowledges_and_replies_and_the_sender_sees_it_live(
     [stored] = [m for m in api.as_("us-af").get("/v1/messages?box=inbox").json() if m["from"] == "ru-vks"]
     assert stored["in_reply_to"] == soon["id"] and stored["thread_id"] == soon["id"]
     pages.shot(us, "8-hotline-us-af-acknowledged")
+
+
+def test_a_deadline_passing_turns_the_countdown_overdue_without_any_event(api: Api, pages: Pages) -> None:
+    ru = pages.open("ru-vks", api.tokens["ru-vks"])
+    m = send(api, "us-af", {"to": ["ru-vks"], "subject": "Quick", "text": "Answer fast.", "ack_within_s": 3})
+    countdown = article(ru, m["id"]).locator(".countdown")
+    countdown.wait_for(timeout=30_000)
+    # the broker's clock stands still here and nothing escalates it: the page counts down by itself
+    # from the broker's time it read, and marks the message when the deadline passes
+    ru.locator(f'#panel-hotline article.overdue[data-message-id="{m["id"]}"]').wait_for(timeout=30_000)
+    assert countdown.inner_text().startswith("OVERDUE by 0:0")
+    assert article(ru, m["id"]).get_attribute("data-standing") == "open"  # as the API last said
 
 
 def test_a_reply_without_text_says_so_and_sends_nothing(api: Api, pages: Pages) -> None:
