@@ -1,6 +1,7 @@
 // The compliance tab: the broker's report (`GET /v1/reports/compliance`, the last 24 h) for the
-// parties this token sees whole. Loaded when the tab opens or on "Refresh", never on a stream
-// event: every report is itself a logged event.
+// parties this token sees whole. Drawn up the first time the tab opens and on "Refresh", never on
+// a stream event or on every visit: each report is itself a logged event, and reports are
+// rate-limited as heavy requests.
 
 import { ApiError, type Api } from "./api";
 import { el } from "./dom";
@@ -29,6 +30,7 @@ const COLUMNS: [string, (p: PartyFigures) => string][] = [
 
 export class CompliancePanel {
   private readonly body: HTMLElement;
+  private loaded = false;
 
   constructor(
     private readonly api: Api,
@@ -38,6 +40,13 @@ export class CompliancePanel {
     refresh.addEventListener("click", () => void this.load());
     this.body = el("div", { class: "report" });
     root.replaceChildren(refresh, this.body);
+  }
+
+  /** The first time only: later visits show the report already drawn up. */
+  async loadOnce(): Promise<void> {
+    if (this.loaded) return;
+    this.loaded = true;
+    await this.load();
   }
 
   async load(): Promise<void> {

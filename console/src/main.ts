@@ -110,7 +110,7 @@ class Console {
       $(`panel-${t}`).hidden = t !== tab;
       $(`tab-${t}`).classList.toggle("active", t === tab);
     }
-    if (tab === "compliance") void this.compliance.load();
+    if (tab === "compliance") void this.compliance.loadOnce();
   }
 
   private select(notice: string | null, conflict: string | null): void {

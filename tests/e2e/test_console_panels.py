@@ -227,7 +227,16 @@ def test_the_compliance_tab_shows_the_report_for_the_parties_this_token_sees(api
     assert [cell(p, "notices") for p in ("us-af", "uk-raf")] == ["1", "1"]
     assert cell("us-af", "conflicts") == "1" and cell("us-af", "lead time median") == "9 h 00 min"
     assert cell("uk-raf", "lead time median") == "7 h 30 min" and cell("uk-raf", "late") == "0"
-    assert "report SHA-256" in us.locator("#panel-compliance").inner_text()
+    text = us.locator("#panel-compliance").inner_text()
+    assert "report SHA-256" in text
+    # drawn up once (every report is a logged, rate-limited request), again only on Refresh
+    us.click("#tab-hotline")
+    us.click("#tab-compliance")
+    assert us.locator("#panel-compliance").inner_text() == text
+    api.clock.t += 60
+    us.click("#compliance-refresh")
+    us.locator("#panel-compliance p").filter(has_text="→ 2015-09-30 00:02Z").wait_for(timeout=30_000)
+    assert us.locator("#panel-compliance").inner_text() != text
     pages.shot(us, "11-compliance")
     obs = pages.open("un-obs", api.tokens["un-obs"])  # sees no party whole
     obs.click("#tab-compliance")
