@@ -81,8 +81,10 @@ export class Timeline {
       }
     });
     for (const c of conflicts) {
-      const w = conflictWindow(c);
-      if (!w) continue;
+      const whole = conflictWindow(c);
+      // an `existence` conflict's window is a coarse day: drawn only within the notices' span
+      const w: [number, number] | null = whole ? [Math.max(whole[0], t0), Math.min(whole[1], t1)] : null;
+      if (!w || w[0] >= w[1]) continue;
       for (const side of c.sides) {
         const i = side.notice ? rowOf.get(side.notice) : undefined;
         if (i === undefined) continue;
@@ -102,7 +104,7 @@ export class Timeline {
         parts.push(mark);
       }
     }
-    if (moment !== null) {
+    if (moment !== null && moment >= t0 && moment <= t1) {
       parts.push(svgEl("line", { x1: x(moment), x2: x(moment), y1: 0, y2: height, class: "instant", "data-time": new Date(moment).toISOString() }));
     }
     this.svg.replaceChildren(...parts);

@@ -120,6 +120,12 @@ def test_an_outsider_page_never_shows_what_its_grant_withholds(api: Api, pages: 
     area = tr.locator(f'#map path.area[data-conflict-id="{conflict["id"]}"]')
     area.wait_for(state="visible", timeout=30_000)
     uk.locator('#map path.notice[data-notice-id="uk-raf:uk-later"]').wait_for(state="visible", timeout=30_000)
+    # on the timeline the coarse day of an `existence` conflict is drawn within tr-af's notices' span
+    mark = tr.locator(f'#timeline rect.conflict-mark[data-conflict-id="{conflict["id"]}"]')
+    mark.wait_for(state="attached", timeout=30_000)
+    bbox = "e => { const b = e.getBBox(); return [b.x, b.x + b.width]; }"
+    m, bar = mark.evaluate(bbox), tr.locator('#timeline rect.bar[data-notice-id="tr-af:tr-b2"]').evaluate(bbox)
+    assert bar[0] - 1 <= m[0] < m[1] <= bar[1] + 1, (m, bar)
     pages.shot(tr, "4-outsider-tr-af")
     pages.shot(uk, "4-outsider-uk-raf")
 
