@@ -31,6 +31,7 @@ from deconflict.domain.strict import KEYS
 NOT_JSON = {
     ("get", "/v1/events"): "Server-Sent Events: an endless text/event-stream, not a JSON document",
     ("get", "/v1/metrics"): "Prometheus text exposition format (text/plain)",
+    ("get", "/v1/tracks/live"): "Server-Sent Events: an endless text/event-stream of pictures, not a JSON document",
 }
 """Operations whose 2xx answer is not JSON, and why."""
 

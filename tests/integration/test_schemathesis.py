@@ -21,6 +21,8 @@ EXAMPLES = 20
 NOT_FUZZED = {
     ("GET", "/v1/events"): "an endless Server-Sent Events stream: no response ever ends to be checked "
     "(tests/integration/test_api.py and test_api_disclosure.py cover it)",
+    ("GET", "/v1/tracks/live"): "an endless Server-Sent Events stream, like /v1/events "
+    "(tests/integration/test_api_track_stream.py covers it)",
 }
 
 

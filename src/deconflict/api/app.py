@@ -26,6 +26,7 @@ from deconflict.api.limits import Limiter, limit_request
 from deconflict.api.openapi import install_openapi
 from deconflict.api.query_check import refuse_unknown_query
 from deconflict.api.schemas_out import Me, Policy, Status
+from deconflict.api.track_stream import router as track_stream_router
 from deconflict.config import Config, theater_policy
 from deconflict.domain.parse import format_time
 from deconflict.services.broker import Broker
@@ -300,7 +301,7 @@ def create_app(
         messages.router,
         reports.router,
     )
-    for r in (*routers, tactical_api.router):
+    for r in (*routers, tactical_api.router, track_stream_router):
         app.include_router(r, prefix="/v1", dependencies=[Depends(limit_request), Depends(refuse_unknown_query)])
     # where Prometheus looks by default; the same handler (and admin token) as /v1/metrics
     app.add_api_route("/metrics", tactical_api.metrics, methods=["GET"], include_in_schema=False)
