@@ -147,7 +147,7 @@ def test_hints_made_before_the_lock_are_made_again_when_the_conflicts_changed_me
     api: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     assert api.as_("us-af").post("/v1/notices", json=circle_notice(id="us")).status_code == 201
-    real_early = api.broker._early_hints
+    real_detect = api.broker._detect
     calls: list[int] = []
     real_hints = broker_module.resolution_hints
 
@@ -155,16 +155,16 @@ def test_hints_made_before_the_lock_are_made_again_when_the_conflicts_changed_me
         calls.append(1)
         return real_hints(*args, **kwargs)
 
-    def early_then_a_new_neighbour(*args: Any, **kwargs: Any) -> Any:
-        made = real_early(*args, **kwargs)
-        monkeypatch.setattr(api.broker, "_early_hints", real_early)  # once
+    def detect_then_a_new_neighbour(*args: Any, **kwargs: Any) -> Any:
+        made = real_detect(*args, **kwargs)
+        monkeypatch.setattr(api.broker, "_detect", real_detect)  # once
         # Between detection and the lock, the other side files a second conflicting notice, 2 km lower.
         r = api.as_("us-af").post("/v1/notices", json=circle_notice(id="us2", lower_m=1000, upper_m=6000))
         assert r.status_code == 201, r.text
         return made
 
     monkeypatch.setattr(broker_module, "resolution_hints", counting)
-    monkeypatch.setattr(api.broker, "_early_hints", early_then_a_new_neighbour)
+    monkeypatch.setattr(api.broker, "_detect", detect_then_a_new_neighbour)
     first = api.as_("uk-raf").post("/v1/notices", json=circle_notice(id="uk", lat=35.35))
     assert first.status_code == 201, first.text
     assert len(first.json()["conflicts"]) == 2
@@ -195,3 +195,32 @@ def test_no_exact_geometry_runs_under_the_filing_lock_when_nothing_changed_since
     assert r.status_code == 201, r.text
     assert len(r.json()["conflicts"]) == 1
     assert held and not any(held), f"{held.count(True)} of {len(held)} distance checks ran under the lock"
+
+
+def test_the_probe_rule_looks_near_under_the_lock_when_the_hidden_conflict_went_away_meanwhile(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A filing that conflicts with a notice the filer does not see whole is charged anyway, so
+    the near search is skipped before the lock; if that conflict is gone by the time the lock is
+    held, the search runs under it and still finds the hidden notice that is only near."""
+    ru = api.as_("ru-vks")
+    assert ru.post("/v1/notices", json=circle_notice(id="a", lower_m=3000, upper_m=8000)).status_code == 201
+    # 455 m above: clear of the 1000 ft minimum, within it widened by the grid's altitude step.
+    assert ru.post("/v1/notices", json=circle_notice(id="b", lower_m=8455, upper_m=9000)).status_code == 201
+    real_detect = api.broker._detect
+
+    def detect_then_cancel(*args: Any, **kwargs: Any) -> Any:
+        made = real_detect(*args, **kwargs)
+        monkeypatch.setattr(api.broker, "_detect", real_detect)  # once
+        assert made[0].near is None  # a hidden conflict: no near search before the lock
+        assert ru.delete("/v1/notices/ru-vks:a").status_code == 200
+        return made
+
+    monkeypatch.setattr(api.broker, "_detect", detect_then_cancel)
+    before = api.broker.last_seq()
+    r = api.as_("us-af").post("/v1/notices", json=circle_notice(id="us", lower_m=3000, upper_m=8000))
+    assert r.status_code == 201, r.text
+    assert r.json()["conflicts"] == []
+    events, _ = api.broker.visible_events(api.broker.party("root"), before)
+    charged = [e.data for e in events if e.type == "probe.charged"]
+    assert [(c["party"], c["notice"]) for c in charged] == [("us-af", "us-af:us")]

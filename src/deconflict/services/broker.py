@@ -55,8 +55,15 @@ from deconflict.domain.resolution import resolution_hints
 from deconflict.domain.strategic import Conflict
 from deconflict.domain.volumes import PROTECTED_SITE_KIND, Notice, NoticeState, Volume4D
 from deconflict.services import probes
-from deconflict.services.filing import FilingResult, NoticeService, Settings
-from deconflict.services.filing_flow import Detected, conflict_keys, detect_unlocked, preslice, settle, settle_near
+from deconflict.services.filing import FilingResult, NoticeService, Settings, detect
+from deconflict.services.filing_flow import (
+    Detected,
+    conflict_keys,
+    near_notices,
+    preslice,
+    settle,
+    settle_near,
+)
 from deconflict.services.ports import (
     BrokerRepository,
     BrokerUnitOfWork,
@@ -423,9 +430,8 @@ class Broker:
         said: Said = []
         notice = self._parse(caller, body, site, said)
         digest = sha256_hex(canonical_json({"op": "file", "site": site, "body": body}))
-        seen = detect_unlocked(self.store, notice, self.settings.separation, self._near)
+        seen, early = self._detect(caller, notice)
         grid = preslice(self.policy.grid, seen.conflicts)
-        early = self._early_hints(caller, seen)
         with self._write(caller) as tx:
             if idempotency_key is not None:
                 prior = tx.repo.idempotent_response(caller.name, idempotency_key)
@@ -462,9 +468,8 @@ class Broker:
             raise ValidationError.at("replaces_version", f"must be a whole number ≥ 1, got {replaces_version!r}")
         if notice.id is not None and notice.id != notice_id:
             raise ValidationError.at("id", f"must be {notice_id!r} (the notice in the URL) or left out")
-        seen = detect_unlocked(self.store, replace(notice, id=notice_id), self.settings.separation, self._near)
+        seen, early = self._detect(caller, replace(notice, id=notice_id))
         grid = preslice(self.policy.grid, seen.conflicts)
-        early = self._early_hints(caller, seen)
         with self._write(caller) as tx:
             self._visible_notice(tx.repo, caller, notice_id, site)
             found = settle(tx.repo, seen, self.settings.separation, self.limits)
@@ -621,19 +626,28 @@ class Broker:
         """The minima within which a filing is near another notice, for the probe rule."""
         return probes.widened(self.settings.separation, self.policy.grid)
 
-    def _early_hints(self, caller: Party, seen: Detected) -> EarlyHints | None:
-        """The resolution hints of ``seen``'s conflicts, made before the filing lock (exact
-        geometry against every conflicting notice: seconds for the heaviest filing the limits
-        allow), when the caller sees every counterpart whole, the only case they are shown.
-        :meth:`_record` uses them when the conflicts settled under the lock are the same."""
-        if not seen.conflicts or seen.notice.protected:
-            return None
+    def _detect(self, caller: Party, notice: Notice) -> tuple[Detected, EarlyHints | None]:
+        """Before the filing lock (:mod:`~deconflict.services.filing_flow`), in one read
+        transaction: ``notice``'s conflicts and, when the caller sees every conflicting party whole
+        (or there is none), the notices near it for the probe rule; then the resolution hints for
+        those conflicts. Otherwise neither is needed: a conflict with a party the caller does not
+        see whole charges the probe budget anyway, and hints are withheld. Each is exact geometry
+        (seconds for the heaviest filing the limits allow), which under the lock would stall every
+        other party's filing; :meth:`_record` uses them when nothing they depend on changed."""
+        sep = self.settings.separation
         with self.store.begin(write=False) as repo:
+            # The position first: on PostgreSQL each statement may see later commits, and those
+            # are after this position, so settle() and settle_near() check them again.
+            seq = repo.last_seq()
+            found = detect(repo, notice, sep)
             d = self._disclosure(repo)
-        if not all(c.b.protected or d.level(caller, c.b.party) is Level.FULL for c in seen.conflicts):
-            return None
-        pairs = [(c.volume_a, c.b.volumes[c.volume_b]) for c in seen.conflicts]
-        return conflict_keys(seen.conflicts), self._hints_body(seen.notice, pairs)
+            whole = all(c.b.protected or d.level(caller, c.b.party) is Level.FULL for c in found)
+            near = near_notices(repo, notice, self._near) if whole else None
+        seen = Detected(notice, found, seq, near, self._near if whole else None)
+        if not (whole and found) or notice.protected:
+            return seen, None
+        pairs = [(c.volume_a, c.b.volumes[c.volume_b]) for c in found]
+        return seen, (conflict_keys(found), self._hints_body(notice, pairs))
 
     def _record(
         self,

@@ -47,21 +47,18 @@ class Detected:
     wide: SeparationPolicy | None = None
 
 
-def detect_unlocked(
-    store: BrokerUnitOfWork, notice: Notice, policy: SeparationPolicy, wide: SeparationPolicy | None = None
-) -> Detected:
-    """Detect ``notice``'s conflicts in a read transaction (no filing lock), and with ``wide`` the
-    notices near it (:func:`near_notices`). ``notice.id`` must be the id it will be stored under
-    when it has one (an update), so that it is not checked against its own current version. The
-    conflict cap is applied by :func:`settle`, under the lock: an ``Idempotency-Key`` retry is
-    answered with its stored response before that."""
+def detect_unlocked(store: BrokerUnitOfWork, notice: Notice, policy: SeparationPolicy) -> Detected:
+    """Detect ``notice``'s conflicts in a read transaction (no filing lock). ``notice.id`` must be
+    the id it will be stored under when it has one (an update), so that it is not checked against
+    its own current version. The conflict cap is applied by :func:`settle`, under the lock: an
+    ``Idempotency-Key`` retry is answered with its stored response before that. (The broker's own
+    ``Broker._detect`` does this and more in the same read transaction.)"""
     with store.begin(write=False) as repo:
         # The position first: on PostgreSQL each statement may see later commits, and those are
         # after this position, so settle() checks them again.
         seq = repo.last_seq()
         found = detect(repo, notice, policy)
-        near = None if wide is None else near_notices(repo, notice, wide)
-    return Detected(notice, found, seq, near, wide)
+    return Detected(notice, found, seq)
 
 
 def near_notices(repo: BrokerRepository, notice: Notice, wide: SeparationPolicy) -> dict[str, str]:
