@@ -31,12 +31,12 @@ from deconflict.domain.errors import ValidationError
 from deconflict.domain.parties import Party, Role
 from deconflict.domain.volumes import PROTECTED_SITE_KIND, Notice
 from deconflict.formats import Problem
-from deconflict.formats.gis import feature_collection, to_kml
+from deconflict.formats.gis import to_kml
 from deconflict.formats.notam import read_notams, write_notam_drafts
 from deconflict.formats.openair import Imported, parse_instant, read_openair
 from deconflict.formats.openair_write import write_openair
-from deconflict.services.broker import ADMIN_ACTOR, NoticeFilter
-from deconflict.services.ports import ConflictState
+from deconflict.services.broker import ADMIN_ACTOR
+from deconflict.services.gis_views import visible_collection
 
 import_app = typer.Typer(help="File notices from airspace formats (ACO, OpenAir, NOTAM).", no_args_is_help=True)
 export_app = typer.Typer(
@@ -269,20 +269,7 @@ def _visible(db: str | None, config: Path | None, as_party: str | None, all_: bo
         if found is None or found.revoked:
             raise err(f"--as {as_party}: no such party" + (" (revoked)" if found is not None else ""))
         caller = found
-    notices: list[dict[str, Any]] = []
-    conflicts: list[dict[str, Any]] = []
-    cursor: str | None = None
-    while True:
-        page, cursor = broker.list_notices(caller, NoticeFilter(), cursor)
-        notices += page
-        if cursor is None:
-            break
-    while True:
-        page, cursor = broker.list_conflicts(caller, None if all_ else ConflictState.OPEN, cursor)
-        conflicts += page
-        if cursor is None:
-            break
-    return feature_collection(notices, conflicts)
+    return visible_collection(broker, caller, all_)
 
 
 AllOption = Annotated[bool, typer.Option("--all", help="Include resolved conflicts.")]

@@ -71,6 +71,8 @@ class AcoImport:
     """False when the header or the message's framing (a set without its ``//``) is wrong: then
     nothing of the message is good, and :attr:`notices` is empty."""
     header: dict[str, str] = field(default_factory=dict)
+    lines: list[int] = field(default_factory=list)
+    """The line of each notice's ``ACMID`` set, in the order of :attr:`notices`."""
 
 
 def read_aco(
@@ -92,6 +94,7 @@ def read_aco(
         else:
             groups[-1].append(s)
     notices: list[Notice] = []
+    lines: list[int] = []
     names: dict[str, int] = {}
     for g in groups:
         try:
@@ -107,9 +110,10 @@ def read_aco(
             continue
         names[notice.id or ""] = g[0].line
         notices.append(notice)
+        lines.append(g[0].line)
     problems.sort(key=lambda p: p.line)
     whole = not header_problems and framed
-    return AcoImport(notices if whole else [], problems, len(groups), whole, header)
+    return AcoImport(notices if whole else [], problems, len(groups), whole, header, lines if whole else [])
 
 
 class _Refused(Exception):
