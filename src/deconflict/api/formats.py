@@ -22,7 +22,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import Field
 
 from deconflict.api.deps import BrokerDep, Caller
-from deconflict.api.schemas_out import FieldReason, Filing, Out
+from deconflict.api.schemas_out import Error, FieldReason, Filing, Out
 from deconflict.domain.errors import FieldError, ValidationError
 from deconflict.domain.parse import notice_to_json
 from deconflict.domain.parties import Party, Role
@@ -190,7 +190,7 @@ def _import_route(path: str, what: str, example: str, doc: str) -> Callable[[Any
         description=doc + " All are filed in one transaction, or none.",
         openapi_extra=_text_body(example, what),
         response_model=None,
-        responses={201: {"description": IMPORTED, "model": ImportResult}, 422: {"description": BAD_FILE}},
+        responses={201: {"description": IMPORTED, "model": ImportResult}, 422: {"description": BAD_FILE, "model": Error}},
     )
 
 
