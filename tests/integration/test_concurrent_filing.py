@@ -66,7 +66,6 @@ def test_a_probe_flagged_filing_after_the_snapshot_is_checked_again(api: Api) ->
         assert [e.type for e in repo.events_after(seen.seq)][-1] == "notice.probe_flagged"
     assert settled(api, seen) == [("ru-vks:wide", 1, 0)]
 
-
 def test_overlapping_notices_filed_at_the_same_moment_always_conflict(api: Api) -> None:
     rounds = 12
     failures: list[str] = []
