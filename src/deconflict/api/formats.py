@@ -216,7 +216,7 @@ async def import_aco(
     _may_file(caller, site)
     text = await _body_text(request)
     got = read_aco(text, caller.name, broker.limits, LevelRules(surface_m=surface_m, unlimited_fl=unlimited_fl))
-    lines = [(line,) for line in got.lines]
+    lines: list[tuple[int, ...]] = [(line,) for line in got.lines]
     read = _Read(list(got.notices), lines, [()] * len(lines), _problems(got.problems), got.header_ok)
     return await _run(broker, caller, read, site, keep_good)
 
