@@ -22,7 +22,7 @@ from deconflict.cli_formats import (
     import_app,
     live_notices,
 )
-from deconflict.domain.errors import ValidationError
+from deconflict.domain.errors import FieldError, ValidationError
 from deconflict.formats.ed269 import Zone, read_geozones, write_geozones
 
 PartyOption = Annotated[str, typer.Option("--party", help="The authority whose protected sites these are.")]
@@ -58,9 +58,7 @@ def import_geozones(
     try:
         out = [r for r, _ in broker.file_all_as_operator([z.notice for z in zones])]
     except ValidationError as e:
-        raise err(
-            "\n".join(f"{file}: {_where(x.path, zones)}: {x.reason}" for x in e.errors) + " (nothing filed)"
-        ) from None
+        raise err("\n".join(f"{file}: {_where(x, zones)}" for x in e.errors) + " (nothing filed)") from None
     if as_json:
         rows = [
             {"notice": r.notice.id, "zone": z.path, "rules_applied": list(z.said), "conflicts": len(r.conflicts)}
@@ -76,12 +74,12 @@ def import_geozones(
     raise typer.Exit(1 if any(r.conflicts for r in out) else 0)
 
 
-def _where(path: str, zones: list[Zone]) -> str:
-    """``[i].field`` of a refusal of the whole import → ``features[k] (field)``."""
-    head, _, rest = path.partition("]")
+def _where(e: FieldError, zones: list[Zone]) -> str:
+    """``[i].volumes[k].field`` of a refusal of the whole import → the zone's JSON path."""
+    head, _, rest = e.path.partition("]")
     if head.startswith("[") and head[1:].isdigit() and int(head[1:]) < len(zones):
-        return f"{zones[int(head[1:])].path}{rest}"
-    return path
+        return str(zones[int(head[1:])].locate(FieldError(rest.lstrip("."), e.reason)))
+    return str(e)
 
 
 @export_app.command("geozones")

@@ -91,7 +91,7 @@ def test_a_refusal_by_the_broker_files_none_and_names_the_zone(db_url: str, tmp_
     args = ["import", "geozones", str(FIXTURE), "--party", "sy-gcaa", *WINDOW, "--db", db_url]
     r = runner.invoke(app, args)
     assert r.exit_code == 2, r.output
-    assert "features[0]" in r.stderr and "(nothing filed)" in r.stderr
+    assert "features[0].applicability[0].endDateTime: " in r.stderr and "(nothing filed)" in r.stderr
     assert (
         runner.invoke(app, ["export", "geozones", "--country", "SYR", "--db", db_url]).stdout.count("identifier") == 0
     )

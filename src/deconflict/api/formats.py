@@ -190,7 +190,10 @@ def _import_route(path: str, what: str, example: str, doc: str) -> Callable[[Any
         description=doc + " All are filed in one transaction, or none.",
         openapi_extra=_text_body(example, what),
         response_model=None,
-        responses={201: {"description": IMPORTED, "model": ImportResult}, 422: {"description": BAD_FILE, "model": Error}},
+        responses={
+            201: {"description": IMPORTED, "model": ImportResult},
+            422: {"description": BAD_FILE, "model": Error},
+        },
     )
 
 

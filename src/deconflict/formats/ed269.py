@@ -48,6 +48,12 @@ class Zone:
     notice: Notice
     path: str
     said: tuple[str, ...]
+    places: tuple[tuple[int, int], ...] = ()
+    """(geometry, applicability) of each volume: where a refusal of a volume's field is written."""
+
+    def locate(self, e: FieldError) -> FieldError:
+        """A refusal of this notice's field (``volumes[k].time_end``) by the JSON path of the zone."""
+        return located(e, self.path, list(self.places))
 
 
 def json_path(parts: Any) -> str:
@@ -133,12 +139,12 @@ def _zone(f: dict[str, Any], path: str, party: str, limits: Limits, window: tupl
     try:
         notice = parse_notice(doc, limits)
     except ValidationError as e:
-        raise ValidationError([_located(x, path, places) for x in e.errors]) from None
+        raise ValidationError([located(x, path, places) for x in e.errors]) from None
     extra: dict[str, str] = {k: str(f[k]) for k in ("name", "country", "restriction") if k in f}
-    return Zone(replace(notice, extra=extra), path, tuple(said))
+    return Zone(replace(notice, extra=extra), path, tuple(said), tuple(places))
 
 
-def _located(e: FieldError, path: str, places: list[tuple[int, int]]) -> FieldError:
+def located(e: FieldError, path: str, places: list[tuple[int, int]]) -> FieldError:
     m = re.match(r"volumes\[(\d+)\]\.?(.*)", e.path)
     if m is None:
         return FieldError(f"{path}.identifier" if e.path.startswith("id") else path, e.reason)
