@@ -206,3 +206,54 @@ def test_exports_hold_the_callers_own_live_notices_and_read_back(api: Api) -> No
     r = api.as_("uk-raf").get("/v1/exports/notam", params={"fir": "OSTT", "notice": "us-af:coalition-raqqa"})
     assert r.status_code == 422 and r.json()["detail"][0]["field"] == "query.notice"
     assert api.as_("uk-raf").get("/v1/exports/notam").status_code == 422  # fir is required
+
+
+def notam(number: str, kind: str = "N", names: str = "", radius: str = "005", start: str = "1509300600") -> str:
+    head = f"({number} NOTAM{kind}{' ' + names if names else ''}\n"
+    if kind == "C":
+        return head + "Q) OSTT/QRTCA/IV/BO/W/000/150/3524N03557E005\nA) OSTT B) 1509300500\nE) CNL.)\n"
+    return head + f"Q) OSTT/QRTCA/IV/BO/W/000/150/3524N03557E{radius}\nA) OSTT B) {start} C) 1509301800\nE) AREA.)\n"
+
+
+def test_a_notamr_updates_the_notice_of_the_notam_it_names_and_a_notamc_ends_it(api: Api) -> None:
+    gcaa = "sy-gcaa"
+    assert post(api, gcaa, "notam", notam("A0412/15"), site="true").status_code == 201
+    r = post(api, gcaa, "notam", notam("A0413/15", "R", "A0412/15", radius="009"), site="true")
+    assert r.status_code == 201, r.text
+    [f] = r.json()["filed"]
+    assert f["filing"]["notice"]["id"] == "sy-gcaa:A0412-15" and f["filing"]["notice"]["version"] == 2
+    assert f["filing"]["notice"]["volumes"][0]["volume"]["outline_circle"]["radius"]["value"] == 9 * 1852
+    assert f["rules_applied"][0].startswith("NOTAMR: replaces the volumes of the notice filed from A0412/15")
+    # never imported: refused by name, nothing changed (the NOTAMN before it in the file is not filed either)
+    before = api.broker.last_seq()
+    text = notam("A0500/15") + notam("A0415/15", "R", "A0414/15")
+    r = post(api, gcaa, "notam", text, site="true")
+    assert r.status_code == 422, r.text
+    [d] = r.json()["detail"]
+    assert d["field"] == "line 5, header" and d["reason"].startswith("A0414/15 was never imported"), d
+    assert api.broker.last_seq() == before
+    # another party's NOTAM is not found in the caller's namespace; a site is not changed as a notice
+    r = post(api, "ru-vks", "notam", notam("A0416/15", "C", "A0412/15"))
+    assert r.status_code == 422 and "never imported" in r.text
+    r = post(api, gcaa, "notam", notam("A0417/15", "C", "A0412/15"))
+    assert r.status_code == 422 and "import this file as protected sites" in r.text, r.text
+    # a chain inside one file: filed, replaced, then cancelled through the replacement's number
+    text = notam("A0420/15") + notam("A0421/15", "R", "A0420/15", radius="007") + notam("A0422/15", "C", "A0421/15")
+    r = post(api, gcaa, "notam", text, site="true")
+    assert r.status_code == 201, r.text
+    states = [
+        (f["filing"]["notice"]["id"], f["filing"]["notice"]["version"], f["filing"]["notice"]["state"])
+        for f in r.json()["filed"]
+    ]
+    assert states == [
+        ("sy-gcaa:A0420-15", 1, "accepted"),
+        ("sy-gcaa:A0420-15", 2, "accepted"),
+        ("sy-gcaa:A0420-15", 3, "ended"),
+    ]
+    # a NOTAMC ends the first site
+    r = post(api, gcaa, "notam", notam("A0430/15", "C", "A0412/15"), site="true")
+    assert r.status_code == 201, r.text
+    assert api.as_("ru-vks").get("/v1/protected-sites/sy-gcaa:A0412-15").json()["state"] == "ended"
+    # and it cannot end twice
+    r = post(api, gcaa, "notam", notam("A0431/15", "C", "A0412/15"), site="true")
+    assert r.status_code == 422 and "already ended" in r.text, r.text

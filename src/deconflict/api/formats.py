@@ -31,12 +31,13 @@ from deconflict.formats.aco import read_aco
 from deconflict.formats.aco_export import AcoExportError, write_aco
 from deconflict.formats.aco_levels import LevelRules
 from deconflict.formats.gis import to_kml
-from deconflict.formats.notam import read_notams, write_notam_drafts
-from deconflict.formats.openair import parse_instant, read_openair
+from deconflict.formats.notam import NotamChange, read_notam_file, write_notam_drafts
+from deconflict.formats.openair import Imported, parse_instant, read_openair
 from deconflict.formats.openair_write import write_openair
 from deconflict.services.broker import Broker, Forbidden
 from deconflict.services.filing_batch import file_all
 from deconflict.services.gis_views import visible_collection
+from deconflict.services.notam_changes import apply_notams
 
 router = APIRouter(tags=["formats"])
 
@@ -68,6 +69,8 @@ class _Read:
     problems: list[FieldError]
     whole: bool = True
     """False when nothing of the file is good whatever the records (an ACO's header is wrong)."""
+    notams: list[Imported | NotamChange] | None = None
+    """A NOTAM file's records in order (NOTAMN, NOTAMR, NOTAMC), applied instead of filing notices."""
 
 
 def _text_body(example: str, what: str) -> dict[str, Any]:
@@ -110,11 +113,13 @@ def _file(broker: Broker, caller: Party, read: _Read, site: bool, keep_good: boo
         raise ValidationError(
             [*read.problems, FieldError("body", f"{len(read.problems)} problem(s); nothing filed ({why})")]
         )
-    if not read.notices:
+    if not read.lines:
         raise ValidationError.at("body", "holds no record to file")
-    bodies = [notice_to_json(n) for n in read.notices]
     try:
-        replies = file_all(broker, caller, bodies, site=site)
+        if read.notams is not None:
+            replies = apply_notams(broker, caller, read.notams, site)
+        else:
+            replies = file_all(broker, caller, [notice_to_json(n) for n in read.notices], site=site)
     except ValidationError as e:
         raise ValidationError([_located(x, read) for x in e.errors]) from None
     filed = [
@@ -256,7 +261,7 @@ async def import_openair(
     "a NOTAM",
     NOTAM_EXAMPLE,
     "ICAO NOTAMs (docs/formats.md): each NOTAMN one notice, the Q-line's circle, `B)` to `C)`, the band of "
-    "`F)`/`G)` or of the Q-line.",
+    "`F)`/`G)` or of the Q-line; a NOTAMR updates the notice filed from the NOTAM it names, a NOTAMC ends it.",
 )
 async def import_notam(
     request: Request,
@@ -268,11 +273,17 @@ async def import_notam(
     _may_file(caller, site)
     text = await _body_text(request)
     kind = PROTECTED_SITE_KIND if site else "activity"
-    imported, problems = read_notams(text, caller.name, kind, broker.limits)
-    read = _Read(
-        [i.notice for i in imported], [i.lines for i in imported], [i.said for i in imported], _problems(problems)
-    )
+    records, problems = read_notam_file(text, caller.name, kind, broker.limits)
+    lines: list[tuple[int, ...]] = [r.lines if isinstance(r, Imported) else (r.line,) for r in records]
+    said = [r.said if isinstance(r, Imported) else _change_said(r) for r in records]
+    read = _Read([], lines, said, _problems(problems), notams=records)
     return await _run(broker, caller, read, site, keep_good)
+
+
+def _change_said(r: NotamChange) -> tuple[str, ...]:
+    if r.replacement is None:
+        return (f"NOTAMC: ends the notice filed from {r.names.replace('-', '/')}",)
+    return (f"NOTAMR: replaces the volumes of the notice filed from {r.names.replace('-', '/')}", *r.replacement.said)
 
 
 async def _run(broker: Broker, caller: Party, read: _Read, site: bool, keep_good: bool) -> JSONResponse:

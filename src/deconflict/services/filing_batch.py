@@ -32,27 +32,36 @@ class _OneTransaction:
         yield self.repo
 
 
+@contextmanager
+def one_transaction(broker: Broker) -> Iterator[tuple[Broker, BrokerRepository]]:
+    """A broker whose every change runs in one transaction (committed when the block ends, rolled
+    back whole if it raises), and that transaction's repository, for reads between the changes."""
+    with broker.store.begin() as repo:
+        repo.lock_for_filing()  # held from the first read to the commit, as one filing holds it
+        yield (
+            Broker(
+                _OneTransaction(repo),
+                broker.clock,
+                broker.key,
+                broker.settings,
+                broker.policy,
+                broker.limits,
+                broker.hotline,
+            ),
+            repo,
+        )
+    for wake in list(broker.listeners):  # the live streams: new events are committed
+        wake()
+
+
 def file_all(broker: Broker, caller: Party, bodies: Sequence[Any], *, site: bool = False) -> list[Reply]:
     """File each body as :meth:`Broker.file` does, for ``caller``, in one transaction. A refusal of
     the ``i``-th names its fields as ``[i].<field>``; then nothing is filed."""
     out: list[Reply] = []
-    with broker.store.begin() as repo:
-        repo.lock_for_filing()  # held from the first read to the commit, as one filing holds it
-        inner = Broker(
-            _OneTransaction(repo),
-            broker.clock,
-            broker.key,
-            broker.settings,
-            broker.policy,
-            broker.limits,
-            broker.hotline,
-        )
+    with one_transaction(broker) as (inner, _):
         for i, body in enumerate(bodies):
             try:
                 out.append(inner.file(caller, body, site=site))
             except ValidationError as e:
                 raise e.prefixed(f"[{i}]") from None
-    if out:
-        for wake in list(broker.listeners):  # the live streams: new events are committed
-            wake()
     return out
