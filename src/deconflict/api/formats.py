@@ -11,39 +11,33 @@ the records read whole; a refusal of any one notice by the broker files none.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.responses import JSONResponse
 from pydantic import Field
 
+from deconflict.api import formats_export
 from deconflict.api.deps import BrokerDep, Caller
+from deconflict.api.formats_export import ACO_EXAMPLE, NOTAM_EXAMPLE, OPENAIR_EXAMPLE, TEXT
 from deconflict.api.schemas_out import Error, FieldReason, Filing, Out
 from deconflict.domain.errors import FieldError, ValidationError
 from deconflict.domain.parse import notice_to_json
-from deconflict.domain.parties import Party, Role
+from deconflict.domain.parties import Party
 from deconflict.domain.volumes import PROTECTED_SITE_KIND, Notice
 from deconflict.formats.aco import read_aco
-from deconflict.formats.aco_export import AcoExportError, write_aco
 from deconflict.formats.aco_levels import LevelRules
-from deconflict.formats.gis import to_kml
-from deconflict.formats.notam import NotamChange, read_notam_file, write_notam_drafts
+from deconflict.formats.notam import NotamChange, read_notam_file
 from deconflict.formats.openair import Imported, parse_instant, read_openair
-from deconflict.formats.openair_write import write_openair
 from deconflict.services.broker import Broker, Forbidden
 from deconflict.services.filing_batch import file_all
-from deconflict.services.gis_views import visible_collection
 from deconflict.services.notam_changes import apply_notams
 
 router = APIRouter(tags=["formats"])
-
-TEXT = "text/plain"
-GEOJSON = "application/geo+json"
-KML = "application/vnd.google-earth.kml+xml"
+router.include_router(formats_export.router)  # the exports: one router for the app to include
 
 
 class ImportedNotice(Out):
@@ -161,30 +155,6 @@ KeepGoodQuery = Annotated[
 ]
 IMPORTED = "Every notice filed (each as `POST /v1/notices` answers), with the lines it came from."
 BAD_FILE = "A record that cannot be read (each named by line, set and field), or a notice the broker refuses."
-
-ACO_EXAMPLE = """OPER/INHERENT RESOLVE//
-MSGID/ACO/CAOC//
-GEODATUM/WGE//
-PERIOD/300400ZSEP2015/301600ZSEP2015//
-ACMID/ACM:ROZ/NAME:RAQQA/CIRCLE/USE:CAP//
-CIRCLE/LATM:3557N03901E/RADIUS:15NM//
-EFFLEVEL/FLFL:FL200-FL300//
-"""
-OPENAIR_EXAMPLE = """AC Q
-AN HMEIMIM TRA
-AI hmeimim-tra
-AL SFC
-AH FL150
-AA 2015-09-30T06:00Z/2015-09-30T18:00Z
-V X=35:24:00 N 035:57:00 E
-DC 5
-"""
-NOTAM_EXAMPLE = """(A0412/15 NOTAMN
-Q) OSTT/QRTCA/IV/BO/W/000/150/3524N03557E005
-A) OSTT B) 1509300600 C) 1509301800
-E) TEMPORARY RESTRICTED AREA ACTIVATED AROUND HMEIMIM.
-F) SFC G) FL150)
-"""
 
 
 def _import_route(path: str, what: str, example: str, doc: str) -> Callable[[Any], Any]:
@@ -306,115 +276,3 @@ def _window(start: str | None, end: str | None) -> tuple[float, float] | None:
     if bounds[1] <= bounds[0]:
         raise ValidationError.at("query.end", "must be after start")
     return bounds[0], bounds[1]
-
-
-# ---------------------------------------------------------------- exports
-
-
-def _own_live(broker: Broker, caller: Party) -> list[Notice]:
-    """The caller's own live notices and sites (the admin: every one), oldest id first."""
-    party = None if caller.role is Role.ADMIN else caller.name
-    with broker.store.begin(write=False) as repo:
-        found = [n for n in repo.list_notices(party=party) if n.state.is_live]
-    return sorted(found, key=lambda n: str(n.id))
-
-
-def _text(example: str, what: str) -> dict[int | str, dict[str, Any]]:
-    return {200: {"description": what, "content": {TEXT: {"schema": {"type": "string"}, "example": example}}}}
-
-
-def _plain(text: str) -> PlainTextResponse:
-    return PlainTextResponse(text, media_type=TEXT)
-
-
-NAME = r"^[A-Za-z0-9._-](?:[A-Za-z0-9 ._-]{0,58}[A-Za-z0-9._-])?$"
-"""An ACO field written by the caller: no '/', no line break, no edge spaces."""
-
-
-@router.get(
-    "/exports/aco",
-    summary="Your live notices as an ACO",
-    description="One measure per notice (one APERIOD per volume), figures rounded outward (docs/formats.md). "
-    "An empty ACO (header only) when you have none. W84 heights have no ACO form: 422 naming the notice.",
-    response_class=PlainTextResponse,
-    responses=_text(ACO_EXAMPLE, "The ACO message."),
-)
-def export_aco(
-    caller: Caller,
-    broker: BrokerDep,
-    operation: Annotated[str, Query(description="The OPER set.", pattern=NAME)] = "DECONFLICT",
-    originator: Annotated[str | None, Query(description="MSGID originator (default: you).", pattern=NAME)] = None,
-    aco_id: Annotated[str | None, Query(description="The ACOID set (default: you).", pattern=NAME)] = None,
-) -> Response:
-    try:
-        text = write_aco(_own_live(broker, caller), operation, originator or caller.name, aco_id or caller.name)
-    except AcoExportError as e:
-        raise ValidationError.at("notices", str(e)) from None
-    return _plain(text)
-
-
-@router.get(
-    "/exports/openair",
-    summary="Your live notices as OpenAir",
-    description="For crews' flight-bag tools: one record per volume (docs/formats.md). Corridors, orbits and W84 "
-    "heights have no OpenAir form: 422 naming the notice and volume, nothing written.",
-    response_class=PlainTextResponse,
-    responses=_text(OPENAIR_EXAMPLE, "The OpenAir file."),
-)
-def export_openair(caller: Caller, broker: BrokerDep) -> Response:
-    return _plain(write_openair(_own_live(broker, caller)))
-
-
-@router.get(
-    "/exports/notam",
-    summary="Your live notices as NOTAMN drafts",
-    description="One draft per volume, for a person to number, complete and issue: the Q-line's circle and flight "
-    "levels enclose the volume, F)/G) state the band (docs/formats.md).",
-    response_class=PlainTextResponse,
-    responses=_text(NOTAM_EXAMPLE, "The drafts."),
-)
-def export_notam(
-    caller: Caller,
-    broker: BrokerDep,
-    fir: Annotated[str, Query(description="The Q-line's FIR (4 capital letters).", pattern="^[A-Z]{4}$")],
-    location: Annotated[str | None, Query(description="Item A) (default: the FIR).", pattern="^[A-Z]{4}$")] = None,
-    notice: Annotated[str | None, Query(description="Only this notice of yours (its id).", max_length=300)] = None,
-) -> Response:
-    notices = _own_live(broker, caller)
-    if notice is not None:
-        notices = [n for n in notices if n.id == notice]
-        if not notices:
-            raise ValidationError.at("query.notice", "no live notice of yours has this id")
-    return _plain(write_notam_drafts(notices, fir, location or fir, broker.limits.min_altitude_m))
-
-
-AllQuery = Annotated[bool, Query(alias="all", description="Resolved conflicts too (default: open ones only).")]
-SEEN = (
-    "What you may see, exactly as the JSON API shows it: your notices, every protected site, others' notices only "
-    "at `full` disclosure, and your conflicts' slices exact, on the grid or coarse as disclosed (docs/formats.md)."
-)
-
-
-@router.get(
-    "/exports/geojson",
-    summary="What you may see, as GeoJSON",
-    description=SEEN + " A FeatureCollection; each feature's `layer` is `notice`, `site` or `conflict`.",
-    response_class=Response,
-    responses={
-        200: {"description": "A GeoJSON FeatureCollection.", "content": {GEOJSON: {"schema": {"type": "object"}}}}
-    },
-)
-def export_geojson(caller: Caller, broker: BrokerDep, all_: AllQuery = False) -> Response:
-    body = json.dumps(visible_collection(broker, caller, all_), indent=1) + "\n"
-    return Response(body, media_type=GEOJSON)
-
-
-@router.get(
-    "/exports/kml",
-    summary="What you may see, as KML",
-    description=SEEN + " KML 2.2, outlines on the ground, each feature's properties as its description.",
-    response_class=Response,
-    responses={200: {"description": "A KML 2.2 document.", "content": {KML: {"schema": {"type": "string"}}}}},
-)
-def export_kml(caller: Caller, broker: BrokerDep, all_: AllQuery = False) -> Response:
-    return Response(to_kml(visible_collection(broker, caller, all_), caller.name), media_type=KML)
