@@ -375,9 +375,9 @@ def every_endpoint(s: Scenario) -> Iterator[tuple[str, str, dict[str, Any] | Non
     yield "GET", "/v1/audit/key", None
     yield "PUT", "/v1/webhook", {"url": "https://hooks.invalid/x", "secret": "s" * 20}
     yield "DELETE", "/v1/webhook", None
-    for fmt in ("aco", "openair", "notam"):
+    for fmt in ("aco", "openair", "notam", "geozones"):
         yield "POST", f"/v1/imports/{fmt}", None
-    for fmt in ("aco", "openair", "notam?fir=OSTT", "geojson", "kml"):
+    for fmt in ("aco", "openair", "notam?fir=OSTT", "geojson", "kml", "geozones?country=SYR"):
         yield "GET", f"/v1/exports/{fmt}", None
     for base in ("/v1/notices", "/v1/protected-sites"):
         yield "POST", base, circle_notice(id="unauthenticated-try")
@@ -859,6 +859,10 @@ def test_exports_hold_the_callers_own_notices_and_gis_exactly_what_it_may_see(ap
             r = get(api, viewer, t, f"/v1/exports/{fmt}", **params)
             assert r.status_code == 200, (viewer, fmt, r.text)
             assert {n.short for n in NOTICES if n.short in r.text} == own, (viewer, fmt)
+        zones = get(api, viewer, t, "/v1/exports/geozones", country="SYR")
+        assert zones.status_code == 200, zones.text
+        own_sites = {n.short for n in NOTICES if n.site and n.short in own}
+        assert {z["identifier"] for z in zones.json()["features"]} == own_sites, viewer
         r = get(api, viewer, t, "/v1/exports/geojson", all="true")
         assert r.status_code == 200 and r.headers["content-type"].startswith("application/geo+json"), r.text
         features = [f["properties"] for f in r.json()["features"]]

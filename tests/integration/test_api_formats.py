@@ -13,6 +13,7 @@ from api_support import Api, circle_notice
 
 from deconflict.domain.parse import parse_notice
 from deconflict.formats.aco import read_aco
+from deconflict.formats.ed269 import read_geozones
 from deconflict.formats.notam import read_notams
 from deconflict.formats.openair import read_openair
 from deconflict.services.wire import notice_json
@@ -257,3 +258,44 @@ def test_a_notamr_updates_the_notice_of_the_notam_it_names_and_a_notamc_ends_it(
     # and it cannot end twice
     r = post(api, gcaa, "notam", notam("A0431/15", "C", "A0412/15"), site="true")
     assert r.status_code == 422 and "already ended" in r.text, r.text
+
+
+_DAY = (1443571200.0, 1443657600.0)
+GEOZONES = (Path(__file__).parents[1] / "fixtures" / "formats" / "geozones.json").read_text()
+
+
+def test_geozones_file_as_the_authoritys_protected_sites_and_export_back(api: Api) -> None:
+    assert post(api, "us-af", "geozones", GEOZONES).status_code == 403, "zones are protected sites: authorities"
+    window = {"start": "2015-09-30T00:00Z", "end": "2015-10-01T00:00Z"}
+    r = post(api, "sy-gcaa", "geozones", GEOZONES)  # a permanent zone without a window: named, nothing filed
+    assert r.status_code == 422
+    assert [d["field"] for d in r.json()["detail"]] == ["features[2].applicability[0].permanent", "body"]
+    r = post(api, "sy-gcaa", "geozones", GEOZONES, **window)
+    assert r.status_code == 201, r.text
+    filed = r.json()["filed"]
+    assert [(f["zone"], f["filing"]["notice"]["id"]) for f in filed] == [
+        ("features[0]", "sy-gcaa:OSH001"),
+        ("features[1]", "sy-gcaa:OSH002"),
+        ("features[2]", "sy-gcaa:OSH003"),
+    ]
+    assert all(f["filing"]["notice"]["protected_site"] for f in filed)
+    back = api.as_("sy-gcaa").get("/v1/exports/geozones", params={"country": "SYR"})
+    assert back.status_code == 200 and back.headers["content-type"].startswith("application/json")
+    zones, problems = read_geozones(back.text, "sy-gcaa")
+    assert problems == []
+    assert [z.notice.volumes for z in zones] == [z.notice.volumes for z in read_geozones(GEOZONES, "x", None, _DAY)[0]]
+    # a schema fault is named by its JSON path, and a broker refusal by the zone's field
+    bad = GEOZONES.replace('"country": "SYR"', '"country": "SY"', 1)
+    r = post(api, "sy-gcaa", "geozones", bad, **window)
+    assert r.status_code == 422 and r.json()["detail"][0]["field"] == "features[0].country", r.text
+    api.clock.t += 86400 * 3  # the zones' 2015 windows have ended
+    r = post(
+        api,
+        "sy-gcaa",
+        "geozones",
+        GEOZONES.replace("OSH00", "NEW00"),
+        start="2015-10-03T01:00Z",
+        end="2015-10-03T02:00Z",
+    )
+    assert r.status_code == 422, r.text
+    assert r.json()["detail"][0]["field"] == "features[0].applicability[0].endDateTime", r.text

@@ -13,6 +13,7 @@ fuzzer can use it:
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -51,7 +52,12 @@ READS_A_BODY = {
 }
 """Every operation whose route reads a JSON body (``Body`` or ``optional_body``)."""
 
-READS_TEXT = {("post", "/v1/imports/aco"), ("post", "/v1/imports/openair"), ("post", "/v1/imports/notam")}
+READS_TEXT = {
+    ("post", "/v1/imports/aco"),
+    ("post", "/v1/imports/openair"),
+    ("post", "/v1/imports/notam"),
+    ("post", "/v1/imports/geozones"),
+}
 """Every operation whose body is a file's text (``text/plain``): the airspace formats' imports."""
 
 OBJECT_KEYS: dict[str, frozenset[str]] = {
@@ -559,6 +565,16 @@ def test_real_responses_validate_against_their_documented_schemas(api: Api, spec
     notam = "(A0001/15 NOTAMN\nQ) OSTT/QRTCA/IV/BO/W/000/150/2100N05100E005\nA) OSTT B) 1509301300 C) 1509301500\n"
     notam += "E) TEST)\n"
     f.call("sy-gcaa", "post", "/v1/imports/notam", content=notam, headers=text, params={"site": "true"}, status=201)
+    zone = {"identifier": "Z1", "country": "SYR", "type": "COMMON", "restriction": "PROHIBITED"}
+    zone["applicability"] = [{"startDateTime": "2015-09-30T13:00:00Z", "endDateTime": "2015-09-30T15:00:00Z"}]
+    circle = {"type": "Circle", "center": [51.5, 21.5], "radius": 3000}
+    limits = {"lowerLimit": 0, "lowerVerticalReference": "AMSL", "upperLimit": 500, "upperVerticalReference": "AMSL"}
+    zone["geometry"] = [{"uomDimensions": "M", **limits, "horizontalProjection": circle}]
+    zones = json.dumps({"features": [zone]})
+    filed = f.call("sy-gcaa", "post", "/v1/imports/geozones", content=zones, headers=text, status=201)
+    assert filed["filed"][0]["zone"] == "features[0]"
+    back = f.call("sy-gcaa", "get", "/v1/exports/geozones", params={"country": "SYR"}, status=200)
+    assert [z["identifier"] for z in back["features"]][-1] == "Z1"
 
     every = {
         (method, path, status)

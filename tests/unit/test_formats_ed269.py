@@ -95,6 +95,12 @@ SCHEMA_CASES = [
     (_set([*G0, "lowerLimit"], "0"), "features[0].geometry[0].lowerLimit", "is not of type 'number'"),
     (_set(["features", 1, "applicability", 0, "permanent"], "MAYBE"), "features[1].applicability[0].permanent", ""),
     (_set(["features"], _DELETE), "features", "is required"),
+    (_set([*G0, "horizontalProjection", "type"], "Square"), "features[0].geometry[0].horizontalProjection.type", ""),
+    (
+        _set([*G0, "horizontalProjection", "edge"], 1),
+        "features[0].geometry[0].horizontalProjection.edge",
+        "not a field",
+    ),
 ]
 
 

@@ -19,10 +19,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import Field
+from pydantic.json_schema import SkipJsonSchema
 
 from deconflict.api import formats_export
 from deconflict.api.deps import BrokerDep, Caller
-from deconflict.api.formats_export import ACO_EXAMPLE, NOTAM_EXAMPLE, OPENAIR_EXAMPLE, TEXT
+from deconflict.api.formats_export import ACO_EXAMPLE, GEOZONES_EXAMPLE, NOTAM_EXAMPLE, OPENAIR_EXAMPLE, TEXT
 from deconflict.api.schemas_out import Error, FieldReason, Filing, Out
 from deconflict.domain.errors import FieldError, ValidationError
 from deconflict.domain.parse import notice_to_json
@@ -30,6 +31,7 @@ from deconflict.domain.parties import Party
 from deconflict.domain.volumes import PROTECTED_SITE_KIND, Notice
 from deconflict.formats.aco import read_aco
 from deconflict.formats.aco_levels import LevelRules
+from deconflict.formats.ed269 import Zone, read_geozones
 from deconflict.formats.notam import NotamChange, read_notam_file
 from deconflict.formats.openair import Imported, parse_instant, read_openair
 from deconflict.services.broker import Broker, Forbidden
@@ -44,6 +46,9 @@ class ImportedNotice(Out):
     lines: list[int] = Field(description="The lines of the file the notice was read from (one per volume).")
     rules_applied: list[str] = Field(description="Each explicit rule the reader applied (SFC, UNL, …).")
     filing: Filing = Field(description="The filing's answer, as `POST /v1/notices` gives it.")
+    zone: str | SkipJsonSchema[None] = Field(
+        default=None, description="ED-269 geozones only: the zone's JSON path in the document (`features[0]`)."
+    )
 
 
 class ImportResult(Out):
@@ -65,6 +70,8 @@ class _Read:
     """False when nothing of the file is good whatever the records (an ACO's header is wrong)."""
     notams: list[Imported | NotamChange] | None = None
     """A NOTAM file's records in order (NOTAMN, NOTAMR, NOTAMC), applied instead of filing notices."""
+    zones: list[Zone] | None = None
+    """An ED-269 document's zones: named by JSON path, not by line."""
 
 
 def _text_body(example: str, what: str) -> dict[str, Any]:
@@ -102,8 +109,9 @@ def _may_file(caller: Party, site: bool) -> None:
 
 
 def _file(broker: Broker, caller: Party, read: _Read, site: bool, keep_good: bool) -> JSONResponse:
-    if read.problems and (not keep_good or not read.whole):
-        why = "the message's header is wrong" if not read.whole else "keep_good=true files the records read whole"
+    if read.problems and (not keep_good or not read.whole or not read.lines):
+        why = "keep_good=true files the records read whole"
+        why = "the message's header is wrong" if not read.whole else why if read.lines else "no record is whole"
         raise ValidationError(
             [*read.problems, FieldError("body", f"{len(read.problems)} problem(s); nothing filed ({why})")]
         )
@@ -120,6 +128,8 @@ def _file(broker: Broker, caller: Party, read: _Read, site: bool, keep_good: boo
         {"lines": list(lines), "rules_applied": list(said), "filing": r.body}
         for r, lines, said in zip(replies, read.lines, read.said, strict=True)
     ]
+    for f, z in zip(filed, read.zones or [], strict=False):
+        f["zone"] = z.path
     skipped = [{"field": p.path, "reason": p.reason} for p in read.problems]
     return JSONResponse({"filed": filed, "skipped": skipped}, status_code=201)
 
@@ -129,6 +139,9 @@ def _located(e: FieldError, read: _Read) -> FieldError:
     m = re.fullmatch(r"\[(\d+)\]\.?(?:volumes\[(\d+)\]\.?)?(.*)", e.path)
     if m is None or int(m[1]) >= len(read.lines):
         return e
+    if read.zones is not None:
+        z = read.zones[int(m[1])].locate(FieldError(e.path.partition("]")[2].lstrip("."), e.reason))
+        return FieldError(z.path, f"{z.reason} (nothing filed)")
     lines = read.lines[int(m[1])]
     line = lines[int(m[2])] if m[2] is not None and int(m[2]) < len(lines) else lines[0]
     return FieldError(f"line {line}, {m[3] or 'record'}", f"{e.reason} (nothing filed)")
@@ -254,6 +267,30 @@ def _change_said(r: NotamChange) -> tuple[str, ...]:
     if r.replacement is None:
         return (f"NOTAMC: ends the notice filed from {r.names.replace('-', '/')}",)
     return (f"NOTAMR: replaces the volumes of the notice filed from {r.names.replace('-', '/')}", *r.replacement.said)
+
+
+@_import_route(
+    "/imports/geozones",
+    "an ED-269 geozone",
+    GEOZONES_EXAMPLE,
+    "UAS geographical zones (ED-269 JSON, sent as its text) as your protected sites (an authority only), checked "
+    "against our JSON Schema of the format: every fault by its JSON path (docs/formats.md). Permanent zones are "
+    "active from `start` to `end`; recurring schedules are refused.",
+)
+async def import_geozones(
+    request: Request,
+    caller: Caller,
+    broker: BrokerDep,
+    keep_good: KeepGoodQuery = False,
+    start: Annotated[str | None, Query(description="RFC 3339: activation start of permanent zones.")] = None,
+    end: Annotated[str | None, Query(description="RFC 3339: activation end of permanent zones.")] = None,
+) -> JSONResponse:
+    _may_file(caller, True)
+    window = _window(start, end)
+    text = await _body_text(request)
+    zones, problems = read_geozones(text, caller.name, broker.limits, window)
+    read = _Read([z.notice for z in zones], [()] * len(zones), [z.said for z in zones], problems, zones=zones)
+    return await _run(broker, caller, read, True, keep_good)
 
 
 async def _run(broker: Broker, caller: Party, read: _Read, site: bool, keep_good: bool) -> JSONResponse:

@@ -8,13 +8,15 @@ import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from fastapi.responses import PlainTextResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from deconflict.api.deps import BrokerDep, Caller
 from deconflict.domain.errors import ValidationError
 from deconflict.domain.parties import Party, Role
 from deconflict.domain.volumes import Notice
 from deconflict.formats.aco_export import AcoExportError, write_aco
+from deconflict.formats.ed269 import write_geozones
+from deconflict.formats.ed269_schema import SCHEMA
 from deconflict.formats.gis import to_kml
 from deconflict.formats.notam import write_notam_drafts
 from deconflict.formats.openair_write import write_openair
@@ -44,6 +46,30 @@ AA 2015-09-30T06:00Z/2015-09-30T18:00Z
 V X=35:24:00 N 035:57:00 E
 DC 5
 """
+GEOZONES_EXAMPLE = json.dumps(
+    {
+        "features": [
+            {
+                "identifier": "OSH001",
+                "country": "SYR",
+                "type": "COMMON",
+                "restriction": "PROHIBITED",
+                "applicability": [{"startDateTime": "2015-09-30T06:00:00Z", "endDateTime": "2015-09-30T18:00:00Z"}],
+                "geometry": [
+                    {
+                        "uomDimensions": "M",
+                        "lowerLimit": 0,
+                        "lowerVerticalReference": "AMSL",
+                        "upperLimit": 1500,
+                        "upperVerticalReference": "AMSL",
+                        "horizontalProjection": {"type": "Circle", "center": [35.95, 35.4], "radius": 5000},
+                    }
+                ],
+            }
+        ]
+    },
+    indent=1,
+)
 NOTAM_EXAMPLE = """(A0412/15 NOTAMN
 Q) OSTT/QRTCA/IV/BO/W/000/150/3524N03557E005
 A) OSTT B) 1509300600 C) 1509301800
@@ -159,3 +185,24 @@ def export_geojson(caller: Caller, broker: BrokerDep, all_: AllQuery = False) ->
 )
 def export_kml(caller: Caller, broker: BrokerDep, all_: AllQuery = False) -> Response:
     return Response(to_kml(visible_collection(broker, caller, all_), caller.name), media_type=KML)
+
+
+GEOZONES = {k: v for k, v in SCHEMA.items() if k != "$schema"}
+"""Our schema of an ED-269 document, as the export's response schema (what we write passes it)."""
+
+
+@router.get(
+    "/exports/geozones",
+    summary="Your live protected sites as ED-269 geozones",
+    description="One zone per site (docs/formats.md): limits in metres, AMSL or WGS84, one applicability window "
+    "per window. Corridors, orbits and flight levels have no ED-269 form: 422 naming the site.",
+    response_model=None,
+    responses={200: {"description": "An ED-269 document.", "content": {"application/json": {"schema": GEOZONES}}}},
+)
+def export_geozones(
+    caller: Caller,
+    broker: BrokerDep,
+    country: Annotated[str, Query(description="ISO 3166 alpha-3 country of the zones.", pattern="^[A-Z]{3}$")],
+) -> JSONResponse:
+    sites = [n for n in _own_live(broker, caller) if n.protected]
+    return JSONResponse(write_geozones(sites, country))

@@ -65,6 +65,14 @@ def json_path(parts: Any) -> str:
 
 
 def _schema_error(e: SchemaError) -> FieldError:
+    if e.validator == "oneOf" and e.context and isinstance(e.instance, dict):
+        # a horizontal projection: report the faults of the shape its "type" names
+        branch = {"Circle": 0, "Polygon": 1}.get(str(e.instance.get("type")))
+        if branch is None:
+            return FieldError(json_path([*e.absolute_path, "type"]), "must be Polygon or Circle")
+        inner = [x for x in e.context if x.relative_schema_path and x.relative_schema_path[0] == branch]
+        if inner:
+            return _schema_error(max(inner, key=lambda x: len(x.absolute_path)))
     path = json_path(e.absolute_path)
     if e.validator == "required" and isinstance(e.instance, dict):
         missing = [k for k in e.validator_value if k not in e.instance]

@@ -108,14 +108,7 @@ _VOLUME = {
         "lowerVerticalReference": _REFERENCE,
         "upperLimit": {"type": "number"},
         "upperVerticalReference": _REFERENCE,
-        "horizontalProjection": {
-            "type": "object",
-            "required": ["type"],
-            "properties": {"type": {"enum": ["Polygon", "Circle"]}},
-            "if": {"properties": {"type": {"const": "Circle"}}},
-            "then": _CIRCLE,
-            "else": _POLYGON,
-        },
+        "horizontalProjection": {"oneOf": [_CIRCLE, _POLYGON]},
     },
 }
 REASONS = [
