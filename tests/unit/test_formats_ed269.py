@@ -160,6 +160,7 @@ RULE_CASES = [
     ),
     (_set(["features", 2, "identifier"], "OSH001"), "features[2].identifier"),
     (_set([*G0, "upperLimit"], -5000), "features[0].geometry[0].upperLimit"),  # below the floor
+    (_set([*G0, "horizontalProjection", "center"], [35.9, 95.0]), "features[0].geometry[0].horizontalProjection"),
 ]
 
 

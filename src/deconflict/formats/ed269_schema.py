@@ -21,14 +21,13 @@ _YES_NO = {"enum": ["YES", "NO"]}
 _REFERENCE = {"enum": ["AGL", "AMSL", "WGS84"]}
 _POSITION = {
     "type": "array",
-    "prefixItems": [
-        {"type": "number", "minimum": -180, "maximum": 180},
-        {"type": "number", "minimum": -90, "maximum": 90},
-    ],
-    "items": False,
+    "items": {"type": "number", "minimum": -180, "maximum": 180},
     "minItems": 2,
+    "maxItems": 2,
 }
-"""A GeoJSON position: longitude, latitude (no height: the limits give the heights)."""
+"""A GeoJSON position: longitude, latitude (no height: the limits give the heights). The
+latitude's range is checked by the reader (a tuple schema, ``prefixItems``, is not read the same
+way by every OpenAPI tool)."""
 
 _POLYGON = {
     "type": "object",
