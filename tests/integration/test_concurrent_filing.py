@@ -224,3 +224,39 @@ def test_the_probe_rule_looks_near_under_the_lock_when_the_hidden_conflict_went_
     events, _ = api.broker.visible_events(api.broker.party("root"), before)
     charged = [e.data for e in events if e.type == "probe.charged"]
     assert [(c["party"], c["notice"]) for c in charged] == [("us-af", "us-af:us")]
+
+
+OPENAIR_NEAR_US = """AC R
+AN RU BOX
+AL FL100
+AH FL250
+DP 35:10:00 N 036:30:00 E
+DP 35:10:00 N 036:50:00 E
+DP 35:30:00 N 036:50:00 E
+"""
+
+
+def test_an_import_over_the_api_makes_no_exact_geometry_under_the_filing_lock(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file of many notices is one request: its detection runs before the lock as a filing's
+    does, and under it only what changed meanwhile is checked (issue 11 §6)."""
+    assert api.as_("us-af").post("/v1/notices", json=circle_notice(id="us")).status_code == 201
+    held: list[bool] = []
+    real = strategic.separation
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        held.append(filing_lock_held(api))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(strategic, "separation", spy)
+    r = api.as_("ru-vks").post(
+        "/v1/imports/openair",
+        content=OPENAIR_NEAR_US.encode(),
+        headers={"Content-Type": "text/plain"},
+        params={"start": "2015-09-30T07:00Z", "end": "2015-09-30T11:00Z"},
+    )
+    assert r.status_code == 201, r.text
+    [filed] = r.json()["filed"]
+    assert len(filed["filing"]["conflicts"]) == 1
+    assert held and not any(held), f"{held.count(True)} of {len(held)} distance checks ran under the lock"

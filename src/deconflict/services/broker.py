@@ -137,6 +137,18 @@ class Reply:
 
 
 @dataclass(frozen=True)
+class Prepared:
+    """A filing or an update's new version, parsed and detected before the filing lock
+    (:meth:`Broker.prepare`, :meth:`Broker.prepare_update`), to be written under it."""
+
+    notice: Notice
+    said: Said
+    seen: Detected
+    early: EarlyHints | None
+    grid: SliceGrid
+
+
+@dataclass(frozen=True)
 class NoticeFilter:
     party: str | None = None
     state: NoticeState | None = None
@@ -426,12 +438,8 @@ class Broker:
 
     def file(self, caller: Party, body: Any, *, site: bool = False, idempotency_key: str | None = None) -> Reply:
         """File a notice (or, with ``site``, a protected site) for the caller."""
-        self._filer(caller, site)
-        said: Said = []
-        notice = self._parse(caller, body, site, said)
+        p = self.prepare(caller, body, site=site)
         digest = sha256_hex(canonical_json({"op": "file", "site": site, "body": body}))
-        seen, early = self._detect(caller, notice)
-        grid = preslice(self.policy.grid, seen.conflicts)
         with self._write(caller) as tx:
             if idempotency_key is not None:
                 prior = tx.repo.idempotent_response(caller.name, idempotency_key)
@@ -442,14 +450,27 @@ class Broker:
                             f"{idempotency_key!r} was already used for a different request; use a new key",
                         )
                     return Reply(prior[1], prior[2], replayed=True)
-            found = settle(tx.repo, seen, self.settings.separation, self.limits)
-            result = self.notices.file_in(tx.repo, notice, now=tx.now, found=found)
-            near = settle_near(tx.repo, seen)
-            body_out = self._record(tx, caller, "notice.filed", result, grid, early, found, near)
-            body_out["defaults"] = said
+            body_out = self.file_prepared(tx, caller, p)
             if idempotency_key is not None:
                 tx.repo.save_idempotent_response(caller.name, idempotency_key, digest, 201, body_out, tx.now)
             return Reply(201, body_out)
+
+    def prepare(self, caller: Party, body: Any, *, site: bool = False) -> Prepared:
+        """Before the filing lock: a filing's role check, parsing and detection (:meth:`_detect`)."""
+        self._filer(caller, site)
+        said: Said = []
+        notice = self._parse(caller, body, site, said)
+        return self._prepared(caller, notice, said, notice)
+
+    def file_prepared(self, tx: _Tx, caller: Party, p: Prepared) -> dict[str, Any]:
+        """Under the filing lock (``tx`` from :meth:`write`): file what :meth:`prepare` made, its
+        conflicts brought up to date; the response body of ``POST /v1/notices``."""
+        found = settle(tx.repo, p.seen, self.settings.separation, self.limits)
+        result = self.notices.file_in(tx.repo, p.notice, now=tx.now, found=found)
+        near = settle_near(tx.repo, p.seen)
+        body_out = self._record(tx, caller, "notice.filed", result, p.grid, p.early, found, near)
+        body_out["defaults"] = p.said
+        return body_out
 
     def update(self, caller: Party, notice_id: str, body: Any, replaces_version: int | None, site: bool) -> Reply:
         self._filer(caller, site)
@@ -466,30 +487,59 @@ class Broker:
             raise ValidationError.at("replaces_version", "required: the version this update replaces")
         if isinstance(replaces_version, bool) or not isinstance(replaces_version, int) or replaces_version < 1:
             raise ValidationError.at("replaces_version", f"must be a whole number ≥ 1, got {replaces_version!r}")
+        p = self._prepared_update(caller, notice_id, notice, said)
+        with self._write(caller) as tx:
+            return Reply(200, self.update_prepared(tx, caller, notice_id, replaces_version, p, site))
+
+    def prepare_update(self, caller: Party, notice_id: str, body: Any, *, site: bool = False) -> Prepared:
+        """Before the filing lock: an update's role check, parsing and detection of the new version
+        (``body`` without ``replaces_version``: :meth:`update_prepared` takes it)."""
+        self._filer(caller, site)
+        said: Said = []
+        notice = self._parse(caller, body, site, said)
+        return self._prepared_update(caller, notice_id, notice, said)
+
+    def _prepared_update(self, caller: Party, notice_id: str, notice: Notice, said: Said) -> Prepared:
         if notice.id is not None and notice.id != notice_id:
             raise ValidationError.at("id", f"must be {notice_id!r} (the notice in the URL) or left out")
-        seen, early = self._detect(caller, replace(notice, id=notice_id))
-        grid = preslice(self.policy.grid, seen.conflicts)
-        with self._write(caller) as tx:
-            self._visible_notice(tx.repo, caller, notice_id, site)
-            found = settle(tx.repo, seen, self.settings.separation, self.limits)
-            result = self.notices.update_in(tx.repo, notice_id, replaces_version, notice, now=tx.now, found=found)
-            near = settle_near(tx.repo, seen)
-            body_out = self._record(tx, caller, "notice.updated", result, grid, early, found, near)
-            # the id is the URL's, not a default
-            body_out["defaults"] = [d for d in said if d["field"].rsplit(".", 1)[-1] != "id"]
-            return Reply(200, body_out)
+        return self._prepared(caller, notice, said, replace(notice, id=notice_id))
+
+    def _prepared(self, caller: Party, notice: Notice, said: Said, detect_as: Notice) -> Prepared:
+        seen, early = self._detect(caller, detect_as)
+        return Prepared(notice, said, seen, early, preslice(self.policy.grid, seen.conflicts))
+
+    def update_prepared(
+        self, tx: _Tx, caller: Party, notice_id: str, replaces_version: int, p: Prepared, site: bool
+    ) -> dict[str, Any]:
+        """Under the filing lock: write the new version :meth:`prepare_update` made; the response
+        body of ``PUT /v1/notices/{id}``."""
+        self._visible_notice(tx.repo, caller, notice_id, site)
+        found = settle(tx.repo, p.seen, self.settings.separation, self.limits)
+        result = self.notices.update_in(tx.repo, notice_id, replaces_version, p.notice, now=tx.now, found=found)
+        near = settle_near(tx.repo, p.seen)
+        body_out = self._record(tx, caller, "notice.updated", result, p.grid, p.early, found, near)
+        # the id is the URL's, not a default
+        body_out["defaults"] = [d for d in p.said if d["field"].rsplit(".", 1)[-1] != "id"]
+        return body_out
 
     def set_state(
         self, caller: Party, notice_id: str, state: NoticeState, replaces_version: int | None, site: bool
     ) -> Reply:
+        if not caller.role.files_notices:  # before the lock, and again in set_state_in for its other callers
+            raise Forbidden(f"{caller.role.a} does not change notices")
+        with self._write(caller) as tx:
+            return Reply(200, self.set_state_in(tx, caller, notice_id, state, replaces_version, site))
+
+    def set_state_in(
+        self, tx: _Tx, caller: Party, notice_id: str, state: NoticeState, replaces_version: int | None, site: bool
+    ) -> dict[str, Any]:
+        """Under the filing lock: activate, end or cancel; the response body."""
         if not caller.role.files_notices:
             raise Forbidden(f"{caller.role.a} does not change notices")
         verb = {NoticeState.ACTIVE: "activated", NoticeState.ENDED: "ended", NoticeState.CANCELLED: "cancelled"}
-        with self._write(caller) as tx:
-            self._visible_notice(tx.repo, caller, notice_id, site)
-            result = self.notices.set_state_in(tx.repo, notice_id, caller.name, state, replaces_version, now=tx.now)
-            return Reply(200, self._record(tx, caller, f"notice.{verb[state]}", result))
+        self._visible_notice(tx.repo, caller, notice_id, site)
+        result = self.notices.set_state_in(tx.repo, notice_id, caller.name, state, replaces_version, now=tx.now)
+        return self._record(tx, caller, f"notice.{verb[state]}", result)
 
     def _visible_notice(self, repo: BrokerRepository, caller: Party, notice_id: str, site: bool) -> Notice:
         """The notice if the caller may see it under this path; else the same 404 as a missing one."""
