@@ -131,7 +131,12 @@ def run(db: str, workdir: Path, args: argparse.Namespace) -> dict[str, Any]:
         return subprocess.run([str(BIN / "deconflict"), *a], env=env, check=True, capture_output=True, text=True).stdout
 
     cli("db", "upgrade")
-    tokens = {p: cli("party", "add", p, "--role", "party").strip() for p in ("red", "blue", "green")}
+
+    def add(p: str) -> str:
+        together = ["--coalition", "allies"] if args.coalition and p in ("red", "green") else []
+        return cli("party", "add", p, "--role", "party", *together).strip()
+
+    tokens = {p: add(p) for p in ("red", "blue", "green")}
     port = free_port()
     lock_log = workdir / "lock.log"
     server = subprocess.Popen(
@@ -209,12 +214,19 @@ def main() -> None:
     ap.add_argument("--heavy", type=int, default=3, help="heavy filings, one after another (default 3)")
     ap.add_argument("--volumes", type=int, default=2, help="volumes of 1000 vertices in the heavy notice (2)")
     ap.add_argument("--neighbours", type=int, default=25, help="green notices near the heavy one (25: 50 conflicts)")
+    ap.add_argument(
+        "--coalition",
+        action="store_true",
+        help="red and green in one coalition: red sees green's notices whole, so its filings get resolution "
+        "hints and the probe rule looks for notices it does not see (both made before the lock)",
+    )
     ap.add_argument("--pg", default="postgresql+psycopg://postgres@127.0.0.1:5432/test", help="PostgreSQL base URL")
     args = ap.parse_args()
     console = Console(width=200)
     table = Table(
         title=f"another party's filing during a heavy one: {args.volumes} × 1000 vertices, {args.neighbours} "
-        f"neighbours ({platform.node()}, {os.cpu_count()} cores, {dt.date.today()})"
+        f"neighbours{', red and green allies' if args.coalition else ''} "
+        f"({platform.node()}, {os.cpu_count()} cores, {dt.date.today()})"
     )
     for col in (
         "store",

@@ -1,7 +1,7 @@
 // Every call goes to this broker with the party's token: what the page shows is what the API
 // gives that token, nothing more.
 
-import type { Alert, Conflict, Me, Notice } from "./types";
+import type { Alert, ComplianceReport, Conflict, Me, Message, Notice, Policy } from "./types";
 
 const TOKEN_KEY = "deconflict.console.token";
 
@@ -47,13 +47,20 @@ export class Api {
     }
   }
 
-  private async fetchJson<T>(path: string): Promise<{ body: T; next: string | null }> {
-    const resp = await fetch(path, { headers: this.headers({ Accept: "application/json" }) });
+  async post<T>(path: string, body: unknown): Promise<T> {
+    return (await this.fetchJson<T>(path, { method: "POST", body: JSON.stringify(body) })).body;
+  }
+
+  private async fetchJson<T>(path: string, init: RequestInit = {}): Promise<{ body: T; next: string | null }> {
+    const extra: Record<string, string> = { Accept: "application/json" };
+    if (init.body !== undefined) extra["Content-Type"] = "application/json";
+    const resp = await fetch(path, { ...init, headers: this.headers(extra) });
     if (!resp.ok) {
       let detail = resp.statusText;
       try {
-        const body = (await resp.json()) as { detail?: unknown };
+        const body = (await resp.json()) as { detail?: unknown; message?: unknown };
         if (typeof body.detail === "string") detail = body.detail;
+        else if (typeof body.message === "string") detail = body.message;
       } catch {
         // not JSON: keep the status text
       }
@@ -66,10 +73,32 @@ export class Api {
     return this.get<Me>("/v1/me");
   }
 
-  /** The theater's minimum notice, seconds (`GET /v1/policy`). */
-  async minNotice(): Promise<number | null> {
-    const policy = await this.get<{ notice?: { min_notice_s?: number } }>("/v1/policy");
-    return policy.notice?.min_notice_s ?? null;
+  /** The theater's agreed definitions: minimum notice, separation minima (`GET /v1/policy`). */
+  policy(): Promise<Policy> {
+    return this.get<Policy>("/v1/policy");
+  }
+
+  /** The broker's clock, ms since the epoch: the hotline's deadlines run on it. */
+  async brokerNow(): Promise<number> {
+    return Date.parse((await this.get<{ now: string }>("/console/now")).now);
+  }
+
+  messages(): Promise<Message[]> {
+    return this.all<Message>("/v1/messages");
+  }
+
+  acknowledge(id: string, state: "received" | "understood"): Promise<Message> {
+    return this.post<Message>(`/v1/messages/${encodeURIComponent(id)}/ack`, { state });
+  }
+
+  reply(to: Message, text: string): Promise<Message> {
+    // the API takes at most 200 characters of subject
+    const subject = (to.subject.startsWith("Re: ") ? to.subject : `Re: ${to.subject}`).slice(0, 200);
+    return this.post<Message>("/v1/messages", { in_reply_to: to.id, subject, text });
+  }
+
+  compliance(): Promise<ComplianceReport> {
+    return this.get<ComplianceReport>("/v1/reports/compliance");
   }
 
   notices(): Promise<Notice[]> {

@@ -23,21 +23,37 @@ function clockwise(pos: GeoJSON.Position[]): boolean {
 
 /** d3-geo reads rings on the sphere: an exterior ring must run clockwise (a counter-clockwise one,
  * as RFC 7946 GeoJSON has it, would be the whole globe but the shape), holes the other way. */
-function wound(rings: GeoJSON.Position[][]): GeoJSON.Position[][] {
-  return rings.map((r, i) => (clockwise(r) === (i === 0) ? r : [...r].reverse()));
+function wound(rings: GeoJSON.Position[][], d3: boolean): GeoJSON.Position[][] {
+  return rings.map((r, i) => (clockwise(r) === ((i === 0) === d3) ? r : [...r].reverse())).map((r) => (d3 ? r : closed(r)));
 }
 
-export function forD3(g: GeoJSON.Geometry): GeoJSON.Geometry {
+/** The ring with its last position exactly its first, as RFC 7946 and KML want (d3's circles end a
+ * rounding error away). */
+function closed(r: GeoJSON.Position[]): GeoJSON.Position[] {
+  const first = r[0];
+  return first && r.length > 1 ? [...r.slice(0, -1), [...first]] : r;
+}
+
+function rewind(g: GeoJSON.Geometry, d3: boolean): GeoJSON.Geometry {
   switch (g.type) {
     case "Polygon":
-      return { type: "Polygon", coordinates: wound(g.coordinates) };
+      return { type: "Polygon", coordinates: wound(g.coordinates, d3) };
     case "MultiPolygon":
-      return { type: "MultiPolygon", coordinates: g.coordinates.map(wound) };
+      return { type: "MultiPolygon", coordinates: g.coordinates.map((p) => wound(p, d3)) };
     case "GeometryCollection":
-      return { type: "GeometryCollection", geometries: g.geometries.map(forD3) };
+      return { type: "GeometryCollection", geometries: g.geometries.map((x) => rewind(x, d3)) };
     default:
       return g;
   }
+}
+
+export function forD3(g: GeoJSON.Geometry): GeoJSON.Geometry {
+  return rewind(g, true);
+}
+
+/** The other way round, as RFC 7946 has it (exterior counter-clockwise), for the exports. */
+export function forRfc7946(g: GeoJSON.Geometry): GeoJSON.Geometry {
+  return rewind(g, false);
 }
 
 function ring(points: LatLng[]): GeoJSON.Position[] {

@@ -1,84 +1,86 @@
-// The console: log in with a party's token, then the map, the hour and the live stream.
+// The console: log in with a party's token, then the map, the hour, the timeline, the side panels
+// (hotline, vertical view, compliance) and the live stream.
 
 import type { Topology } from "topojson-specification";
 import { Api, ApiError, savedToken, saveToken } from "./api";
-import { conflictActive, noticeActive, span, type Moment } from "./clock";
+import { span, type Moment } from "./clock";
+import { CompliancePanel } from "./compliance";
+import { $, download, partyColour, popup } from "./dom";
+import { toGeoJson, toKml } from "./export";
 import { alertLines, areaLines, isLate, noticeLines, sliceLines, utc } from "./format";
-import { forD3, outline } from "./geometry";
+import { HotlinePanel } from "./hotline";
 import { GeoMap, type Shape } from "./map";
+import { scene, type Item } from "./scene";
 import { EventStream } from "./stream";
-import type { Alert, Conflict, Notice } from "./types";
+import { Timeline } from "./timeline";
+import { LiveTracks } from "./tracks";
+import type { Alert, Conflict, Notice, Policy } from "./types";
+import { drawVertical } from "./vertical";
 
-function $(id: string): HTMLElement {
-  const el = document.getElementById(id);
-  if (!el) throw new Error(`the page has no #${id}`);
-  return el;
-}
-
-/** A steady colour per party, from its name. */
-function partyColour(party: string): string {
-  let h = 0;
-  for (const ch of party) h = (h * 31 + ch.charCodeAt(0)) % 360;
-  return `hsl(${(h * 47) % 360} 70% 42%)`;
-}
-
-function popup(ev: MouseEvent, lines: string[]): void {
-  const box = $("popup");
-  box.replaceChildren(
-    ...lines.map((l) => {
-      const div = document.createElement("div");
-      div.textContent = l;
-      return div;
-    }),
-  );
-  box.style.left = `${ev.clientX + 12}px`;
-  box.style.top = `${ev.clientY + 12}px`;
-  box.hidden = false;
-  ev.stopPropagation();
-}
+type Tab = "hotline" | "vertical" | "compliance";
 
 class Console {
   private notices: Notice[] = [];
   private sites: Notice[] = [];
   private conflicts: Conflict[] = [];
   private alerts: Alert[] = [];
-  private minNotice: number | null = null;
+  private policy: Policy | null = null;
   private moment: Moment = null;
+  private selectedNotice: string | null = null;
+  private selectedConflict: string | null = null;
   private framed = false;
   private refreshing: Promise<void> | null = null;
   private again = false;
   private readonly map: GeoMap;
+  private readonly timeline: Timeline;
+  private hotline: HotlinePanel | null = null;
+  private compliance: CompliancePanel;
   private stream: EventStream | null = null;
   private wasUp = false;
+  private party = "";
 
   constructor(private readonly api: Api) {
     this.map = new GeoMap($("map") as unknown as SVGSVGElement);
+    this.timeline = new Timeline($("timeline"), {
+      onNotice: (id) => this.select(id, null),
+      onConflict: (id) => this.select(null, id),
+    });
+    this.compliance = new CompliancePanel(api, $("panel-compliance"));
     document.addEventListener("click", () => ($("popup").hidden = true));
     const slider = $("hour") as HTMLInputElement;
     slider.addEventListener("input", () => this.setMoment(Number(slider.value) * 1000));
     $("now").addEventListener("click", () => this.setMoment(Date.now()));
     $("all-hours").addEventListener("click", () => this.setMoment(null));
+    for (const tab of ["hotline", "vertical", "compliance"] as const) $(`tab-${tab}`).addEventListener("click", () => this.showTab(tab));
+    $("export-geojson").addEventListener("click", () => this.export("geojson"));
+    $("export-kml").addEventListener("click", () => this.export("kml"));
   }
 
   async start(): Promise<void> {
     const me = await this.api.me();
+    this.party = me.party;
     $("who").textContent = `${me.party} · ${me.role}${me.coalition ? ` · ${me.coalition}` : ""}`;
     document.body.dataset["party"] = me.party;
-    this.minNotice = await this.api.minNotice();
+    this.policy = await this.api.policy();
     const world = await fetch("/console/countries-50m.json");
     if (!world.ok) throw new Error(`/console/countries-50m.json: ${world.status}`);
     this.map.setWorld((await world.json()) as Topology);
-    await this.refresh();
+    this.hotline = new HotlinePanel(this.api, me.party, $("panel-hotline"), (n) => {
+      $("tab-hotline").textContent = n ? `Hotline (${n})` : "Hotline";
+    });
+    await Promise.all([this.refresh(), this.hotline.reload()]);
     this.stream = new EventStream(this.api, {
       onEvent: (e) => {
         if (/^(notice|conflict|site|alert)\./.test(e.type)) void this.refresh();
+        if (e.type.startsWith("message.")) void this.hotline?.reload();
       },
       onState: (up) => this.streamState(up),
     });
     this.stream.start();
+    new LiveTracks(this.api, (plots) => this.map.showTracks(plots)).start();
   }
 
-  /** Reloads notices, sites and conflicts; calls that arrive meanwhile make one more reload. */
+  /** Reloads notices, sites, conflicts and alerts; calls that arrive meanwhile make one more reload. */
   refresh(): Promise<void> {
     if (this.refreshing) {
       this.again = true;
@@ -103,6 +105,23 @@ class Console {
     return this.refreshing;
   }
 
+  private showTab(tab: Tab): void {
+    for (const t of ["hotline", "vertical", "compliance"] as const) {
+      $(`panel-${t}`).hidden = t !== tab;
+      $(`tab-${t}`).classList.toggle("active", t === tab);
+    }
+    if (tab === "compliance") void this.compliance.loadOnce();
+  }
+
+  private select(notice: string | null, conflict: string | null): void {
+    this.selectedNotice = notice;
+    if (conflict !== null) {
+      this.selectedConflict = conflict;
+      this.showTab("vertical");
+    }
+    this.draw();
+  }
+
   private setMoment(t: Moment): void {
     this.moment = t;
     const slider = $("hour") as HTMLInputElement;
@@ -115,6 +134,39 @@ class Console {
     this.draw();
   }
 
+  private items(): Item[] {
+    return scene(this.notices, this.sites, this.conflicts, this.moment);
+  }
+
+  private shape(item: Item): Shape {
+    if ("notice" in item) {
+      const n = item.notice;
+      const minNotice = this.policy?.notice.min_notice_s ?? null;
+      return {
+        geometry: item.geometry,
+        kind: `${item.kind}${n.id === this.selectedNotice ? " selected" : ""}`,
+        colour: partyColour(n.party),
+        data: { noticeId: n.id, party: n.party, volume: String(item.volume), late: String(isLate(n, minNotice)) },
+        onClick: (ev) => {
+          popup(ev, noticeLines(n, minNotice));
+          this.select(n.id, null);
+        },
+      };
+    }
+    const c = item.conflict;
+    const slice = c.slice;
+    return {
+      geometry: item.geometry,
+      kind: `${item.kind}${c.id === this.selectedConflict ? " selected" : ""}`,
+      colour: "#d00",
+      data: item.kind === "slice" ? { conflictId: c.id, grid: String(slice?.grid === true) } : { conflictId: c.id, disclosure: c.disclosure ?? "" },
+      onClick: (ev) => {
+        popup(ev, slice ? sliceLines(c, slice) : areaLines(c));
+        this.select(null, c.id);
+      },
+    };
+  }
+
   private draw(): void {
     const range = span([...this.notices, ...this.sites]);
     const slider = $("hour") as HTMLInputElement;
@@ -123,44 +175,7 @@ class Console {
       slider.max = String(range[1] / 1000);
     }
     $("hour-label").textContent = this.moment === null ? "all hours" : utc(new Date(this.moment).toISOString().slice(0, 16) + "Z");
-    const shapes: Shape[] = [];
-    for (const n of [...this.sites, ...this.notices]) {
-      if (!noticeActive(n, this.moment)) continue;
-      n.volumes.forEach((v, i) => {
-        const geometry = outline(v.volume);
-        if (!geometry) return;
-        shapes.push({
-          geometry,
-          kind: n.protected_site ? "site" : "notice",
-          colour: partyColour(n.party),
-          data: { noticeId: n.id, party: n.party, volume: String(i), late: String(isLate(n, this.minNotice)) },
-          onClick: (ev) => popup(ev, noticeLines(n, this.minNotice)),
-        });
-      });
-    }
-    for (const c of this.conflicts) {
-      if (!conflictActive(c, this.moment)) continue;
-      const s = c.slice;
-      if (!s?.overlap) {
-        if (c.area) {
-          shapes.push({
-            geometry: forD3(c.area),
-            kind: "area",
-            colour: "#d00",
-            data: { conflictId: c.id, disclosure: c.disclosure ?? "" },
-            onClick: (ev) => popup(ev, areaLines(c)),
-          });
-        }
-        continue;
-      }
-      shapes.push({
-        geometry: forD3(s.overlap),
-        kind: "slice",
-        colour: "#d00",
-        data: { conflictId: c.id, grid: String(s.grid === true) },
-        onClick: (ev) => popup(ev, sliceLines(c, s)),
-      });
-    }
+    const shapes = this.items().map((i) => this.shape(i));
     for (const a of this.alerts) {
       // a ring on each aircraft of the alert whose position the API gives (not time-filtered: it is now)
       for (const side of a.sides) {
@@ -179,8 +194,20 @@ class Console {
       this.map.fit(shapes);
     }
     this.map.show(shapes);
+    this.timeline.draw(this.notices, this.conflicts, this.moment, this.selectedNotice, this.selectedConflict);
+    const conflict = this.conflicts.find((c) => c.id === this.selectedConflict) ?? null;
+    drawVertical($("panel-vertical"), conflict, [...this.notices, ...this.sites], this.policy);
     $("counts").textContent =
       `${this.notices.length} notices · ${this.sites.length} sites · ${this.conflicts.length} conflicts · ${this.alerts.length} alerts`;
+  }
+
+  /** What the map shows now (the hour picked included), as a file made in the page. */
+  private export(format: "geojson" | "kml"): void {
+    const items = this.items();
+    const stamp = this.moment === null ? "all-hours" : new Date(this.moment).toISOString().slice(0, 16).replace(":", "");
+    const name = `deconflict-${this.party}-${stamp}`;
+    if (format === "geojson") download(`${name}.geojson`, "application/geo+json", JSON.stringify(toGeoJson(items), null, 1));
+    else download(`${name}.kml`, "application/vnd.google-earth.kml+xml", toKml(items, name));
   }
 
   private streamState(up: boolean): void {
@@ -189,7 +216,11 @@ class Console {
       banner.textContent = this.wasUp ? "Live stream resumed." : "";
       banner.className = this.wasUp ? "resumed" : "";
       banner.hidden = !this.wasUp;
-      if (this.wasUp) void this.refresh(); // catch up on what the gap may have hidden
+      if (this.wasUp) {
+        // catch up on what the gap may have hidden
+        void this.refresh();
+        void this.hotline?.reload();
+      }
       this.wasUp = true;
       document.body.dataset["stream"] = "up";
     } else {

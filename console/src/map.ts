@@ -4,7 +4,9 @@
 import { geoEquirectangular, geoPath, type GeoPermissibleObjects } from "d3-geo";
 import { feature, mesh } from "topojson-client";
 import type { GeometryCollection, Topology } from "topojson-specification";
+import { flightLevel } from "./format";
 import { extent, positions } from "./geometry";
+import type { Plot } from "./tracks";
 
 const SVG = "http://www.w3.org/2000/svg";
 
@@ -24,6 +26,8 @@ export class GeoMap {
   private readonly path = geoPath(this.projection).pointRadius(11);
   private readonly land: SVGGElement;
   private readonly shapes: SVGGElement;
+  private readonly tracks: SVGGElement;
+  private plots: Plot[] = [];
   private world: { countries: GeoPermissibleObjects; borders: GeoPermissibleObjects } | null = null;
   private current: Shape[] = [];
   private drag: { x: number; y: number } | null = null;
@@ -31,6 +35,7 @@ export class GeoMap {
   constructor(private readonly svg: SVGSVGElement) {
     this.land = this.group("land");
     this.shapes = this.group("shapes");
+    this.tracks = this.group("tracks");
     this.projection.center([38, 35]).scale(3000).translate([this.width() / 2, this.height() / 2]);
     svg.addEventListener("wheel", (ev) => this.zoom(ev), { passive: false });
     svg.addEventListener("pointerdown", (ev) => (this.drag = { x: ev.clientX, y: ev.clientY }));
@@ -100,6 +105,37 @@ export class GeoMap {
     this.drawShapes();
   }
 
+  /** Your aircraft: a dot, its trail and a callsign / flight level label, above everything else. */
+  showTracks(plots: Plot[]): void {
+    this.plots = plots;
+    this.drawTracks();
+  }
+
+  private drawTracks(): void {
+    const els: SVGElement[] = [];
+    for (const { track: t, trail } of this.plots) {
+      const at = this.projection([t.lon, t.lat]);
+      if (!at) continue;
+      const g = document.createElementNS(SVG, "g");
+      g.setAttribute("class", "track");
+      g.dataset["party"] = t.party;
+      g.dataset["aircraft"] = t.aircraft;
+      g.dataset["trail"] = String(trail.length);
+      if (trail.length > 1) g.appendChild(this.pathEl({ type: "LineString", coordinates: trail }, "trail"));
+      const dot = document.createElementNS(SVG, "circle");
+      dot.setAttribute("cx", String(at[0]));
+      dot.setAttribute("cy", String(at[1]));
+      dot.setAttribute("r", "5");
+      const label = document.createElementNS(SVG, "text");
+      label.setAttribute("x", String(at[0] + 8));
+      label.setAttribute("y", String(at[1] - 6));
+      label.textContent = `${t.callsign ?? t.aircraft} ${flightLevel(t.alt_m)}`;
+      g.append(dot, label);
+      els.push(g);
+    }
+    this.tracks.replaceChildren(...els);
+  }
+
   private redraw(): void {
     this.land.replaceChildren();
     if (this.world) {
@@ -107,6 +143,7 @@ export class GeoMap {
       this.land.appendChild(this.pathEl(this.world.borders, "borders"));
     }
     this.drawShapes();
+    this.drawTracks();
   }
 
   private drawShapes(): void {

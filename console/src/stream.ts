@@ -48,26 +48,31 @@ export class EventStream {
     const resp = await fetch("/v1/events", { headers, signal: this.abort.signal, cache: "no-store" });
     if (!resp.ok || !resp.body) throw new Error(`/v1/events: ${resp.status}`);
     this.handlers.onState(true);
-    const reader = resp.body.pipeThrough(new TextDecoderStream()).getReader();
-    let buffer = "";
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) return;
-      buffer += value;
-      let cut: number;
-      while ((cut = buffer.indexOf("\n\n")) >= 0) {
-        this.dispatch(buffer.slice(0, cut));
-        buffer = buffer.slice(cut + 2);
-      }
-    }
+    await readSse(resp.body, (id, data) => {
+      if (id !== null) this.lastId = id;
+      if (data) this.handlers.onEvent(JSON.parse(data) as BrokerEvent);
+    });
   }
+}
 
-  private dispatch(block: string): void {
-    let data = "";
-    for (const line of block.split("\n")) {
-      if (line.startsWith("id:")) this.lastId = line.slice(3).trim();
-      else if (line.startsWith("data:")) data += line.slice(5).trim();
+/** Reads Server-Sent Events until the stream ends: each event's id (null without) and data. */
+export async function readSse(body: ReadableStream<BufferSource>, onEvent: (id: string | null, data: string) => void): Promise<void> {
+  const reader = body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    buffer += value;
+    let cut: number;
+    while ((cut = buffer.indexOf("\n\n")) >= 0) {
+      let id: string | null = null;
+      let data = "";
+      for (const line of buffer.slice(0, cut).split("\n")) {
+        if (line.startsWith("id:")) id = line.slice(3).trim();
+        else if (line.startsWith("data:")) data += line.slice(5).trim();
+      }
+      buffer = buffer.slice(cut + 2);
+      onEvent(id, data);
     }
-    if (data) this.handlers.onEvent(JSON.parse(data) as BrokerEvent);
   }
 }

@@ -110,3 +110,64 @@ export interface Alert {
   volume?: { party?: string; notice?: string; hidden?: boolean } | null;
   geometry?: Record<string, number | boolean | null> | null;
 }
+
+/** A recipient of a hotline message; `party` null where disclosure does not name it to you. */
+export interface Recipient {
+  party: string | null;
+  state: "pending" | "received" | "understood";
+  deadline: string | null;
+  received_at: string | null;
+  understood_at: string | null;
+  escalations: number;
+  standing: "open" | "on-time" | "late" | "overdue" | "no-deadline";
+}
+
+export interface Message {
+  id: string;
+  thread_id: string;
+  in_reply_to: string | null;
+  from: string | null;
+  to: Recipient[];
+  subject: string;
+  text: string;
+  priority: string;
+  ref: { kind: string; id: string } | null;
+  auto: boolean;
+  sent_at: string;
+  relayed: boolean;
+}
+
+export interface Policy {
+  separation: { horizontal_m: number; vertical_m: number; time_s: number };
+  notice: { min_notice_s: number };
+}
+
+export interface PartyFigures {
+  party: string;
+  notices_filed: number;
+  lead_time_median_s: number | null;
+  lead_time_p10_s: number | null;
+  late_notices: number;
+  conflicts: number;
+  acknowledgements: { on_time: number; late: number; missing: number; pending: number; median_time_to_ack_s: number | null };
+  nonconformance_minutes: number;
+  incursion_minutes: number;
+}
+
+export interface ComplianceReport {
+  report: { since: string; until: string; min_notice_s: number; parties: PartyFigures[] };
+  report_sha256: string;
+  log: { seq: number; hash: string; as_of_seq: number };
+}
+
+/** One of your aircraft as `/v1/tracks/live` (and `GET /v1/tracks`) gives it. */
+export interface LiveTrack {
+  party: string;
+  aircraft: string;
+  callsign: string | null;
+  time: string;
+  lat: number;
+  lon: number;
+  alt_m: number;
+  alt_ref: string;
+}

@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from deconflict import cli_aco, cli_broker, cli_client, cli_client_feed, cli_detect, cli_formats  # noqa: F401 (cli_aco: its commands join the import and export groups)
+from deconflict import cli_aco, cli_broker, cli_client, cli_client_feed, cli_detect, cli_formats, cli_geozones  # noqa: F401 (cli_aco, cli_geozones: their commands join the import and export groups)
 from deconflict.cli_common import (
     ConfigOption,
     DbOption,

@@ -58,6 +58,7 @@ def serve(
     from deconflict import __version__
     from deconflict.api import create_app
     from deconflict.config import theater_policy
+    from deconflict.runtime import tune_for_serving
 
     cfg = config_or_exit(config, db)
     h = host or cfg.server.host
@@ -68,6 +69,7 @@ def serve(
         broker.record_start(__version__)
         broker.record_policy(theater_policy(cfg))  # logged only when the agreed definitions changed
         app = create_app(broker, cfg)
+        tune_for_serving()  # after start-up: see deconflict/runtime.py
         typer.echo(f"deconflict {__version__}: store {cfg.db_url}, key {cfg.key_file} ({broker.key.key_id()})")
         typer.echo(f"API and docs: http://{h}:{p}/docs")
         server = uvicorn.Server(uvicorn.Config(app, host=h, port=p, log_level="info", timeout_graceful_shutdown=2))

@@ -31,12 +31,13 @@ from deconflict.domain.errors import ValidationError
 from deconflict.domain.parties import Party, Role
 from deconflict.domain.volumes import PROTECTED_SITE_KIND, Notice
 from deconflict.formats import Problem
-from deconflict.formats.gis import feature_collection, to_kml
-from deconflict.formats.notam import read_notams, write_notam_drafts
+from deconflict.formats.gis import to_kml
+from deconflict.formats.notam import NotamChange, read_notam_file, write_notam_drafts
 from deconflict.formats.openair import Imported, parse_instant, read_openair
 from deconflict.formats.openair_write import write_openair
-from deconflict.services.broker import ADMIN_ACTOR, NoticeFilter
-from deconflict.services.ports import ConflictState
+from deconflict.services.broker import ADMIN_ACTOR
+from deconflict.services.gis_views import visible_collection
+from deconflict.services.notam_changes import apply_notams
 
 import_app = typer.Typer(help="File notices from airspace formats (ACO, OpenAir, NOTAM).", no_args_is_help=True)
 export_app = typer.Typer(
@@ -173,15 +174,61 @@ def import_notam(
     as_json: JsonOption = False,
 ) -> None:
     """File ICAO NOTAMs as the party's notices (or protected sites, --site): the Q-line's circle,
-    B) to C), F)/G) or the Q-line's flight levels. Exit status as `import openair`."""
+    B) to C), F)/G) or the Q-line's flight levels. A NOTAMR updates the notice filed from the NOTAM
+    it names, a NOTAMC ends it: a file with either is applied as the party (registered with
+    `deconflict party add`). Exit status as `import openair`."""
     text = read_text(file)
     cfg = config_or_exit(config, db)
     kind = PROTECTED_SITE_KIND if site else "activity"
-    imported, problems = read_notams(text, party, kind, cfg.limits)
-    _report(file, problems, keep_good, len(imported))
-    if not imported:
+    records, problems = read_notam_file(text, party, kind, cfg.limits)
+    _report(file, problems, keep_good, len(records))
+    if not records:
         raise err(f"{file}: no NOTAM to file")
-    _file_all(imported, file, db, config, as_json)
+    if all(isinstance(r, Imported) for r in records):
+        _file_all([r for r in records if isinstance(r, Imported)], file, db, config, as_json)
+    _apply_notams(records, file, party, site, cfg, as_json)
+
+
+def _apply_notams(
+    records: list[Imported | NotamChange], file: Path, party: str, site: bool, cfg: Any, as_json: bool
+) -> None:
+    """NOTAMN, NOTAMR and NOTAMC in file order, as the party, in one transaction."""
+    broker = open_broker(cfg)
+    with broker.store.begin(write=False) as repo:
+        caller = repo.get_party(party)
+    if caller is None or caller.revoked:
+        raise err(f"--party {party}: NOTAMR and NOTAMC change notices as their party, which must be registered")
+    lines = [r.lines[0] if isinstance(r, Imported) else r.line for r in records]
+    try:
+        replies = apply_notams(broker, caller, records, site)
+    except ValidationError as e:
+        out = []
+        for x in e.errors:
+            head, _, rest = x.path.partition("]")
+            i = int(head[1:]) if head.startswith("[") and head[1:].isdigit() else 0
+            out.append(f"{file}: line {lines[i]}: {rest.lstrip('.') or 'record'}: {x.reason}")
+        raise err("\n".join(out) + _NONE) from None
+    rows = []
+    for r, reply, line in zip(records, replies, lines, strict=True):
+        n = reply.body["notice"]
+        what = "filed" if isinstance(r, Imported) else "updated" if r.replacement is not None else "ended"
+        rows.append(
+            {
+                "notice": n["id"],
+                "version": n["version"],
+                "line": line,
+                "change": what,
+                "conflicts": len(reply.body["conflicts"]),
+            }
+        )
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+    else:
+        for row in rows:
+            typer.echo(
+                f"line {row['line']}: {row['notice']} v{row['version']} {row['change']}, {row['conflicts']} conflict(s)"
+            )
+    raise typer.Exit(1 if any(row["conflicts"] for row in rows) else 0)
 
 
 def live_notices(db: str | None, config: Path | None, party: str | None, notice: str | None = None) -> list[Notice]:
@@ -269,20 +316,7 @@ def _visible(db: str | None, config: Path | None, as_party: str | None, all_: bo
         if found is None or found.revoked:
             raise err(f"--as {as_party}: no such party" + (" (revoked)" if found is not None else ""))
         caller = found
-    notices: list[dict[str, Any]] = []
-    conflicts: list[dict[str, Any]] = []
-    cursor: str | None = None
-    while True:
-        page, cursor = broker.list_notices(caller, NoticeFilter(), cursor)
-        notices += page
-        if cursor is None:
-            break
-    while True:
-        page, cursor = broker.list_conflicts(caller, None if all_ else ConflictState.OPEN, cursor)
-        conflicts += page
-        if cursor is None:
-            break
-    return feature_collection(notices, conflicts)
+    return visible_collection(broker, caller, all_)
 
 
 AllOption = Annotated[bool, typer.Option("--all", help="Include resolved conflicts.")]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib.util
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -13,6 +14,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+
+from e2e.test_report_browser import _browser_or_fail
+from integration.api_support import Api, start_api
 
 ROOT = Path(__file__).resolve().parents[2]
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
@@ -85,3 +89,37 @@ class Pages:
         page.screenshot(path=str(path))
         shutil.copyfile(path, Path("/tmp") / f"console-{name}.png")  # for a person to look at
         return path
+
+
+def running_api(tmp_path: Path) -> Iterator[Api]:
+    """A broker on a fresh SQLite store, for an ``api`` fixture."""
+    a = start_api(f"sqlite:///{tmp_path / 'broker.sqlite'}")
+    try:
+        yield a
+    finally:
+        a.close()
+
+
+def console_pages(api: Api, tmp_path: Path) -> Iterator[Pages]:
+    """Pages of the console in one headless Chromium, for a ``pages`` fixture; at the end, fails on
+    any request outside loopback and any console error."""
+    chromium = _browser_or_fail()
+    built_console()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(chromium), headless=True)
+        p = Pages(browser, api.url, tmp_path)
+        try:
+            yield p
+        finally:
+            browser.close()
+    assert p.outside == [], f"the console tried to reach outside the broker: {p.outside}"
+    assert p.errors == [], f"console errors: {p.errors}"
+
+
+def file(api: Api, party: str, body: dict[str, Any]) -> dict[str, Any]:
+    r = api.as_(party).post("/v1/notices", json=body)
+    assert r.status_code == 201, r.text
+    result: dict[str, Any] = r.json()
+    return result

@@ -14,15 +14,14 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
 from deconflict.api import console
-from e2e.console_support import Pages, built_console
-from e2e.test_report_browser import _browser_or_fail, distinct_colours
-from integration.api_support import Api, circle_notice, start_api
+from e2e.console_support import Pages, built_console, console_pages, file, running_api
+from e2e.test_report_browser import distinct_colours
+from integration.api_support import Api, circle_notice
 
 # ru-vks's notice, with a marker id and numbers found nowhere else (as in test_api_disclosure.py)
 SECRET = "ru-vks-SECRET-B1"
@@ -31,35 +30,12 @@ SECRET_NUMBERS = ("33.813713", "38.117131", "2113.79", "6217.31")
 
 @pytest.fixture
 def api(tmp_path: Path) -> Iterator[Api]:
-    a = start_api(f"sqlite:///{tmp_path / 'broker.sqlite'}")
-    try:
-        yield a
-    finally:
-        a.close()
+    yield from running_api(tmp_path)
 
 
 @pytest.fixture
 def pages(api: Api, tmp_path: Path) -> Iterator[Pages]:
-    chromium = _browser_or_fail()
-    built_console()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(chromium), headless=True)
-        p = Pages(browser, api.url, tmp_path)
-        try:
-            yield p
-        finally:
-            browser.close()
-    assert p.outside == [], f"the console tried to reach outside the broker: {p.outside}"
-    assert p.errors == [], f"console errors: {p.errors}"
-
-
-def file(api: Api, party: str, body: dict[str, Any]) -> dict[str, Any]:
-    r = api.as_(party).post("/v1/notices", json=body)
-    assert r.status_code == 201, r.text
-    result: dict[str, Any] = r.json()
-    return result
+    yield from console_pages(api, tmp_path)
 
 
 def test_the_console_loads_logs_in_and_draws_the_map(api: Api, pages: Pages) -> None:
@@ -144,6 +120,12 @@ def test_an_outsider_page_never_shows_what_its_grant_withholds(api: Api, pages: 
     area = tr.locator(f'#map path.area[data-conflict-id="{conflict["id"]}"]')
     area.wait_for(state="visible", timeout=30_000)
     uk.locator('#map path.notice[data-notice-id="uk-raf:uk-later"]').wait_for(state="visible", timeout=30_000)
+    # on the timeline the coarse day of an `existence` conflict is drawn within tr-af's notices' span
+    mark = tr.locator(f'#timeline rect.conflict-mark[data-conflict-id="{conflict["id"]}"]')
+    mark.wait_for(state="attached", timeout=30_000)
+    bbox = "e => { const b = e.getBBox(); return [b.x, b.x + b.width]; }"
+    m, bar = mark.evaluate(bbox), tr.locator('#timeline rect.bar[data-notice-id="tr-af:tr-b2"]').evaluate(bbox)
+    assert bar[0] - 1 <= m[0] < m[1] <= bar[1] + 1, (m, bar)
     pages.shot(tr, "4-outsider-tr-af")
     pages.shot(uk, "4-outsider-uk-raf")
 
@@ -192,6 +174,26 @@ def test_a_predicted_loss_of_separation_rings_both_aircraft_on_both_parties_maps
     assert "separation alert, medium" in text and "VKS1" in text and "US1" in text and "FL197" in text, text
 
 
+def test_your_aircraft_move_on_the_map_with_trails_and_labels(api: Api, pages: Pages) -> None:
+    """From /v1/tracks/live, pushed after each tactical cycle: never another party's aircraft."""
+    us = pages.open("us-af", api.tokens["us-af"])
+    track(api, "ru-vks", "vks1", 40.0, 270)  # far away: no alert, and never a track on us-af's map
+    xs = []
+    for i in range(4):  # 200 m/s east, a report every 50 s: 10 km, 0.11° of longitude at 35° N
+        if i:
+            api.clock.t += 50
+        track(api, "us-af", "us1", 36.0 + 0.11 * i, 90)
+        api.tactical.cycle()
+        marker = us.locator(f'#map g.track[data-aircraft="us1"][data-trail="{i + 1}"]')
+        marker.wait_for(state="attached", timeout=30_000)
+        xs.append(float(marker.locator("circle").get_attribute("cx") or "nan"))
+    assert xs == sorted(xs) and xs[-1] - xs[0] > 20, xs  # moving east on the screen
+    assert us.locator("#map g.track").count() == 1  # vks1 is ru-vks's: not on us-af's live picture
+    assert us.locator('#map g.track[data-aircraft="us1"] text').text_content() == "US1 FL197"
+    assert len(us.locator('#map g.track[data-aircraft="us1"] path.trail').get_attribute("d") or "") > 10
+    pages.shot(us, "13-live-tracks")
+
+
 def test_a_thousand_notices_are_all_drawn(api: Api, pages: Pages) -> None:
     """More points than a spread call takes (Math.min(...xs) overflowed the stack at 1000 circles)."""
     for i in range(1000):  # one party, 25 km apart: no conflicts, no probe budget spent
@@ -226,13 +228,15 @@ def test_a_banner_says_when_the_live_stream_drops_and_resumes(api: Api, pages: P
     pages.shot(page, "5-stream-resumed")
 
 
-def test_the_console_type_checks() -> None:
-    """``tsc --noEmit`` over console/src (strict): our frontend code is typed, not just transpiled."""
-    source = built_console()  # npm ci has put TypeScript in node_modules
-    done = subprocess.run(
-        ["npm", "run", "--silent", "typecheck"], cwd=source, capture_output=True, text=True, timeout=300, check=False
-    )
-    assert done.returncode == 0, f"tsc found errors:\n{done.stdout}{done.stderr}"
+def test_the_console_type_checks_and_lints() -> None:
+    """``tsc --noEmit`` over console/src (strict) and ESLint (console/eslint.config.mjs, no warning
+    allowed): our frontend code is typed and linted, not just transpiled."""
+    source = built_console()  # npm ci has put TypeScript and ESLint in node_modules
+    for script in ("typecheck", "lint"):
+        done = subprocess.run(
+            ["npm", "run", "--silent", script], cwd=source, capture_output=True, text=True, timeout=300, check=False
+        )
+        assert done.returncode == 0, f"npm run {script} found errors:\n{done.stdout}{done.stderr}"
 
 
 def test_the_console_files_are_only_the_built_ones_and_a_missing_build_says_how(

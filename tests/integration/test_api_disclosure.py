@@ -375,6 +375,10 @@ def every_endpoint(s: Scenario) -> Iterator[tuple[str, str, dict[str, Any] | Non
     yield "GET", "/v1/audit/key", None
     yield "PUT", "/v1/webhook", {"url": "https://hooks.invalid/x", "secret": "s" * 20}
     yield "DELETE", "/v1/webhook", None
+    for fmt in ("aco", "openair", "notam", "geozones"):
+        yield "POST", f"/v1/imports/{fmt}", None
+    for fmt in ("aco", "openair", "notam?fir=OSTT", "geojson", "kml", "geozones?country=SYR"):
+        yield "GET", f"/v1/exports/{fmt}", None
     for base in ("/v1/notices", "/v1/protected-sites"):
         yield "POST", base, circle_notice(id="unauthenticated-try")
         for nid in notice_ids:
@@ -837,6 +841,43 @@ def test_each_viewers_event_stream_holds_exactly_the_events_it_may_see_each_cut_
         problems += t.leaks(s)
         if viewer == ADMIN:
             assert_searchable(s, t, "notice:", "id:", "conflict:", "slice:", "hook:")
+    assert problems == []
+
+
+# ---------------------------------------------------------------------------------------------- formats
+
+
+def test_exports_hold_the_callers_own_notices_and_gis_exactly_what_it_may_see(api: Api) -> None:
+    """ACO, OpenAir and NOTAM exports: the caller's own live notices (the admin's: all). GeoJSON and
+    KML: the notices it sees whole, every site, and its conflicts at its level; nothing else."""
+    s = file_scenario(api)
+    problems: list[str] = []
+    for viewer in VIEWERS:
+        t = Transcript(viewer)
+        own = {n.short for n in NOTICES if viewer in (n.owner, ADMIN)}
+        for fmt, params in (("aco", {}), ("openair", {}), ("notam", {"fir": "OSTT"})):
+            r = get(api, viewer, t, f"/v1/exports/{fmt}", **params)
+            assert r.status_code == 200, (viewer, fmt, r.text)
+            assert {n.short for n in NOTICES if n.short in r.text} == own, (viewer, fmt)
+        zones = get(api, viewer, t, "/v1/exports/geozones", country="SYR")
+        assert zones.status_code == 200, zones.text
+        own_sites = {n.short for n in NOTICES if n.site and n.short in own}
+        assert {z["identifier"] for z in zones.json()["features"]} == own_sites, viewer
+        r = get(api, viewer, t, "/v1/exports/geojson", all="true")
+        assert r.status_code == 200 and r.headers["content-type"].startswith("application/geo+json"), r.text
+        features = [f["properties"] for f in r.json()["features"]]
+        assert {p["notice"] for p in features if p["layer"] == "notice"} == SEES_WHOLE[viewer], viewer
+        assert {p["notice"] for p in features if p["layer"] == "site"} == SITES, viewer
+        shown = {p["conflict"]: p["disclosure"] for p in features if p["layer"] == "conflict"}
+        expected = {s.conflicts[k]: level for k, (level, _) in SEES_CONFLICTS[viewer].items()}
+        if viewer == ADMIN:  # the admin's views carry no disclosure level: the feature says "full"
+            expected = {cid: "full" for cid in expected}
+        assert shown == expected, viewer
+        kml = get(api, viewer, t, "/v1/exports/kml", all="true")
+        assert kml.status_code == 200 and kml.text.count("<Placemark>") == len(features), viewer
+        problems += t.leaks(s)
+        if viewer == ADMIN:
+            assert_searchable(s, t, "id:", "conflict:", "slice:")
     assert problems == []
 
 

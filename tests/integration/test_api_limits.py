@@ -180,5 +180,57 @@ def test_the_limits_are_in_the_policy(tight: Api) -> None:
         "read_burst": 400,
         "write_per_s": 200.0,
         "write_burst": 400,
+        "refused_per_minute": 60.0,
+        "refused_burst": 60,
         "admin_exempt": True,
     }
+
+
+def test_a_flood_of_made_up_tokens_from_one_address_is_refused_before_any_look_up(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    api = start_api(db_url, limited(refused_burst=5, refused_per_minute=1))
+    try:
+        looked_up: list[str] = []
+        real = api.broker.authenticate
+
+        def counting(token: str) -> Any:
+            looked_up.append(token)
+            return real(token)
+
+        monkeypatch.setattr(api.broker, "authenticate", counting)
+        bad = {"Authorization": "Bearer dcf_made-up-token"}
+        with httpx.Client(base_url=api.url, timeout=30) as flood:
+            for _ in range(5):
+                assert flood.get("/v1/notices", headers=bad).status_code == 401
+            assert len(looked_up) == 5
+            for _ in range(20):
+                retry = refused(flood.get("/v1/notices", headers=bad), "refused_per_minute")
+                assert retry == 60  # one refusal back a minute
+            assert len(looked_up) == 5, "refused before the token is looked up"
+            # The same address is refused even with a good token until its budget refills: the
+            # limit is on the address (docs/configuration.md says so).
+            good = {"Authorization": f"Bearer {api.tokens['us-af']}"}
+            refused(flood.get("/v1/notices", headers=good), "refused_per_minute")
+        # Another address goes on: its own budget.
+        transport = httpx.HTTPTransport(local_address="127.0.0.2")
+        with httpx.Client(base_url=api.url, timeout=30, transport=transport, headers=good) as other:
+            assert other.get("/v1/notices").status_code == 200
+            assert other.get("/v1/notices", headers=bad).status_code == 401
+    finally:
+        api.close()
+
+
+def test_the_refusal_budget_refills_and_counts_only_refusals(db_url: str) -> None:
+    api = start_api(db_url, limited(refused_burst=2, refused_per_minute=0.5))
+    try:
+        with httpx.Client(base_url=api.url, timeout=30) as c:
+            good = {"Authorization": f"Bearer {api.tokens['us-af']}"}
+            for _ in range(10):  # accepted tokens cost nothing
+                assert c.get("/v1/notices", headers=good).status_code == 200
+            bad = {"Authorization": "Bearer dcf_nope"}
+            assert c.get("/v1/notices", headers=bad).status_code == 401
+            assert c.get("/v1/notices", headers=bad).status_code == 401
+            assert refused(c.get("/v1/notices", headers=good), "refused_per_minute") == 120
+    finally:
+        api.close()

@@ -70,3 +70,32 @@ def test_export_options_are_checked(tmp_path: Path) -> None:
     assert r.exit_code == 2 and "--fir ostt: must be 4 capital letters" in r.stderr
     r = runner.invoke(app, ["export", "notam", "--fir", "OSTT", "--notice", "p:nope", "--db", db])
     assert r.exit_code == 2 and "--notice p:nope: no live notice" in r.stderr
+
+
+def test_a_notamr_updates_and_a_notamc_ends_the_notice_of_the_notam_they_name(db_url: str, tmp_path: Path) -> None:
+    site = ["--party", "syria-caa", "--site", "--db", db_url]
+    assert runner.invoke(app, ["import", "notam", str(FIXTURE), *site]).exit_code == 0
+    changes = tmp_path / "changes.notam"
+    changes.write_text(
+        "(A0420/30 NOTAMR A0412/30\nQ) OSTT/QRTCA/IV/BO/W/000/150/3524N03557E008\n"
+        "A) OSTT B) 3009300600 C) 3009301800\nE) AREA WIDENED.)\n"
+        "(A0421/30 NOTAMC A0413/30\nQ) OSTT/QRPCA/IV/BO/W/000/050/3444N03643E003\nA) OSTT B) 3009300500\nE) CNL.)\n"
+    )
+    r = runner.invoke(app, ["import", "notam", str(changes), *site])
+    assert r.exit_code == 2 and "must be registered" in r.stderr, r.output  # changes are made as the party
+    assert runner.invoke(app, ["party", "add", "syria-caa", "--role", "authority", "--db", db_url]).exit_code == 0
+    r = runner.invoke(app, ["import", "notam", str(changes), *site, "--json"])
+    assert r.exit_code == 0, r.output
+    rows = json.loads(r.stdout)
+    assert [(x["notice"], x["version"], x["change"], x["line"]) for x in rows] == [
+        ("syria-caa:A0412-30", 2, "updated", 1),
+        ("syria-caa:A0413-30", 2, "ended", 5),
+    ]
+    # a change naming a NOTAM never imported: named, and nothing of the file is applied
+    bad = tmp_path / "bad.notam"
+    bad.write_text(changes.read_text().replace("NOTAMR A0412/30", "NOTAMR A0999/30").replace("A0413/30", "A0414/30"))
+    r = runner.invoke(app, ["import", "notam", str(bad), *site])
+    assert r.exit_code == 2
+    assert f"{bad}: line 1: header: A0999/30 was never imported" in r.stderr and "(nothing filed)" in r.stderr
+    r = runner.invoke(app, ["export", "notam", "--fir", "OSTT", "--party", "syria-caa", "--db", db_url])
+    assert r.stdout.count("NOTAMN") == 2, "A0413 ended; A0412 (updated) and A0414 still live"

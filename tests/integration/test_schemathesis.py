@@ -21,6 +21,8 @@ EXAMPLES = 20
 NOT_FUZZED = {
     ("GET", "/v1/events"): "an endless Server-Sent Events stream: no response ever ends to be checked "
     "(tests/integration/test_api.py and test_api_disclosure.py cover it)",
+    ("GET", "/v1/tracks/live"): "an endless Server-Sent Events stream, like /v1/events "
+    "(tests/integration/test_api_track_stream.py covers it)",
 }
 
 
@@ -29,6 +31,10 @@ _RULES += (
     "7 days, times from 1970 to 9000, shapes that do not cross themselves, calendar dates): a 422 naming the field"
 )
 _CURSOR = "`cursor` is opaque: only one the broker gave out is accepted, and a made-up one is a 422 naming it"
+_FILE = "the body is a file's text (type string): only a well-formed ACO, OpenAir, NOTAM or ED-269 file is filed, and "
+_FILE += "every record that cannot be read is a 422 naming its line and field"
+_CANNOT = "a stored notice the format cannot carry (W84 heights; in an ACO an altitude below mean sea level, in "
+_CANNOT += "OpenAir or ED-269 a corridor or an orbit) is a 422 naming it: the answer depends on what was filed"
 ACCEPTS_LESS_THAN_ITS_SCHEMA = {
     "POST /v1/notices": _RULES,
     "PUT /v1/notices/{notice_id}": _RULES,
@@ -46,6 +52,14 @@ ACCEPTS_LESS_THAN_ITS_SCHEMA = {
     "GET /v1/reports/compliance": "since and until are RFC 3339 times from 1970 to 9000, and until at most the "
     "broker's now: a bound on a clock that JSON Schema cannot state",
     "POST /v1/tracks": _RULES,
+    "POST /v1/imports/aco": _FILE,
+    "POST /v1/imports/openair": _FILE,
+    "POST /v1/imports/notam": _FILE,
+    "POST /v1/imports/geozones": _FILE,
+    "GET /v1/exports/geozones": _CANNOT,
+    "GET /v1/exports/notam": "`notice` must name one of the caller's own live notices; " + _CANNOT,
+    "GET /v1/exports/aco": _CANNOT,
+    "GET /v1/exports/openair": _CANNOT,
 }
 """Operations where Schemathesis's ``positive_data_acceptance`` (a request its schema allows must
 be accepted) is a false positive or a known gap, and why: that check is off for them only."""

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from prop_shapes import Spec, pairs, touching_pairs, volume
 
 from deconflict.domain.policy import ABSOLUTE_TOLERANCE_M, RELATIVE_TOLERANCE, SeparationPolicy
-from deconflict.domain.strategic import volume_conflict
+from deconflict.domain.strategic import volume_conflict, volumes_within
 
 STEP_M = 150.0
 """Oracle sampling step for shapes of 0.5–20 km."""
@@ -47,6 +47,7 @@ def check_pair(a: Spec, b: Spec, step_m: float) -> None:
         for x, y in ((va, vb), (vb, va)):
             c = volume_conflict(x, y, policy)
             assert c is not None, f"false negative at H={h!r}: {info}"
+            assert volumes_within(x, y, policy), f"volumes_within: false negative at H={h!r}: {info}"
 
     c = volume_conflict(va, vb, SeparationPolicy(horizontal_m=d_o))
     assert c is not None
@@ -64,6 +65,7 @@ def check_pair(a: Spec, b: Spec, step_m: float) -> None:
     h_far = ((core_lo * (1 - RELATIVE_TOLERANCE) - 2 * ABSOLUTE_TOLERANCE_M) / (1 + RELATIVE_TOLERANCE)) - buffers - 1
     if h_far >= 0:
         assert volume_conflict(va, vb, SeparationPolicy(horizontal_m=h_far)) is None, f"H={h_far}: {info}"
+        assert not volumes_within(va, vb, SeparationPolicy(horizontal_m=h_far)), f"volumes_within H={h_far}: {info}"
 
 
 @given(pair=pairs())

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from prop_shapes import fwd, places, specs, volume
 
 from deconflict.domain.policy import GEOID_ALLOWANCE_M, PRESSURE_ALLOWANCE_M, SeparationPolicy
-from deconflict.domain.strategic import volume_conflict
+from deconflict.domain.strategic import volume_conflict, volumes_within
 from deconflict.domain.volumes import AltitudeReference
 
 HAIR = 2.0**-8
@@ -122,6 +122,7 @@ def test_conflict_iff_within_vertical_and_time_minima(
     for x, y in ((va, vb), (vb, va)):
         c = volume_conflict(x, y, policy)
         assert (c is not None) == expect, (true_vgap, v_min + allowance, true_tgap, t_min, c)
+        assert volumes_within(x, y, policy) == expect
         if c is not None:
             assert c.vertical_gap_m == true_vgap
             assert c.time_gap_s == true_tgap

@@ -163,11 +163,11 @@ BAD = [
     ("end before start", CIRCLE + "APERIOD/DISCRETE/301200ZSEP2015/300600ZSEP2015//", 9, "APERIOD", "3", "after"),
     (
         "a shape not read",
-        measure("RADARC", "RADARC/LATM:3557N03901E/BRG:010/BRG:050/RADIUS:5NM//"),
+        measure("LINE", "LINE/LATM:3557N03901E/LATM:3600N03910E//"),
         6,
         "ACMID",
-        "RADARC",
-        "RADARC is not read",
+        "LINE",
+        "LINE is not read",
     ),
     (
         "a bow-tie polygon",

@@ -14,7 +14,7 @@ from deconflict.domain.geodesy import destination, distances_m
 from deconflict.domain.policy import Limits
 from deconflict.domain.shapes import ShapeKind, make_shape
 from deconflict.domain.volumes import AltitudeBand, AltitudeReference, Notice, Volume4D
-from deconflict.formats.notam import read_notams, write_notam_drafts
+from deconflict.formats.notam import NotamChange, read_notam_file, read_notams, write_notam_drafts
 from deconflict.formats.openair import NM_M
 
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "formats" / "authority.notam"
@@ -49,8 +49,11 @@ ITEMS = "A) OSTT B) 3009300600 C) 3009301800\nE) TEXT.)\n"
 BAD = [
     (HEAD + ITEMS, 1, "Q", "missing"),
     (HEAD + Q + "E) TEXT.)\n", 1, "A)", "missing"),
-    ("(A0001/30 NOTAMR A0000/30\n" + Q + ITEMS, 1, "header", "update or cancel"),
-    ("(A0001/30 NOTAMC A0000/30\n" + Q + ITEMS, 1, "header", "cancels"),
+    ("(A0001/30 NOTAMR A0000/30\n" + Q + ITEMS, 1, "header", "replaces another: only NOTAMN"),
+    ("(A0001/30 NOTAMC A0000/30\n" + Q + ITEMS, 1, "header", "cancels another: only NOTAMN"),
+    ("(A0001/30 NOTAMR\n" + Q + ITEMS, 1, "header", "names the NOTAM it replaces"),
+    ("(A0001/30 NOTAMC\n" + Q + ITEMS, 1, "header", "names the NOTAM it cancels"),
+    ("(A0001/30 NOTAMN A0000/30\n" + Q + ITEMS, 1, "header", "names no other NOTAM"),
     ("(NOTAM\n" + Q + ITEMS, 1, "header", "not a NOTAM header"),
     ("stray\n", 1, "header", "outside a NOTAM"),
     (HEAD + "Q) OSTT/QRTCA/IV/BO/W/000/150\n" + ITEMS, 2, "Q", "has 7 fields"),
@@ -123,3 +126,23 @@ def test_a_draft_read_back_encloses_the_volume(volume: Volume4D, site: bool) -> 
     assert back.altitude.lower_m <= volume.altitude.lower_m + 1e-6
     assert back.altitude.upper_m >= volume.altitude.upper_m - 1e-6
     assert back.time_start <= volume.time_start and back.time_end >= volume.time_end
+
+
+def test_a_notamr_and_a_notamc_are_read_as_changes_to_the_notam_they_name_in_file_order() -> None:
+    text = HEAD + Q + ITEMS
+    text += "(A0002/30 NOTAMR A0001/30\n" + Q.replace("005", "009") + ITEMS
+    text += "(A0003/30 NOTAMC A0002/30\nQ) OSTT/QRTCA/IV/BO/W/000/150/3524N03557E009\nA) OSTT B) 3009300700\nE) CNL.)\n"
+    records, problems = read_notam_file(text, "syria-caa", "protected-site")
+    assert problems == []
+    new, replace, cancel = records
+    assert not isinstance(new, NotamChange) and new.notice.id == "A0001-30"
+    assert isinstance(replace, NotamChange) and (replace.number, replace.names, replace.line) == (
+        "A0002-30",
+        "A0001-30",
+        5,
+    )
+    assert replace.replacement is not None and replace.replacement.notice.volumes[0].shape.buffer_m == 9 * NM_M
+    assert isinstance(cancel, NotamChange) and (cancel.names, cancel.replacement) == ("A0002-30", None)
+    # a NOTAMR's own fields are checked as a NOTAMN's (a NOTAMC needs no C)
+    bad = "(A0002/30 NOTAMR A0001/30\n" + Q.replace("OSTT/", "OST/") + ITEMS
+    assert [(p.line, p.field) for p in read_notam_file(bad, "x", "activity")[1]] == [(2, "Q.FIR")]

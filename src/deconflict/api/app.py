@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse
 
 from deconflict.adapters.broker_webhooks import BrokerWebhookStore
 from deconflict.adapters.webhooks import WebhookDeliverer
-from deconflict.api import audit, conflicts, console, docs_assets, errors, events, messages, notices, reports
+from deconflict.api import audit, conflicts, console, docs_assets, errors, events, formats, messages, notices, reports
 from deconflict.api import tactical as tactical_api
 from deconflict.api.auth import JwtVerifier
 from deconflict.api.deps import BrokerDep, Caller
@@ -26,6 +26,7 @@ from deconflict.api.limits import Limiter, limit_request
 from deconflict.api.openapi import install_openapi
 from deconflict.api.query_check import refuse_unknown_query
 from deconflict.api.schemas_out import Me, Policy, Status
+from deconflict.api.track_stream import router as track_stream_router
 from deconflict.config import Config, theater_policy
 from deconflict.domain.parse import format_time
 from deconflict.services.broker import Broker
@@ -205,6 +206,7 @@ def create_app(
             {"name": "audit", "description": "The hash-chained event log and the broker's signing key."},
             {"name": "tactical", "description": "Live tracks, predicted losses of separation, incursions, alerts."},
             {"name": "hotline", "description": "Messages between parties, acknowledged by a deadline or escalated."},
+            {"name": "formats", "description": "Airspace formats in and out: ACO, OpenAir, NOTAM, GeoJSON, KML."},
             {"name": "health", "description": "Liveness and readiness (no token needed)."},
         ],
     )
@@ -299,8 +301,9 @@ def create_app(
         audit.router,
         messages.router,
         reports.router,
+        formats.router,  # airspace formats in and out (ACO, OpenAir, NOTAM, GeoJSON, KML)
     )
-    for r in (*routers, tactical_api.router):
+    for r in (*routers, tactical_api.router, track_stream_router):
         app.include_router(r, prefix="/v1", dependencies=[Depends(limit_request), Depends(refuse_unknown_query)])
     # where Prometheus looks by default; the same handler (and admin token) as /v1/metrics
     app.add_api_route("/metrics", tactical_api.metrics, methods=["GET"], include_in_schema=False)

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 from importlib.resources import files
 from pathlib import Path
+from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from deconflict.api import errors
+from deconflict.api.deps import Caller
+from deconflict.domain.parse import format_time
 
 FILES = {
     "console.js": "text/javascript; charset=utf-8",
@@ -61,6 +64,13 @@ def install(app: FastAPI) -> None:
         resp.headers["Content-Security-Policy"] = POLICY
         resp.headers["Cache-Control"] = "no-cache"
         return resp
+
+    @app.get("/console/now", include_in_schema=False, response_model=None)
+    def console_now(request: Request, caller: Caller) -> dict[str, Any]:
+        """The broker's clock, which the hotline's deadlines run on (the browser's may differ, and a
+        replay's or a test's does): the page counts deadlines down from it."""
+        del caller  # a token is needed, as for everything the page reads
+        return {"now": format_time(request.app.state.broker.clock())}
 
     @app.get("/console/{name}", include_in_schema=False, response_model=None)
     def console_file(name: str) -> Response:

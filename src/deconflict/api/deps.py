@@ -51,7 +51,16 @@ def get_caller(  # plain def: FastAPI runs it on the threadpool, so a store or J
         return party
 
     request.state.reauthenticate = authenticate  # long-lived streams check the token again
-    return authenticate()
+    # A flood of made-up tokens from one address is stopped before the store is asked
+    # (rate_limits.refused_per_minute); the limiter raises its own 429.
+    limiter = request.app.state.limiter
+    address = request.client.host if request.client is not None else "unknown"
+    limiter.admit_address(address)
+    try:
+        return authenticate()
+    except Unauthorized:
+        limiter.refused(address)
+        raise
 
 
 Caller = Annotated[Party, Depends(get_caller)]

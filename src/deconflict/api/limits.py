@@ -68,6 +68,42 @@ class Limiter:
         with self._lock:
             self._take(party.name, kind, per_s, burst, f"{kind}_per_s", f"{per_s:g} {kind}s per second")
 
+    def admit_address(self, address: str) -> None:
+        """Before a token is looked up: :class:`RateLimited` when ``address`` has used up its
+        budget of refused tokens (``refused_per_minute``); nothing is counted here."""
+        s = self.settings
+        if s.refused_per_minute <= 0:
+            return
+        with self._lock:
+            b = self._refill(("address", address), s.refused_per_minute / 60.0, s.refused_burst)
+            if b.tokens < 1.0:
+                wait = max(1, math.ceil((1.0 - b.tokens) * 60.0 / s.refused_per_minute))
+                raise RateLimited(
+                    "refused_per_minute",
+                    f"too many requests from {address} were refused for their token (limit "
+                    f"rate_limits.refused_per_minute = {s.refused_per_minute:g}, burst {s.refused_burst}); "
+                    f"retry in {wait} s with a valid token",
+                    wait,
+                )
+
+    def refused(self, address: str) -> None:
+        """Count one request of ``address`` refused for its token."""
+        s = self.settings
+        if s.refused_per_minute <= 0:
+            return
+        with self._lock:
+            b = self._refill(("address", address), s.refused_per_minute / 60.0, s.refused_burst)
+            b.tokens = max(0.0, b.tokens - 1.0)
+
+    def _refill(self, key: tuple[str, str], per_s: float, burst: int) -> _Bucket:
+        now = self.clock()
+        b = self._buckets.get(key)
+        if b is None:
+            b = self._buckets[key] = _Bucket(float(burst), now)
+        b.tokens = min(float(burst), b.tokens + (now - b.at) * per_s)
+        b.at = now
+        return b
+
     def start_heavy(self, party: Party) -> HeavySlot:
         """Admit one export or report of ``party``: under its concurrency limit and its rate; the
         slot must be released when the response has been sent (:meth:`HeavySlot.release`)."""
@@ -109,12 +145,7 @@ class Limiter:
     def _take(self, name: str, kind: str, per_s: float, burst: int, limit: str, what: str) -> None:
         if per_s <= 0:
             return
-        now = self.clock()
-        b = self._buckets.get((name, kind))
-        if b is None:
-            b = self._buckets[(name, kind)] = _Bucket(float(burst), now)
-        b.tokens = min(float(burst), b.tokens + (now - b.at) * per_s)
-        b.at = now
+        b = self._refill((name, kind), per_s, burst)
         if b.tokens < 1.0:
             wait = max(1, math.ceil((1.0 - b.tokens) / per_s))
             raise RateLimited(

@@ -427,6 +427,11 @@ class RateLimitsPolicy(Out):
     read_burst: int
     write_per_s: float = Field(description="Writes per second, per party (0: no limit).")
     write_burst: int
+    refused_per_minute: float = Field(
+        description="Requests one client address may have refused for their token per minute (0: no limit); "
+        "beyond, its requests get 429 before any token is looked up."
+    )
+    refused_burst: int
     admin_exempt: bool
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from deconflict.domain.horizontal import overlap_geojson, separation
+from deconflict.domain.horizontal import Separation, overlap_geojson, separation
 from deconflict.domain.policy import SeparationPolicy
 from deconflict.domain.volumes import Notice, Volume4D
 
@@ -46,6 +46,35 @@ def volume_conflict(a: Volume4D, b: Volume4D, policy: SeparationPolicy) -> Volum
     Touching counts: a pair exactly at a minimum conflicts. Horizontally the test accepts up to the
     stated tolerance beyond the minimum (0.5 % + 1 m) so that no true conflict is ever missed.
     """
+    within = _within(a, b, policy)
+    if within is None:
+        return None
+    tg, vg, vmin, sep = within
+    lo = max(a.altitude.lower_m, b.altitude.lower_m) - vmin / 2
+    hi = min(a.altitude.upper_m, b.altitude.upper_m) + vmin / 2
+    t0 = max(a.time_start, b.time_start) - policy.time_s / 2
+    t1 = min(a.time_end, b.time_end) + policy.time_s / 2
+    return VolumeConflict(
+        min_distance_m=sep.distance_m,
+        vertical_gap_m=vg,
+        time_gap_s=tg,
+        area=overlap_geojson(sep, a.shape, b.shape, policy.horizontal_m),
+        altitude_lower_m=min(lo, hi),
+        altitude_upper_m=max(lo, hi),
+        time_start=min(t0, t1),
+        time_end=max(t0, t1),
+    )
+
+
+def volumes_within(a: Volume4D, b: Volume4D, policy: SeparationPolicy) -> bool:
+    """Whether :func:`volume_conflict` finds a conflict, without making its slice (the overlap
+    polygon is most of its cost for a large outline)."""
+    return _within(a, b, policy) is not None
+
+
+def _within(a: Volume4D, b: Volume4D, policy: SeparationPolicy) -> tuple[float, float, float, Separation] | None:
+    """The time gap, vertical gap, vertical minimum and plan separation of two volumes within the
+    policy, or ``None`` when they are separated."""
     tg = time_gap_s(a, b)
     if tg > policy.time_s:
         return None
@@ -61,20 +90,7 @@ def volume_conflict(a: Volume4D, b: Volume4D, policy: SeparationPolicy) -> Volum
     sep = separation(a.shape, b.shape, decide_at_core_m=limit)
     if sep.core_distance_m > limit:
         return None
-    lo = max(a.altitude.lower_m, b.altitude.lower_m) - vmin / 2
-    hi = min(a.altitude.upper_m, b.altitude.upper_m) + vmin / 2
-    t0 = max(a.time_start, b.time_start) - policy.time_s / 2
-    t1 = min(a.time_end, b.time_end) + policy.time_s / 2
-    return VolumeConflict(
-        min_distance_m=sep.distance_m,
-        vertical_gap_m=vg,
-        time_gap_s=tg,
-        area=overlap_geojson(sep, a.shape, b.shape, policy.horizontal_m),
-        altitude_lower_m=min(lo, hi),
-        altitude_upper_m=max(lo, hi),
-        time_start=min(t0, t1),
-        time_end=max(t0, t1),
-    )
+    return tg, vg, vmin, sep
 
 
 def may_conflict(a: Notice, b: Notice) -> bool:

@@ -2,7 +2,7 @@
 
 Each airspace control measure (``ACMID/ACM:<type>/NAME:<id>/<shape>/USE:<usage>//`` and the sets
 after it) becomes one notice of the given party: its ``NAME`` is the notice id, its ``USE`` the
-kind, its shape set (``POLYGON``, ``CIRCLE``, ``CORRIDOR``, ``AORBIT``) the outline, its
+kind, its shape set (``POLYGON``, ``CIRCLE``, ``CORRIDOR``, ``AORBIT``, ``RADARC``, ``POLYARC``) the outline, its
 ``EFFLEVEL`` the altitude band and each ``APERIOD`` one volume; ``AMPN`` text is kept as the
 notice's description. The measure is written as the F3548 JSON a party would file and read by the
 same parser (:func:`deconflict.domain.parse.parse_notice`), so an imported notice is validated
@@ -34,6 +34,7 @@ from deconflict.domain.geodesy import destination, geod
 from deconflict.domain.parse import format_time, parse_notice
 from deconflict.domain.policy import Limits
 from deconflict.domain.volumes import Notice
+from deconflict.formats.aco_arcs import polyarc, radarc
 from deconflict.formats.aco_levels import LevelRules, read_band, read_period, read_window
 from deconflict.formats.aco_text import (
     POSITION_KEYS,
@@ -46,10 +47,12 @@ from deconflict.formats.aco_text import (
     split_sets,
 )
 
-SHAPES = ("POLYGON", "CIRCLE", "CORRIDOR", "AORBIT")
-"""The shape sets read, most used first."""
-NOT_READ = ("RADARC", "POLYARC", "LINE", "GEOLINE", "APOINT")
-"""Shape sets of the format this reader refuses by name (file those measures as JSON)."""
+SHAPES = ("POLYGON", "CIRCLE", "CORRIDOR", "AORBIT", "RADARC", "POLYARC")
+"""The shape sets read, most used first (RADARC and POLYARC as polygons that contain them:
+:mod:`deconflict.formats.aco_arcs`)."""
+NOT_READ = ("LINE", "GEOLINE", "APOINT")
+"""Shape sets of the format this reader refuses by name: a line or a point is no area (file those
+measures as JSON, as a corridor or a circle of the width you mean)."""
 PASSED_OVER = frozenset({"REF", "GENTEXT", "NARR", "POC", "AKNLDG", "DECL", "RMKS", "CTRLNO", "CLAS"})
 """Informational sets that carry nothing a notice holds; read past without a problem."""
 DATUMS = frozenset({"WGE", "WGS84", "WGS 84", "WGS 1984", "WGS-84"})
@@ -71,6 +74,8 @@ class AcoImport:
     """False when the header or the message's framing (a set without its ``//``) is wrong: then
     nothing of the message is good, and :attr:`notices` is empty."""
     header: dict[str, str] = field(default_factory=dict)
+    lines: list[int] = field(default_factory=list)
+    """The line of each notice's ``ACMID`` set, in the order of :attr:`notices`."""
 
 
 def read_aco(
@@ -92,6 +97,7 @@ def read_aco(
         else:
             groups[-1].append(s)
     notices: list[Notice] = []
+    lines: list[int] = []
     names: dict[str, int] = {}
     for g in groups:
         try:
@@ -107,9 +113,10 @@ def read_aco(
             continue
         names[notice.id or ""] = g[0].line
         notices.append(notice)
+        lines.append(g[0].line)
     problems.sort(key=lambda p: p.line)
     whole = not header_problems and framed
-    return AcoImport(notices if whole else [], problems, len(groups), whole, header)
+    return AcoImport(notices if whole else [], problems, len(groups), whole, header, lines if whole else [])
 
 
 class _Refused(Exception):
@@ -250,6 +257,9 @@ def _locate(path: str, reason: str, acm: AcoSet, where: dict[str, AcoSet], windo
 
 def _outline(s: AcoSet) -> dict[str, Any]:
     """A shape set → the F3548 outline (with our corridor and orbit)."""
+    if s.name in ("RADARC", "POLYARC"):
+        ring = radarc(s) if s.name == "RADARC" else polyarc(s)
+        return {"outline_polygon": {"vertices": [{"lat": a, "lng": b} for a, b in ring]}}
     points: list[dict[str, float]] = []
     for i, f in enumerate(s.fields):
         if f.split(":", 1)[0].upper() in POSITION_KEYS:

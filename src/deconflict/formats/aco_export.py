@@ -31,20 +31,15 @@ class AcoExportError(DeconflictError, ValueError):
 
 
 def write_aco(notices: Sequence[Notice], operation: str, originator: str, aco_id: str) -> str:
-    """The notices as one ACO message (``\\n``-separated sets)."""
-    if not notices:
-        raise AcoExportError("no notices to write")
+    """The notices as one ACO message (``\\n``-separated sets); without notices, the header alone
+    (no ``PERIOD``: there is nothing to cover)."""
     for label, value in (("operation", operation), ("originator", originator), ("ACO id", aco_id)):
         _check_text(label, value)
-    start = min(n.time_start for n in notices)
-    end = max(n.time_end for n in notices)
-    lines = [
-        f"OPER/{operation}//",
-        f"MSGID/ACO/{originator}//",
-        f"ACOID/{aco_id}//",
-        "GEODATUM/WGE//",
-        f"PERIOD/{write_time(_minute(start, down=True))}/{write_time(_minute(end, down=False))}//",
-    ]
+    lines = [f"OPER/{operation}//", f"MSGID/ACO/{originator}//", f"ACOID/{aco_id}//", "GEODATUM/WGE//"]
+    if notices:
+        start = min(n.time_start for n in notices)
+        end = max(n.time_end for n in notices)
+        lines.append(f"PERIOD/{write_time(_minute(start, down=True))}/{write_time(_minute(end, down=False))}//")
     for n in notices:
         lines += measure_sets(n)
     return "\n".join(lines) + "\n"

@@ -13,7 +13,8 @@ What lands in the notice, by explicit rules (each noted in ``said``):
 - the band is ``F)``/``G)`` read as OpenAir's ``AL``/``AH`` are (SFC, GND, UNL, FLnnn, nnnFT AMSL,
   AGL refused), or without them the Q-line's flight levels (``000`` the surface, ``999`` unlimited).
 
-``NOTAMR``/``NOTAMC`` (replace, cancel) are refused: update or cancel the filed notice instead.
+A ``NOTAMR`` (replace) and a ``NOTAMC`` (cancel) are read as changes to the notice filed from the
+NOTAM they name (:class:`NotamChange`); :mod:`deconflict.services.notam_changes` applies them.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from deconflict.formats import Problem
 from deconflict.formats.altitude import FL_M, FT_M, Alt, band, parse_alt
 from deconflict.formats.openair import NM_M, Imported
 
-_HEADER = re.compile(r"\(\s*([A-Z]\d{4}/\d{2})\s+NOTAM([NRC])(?:\s+[A-Z]\d{4}/\d{2})?\b(.*)")
+_HEADER = re.compile(r"\(\s*([A-Z]\d{4}/\d{2})\s+NOTAM([NRC])(?:\s+([A-Z]\d{4}/\d{2}))?\b(.*)")
 _ITEM = re.compile(r"(?:^|\s)([A-G])\)\s*")
 _Q_FIELDS = ("FIR", "QCODE", "traffic", "purpose", "scope", "lower", "upper", "centre")
 _Q_CHECKS = {
@@ -55,27 +56,82 @@ class _Notam:
     number: str
     kind: str
     items: dict[str, tuple[int, str]]
+    names: str | None = None
+    """The NOTAM a NOTAMR replaces or a NOTAMC cancels."""
+
+
+@dataclass(frozen=True)
+class NotamChange:
+    """A NOTAMR or NOTAMC: the NOTAM it names (as the id of the notice filed from it) and, for a
+    NOTAMR, the notice that replaces it."""
+
+    number: str
+    """This NOTAM's number as a notice id (``A0002-30``)."""
+    names: str
+    """The number of the NOTAM it replaces or cancels, as a notice id (``A0001-30``)."""
+    line: int
+    replacement: Imported | None
+    """A NOTAMR's volume as a notice (id: its own number); ``None`` for a NOTAMC."""
+
+
+def notice_id(number: str) -> str:
+    """A NOTAM number as the id of the notice filed from it: ``A0412/30`` → ``A0412-30``."""
+    return number.replace("/", "-")
 
 
 def read_notams(text: str, party: str, kind: str, limits: Limits | None = None) -> tuple[list[Imported], list[Problem]]:
-    """The notices of a NOTAM file for ``party`` (``kind``: ``activity`` or ``protected-site``) and
-    every problem found (line and field); validated exactly as filed JSON is."""
+    """The NOTAMNs of a NOTAM file as notices of ``party`` (``kind``: ``activity`` or
+    ``protected-site``) and every problem found (line and field); a NOTAMR or NOTAMC is a problem
+    here (:func:`read_notam_file` reads them)."""
+    records, problems = read_notam_file(text, party, kind, limits)
+    for r in records:
+        if isinstance(r, NotamChange):
+            what = "replaces" if r.replacement is not None else "cancels"
+            problems.append(Problem(r.line, "header", f"this NOTAM {what} another: only NOTAMN is read here"))
+    problems.sort(key=lambda p: p.line)
+    return [r for r in records if isinstance(r, Imported)], problems
+
+
+def read_notam_file(
+    text: str, party: str, kind: str, limits: Limits | None = None
+) -> tuple[list[Imported | NotamChange], list[Problem]]:
+    """Every NOTAM of a file in its order: a NOTAMN as a notice of ``party``, a NOTAMR or NOTAMC as
+    the change it makes to the notice filed from the NOTAM it names; and every problem found (line
+    and field). Notices are validated exactly as filed JSON is."""
     limits = limits or Limits()
     notams, problems = _split(text)
-    out: list[Imported] = []
+    out: list[Imported | NotamChange] = []
     for n in notams:
+        if n.kind == "N" and n.names is not None:
+            problems.append(Problem(n.line, "header", f"a NOTAMN names no other NOTAM (it names {n.names})"))
+            continue
+        if n.kind != "N" and n.names is None:
+            verb = "replaces" if n.kind == "R" else "cancels"
+            problems.append(
+                Problem(
+                    n.line, "header", f"a NOTAM{n.kind} names the NOTAM it {verb}: (A0002/30 NOTAM{n.kind} A0001/30"
+                )
+            )
+            continue
+        if n.kind == "C":
+            out.append(NotamChange(notice_id(n.number), notice_id(n.names or ""), n.line, None))
+            continue
         try:
             vol, said = _volume(n, limits)
         except _Bad as e:
             problems.append(e.problem)
             continue
-        doc = {"party": party, "id": n.number.replace("/", "-"), "kind": kind, "volumes": [vol]}
+        doc = {"party": party, "id": notice_id(n.number), "kind": kind, "volumes": [vol]}
         try:
             notice = parse_notice(doc, limits)
         except ValidationError as e:
             problems.extend(Problem(n.line, x.path, x.reason) for x in e.errors)
             continue
-        out.append(Imported(notice, (n.line,), tuple(said)))
+        imported = Imported(notice, (n.line,), tuple(said))
+        if n.kind == "R":
+            out.append(NotamChange(notice_id(n.number), notice_id(n.names or ""), n.line, imported))
+        else:
+            out.append(imported)
     problems.sort(key=lambda p: p.line)
     return out, problems
 
@@ -101,9 +157,9 @@ def _split(text: str) -> tuple[list[_Notam], list[Problem]]:
                 problems.append(Problem(n, "header", f"{line!r} is not a NOTAM header like (A1234/30 NOTAMN"))
                 current, skipping = None, True  # its lines up to the next NOTAM are not reported again
                 continue
-            current, item, skipping = _Notam(n, m[1], m[2], {}), None, False
+            current, item, skipping = _Notam(n, m[1], m[2], {}, m[3]), None, False
             notams.append(current)
-            line = m[3].strip()
+            line = m[4].strip()
             if not line:
                 continue
         if current is None:
@@ -137,9 +193,6 @@ def _split(text: str) -> tuple[list[_Notam], list[Problem]]:
 
 
 def _volume(n: _Notam, limits: Limits) -> tuple[dict[str, Any], list[str]]:
-    if n.kind != "N":
-        what = "replaces" if n.kind == "R" else "cancels"
-        raise _Bad(n.line, "header", f"NOTAM{n.kind} {what} a NOTAM: update or cancel the filed notice instead")
     for key in ("Q", "A", "B", "C"):
         if key not in n.items:
             raise _Bad(n.line, f"{key})" if key != "Q" else "Q", "missing from this NOTAM")

@@ -106,6 +106,13 @@ class Broker:
         self.file = filings.file
         self.update = filings.update
         self.set_state = filings.set_state
+        # The same in two halves, for several changes in one transaction (imports): made ready
+        # before the filing lock, written under it (a transaction from ``write``).
+        self.prepare = filings.prepare
+        self.file_prepared = filings.file_prepared
+        self.prepare_update = filings.prepare_update
+        self.update_prepared = filings.update_prepared
+        self.set_state_in = filings.set_state_in
         self.end_past_notices = filings.end_past_notices
         self.run_expiry = filings.run_expiry
         self.file_as_operator = filings.file_as_operator

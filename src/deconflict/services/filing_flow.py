@@ -28,7 +28,7 @@ from deconflict.domain.audit import canonical_json
 from deconflict.domain.errors import ValidationError
 from deconflict.domain.grid import SliceGrid
 from deconflict.domain.policy import Limits, SeparationPolicy
-from deconflict.domain.strategic import Conflict, may_conflict, volume_conflict
+from deconflict.domain.strategic import Conflict, may_conflict, volume_conflict, volumes_within
 from deconflict.domain.volumes import Notice
 from deconflict.services.filing import detect
 from deconflict.services.ports import BrokerRepository, BrokerUnitOfWork
@@ -37,24 +37,61 @@ from deconflict.services.wire import slice_json
 
 @dataclass(frozen=True)
 class Detected:
-    """Conflicts of ``notice`` as of log position ``seq``."""
+    """Conflicts of ``notice`` as of log position ``seq``; with ``near``, also the notices (id →
+    party) within the widened minima the probe rule uses (:mod:`deconflict.services.probes`)."""
 
     notice: Notice
     conflicts: list[Conflict]
     seq: int
+    near: dict[str, str] | None = None
+    wide: SeparationPolicy | None = None
 
 
 def detect_unlocked(store: BrokerUnitOfWork, notice: Notice, policy: SeparationPolicy) -> Detected:
     """Detect ``notice``'s conflicts in a read transaction (no filing lock). ``notice.id`` must be
     the id it will be stored under when it has one (an update), so that it is not checked against
     its own current version. The conflict cap is applied by :func:`settle`, under the lock: an
-    ``Idempotency-Key`` retry is answered with its stored response before that."""
+    ``Idempotency-Key`` retry is answered with its stored response before that. (The broker's own
+    :func:`~deconflict.services.filing_prepare.prepare` does this and more in the same read transaction.)"""
     with store.begin(write=False) as repo:
         # The position first: on PostgreSQL each statement may see later commits, and those are
         # after this position, so settle() checks them again.
         seq = repo.last_seq()
         found = detect(repo, notice, policy)
     return Detected(notice, found, seq)
+
+
+def near_notices(repo: BrokerRepository, notice: Notice, wide: SeparationPolicy) -> dict[str, str]:
+    """The live notices (id → party) other than protected sites that ``notice`` comes within
+    ``wide`` of (as :func:`~deconflict.services.filing.detect` with ``wide`` would find them, but
+    with no slice made: only whether)."""
+    near: dict[str, str] = {}
+    for v in notice.volumes:
+        for other, j in repo.candidates(v, wide, notice):
+            if other.id is None or other.id in near or other.id == notice.id or other.protected:
+                continue
+            if may_conflict(notice, other) and volumes_within(v, other.volumes[j], wide):
+                near[other.id] = other.party
+    return near
+
+
+def settle_near(repo: BrokerRepository, seen: Detected) -> dict[str, str] | None:
+    """Under the filing lock: ``seen.near`` brought up to date with the notices changed since it
+    was found (``None`` when it was not asked for)."""
+    if seen.near is None or seen.wide is None:
+        return None
+    changed = repo.notices_changed_since(seen.seq)
+    near = {nid: party for nid, party in seen.near.items() if nid not in changed}
+    notice = seen.notice
+    for nid in sorted(changed):
+        other = repo.get(nid)
+        if other is None or other.id == notice.id or other.protected or not other.state.is_live:
+            continue
+        if may_conflict(notice, other) and any(
+            volumes_within(v, w, seen.wide) for v in notice.volumes for w in other.volumes
+        ):
+            near[nid] = other.party
+    return near
 
 
 def settle(repo: BrokerRepository, seen: Detected, policy: SeparationPolicy, limits: Limits) -> list[Conflict]:
@@ -78,6 +115,12 @@ def settle(repo: BrokerRepository, seen: Detected, policy: SeparationPolicy, lim
     kept.sort(key=lambda c: c.volume_a)
     refuse_too_many(kept, limits)
     return kept
+
+
+def conflict_keys(found: list[Conflict]) -> tuple[tuple[int, str | None, int, int], ...]:
+    """What resolution hints depend on in ``found``: each conflicting volume pair, with the other
+    notice's version (hints made before the lock are good under it only for the same keys)."""
+    return tuple(sorted((c.volume_a, c.b.id, c.b.version, c.volume_b) for c in found))
 
 
 def refuse_too_many(found: list[Conflict], limits: Limits) -> None:

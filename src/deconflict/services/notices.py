@@ -24,11 +24,12 @@ from deconflict.domain.hotline import BROKER, HotlineSettings, Priority, Referen
 from deconflict.domain.parse import Said, format_time, parse_notices
 from deconflict.domain.parties import Party
 from deconflict.domain.policy import Limits
-from deconflict.domain.resolution import resolution_hints
+from deconflict.domain.strategic import Conflict
 from deconflict.domain.volumes import PROTECTED_SITE_KIND, Notice, NoticeState
 from deconflict.services import probes
 from deconflict.services.filing import FilingResult, NoticeService, Settings
-from deconflict.services.filing_flow import detect_unlocked, preslice, settle
+from deconflict.services.filing_flow import conflict_keys, settle, settle_near
+from deconflict.services.filing_prepare import Prepared, hints_body, prepare
 from deconflict.services.notice_views import visible_notice
 from deconflict.services.ports import BrokerRepository, BrokerUnitOfWork, ConflictRecord
 from deconflict.services.threads import BrokerThreads
@@ -128,12 +129,8 @@ class Notices:
 
     def file(self, caller: Party, body: Any, *, site: bool = False, idempotency_key: str | None = None) -> Reply:
         """File a notice (or, with ``site``, a protected site) for the caller."""
-        self._filer(caller, site)
-        said: Said = []
-        notice = self._parse(caller, body, site, said)
+        p = self.prepare(caller, body, site=site)
         digest = sha256_hex(canonical_json({"op": "file", "site": site, "body": body}))
-        seen = detect_unlocked(self.store, notice, self.settings.separation)
-        grid = preslice(self.policy.grid, seen.conflicts)
         with self._write(caller) as tx:
             if idempotency_key is not None:
                 prior = tx.repo.idempotent_response(caller.name, idempotency_key)
@@ -144,13 +141,28 @@ class Notices:
                             f"{idempotency_key!r} was already used for a different request; use a new key",
                         )
                     return Reply(prior[1], prior[2], replayed=True)
-            found = settle(tx.repo, seen, self.settings.separation, self.limits)
-            result = self.notices.file_in(tx.repo, notice, now=tx.now, found=found)
-            body_out = self._record(tx, caller, "notice.filed", result, grid)
-            body_out["defaults"] = said
+            body_out = self.file_prepared(tx, caller, p)
             if idempotency_key is not None:
                 tx.repo.save_idempotent_response(caller.name, idempotency_key, digest, 201, body_out, tx.now)
             return Reply(201, body_out)
+
+    def prepare(self, caller: Party, body: Any, *, site: bool = False) -> Prepared:
+        """Before the filing lock: a filing's role check, parsing and detection
+        (:mod:`~deconflict.services.filing_prepare`)."""
+        self._filer(caller, site)
+        said: Said = []
+        notice = self._parse(caller, body, site, said)
+        return prepare(self.core, caller, notice, said, notice)
+
+    def file_prepared(self, tx: Transaction, caller: Party, p: Prepared) -> dict[str, Any]:
+        """Under the filing lock (``tx`` from the broker's ``write``): file what :meth:`prepare`
+        made, its conflicts brought up to date; the response body of ``POST /v1/notices``."""
+        found = settle(tx.repo, p.seen, self.settings.separation, self.limits)
+        result = self.notices.file_in(tx.repo, p.notice, now=tx.now, found=found)
+        near = settle_near(tx.repo, p.seen)
+        body_out = self._record(tx, caller, EventType.NOTICE_FILED, result, p, found, near)
+        body_out["defaults"] = p.said
+        return body_out
 
     def update(self, caller: Party, notice_id: str, body: Any, replaces_version: int | None, site: bool) -> Reply:
         self._filer(caller, site)
@@ -167,22 +179,55 @@ class Notices:
             raise ValidationError.at("replaces_version", "required: the version this update replaces")
         if isinstance(replaces_version, bool) or not isinstance(replaces_version, int) or replaces_version < 1:
             raise ValidationError.at("replaces_version", f"must be a whole number ≥ 1, got {replaces_version!r}")
+        p = self._prepared_update(caller, notice_id, notice, said)
+        with self._write(caller) as tx:
+            return Reply(200, self.update_prepared(tx, caller, notice_id, replaces_version, p, site))
+
+    def prepare_update(self, caller: Party, notice_id: str, body: Any, *, site: bool = False) -> Prepared:
+        """Before the filing lock: an update's role check, parsing and detection of the new version
+        (``body`` without ``replaces_version``: :meth:`update_prepared` takes it)."""
+        self._filer(caller, site)
+        said: Said = []
+        notice = self._parse(caller, body, site, said)
+        return self._prepared_update(caller, notice_id, notice, said)
+
+    def _prepared_update(self, caller: Party, notice_id: str, notice: Notice, said: Said) -> Prepared:
         if notice.id is not None and notice.id != notice_id:
             raise ValidationError.at("id", f"must be {notice_id!r} (the notice in the URL) or left out")
-        seen = detect_unlocked(self.store, replace(notice, id=notice_id), self.settings.separation)
-        grid = preslice(self.policy.grid, seen.conflicts)
-        with self._write(caller) as tx:
-            self._visible_notice(tx.repo, caller, notice_id, site)
-            found = settle(tx.repo, seen, self.settings.separation, self.limits)
-            result = self.notices.update_in(tx.repo, notice_id, replaces_version, notice, now=tx.now, found=found)
-            body_out = self._record(tx, caller, "notice.updated", result, grid)
-            # the id is the URL's, not a default
-            body_out["defaults"] = [d for d in said if d["field"].rsplit(".", 1)[-1] != "id"]
-            return Reply(200, body_out)
+        return prepare(self.core, caller, notice, said, replace(notice, id=notice_id))
+
+    def update_prepared(
+        self, tx: Transaction, caller: Party, notice_id: str, replaces_version: int, p: Prepared, site: bool
+    ) -> dict[str, Any]:
+        """Under the filing lock: write the new version :meth:`prepare_update` made; the response
+        body of ``PUT /v1/notices/{id}``."""
+        self._visible_notice(tx.repo, caller, notice_id, site)
+        found = settle(tx.repo, p.seen, self.settings.separation, self.limits)
+        result = self.notices.update_in(tx.repo, notice_id, replaces_version, p.notice, now=tx.now, found=found)
+        near = settle_near(tx.repo, p.seen)
+        body_out = self._record(tx, caller, EventType.NOTICE_UPDATED, result, p, found, near)
+        # the id is the URL's, not a default
+        body_out["defaults"] = [d for d in p.said if d["field"].rsplit(".", 1)[-1] != "id"]
+        return body_out
 
     def set_state(
         self, caller: Party, notice_id: str, state: NoticeState, replaces_version: int | None, site: bool
     ) -> Reply:
+        if not caller.role.files_notices:  # before the lock, and again in set_state_in for its other callers
+            raise Forbidden(f"{caller.role.a} does not change notices")
+        with self._write(caller) as tx:
+            return Reply(200, self.set_state_in(tx, caller, notice_id, state, replaces_version, site))
+
+    def set_state_in(
+        self,
+        tx: Transaction,
+        caller: Party,
+        notice_id: str,
+        state: NoticeState,
+        replaces_version: int | None,
+        site: bool,
+    ) -> dict[str, Any]:
+        """Under the filing lock: activate, end or cancel; the response body."""
         if not caller.role.files_notices:
             raise Forbidden(f"{caller.role.a} does not change notices")
         logged = {
@@ -190,10 +235,9 @@ class Notices:
             NoticeState.ENDED: EventType.NOTICE_ENDED,
             NoticeState.CANCELLED: EventType.NOTICE_CANCELLED,
         }
-        with self._write(caller) as tx:
-            self._visible_notice(tx.repo, caller, notice_id, site)
-            result = self.notices.set_state_in(tx.repo, notice_id, caller.name, state, replaces_version, now=tx.now)
-            return Reply(200, self._record(tx, caller, logged[state], result))
+        self._visible_notice(tx.repo, caller, notice_id, site)
+        result = self.notices.set_state_in(tx.repo, notice_id, caller.name, state, replaces_version, now=tx.now)
+        return self._record(tx, caller, logged[state], result)
 
     def _visible_notice(self, repo: BrokerRepository, caller: Party, notice_id: str, site: bool) -> Notice:
         """The notice if the caller may see it under this path; else the same 404 as a missing one."""
@@ -321,15 +365,23 @@ class Notices:
         return out
 
     def _record(
-        self, tx: Transaction, caller: Party, type_: str, result: FilingResult, grid: SliceGrid | None = None
+        self,
+        tx: Transaction,
+        caller: Party,
+        type_: str,
+        result: FilingResult,
+        p: Prepared | None = None,
+        found: list[Conflict] | None = None,
+        near: dict[str, str] | None = None,
     ) -> dict[str, Any]:
-        """Log the change, sign its receipt, and build the caller's response (``grid``: the
-        theater's grid with the slices found before the lock already cut)."""
+        """Log the change, sign its receipt, and build the caller's response. ``p``: what was made
+        before the lock (the grid with the slices cut, hints for the conflicts ``found`` under it,
+        used when they are the same); ``near``: the notices near the change for the probe rule."""
         n = result.notice
         nj = notice_json(n)
         receipt = self._log_change(tx, caller.name, type_, result, nj)
-        d = self._disclosure(tx.repo, grid)
-        probes.watch(tx, caller, type_, result, self.settings.separation, d)  # may refuse: nothing is written
+        d = self._disclosure(tx.repo, None if p is None else p.grid)
+        probes.watch(tx, caller, type_, result, self.settings.separation, d, near)  # may refuse: nothing is written
         views = [v for v in (d.conflict_view(caller, conflict_json(c)) for c in result.conflicts) if v is not None]
         resolved = [v for v in (d.conflict_view(caller, conflict_json(c)) for c in result.resolved) if v is not None]
         # A shift that clears a conflict tells where the other notice ends, which the slice does not
@@ -339,7 +391,10 @@ class Notices:
             withheld = SITE_STAYS
         elif result.conflicts:
             if all(v.get("disclosure", Level.FULL.text) == Level.FULL.text for v in views):
-                hints = self._hints(tx.repo, n, result.conflicts)
+                if p is not None and p.early is not None and found is not None and p.early[0] == conflict_keys(found):
+                    hints = p.early[1]
+                else:  # the conflicts changed since detection, or the caller's grants did
+                    hints = self._hints(tx.repo, n, result.conflicts)
             else:
                 withheld = HINTS_WITHHELD
         return {
@@ -360,14 +415,7 @@ class Notices:
         # it is filed.
         others = {c.notice_b: repo.get(c.notice_b) for c in conflicts}
         pairs = [(c.volume_a, o.volumes[c.volume_b]) for c in conflicts if (o := others[c.notice_b]) is not None]
-        h = resolution_hints(n, pairs, self.settings.separation, self.settings.hints)
-        return {
-            "earlier_s": h.earlier_s,
-            "later_s": h.later_s,
-            "up_m": h.up_m,
-            "down_m": h.down_m,
-            "note": "each shift alone clears the conflicts listed; a changed notice is checked again when filed",
-        }
+        return hints_body(self.settings, n, pairs)
 
 
 def in_party_namespace(n: Notice) -> Notice:

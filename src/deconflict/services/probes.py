@@ -7,6 +7,7 @@ replicas: the filing lock serializes the filings that read and extend it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any, Protocol
 
@@ -14,11 +15,13 @@ from deconflict.domain.audit import Event
 from deconflict.domain.disclosure import Disclosure, Level
 from deconflict.domain.errors import DeconflictError
 from deconflict.domain.event_types import EventType
+from deconflict.domain.grid import SliceGrid
 from deconflict.domain.parse import format_time
 from deconflict.domain.parties import Party
 from deconflict.domain.policy import SeparationPolicy
 from deconflict.domain.probes import CHARGED_EVENT, ProbeRules
-from deconflict.services.filing import FilingResult, detect
+from deconflict.services.filing import FilingResult
+from deconflict.services.filing_flow import near_notices
 from deconflict.services.ports import BrokerRepository
 
 WATCHED = frozenset({EventType.NOTICE_FILED, EventType.NOTICE_UPDATED})
@@ -47,15 +50,36 @@ class _Tx(Protocol):
     def log(self, actor: str, type_: str, payload: dict[str, Any]) -> Event: ...
 
 
-def watch(tx: _Tx, caller: Party, type_: str, result: FilingResult, sep: SeparationPolicy, d: Disclosure) -> None:
+def widened(sep: SeparationPolicy, grid: SliceGrid) -> SeparationPolicy:
+    """The minima within which a filing is *near* another notice: widened by the grid (twice the
+    cell size, one altitude step, one time step)."""
+    return replace(
+        sep,
+        horizontal_m=sep.horizontal_m + 2 * grid.cell_size_m,
+        vertical_m=sep.vertical_m + grid.altitude_m,
+        time_s=sep.time_s + grid.time_s,
+    )
+
+
+def watch(
+    tx: _Tx,
+    caller: Party,
+    type_: str,
+    result: FilingResult,
+    sep: SeparationPolicy,
+    d: Disclosure,
+    near: Mapping[str, str] | None = None,
+) -> None:
     """Charge ``caller``'s budget for a change that comes near notices it does not see whole
     (refusing it with :class:`ProbeBudgetSpent` when the budget is spent), and flag a large or
     sweeping one.
 
-    *Near* is within the separation minima widened by the grid (twice the cell size, one altitude
-    step, one time step): whether a filing farther away conflicts is the same for every notice
-    that agrees with the hidden one to the grid's precision, so only near filings can learn
-    anything finer, and each of them is charged whether or not it conflicts."""
+    *Near* is within the separation minima :func:`widened` by the grid: whether a filing farther
+    away conflicts is the same for every notice that agrees with the hidden one to the grid's
+    precision, so only near filings can learn anything finer, and each of them is charged whether
+    or not it conflicts. ``near``: the notices near the change (id → party), found before the
+    filing lock and brought up to date under it (:func:`~deconflict.services.filing_flow.settle_near`);
+    without it they are found here, under the lock."""
     if type_ not in WATCHED:
         return
     n = result.notice
@@ -69,7 +93,7 @@ def watch(tx: _Tx, caller: Party, type_: str, result: FilingResult, sep: Separat
             continue  # a protected site is public, a notice seen whole teaches nothing
         touched.setdefault(party, []).append(c.id)
         notices.setdefault(party, set()).add(notice)
-    if touched or _near_hidden(tx.repo, caller, result, sep, d):
+    if touched or _near_hidden(tx.repo, caller, result, sep, d, near):
         _charge(tx, caller, n.id, n.version, rules)
     reasons = rules.reasons(
         widest_m=max(v.shape.bound_m for v in n.volumes),
@@ -82,18 +106,17 @@ def watch(tx: _Tx, caller: Party, type_: str, result: FilingResult, sep: Separat
 
 
 def _near_hidden(
-    repo: BrokerRepository, caller: Party, result: FilingResult, sep: SeparationPolicy, d: Disclosure
+    repo: BrokerRepository,
+    caller: Party,
+    result: FilingResult,
+    sep: SeparationPolicy,
+    d: Disclosure,
+    near: Mapping[str, str] | None,
 ) -> bool:
-    grid = d.policy.grid
-    wide = replace(
-        sep,
-        horizontal_m=sep.horizontal_m + 2 * grid.cell_size_m,
-        vertical_m=sep.vertical_m + grid.altitude_m,
-        time_s=sep.time_s + grid.time_s,
-    )
-    return any(
-        not c.b.protected and d.level(caller, c.b.party) is not Level.FULL for c in detect(repo, result.notice, wide)
-    )
+    if near is None:
+        near = near_notices(repo, result.notice, widened(sep, d.policy.grid))
+    # The levels as they are now, under the lock: a grant changed since detection counts.
+    return any(d.level(caller, party) is not Level.FULL for party in near.values())
 
 
 def _charge(tx: _Tx, caller: Party, notice: str | None, version: int, rules: ProbeRules) -> None:

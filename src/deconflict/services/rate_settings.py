@@ -30,6 +30,12 @@ class RateLimits:
     write_per_s: float = 200.0
     """Writes (POST, PUT, PATCH, DELETE) per second, per party (0: no limit)."""
     write_burst: int = 400
+    refused_per_minute: float = 60.0
+    """Requests one client address may have refused for their token (missing, unknown, revoked,
+    or an identity-provider token that does not verify) per minute, on average (0: no limit).
+    Beyond it, that address's requests are refused with 429 before any token is looked up, so a
+    flood of made-up tokens costs the broker no store look-ups."""
+    refused_burst: int = 60
     admin_exempt: bool = True
     """The admin operates the broker (and can stop it): the limits keep parties from starving each
     other, not the operator from its own broker."""
@@ -46,6 +52,8 @@ RANGES = {
     "read_burst": (1, 1_000_000),
     "write_per_s": (0.0, 100_000.0),
     "write_burst": (1, 1_000_000),
+    "refused_per_minute": (0.0, 600_000.0),
+    "refused_burst": (1, 1_000_000),
 }
 
 

@@ -1,0 +1,126 @@
+// The timeline beside the map, Gantt style: one row per notice (as disclosure gives it), a bar per
+// volume's time window, each conflict's overlap window marked in red on the rows of its notices,
+// and the slider's instant as a line. Clicking a bar selects the notice; a conflict mark, the conflict.
+
+import type { Moment } from "./clock";
+import { extent } from "./geometry";
+import { partyColour, svgEl } from "./dom";
+import { utc } from "./format";
+import type { Conflict, Notice } from "./types";
+
+const ROW = 16;
+const LABEL = 170;
+const AXIS = 18;
+
+export interface TimelineHandlers {
+  onNotice: (id: string) => void;
+  onConflict: (id: string) => void;
+}
+
+function volumeWindow(v: { time_start?: { value: string }; time_end?: { value: string } }): [number, number] | null {
+  if (!v.time_start || !v.time_end) return null;
+  return [Date.parse(v.time_start.value), Date.parse(v.time_end.value)];
+}
+
+function conflictWindow(c: Conflict): [number, number] | null {
+  const w = c.slice?.time_window ?? c.time_window;
+  return w ? [Date.parse(w.start), Date.parse(w.end)] : null;
+}
+
+export class Timeline {
+  private readonly svg: SVGSVGElement;
+
+  constructor(
+    root: HTMLElement,
+    private readonly handlers: TimelineHandlers,
+  ) {
+    this.svg = svgEl("svg", { class: "gantt", role: "img", "aria-label": "timeline of notices" }) as SVGSVGElement;
+    root.replaceChildren(this.svg);
+  }
+
+  draw(notices: Notice[], conflicts: Conflict[], moment: Moment, selectedNotice: string | null, selectedConflict: string | null): void {
+    const rows = notices
+      .map((n) => ({ n, windows: n.volumes.map(volumeWindow).filter((w): w is [number, number] => w !== null) }))
+      .filter((r) => r.windows.length > 0)
+      .sort((a, b) => Math.min(...a.windows.map((w) => w[0])) - Math.min(...b.windows.map((w) => w[0])) || a.n.id.localeCompare(b.n.id));
+    const range = extent(rows.flatMap((r) => r.windows.flat()));
+    const width = Math.max((this.svg.parentElement?.clientWidth ?? 600) - 4, LABEL + 200);
+    const height = AXIS + rows.length * ROW + 4;
+    this.svg.setAttribute("width", String(width));
+    this.svg.setAttribute("height", String(height));
+    const parts: SVGElement[] = [];
+    if (!range) {
+      parts.push(svgEl("text", { x: 8, y: 14, class: "empty" }, "No notices to show."));
+      this.svg.replaceChildren(...parts);
+      return;
+    }
+    const [t0, t1] = [range[0], Math.max(range[1], range[0] + 60_000)];
+    const x = (t: number): number => LABEL + ((t - t0) / (t1 - t0)) * (width - LABEL - 8);
+    parts.push(...this.axis(t0, t1, x, height));
+    const rowOf = new Map(rows.map((r, i) => [r.n.id, i]));
+    rows.forEach(({ n, windows }, i) => {
+      const y = AXIS + i * ROW;
+      const sel = n.id === selectedNotice ? " selected" : "";
+      parts.push(svgEl("text", { x: 4, y: y + ROW - 4, class: `label${sel}` }, n.id.length > 26 ? `${n.id.slice(0, 25)}…` : n.id));
+      for (const [s, e] of windows) {
+        const bar = svgEl("rect", {
+          x: x(s),
+          y: y + 2,
+          width: Math.max(x(e) - x(s), 2),
+          height: ROW - 4,
+          class: `bar${sel}`,
+          fill: partyColour(n.party),
+          "data-notice-id": n.id,
+        });
+        bar.append(svgEl("title", {}, `${n.id}: ${utc(new Date(s).toISOString())} → ${utc(new Date(e).toISOString())}`));
+        bar.addEventListener("click", (ev) => {
+          ev.stopPropagation();
+          this.handlers.onNotice(n.id);
+        });
+        parts.push(bar);
+      }
+    });
+    for (const c of conflicts) {
+      const whole = conflictWindow(c);
+      // an `existence` conflict's window is a coarse day: drawn only within the notices' span
+      const w: [number, number] | null = whole ? [Math.max(whole[0], t0), Math.min(whole[1], t1)] : null;
+      if (!w || w[0] >= w[1]) continue;
+      for (const side of c.sides) {
+        const i = side.notice ? rowOf.get(side.notice) : undefined;
+        if (i === undefined) continue;
+        const mark = svgEl("rect", {
+          x: x(w[0]),
+          y: AXIS + i * ROW + 5,
+          width: Math.max(x(w[1]) - x(w[0]), 3),
+          height: ROW - 10,
+          class: `conflict-mark${c.id === selectedConflict ? " selected" : ""}`,
+          "data-conflict-id": c.id,
+        });
+        mark.append(svgEl("title", {}, `conflict ${c.id}`));
+        mark.addEventListener("click", (ev) => {
+          ev.stopPropagation();
+          this.handlers.onConflict(c.id);
+        });
+        parts.push(mark);
+      }
+    }
+    if (moment !== null && moment >= t0 && moment <= t1) {
+      parts.push(svgEl("line", { x1: x(moment), x2: x(moment), y1: 0, y2: height, class: "instant", "data-time": new Date(moment).toISOString() }));
+    }
+    this.svg.replaceChildren(...parts);
+  }
+
+  /** Ticks every whole hour (or every few hours, keeping them about 60 px apart). */
+  private axis(t0: number, t1: number, x: (t: number) => number, height: number): SVGElement[] {
+    const hour = 3_600_000;
+    const perPx = (t1 - t0) / Math.max(x(t1) - x(t0), 1);
+    const step = Math.max(1, Math.ceil((60 * perPx) / hour)) * hour;
+    const out: SVGElement[] = [];
+    for (let t = Math.ceil(t0 / step) * step; t <= t1; t += step) {
+      out.push(svgEl("line", { x1: x(t), x2: x(t), y1: AXIS - 4, y2: height, class: "tick" }));
+      const label = `${new Date(t).toISOString().slice(11, 16)}Z`;
+      if (x(t) + 40 < x(t1) + 8) out.push(svgEl("text", { x: x(t) + 2, y: 12, class: "tick-label" }, label));
+    }
+    return out;
+  }
+}

@@ -1,0 +1,208 @@
+"""The exports of the airspace formats over the API: the caller's own live notices as an ACO,
+OpenAir or NOTAM drafts, and what it may see as GeoJSON or KML (cut exactly as the JSON API cuts
+it). Part of :mod:`deconflict.api.formats`' router."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+
+from deconflict.api.deps import BrokerDep, Caller
+from deconflict.domain.errors import ValidationError
+from deconflict.domain.parties import Party, Role
+from deconflict.domain.volumes import Notice
+from deconflict.formats.aco_export import AcoExportError, write_aco
+from deconflict.formats.ed269 import write_geozones
+from deconflict.formats.ed269_schema import SCHEMA
+from deconflict.formats.gis import to_kml
+from deconflict.formats.notam import write_notam_drafts
+from deconflict.formats.openair_write import write_openair
+from deconflict.services.broker import Broker
+from deconflict.services.gis_views import visible_collection
+
+router = APIRouter(tags=["formats"])
+
+TEXT = "text/plain"
+GEOJSON = "application/geo+json"
+KML = "application/vnd.google-earth.kml+xml"
+
+ACO_EXAMPLE = """OPER/INHERENT RESOLVE//
+MSGID/ACO/CAOC//
+GEODATUM/WGE//
+PERIOD/300400ZSEP2015/301600ZSEP2015//
+ACMID/ACM:ROZ/NAME:RAQQA/CIRCLE/USE:CAP//
+CIRCLE/LATM:3557N03901E/RADIUS:15NM//
+EFFLEVEL/FLFL:FL200-FL300//
+"""
+OPENAIR_EXAMPLE = """AC Q
+AN HMEIMIM TRA
+AI hmeimim-tra
+AL SFC
+AH FL150
+AA 2015-09-30T06:00Z/2015-09-30T18:00Z
+V X=35:24:00 N 035:57:00 E
+DC 5
+"""
+GEOZONES_EXAMPLE = json.dumps(
+    {
+        "features": [
+            {
+                "identifier": "OSH001",
+                "country": "SYR",
+                "type": "COMMON",
+                "restriction": "PROHIBITED",
+                "applicability": [{"startDateTime": "2015-09-30T06:00:00Z", "endDateTime": "2015-09-30T18:00:00Z"}],
+                "geometry": [
+                    {
+                        "uomDimensions": "M",
+                        "lowerLimit": 0,
+                        "lowerVerticalReference": "AMSL",
+                        "upperLimit": 1500,
+                        "upperVerticalReference": "AMSL",
+                        "horizontalProjection": {"type": "Circle", "center": [35.95, 35.4], "radius": 5000},
+                    }
+                ],
+            }
+        ]
+    },
+    indent=1,
+)
+NOTAM_EXAMPLE = """(A0412/15 NOTAMN
+Q) OSTT/QRTCA/IV/BO/W/000/150/3524N03557E005
+A) OSTT B) 1509300600 C) 1509301800
+E) TEMPORARY RESTRICTED AREA ACTIVATED AROUND HMEIMIM.
+F) SFC G) FL150)
+"""
+
+
+def _own_live(broker: Broker, caller: Party) -> list[Notice]:
+    """The caller's own live notices and sites (the admin: every one), oldest id first."""
+    party = None if caller.role is Role.ADMIN else caller.name
+    with broker.store.begin(write=False) as repo:
+        found = [n for n in repo.list_notices(party=party) if n.state.is_live]
+    return sorted(found, key=lambda n: str(n.id))
+
+
+def _text(example: str, what: str) -> dict[int | str, dict[str, Any]]:
+    return {200: {"description": what, "content": {TEXT: {"schema": {"type": "string"}, "example": example}}}}
+
+
+def _plain(text: str) -> PlainTextResponse:
+    return PlainTextResponse(text, media_type=TEXT)
+
+
+NAME = r"^[A-Za-z0-9._-](?:[A-Za-z0-9 ._-]{0,58}[A-Za-z0-9._-])?$"
+"""An ACO field written by the caller: no '/', no line break, no edge spaces."""
+
+
+@router.get(
+    "/exports/aco",
+    summary="Your live notices as an ACO",
+    description="One measure per notice (one APERIOD per volume), figures rounded outward (docs/formats.md). "
+    "An empty ACO (header only) when you have none. W84 heights have no ACO form: 422 naming the notice.",
+    response_class=PlainTextResponse,
+    responses=_text(ACO_EXAMPLE, "The ACO message."),
+)
+def export_aco(
+    caller: Caller,
+    broker: BrokerDep,
+    operation: Annotated[str, Query(description="The OPER set.", pattern=NAME)] = "DECONFLICT",
+    originator: Annotated[str | None, Query(description="MSGID originator (default: you).", pattern=NAME)] = None,
+    aco_id: Annotated[str | None, Query(description="The ACOID set (default: you).", pattern=NAME)] = None,
+) -> Response:
+    try:
+        text = write_aco(_own_live(broker, caller), operation, originator or caller.name, aco_id or caller.name)
+    except AcoExportError as e:
+        raise ValidationError.at("notices", str(e)) from None
+    return _plain(text)
+
+
+@router.get(
+    "/exports/openair",
+    summary="Your live notices as OpenAir",
+    description="For crews' flight-bag tools: one record per volume (docs/formats.md). Corridors, orbits and W84 "
+    "heights have no OpenAir form: 422 naming the notice and volume, nothing written.",
+    response_class=PlainTextResponse,
+    responses=_text(OPENAIR_EXAMPLE, "The OpenAir file."),
+)
+def export_openair(caller: Caller, broker: BrokerDep) -> Response:
+    return _plain(write_openair(_own_live(broker, caller)))
+
+
+@router.get(
+    "/exports/notam",
+    summary="Your live notices as NOTAMN drafts",
+    description="One draft per volume, for a person to number, complete and issue: the Q-line's circle and flight "
+    "levels enclose the volume, F)/G) state the band (docs/formats.md).",
+    response_class=PlainTextResponse,
+    responses=_text(NOTAM_EXAMPLE, "The drafts."),
+)
+def export_notam(
+    caller: Caller,
+    broker: BrokerDep,
+    fir: Annotated[str, Query(description="The Q-line's FIR (4 capital letters).", pattern="^[A-Z]{4}$")],
+    location: Annotated[str | None, Query(description="Item A) (default: the FIR).", pattern="^[A-Z]{4}$")] = None,
+    notice: Annotated[str | None, Query(description="Only this notice of yours (its id).", max_length=300)] = None,
+) -> Response:
+    notices = _own_live(broker, caller)
+    if notice is not None:
+        notices = [n for n in notices if n.id == notice]
+        if not notices:
+            raise ValidationError.at("query.notice", "no live notice of yours has this id")
+    return _plain(write_notam_drafts(notices, fir, location or fir, broker.limits.min_altitude_m))
+
+
+AllQuery = Annotated[bool, Query(alias="all", description="Resolved conflicts too (default: open ones only).")]
+SEEN = (
+    "What you may see, exactly as the JSON API shows it: your notices, every protected site, others' notices only "
+    "at `full` disclosure, and your conflicts' slices exact, on the grid or coarse as disclosed (docs/formats.md)."
+)
+
+
+@router.get(
+    "/exports/geojson",
+    summary="What you may see, as GeoJSON",
+    description=SEEN + " A FeatureCollection; each feature's `layer` is `notice`, `site` or `conflict`.",
+    response_class=Response,
+    responses={
+        200: {"description": "A GeoJSON FeatureCollection.", "content": {GEOJSON: {"schema": {"type": "object"}}}}
+    },
+)
+def export_geojson(caller: Caller, broker: BrokerDep, all_: AllQuery = False) -> Response:
+    body = json.dumps(visible_collection(broker, caller, all_), indent=1) + "\n"
+    return Response(body, media_type=GEOJSON)
+
+
+@router.get(
+    "/exports/kml",
+    summary="What you may see, as KML",
+    description=SEEN + " KML 2.2, outlines on the ground, each feature's properties as its description.",
+    response_class=Response,
+    responses={200: {"description": "A KML 2.2 document.", "content": {KML: {"schema": {"type": "string"}}}}},
+)
+def export_kml(caller: Caller, broker: BrokerDep, all_: AllQuery = False) -> Response:
+    return Response(to_kml(visible_collection(broker, caller, all_), caller.name), media_type=KML)
+
+
+GEOZONES = {k: v for k, v in SCHEMA.items() if k != "$schema"}
+"""Our schema of an ED-269 document, as the export's response schema (what we write passes it)."""
+
+
+@router.get(
+    "/exports/geozones",
+    summary="Your live protected sites as ED-269 geozones",
+    description="One zone per site (docs/formats.md): limits in metres, AMSL or WGS84, one applicability window "
+    "per window. Corridors, orbits and flight levels have no ED-269 form: 422 naming the site.",
+    response_model=None,
+    responses={200: {"description": "An ED-269 document.", "content": {"application/json": {"schema": GEOZONES}}}},
+)
+def export_geozones(
+    caller: Caller,
+    broker: BrokerDep,
+    country: Annotated[str, Query(description="ISO 3166 alpha-3 country of the zones.", pattern="^[A-Z]{3}$")],
+) -> JSONResponse:
+    sites = [n for n in _own_live(broker, caller) if n.protected]
+    return JSONResponse(write_geozones(sites, country))

@@ -1,0 +1,28 @@
+"""``deconflict serve``'s process settings (deconflict/runtime.py)."""
+
+from __future__ import annotations
+
+import gc
+import sys
+from collections.abc import Iterator
+
+import pytest
+
+from deconflict.runtime import SWITCH_INTERVAL_S, tune_for_serving
+
+
+@pytest.fixture
+def restored() -> Iterator[None]:
+    interval = sys.getswitchinterval()
+    yield
+    gc.unfreeze()
+    sys.setswitchinterval(interval)
+
+
+def test_serving_freezes_what_start_up_made_and_shortens_the_switch_interval(restored: None) -> None:
+    made_at_start_up = [{"k": i} for i in range(1000)]
+    assert gc.get_freeze_count() == 0
+    tune_for_serving()
+    assert gc.get_freeze_count() >= len(made_at_start_up)  # out of every later full collection
+    assert not any(gc.is_tracked(o) and o in gc.get_objects(2) for o in made_at_start_up[:3])
+    assert sys.getswitchinterval() == pytest.approx(SWITCH_INTERVAL_S)
