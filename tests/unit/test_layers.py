@@ -104,7 +104,11 @@ def test_every_import_keeps_to_the_layers() -> None:
     [
         ("domain/x.py", "from deconflict.services.ports import Clock\n", "domain may import only itself"),
         ("domain/x.py", "import sqlalchemy\n", "uses no web, SQL or terminal library"),
-        ("services/x.py", "from deconflict.adapters.sql import store\n", "services may import only ['domain', 'formats']"),
+        (
+            "services/x.py",
+            "from deconflict.adapters.sql import store\n",
+            "services may import only ['domain', 'formats']",
+        ),
         ("services/x.py", "def f():\n    from fastapi import Request\n", "uses no web, SQL or terminal library"),
         ("adapters/x.py", "from deconflict.api.errors import problem\n", "adapters may import only"),
         ("render.py", "from deconflict import cli_common\n", "only the edges import the cli layer"),
