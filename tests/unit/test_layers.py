@@ -3,8 +3,8 @@
 The domain core imports nothing of the layers above it; the services only the domain, the pure
 format readers and writers, and each other (the store, the web and the clock reach them through
 ``services/ports.py``); nothing below the edges imports the API or the command line; and no web,
-SQL or terminal library is imported by the domain or the services. Imports inside functions count too: a lazy import is still a
-dependency.
+SQL or terminal library is imported by the domain or the services. Imports inside functions count
+too: a lazy import is still a dependency.
 """
 
 from __future__ import annotations
