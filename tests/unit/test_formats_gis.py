@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import shapely
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from deconflict.domain.geodesy import destination, midpoint
@@ -32,6 +32,8 @@ WINDOW = {
     kind=st.sampled_from([ShapeKind.CIRCLE, ShapeKind.CORRIDOR, ShapeKind.ORBIT]),
     bearing=st.floats(0, 360),
 )
+@example(lat=0.0, lon=179.0, size=80_000.0, kind=ShapeKind.CORRIDOR, bearing=90.0)  # across the antimeridian
+@example(lat=10.0, lon=-179.5, size=60_000.0, kind=ShapeKind.CIRCLE, bearing=0.0)
 def test_the_exported_polygon_contains_every_point_of_the_shape(
     lat: float, lon: float, size: float, kind: ShapeKind, bearing: float
 ) -> None:
@@ -67,3 +69,19 @@ def test_a_polygon_goes_out_as_it_is_and_kml_names_each_feature() -> None:
     kml = to_kml(fc, "p & co")
     assert "<name>p &amp; co</name>" in kml and kml.count("<Placemark>") == 2
     assert "36.0000000,35.0000000 36.1000000,35.0000000" in kml
+
+
+def test_a_volume_across_the_antimeridian_goes_out_in_parts_on_either_side() -> None:
+    """RFC 7946 §3.1.9: a GIS would draw a ring from 179° to -179° the long way round."""
+    shape = make_shape(ShapeKind.CIRCLE, [(10.0, 179.9)], 30_000)
+    g = volume_polygon({"volume": {**shape_to_f3548(shape), **BAND}, **WINDOW})
+    assert g["type"] == "MultiPolygon" and len(g["coordinates"]) == 2
+    lons = [p[0] for part in g["coordinates"] for p in part[0]]
+    assert min(lons) >= -180 and max(lons) <= 180 and min(lons) < -179.5 and max(lons) > 179.9
+    both = shapely.geometry.shape(g)
+    assert both.covers(shapely.Point(179.95, 10.0)) and both.covers(shapely.Point(-179.85, 10.0))
+    assert not both.covers(shapely.Point(0.0, 10.0))  # not the long way round
+    vol = {"volume": {**shape_to_f3548(shape), **BAND}, **WINDOW}
+    notice = {"id": "p:n", "party": "p", "kind": "activity", "state": "accepted", "volumes": [vol]}
+    kml = to_kml(feature_collection([notice], []))
+    assert kml.count("<Polygon>") == 2 and "<MultiGeometry>" in kml

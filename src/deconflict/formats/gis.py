@@ -17,6 +17,9 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 import numpy as np
+import shapely
+import shapely.affinity
+import shapely.geometry.polygon
 
 from deconflict.domain.geodesy import LocalFrame
 from deconflict.domain.parse import parse_volume4d
@@ -30,15 +33,36 @@ def volume_polygon(volume_json: dict[str, Any]) -> dict[str, Any]:
     """A GeoJSON Polygon that contains the F3548 volume's outline ([lon, lat] positions)."""
     shape = parse_volume4d(volume_json, stored=True).shape
     if shape.kind is ShapeKind.POLYGON:
-        ring = [[lon, lat] for lat, lon in shape.points]
-        return {"type": "Polygon", "coordinates": [[*ring, ring[0]]]}
+        lat = np.array([p[0] for p in shape.points] + [shape.points[0][0]])
+        lon = np.array([p[1] for p in shape.points] + [shape.points[0][1]])
+        return _cut_at_antimeridian(lat, lon)
     frame = LocalFrame(*shape.center)
     # A buffer's chords sag inside the circle by r(1 - cos(π/n)): grow the radius so they do not.
     grow = 1 / math.cos(math.pi / CIRCLE_SEGMENTS)
     area = shape.core_in(frame).buffer(shape.buffer_m * grow, quad_segs=CIRCLE_SEGMENTS // 4)
     x, y = np.asarray(area.exterior.xy[0]), np.asarray(area.exterior.xy[1])
     lat, lon = frame.inverse(x, y)
-    return {"type": "Polygon", "coordinates": [[[float(b), float(a)] for a, b in zip(lat, lon, strict=True)]]}
+    return _cut_at_antimeridian(np.asarray(lat, float), np.asarray(lon, float))
+
+
+def _cut_at_antimeridian(lat: np.ndarray[Any, Any], lon: np.ndarray[Any, Any]) -> dict[str, Any]:
+    """A closed ring of positions as GeoJSON: a Polygon as it is, or, where it crosses the
+    antimeridian, a MultiPolygon of its parts on either side (RFC 7946 §3.1.9), so that a GIS does
+    not draw it the long way round the world."""
+    unwrapped = np.degrees(np.unwrap(np.radians(lon)))
+    unwrapped -= 360.0 * np.round((unwrapped.mean()) / 360.0)  # its middle within [-180, 180]
+    if unwrapped.min() >= -180.0 and unwrapped.max() <= 180.0:
+        ring = [[float(b), float(a)] for a, b in zip(lat, unwrapped, strict=True)]
+        return {"type": "Polygon", "coordinates": [ring]}
+    whole = shapely.make_valid(shapely.Polygon(np.column_stack([unwrapped, lat])))
+    parts: list[list[list[list[float]]]] = []
+    for west, shift in ((-540.0, 360.0), (-180.0, 0.0), (180.0, -360.0)):
+        piece = shapely.affinity.translate(whole.intersection(shapely.box(west, -90.0, west + 360.0, 90.0)), shift)
+        for poly in getattr(piece, "geoms", [piece]):
+            if poly.geom_type == "Polygon" and not poly.is_empty and poly.area > 0:
+                ring = shapely.geometry.polygon.orient(poly, 1.0).exterior.coords  # counter-clockwise
+                parts.append([[[float(x), float(y)] for x, y in ring]])
+    return {"type": "MultiPolygon", "coordinates": parts}
 
 
 def notice_features(view: dict[str, Any]) -> list[dict[str, Any]]:
