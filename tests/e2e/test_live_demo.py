@@ -72,3 +72,21 @@ def test_the_live_demo_plays_the_theater_and_stops_on_ctrl_c(tmp_path: Path) -> 
     assert rc == 0, err
     assert "Traceback" not in err and err.strip() == "", err
     assert demo.lines[-1] == "demo stopped; its store is removed"
+
+
+def test_a_later_start_files_and_answers_what_came_before_it_at_its_own_time(tmp_path: Path) -> None:
+    demo = start_demo(tmp_path, "--start", "2015-09-30T06:30:00Z")
+    try:
+        un = demo.as_("un-humanitarian")
+        now = un.get("/console/now").json()
+        assert now["now"].startswith("2015-09-30T06:3") and now["rate"] == 10.0
+        threads = un.get("/v1/messages").json()
+        mine = [r for m in threads for r in m["to"] if r["party"] == "un-humanitarian"]
+        # the 06:14 answer was given at 06:14, before the start: on time, not late
+        assert {(r["state"], r["standing"]) for r in mine} >= {("understood", "on-time")}
+        notices = demo.as_("ru-vks").get("/v1/notices").json()
+        received = {n["id"]: n["received_at"] for n in notices}
+        assert received["ru-vks:vks-transit-latakia"] == "2015-09-30T06:10:00Z"  # at its time, not at the start
+    finally:
+        rc, err = demo.stop()
+    assert rc == 0, err

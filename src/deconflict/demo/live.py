@@ -15,6 +15,7 @@ token rides in the link's fragment (``/#token=...``), which the browser never se
 from __future__ import annotations
 
 import contextlib
+import math
 import shutil
 import socket
 import sys
@@ -125,11 +126,19 @@ class Scenario:
         say(f"{hhmm(self.clock())}  filed {r.notice.id}: lead time {hours:.1f} h{late}, {len(r.conflicts)} conflict(s)")
 
     def file_before(self, start: float, hold: Callable[[float], None]) -> None:
-        """File every filing that reached the broker before ``start``, each at its own time."""
-        while self.filings and self.filings[0].filed_at < start:
-            f = self.filings.pop(0)
-            hold(f.filed_at)
-            self.broker.file_as_operator(f.notice)
+        """File every filing that reached the broker before ``start``, and give the acknowledgements
+        due before it, each at its own time (``--start`` later in the theater)."""
+        while True:
+            f = self.filings[0].filed_at if self.filings else math.inf
+            a = self.acks[0].at if self.acks else math.inf
+            if min(f, a) >= start:
+                return
+            if f <= a:
+                hold(f)
+                self.broker.file_as_operator(self.filings.pop(0).notice)
+            else:
+                hold(a)
+                give_acknowledgement(self.broker, self.hotline, self.acks.pop(0), doc=self.theater.doc)
 
     def step(self) -> None:
         """Whatever is due on the broker's clock now."""
