@@ -207,6 +207,7 @@ def run_live(cfg: Config, theater: LiveTheater, host: str, port: int, sock: sock
         app = create_app(broker, cfg)
         shown = f"[{host}]" if ":" in host else host
         url = f"http://{shown}:{port}"
+        sock.listen(2048)  # a browser opening a link at once waits in the backlog until uvicorn serves
         _print_links(theater, url, scenario.tokens)
         stop = threading.Event()
         server = uvicorn.Server(uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=2))
