@@ -78,9 +78,11 @@ export class Api {
     return this.get<Policy>("/v1/policy");
   }
 
-  /** The broker's clock, ms since the epoch: the hotline's deadlines run on it. */
-  async brokerNow(): Promise<number> {
-    return Date.parse((await this.get<{ now: string }>("/console/now")).now);
+  /** The broker's clock, ms since the epoch (the hotline's deadlines run on it), and how many of
+   * its seconds pass in one real second (more than one under the live demo's accelerated clock). */
+  async brokerNow(): Promise<{ now: number; rate: number }> {
+    const body = await this.get<{ now: string; rate?: number }>("/console/now");
+    return { now: Date.parse(body.now), rate: body.rate ?? 1 };
   }
 
   messages(): Promise<Message[]> {

@@ -22,8 +22,8 @@ function who(party: string | null): string {
 
 export class HotlinePanel {
   private messages: Message[] = [];
-  /** The broker's clock minus the browser's, ms. */
-  private offset = 0;
+  /** The broker's clock when last read, the browser's then (ms), and the broker clock's rate. */
+  private brokerAt = { now: 0, local: 0, rate: 1 };
   private loading: Promise<void> | null = null;
   private again = false;
   private readonly drafts = new Map<string, string>();
@@ -52,7 +52,7 @@ export class HotlinePanel {
       do {
         this.again = false;
         const [messages, now] = await Promise.all([this.api.messages(), this.api.brokerNow()]);
-        this.offset = now - Date.now();
+        this.brokerAt = { ...now, local: Date.now() };
         this.messages = messages;
         this.render();
       } while (this.again);
@@ -159,7 +159,8 @@ export class HotlinePanel {
 
   /** Counts each open deadline down on the broker's clock; past it, the message is marked overdue. */
   private tick(): void {
-    const now = Date.now() + this.offset;
+    const b = this.brokerAt;
+    const now = b.now + (Date.now() - b.local) * b.rate;
     for (const c of this.list.querySelectorAll<HTMLElement>(".countdown")) {
       const left = Date.parse(c.dataset["deadline"] ?? "") - now;
       const art = c.closest("article");

@@ -254,6 +254,15 @@ async function boot(token: string): Promise<void> {
   }
 }
 
+/** A login link's token (`/#token=...`, as `deconflict demo` prints): the fragment is never sent to
+ * a server. It is kept like a pasted token and taken out of the address bar (and the tab's history
+ * entry) at once. */
+function tokenFromLink(): string | null {
+  const m = /^#token=([A-Za-z0-9_.~%-]+)$/.exec(location.hash);
+  if (location.hash.startsWith("#token=")) history.replaceState(null, "", location.pathname + location.search);
+  return m ? decodeURIComponent(m[1] ?? "") : null;
+}
+
 function main(): void {
   $("login-form").addEventListener("submit", (ev) => {
     ev.preventDefault();
@@ -266,6 +275,8 @@ function main(): void {
     saveToken(null);
     location.reload();
   });
+  const linked = tokenFromLink();
+  if (linked) saveToken(linked);
   const token = savedToken();
   if (token) void boot(token);
   else showLogin("");

@@ -20,6 +20,18 @@ export interface Shape {
   onClick: (ev: MouseEvent) => void;
 }
 
+interface TrackEls {
+  g: SVGGElement;
+  line: SVGPathElement;
+  dot: SVGCircleElement;
+  label: SVGTextElement;
+  /** What is drawn now: the label's text, the trail's path, the dot's position. */
+  text: string;
+  d: string;
+  x: number;
+  y: number;
+}
+
 export class GeoMap {
   private readonly projection = geoEquirectangular();
   /** Points are alert rings: a fixed size on screen at any zoom. */
@@ -28,6 +40,7 @@ export class GeoMap {
   private readonly shapes: SVGGElement;
   private readonly tracks: SVGGElement;
   private plots: Plot[] = [];
+  private readonly trackEls = new Map<string, TrackEls>();
   private world: { countries: GeoPermissibleObjects; borders: GeoPermissibleObjects } | null = null;
   private current: Shape[] = [];
   private drag: { x: number; y: number } | null = null;
@@ -111,29 +124,67 @@ export class GeoMap {
     this.drawTracks();
   }
 
+  /** Draws the aircraft, changing only what moved: with thousands updating every second, making
+   * every element anew each time cost more than a frame (benchmarks/console.py). In one pass: the
+   * SVG is laid out again as a whole whenever anything in it changed, so passes split across
+   * frames cost that layout in each of them. */
   private drawTracks(): void {
-    const els: SVGElement[] = [];
-    for (const { track: t, trail } of this.plots) {
-      const at = this.projection([t.lon, t.lat]);
-      if (!at) continue;
+    const seen = new Set<string>();
+    for (const plot of this.plots) {
+      const key = this.drawTrack(plot);
+      if (key) seen.add(key);
+    }
+    for (const [key, el] of this.trackEls) {
+      if (!seen.has(key)) {
+        el.g.remove();
+        this.trackEls.delete(key);
+      }
+    }
+  }
+
+  /** One aircraft brought up to date; its key, or null when it is off the projection. */
+  private drawTrack({ track: t, trail }: Plot): string | null {
+    const at = this.projection([t.lon, t.lat]);
+    if (!at) return null;
+    const key = `${t.party}/${t.aircraft}`;
+    let el = this.trackEls.get(key);
+    if (!el) {
       const g = document.createElementNS(SVG, "g");
       g.setAttribute("class", "track");
       g.dataset["party"] = t.party;
       g.dataset["aircraft"] = t.aircraft;
-      g.dataset["trail"] = String(trail.length);
-      if (trail.length > 1) g.appendChild(this.pathEl({ type: "LineString", coordinates: trail }, "trail"));
+      const line = document.createElementNS(SVG, "path");
+      line.setAttribute("class", "trail");
       const dot = document.createElementNS(SVG, "circle");
-      dot.setAttribute("cx", String(at[0]));
-      dot.setAttribute("cy", String(at[1]));
       dot.setAttribute("r", "5");
       const label = document.createElementNS(SVG, "text");
-      label.setAttribute("x", String(at[0] + 8));
-      label.setAttribute("y", String(at[1] - 6));
-      label.textContent = `${t.callsign ?? t.aircraft} ${flightLevel(t.alt_m)}`;
-      g.append(dot, label);
-      els.push(g);
+      g.append(line, dot, label);
+      this.tracks.appendChild(g);
+      el = { g, line, dot, label, text: "", d: "", x: NaN, y: NaN };
+      this.trackEls.set(key, el);
     }
-    this.tracks.replaceChildren(...els);
+    el.g.dataset["trail"] = String(trail.length);
+    // a trail is a few kilometres: straight on the screen, no need of d3's resampling on the sphere
+    const pts = trail.length > 1 ? trail.map((p) => this.projection(p)) : [];
+    const d = pts.every((p) => p) ? pts.map((p, i) => `${i ? "L" : "M"}${p?.[0].toFixed(1)},${p?.[1].toFixed(1)}`).join("") : "";
+    if (d !== el.d) {
+      el.line.setAttribute("d", d);
+      el.line.style.display = d ? "" : "none";
+      el.d = d;
+    }
+    if (at[0] !== el.x || at[1] !== el.y) {
+      el.dot.setAttribute("cx", String(at[0]));
+      el.dot.setAttribute("cy", String(at[1]));
+      el.label.setAttribute("x", String(at[0] + 8));
+      el.label.setAttribute("y", String(at[1] - 6));
+      [el.x, el.y] = at;
+    }
+    const text = `${t.callsign ?? t.aircraft} ${flightLevel(t.alt_m)}`;
+    if (text !== el.text) {
+      el.label.textContent = text;
+      el.text = text;
+    }
+    return key;
   }
 
   private redraw(): void {

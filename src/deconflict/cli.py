@@ -166,12 +166,42 @@ def _filing_summary(r: FilingResult) -> str:
 
 
 @app.command()
-def demo(db: DbOption = None, config: ConfigOption = None, as_json: JsonOption = False) -> None:
-    """Run the broker on the demo theater (Syria, 30 Sep 2015) in the store and print what it found.
+def demo(
+    db: DbOption = None,
+    config: ConfigOption = None,
+    as_json: JsonOption = False,
+    once: Annotated[
+        bool, typer.Option("--once", help="File the theater into the store, print the conflicts and exit.")
+    ] = False,
+    speed: Annotated[
+        float | None, typer.Option(help="Live: how many times faster than real time the broker's clock runs.")
+    ] = None,
+    start: Annotated[
+        str | None, typer.Option(help="Live: the broker-clock time to start at (RFC 3339; default the theater's).")
+    ] = None,
+    theater: Annotated[
+        Path | None, typer.Option(help="Live: a theater file of your own (the format of the built-in one).")
+    ] = None,
+    host: Annotated[str, typer.Option(help="Live: address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Live: port (0: any free one).")] = 8000,
+) -> None:
+    """Run the broker live on the demo theater (Syria, 30 Sep 2015) until Ctrl-C; --once files it and exits.
 
-    Files every demo notice at the time it reached the broker (lead times and late notices as they
-    were), then lists the conflicts. Running it again re-uses the notices already filed.
+    Live (the default): a broker on a throwaway store and an accelerated clock, the parties' notices
+    filed when they reached the broker, aircraft flying them, hotline answers; prints the console's
+    URL and one login link per party. --once files every demo notice into the store at the time it
+    reached the broker (lead times and late notices as they were), then lists the conflicts;
+    running it again re-uses the notices already filed.
     """
+    if not once:
+        for name, given in (("--db", db), ("--json", as_json)):
+            if given:
+                raise err(f"{name}: only with --once (the live demo runs on a throwaway store)")
+        _live_demo(config, speed, start, theater, host, port)
+        return
+    for name, value in (("--speed", speed), ("--start", start), ("--theater", theater)):
+        if value is not None:
+            raise err(f"{name}: only for the live demo (without --once)")
     from deconflict.demo.theater import acknowledge_theater, theater_filings
 
     cfg = config_or_exit(config, db)
@@ -210,6 +240,32 @@ def demo(db: DbOption = None, config: ConfigOption = None, as_json: JsonOption =
     if not results:
         console.print(f" {len(notices)} notice(s) already filed in this store")
     print_conflicts(console, [_record_row(c, sites) for c in records], f"{len(records)} open conflict(s)")
+
+
+def _live_demo(
+    config: Path | None, speed: float | None, start: str | None, theater: Path | None, host: str, port: int
+) -> None:
+    from deconflict.cli_broker import _listen
+    from deconflict.demo.live import live_theater, run_live
+    from deconflict.demo.theater import load_theater_doc
+
+    cfg = config_or_exit(config, None)
+    doc = load_theater_doc()
+    if theater is not None:
+        doc = read_json(theater, "--theater")
+        if not isinstance(doc, dict):
+            raise err(f"--theater {theater}: must be a JSON object (the format of the built-in theater)")
+    try:
+        live = live_theater(doc, start, speed)
+    except ValidationError as e:
+        raise err(f"{'--theater ' + str(theater) if theater else 'theater'}: {e}") from None
+    sock = _listen(host, port)
+    try:
+        run_live(cfg, live, host, sock.getsockname()[1], sock)
+    except ValidationError as e:
+        raise err(f"{'--theater ' + str(theater) if theater else 'theater'}: {e}") from None
+    finally:
+        sock.close()
 
 
 @app.command("file")

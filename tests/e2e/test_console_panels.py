@@ -299,4 +299,4 @@ def test_the_exports_hold_what_the_map_shows_at_the_hour_picked(api: Api, pages:
 def test_the_broker_clock_route_needs_a_token_and_gives_the_broker_time(api: Api) -> None:
     assert api.as_("nobody").get("/console/now").status_code == 401
     api.clock.t += 90.5
-    assert api.as_("us-af").get("/console/now").json() == {"now": "2015-09-30T00:01:30.500000Z"}
+    assert api.as_("us-af").get("/console/now").json() == {"now": "2015-09-30T00:01:30.500000Z", "rate": 1.0}

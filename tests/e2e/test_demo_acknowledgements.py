@@ -39,7 +39,7 @@ def _report(db: str) -> dict[str, dict[str, Any]]:
 
 def test_the_demo_report_shows_on_time_late_and_missing_acknowledgements(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'demo.sqlite'}"
-    _run("demo", "--db", db)
+    _run("demo", "--once", "--db", db)
     rows = _report(db)
 
     # Every case is there, over the whole theater ...
@@ -65,7 +65,7 @@ def test_the_demo_report_shows_on_time_late_and_missing_acknowledgements(tmp_pat
     assert times == sorted(times)  # the demo's broker clock never runs backwards
 
     # Running the demo again changes nothing: the same report, no new event.
-    _run("demo", "--db", db)
+    _run("demo", "--once", "--db", db)
     again = json.loads(_run("audit", "export", "--db", db).stdout)
     assert [e["type"] for e in again["events"]][: len(doc["events"])] == [e["type"] for e in doc["events"]]
     new = [e["type"] for e in again["events"][len(doc["events"]) :]]

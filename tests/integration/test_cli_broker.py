@@ -227,7 +227,7 @@ def test_report_over_the_demo_theater_counts_its_filings_as_json_html_and_table(
     from deconflict.demo.theater import theater_filings
     from deconflict.domain.policy import NoticePolicy
 
-    assert cli(db_url, "demo").exit_code == 0
+    assert cli(db_url, "demo", "--once").exit_code == 0
     filings = [f for f in theater_filings() if not f.notice.protected]
     since, until = "2015-09-29T00:00:00Z", "2015-10-02T00:00:00Z"
     r = cli(db_url, "report", "--since", since, "--until", until, "--format", "json")

@@ -16,7 +16,7 @@ runner = CliRunner()
 
 def test_demo_files_the_theater_and_reports_its_conflicts(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'demo.sqlite'}"
-    r = runner.invoke(app, ["demo", "--db", db, "--json"])
+    r = runner.invoke(app, ["demo", "--once", "--db", db, "--json"])
     assert r.exit_code == 0, r.output
     out = json.loads(r.stdout)
     assert out["filed"] == 12
@@ -28,7 +28,7 @@ def test_demo_files_the_theater_and_reports_its_conflicts(tmp_path: Path) -> Non
     assert frozenset(("ru-vks:vks-latamneh", "coalition:coalition-isr-west")) in pairs
     assert all(c["state"] == "open" for c in out["conflicts"])
     # Running it again re-uses what is there: nothing filed twice, the same conflicts.
-    again = json.loads(runner.invoke(app, ["demo", "--db", db, "--json"]).stdout)
+    again = json.loads(runner.invoke(app, ["demo", "--once", "--db", db, "--json"]).stdout)
     assert again["filed"] == 0 and len(again["conflicts"]) == len(out["conflicts"])
 
 
@@ -43,7 +43,7 @@ def test_a_store_with_bare_ids_from_an_earlier_version_gets_no_second_copy(tmp_p
     first = theater_filings()[0]
     broker = open_broker(load_config(None, db=db), clock=lambda: first.filed_at)
     broker.notices.file(first.notice)  # as the earlier version stored it: the bare id
-    out = json.loads(runner.invoke(app, ["demo", "--db", db, "--json"]).stdout)
+    out = json.loads(runner.invoke(app, ["demo", "--once", "--db", db, "--json"]).stdout)
     assert out["filed"] == len(theater_filings()) - 1
     with broker.store.begin(write=False) as repo:
         assert [n.id for n in repo.list_notices() if first.notice.id in str(n.id)] == [first.notice.id]
@@ -55,7 +55,7 @@ def test_a_store_with_bare_ids_from_an_earlier_version_gets_no_second_copy(tmp_p
 
 
 def test_demo_table_shows_late_russian_notices(tmp_path: Path) -> None:
-    r = runner.invoke(app, ["demo", "--db", str(tmp_path / "d.sqlite")], env={"COLUMNS": "200"})
+    r = runner.invoke(app, ["demo", "--once", "--db", str(tmp_path / "d.sqlite")], env={"COLUMNS": "200"})
     assert r.exit_code == 0, r.output
     lines = r.stdout.splitlines()
     late = [lines[i - 1] for i, line in enumerate(lines) if "LATE" in line]  # each filing's first line
@@ -99,7 +99,7 @@ def test_filings_from_the_command_line_are_logged_and_receipted(tmp_path: Path) 
     from deconflict.domain.audit import verify_export
 
     db = f"sqlite:///{tmp_path / 'demo.sqlite'}"
-    assert runner.invoke(app, ["demo", "--db", db]).exit_code == 0
+    assert runner.invoke(app, ["demo", "--once", "--db", db]).exit_code == 0
     assert (tmp_path / "deconflict-broker.key").exists()  # the key lives beside its store
     r = runner.invoke(app, ["audit", "export", "--db", db])
     doc = json.loads(r.stdout)

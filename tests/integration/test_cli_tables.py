@@ -38,7 +38,7 @@ def theater(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
     tmp = tmp_path_factory.mktemp("tables")
     db = f"sqlite:///{tmp / 'demo.sqlite'}"
     env = {"COLUMNS": "80", "DECONFLICT_KEY_FILE": str(tmp / "broker.key"), "DECONFLICT_CONFIG": ""}
-    first = runner.invoke(app, ["demo", "--db", db], env=env)
+    first = runner.invoke(app, ["demo", "--once", "--db", db], env=env)
     assert first.exit_code == 0, first.output
     assert runner.invoke(app, ["party", "add", LONG_NAME, "--role", "observer", "--db", db], env=env).exit_code == 0
     assert runner.invoke(app, ["disclosure", "set", LONG_NAME, "ru-vks", "full", "--db", db], env=env).exit_code == 0

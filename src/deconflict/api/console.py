@@ -68,9 +68,13 @@ def install(app: FastAPI) -> None:
     @app.get("/console/now", include_in_schema=False, response_model=None)
     def console_now(request: Request, caller: Caller) -> dict[str, Any]:
         """The broker's clock, which the hotline's deadlines run on (the browser's may differ, and a
-        replay's or a test's does): the page counts deadlines down from it."""
+        replay's or a test's does): the page counts deadlines down from it, ``rate`` times as fast as its
+        own clock runs."""
         del caller  # a token is needed, as for everything the page reads
-        return {"now": format_time(request.app.state.broker.clock())}
+        clock = request.app.state.broker.clock
+        # how many broker seconds pass in a second: more than one under the live demo's accelerated clock
+        rate = getattr(clock, "speed", 1.0)
+        return {"now": format_time(clock()), "rate": rate}
 
     @app.get("/console/{name}", include_in_schema=False, response_model=None)
     def console_file(name: str) -> Response:

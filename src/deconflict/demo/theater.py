@@ -42,9 +42,9 @@ def load_theater_doc() -> dict[str, Any]:
     return doc
 
 
-def theater_filings(limits: Limits | None = None) -> list[Filing]:
-    """The demo filings in the order they reached the broker."""
-    doc = load_theater_doc()
+def theater_filings(limits: Limits | None = None, doc: dict[str, Any] | None = None) -> list[Filing]:
+    """The demo filings (of ``doc``, else the built-in theater) in the order they reached the broker."""
+    doc = load_theater_doc() if doc is None else doc
     out = []
     for i, f in enumerate(doc["filings"]):
         n = parse_notice(f["notice"], limits, f"filings[{i}].notice")
@@ -65,9 +65,10 @@ class Acknowledgement:
     state: AckState = AckState.UNDERSTOOD
 
 
-def theater_acknowledgements() -> list[Acknowledgement]:
-    """The demo's acknowledgements in the order they reach the broker."""
-    doc = load_theater_doc()
+def theater_acknowledgements(doc: dict[str, Any] | None = None) -> list[Acknowledgement]:
+    """The demo's acknowledgements (of ``doc``, else the built-in theater) in the order they reach
+    the broker."""
+    doc = load_theater_doc() if doc is None else doc
     # the theater names notices by the ids their parties chose; the broker keeps them as party:id
     owner = {f["notice"]["id"]: f["notice"]["party"] for f in doc["filings"]}
     out = []
@@ -91,32 +92,50 @@ def acknowledge_theater(broker: Broker, clock: MutableSequence[float]) -> list[A
     Each party acts as itself: it is registered (with its theater role) if the store does not know
     it yet, the way a party first connects to answer; a revoked one does not answer.
     """
-    roles = {p["name"]: Role(p["role"]) for p in load_theater_doc()["parties"]}
     hotline = Hotline(broker)
     given = []
     for a in theater_acknowledgements():
-        with broker.store.begin(write=False) as repo:
-            last = repo.last_event()
-            if last is not None and a.at < last.time:
-                continue
-            conflict = next(
-                (c for c in repo.list_conflicts() if {c.notice_a, c.notice_b} == a.notices),
-                None,
-            )
-            if conflict is None:  # the theater's notices were changed in this store
-                continue
-            threads = [m for m in repo.messages_about("conflict", conflict.id) if m.auto]
-            answered = [m for m in threads if (r := m.recipient(a.party)) is not None and r.acked_at is not None]
-            party = repo.get_party(a.party)
-        if not threads or answered or (party is not None and party.revoked):
-            continue
-        clock[0] = a.at
-        if party is None:
-            party, _token = broker.add_party(a.party, roles.get(a.party, Role.PARTY))  # no token is shown
-        if a.via == "conflict":
-            broker.acknowledge(party, conflict.id)
-        else:
-            for m in threads:
-                hotline.acknowledge(party, m.id, {"state": a.state.value})
-        given.append(a)
+        if give_acknowledgement(broker, hotline, a, clock):
+            given.append(a)
     return given
+
+
+def give_acknowledgement(
+    broker: Broker,
+    hotline: Hotline,
+    a: Acknowledgement,
+    clock: MutableSequence[float] | None = None,
+    doc: dict[str, Any] | None = None,
+) -> bool:
+    """Give one of the theater's acknowledgements, if it is still to give; True when given.
+
+    With ``clock`` (the broker's settable clock, ``--once``) it is moved to ``a.at`` first, and an
+    acknowledgement whose time lies before the log's last entry is left out; without it (the live
+    demo, whose clock runs on by itself) it is given now, the caller having waited for ``a.at``.
+    """
+    roles = {p["name"]: Role(p["role"]) for p in (load_theater_doc() if doc is None else doc)["parties"]}
+    with broker.store.begin(write=False) as repo:
+        last = repo.last_event()
+        if clock is not None and last is not None and a.at < last.time:
+            return False
+        conflict = next(
+            (c for c in repo.list_conflicts() if {c.notice_a, c.notice_b} == a.notices),
+            None,
+        )
+        if conflict is None:  # the theater's notices were changed in this store
+            return False
+        threads = [m for m in repo.messages_about("conflict", conflict.id) if m.auto]
+        answered = [m for m in threads if (r := m.recipient(a.party)) is not None and r.acked_at is not None]
+        party = repo.get_party(a.party)
+    if not threads or answered or (party is not None and party.revoked):
+        return False
+    if clock is not None:
+        clock[0] = a.at
+    if party is None:
+        party, _token = broker.add_party(a.party, roles.get(a.party, Role.PARTY))  # no token is shown
+    if a.via == "conflict":
+        broker.acknowledge(party, conflict.id)
+    else:
+        for m in threads:
+            hotline.acknowledge(party, m.id, {"state": a.state.value})
+    return True
