@@ -246,7 +246,8 @@ def _live_demo(
     config: Path | None, speed: float | None, start: str | None, theater: Path | None, host: str, port: int
 ) -> None:
     from deconflict.cli_broker import _listen
-    from deconflict.demo.live import live_theater, run_live
+    from deconflict.cli_demo import run_live
+    from deconflict.demo.live import live_theater
     from deconflict.demo.theater import load_theater_doc
 
     cfg = config_or_exit(config, None)
