@@ -18,7 +18,8 @@ from deconflict.domain.volumes import Notice
 from deconflict.services import filing_prepare
 from deconflict.services import notices as notices_module
 from deconflict.services.broker import in_party_namespace
-from deconflict.services.filing_flow import Detected, detect_unlocked, settle
+from deconflict.services.filing_flow import Detected, settle
+from deconflict.services.filing_prepare import prepare
 
 
 def parsed(party: str, **kw: Any) -> Notice:
@@ -26,7 +27,7 @@ def parsed(party: str, **kw: Any) -> Notice:
 
 
 def detected(api: Api, notice: Notice) -> Detected:
-    return detect_unlocked(api.store, notice, api.broker.settings.separation)
+    return prepare(api.broker.core, api.broker.party(notice.party), notice, [], notice).seen
 
 
 def settled(api: Api, seen: Detected) -> list[tuple[str | None, int, int]]:

@@ -30,8 +30,7 @@ from deconflict.domain.grid import SliceGrid
 from deconflict.domain.policy import Limits, SeparationPolicy
 from deconflict.domain.strategic import Conflict, may_conflict, volume_conflict, volumes_within
 from deconflict.domain.volumes import Notice
-from deconflict.services.filing import detect
-from deconflict.services.ports import BrokerRepository, BrokerUnitOfWork
+from deconflict.services.ports import BrokerRepository
 from deconflict.services.wire import slice_json
 
 
@@ -45,20 +44,6 @@ class Detected:
     seq: int
     near: dict[str, str] | None = None
     wide: SeparationPolicy | None = None
-
-
-def detect_unlocked(store: BrokerUnitOfWork, notice: Notice, policy: SeparationPolicy) -> Detected:
-    """Detect ``notice``'s conflicts in a read transaction (no filing lock). ``notice.id`` must be
-    the id it will be stored under when it has one (an update), so that it is not checked against
-    its own current version. The conflict cap is applied by :func:`settle`, under the lock: an
-    ``Idempotency-Key`` retry is answered with its stored response before that. (The broker's own
-    :func:`~deconflict.services.filing_prepare.prepare` does this and more in the same read transaction.)"""
-    with store.begin(write=False) as repo:
-        # The position first: on PostgreSQL each statement may see later commits, and those are
-        # after this position, so settle() checks them again.
-        seq = repo.last_seq()
-        found = detect(repo, notice, policy)
-    return Detected(notice, found, seq)
 
 
 def near_notices(repo: BrokerRepository, notice: Notice, wide: SeparationPolicy) -> dict[str, str]:
@@ -75,12 +60,12 @@ def near_notices(repo: BrokerRepository, notice: Notice, wide: SeparationPolicy)
     return near
 
 
-def settle_near(repo: BrokerRepository, seen: Detected) -> dict[str, str] | None:
+def settle_near(repo: BrokerRepository, seen: Detected, changed: set[str] | None = None) -> dict[str, str] | None:
     """Under the filing lock: ``seen.near`` brought up to date with the notices changed since it
-    was found (``None`` when it was not asked for)."""
+    was found (``None`` when it was not asked for; ``changed`` as for :func:`settle`)."""
     if seen.near is None or seen.wide is None:
         return None
-    changed = repo.notices_changed_since(seen.seq)
+    changed = repo.notices_changed_since(seen.seq) if changed is None else changed
     near = {nid: party for nid, party in seen.near.items() if nid not in changed}
     notice = seen.notice
     for nid in sorted(changed):
@@ -94,10 +79,17 @@ def settle_near(repo: BrokerRepository, seen: Detected) -> dict[str, str] | None
     return near
 
 
-def settle(repo: BrokerRepository, seen: Detected, policy: SeparationPolicy, limits: Limits) -> list[Conflict]:
+def settle(
+    repo: BrokerRepository,
+    seen: Detected,
+    policy: SeparationPolicy,
+    limits: Limits,
+    changed: set[str] | None = None,
+) -> list[Conflict]:
     """Under the filing lock: ``seen``'s conflicts brought up to date with the notices changed
-    since it was detected, refused when there are too many."""
-    changed = repo.notices_changed_since(seen.seq)
+    since it was detected (``changed``: ``repo.notices_changed_since(seen.seq)`` when the caller
+    has read it already), refused when there are too many."""
+    changed = repo.notices_changed_since(seen.seq) if changed is None else changed
     if not changed:
         refuse_too_many(seen.conflicts, limits)
         return seen.conflicts

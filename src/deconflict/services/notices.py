@@ -157,9 +157,10 @@ class Notices:
     def file_prepared(self, tx: Transaction, caller: Party, p: Prepared) -> dict[str, Any]:
         """Under the filing lock (``tx`` from the broker's ``write``): file what :meth:`prepare`
         made, its conflicts brought up to date; the response body of ``POST /v1/notices``."""
-        found = settle(tx.repo, p.seen, self.settings.separation, self.limits)
+        changed = tx.repo.notices_changed_since(p.seen.seq)  # read once, for both
+        found = settle(tx.repo, p.seen, self.settings.separation, self.limits, changed)
         result = self.notices.file_in(tx.repo, p.notice, now=tx.now, found=found)
-        near = settle_near(tx.repo, p.seen)
+        near = settle_near(tx.repo, p.seen, changed)
         body_out = self._record(tx, caller, EventType.NOTICE_FILED, result, p, found, near)
         body_out["defaults"] = p.said
         return body_out
@@ -202,9 +203,10 @@ class Notices:
         """Under the filing lock: write the new version :meth:`prepare_update` made; the response
         body of ``PUT /v1/notices/{id}``."""
         self._visible_notice(tx.repo, caller, notice_id, site)
-        found = settle(tx.repo, p.seen, self.settings.separation, self.limits)
+        changed = tx.repo.notices_changed_since(p.seen.seq)
+        found = settle(tx.repo, p.seen, self.settings.separation, self.limits, changed)
         result = self.notices.update_in(tx.repo, notice_id, replaces_version, p.notice, now=tx.now, found=found)
-        near = settle_near(tx.repo, p.seen)
+        near = settle_near(tx.repo, p.seen, changed)
         body_out = self._record(tx, caller, EventType.NOTICE_UPDATED, result, p, found, near)
         # the id is the URL's, not a default
         body_out["defaults"] = [d for d in p.said if d["field"].rsplit(".", 1)[-1] != "id"]
