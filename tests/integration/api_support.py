@@ -155,17 +155,27 @@ class Api:
 def read_sse(
     url: str, token: str | None, after: int | None, idle_s: float = 0.6, headers: dict[str, str] | None = None
 ) -> list[dict[str, Any]]:
-    """Connect to ``/v1/events`` and collect events until none arrives for ``idle_s``.
+    """Connect to ``/v1/events`` and collect events until the stream has caught up with the log
+    (its ``: caught up`` comment) and then none arrives for ``idle_s``.
 
-    The read timeout that ends the collection also bounds the wait for the response headers; on a
-    loaded machine they can take longer than ``idle_s``, so a connection that times out before its
-    headers is tried again with a longer wait (the stream replays from ``after``: nothing is lost).
+    The read timeout that ends the collection also bounds every wait before the stream has caught
+    up (the headers, the replay's first page); on a loaded machine those can take longer than
+    ``idle_s``, so a stream that falls silent before it has caught up is read again from the last
+    event received, waiting longer (the stream replays from there: nothing is lost or repeated).
     """
     h = {"Authorization": f"Bearer {token}"} if token else {}
     h.update(headers or {})
-    params = {} if after is None else {"after": str(after)}
+    out: list[dict[str, Any]] = []
+    caught_up = False
+
+    def lines(source: Iterator[str]) -> Iterator[str]:
+        nonlocal caught_up
+        for line in source:
+            caught_up = caught_up or line == ": caught up"
+            yield line
+
     for attempt in range(4):
-        out: list[dict[str, Any]] = []
+        params = {} if after is None else {"after": str(after)}
         try:
             with (
                 httpx.Client(base_url=url, timeout=httpx.Timeout(10, read=idle_s * 4**attempt)) as c,
@@ -173,15 +183,15 @@ def read_sse(
             ):
                 assert r.status_code == 200, r.read()
                 assert r.headers["content-type"].startswith("text/event-stream")
-                try:
-                    for event in parse_sse(r.iter_lines()):
-                        out.append(event)
-                except httpx.ReadTimeout:  # idle: the collection is complete
-                    pass
-        except httpx.ReadTimeout:  # before the headers arrived: try again, waiting longer
-            continue
-        return out
-    raise AssertionError(f"/v1/events sent no headers within {idle_s * 4**3:g} s")
+                for event in parse_sse(lines(r.iter_lines())):
+                    out.append(event)
+                    after = int(event["id"])
+            return out  # the server ended the stream
+        except httpx.ReadTimeout:
+            if caught_up:  # idle after the replay: the collection is complete
+                return out
+            continue  # silent before it caught up: read on from the last event, waiting longer
+    raise AssertionError(f"/v1/events did not catch up within {idle_s * 4**3:g} s")
 
 
 def parse_sse(lines: Iterator[str]) -> Iterator[dict[str, Any]]:

@@ -481,30 +481,42 @@ def test_a_client_that_reconnects_with_last_event_id_receives_everything_it_miss
 
 
 def test_a_live_stream_hears_a_change_as_it_happens(api: Api) -> None:
-    got: list[dict[str, Any]] = []
-    ready = threading.Event()
+    api.as_("ru-vks").post("/v1/notices", json=circle_notice(id="vks-before"))
+    lines: list[str] = []
+    caught_up = threading.Event()
+    first_live = threading.Event()
 
     def listen() -> None:
         with (
-            httpx.Client(base_url=api.url, timeout=httpx.Timeout(10, read=5)) as c,
-            c.stream("GET", "/v1/events", headers={"Authorization": f"Bearer {api.tokens['ru-vks']}"}) as r,
+            httpx.Client(base_url=api.url, timeout=httpx.Timeout(30, read=30)) as c,
+            c.stream(
+                "GET", "/v1/events", params={"after": 0}, headers={"Authorization": f"Bearer {api.tokens['ru-vks']}"}
+            ) as r,
         ):
-            from api_support import parse_sse
+            for line in r.iter_lines():
+                lines.append(line)
+                if line == ": caught up":
+                    caught_up.set()
+                elif caught_up.is_set() and line.startswith("data:"):
+                    first_live.set()
+                    return
 
-            lines = r.iter_lines()
-            ready.set()
-            for e in parse_sse(lines):
-                got.append(e)
-                return
-
-    t = threading.Thread(target=listen)
+    t = threading.Thread(target=listen, daemon=True)
     t.start()
-    assert ready.wait(5)
-    time.sleep(0.2)
+    # the replay is complete once the stream says so: what it sends next is live
+    assert caught_up.wait(30), "the stream never said it had caught up"
+    from api_support import parse_sse
+
+    replayed = list(parse_sse(iter([*lines, ""])))
+    assert [e["data"]["data"]["notice"]["id"] for e in replayed if e["event"] == "notice.filed"] == [
+        "ru-vks:vks-before"
+    ]
+    assert lines.count(": caught up") == 1
     sent = time.monotonic()
     api.as_("ru-vks").post("/v1/notices", json=circle_notice(id="vks-live"))
-    t.join(10)
-    assert got and got[0]["event"] == "notice.filed" and got[0]["data"]["data"]["notice"]["id"] == "ru-vks:vks-live"
+    assert first_live.wait(10), "the change never reached the stream"
+    [live] = list(parse_sse(iter([*lines[lines.index(": caught up") + 1 :], ""])))
+    assert live["event"] == "notice.filed" and live["data"]["data"]["notice"]["id"] == "ru-vks:vks-live"
     assert time.monotonic() - sent < 3
 
 

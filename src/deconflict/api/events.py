@@ -38,6 +38,9 @@ HEARTBEAT_S = 15.0
 REAUTH_S = 5.0
 """How often a stream checks that its token is still good: a revoked or rotated token, or an
 expired identity-provider token, ends the stream within this time."""
+CAUGHT_UP = ": caught up\n\n"
+"""A comment sent once, when everything up to the log's head at that moment has been sent: a client
+that replays with ``after`` knows from it that the rest is live."""
 
 
 def sse(e: StreamEvent) -> str:
@@ -77,6 +80,7 @@ async def _follow(
     reauthenticate: Callable[[], Party] = request.state.reauthenticate
     poll_s: float = request.app.state.events_poll_s
     cursor = after
+    caught_up = False
     last_sent = last_auth = time.monotonic()
     while not stopping.is_set():
         wake.clear()  # before reading: a commit from now on wakes the wait below
@@ -95,6 +99,10 @@ async def _follow(
         cursor = scanned
         if more:
             continue  # a full page: read on before waiting
+        if not caught_up:  # tells a client that the replay it asked for is complete
+            caught_up = True
+            yield CAUGHT_UP
+            last_sent = time.monotonic()
         if time.monotonic() - last_sent > HEARTBEAT_S:
             yield ": keep-alive\n\n"
             last_sent = time.monotonic()
@@ -110,7 +118,8 @@ async def _follow(
     description="`notice.*`, `conflict.created|updated|resolved|acknowledged` and the rest, each as the caller "
     "may see it, with the event-log sequence number as the SSE id. A client that reconnects with "
     "`Last-Event-ID` (or `?after=N`) receives everything it missed; `?after=0` replays everything it may "
-    "see. Without either, the stream starts at the next event.",
+    "see. Without either, the stream starts at the next event. The comment line `: caught up` comes once, "
+    "when every event up to the log's head at that moment has been sent: what follows is live.",
     response_class=StreamingResponse,
     responses={200: {"content": {"text/event-stream": {}}, "description": "An endless event stream."}},
 )
