@@ -3,15 +3,20 @@ new alerts) and listing them as each caller may see them."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
-from deconflict.domain.alerts import Alert, AlertState, Changes, alert_json
+from deconflict.domain.alerts import Alert, AlertState, Changes, alert_json, delivery_order
 from deconflict.domain.disclosure import Level
 from deconflict.domain.event_types import EventType
-from deconflict.domain.hotline import BROKER, Priority, Reference
+from deconflict.domain.hotline import BROKER, Message, Priority, Reference
 from deconflict.domain.parties import Party
 from deconflict.services.threads import BrokerThreads
-from deconflict.services.transaction import MAX_LIST, BrokerCore, page
+from deconflict.services.transaction import MAX_LIST, BrokerCore, Transaction, page
+
+CHUNK = 500
+"""Most alert changes written in one transaction (the first, most urgent, reach the streams while
+the rest of a heavy cycle is being written)."""
 
 
 class Alerts:
@@ -25,31 +30,47 @@ class Alerts:
         with self.core.read() as repo:
             return repo.open_alerts()
 
-    def record_alerts(self, changes: Changes) -> None:
-        """Write alert changes and their events in one transaction (actor ``broker``)."""
-        with self.core.write() as tx:
-            for type_, alerts in (
-                (EventType.ALERT_CREATED, changes.created),
-                (EventType.ALERT_UPDATED, changes.updated),
-                (EventType.ALERT_CLEARED, changes.cleared),
-            ):
-                for a in alerts:
-                    tx.repo.save_alert(a)
-                    tx.log(BROKER, type_, {"alert": alert_json(a)})
-            for a in changes.created:
-                self.threads.open_thread(
-                    tx,
-                    Reference("alert", a.id),
-                    a.parties,
-                    self.core.hotline.alert_deadline_s(a.severity),
-                    Priority.FLASH if a.severity.urgent else Priority.IMMEDIATE,
-                    f"Tactical alert {a.id}: {a.kind.value}, severity {a.severity}",
-                    f"The broker raised a {a.kind.value} alert that involves your aircraft or airspace. Read it "
-                    f"at /v1/alerts and acknowledge this message (received and understood; an acknowledgement "
-                    "is never an approval).",
-                )
-            for a in changes.cleared:
-                tx.repo.stop_escalations("alert", a.id)
+    def count_open_alerts(self) -> int:
+        with self.core.read() as repo:
+            return repo.count_open_alerts()
+
+    def record_alerts(self, changes: Changes) -> Iterator[list[Alert]]:
+        """Write alert changes with their events and the broker's threads about new alerts (actor
+        ``broker``), most urgent first (:func:`~deconflict.domain.alerts.delivery_order`), in
+        transactions of at most :data:`CHUNK` changes: the first commits, and reaches the live
+        streams, while the rest are still being written. Yields each chunk once it is committed;
+        a chunk is written whole or not at all."""
+        types = {a.id: EventType.ALERT_CREATED for a in changes.created}
+        types |= {a.id: EventType.ALERT_UPDATED for a in changes.updated}
+        types |= {a.id: EventType.ALERT_CLEARED for a in changes.cleared}
+        ordered = [
+            (types[a.id], a) for a in delivery_order([*changes.created, *changes.updated, *changes.cleared])
+        ]
+        for start in range(0, len(ordered), CHUNK):
+            chunk = ordered[start : start + CHUNK]
+            with self.core.write() as tx:
+                created = [a for type_, a in chunk if type_ is EventType.ALERT_CREATED]
+                tx.repo.add_alerts(created)
+                tx.repo.update_alerts([a for type_, a in chunk if type_ is not EventType.ALERT_CREATED])
+                tx.log_many(BROKER, [(type_, {"alert": alert_json(a)}) for type_, a in chunk])
+                messages = [m for m in (self._thread(tx, a) for a in created) if m is not None]
+                if messages:
+                    self.threads.send_threads(tx, messages)
+                tx.repo.stop_escalations_of("alert", [a.id for type_, a in chunk if type_ is EventType.ALERT_CLEARED])
+            yield [a for _, a in chunk]
+
+    def _thread(self, tx: Transaction, a: Alert) -> Message | None:
+        return self.threads.thread_message(
+            tx,
+            Reference("alert", a.id),
+            a.parties,
+            self.core.hotline.alert_deadline_s(a.severity),
+            Priority.FLASH if a.severity.urgent else Priority.IMMEDIATE,
+            f"Tactical alert {a.id}: {a.kind.value}, severity {a.severity}",
+            f"The broker raised a {a.kind.value} alert that involves your aircraft or airspace. Read it "
+            f"at /v1/alerts and acknowledge this message (received and understood; an acknowledgement "
+            "is never an approval).",
+        )
 
     def list_alerts(
         self,

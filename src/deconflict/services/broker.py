@@ -128,6 +128,7 @@ class Broker:
         self.ack_threads = threads.ack_threads
         self.open_alerts = alerts.open_alerts
         self.record_alerts = alerts.record_alerts
+        self.count_open_alerts = alerts.count_open_alerts
         self.list_alerts = alerts.list_alerts
         # The log: the broker's records, the stream, webhooks, the export.
         self.record_policy = events.record_policy

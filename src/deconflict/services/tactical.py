@@ -23,21 +23,24 @@ from typing import Any
 import numpy as np
 
 from deconflict.domain.alerts import (
+    Alert,
     AlertKind,
+    AlertState,
     Changes,
     Finding,
     Severity,
+    aircraft_ref,
     incursion_key,
     nonconformance_key,
     reconcile,
-    separation_key,
+    separation_key_of,
 )
 from deconflict.domain.conformance import finite_or_none, move, severity_time, volume_hits
 from deconflict.domain.errors import Forbidden, ValidationError
 from deconflict.domain.parse import format_time, format_time_or_none
 from deconflict.domain.parties import Party, Role
 from deconflict.domain.strict import KEYS, check_keys
-from deconflict.domain.tactical import States, detect
+from deconflict.domain.tactical import Conflicts, States, detect
 from deconflict.domain.tracks import FUTURE_TOLERANCE_S, TrackState, derive_velocity, parse_state
 from deconflict.domain.volumes import Notice, Volume4D
 from deconflict.services.broker import Broker
@@ -49,12 +52,16 @@ MAX_BATCH = 10_000
 """Most states in one ``POST /v1/tracks``."""
 CLEAR_AFTER = 3
 """Cycles in a row an alert must go unfound before it is cleared."""
+REREAD_CYCLES = 60
+"""Every this many cycles the open alerts are read again from the store, whatever else holds."""
 
 
 @dataclass
 class _Track:
     party: str
     state: TrackState
+    ref: str
+    """The aircraft as alert keys name it (:func:`~deconflict.domain.alerts.aircraft_ref`)."""
     outside_since: float | None = None
 
 
@@ -88,6 +95,8 @@ class TacticalService:
         self._started_at: float | None = None
         self._volumes: list[tuple[Notice, int, Volume4D]] = []
         self._volumes_at = -float("inf")
+        self._open: dict[str, Alert] | None = None
+        self._since_read = 0
 
     # ------------------------------------------------------------------ tracks in
 
@@ -131,7 +140,7 @@ class TacticalService:
                     s = derive_velocity(old.state, s, self.settings.track_timeout_s)
                     old.state = s
                 else:
-                    self._tracks[key] = _Track(caller.name, s)
+                    self._tracks[key] = _Track(caller.name, s, aircraft_ref(key))
                 accepted += 1
             self.metrics.accepted += accepted
         return {"accepted": accepted, "rejected": rejected}
@@ -163,7 +172,7 @@ class TacticalService:
             now = self.clock()
             if self._started_at is None:
                 self._started_at = now
-            open_alerts = {a.key: a for a in self.broker.open_alerts()}
+            open_alerts = self._open_alerts()
             snapshot = self._live(now)
             findings = self._findings(snapshot, now) if snapshot else []
             proposed = reconcile(open_alerts, findings, now)
@@ -186,7 +195,7 @@ class TacticalService:
                 del self._last_found[k]  # an alert cleared elsewhere (another process, a restart)
             changes = Changes(proposed.created, proposed.updated, cleared)
             if changes:
-                self.broker.record_alerts(changes)
+                self._record(changes)
                 for a in cleared:
                     self._missed.pop(a.key, None)
             self.broker.beat(now)
@@ -199,6 +208,34 @@ class TacticalService:
             still_open = [a for k, a in open_alerts.items() if k not in gone] + changes.created
             m.alerts_open = Counter(a.kind.value for a in still_open)
             return changes
+
+    def _open_alerts(self) -> dict[str, Alert]:
+        """The open alerts by key: this process's own record of them, read again from the store at
+        the start, after any failed write, every :data:`REREAD_CYCLES` cycles, and whenever the
+        store holds another number of open alerts than this record (another process wrote; only
+        one should run cycles, see ``tactical.run_cycles``)."""
+        stale = self._open is None or self._since_read >= REREAD_CYCLES
+        if not stale and self.broker.count_open_alerts() != len(self._open or {}):
+            log.warning("the open alerts changed outside this process's cycle: read again")
+            stale = True
+        if stale or self._open is None:
+            self._open = {a.key: a for a in self.broker.open_alerts()}
+            self._since_read = 0
+        self._since_read += 1
+        return dict(self._open)
+
+    def _record(self, changes: Changes) -> None:
+        """Write ``changes`` (most urgent first, in chunks) and keep the record of open alerts."""
+        held = self._open
+        self._open = None  # until every chunk is written: a failure midway reads the store again
+        assert held is not None
+        for chunk in self.broker.record_alerts(changes):
+            for a in chunk:
+                if a.state is AlertState.OPEN:
+                    held[a.key] = a
+                else:
+                    held.pop(a.key, None)
+        self._open = held
 
     def _live(self, now: float) -> list[tuple[_Track, TrackState]]:
         """Each live track with its state, read together under the lock (a report arriving during
@@ -254,28 +291,18 @@ class TacticalService:
 
         out: list[Finding] = []
         c = detect(arrays, s.policy)
-        for k in range(len(c)):
-            i, j = int(c.i[k]), int(c.j[k])
+        los_all = c.los.tolist()
+        tin_all = c.tin_s.tolist()
+        for k, (i, j) in enumerate(zip(c.i.tolist(), c.j.tolist(), strict=True)):
             a, b = tracks[i], tracks[j]
-            los = bool(c.los[k])
+            los = los_all[k]
             out.append(
                 Finding(
-                    separation_key((a.party, states[i].aircraft), (b.party, states[j].aircraft)),
+                    separation_key_of((a.party, states[i].aircraft), a.ref, (b.party, states[j].aircraft), b.ref),
                     AlertKind.SEPARATION,
-                    Severity.LOSS if los else severity_time(max(float(c.tin_s[k]), 0.0)),
+                    Severity.LOSS if los else severity_time(max(tin_all[k], 0.0)),
                     tuple(sorted({a.party, b.party})),
-                    {
-                        "sides": [side(i), side(j)],
-                        "geometry": {
-                            "los": los,
-                            "tcpa_s": finite_or_none(float(c.tcpa_s[k])),
-                            "dcpa_m": finite_or_none(float(c.dcpa_m[k])),
-                            "tin_s": finite_or_none(float(c.tin_s[k])),
-                            "tout_s": finite_or_none(float(c.tout_s[k])),
-                            "dist_m": finite_or_none(float(c.dist_m[k])),
-                            "dalt_m": finite_or_none(float(c.dalt_m[k])),
-                        },
-                    },
+                    _separation_body(c, k, i, j, side),
                 )
             )
         volumes = self._in_force(now)
@@ -305,16 +332,7 @@ class TacticalService:
                         AlertKind.INCURSION,
                         severity_time(entry),
                         tuple(sorted({t.party, notice.party})),
-                        {
-                            "sides": [side(idx)],
-                            "volume": {
-                                "party": notice.party,
-                                "notice": notice.id,
-                                "volume": vi,
-                                "protected_site": notice.protected,
-                            },
-                            "geometry": {"inside": entry == 0.0, "entry_s": entry},
-                        },
+                        _incursion_body(side, idx, notice, vi, entry),
                     )
                 )
         for k, t in enumerate(tracks):
@@ -331,7 +349,7 @@ class TacticalService:
                         AlertKind.NONCONFORMANCE,
                         Severity.MEDIUM,
                         (t.party,),
-                        {"sides": [side(k)], "geometry": {"outside_s": round(outside, 1)}},
+                        _nonconformance_body(side, k, outside),
                     )
                 )
         return out
@@ -374,6 +392,48 @@ class TacticalService:
         lines += ["# HELP deconflict_alerts_open Open tactical alerts, by kind.", "# TYPE deconflict_alerts_open gauge"]
         lines += [f'deconflict_alerts_open{{kind="{k.value}"}} {m.alerts_open.get(k.value, 0)}' for k in AlertKind]
         return "\n".join(lines) + "\n"
+
+
+def _separation_body(
+    c: Conflicts, k: int, i: int, j: int, side: Callable[[int], dict[str, Any]]
+) -> Callable[[], dict[str, Any]]:
+    """The body of the ``k``-th conflict of a detection, made only when asked for."""
+
+    def body() -> dict[str, Any]:
+        return {
+            "sides": [side(i), side(j)],
+            "geometry": {
+                "los": bool(c.los[k]),
+                "tcpa_s": finite_or_none(float(c.tcpa_s[k])),
+                "dcpa_m": finite_or_none(float(c.dcpa_m[k])),
+                "tin_s": finite_or_none(float(c.tin_s[k])),
+                "tout_s": finite_or_none(float(c.tout_s[k])),
+                "dist_m": finite_or_none(float(c.dist_m[k])),
+                "dalt_m": finite_or_none(float(c.dalt_m[k])),
+            },
+        }
+
+    return body
+
+
+def _incursion_body(
+    side: Callable[[int], dict[str, Any]], idx: int, notice: Notice, vi: int, entry: float
+) -> Callable[[], dict[str, Any]]:
+    def body() -> dict[str, Any]:
+        return {
+            "sides": [side(idx)],
+            "volume": {"party": notice.party, "notice": notice.id, "volume": vi, "protected_site": notice.protected},
+            "geometry": {"inside": entry == 0.0, "entry_s": entry},
+        }
+
+    return body
+
+
+def _nonconformance_body(side: Callable[[int], dict[str, Any]], k: int, outside: float) -> Callable[[], dict[str, Any]]:
+    def body() -> dict[str, Any]:
+        return {"sides": [side(k)], "geometry": {"outside_s": round(outside, 1)}}
+
+    return body
 
 
 def _side_arrays(

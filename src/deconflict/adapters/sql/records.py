@@ -254,25 +254,25 @@ class BrokerRecords:
 
     # ------------------------------------------------------------------ alerts
 
-    def save_alert(self, alert: Alert) -> None:
-        """Insert an alert or update it by id."""
+    def add_alerts(self, alerts: Sequence[Alert]) -> None:
+        """Insert new alerts and their parties, in one statement each."""
+        if not alerts:
+            return
+        self.conn.execute(sa.insert(t.alerts), [{"id": a.id, **_alert_row(a)} for a in alerts])
+        self.conn.execute(
+            sa.insert(t.alert_parties), [{"alert_id": a.id, "party": p} for a in alerts for p in set(a.parties)]
+        )
+
+    def update_alerts(self, alerts: Sequence[Alert]) -> None:
+        """Write changed alerts (severity, body, state, times) by id, in one statement."""
+        if not alerts:
+            return
         a = t.alerts
-        row = {
-            "key": alert.key,
-            "kind": alert.kind.value,
-            "severity": alert.severity,
-            "parties": json.dumps(list(alert.parties)),
-            "body": json.dumps(alert.body, separators=(",", ":")),
-            "state": alert.state,
-            "detected_at": alert.detected_at,
-            "updated_at": alert.updated_at,
-            "cleared_at": alert.cleared_at,
-        }
-        if self.conn.execute(sa.update(a).where(a.c.id == alert.id).values(**row)).rowcount == 0:
-            self.conn.execute(sa.insert(a).values(id=alert.id, **row))
-            self.conn.execute(
-                sa.insert(t.alert_parties), [{"alert_id": alert.id, "party": p} for p in set(alert.parties)]
-            )
+        stmt = sa.update(a).where(a.c.id == sa.bindparam("b_id"))
+        self.conn.execute(stmt, [{"b_id": x.id, **_alert_row(x)} for x in alerts])
+
+    def count_open_alerts(self) -> int:
+        return int(self.conn.execute(sa.select(sa.func.count()).where(t.alerts.c.state == "open")).scalar_one())
 
     def open_alerts(self) -> list[Alert]:
         a = t.alerts
@@ -421,8 +421,14 @@ class BrokerRecords:
     def stop_escalations(self, ref_kind: str, ref_id: str) -> None:
         """The subject of the broker's threads about ``ref`` is gone (conflict resolved, alert
         cleared): stop escalating them. Answers not given stay on record as not given."""
+        self.stop_escalations_of(ref_kind, [ref_id])
+
+    def stop_escalations_of(self, ref_kind: str, ref_ids: Collection[str]) -> None:
+        """:meth:`stop_escalations` for many subjects at once."""
+        if not ref_ids:
+            return
         m, r = t.messages, t.message_recipients
-        ids = sa.select(m.c.id).where(m.c.ref_kind == ref_kind, m.c.ref_id == ref_id, m.c.auto.is_(True))
+        ids = sa.select(m.c.id).where(m.c.ref_kind == ref_kind, m.c.ref_id.in_(list(ref_ids)), m.c.auto.is_(True))
         self.conn.execute(
             sa.update(r)
             .where(r.c.message_id.in_(ids), r.c.next_escalation_at.is_not(None))
@@ -488,6 +494,20 @@ def _event(row: sa.RowMapping) -> Event:
         prev_hash=row["prev_hash"],
         hash=row["hash"],
     )
+
+
+def _alert_row(alert: Alert) -> dict[str, Any]:
+    return {
+        "key": alert.key,
+        "kind": alert.kind.value,
+        "severity": alert.severity.value,
+        "parties": json.dumps(list(alert.parties)),
+        "body": json.dumps(alert.body, separators=(",", ":")),
+        "state": alert.state.value,
+        "detected_at": alert.detected_at,
+        "updated_at": alert.updated_at,
+        "cleared_at": alert.cleared_at,
+    }
 
 
 def _alert(row: sa.RowMapping) -> Alert:
