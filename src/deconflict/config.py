@@ -52,6 +52,9 @@ File (``--config FILE`` or ``DECONFLICT_CONFIG``)::
     run_cycles = true       # exactly one process per theater runs the tactical picture
     all_pairs = false
     overhead_m = 0          # an aircraft this close to a protected site (in its band) is an incursion
+    max_aircraft_per_party = 5000   # live aircraft one party may have in the picture
+    states_per_s = 10000    # track states one party may report per second ...
+    states_burst = 10000    # ... and at once
     [hotline]               # acknowledgement deadlines and escalation (docs/hotline.md)
     escalation_interval_s = 300
     auto_threads = true     # a thread with a deadline for every new conflict and tactical alert
@@ -375,6 +378,9 @@ def theater_policy(config: Config) -> dict[str, Any]:
             "conformance_grace_s": t.conformance_grace_s,
             "overhead_m": t.overhead_m,
             "track_timeout_s": t.track_timeout_s,
+            "max_aircraft_per_party": t.max_aircraft_per_party,
+            "states_per_s": t.states_per_s,
+            "states_burst": t.states_burst,
         },
         "hotline": config.hotline.to_json(),
         "disclosure": {
@@ -403,7 +409,17 @@ def limits_json(limits: Limits) -> dict[str, Any]:
 def _tactical(sec: Mapping[str, Any]) -> TacticalSettings:
     flags = ("all_pairs", "run_cycles")
     out: TacticalSettings = _apply(TacticalSettings(), {k: v for k, v in sec.items() if k not in flags}, "tactical")
-    for key in ("rpz_m", "hpz_m", "lookahead_s", "track_timeout_s", "cycle_s", "notices_refresh_s"):
+    for key in (
+        "rpz_m",
+        "hpz_m",
+        "lookahead_s",
+        "track_timeout_s",
+        "cycle_s",
+        "notices_refresh_s",
+        "max_aircraft_per_party",
+        "states_per_s",
+        "states_burst",
+    ):
         if getattr(out, key) <= 0:
             raise ValidationError.at(f"tactical.{key}", "must be greater than 0")
     values = {}

@@ -30,6 +30,7 @@ from deconflict.domain.errors import (
 )
 from deconflict.services.filing import NotOwnerError
 from deconflict.services.probes import ProbeBudgetSpent
+from deconflict.services.tactical import TrackLimitExceeded
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +122,13 @@ def install(app: FastAPI) -> None:
     async def _probe_budget(_: Request, e: ProbeBudgetSpent) -> JSONResponse:
         resp = problem(429, "probe-budget", str(e), [{"field": e.field, "reason": e.reason}])
         resp.headers["Retry-After"] = str(e.retry_after_s)
+        return resp
+
+    @app.exception_handler(TrackLimitExceeded)
+    async def _track_limit(_: Request, e: TrackLimitExceeded) -> JSONResponse:
+        resp = problem(429, "track-limit", str(e), [{"field": e.field, "reason": e.reason}])
+        if e.retry_after_s is not None:
+            resp.headers["Retry-After"] = str(e.retry_after_s)
         return resp
 
     @app.exception_handler(Unauthorized)

@@ -377,6 +377,9 @@ class TacticalPolicy(Out):
     conformance_grace_s: float
     overhead_m: float = Field(description="How far above a protected site counts as inside it, metres.")
     track_timeout_s: float
+    max_aircraft_per_party: int = Field(description="Most live aircraft one party may have in the picture.")
+    states_per_s: float = Field(description="Track states one party may report per second, on average.")
+    states_burst: int = Field(description="Track states one party may report at once.")
 
 
 class AckTier(Out):

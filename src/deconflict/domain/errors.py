@@ -13,6 +13,7 @@ status 2 (``cli.main``). The tree::
     ├── AheadOfLogError                 409 ahead-of-log: a log position past this log's end
     ├── services.probes.ProbeBudgetSpent    429 probe-budget (Retry-After)
     ├── api.limits.RateLimited              429 rate-limited (Retry-After)
+    ├── services.tactical.TrackLimitExceeded  429 track-limit (Retry-After for a rate)
     ├── feeding.sender.ReplayError          a replay or feed that cannot go on (client side)
     │   └── BrokerUnavailable               the broker unreachable through every retry
     ├── client.ClientError                  a party's client: the broker refused or did not answer

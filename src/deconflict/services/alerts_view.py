@@ -43,9 +43,7 @@ class Alerts:
         types = {a.id: EventType.ALERT_CREATED for a in changes.created}
         types |= {a.id: EventType.ALERT_UPDATED for a in changes.updated}
         types |= {a.id: EventType.ALERT_CLEARED for a in changes.cleared}
-        ordered = [
-            (types[a.id], a) for a in delivery_order([*changes.created, *changes.updated, *changes.cleared])
-        ]
+        ordered = [(types[a.id], a) for a in delivery_order([*changes.created, *changes.updated, *changes.cleared])]
         for start in range(0, len(ordered), CHUNK):
             chunk = ordered[start : start + CHUNK]
             with self.core.write() as tx:

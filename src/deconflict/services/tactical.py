@@ -13,6 +13,7 @@ The picture lives in the process that receives the tracks; alerts live in the st
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections import Counter
@@ -36,7 +37,7 @@ from deconflict.domain.alerts import (
     separation_key_of,
 )
 from deconflict.domain.conformance import finite_or_none, move, severity_time, volume_hits
-from deconflict.domain.errors import Forbidden, ValidationError
+from deconflict.domain.errors import DeconflictError, Forbidden, ValidationError
 from deconflict.domain.parse import format_time, format_time_or_none
 from deconflict.domain.parties import Party, Role
 from deconflict.domain.strict import KEYS, check_keys
@@ -54,6 +55,18 @@ CLEAR_AFTER = 3
 """Cycles in a row an alert must go unfound before it is cleared."""
 REREAD_CYCLES = 60
 """Every this many cycles the open alerts are read again from the store, whatever else holds."""
+
+
+class TrackLimitExceeded(DeconflictError):
+    """A report beyond one of the party's limits in the picture (``[tactical]``, stated in
+    ``/v1/policy``); nothing of it is kept. ``retry_after_s``: when it would be accepted (a rate),
+    or ``None`` (too many aircraft: only fewer will do)."""
+
+    def __init__(self, setting: str, reason: str, retry_after_s: int | None) -> None:
+        self.field = f"tactical.{setting}"
+        self.reason = reason
+        self.retry_after_s = retry_after_s
+        super().__init__(f"{self.field}: {reason}")
 
 
 @dataclass
@@ -97,6 +110,10 @@ class TacticalService:
         self._volumes_at = -float("inf")
         self._open: dict[str, Alert] | None = None
         self._since_read = 0
+        self._aircraft: Counter[str] = Counter()
+        """Live aircraft per party."""
+        self._bucket: dict[str, tuple[float, float]] = {}
+        """Per party: the states it may still report at once, as of when."""
 
     # ------------------------------------------------------------------ tracks in
 
@@ -119,6 +136,7 @@ class TacticalService:
         accepted = 0
         rejected = []
         with self._lock:
+            self._admit(caller.name, states, time.monotonic())
             for i, raw in enumerate(states):
                 try:
                     s = parse_state(raw, now, self.settings.track_timeout_s, f"states[{i}]")
@@ -141,9 +159,42 @@ class TacticalService:
                     old.state = s
                 else:
                     self._tracks[key] = _Track(caller.name, s, aircraft_ref(key))
+                    self._aircraft[caller.name] += 1
                 accepted += 1
             self.metrics.accepted += accepted
         return {"accepted": accepted, "rejected": rejected}
+
+    def _admit(self, party: str, states: list[Any], now: float) -> None:
+        """Refuse, whole, a report beyond the party's rate or its number of live aircraft (under
+        ``self._lock``; ``now`` on the monotonic clock: the rate is one of load, whatever the
+        broker's clock says); the rate is counted only for a report that is kept."""
+        s = self.settings
+        held = self._aircraft[party]
+        new = {
+            raw["aircraft"]
+            for raw in states
+            if isinstance(raw, dict)
+            and isinstance(raw.get("aircraft"), str)
+            and (party, raw["aircraft"]) not in self._tracks
+        }
+        if held + len(new) > s.max_aircraft_per_party:
+            raise TrackLimitExceeded(
+                "max_aircraft_per_party",
+                f"{party!r} has {held} live aircraft and this report adds {len(new)}: more than the limit of "
+                f"{s.max_aircraft_per_party} per party (see /v1/policy); nothing of it was kept",
+                None,
+            )
+        tokens, at = self._bucket.get(party, (float(s.states_burst), now))
+        tokens = min(float(s.states_burst), tokens + max(now - at, 0.0) * s.states_per_s)
+        if len(states) > tokens:
+            wait = max(1, math.ceil((len(states) - tokens) / s.states_per_s)) if len(states) <= s.states_burst else None
+            raise TrackLimitExceeded(
+                "states_per_s",
+                f"{len(states)} states now is more than {party!r} may report: {s.states_per_s:g} per second, "
+                f"{s.states_burst} at once (see /v1/policy); nothing of it was kept",
+                wait,
+            )
+        self._bucket[party] = (tokens - len(states), now)
 
     def aircraft_of(self, caller: Party) -> list[dict[str, Any]]:
         """The caller's own live aircraft (admin: all)."""
@@ -249,6 +300,7 @@ class TacticalService:
             ]
             for k in stale:  # aged out, or stamped ahead of a clock that stepped back
                 del self._tracks[k]
+                self._aircraft[k[0]] -= 1
             return [(t, t.state) for t in self._tracks.values()]
 
     def _in_force(self, now: float) -> list[tuple[Notice, int, Volume4D]]:

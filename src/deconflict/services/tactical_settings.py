@@ -32,6 +32,14 @@ class TacticalSettings:
     overhead_m: float = 0.0
     """How close (horizontally, within its altitude band) an aircraft may come to a protected site
     before it counts as overhead it: an incursion. 0 = the site's own outline."""
+    max_aircraft_per_party: int = 5000
+    """Most live aircraft one party may have in the picture; a report that would add more is
+    refused whole (429)."""
+    states_per_s: float = 10_000.0
+    """Track states one party may report per second, on average ..."""
+    states_burst: int = 10_000
+    """... and at once (a bucket this deep, refilled at ``states_per_s``); a report beyond it is
+    refused whole (429, ``Retry-After``)."""
 
     @property
     def policy(self) -> TacticalPolicy:
