@@ -47,7 +47,9 @@ def get_tactical(request: Request) -> TacticalService:
     "or epoch seconds), `lat`, `lon`, `alt_m` with `alt_ref` (W84, AMSL or STD), and optionally `gs_mps`, `trk_deg`, "
     "`vs_mps` (without them the velocity is derived from the aircraft's previous report) and `callsign`. Each bad "
     "state (NaN, an impossible speed, a time ahead of the broker's clock or older than the track timeout) is refused "
-    "on its own with its field and reason; the others are kept. Tracks age out after the timeout (default 60 s).",
+    "on its own with its field and reason; the others are kept. Tracks age out after the timeout (default 60 s). "
+    "A report beyond the party's limits (`tactical.max_aircraft_per_party`, `states_per_s`, `states_burst` in "
+    "`/v1/policy`) is refused whole with 429 `track-limit` (`Retry-After` for the rate); nothing of it is kept.",
     openapi_extra=request_body(TrackBatch, STATE_EXAMPLE),
     response_model=None,
     responses={200: {"model": TrackIngest, "description": "How many states were kept; each refused one and why."}},

@@ -4,8 +4,9 @@ Parties report states (``POST /v1/tracks``); the broker keeps each aircraft's la
 memory (tracks older than the timeout age out), and a cycle, every second by default, moves every
 state to the broker's present, runs the detection engine, checks conformance and incursions
 against the notices in force, and reconciles the findings with the open alerts. Alert changes are
-written with their events in one transaction, so they reach the live streams of both parties
-(cut down by disclosure) and the log.
+written with their events, most urgent first, in transactions of a few hundred, so they reach the
+live streams of both parties (cut down by disclosure) and the log. Each party's live aircraft and
+report rate are limited (``[tactical]``, 429 beyond).
 
 The picture lives in the process that receives the tracks; alerts live in the store.
 """
@@ -21,30 +22,22 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-import numpy as np
-
 from deconflict.domain.alerts import (
     Alert,
     AlertKind,
     AlertState,
     Changes,
-    Finding,
-    Severity,
     aircraft_ref,
-    incursion_key,
-    nonconformance_key,
     reconcile,
-    separation_key_of,
 )
-from deconflict.domain.conformance import finite_or_none, move, severity_time, volume_hits
 from deconflict.domain.errors import DeconflictError, Forbidden, ValidationError
 from deconflict.domain.parse import format_time, format_time_or_none
 from deconflict.domain.parties import Party, Role
 from deconflict.domain.strict import KEYS, check_keys
-from deconflict.domain.tactical import Conflicts, States, detect
 from deconflict.domain.tracks import FUTURE_TOLERANCE_S, TrackState, derive_velocity, parse_state
 from deconflict.domain.volumes import Notice, Volume4D
 from deconflict.services.broker import Broker
+from deconflict.services.tactical_findings import Track, find_all
 from deconflict.services.tactical_settings import TacticalSettings
 
 log = logging.getLogger(__name__)
@@ -70,15 +63,6 @@ class TrackLimitExceeded(DeconflictError):
 
 
 @dataclass
-class _Track:
-    party: str
-    state: TrackState
-    ref: str
-    """The aircraft as alert keys name it (:func:`~deconflict.domain.alerts.aircraft_ref`)."""
-    outside_since: float | None = None
-
-
-@dataclass
 class Metrics:
     cycles: int = 0
     cycle_seconds_sum: float = 0.0
@@ -99,7 +83,7 @@ class TacticalService:
         self.settings = settings or TacticalSettings()
         self.clock = clock or broker.clock
         self.metrics = Metrics()
-        self._tracks: dict[tuple[str, str], _Track] = {}
+        self._tracks: dict[tuple[str, str], Track] = {}
         self._lock = threading.Lock()
         self._cycle_lock = threading.Lock()
         self._missed: dict[str, int] = {}
@@ -158,7 +142,7 @@ class TacticalService:
                     s = derive_velocity(old.state, s, self.settings.track_timeout_s)
                     old.state = s
                 else:
-                    self._tracks[key] = _Track(caller.name, s, aircraft_ref(key))
+                    self._tracks[key] = Track(caller.name, s, aircraft_ref(key))
                     self._aircraft[caller.name] += 1
                 accepted += 1
             self.metrics.accepted += accepted
@@ -212,8 +196,8 @@ class TacticalService:
     def cycle(self) -> Changes:
         """One detection cycle at the broker's present; returns what changed (already recorded).
 
-        Open alerts are read from the store each cycle, so a restarted broker or another process
-        sees the same ones. An alert no longer found is cleared only after :data:`CLEAR_AFTER`
+        Open alerts are this process's record, checked against the store (:meth:`_open_alerts`),
+        so a restarted broker sees the same ones. An alert no longer found is cleared only after :data:`CLEAR_AFTER`
         cycles in a row (a sampled path that grazes a small volume must not make its alert flap),
         and, in the first ``track_timeout_s`` after a start, only if this picture holds its
         aircraft (a restarted broker has not heard from them yet).
@@ -225,7 +209,7 @@ class TacticalService:
                 self._started_at = now
             open_alerts = self._open_alerts()
             snapshot = self._live(now)
-            findings = self._findings(snapshot, now) if snapshot else []
+            findings = find_all(snapshot, now, self.settings, self._in_force(now)) if snapshot else []
             proposed = reconcile(open_alerts, findings, now)
             known = {(t.party, st.aircraft) for t, st in snapshot}
             warm = now - self._started_at < self.settings.track_timeout_s
@@ -288,7 +272,7 @@ class TacticalService:
                     held.pop(a.key, None)
         self._open = held
 
-    def _live(self, now: float) -> list[tuple[_Track, TrackState]]:
+    def _live(self, now: float) -> list[tuple[Track, TrackState]]:
         """Each live track with its state, read together under the lock (a report arriving during
         the cycle must not mix one report's position with another's time)."""
         s = self.settings
@@ -314,97 +298,6 @@ class TacticalService:
             ]
             self._volumes_at = now
         return self._volumes
-
-    def _findings(self, snapshot: list[tuple[_Track, TrackState]], now: float) -> list[Finding]:
-        s = self.settings
-        tracks = [t for t, _ in snapshot]
-        states = [st for _, st in snapshot]
-        n = len(snapshot)
-        lat = np.array([st.lat for st in states])
-        lon = np.array([st.lon for st in states])
-        alt = np.array([st.alt_m for st in states])
-        # An unknown velocity is taken as zero (until a second report gives one) and shown as such.
-        gs = np.array([st.gs_mps or 0.0 for st in states])
-        trk = np.array([st.trk_deg or 0.0 for st in states])
-        vs = np.array([st.vs_mps or 0.0 for st in states])
-        dt = np.maximum(np.array([now - st.time for st in states]), 0.0)
-        lat, lon = move(lat, lon, gs, trk, dt)  # every state moved to the present
-        alt = alt + vs * dt
-        parties = sorted({t.party for t in tracks})
-        party_index = {p: k for k, p in enumerate(parties)}
-        group = np.array([party_index[t.party] for t in tracks], dtype=np.int64)
-        arrays = States.from_arrays(lat=lat, lon=lon, alt_m=alt, gs_mps=gs, trk_deg=trk, vs_mps=vs, group=group)
-        side_cache: dict[int, dict[str, Any]] = {}
-
-        def side(k: int) -> dict[str, Any]:  # built only for aircraft that are in a finding
-            if k not in side_cache:
-                side_cache[k] = _side_arrays(tracks[k].party, states[k], lat[k], lon[k], alt[k], gs[k], trk[k], vs[k])
-            return side_cache[k]
-
-        out: list[Finding] = []
-        c = detect(arrays, s.policy)
-        los_all = c.los.tolist()
-        tin_all = c.tin_s.tolist()
-        for k, (i, j) in enumerate(zip(c.i.tolist(), c.j.tolist(), strict=True)):
-            a, b = tracks[i], tracks[j]
-            los = los_all[k]
-            out.append(
-                Finding(
-                    separation_key_of((a.party, states[i].aircraft), a.ref, (b.party, states[j].aircraft), b.ref),
-                    AlertKind.SEPARATION,
-                    Severity.LOSS if los else severity_time(max(tin_all[k], 0.0)),
-                    tuple(sorted({a.party, b.party})),
-                    _separation_body(c, k, i, j, side),
-                )
-            )
-        volumes = self._in_force(now)
-        own_inside = np.zeros(n, dtype=bool)
-        for notice, vi, vol in volumes:
-            assert notice.id is not None
-            if notice.protected:
-                others = np.arange(n)
-            else:
-                mine = (
-                    np.flatnonzero(group == parties.index(notice.party))
-                    if notice.party in parties
-                    else np.empty(0, int)
-                )
-                if len(mine) and vol.time_start <= now <= vol.time_end:
-                    inside_now = volume_hits(arrays, now, vol, 0.0, mine)
-                    own_inside[inside_now.index] = True
-                others = (
-                    np.flatnonzero(group != parties.index(notice.party)) if notice.party in parties else np.arange(n)
-                )
-            hits = volume_hits(arrays, now, vol, s.lookahead_s, others, s.overhead_m if notice.protected else 0.0)
-            for idx, entry in zip(hits.index.tolist(), hits.entry_s.tolist(), strict=True):
-                t = tracks[idx]
-                out.append(
-                    Finding(
-                        incursion_key((t.party, states[idx].aircraft), notice.id, vi),
-                        AlertKind.INCURSION,
-                        severity_time(entry),
-                        tuple(sorted({t.party, notice.party})),
-                        _incursion_body(side, idx, notice, vi, entry),
-                    )
-                )
-        for k, t in enumerate(tracks):
-            if own_inside[k]:
-                t.outside_since = None
-                continue
-            if t.outside_since is None:
-                t.outside_since = now
-            outside = now - t.outside_since
-            if outside >= s.conformance_grace_s:
-                out.append(
-                    Finding(
-                        nonconformance_key((t.party, states[k].aircraft)),
-                        AlertKind.NONCONFORMANCE,
-                        Severity.MEDIUM,
-                        (t.party,),
-                        _nonconformance_body(side, k, outside),
-                    )
-                )
-        return out
 
     # ------------------------------------------------------------------ running
 
@@ -444,66 +337,6 @@ class TacticalService:
         lines += ["# HELP deconflict_alerts_open Open tactical alerts, by kind.", "# TYPE deconflict_alerts_open gauge"]
         lines += [f'deconflict_alerts_open{{kind="{k.value}"}} {m.alerts_open.get(k.value, 0)}' for k in AlertKind]
         return "\n".join(lines) + "\n"
-
-
-def _separation_body(
-    c: Conflicts, k: int, i: int, j: int, side: Callable[[int], dict[str, Any]]
-) -> Callable[[], dict[str, Any]]:
-    """The body of the ``k``-th conflict of a detection, made only when asked for."""
-
-    def body() -> dict[str, Any]:
-        return {
-            "sides": [side(i), side(j)],
-            "geometry": {
-                "los": bool(c.los[k]),
-                "tcpa_s": finite_or_none(float(c.tcpa_s[k])),
-                "dcpa_m": finite_or_none(float(c.dcpa_m[k])),
-                "tin_s": finite_or_none(float(c.tin_s[k])),
-                "tout_s": finite_or_none(float(c.tout_s[k])),
-                "dist_m": finite_or_none(float(c.dist_m[k])),
-                "dalt_m": finite_or_none(float(c.dalt_m[k])),
-            },
-        }
-
-    return body
-
-
-def _incursion_body(
-    side: Callable[[int], dict[str, Any]], idx: int, notice: Notice, vi: int, entry: float
-) -> Callable[[], dict[str, Any]]:
-    def body() -> dict[str, Any]:
-        return {
-            "sides": [side(idx)],
-            "volume": {"party": notice.party, "notice": notice.id, "volume": vi, "protected_site": notice.protected},
-            "geometry": {"inside": entry == 0.0, "entry_s": entry},
-        }
-
-    return body
-
-
-def _nonconformance_body(side: Callable[[int], dict[str, Any]], k: int, outside: float) -> Callable[[], dict[str, Any]]:
-    def body() -> dict[str, Any]:
-        return {"sides": [side(k)], "geometry": {"outside_s": round(outside, 1)}}
-
-    return body
-
-
-def _side_arrays(
-    party: str, st: TrackState, lat: float, lon: float, alt: float, gs: float, trk: float, vs: float
-) -> dict[str, Any]:
-    return {
-        "party": party,
-        "aircraft": st.aircraft,
-        "callsign": st.callsign,
-        "lat": round(float(lat), 6),
-        "lon": round(float(lon), 6),
-        "alt_m": round(float(alt), 1),
-        "alt_ref": st.alt_ref.value,
-        "gs_mps": round(float(gs), 1),
-        "trk_deg": round(float(trk), 1),
-        "vs_mps": round(float(vs), 2),
-        "velocity_known": st.has_velocity,
-    }
 
 
 def _side(s: TrackState, party: str, now: float) -> dict[str, Any]:
