@@ -3,6 +3,7 @@ rate (429, nothing kept), and a flood of one party's alerts that cannot hold bac
 
 from __future__ import annotations
 
+import json
 import math
 import threading
 import time
@@ -138,3 +139,20 @@ def test_a_flood_of_one_party_s_alerts_does_not_hold_back_another_pair_s(db_url:
         assert arrived[0] - began < max(1.0, 0.5 * (ended - began)), (arrived[0] - began, ended - began)
     finally:
         api.close()
+
+
+def test_a_large_report_is_parsed_as_strictly_as_a_small_one(api: Api) -> None:
+    """Bodies of 64 KiB and more are parsed off the event loop, and without escapes without a second
+    pass: a lone surrogate or a NUL written as an escape is still refused, and nothing is kept."""
+    t = api.clock.t
+    states = [state(f"a{i}", 35.0, 30.0 + i * 0.01, 90, t) for i in range(600)]
+    text = json.dumps({"states": states})
+    assert len(text) > 64 * 1024 and "\\u" not in text
+    for bad in ("\\ud800", "\\u0000"):
+        body = text.replace('"callsign": "A599"', f'"callsign": "A599{bad}"')
+        assert body != text
+        r = api.as_("ru-vks").post("/v1/tracks", content=body, headers={"content-type": "application/json"})
+        assert r.status_code == 422 and r.json()["detail"][0]["field"] == "body", r.text
+    assert held(api, "ru-vks") == {}
+    r = api.as_("ru-vks").post("/v1/tracks", content=text, headers={"content-type": "application/json"})
+    assert r.status_code == 200 and r.json()["accepted"] == 600

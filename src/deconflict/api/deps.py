@@ -6,6 +6,7 @@ import json
 import re
 from typing import Annotated, Any
 
+import anyio
 from fastapi import Depends, Query, Request
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -88,6 +89,10 @@ def parse_json(text: str, field: str) -> Any:
         raise ValidationError.at(field, "is nested too deeply") from None
     except ValueError as e:
         raise ValidationError.at(field, f"is not valid JSON ({e})") from None
+    if "\\u" not in text and "\x00" not in text and _encodable(text):
+        # no escapes: every string in the value is a piece of the text, which holds no lone
+        # surrogate and no NUL (a raw control character is a syntax error to the parser)
+        return value
     try:
         plain = json.dumps(value, ensure_ascii=False)
         plain.encode("utf-8")
@@ -100,6 +105,18 @@ def parse_json(text: str, field: str) -> Any:
     return value
 
 
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+LARGE_BODY = 64 * 1024
+"""A body this large is parsed on a worker thread, not on the event loop that serves the streams."""
+
+
 async def json_body(request: Request) -> Any:
     """The request body as JSON (see :func:`parse_json`)."""
     raw = await request.body()
@@ -109,6 +126,8 @@ async def json_body(request: Request) -> Any:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise ValidationError.at("body", "is not UTF-8 text") from None
+    if len(raw) >= LARGE_BODY:
+        return await anyio.to_thread.run_sync(parse_json, text, "body")
     return parse_json(text, "body")
 
 
