@@ -156,3 +156,22 @@ def test_a_large_report_is_parsed_as_strictly_as_a_small_one(api: Api) -> None:
     assert held(api, "ru-vks") == {}
     r = api.as_("ru-vks").post("/v1/tracks", content=text, headers={"content-type": "application/json"})
     assert r.status_code == 200 and r.json()["accepted"] == 600
+
+
+def test_the_cycle_sees_alerts_changed_by_another_process(api: Api) -> None:
+    """The cycle keeps the open alerts it wrote; when the store's open alerts differ from them
+    (another process cleared one), it reads them again instead of trusting its own record."""
+    from dataclasses import replace
+
+    from deconflict.domain.alerts import AlertState, Changes
+
+    t = api.clock.t
+    report(api, "ru-vks", state("vks1", 35.0, 36.0, 90, t))
+    report(api, "us-af", state("us1", 35.0, 36.5, 270, t))
+    [created] = [a for a in api.tactical.cycle().created if a.kind.value == "separation"]
+    cleared = replace(created, state=AlertState.CLEARED, cleared_at=t, updated_at=t)
+    list(api.broker.record_alerts(Changes([], [], [cleared])))  # as another process would
+    api.clock.t = t + 1
+    again = [a for a in api.tactical.cycle().created if a.kind.value == "separation"]
+    assert len(again) == 1 and again[0].id != created.id and again[0].key == created.key
+    assert [a.id for a in api.broker.open_alerts() if a.kind.value == "separation"] == [again[0].id]

@@ -94,6 +94,7 @@ class TacticalService:
         self._volumes_at = -float("inf")
         self._open: dict[str, Alert] | None = None
         self._since_read = 0
+        self._last_cycle = -math.inf
         self._aircraft: Counter[str] = Counter()
         """Live aircraft per party."""
         self._bucket: dict[str, tuple[float, float]] = {}
@@ -246,10 +247,13 @@ class TacticalService:
 
     def _open_alerts(self) -> dict[str, Alert]:
         """The open alerts by key: this process's own record of them, read again from the store at
-        the start, after any failed write, every :data:`REREAD_CYCLES` cycles, and whenever the
-        store holds another number of open alerts than this record (another process wrote; only
-        one should run cycles, see ``tactical.run_cycles``)."""
-        stale = self._open is None or self._since_read >= REREAD_CYCLES
+        the start, after any failed write, after a pause in the cycles (another process may have
+        run them meanwhile), every :data:`REREAD_CYCLES` cycles, and whenever the store holds
+        another number of open alerts than this record (another process wrote; only one should
+        run cycles at a time)."""
+        paused = time.monotonic() - self._last_cycle > max(5.0, 3 * self.settings.cycle_s)
+        stale = self._open is None or self._since_read >= REREAD_CYCLES or paused
+        self._last_cycle = time.monotonic()
         if not stale and self.broker.count_open_alerts() != len(self._open or {}):
             log.warning("the open alerts changed outside this process's cycle: read again")
             stale = True
