@@ -198,10 +198,10 @@ class TacticalService:
         """One detection cycle at the broker's present; returns what changed (already recorded).
 
         Open alerts are this process's record, checked against the store (:meth:`_open_alerts`),
-        so a restarted broker sees the same ones. An alert no longer found is cleared only after :data:`CLEAR_AFTER`
-        cycles in a row (a sampled path that grazes a small volume must not make its alert flap),
-        and, in the first ``track_timeout_s`` after a start, only if this picture holds its
-        aircraft (a restarted broker has not heard from them yet).
+        so a restarted broker sees the same ones. An alert no longer found is cleared only after
+        :data:`CLEAR_AFTER` cycles in a row (a sampled path that grazes a small volume must not make
+        its alert flap), and, in the first ``track_timeout_s`` after a start, only if this picture
+        holds its aircraft (a restarted broker has not heard from them yet).
         """
         with self._cycle_lock:
             started = time.perf_counter()
