@@ -49,7 +49,8 @@ class Console {
     document.addEventListener("click", () => ($("popup").hidden = true));
     const slider = $("hour") as HTMLInputElement;
     slider.addEventListener("input", () => this.setMoment(Number(slider.value) * 1000));
-    $("now").addEventListener("click", () => this.setMoment(Date.now()));
+    // the broker's clock, not the browser's: a replay, the live demo (accelerated) or a test runs its own
+    $("now").addEventListener("click", () => void this.api.brokerNow().then((b) => this.setMoment(b.now)));
     $("all-hours").addEventListener("click", () => this.setMoment(null));
     for (const tab of ["hotline", "vertical", "compliance"] as const) $(`tab-${tab}`).addEventListener("click", () => this.showTab(tab));
     $("export-geojson").addEventListener("click", () => this.export("geojson"));

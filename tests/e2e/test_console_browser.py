@@ -92,8 +92,9 @@ def test_a_conflict_filed_through_the_api_appears_on_both_parties_maps(api: Api,
     assert "us-af: us-af:us-b1" in text and "ru-vks: ru-vks:ru-a1" in text, text
 
     # the hour: outside the window the slice goes, at 08:00 it is there, "All hours" shows everything
-    us.click("#now")  # the browser's clock, years after 2015
+    us.click("#now")  # the broker's clock (the test's: 2015-09-30 00:00Z), not the browser's
     us.locator(selector).wait_for(state="detached", timeout=30_000)
+    us.wait_for_function("document.getElementById('hour-label').textContent === '2015-09-30 00:00Z'")
     us.eval_on_selector(
         "#hour",
         "(el) => { el.value = String(Date.parse('2015-09-30T08:00:00Z') / 1000);"
