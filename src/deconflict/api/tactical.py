@@ -95,11 +95,18 @@ def list_alerts(
     "/metrics",
     summary="Prometheus metrics (admin)",
     description="Text exposition format: the last cycle's duration, cycles, aircraft, track states accepted and "
-    "refused, open alerts by kind. Needs an admin token (scrape with `authorization: {credentials: ...}`): the "
-    "number of aircraft is not for every party to read.",
+    "refused, open alerts by kind, and whether this replica leads (`deconflict_leader`, labelled with the "
+    "replica's name: host, process id and a random part). Needs an admin token (scrape with "
+    "`authorization: {credentials: ...}`): the number of aircraft is not for every party to read.",
     response_class=PlainTextResponse,
 )
 def metrics(request: Request, caller: Caller) -> PlainTextResponse:
     if caller.role is not Role.ADMIN:
         raise Forbidden("metrics are for the admin")
-    return PlainTextResponse(get_tactical(request).prometheus(), media_type="text/plain; version=0.0.4")
+    replica = request.app.state.replica
+    lead = (
+        "# HELP deconflict_leader Whether this replica leads (runs the tactical cycle, escalation, webhooks).\n"
+        "# TYPE deconflict_leader gauge\n"
+        f'deconflict_leader{{replica="{replica.name}"}} {int(replica.leading)}\n'
+    )
+    return PlainTextResponse(get_tactical(request).prometheus() + lead, media_type="text/plain; version=0.0.4")

@@ -1,0 +1,237 @@
+"""Several ``deconflict serve`` processes on one PostgreSQL act as one broker (docs/deploy.md):
+events reach every replica's streams at once by NOTIFY (the fallback poll is set to a minute),
+notices filed at the same moment on two replicas still conflict, one replica leads at a time and
+the lead moves within seconds when the leader is killed, and a webhook is delivered once."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import statistics
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from replica_support import (
+    WAIT_S,
+    Receiver,
+    Replica,
+    Stream,
+    add_parties,
+    notice_now,
+    start_replica,
+    wait_for,
+)
+from test_api_filing_limits import polygon_volume
+
+from deconflict.adapters.sql.store import SqlStore
+from deconflict.domain.parties import Role
+
+pytestmark = pytest.mark.postgres
+
+PG_DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+CAST = [("us-af", Role.PARTY), ("ru-vks", Role.PARTY), ("root", Role.ADMIN)]
+
+
+@dataclass
+class Cluster:
+    url: str
+    replicas: list[Replica]
+    tokens: dict[str, str]
+
+    def auth(self, party: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[party]}"}
+
+    def leaders(self) -> list[Replica]:
+        return [r for r in self.replicas if r.proc.poll() is None and r.leads()]
+
+
+def schema_url() -> Iterator[str]:
+    if os.environ.get("DECONFLICT_SKIP_POSTGRES") == "1":
+        pytest.skip("DECONFLICT_SKIP_POSTGRES=1")
+    base = sa.make_url(os.environ.get("DECONFLICT_TEST_PG_URL", PG_DEFAULT_URL))
+    admin = sa.create_engine(base, poolclass=sa.NullPool)
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    try:
+        yield base.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+        admin.dispose()
+
+
+def start_cluster(url: str, workdir: Path, n: int = 3) -> Cluster:
+    first = start_replica(url, workdir)  # migrates the schema and makes the shared key first
+    with ThreadPoolExecutor(n - 1) as ex:
+        others = list(ex.map(lambda _: start_replica(url, workdir), range(n - 1)))
+    return Cluster(url, [first, *others], add_parties(url, CAST))
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    for url in schema_url():
+        c = start_cluster(url, tmp_path_factory.mktemp("replicas"))
+        try:
+            yield c
+        finally:
+            for r in c.replicas:
+                r.stop()
+
+
+def test_an_event_made_on_one_replica_reaches_a_stream_on_another_at_once(cluster: Cluster) -> None:
+    a, b = cluster.replicas[0], cluster.replicas[1]
+    stream = Stream(b.url, cluster.tokens["us-af"])
+    since_post, since_answer = [], []
+    with httpx.Client(base_url=a.url, headers=cluster.auth("us-af"), timeout=WAIT_S) as us:
+        for i in range(8):
+            t0 = time.monotonic()
+            r = us.post("/v1/notices", json=notice_now(10 + i, 20, f"live-{i}"))
+            answered = time.monotonic()
+            assert r.status_code == 201, r.text
+            at, event = stream.next_of("notice.filed")
+            assert f"us-af:live-{i}" in json.dumps(event["data"])
+            since_post.append(at - t0)
+            since_answer.append(at - answered)
+    stream.closing.set()
+    # The stream's fallback poll is a minute: only the notification can have brought these.
+    assert max(since_post) < 10, since_post
+    print(
+        f"\nNOTIFY across replicas, POST on A to the event on B's stream: median {statistics.median(since_post) * 1e3:.0f}"
+        f" ms, max {max(since_post) * 1e3:.0f} ms; after A's answer: median "
+        f"{statistics.median(since_answer) * 1e3:.0f} ms, max {max(since_answer) * 1e3:.0f} ms"
+    )
+
+
+def test_notices_filed_at_the_same_moment_on_two_replicas_conflict(cluster: Cluster) -> None:
+    a, b = cluster.replicas[0], cluster.replicas[1]
+    for k in range(4):
+        lat = 40.0 + 0.5 * k
+        start = threading.Barrier(2)
+
+        def file(replica: Replica, party: str, dlat: float, k: int = k, lat: float = lat) -> httpx.Response:
+            body = notice_now(lat, 20, f"{party}-{k}")
+            body["volumes"][0]["volume"] = polygon_volume(400, lat=lat + dlat, lon=20, radius_km=10)["volume"]
+            start.wait(WAIT_S)
+            return httpx.post(f"{replica.url}/v1/notices", json=body, headers=cluster.auth(party), timeout=WAIT_S)
+
+        with ThreadPoolExecutor(2) as ex:
+            one = ex.submit(file, a, "us-af", 0.0)
+            other = ex.submit(file, b, "ru-vks", 0.05)
+            answers = [one.result(), other.result()]
+        assert [r.status_code for r in answers] == [201, 201], [r.text for r in answers]
+        # Whichever committed second saw the first: exactly one of the two answers names the conflict.
+        assert sorted(len(r.json()["conflicts"]) for r in answers) == [0, 1], k
+        with SqlStore(cluster.url) as store, store.begin(write=False) as repo:
+            pairs = [{c.notice_a, c.notice_b} for c in repo.open_conflicts_of(f"us-af:us-af-{k}")]
+        assert pairs == [{f"us-af:us-af-{k}", f"ru-vks:ru-vks-{k}"}], k
+
+
+def test_a_webhook_is_delivered_once_by_the_leader_not_once_per_replica(cluster: Cluster) -> None:
+    receiver = Receiver()
+    try:
+        c = cluster.replicas[2]
+        r = httpx.put(
+            f"{c.url}/v1/webhook",
+            json={"url": receiver.url, "secret": "a-long-random-shared-secret"},
+            headers=cluster.auth("us-af"),
+            timeout=WAIT_S,
+        )
+        assert r.status_code == 200, r.text
+        t0 = time.monotonic()
+        for i, replica in enumerate(cluster.replicas):  # one filing on each replica
+            r = httpx.post(
+                f"{replica.url}/v1/notices",
+                json=notice_now(50 + i, 20, f"hook-{i}"),
+                headers=cluster.auth("us-af"),
+                timeout=WAIT_S,
+            )
+            assert r.status_code == 201, r.text
+
+        def filed() -> list[str]:
+            return [json.dumps(e["data"]) for e in list(receiver.received) if e["type"] == "notice.filed"]
+
+        wait_for("three notice.filed deliveries", lambda: len(filed()) >= 3)
+        took = time.monotonic() - t0
+        # A last filing, delivered after the others: any second deliverer would have sent its copies too.
+        r = httpx.post(
+            f"{cluster.replicas[0].url}/v1/notices",
+            json=notice_now(55, 20, "hook-last"),
+            headers=cluster.auth("us-af"),
+            timeout=WAIT_S,
+        )
+        assert r.status_code == 201, r.text
+        wait_for("the last delivery", lambda: any("us-af:hook-last" in f for f in filed()))
+        ids = [e["id"] for e in receiver.received]
+        assert ids == sorted(set(ids)), ids  # each event once, in order
+        for i in range(3):
+            assert sum(f"us-af:hook-{i}" in f for f in filed()) == 1, i
+        # the deliverer's own poll is a minute: the filings on other replicas woke it
+        assert took < 10, took
+    finally:
+        receiver.close()
+
+
+def metric(replica: Replica, token: str, name: str) -> float:
+    text = httpx.get(f"{replica.url}/v1/metrics", headers={"Authorization": f"Bearer {token}"}, timeout=WAIT_S).text
+    m = re.search(rf"^{name}(?:{{[^}}]*}})? (\S+)$", text, re.M)
+    assert m is not None, text
+    return float(m.group(1))
+
+
+def test_the_tactical_cycle_runs_on_the_leader_only(cluster: Cluster) -> None:
+    (leader,) = wait_for("one leader", lambda: cluster.leaders() if len(cluster.leaders()) == 1 else None)
+    root = cluster.tokens["root"]
+    wait_for("the leader's cycles", lambda: metric(leader, root, "deconflict_cycles_total") >= 3)
+    for r in cluster.replicas:
+        assert metric(r, root, "deconflict_leader") == (1 if r is leader else 0)
+        if r is not leader:
+            assert metric(r, root, "deconflict_cycles_total") == 0
+
+
+def test_the_lead_moves_within_seconds_when_the_leader_is_killed(tmp_path: Path) -> None:
+    for url in schema_url():
+        cluster = start_cluster(url, tmp_path)
+        try:
+            took = []
+            for _ in range(2):  # kill the leader, then the next one: the last replica leads
+                (old,) = wait_for("one leader", lambda: cluster.leaders() if len(cluster.leaders()) == 1 else None)
+                old.kill()
+                t0 = time.monotonic()
+                most = 0
+
+                def new_leader() -> list[Replica]:
+                    nonlocal most
+                    now = cluster.leaders()
+                    most = max(most, len(now))
+                    return now
+
+                (new,) = wait_for("a new leader", new_leader)
+                took.append(time.monotonic() - t0)
+                assert new is not old and most == 1
+                root = cluster.tokens["root"]
+                before = metric(new, root, "deconflict_cycles_total")
+                wait_for("the new leader's cycles", lambda: metric(new, root, "deconflict_cycles_total") > before)
+            assert max(took) < 10, took
+            print(f"\nleader failover after SIGKILL: {', '.join(f'{t:.2f} s' for t in took)}")
+            # a graceful stop hands the lead over too (the last one standing leads again once restarted)
+            (last,) = cluster.leaders()
+            again = start_replica(url, tmp_path)
+            cluster.replicas.append(again)
+            assert again.leads() is False
+            last.stop()
+            t0 = time.monotonic()
+            wait_for("the restarted replica leads", lambda: again.leads())
+            print(f"leader handover after SIGTERM: {time.monotonic() - t0:.2f} s")
+        finally:
+            for r in cluster.replicas:
+                r.stop()
