@@ -19,13 +19,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from api_support import circle_notice, free_port, parse_sse
 
 from deconflict.adapters.sql.store import SqlStore
 from deconflict.domain.audit import BrokerKey
 from deconflict.domain.parse import format_time
 from deconflict.domain.parties import Role
 from deconflict.services.broker import Broker
-from api_support import circle_notice, free_port, parse_sse
 
 EXE = str(Path(sys.executable).with_name("deconflict"))
 START_TIMEOUT_S = 90.0
@@ -128,7 +128,10 @@ def add_parties(db_url: str, names: list[tuple[str, Role]]) -> dict[str, str]:
 def notice_now(lat: float, lon: float, id: str) -> dict[str, Any]:
     """A notice an hour from now (the replicas run on the real clock)."""
     now = time.time()
-    return circle_notice(lat, lon, start=format_time(now + 3600), end=format_time(now + 3 * 3600), id=id)
+    body: dict[str, Any] = circle_notice(
+        lat, lon, start=format_time(now + 3600), end=format_time(now + 3 * 3600), id=id
+    )
+    return body
 
 
 @dataclass

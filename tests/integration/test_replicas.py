@@ -14,6 +14,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,7 +55,9 @@ class Cluster:
         return [r for r in self.replicas if r.proc.poll() is None and r.leads()]
 
 
+@contextmanager
 def schema_url() -> Iterator[str]:
+    """A URL whose connections see only a schema made for the caller (dropped afterwards)."""
     if os.environ.get("DECONFLICT_SKIP_POSTGRES") == "1":
         pytest.skip("DECONFLICT_SKIP_POSTGRES=1")
     base = sa.make_url(os.environ.get("DECONFLICT_TEST_PG_URL", PG_DEFAULT_URL))
@@ -79,7 +82,7 @@ def start_cluster(url: str, workdir: Path, n: int = 3) -> Cluster:
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    for url in schema_url():
+    with schema_url() as url:
         c = start_cluster(url, tmp_path_factory.mktemp("replicas"))
         try:
             yield c
@@ -106,8 +109,8 @@ def test_an_event_made_on_one_replica_reaches_a_stream_on_another_at_once(cluste
     # The stream's fallback poll is a minute: only the notification can have brought these.
     assert max(since_post) < 10, since_post
     print(
-        f"\nNOTIFY across replicas, POST on A to the event on B's stream: median {statistics.median(since_post) * 1e3:.0f}"
-        f" ms, max {max(since_post) * 1e3:.0f} ms; after A's answer: median "
+        "\nNOTIFY across replicas, POST on A to the event on B's stream: median "
+        f"{statistics.median(since_post) * 1e3:.0f} ms, max {max(since_post) * 1e3:.0f} ms; after A's answer: median "
         f"{statistics.median(since_answer) * 1e3:.0f} ms, max {max(since_answer) * 1e3:.0f} ms"
     )
 
@@ -118,7 +121,9 @@ def test_notices_filed_at_the_same_moment_on_two_replicas_conflict(cluster: Clus
         lat = 40.0 + 0.5 * k
         start = threading.Barrier(2)
 
-        def file(replica: Replica, party: str, dlat: float, k: int = k, lat: float = lat) -> httpx.Response:
+        def file(
+            replica: Replica, party: str, dlat: float, k: int = k, lat: float = lat, start: threading.Barrier = start
+        ) -> httpx.Response:
             body = notice_now(lat, 20, f"{party}-{k}")
             body["volumes"][0]["volume"] = polygon_volume(400, lat=lat + dlat, lon=20, radius_km=10)["volume"]
             start.wait(WAIT_S)
@@ -188,8 +193,19 @@ def metric(replica: Replica, token: str, name: str) -> float:
     return float(m.group(1))
 
 
+def one_leader(cluster: Cluster) -> Replica:
+    """The one replica that leads, once exactly one does."""
+
+    def one() -> list[Replica] | None:
+        now = cluster.leaders()
+        return now if len(now) == 1 else None
+
+    (leader,) = wait_for("exactly one leader", one)
+    return leader
+
+
 def test_the_tactical_cycle_runs_on_the_leader_only(cluster: Cluster) -> None:
-    (leader,) = wait_for("one leader", lambda: cluster.leaders() if len(cluster.leaders()) == 1 else None)
+    leader = one_leader(cluster)
     root = cluster.tokens["root"]
     wait_for("the leader's cycles", lambda: metric(leader, root, "deconflict_cycles_total") >= 3)
     for r in cluster.replicas:
@@ -199,39 +215,44 @@ def test_the_tactical_cycle_runs_on_the_leader_only(cluster: Cluster) -> None:
 
 
 def test_the_lead_moves_within_seconds_when_the_leader_is_killed(tmp_path: Path) -> None:
-    for url in schema_url():
+    with schema_url() as url:
         cluster = start_cluster(url, tmp_path)
         try:
-            took = []
-            for _ in range(2):  # kill the leader, then the next one: the last replica leads
-                (old,) = wait_for("one leader", lambda: cluster.leaders() if len(cluster.leaders()) == 1 else None)
-                old.kill()
-                t0 = time.monotonic()
-                most = 0
-
-                def new_leader() -> list[Replica]:
-                    nonlocal most
-                    now = cluster.leaders()
-                    most = max(most, len(now))
-                    return now
-
-                (new,) = wait_for("a new leader", new_leader)
-                took.append(time.monotonic() - t0)
-                assert new is not old and most == 1
-                root = cluster.tokens["root"]
-                before = metric(new, root, "deconflict_cycles_total")
-                wait_for("the new leader's cycles", lambda: metric(new, root, "deconflict_cycles_total") > before)
+            took = [kill_the_leader(cluster) for _ in range(2)]  # then the next one: the last replica leads
             assert max(took) < 10, took
             print(f"\nleader failover after SIGKILL: {', '.join(f'{t:.2f} s' for t in took)}")
-            # a graceful stop hands the lead over too (the last one standing leads again once restarted)
+            # a graceful stop hands the lead over too: to a replica started since
             (last,) = cluster.leaders()
             again = start_replica(url, tmp_path)
             cluster.replicas.append(again)
             assert again.leads() is False
             last.stop()
             t0 = time.monotonic()
-            wait_for("the restarted replica leads", lambda: again.leads())
+            wait_for("the restarted replica leads", again.leads)
             print(f"leader handover after SIGTERM: {time.monotonic() - t0:.2f} s")
         finally:
             for r in cluster.replicas:
                 r.stop()
+
+
+def kill_the_leader(cluster: Cluster) -> float:
+    """SIGKILL the leader; the seconds until another replica leads (never two at once meanwhile),
+    and its tactical cycles run."""
+    old = one_leader(cluster)
+    old.kill()
+    t0 = time.monotonic()
+    most = 0
+
+    def new_leader() -> list[Replica]:
+        nonlocal most
+        now = cluster.leaders()
+        most = max(most, len(now))
+        return now
+
+    (new,) = wait_for("a new leader", new_leader)
+    took = time.monotonic() - t0
+    assert new is not old and most == 1
+    root = cluster.tokens["root"]
+    before = metric(new, root, "deconflict_cycles_total")
+    wait_for("the new leader's cycles", lambda: metric(new, root, "deconflict_cycles_total") > before)
+    return took
