@@ -88,11 +88,17 @@ class Replica:
                 self.kill()
 
 
-def start_replica(db_url: str, workdir: Path) -> Replica:
-    """``deconflict serve`` on a free port in ``workdir`` (its key file and configuration), ready."""
+def write_config(workdir: Path) -> Path:
+    """The replicas' theater configuration in ``workdir`` (written once, before any starts)."""
     config = workdir / "theater.toml"
     if not config.exists():
         config.write_text(CONFIG)
+    return config
+
+
+def start_replica(db_url: str, workdir: Path) -> Replica:
+    """``deconflict serve`` on a free port in ``workdir`` (its key file and configuration), ready."""
+    config = write_config(workdir)
     port = free_port()
     log = workdir / f"serve-{port}.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith("DECONFLICT_")}

@@ -30,6 +30,7 @@ from replica_support import (
     notice_now,
     start_replica,
     wait_for,
+    write_config,
 )
 from test_api_filing_limits import polygon_volume
 
@@ -74,10 +75,12 @@ def schema_url() -> Iterator[str]:
 
 
 def start_cluster(url: str, workdir: Path, n: int = 3) -> Cluster:
-    first = start_replica(url, workdir)  # migrates the schema and makes the shared key first
-    with ThreadPoolExecutor(n - 1) as ex:
-        others = list(ex.map(lambda _: start_replica(url, workdir), range(n - 1)))
-    return Cluster(url, [first, *others], add_parties(url, CAST))
+    """``n`` replicas started at the same moment on an empty schema, as an operator starts them:
+    one migrates while the others wait for it, and one key file is made for all."""
+    write_config(workdir)
+    with ThreadPoolExecutor(n) as ex:
+        replicas = list(ex.map(lambda _: start_replica(url, workdir), range(n)))
+    return Cluster(url, replicas, add_parties(url, CAST))
 
 
 @pytest.fixture(scope="module")
@@ -208,10 +211,19 @@ def test_the_tactical_cycle_runs_on_the_leader_only(cluster: Cluster) -> None:
     leader = one_leader(cluster)
     root = cluster.tokens["root"]
     wait_for("the leader's cycles", lambda: metric(leader, root, "deconflict_cycles_total") >= 3)
+    state = {"aircraft": "a1", "time": time.time(), "lat": 35.3, "lon": 36.6, "alt_m": 7000, "alt_ref": "STD"}
     for r in cluster.replicas:
         assert metric(r, root, "deconflict_leader") == (1 if r is leader else 0)
-        if r is not leader:
+        tracks = httpx.post(
+            f"{r.url}/v1/tracks", json={"states": [state]}, headers=cluster.auth("us-af"), timeout=WAIT_S
+        )
+        if r is leader:
+            assert tracks.status_code == 200 and tracks.json()["accepted"] == 1, tracks.text
+        else:
             assert metric(r, root, "deconflict_cycles_total") == 0
+            # the picture is the leader's: a follower refuses tracks rather than keep them unseen
+            assert tracks.status_code == 503 and tracks.json()["error"] == "not-leader", tracks.text
+            assert tracks.headers["retry-after"] == "1"
 
 
 def test_the_lead_moves_within_seconds_when_the_leader_is_killed(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 from deconflict.api.deps import PAGING, Body, BrokerDep, Caller, CursorQuery, LimitQuery, page
+from deconflict.api.errors import problem
 from deconflict.api.schemas import TrackBatch, request_body
 from deconflict.api.schemas_out import Alert, LiveTrack, TrackIngest
 from deconflict.domain.alerts import AlertState
@@ -40,6 +41,19 @@ def get_tactical(request: Request) -> TacticalService:
     return t
 
 
+def not_leading(request: Request) -> JSONResponse | None:
+    """503 on a replica that does not lead: the picture lives in the leader's process (docs/deploy.md),
+    and a track kept by another would be lost without a word."""
+    if request.app.state.replica.leading:
+        return None
+    return problem(
+        503,
+        "not-leader",
+        "this replica does not run the tactical picture: send tracks to the leader (GET /leaderz says which)",
+        headers={"Retry-After": "1"},
+    )
+
+
 @router.post(
     "/tracks",
     summary="Report your aircraft's states",
@@ -47,13 +61,14 @@ def get_tactical(request: Request) -> TacticalService:
     "or epoch seconds), `lat`, `lon`, `alt_m` with `alt_ref` (W84, AMSL or STD), and optionally `gs_mps`, `trk_deg`, "
     "`vs_mps` (without them the velocity is derived from the aircraft's previous report) and `callsign`. Each bad "
     "state (NaN, an impossible speed, a time ahead of the broker's clock or older than the track timeout) is refused "
-    "on its own with its field and reason; the others are kept. Tracks age out after the timeout (default 60 s).",
+    "on its own with its field and reason; the others are kept. Tracks age out after the timeout (default 60 s). "
+    "Of several replicas, only the leader keeps the picture: the others answer 503 `not-leader` (docs/deploy.md).",
     openapi_extra=request_body(TrackBatch, STATE_EXAMPLE),
     response_model=None,
     responses={200: {"model": TrackIngest, "description": "How many states were kept; each refused one and why."}},
 )
-def report_tracks(request: Request, caller: Caller, body: Body) -> dict[str, Any]:
-    return get_tactical(request).ingest(caller, body)
+def report_tracks(request: Request, caller: Caller, body: Body) -> dict[str, Any] | JSONResponse:
+    return not_leading(request) or get_tactical(request).ingest(caller, body)
 
 
 @router.get(
@@ -61,12 +76,13 @@ def report_tracks(request: Request, caller: Caller, body: Body) -> dict[str, Any
     summary="Your aircraft in the live picture (admin: all)",
     description="Each of your aircraft not yet aged out, with its last report as the broker holds it: `time` of the "
     "report, `time_s_ago`, position, altitude and velocity (derived from its previous report where it gave none). "
-    "Other parties' aircraft are never listed here; they reach you only in alerts.",
+    "Other parties' aircraft are never listed here; they reach you only in alerts. 503 `not-leader` on a replica "
+    "that does not lead.",
     response_model=None,
     responses={200: {"model": list[LiveTrack]}},
 )
-def list_tracks(request: Request, caller: Caller) -> list[dict[str, Any]]:
-    return get_tactical(request).aircraft_of(caller)
+def list_tracks(request: Request, caller: Caller) -> list[dict[str, Any]] | JSONResponse:
+    return not_leading(request) or get_tactical(request).aircraft_of(caller)
 
 
 @router.get(
