@@ -75,6 +75,8 @@ class EventListener:
         """Set while the connection LISTENs (the tests wait for it)."""
         self.heard = 0
         """Notifications from other replicas so far."""
+        self.last_seq = 0
+        """The log position the last of them announced."""
 
     def run(self, stop: threading.Event) -> None:
         """Listen until ``stop`` is set (the listener's own thread)."""
@@ -101,4 +103,5 @@ class EventListener:
             for n in conn.notifies(timeout=WAIT_S):  # each as it arrives, until WAIT_S passes
                 if not n.payload.startswith(self._replica + " "):
                     self.heard += 1
+                    self.last_seq = int(n.payload.rpartition(" ")[2])
                     self._wake()
