@@ -64,7 +64,10 @@ class Replica:
     def wake(self) -> None:
         """Wake every local stream and the webhook deliverer (another replica committed events)."""
         for wake in list(self.broker.listeners):
-            wake()
+            try:
+                wake()
+            except Exception:  # a stream that is closing: the others must still be woken
+                log.exception("waking a local listener failed")
 
     def start(self, jobs: Sequence[tuple[str, Job]]) -> None:
         """Start leadership, the listener, and the supervisor that runs ``jobs`` while this leads."""

@@ -79,6 +79,8 @@ class AdvisoryLeader:
                     log.warning("replica %s stops leading: %s", self.replica, e)
                 else:
                     log.warning("leadership: %s; trying again", e)
+            except Exception:  # never end the thread: no replica would lead again after this one
+                log.exception("leadership failed; trying again")
             finally:
                 self._leading.clear()
                 self.tried.set()

@@ -94,6 +94,8 @@ class EventListener:
                     self._listen(conn, stop)
             except psycopg.Error as e:
                 log.warning("event listener: %s; the streams poll until it is back", e)
+            except Exception:  # never end the thread: the streams would be left to their poll for good
+                log.exception("event listener failed; connecting again")
             finally:
                 self.listening.clear()
             stop.wait(RECONNECT_S)
