@@ -40,8 +40,8 @@ File (``--config FILE`` or ``DECONFLICT_CONFIG``)::
     host = "127.0.0.1"
     port = 8000
     max_body_bytes = 4000000
-    events_poll_s = 0.5     # how often a live stream looks for events written by other replicas
-    webhook_interval_s = 1
+    events_poll_s = 0.5     # fallback: how often a live stream looks for missed events (NOTIFY wakes it)
+    webhook_interval_s = 1  # fallback: how often deliveries look for due webhooks
     [tactical]              # live tracks and alerts (docs/tactical.md)
     rpz_m = 9260            # 5 NM
     hpz_m = 304.8           # 1000 ft
@@ -49,7 +49,7 @@ File (``--config FILE`` or ``DECONFLICT_CONFIG``)::
     track_timeout_s = 60
     conformance_grace_s = 30
     cycle_s = 1
-    run_cycles = true       # exactly one process per theater runs the tactical picture
+    run_cycles = true       # on the leading replica only (docs/deploy.md); false: never here
     all_pairs = false
     overhead_m = 0          # an aircraft this close to a protected site (in its band) is an incursion
     max_aircraft_per_party = 5000   # live aircraft one party may have in the picture

@@ -45,6 +45,7 @@ def test_every_endpoint_but_health_needs_a_token(api: Api) -> None:
     anon = api.as_("nobody")
     assert anon.get("/healthz").json() == {"status": "ok"}
     assert anon.get("/readyz").json()["status"] == "ready"
+    assert anon.get("/leaderz").json() == {"status": "leader"}  # one process on its store (a replica: 503 too)
     spec = anon.get("/openapi.json").json()
     calls = 0
     for path, ops in spec["paths"].items():
@@ -52,7 +53,7 @@ def test_every_endpoint_but_health_needs_a_token(api: Api) -> None:
             url = path.replace("{notice_id}", "x").replace("{conflict_id}", "x")
             for headers in ({}, {"Authorization": "Bearer dcf_not-a-token"}, {"Authorization": "Basic eDp5"}):
                 r = anon.request(method.upper(), url, headers=headers, json={})
-                if path in ("/healthz", "/readyz"):
+                if path in ("/healthz", "/readyz", "/leaderz"):
                     assert r.status_code == 200
                     continue
                 assert r.status_code == 401, (method, path, r.text)

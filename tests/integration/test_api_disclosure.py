@@ -18,7 +18,7 @@ against the tables below, written out by hand from docs/disclosure.md (never com
 product's disclosure code):
 
 1. exactly which notices and conflicts each viewer sees, and at which level;
-2. the status codes: 401 without a valid token everywhere but ``/healthz`` and ``/readyz``; 403 for
+2. the status codes: 401 without a valid token everywhere but ``/healthz``, ``/readyz`` and ``/leaderz``; 403 for
    a role or ownership that does not allow the call; 404 for what the viewer may not see, worded as
    for an id that never existed;
 3. by marker search over the raw text of every response (lists, details, errors, event streams,
@@ -393,7 +393,7 @@ def every_endpoint(s: Scenario) -> Iterator[tuple[str, str, dict[str, Any] | Non
 
 
 def test_without_a_valid_token_every_endpoint_answers_401_and_only_health_answers(api: Api) -> None:
-    health = {path: api.as_("nobody").get(path).text for path in ("/healthz", "/readyz")}
+    health = {path: api.as_("nobody").get(path).text for path in ("/healthz", "/readyz", "/leaderz")}
     s = file_scenario(api)
     before = api.broker.last_seq()
     callers = {"no token": api.as_("nobody")}

@@ -400,6 +400,7 @@ def test_real_responses_validate_against_their_documented_schemas(api: Api, spec
     # health, who, what rules
     f.call("nobody", "get", "/healthz", status=200)
     f.call("nobody", "get", "/readyz", status=200)
+    f.call("nobody", "get", "/leaderz", status=200)
     for who in ("ru-vks", "un-obs", "root"):
         f.call(who, "get", "/v1/me", status=200)
     f.call("ru-vks", "get", "/v1/policy", status=200)

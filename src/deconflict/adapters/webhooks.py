@@ -164,10 +164,15 @@ class WebhookDeliverer:
         delivered, _ = await self._pass()
         return delivered
 
-    async def run(self, stop: anyio.Event | asyncio.Event, interval_s: float = 1.0) -> None:
+    async def run(
+        self, stop: anyio.Event | asyncio.Event, interval_s: float = 1.0, wake: asyncio.Event | None = None
+    ) -> None:
         """Pass after pass until ``stop`` is set, waiting ``interval_s`` between passes (not after a
-        pass that moved a cursor, so a backlog drains at full speed). Errors are logged, not raised."""
+        pass that moved a cursor, so a backlog drains at full speed), or until ``wake`` is set (new
+        events; the caller also sets it when it sets ``stop``). Errors are logged, not raised."""
         while not stop.is_set():
+            if wake is not None:
+                wake.clear()  # before the pass: events committed from now on wake the wait below
             progressed = False
             try:
                 _, progressed = await self._pass()
@@ -177,7 +182,7 @@ class WebhookDeliverer:
                 await anyio.sleep(0)  # let other tasks (and stop.set()) run between back-to-back passes
                 continue
             with anyio.move_on_after(interval_s):
-                await stop.wait()
+                await (stop if wake is None else wake).wait()
 
     async def _pass(self) -> tuple[int, bool]:
         """(events delivered, whether any cursor moved)."""

@@ -8,6 +8,7 @@ import logging
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import asynccontextmanager
+from functools import partial
 from importlib.metadata import version
 from typing import Any
 
@@ -25,6 +26,7 @@ from deconflict.api.deps import BrokerDep, Caller
 from deconflict.api.limits import Limiter, limit_request
 from deconflict.api.openapi import install_openapi
 from deconflict.api.query_check import refuse_unknown_query
+from deconflict.api.replicas import Job, Replica
 from deconflict.api.schemas_out import Me, Policy, Status
 from deconflict.api.track_stream import router as track_stream_router
 from deconflict.config import Config, theater_policy
@@ -122,28 +124,37 @@ class _TooLarge(Exception):
     pass
 
 
-def _webhook_thread(broker: Broker, config: Config, stop: threading.Event) -> threading.Thread:
-    """Webhook deliveries run on their own thread and event loop, so a slow receiver or database
-    call never holds up the API."""
+def _deliver_webhooks(broker: Broker, config: Config, stop: threading.Event) -> None:
+    """Webhook deliveries until ``stop`` is set, on the leader's thread and event loop of their own,
+    so a slow receiver or database call never holds up the API. A commit (here or, heard by the
+    listener, on another replica) wakes the deliverer; ``webhook_interval_s`` is the fallback."""
 
     async def main() -> None:
         done = anyio.Event()
+        loop = asyncio.get_running_loop()
+        wake = asyncio.Event()
+
+        def nudge() -> None:  # called from worker threads after a commit
+            loop.call_soon_threadsafe(wake.set)
 
         async def watch() -> None:
             while not stop.is_set():
                 await anyio.sleep(0.1)
             done.set()
+            wake.set()
 
-        async with httpx.AsyncClient() as client:
-            deliverer = WebhookDeliverer(BrokerWebhookStore(broker, broker.store), broker.clock, client)
-            async with anyio.create_task_group() as tg:
-                tg.start_soon(watch)
-                await deliverer.run(done, config.server.webhook_interval_s)
-                tg.cancel_scope.cancel()
+        broker.listeners.append(nudge)
+        try:
+            async with httpx.AsyncClient() as client:
+                deliverer = WebhookDeliverer(BrokerWebhookStore(broker, broker.store), broker.clock, client)
+                async with anyio.create_task_group() as tg:
+                    tg.start_soon(watch)
+                    await deliverer.run(done, config.server.webhook_interval_s, wake)
+                    tg.cancel_scope.cancel()
+        finally:
+            broker.listeners.remove(nudge)
 
-    t = threading.Thread(target=lambda: anyio.run(main), name="deconflict-webhooks", daemon=True)
-    t.start()
-    return t
+    anyio.run(main)
 
 
 def create_app(
@@ -162,32 +173,27 @@ def create_app(
     config = config or Config()
     tactical = TacticalService(broker, config.tactical)
     hotline = Hotline(broker)
+    replica = Replica(broker)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.stopping = asyncio.Event()
-        stop = threading.Event()
-        thread = _webhook_thread(broker, config, stop) if webhooks else None
-        cycles = None
-        if tactical_cycles and config.tactical.run_cycles:  # its own thread: never holds up a request
-            cycles = threading.Thread(target=tactical.run, args=(stop,), name="deconflict-tactical", daemon=True)
-            cycles.start()
-        ticks = None
-        if hotline_ticks and config.tactical.run_cycles:  # the same process runs the picture and escalation
-            ticks = threading.Thread(target=hotline.run, args=(stop,), name="deconflict-hotline", daemon=True)
-            ticks.start()
-        expiry = None
+        # What runs once per broker runs on the leader only, each on its own thread (api/replicas.py).
+        jobs: list[tuple[str, Job]] = []
+        if webhooks:
+            jobs.append(("deconflict-webhooks", partial(_deliver_webhooks, broker, config)))
+        if tactical_cycles and config.tactical.run_cycles:
+            jobs.append(("deconflict-tactical", tactical.run))
+        if hotline_ticks and config.tactical.run_cycles:  # the process that runs the picture escalates
+            jobs.append(("deconflict-hotline", hotline.run))
         if expire_notices:  # notices whose time has passed move to ended on the broker's clock
-            expiry = threading.Thread(target=broker.run_expiry, args=(stop,), name="deconflict-expiry", daemon=True)
-            expiry.start()
+            jobs.append(("deconflict-expiry", broker.run_expiry))
+        await anyio.to_thread.run_sync(replica.start, jobs)
         try:
             yield
         finally:
             app.state.stopping.set()
-            stop.set()
-            for t in (thread, cycles, ticks, expiry):
-                if t is not None:
-                    await anyio.to_thread.run_sync(t.join, 5.0)
+            await anyio.to_thread.run_sync(replica.close)
 
     app = FastAPI(
         title="deconflict",
@@ -213,6 +219,7 @@ def create_app(
     app.state.broker = broker
     app.state.tactical = tactical
     app.state.hotline = hotline
+    app.state.replica = replica
     app.state.jwt = JwtVerifier(config.jwt) if config.jwt is not None else None
     app.state.events_poll_s = config.server.events_poll_s
     app.state.webhooks_to_private = config.server.webhooks_to_private
@@ -254,6 +261,22 @@ def create_app(
             log.warning("not ready: %s", e)
             return JSONResponse({"status": "unavailable", "reason": type(e).__name__}, status_code=503)
         return JSONResponse({"status": "ready"})
+
+    @app.get(
+        "/leaderz",
+        tags=["health"],
+        dependencies=[Depends(refuse_unknown_query)],
+        summary="This replica leads",
+        description='No token needed. 200 `{"status": "leader"}` on the replica that runs the tactical cycle, the '
+        'hotline\'s escalation and webhook deliveries; 503 `{"status": "follower"}` on the others (a load balancer '
+        "sends `POST /v1/tracks` to the leader by it). A broker on SQLite is one process and always leads. See "
+        "docs/deploy.md.",
+        responses={200: {"model": Status}, 503: {"model": Status, "description": "Another replica leads."}},
+    )
+    def leaderz() -> JSONResponse:
+        if replica.leading:
+            return JSONResponse({"status": "leader"})
+        return JSONResponse({"status": "follower"}, status_code=503)
 
     @app.get(
         "/v1/me",

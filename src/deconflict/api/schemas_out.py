@@ -46,7 +46,9 @@ class Error(Out):
 
 
 class Status(Out):
-    status: str = Field(description="`ok`, `ready`, or (503) `unavailable`.")
+    status: str = Field(
+        description="`ok`, `ready`, or (503) `unavailable`; on `/leaderz`, `leader`, or (503) `follower`."
+    )
     reason: str | SkipJsonSchema[None] = Field(default=None, description="503 only: the kind of store failure.")
 
 

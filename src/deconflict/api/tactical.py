@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 from deconflict.api.deps import PAGING, Body, BrokerDep, Caller, CursorQuery, LimitQuery, page
+from deconflict.api.errors import problem
 from deconflict.api.schemas import TrackBatch, request_body
 from deconflict.api.schemas_out import Alert, LiveTrack, TrackIngest
 from deconflict.domain.alerts import AlertState
@@ -40,6 +41,19 @@ def get_tactical(request: Request) -> TacticalService:
     return t
 
 
+def not_leading(request: Request) -> JSONResponse | None:
+    """503 on a replica that does not lead: the picture lives in the leader's process (docs/deploy.md),
+    and a track kept by another would be lost without a word."""
+    if request.app.state.replica.leading:
+        return None
+    return problem(
+        503,
+        "not-leader",
+        "this replica does not run the tactical picture: send tracks to the leader (GET /leaderz says which)",
+        headers={"Retry-After": "1"},
+    )
+
+
 @router.post(
     "/tracks",
     summary="Report your aircraft's states",
@@ -49,13 +63,14 @@ def get_tactical(request: Request) -> TacticalService:
     "state (NaN, an impossible speed, a time ahead of the broker's clock or older than the track timeout) is refused "
     "on its own with its field and reason; the others are kept. Tracks age out after the timeout (default 60 s). "
     "A report beyond the party's limits (`tactical.max_aircraft_per_party`, `states_per_s`, `states_burst` in "
-    "`/v1/policy`) is refused whole with 429 `track-limit` (`Retry-After` for the rate); nothing of it is kept.",
+    "`/v1/policy`) is refused whole with 429 `track-limit` (`Retry-After` for the rate); nothing of it is kept. "
+    "Of several replicas, only the leader keeps the picture: the others answer 503 `not-leader` (docs/deploy.md).",
     openapi_extra=request_body(TrackBatch, STATE_EXAMPLE),
     response_model=None,
     responses={200: {"model": TrackIngest, "description": "How many states were kept; each refused one and why."}},
 )
-def report_tracks(request: Request, caller: Caller, body: Body) -> dict[str, Any]:
-    return get_tactical(request).ingest(caller, body)
+def report_tracks(request: Request, caller: Caller, body: Body) -> dict[str, Any] | JSONResponse:
+    return not_leading(request) or get_tactical(request).ingest(caller, body)
 
 
 @router.get(
@@ -63,12 +78,13 @@ def report_tracks(request: Request, caller: Caller, body: Body) -> dict[str, Any
     summary="Your aircraft in the live picture (admin: all)",
     description="Each of your aircraft not yet aged out, with its last report as the broker holds it: `time` of the "
     "report, `time_s_ago`, position, altitude and velocity (derived from its previous report where it gave none). "
-    "Other parties' aircraft are never listed here; they reach you only in alerts.",
+    "Other parties' aircraft are never listed here; they reach you only in alerts. 503 `not-leader` on a replica "
+    "that does not lead.",
     response_model=None,
     responses={200: {"model": list[LiveTrack]}},
 )
-def list_tracks(request: Request, caller: Caller) -> list[dict[str, Any]]:
-    return get_tactical(request).aircraft_of(caller)
+def list_tracks(request: Request, caller: Caller) -> list[dict[str, Any]] | JSONResponse:
+    return not_leading(request) or get_tactical(request).aircraft_of(caller)
 
 
 @router.get(
@@ -97,11 +113,18 @@ def list_alerts(
     "/metrics",
     summary="Prometheus metrics (admin)",
     description="Text exposition format: the last cycle's duration, cycles, aircraft, track states accepted and "
-    "refused, open alerts by kind. Needs an admin token (scrape with `authorization: {credentials: ...}`): the "
-    "number of aircraft is not for every party to read.",
+    "refused, open alerts by kind, and whether this replica leads (`deconflict_leader`, labelled with the "
+    "replica's name: host, process id and a random part). Needs an admin token (scrape with "
+    "`authorization: {credentials: ...}`): the number of aircraft is not for every party to read.",
     response_class=PlainTextResponse,
 )
 def metrics(request: Request, caller: Caller) -> PlainTextResponse:
     if caller.role is not Role.ADMIN:
         raise Forbidden("metrics are for the admin")
-    return PlainTextResponse(get_tactical(request).prometheus(), media_type="text/plain; version=0.0.4")
+    replica = request.app.state.replica
+    lead = (
+        "# HELP deconflict_leader Whether this replica leads (runs the tactical cycle, escalation, webhooks).\n"
+        "# TYPE deconflict_leader gauge\n"
+        f'deconflict_leader{{replica="{replica.name}"}} {int(replica.leading)}\n'
+    )
+    return PlainTextResponse(get_tactical(request).prometheus() + lead, media_type="text/plain; version=0.0.4")

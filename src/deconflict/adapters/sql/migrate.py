@@ -15,6 +15,8 @@ from deconflict.adapters.sql.engine import make_engine
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 """The packaged Alembic script directory."""
+MIGRATE_KEY_SQL = "hashtextextended('deconflict-migrate.' || current_database() || '.' || current_schema(), 0)"
+"""The advisory lock a PostgreSQL migration holds: one per database and schema."""
 
 
 def alembic_config(connection: sa.Connection | None = None) -> Config:
@@ -33,6 +35,10 @@ def upgrade(url: str | sa.Engine, revision: str = "head") -> None:
     engine = make_engine(url) if isinstance(url, str) else url
     try:
         with engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                # Replicas started together migrate one after the other (the others then find
+                # nothing to do), not side by side into duplicate tables. Released at commit.
+                conn.execute(sa.text(f"SELECT pg_advisory_xact_lock({MIGRATE_KEY_SQL})"))
             command.upgrade(alembic_config(conn), revision)
     finally:
         if isinstance(url, str):

@@ -12,6 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from deconflict.adapters.sql import tables as t
+from deconflict.adapters.sql.notify import announce
 from deconflict.domain.alerts import Alert, AlertKind
 from deconflict.domain.audit import Event, Receipt
 from deconflict.domain.disclosure import NOTICE_EVENTS
@@ -22,6 +23,8 @@ from deconflict.services.ports import Webhook
 
 class BrokerRecords:
     conn: sa.Connection
+    announce_as: str | None = None
+    """On PostgreSQL, the replica that appends: the other replicas are notified (:mod:`.notify`)."""
 
     # ------------------------------------------------------------------ parties and credentials
 
@@ -81,6 +84,8 @@ class BrokerRecords:
         """Append events (already chained, oldest first) in one statement."""
         if events:
             self.conn.execute(sa.insert(t.events), [_event_row(e) for e in events])
+            if self.announce_as is not None:
+                announce(self.conn, self.announce_as, events[-1].seq)
 
     def events_after(self, seq: int, limit: int = 500) -> list[Event]:
         e = t.events

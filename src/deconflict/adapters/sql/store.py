@@ -10,6 +10,9 @@ Look-ups use the same S2 cell × time-bucket keys as the in-memory
 from __future__ import annotations
 
 import functools
+import os
+import secrets
+import socket
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -498,6 +501,17 @@ class SqlStore:
         self.engine = make_engine(url, **engine_kwargs)
         self._clock = clock
         self._decode: Callable[[str], Notice] = NoticeCache(NOTICE_CACHE)
+        self.replica = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+        """This store's name among the replicas on one database (in notifications, logs, metrics)."""
+        self.shared = self.engine.dialect.name == "postgresql"
+        """Whether other processes may serve the same store (PostgreSQL): then every commit that
+        appends events notifies them (:mod:`~deconflict.adapters.sql.notify`)."""
+
+    def connect_args(self) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        """The driver's arguments for a connection of one's own to this store (the listener's, the
+        leader's), as the engine would open it."""
+        args, kwargs = self.engine.dialect.create_connect_args(self.engine.url)
+        return tuple(args), dict(kwargs)
 
     @contextmanager
     def begin(self, write: bool = True) -> Iterator[SqlRepository]:
@@ -507,7 +521,10 @@ class SqlStore:
             if not write:
                 conn.execution_options(**{BEGIN_MODE: "DEFERRED"})
             with conn.begin():
-                yield SqlRepository(conn, self._clock, self._decode)
+                repo = SqlRepository(conn, self._clock, self._decode)
+                if self.shared:
+                    repo.announce_as = self.replica
+                yield repo
 
     def ensure_schema(self) -> None:
         """Create or migrate the schema to the newest revision (idempotent)."""
