@@ -68,14 +68,12 @@ def settle_near(repo: BrokerRepository, seen: Detected, changed: set[str] | None
     changed = repo.notices_changed_since(seen.seq) if changed is None else changed
     near = {nid: party for nid, party in seen.near.items() if nid not in changed}
     notice = seen.notice
-    for nid in sorted(changed):
-        other = repo.get(nid)
-        if other is None or other.id == notice.id or other.protected or not other.state.is_live:
-            continue
-        if may_conflict(notice, other) and any(
-            volumes_within(v, w, seen.wide) for v in notice.volumes for w in other.volumes
-        ):
-            near[nid] = other.party
+    for v in notice.volumes:
+        for other, j in repo.candidates_among(v, seen.wide, notice, changed):
+            if other.id is None or other.id in near or other.protected:
+                continue
+            if may_conflict(notice, other) and volumes_within(v, other.volumes[j], seen.wide):
+                near[other.id] = other.party
     return near
 
 
@@ -95,16 +93,15 @@ def settle(
         return seen.conflicts
     notice = seen.notice
     kept = [c for c in seen.conflicts if c.b.id not in changed]
-    for nid in sorted(changed):
-        other = repo.get(nid)
-        if other is None or other.id == notice.id or not other.state.is_live or not may_conflict(notice, other):
-            continue
-        for i, v in enumerate(notice.volumes):
-            for j, w in enumerate(other.volumes):
-                detail = volume_conflict(v, w, policy)
+    # Only the changed notices within reach are read: decoding one rebuilds its shapes (tens of
+    # ms for the heaviest notice), which a filing far from it must not wait for under the lock.
+    for i, v in enumerate(notice.volumes):
+        for other, j in repo.candidates_among(v, policy, notice, changed):
+            if may_conflict(notice, other):
+                detail = volume_conflict(v, other.volumes[j], policy)
                 if detail is not None:
                     kept.append(Conflict(notice, i, other, j, detail))
-    kept.sort(key=lambda c: c.volume_a)
+    kept.sort(key=lambda c: c.volume_a)  # stable: per volume, as detection finds them
     refuse_too_many(kept, limits)
     return kept
 

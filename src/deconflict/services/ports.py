@@ -242,6 +242,11 @@ class BrokerRepository(Repository, Protocol):
     def last_event_of_type(self, type_: str) -> Event | None: ...
     def last_seq(self) -> int: ...
     def notices_changed_since(self, seq: int) -> set[str]: ...
+    def candidates_among(
+        self, volume: Volume4D, policy: SeparationPolicy, notice: Notice, ids: Collection[str]
+    ) -> list[tuple[Notice, int]]:
+        """:meth:`Repository.candidates` among the notices ``ids`` only (those changed since a
+        snapshot), without reading the notices that cannot be near ``volume``."""
 
 
 class BrokerUnitOfWork(Protocol):

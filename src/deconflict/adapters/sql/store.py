@@ -89,16 +89,7 @@ def candidate_statement(
     ranges = cells.lookup_ranges(lat, lon, volume.shape.bound_m + policy.search_m)
     window = cells.buckets(volume.time_start - reach_t, volume.time_end + reach_t)
     probes = [(b, lo, hi) for b in window for lo, hi in ranges]
-    common: dict[str, Any] = {
-        "t0": volume.time_start,
-        "t1": volume.time_end,
-        "reach_t": reach_t,
-        "lower": volume.altitude.lower_m,
-        "upper": volume.altitude.upper_m,
-        "reach_v": policy.max_vertical_m + vertical_margin_m,
-        "party": notice.party,
-        "notice_id": notice.id,
-    }
+    common = _reach_params(volume, policy, notice, time_margin_s, vertical_margin_m)
     out = []
     for i in range(0, len(probes), MAX_PROBES):
         chunk = probes[i : i + MAX_PROBES]
@@ -111,12 +102,27 @@ def candidate_statement(
     return out
 
 
+def _reach_params(
+    volume: Volume4D, policy: SeparationPolicy, notice: Notice, time_margin_s: float, vertical_margin_m: float
+) -> dict[str, Any]:
+    """The parameters of :func:`_within_reach`: ``volume``'s window and band, how far they reach."""
+    return {
+        "t0": volume.time_start,
+        "t1": volume.time_end,
+        "reach_t": policy.time_s + time_margin_s,
+        "lower": volume.altitude.lower_m,
+        "upper": volume.altitude.upper_m,
+        "reach_v": policy.max_vertical_m + vertical_margin_m,
+        "party": notice.party,
+        "notice_id": notice.id,
+    }
+
+
 @functools.lru_cache(maxsize=64)
 def _probe_select(n_probes: int, protected: bool, has_id: bool) -> sa.Select[Any]:
     def p(name: str, type_: sa.types.TypeEngine[Any]) -> sa.BindParameter[Any]:
         return sa.bindparam(name, type_=type_)
 
-    double: sa.Double[float] = sa.Double()
     vc, v = t.volume_cells, t.volumes
     probes = sa.or_(
         *(
@@ -132,13 +138,35 @@ def _probe_select(n_probes: int, protected: bool, has_id: bool) -> sa.Select[Any
         sa.select(v.c.notice_id, v.c.idx, v.c.center_lat, v.c.center_lon, v.c.bound_m)
         .select_from(hits)
         .join(v, sa.and_(v.c.notice_id == hits.c.notice_id, v.c.idx == hits.c.idx))
-        .where(
-            v.c.live,
-            v.c.time_start - p("t1", double) <= p("reach_t", double),
-            p("t0", double) - v.c.time_end <= p("reach_t", double),
-            v.c.alt_lower_m - p("upper", double) <= p("reach_v", double),
-            p("lower", double) - v.c.alt_upper_m <= p("reach_v", double),
-        )
+    )
+    return _within_reach(stmt, protected, has_id)
+
+
+@functools.lru_cache(maxsize=8)
+def _among_select(protected: bool, has_id: bool) -> sa.Select[Any]:
+    """:func:`_probe_select` for the volumes of the notices in ``:ids``, without the cell index."""
+    v = t.volumes
+    stmt = sa.select(v.c.notice_id, v.c.idx, v.c.center_lat, v.c.center_lon, v.c.bound_m).where(
+        v.c.notice_id.in_(sa.bindparam("ids", expanding=True))
+    )
+    return _within_reach(stmt, protected, has_id)
+
+
+def _within_reach(stmt: sa.Select[Any], protected: bool, has_id: bool) -> sa.Select[Any]:
+    """``stmt`` over ``volumes`` kept to the live volumes within reach in time and altitude of the
+    parameters :func:`_reach_params` gives, of another party (or a protected site)."""
+
+    def p(name: str, type_: sa.types.TypeEngine[Any]) -> sa.BindParameter[Any]:
+        return sa.bindparam(name, type_=type_)
+
+    double: sa.Double[float] = sa.Double()
+    v = t.volumes
+    stmt = stmt.where(
+        v.c.live,
+        v.c.time_start - p("t1", double) <= p("reach_t", double),
+        p("t0", double) - v.c.time_end <= p("reach_t", double),
+        v.c.alt_lower_m - p("upper", double) <= p("reach_v", double),
+        p("lower", double) - v.c.alt_upper_m <= p("reach_v", double),
     )
     if protected:  # a protected site meets every notice, never another site
         stmt = stmt.where(sa.not_(v.c.protected))
@@ -332,6 +360,24 @@ class SqlRepository(BrokerRecords):
         rows: list[sa.Row[Any]] = []
         for stmt, params in candidate_statement(volume, policy, notice, time_margin_s, vertical_margin_m):
             rows.extend(self.conn.execute(stmt, params))
+        return self._within_search(volume, policy, rows)
+
+    def candidates_among(
+        self, volume: Volume4D, policy: SeparationPolicy, notice: Notice, ids: Collection[str]
+    ) -> list[tuple[Notice, int]]:
+        """:meth:`candidates` among the notices ``ids`` only, read from their volume rows: under the
+        filing lock, a notice changed since detection is decoded (its shapes rebuilt, tens of ms
+        for the heaviest) only when it can be near the filing."""
+        if not ids:
+            return []
+        params = _reach_params(volume, policy, notice, 0.0, 0.0) | {"ids": sorted(ids)}
+        rows = list(self.conn.execute(_among_select(notice.protected, notice.id is not None), params))
+        return self._within_search(volume, policy, rows)
+
+    def _within_search(
+        self, volume: Volume4D, policy: SeparationPolicy, rows: list[sa.Row[Any]]
+    ) -> list[tuple[Notice, int]]:
+        """The rows' volumes whose centres are within the search distance of ``volume``, loaded."""
         if not rows:
             return []
         keep = within_search(
