@@ -269,3 +269,20 @@ def test_the_heartbeat_starts_empty_and_only_moves_forward(store: SqlStore) -> N
             repo.beat(at)
     with store.begin(write=False) as repo:
         assert repo.last_beat() == T0 + 12.5
+
+
+def test_postgresql_compresses_long_bodies_with_lz4_where_it_can(store: SqlStore, clock: Callable[[], float]) -> None:
+    """A heavy notice's body, version and logged event are each written under the filing lock;
+    pglz took 2.4 ms for each 100 kB, lz4 0.1 ms (issue 11 §6)."""
+    if store.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL compresses long values itself; SQLite does not")
+    long = Notice(party="red", volumes=(circle(35.0, 36.0),), id="long", extra={"remarks": "NOTAM E) " * 2000})
+    NoticeService(store, clock).file(long)
+    with store.engine.connect() as conn:
+        built = conn.exec_driver_sql(
+            "SELECT 'lz4' = ANY(enumvals) FROM pg_settings WHERE name = 'default_toast_compression'"
+        ).scalar()
+        used = conn.execute(
+            sa.select(sa.func.pg_column_compression(t.notices.c.body)).where(t.notices.c.id == "long")
+        ).scalar()
+    assert used == ("lz4" if built else "pglz")
