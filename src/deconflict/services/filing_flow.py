@@ -7,7 +7,9 @@ notices filed, updated or ended since that position (every notice change logs a 
 event in its own transaction, and writers append to the log in commit order while holding the
 lock). The result is exactly what detection under the lock would find: conflicts with notices
 unchanged since the snapshot are the same, and every changed notice is checked again in its
-current version. When nothing changed, settling costs one indexed query.
+current version. Of the changed notices, only those whose volume rows are within reach of the
+filing are read (``candidates_among``): reading one rebuilds its shapes. When nothing changed,
+settling costs one indexed query.
 
 What does not depend on the log is made before the lock too: the slices of the conflicts found,
 quantized to the theater's grid (:class:`PreslicedGrid`), which are most of the time a filing with
@@ -24,14 +26,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from deconflict.domain.audit import canonical_json
 from deconflict.domain.errors import ValidationError
 from deconflict.domain.grid import SliceGrid
 from deconflict.domain.policy import Limits, SeparationPolicy
 from deconflict.domain.strategic import Conflict, may_conflict, volume_conflict, volumes_within
 from deconflict.domain.volumes import Notice
 from deconflict.services.ports import BrokerRepository
-from deconflict.services.wire import slice_json
+from deconflict.services.wire import NOTHING_ENCODED, Encoded
 
 
 @dataclass(frozen=True)
@@ -127,29 +128,39 @@ def refuse_too_many(found: list[Conflict], limits: Limits) -> None:
 @dataclass(frozen=True, eq=False)
 class PreslicedGrid(SliceGrid):
     """``SliceGrid`` with some exact slices already quantized: :meth:`slice` answers those from
-    ``done`` (keyed by the exact slice's canonical JSON), the rest as the grid does. Hashes as
-    the grid it was made from."""
+    ``done``, the rest as the grid does. Hashes as the grid it was made from. Made for one filing
+    (its conflicts' slices), so each answer made before the lock is handed out once as it is and
+    then decoded afresh: every caller gets its own copy, and the lock waits for neither an encoding
+    of the exact slice nor a decoding of the answer."""
 
-    done: Mapping[bytes, str] = field(default_factory=dict, repr=False)
-    """Exact slice's canonical JSON → its grid slice as JSON text (decoded afresh for each caller:
-    faster than a deep copy)."""
+    done: Mapping[int, tuple[Mapping[str, Any], str]] = field(default_factory=dict, repr=False)
+    """id of an exact slice's ``overlap`` → (the exact slice, its grid slice as JSON text). The
+    overlap is the conflict detail's own area, the same object wherever the slice is made again."""
+    fresh: dict[int, dict[str, Any]] = field(default_factory=dict, repr=False)
+    """The same grid slices decoded, taken out as they are handed out."""
 
     def slice(self, exact: Mapping[str, Any]) -> dict[str, Any]:
-        hit = self.done.get(canonical_json(exact))
-        if hit is None:
+        key = id(exact.get("overlap"))
+        hit = self.done.get(key)
+        if hit is None or hit[0] != exact:  # the overlap is the same object: compared by identity
             return super().slice(exact)
-        out: dict[str, Any] = json.loads(hit)
+        first = self.fresh.pop(key, None)
+        if first is not None:
+            return first
+        out: dict[str, Any] = json.loads(hit[1])
         return out
 
 
-def preslice(grid: SliceGrid, found: list[Conflict]) -> PreslicedGrid:
+def preslice(grid: SliceGrid, found: list[Conflict], enc: Encoded = NOTHING_ENCODED) -> PreslicedGrid:
     """``grid`` with the slices of ``found`` quantized (before the filing lock: the S2 covering of
-    each overlap is the costly part of a conflict's view)."""
-    done: dict[bytes, str] = {}
+    each overlap is the costly part of a conflict's view); ``enc``: their forms made already."""
+    done: dict[int, tuple[Mapping[str, Any], str]] = {}
+    fresh: dict[int, dict[str, Any]] = {}
     for c in found:
-        exact = slice_json(c.detail)
-        key = canonical_json(exact)
+        key = id(c.detail.area)
         if key not in done:
-            done[key] = json.dumps(grid.slice(exact), allow_nan=False)
+            exact = enc.slice_of(c.detail)
+            fresh[key] = grid.slice(exact)
+            done[key] = (exact, json.dumps(fresh[key], allow_nan=False))
     same = {f.name: getattr(grid, f.name) for f in fields(SliceGrid)}
-    return PreslicedGrid(**same, done=done)
+    return PreslicedGrid(**same, done=done, fresh=fresh)
