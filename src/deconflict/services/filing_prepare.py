@@ -66,6 +66,7 @@ def prepare(core: BrokerCore, caller: Party, notice: Notice, said: Said, detect_
         pairs = [(c.volume_a, c.b.volumes[c.volume_b]) for c in found]
         early = conflict_keys(found), hints_body(core.settings, detect_as, pairs)
     enc = Encoded.of(detect_as, (c.detail for c in found))
+    core.store.encode_ahead(detect_as, (c.detail for c in found))
     return Prepared(notice, said, seen, early, preslice(core.policy.grid, found, enc), enc)
 
 

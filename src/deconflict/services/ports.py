@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from enum import StrEnum
@@ -251,3 +251,6 @@ class BrokerRepository(Repository, Protocol):
 
 class BrokerUnitOfWork(Protocol):
     def begin(self, write: bool = True) -> AbstractContextManager[BrokerRepository]: ...
+    def encode_ahead(self, notice: Notice, details: Iterable[VolumeConflict]) -> None:
+        """Before the filing lock: make what the store will write for ``notice``'s volumes and
+        these conflict details, for the writes under the lock to find made."""
