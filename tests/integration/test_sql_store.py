@@ -336,7 +336,7 @@ def test_the_heartbeat_starts_empty_and_only_moves_forward(store: SqlStore) -> N
 
 def test_postgresql_compresses_long_bodies_with_lz4_where_it_can(store: SqlStore, clock: Callable[[], float]) -> None:
     """A heavy notice's body, version and logged event are each written under the filing lock;
-    pglz took 2.4 ms for each 100 kB, lz4 0.1 ms (issue 11 §6)."""
+    an insert of 110 kB took 2.75 ms with pglz, 0.38 ms with lz4 (issue 11 §6)."""
     if store.engine.dialect.name != "postgresql":
         pytest.skip("PostgreSQL compresses long values itself; SQLite does not")
     long = Notice(party="red", volumes=(circle(35.0, 36.0),), id="long", extra={"remarks": "NOTAM E) " * 2000})
