@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from api_support import Api, circle_notice
+from test_api_filing_limits import polygon_volume
 
 from deconflict.domain.audit import (
     BrokerKey,
@@ -140,6 +141,33 @@ def test_every_notice_response_carries_a_receipt_that_verifies_and_names_its_eve
     # The owner reads its notice back with the receipt of its current version.
     vks = ok(api.as_("ru-vks").get(f"/v1/notices/{VKS_1}"), 200)
     assert vks["receipt"] == replies[-2]["receipt"]
+
+
+@pytest.mark.parametrize("filer", ["uk-raf", "ru-vks"])  # sees us-af whole (coalition); at conflicts-only
+def test_a_filing_logs_and_answers_the_forms_it_made_before_the_lock(api: Api, filer: str) -> None:
+    """The notice's volumes and the conflicts' slices are encoded (and cut to the grid) before the
+    filing lock and put together under it (issue 11 §6): the log holds exactly the notice and the
+    conflicts answered, the receipt hashes the notice logged, and the chain verifies."""
+    for k, lat in enumerate((35.20, 35.32, 35.44)):
+        ok(api.as_("us-af").post("/v1/notices", json=circle_notice(id=f"us-{k}", lat=lat)))
+    big = circle_notice(id="big")
+    big["volumes"] = [polygon_volume(400, radius_km=30)]
+    before = api.broker.last_seq()
+    body = ok(api.as_(filer).post("/v1/notices", json=big))
+    assert len(body["conflicts"]) == 3
+    events = [e for e in api.broker.log_events() if e.seq > before]
+    assert verify_chain(api.broker.log_events()) == []
+    filed = events[0]
+    assert filed.type == "notice.filed" and filed.payload["notice"] == body["notice"]
+    assert body["receipt"]["content_hash"] == sha256_hex(canonical_json(body["notice"]))
+    assert body["receipt"]["log_hash"] == filed.hash
+    logged = {e.payload["conflict"]["id"]: e.payload["conflict"] for e in events if e.type == "conflict.created"}
+    with api.store.begin(write=False) as repo:
+        disclosure = api.broker.disclosure(repo)
+    party = api.broker.party(filer)
+    for view in body["conflicts"]:
+        assert view == disclosure.conflict_view(party, logged[view["id"]])
+    assert {v["disclosure"] for v in body["conflicts"]} == {"full" if filer == "uk-raf" else "conflicts-only"}
 
 
 # ---------------------------------------------------------------------------------------------- exports

@@ -12,13 +12,14 @@ import sqlalchemy as sa
 from api_support import Api, circle_notice
 from test_api_filing_limits import polygon_volume
 
+from deconflict.adapters.sql.store import SqlRepository
 from deconflict.domain import strategic
 from deconflict.domain.parse import parse_notice
 from deconflict.domain.volumes import Notice
-from deconflict.services import filing_prepare
+from deconflict.services import filing_prepare, probes
 from deconflict.services import notices as notices_module
 from deconflict.services.broker import in_party_namespace
-from deconflict.services.filing_flow import Detected, settle
+from deconflict.services.filing_flow import Detected, settle, settle_near
 from deconflict.services.filing_prepare import prepare
 
 
@@ -28,6 +29,10 @@ def parsed(party: str, **kw: Any) -> Notice:
 
 def detected(api: Api, notice: Notice) -> Detected:
     return prepare(api.broker.core, api.broker.party(notice.party), notice, [], notice).seen
+
+
+def near_minima(api: Api) -> tuple[Any, Any]:
+    return api.broker.settings.separation, api.broker.policy.grid
 
 
 def settled(api: Api, seen: Detected) -> list[tuple[str | None, int, int]]:
@@ -60,6 +65,37 @@ def test_a_notice_cancelled_or_moved_after_the_snapshot_is_checked_again(api: Ap
     near = circle_notice(lat=35.31) | {"replaces_version": 1}
     assert api.as_("ru-vks").put("/v1/notices/ru-vks:comes", json=near).status_code == 200
     assert sorted(settled(api, seen)) == [("ru-vks:comes", 2, 0), ("ru-vks:stays", 1, 0)]
+
+
+def test_a_notice_changed_far_away_after_the_snapshot_is_not_read_under_the_lock(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reading a notice rebuilds its shapes (tens of ms for the heaviest the limits allow): a filing
+    settled after a heavy notice was filed elsewhere once read it under the lock only to find it far
+    away, which every other party's filing then waited for (issue 11 §6). The volume rows say what
+    cannot be near; only the rest is read, and the conflicts are the same."""
+    ru = api.as_("ru-vks")
+    seen = detected(api, parsed("us-af", id="us"))
+    seen_near = Detected(seen.notice, seen.conflicts, seen.seq, {}, probes.widened(*near_minima(api)))
+    for nid, lat, start in (("far", 20.0, None), ("later", 35.32, "2015-10-30T07:30:00Z"), ("near", 35.35, None)):
+        times = {} if start is None else {"start": start, "end": "2015-10-30T10:30:00Z"}
+        assert ru.post("/v1/notices", json=circle_notice(id=nid, lat=lat, **times)).status_code == 201
+    read: list[str] = []
+    real = SqlRepository._load
+
+    def spy(self: SqlRepository, ids: Any) -> Any:
+        ids = list(ids)
+        read.extend(ids)
+        return real(self, ids)
+
+    monkeypatch.setattr(SqlRepository, "_load", spy)
+    monkeypatch.setattr(SqlRepository, "get", lambda self, nid: pytest.fail(f"read {nid} whole"))
+    assert settled(api, seen) == [("ru-vks:near", 1, 0)]
+    assert read == ["ru-vks:near"]
+    read.clear()
+    with api.broker.write() as tx:
+        assert settle_near(tx.repo, seen_near) == {"ru-vks:near": "ru-vks"}
+    assert read == ["ru-vks:near"]
 
 
 def test_a_probe_flagged_filing_after_the_snapshot_is_checked_again(api: Api) -> None:

@@ -10,7 +10,7 @@ from sqlstore_builders import T0, Theater, circle
 
 from deconflict.adapters.memory import MemoryStore
 from deconflict.adapters.sql import SqlStore
-from deconflict.adapters.sql.store import candidate_statement
+from deconflict.adapters.sql.lookup import candidate_statement
 from deconflict.domain.policy import SeparationPolicy
 from deconflict.domain.volumes import Notice, NoticeState
 from deconflict.services.filing import FilingResult, NoticeService

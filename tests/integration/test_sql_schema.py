@@ -17,7 +17,7 @@ from sqlstore_builders import Theater, circle
 
 from deconflict.adapters.sql import SqlStore, default_sqlite_url, migrate, open_store
 from deconflict.adapters.sql.engine import SQLITE_BUSY_TIMEOUT_MS
-from deconflict.adapters.sql.store import candidate_statement
+from deconflict.adapters.sql.lookup import candidate_statement
 from deconflict.adapters.sql.tables import metadata
 from deconflict.domain.audit import BrokerKey, sign_receipt
 from deconflict.domain.policy import SeparationPolicy

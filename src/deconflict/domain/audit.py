@@ -264,8 +264,12 @@ def _canonical_payload(payload: Mapping[str, Any]) -> bytes:
         raise ValidationError.at("payload", f"has no canonical JSON form: {e}") from None
 
 
-def next_event(prev: Event | None, time: float, actor: str, type: str, payload: dict[str, Any]) -> Event:
-    """The event that follows ``prev`` (``None`` for the first), with its digests and hash.
+def next_event(
+    prev: Event | None, time: float, actor: str, type: str, payload: dict[str, Any], text: bytes | None = None
+) -> Event:
+    """The event that follows ``prev`` (``None`` for the first), with its digests and hash. ``text``:
+    ``canonical_json(payload)`` when the caller made it already
+    (:func:`~deconflict.domain.canonical.canonical_json_with`); it is hashed and stored as given.
 
     >>> e1 = next_event(None, 1000.0, "broker", "broker.started", {})
     >>> e2 = next_event(e1, 1001.0, "ru", "notice.filed", {"content_hash": "ab"})
@@ -278,7 +282,7 @@ def next_event(prev: Event | None, time: float, actor: str, type: str, payload: 
     prev_hash = GENESIS_HASH if prev is None else prev.hash
     # A float always, so that the event reads back from the database with the same hash.
     t = float(time)
-    text = _canonical_payload(payload)  # encoded once: hashed here, stored as is
+    text = _canonical_payload(payload) if text is None else text  # encoded once: hashed here, stored as is
     digest = sha256_hex(text)
     entry = _entry_digest(seq, t, actor, type, digest)
     return Event(

@@ -585,11 +585,12 @@ def volume_to_f3548(v: Volume4D) -> dict[str, Any]:
     }
 
 
-def notice_to_json(n: Notice) -> dict[str, Any]:
+def notice_to_json(n: Notice, volumes: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """``n`` in its F3548 form; ``volumes``: its volumes' forms when made already."""
     out: dict[str, Any] = {
         "party": n.party,
         "kind": n.kind,
-        "volumes": [volume_to_f3548(v) for v in n.volumes],
+        "volumes": [volume_to_f3548(v) for v in n.volumes] if volumes is None else volumes,
     }
     if n.id is not None:
         out = {"id": n.id, **out}

@@ -7,7 +7,9 @@ notices filed, updated or ended since that position (every notice change logs a 
 event in its own transaction, and writers append to the log in commit order while holding the
 lock). The result is exactly what detection under the lock would find: conflicts with notices
 unchanged since the snapshot are the same, and every changed notice is checked again in its
-current version. When nothing changed, settling costs one indexed query.
+current version. Of the changed notices, only those whose volume rows are within reach of the
+filing are read (``candidates_among``): reading one rebuilds its shapes. When nothing changed,
+settling costs one indexed query.
 
 What does not depend on the log is made before the lock too: the slices of the conflicts found,
 quantized to the theater's grid (:class:`PreslicedGrid`), which are most of the time a filing with
@@ -24,14 +26,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from deconflict.domain.audit import canonical_json
 from deconflict.domain.errors import ValidationError
 from deconflict.domain.grid import SliceGrid
 from deconflict.domain.policy import Limits, SeparationPolicy
 from deconflict.domain.strategic import Conflict, may_conflict, volume_conflict, volumes_within
 from deconflict.domain.volumes import Notice
 from deconflict.services.ports import BrokerRepository
-from deconflict.services.wire import slice_json
+from deconflict.services.wire import NOTHING_ENCODED, Encoded
 
 
 @dataclass(frozen=True)
@@ -68,14 +69,12 @@ def settle_near(repo: BrokerRepository, seen: Detected, changed: set[str] | None
     changed = repo.notices_changed_since(seen.seq) if changed is None else changed
     near = {nid: party for nid, party in seen.near.items() if nid not in changed}
     notice = seen.notice
-    for nid in sorted(changed):
-        other = repo.get(nid)
-        if other is None or other.id == notice.id or other.protected or not other.state.is_live:
-            continue
-        if may_conflict(notice, other) and any(
-            volumes_within(v, w, seen.wide) for v in notice.volumes for w in other.volumes
-        ):
-            near[nid] = other.party
+    for v in notice.volumes:
+        for other, j in repo.candidates_among(v, seen.wide, notice, changed):
+            if other.id is None or other.id in near or other.protected:
+                continue
+            if may_conflict(notice, other) and volumes_within(v, other.volumes[j], seen.wide):
+                near[other.id] = other.party
     return near
 
 
@@ -95,16 +94,15 @@ def settle(
         return seen.conflicts
     notice = seen.notice
     kept = [c for c in seen.conflicts if c.b.id not in changed]
-    for nid in sorted(changed):
-        other = repo.get(nid)
-        if other is None or other.id == notice.id or not other.state.is_live or not may_conflict(notice, other):
-            continue
-        for i, v in enumerate(notice.volumes):
-            for j, w in enumerate(other.volumes):
-                detail = volume_conflict(v, w, policy)
+    # Only the changed notices within reach are read: decoding one rebuilds its shapes (tens of
+    # ms for the heaviest notice), which a filing far from it must not wait for under the lock.
+    for i, v in enumerate(notice.volumes):
+        for other, j in repo.candidates_among(v, policy, notice, changed):
+            if may_conflict(notice, other):
+                detail = volume_conflict(v, other.volumes[j], policy)
                 if detail is not None:
                     kept.append(Conflict(notice, i, other, j, detail))
-    kept.sort(key=lambda c: c.volume_a)
+    kept.sort(key=lambda c: c.volume_a)  # stable: per volume, as detection finds them
     refuse_too_many(kept, limits)
     return kept
 
@@ -130,29 +128,39 @@ def refuse_too_many(found: list[Conflict], limits: Limits) -> None:
 @dataclass(frozen=True, eq=False)
 class PreslicedGrid(SliceGrid):
     """``SliceGrid`` with some exact slices already quantized: :meth:`slice` answers those from
-    ``done`` (keyed by the exact slice's canonical JSON), the rest as the grid does. Hashes as
-    the grid it was made from."""
+    ``done``, the rest as the grid does. Hashes as the grid it was made from. Made for one filing
+    (its conflicts' slices), so each answer made before the lock is handed out once as it is and
+    then decoded afresh: every caller gets its own copy, and the lock waits for neither an encoding
+    of the exact slice nor a decoding of the answer."""
 
-    done: Mapping[bytes, str] = field(default_factory=dict, repr=False)
-    """Exact slice's canonical JSON → its grid slice as JSON text (decoded afresh for each caller:
-    faster than a deep copy)."""
+    done: Mapping[int, tuple[Mapping[str, Any], str]] = field(default_factory=dict, repr=False)
+    """id of an exact slice's ``overlap`` → (the exact slice, its grid slice as JSON text). The
+    overlap is the conflict detail's own area, the same object wherever the slice is made again."""
+    fresh: dict[int, dict[str, Any]] = field(default_factory=dict, repr=False)
+    """The same grid slices decoded, taken out as they are handed out."""
 
     def slice(self, exact: Mapping[str, Any]) -> dict[str, Any]:
-        hit = self.done.get(canonical_json(exact))
-        if hit is None:
+        key = id(exact.get("overlap"))
+        hit = self.done.get(key)
+        if hit is None or hit[0] != exact:  # the overlap is the same object: compared by identity
             return super().slice(exact)
-        out: dict[str, Any] = json.loads(hit)
+        first = self.fresh.pop(key, None)
+        if first is not None:
+            return first
+        out: dict[str, Any] = json.loads(hit[1])
         return out
 
 
-def preslice(grid: SliceGrid, found: list[Conflict]) -> PreslicedGrid:
+def preslice(grid: SliceGrid, found: list[Conflict], enc: Encoded = NOTHING_ENCODED) -> PreslicedGrid:
     """``grid`` with the slices of ``found`` quantized (before the filing lock: the S2 covering of
-    each overlap is the costly part of a conflict's view)."""
-    done: dict[bytes, str] = {}
+    each overlap is the costly part of a conflict's view); ``enc``: their forms made already."""
+    done: dict[int, tuple[Mapping[str, Any], str]] = {}
+    fresh: dict[int, dict[str, Any]] = {}
     for c in found:
-        exact = slice_json(c.detail)
-        key = canonical_json(exact)
+        key = id(c.detail.area)
         if key not in done:
-            done[key] = json.dumps(grid.slice(exact), allow_nan=False)
+            exact = enc.slice_of(c.detail)
+            fresh[key] = grid.slice(exact)
+            done[key] = (exact, json.dumps(fresh[key], allow_nan=False))
     same = {f.name: getattr(grid, f.name) for f in fields(SliceGrid)}
-    return PreslicedGrid(**same, done=done)
+    return PreslicedGrid(**same, done=done, fresh=fresh)

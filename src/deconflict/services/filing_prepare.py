@@ -27,6 +27,7 @@ from deconflict.services import probes
 from deconflict.services.filing import Settings, detect
 from deconflict.services.filing_flow import Detected, conflict_keys, near_notices, preslice
 from deconflict.services.transaction import BrokerCore
+from deconflict.services.wire import NOTHING_ENCODED, Encoded
 
 EarlyHints = tuple[tuple[tuple[int, str | None, int, int], ...], dict[str, Any]]
 """Resolution hints made before the filing lock, with the conflict keys they were made for."""
@@ -42,6 +43,8 @@ class Prepared:
     seen: Detected
     early: EarlyHints | None
     grid: SliceGrid
+    enc: Encoded = NOTHING_ENCODED
+    """The notice's volumes and the conflicts' slices in their wire and canonical forms."""
 
 
 def prepare(core: BrokerCore, caller: Party, notice: Notice, said: Said, detect_as: Notice) -> Prepared:
@@ -62,7 +65,9 @@ def prepare(core: BrokerCore, caller: Party, notice: Notice, said: Said, detect_
     if whole and found and not detect_as.protected:
         pairs = [(c.volume_a, c.b.volumes[c.volume_b]) for c in found]
         early = conflict_keys(found), hints_body(core.settings, detect_as, pairs)
-    return Prepared(notice, said, seen, early, preslice(core.policy.grid, found))
+    enc = Encoded.of(detect_as, (c.detail for c in found))
+    core.store.encode_ahead(detect_as, (c.detail for c in found))
+    return Prepared(notice, said, seen, early, preslice(core.policy.grid, found, enc), enc)
 
 
 def hints_body(settings: Settings, n: Notice, pairs: list[tuple[int, Volume4D]]) -> dict[str, Any]:

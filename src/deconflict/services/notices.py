@@ -34,7 +34,7 @@ from deconflict.services.notice_views import visible_notice
 from deconflict.services.ports import BrokerRepository, BrokerUnitOfWork, ConflictRecord
 from deconflict.services.threads import BrokerThreads
 from deconflict.services.transaction import ADMIN_ACTOR, BrokerCore, Reply, Transaction
-from deconflict.services.wire import conflict_json, notice_json
+from deconflict.services.wire import NOTHING_ENCODED, Encoded, conflict_json, notice_json
 
 log = logging.getLogger(__name__)
 
@@ -246,18 +246,27 @@ class Notices:
         return visible_notice(self.core, repo, caller, notice_id, site)
 
     def _log_change(
-        self, tx: Transaction, actor: str, type_: str, result: FilingResult, nj: dict[str, Any] | None = None
+        self,
+        tx: Transaction,
+        actor: str,
+        type_: str,
+        result: FilingResult,
+        nj: dict[str, Any] | None = None,
+        enc: Encoded = NOTHING_ENCODED,
     ) -> Receipt:
         """Log a notice change and the conflicts it created, changed or resolved, and sign the
-        receipt for the new version. ``nj``: ``notice_json(result.notice)`` when already made."""
+        receipt for the new version. ``nj``: ``notice_json(result.notice, enc)`` when already made;
+        ``enc``: the long forms made before the lock (:class:`~deconflict.services.wire.Encoded`)."""
         n = result.notice
         assert n.id is not None
-        nj = notice_json(n) if nj is None else nj
-        content_hash = sha256_hex(canonical_json(nj))
+        nj = notice_json(n, enc) if nj is None else nj
+        nj_text = enc.notice_text(nj)
+        content_hash = sha256_hex(nj_text)
         ev = tx.log(
             actor,
             type_,
             {"notice": nj, "content_hash": content_hash, "lead_time_s": result.lead_time_s, "late": result.late},
+            {"notice": nj_text},
         )
         receipt = sign_receipt(
             self.key,
@@ -275,7 +284,11 @@ class Notices:
             (EventType.CONFLICT_UPDATED, result.changed),
             (EventType.CONFLICT_RESOLVED, result.resolved),
         )
-        tx.log_many(actor, [(kind, {"conflict": conflict_json(c)}) for kind, recs in kinds for c in recs])
+        tx.log_many(
+            actor,
+            [(kind, {"conflict": conflict_json(c, enc)}) for kind, recs in kinds for c in recs],
+            lambda payload: {"conflict": enc.conflict_text(payload["conflict"])},
+        )
         threads = []
         for c in result.created:
             starts_in = c.detail.time_start - tx.now
@@ -380,11 +393,12 @@ class Notices:
         before the lock (the grid with the slices cut, hints for the conflicts ``found`` under it,
         used when they are the same); ``near``: the notices near the change for the probe rule."""
         n = result.notice
-        nj = notice_json(n)
-        receipt = self._log_change(tx, caller.name, type_, result, nj)
+        enc = NOTHING_ENCODED if p is None else p.enc
+        nj = notice_json(n, enc)
+        receipt = self._log_change(tx, caller.name, type_, result, nj, enc)
         d = self._disclosure(tx.repo, None if p is None else p.grid)
         probes.watch(tx, caller, type_, result, self.settings.separation, d, near)  # may refuse: nothing is written
-        views = [v for v in (d.conflict_view(caller, conflict_json(c)) for c in result.conflicts) if v is not None]
+        views = [v for v in (d.conflict_view(caller, conflict_json(c, enc)) for c in result.conflicts) if v is not None]
         resolved = [v for v in (d.conflict_view(caller, conflict_json(c)) for c in result.resolved) if v is not None]
         # A shift that clears a conflict tells where the other notice ends, which the slice does not
         # show: hints only when every counterpart is visible whole (coalition, a full rule, a site).

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from enum import StrEnum
@@ -245,7 +245,15 @@ class BrokerRepository(Repository, Protocol):
     def last_event_of_type(self, type_: str) -> Event | None: ...
     def last_seq(self) -> int: ...
     def notices_changed_since(self, seq: int) -> set[str]: ...
+    def candidates_among(
+        self, volume: Volume4D, policy: SeparationPolicy, notice: Notice, ids: Collection[str]
+    ) -> list[tuple[Notice, int]]:
+        """:meth:`Repository.candidates` among the notices ``ids`` only (those changed since a
+        snapshot), without reading the notices that cannot be near ``volume``."""
 
 
 class BrokerUnitOfWork(Protocol):
     def begin(self, write: bool = True) -> AbstractContextManager[BrokerRepository]: ...
+    def encode_ahead(self, notice: Notice, details: Iterable[VolumeConflict]) -> None:
+        """Before the filing lock: make what the store will write for ``notice``'s volumes and
+        these conflict details, for the writes under the lock to find made."""

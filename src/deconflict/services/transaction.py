@@ -13,12 +13,13 @@ import json
 import logging
 import secrets
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 from deconflict.domain.audit import BrokerKey, Event, next_event
+from deconflict.domain.canonical import canonical_json_with
 from deconflict.domain.disclosure import Disclosure, DisclosurePolicy, Level
 from deconflict.domain.errors import NotFoundError, Unauthorized, ValidationError
 from deconflict.domain.grid import SliceGrid
@@ -54,20 +55,31 @@ class Transaction:
         self._head: Event | None = repo.last_event()
         self.appended = False
 
-    def log(self, actor: str, type_: str, payload: dict[str, Any]) -> Event:
+    def log(self, actor: str, type_: str, payload: dict[str, Any], encoded: Mapping[str, bytes] | None = None) -> Event:
+        """Log one event; ``encoded``: the canonical JSON of some of the payload's values by key,
+        made already (:func:`~deconflict.domain.canonical.canonical_json_with`)."""
         # A random salt in every payload: a party's export shows other events as stubs (digests
         # only), and without it a digest of a guessable payload (a disclosure rule, a revocation)
         # could be found by trying the candidates.
-        return self.log_many(actor, [(type_, payload)])[0]
+        return self.log_many(actor, [(type_, payload)], None if encoded is None else lambda _: encoded)[0]
 
-    def log_many(self, actor: str, entries: Sequence[tuple[str, dict[str, Any]]]) -> list[Event]:
+    def log_many(
+        self,
+        actor: str,
+        entries: Sequence[tuple[str, dict[str, Any]]],
+        encoded: Callable[[dict[str, Any]], Mapping[str, bytes]] | None = None,
+    ) -> list[Event]:
         """Log ``(type, payload)`` entries in order, chained as one :meth:`log` each, written in
-        one statement (a filing with many conflicts logs two events for each)."""
+        one statement (a filing with many conflicts logs two events for each). ``encoded``: gives
+        for a payload the canonical JSON of some of its values by key, as :meth:`log` takes it."""
         out = []
         head = self._head
         for type_, payload in entries:
+            full = {**payload, "salt": secrets.token_hex(16)}
+            known = None if encoded is None else encoded(payload)
+            text = canonical_json_with(full, known) if known else None
             # str(): an EventType is logged as the plain text it stands for, the same bytes as before
-            head = next_event(head, self.now, actor, str(type_), {**payload, "salt": secrets.token_hex(16)})
+            head = next_event(head, self.now, actor, str(type_), full, text)
             out.append(head)
         if out:
             self.repo.append_events(out)

@@ -1,8 +1,9 @@
 """The SQL store (SQLAlchemy Core + Alembic): SQLite by default, PostgreSQL in production."""
 
 from deconflict.adapters.sql.engine import default_sqlite_url, make_engine
+from deconflict.adapters.sql.lookup import candidate_statement
 from deconflict.adapters.sql.migrate import upgrade
-from deconflict.adapters.sql.store import SqlRepository, SqlStore, candidate_statement, open_store
+from deconflict.adapters.sql.store import SqlRepository, SqlStore, open_store
 
 __all__ = [
     "SqlRepository",

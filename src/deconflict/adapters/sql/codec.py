@@ -40,23 +40,37 @@ EXACT = "exact_si"
 """Key of the per-volume overlay of exact SI values in a notice body."""
 
 
-def notice_body(n: Notice) -> str:
-    """``n`` as the JSON text kept in ``notices.body`` and ``notice_versions.body``."""
-    doc = notice_to_json(n)
-    for vj, v in zip(doc["volumes"], n.volumes, strict=True):
+def notice_body(n: Notice, volumes: str | None = None) -> str:
+    """``n`` as the JSON text kept in ``notices.body`` and ``notice_versions.body``; ``volumes``:
+    :func:`volumes_body` of ``n`` when made already (the long part: 2.6 ms for 2000 vertices)."""
+    head = notice_to_json(n, [])
+    del head["volumes"]
+    tail = {
+        "version": n.version,
+        "state": n.state.value,
+        "received_at": n.received_at,
+        "protected": n.protected,
+        "extra": dict(n.extra),
+    }
+    # {"id":…,"party":…,"kind":…,"volumes":[…],"version":…,…}: the text of the whole document
+    vols = volumes_body(n) if volumes is None else volumes
+    return _dumps(head)[:-1] + ',"volumes":' + vols + "," + _dumps(tail)[1:]
+
+
+def volumes_body(n: Notice) -> str:
+    """The ``volumes`` of :func:`notice_body`: each volume's F3548 form and its exact SI values."""
+    vols = notice_to_json(n)["volumes"]
+    for vj, v in zip(vols, n.volumes, strict=True):
         vj[EXACT] = {
             "time_start": v.time_start,
             "time_end": v.time_end,
             "altitude_lower_m": v.altitude.lower_m,
             "altitude_upper_m": v.altitude.upper_m,
         }
-    doc.update(
-        version=n.version,
-        state=n.state.value,
-        received_at=n.received_at,
-        protected=n.protected,
-        extra=dict(n.extra),
-    )
+    return _dumps(vols)
+
+
+def _dumps(doc: Any) -> str:
     return json.dumps(doc, separators=(",", ":"), allow_nan=False)
 
 
@@ -110,6 +124,30 @@ class NoticeCache:
                 while len(self._items) > self.size:
                     self._items.popitem(last=False)
         return replace(n, extra=dict(n.extra)) if n.extra else n
+
+
+class EncodedAhead:
+    """Texts the store will write, made before the filing lock (:meth:`SqlStore.encode_ahead`) and
+    found under it by the identity of what they encode: a notice's tuple of volumes (which the
+    stored version keeps) and conflict details. Holds the objects, so an id is never reused while
+    its entry lives; the oldest entries are dropped beyond ``size``. Safe to share between threads."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[int, tuple[object, str]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def put(self, obj: object, text: str) -> None:
+        with self._lock:
+            self._items[id(obj)] = (obj, text)
+            self._items.move_to_end(id(obj))
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+    def get(self, obj: object) -> str | None:
+        with self._lock:
+            hit = self._items.get(id(obj))
+        return hit[1] if hit is not None and hit[0] is obj else None
 
 
 def detail_json(detail: VolumeConflict) -> str:

@@ -44,7 +44,27 @@ def make_engine(url: str, **kwargs: Any) -> sa.Engine:
     engine = sa.create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         _setup_sqlite(engine)
+    elif engine.dialect.name == "postgresql":
+        _setup_postgresql(engine)
     return engine
+
+
+def _setup_postgresql(engine: sa.Engine) -> None:
+    # A notice body, its stored version and its logged event are each as long as the notice (100 kB
+    # for the heaviest the limits allow), written under the filing lock. PostgreSQL compresses such
+    # values with pglz by default: an insert of a 110 kB body took 2.75 ms, 0.38 ms with lz4 (PostgreSQL
+    # 14 and later, where built with it). Values already stored are read either way.
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cur = dbapi_connection.cursor()
+        try:
+            cur.execute("SELECT 'lz4' = ANY(enumvals) FROM pg_settings WHERE name = 'default_toast_compression'")
+            row = cur.fetchone()
+            if row is not None and row[0]:
+                cur.execute("SET default_toast_compression = lz4")
+        finally:
+            cur.close()
+        dbapi_connection.commit()
 
 
 def _setup_sqlite(engine: sa.Engine) -> None:
