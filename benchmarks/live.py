@@ -150,7 +150,7 @@ class Traffic:
 
 def run(db: str, workdir: Path, n: int, region: str, args: argparse.Namespace) -> dict[str, Any]:
     cfg = workdir / "live.toml"
-    cfg.write_text(CONFIG + ("" if args.nonconformance else NO_NONCONFORMANCE))
+    cfg.write_text(CONFIG + ("" if args.nonconformance else NO_NONCONFORMANCE) + args.config)
     env = {
         **os.environ,
         "DECONFLICT_DB": db,
@@ -327,6 +327,11 @@ def main() -> None:
         action="store_true",
         help="keep nonconformance alerts: no party files notices here, so after 30 s every aircraft is "
         "nonconforming (one alert each, all created in one cycle); left out by default, as in issue 16's table",
+    )
+    ap.add_argument(
+        "--config",
+        default="",
+        help="more TOML for the server's configuration, e.g. '[hotline]\nauto_threads = false' (after [tactical])",
     )
     ap.add_argument("--json", help="also write the figures here")
     args = ap.parse_args()

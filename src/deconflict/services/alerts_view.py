@@ -40,21 +40,25 @@ class Alerts:
         transactions of at most :data:`CHUNK` changes: the first commits, and reaches the live
         streams, while the rest are still being written. Yields each chunk once it is committed;
         a chunk is written whole or not at all."""
-        types = {a.id: EventType.ALERT_CREATED for a in changes.created}
-        types |= {a.id: EventType.ALERT_UPDATED for a in changes.updated}
-        types |= {a.id: EventType.ALERT_CLEARED for a in changes.cleared}
-        ordered = [(types[a.id], a) for a in delivery_order([*changes.created, *changes.updated, *changes.cleared])]
+        logged = {
+            "created": EventType.ALERT_CREATED,
+            "updated": EventType.ALERT_UPDATED,
+            "cleared": EventType.ALERT_CLEARED,
+        }
+        how = {a.id: "created" for a in changes.created} | {a.id: "updated" for a in changes.updated}
+        how |= {a.id: "cleared" for a in changes.cleared}
+        ordered = [(how[a.id], a) for a in delivery_order([*changes.created, *changes.updated, *changes.cleared])]
         for start in range(0, len(ordered), CHUNK):
             chunk = ordered[start : start + CHUNK]
             with self.core.write() as tx:
-                created = [a for type_, a in chunk if type_ is EventType.ALERT_CREATED]
+                created = [a for change, a in chunk if change == "created"]
                 tx.repo.add_alerts(created)
-                tx.repo.update_alerts([a for type_, a in chunk if type_ is not EventType.ALERT_CREATED])
-                tx.log_many(BROKER, [(type_, {"alert": alert_json(a)}) for type_, a in chunk])
+                tx.repo.update_alerts([a for change, a in chunk if change != "created"])
+                tx.log_many(BROKER, [(logged[change], {"alert": alert_json(a)}) for change, a in chunk])
                 messages = [m for m in (self._thread(tx, a) for a in created) if m is not None]
                 if messages:
                     self.threads.send_threads(tx, messages)
-                tx.repo.stop_escalations_of("alert", [a.id for type_, a in chunk if type_ is EventType.ALERT_CLEARED])
+                tx.repo.stop_escalations_of("alert", [a.id for change, a in chunk if change == "cleared"])
             yield [a for _, a in chunk]
 
     def _thread(self, tx: Transaction, a: Alert) -> Message | None:

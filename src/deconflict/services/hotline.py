@@ -174,27 +174,31 @@ class Hotline:
             if not repo.due_escalations(self.broker.clock(), 1):
                 return 0
         with self.broker.write() as tx:
+            # one statement for the recipients' rows and one for the events, however many are due
+            # (a flood of alerts makes thousands at once, all under the filing lock)
+            rows: list[tuple[str, str, int, float | None]] = []
+            overdue: list[dict[str, Any]] = []
             for m, party in tx.repo.due_escalations(tx.now):
                 r = m.recipient(party)
                 if r is None or r.deadline is None or r.acked_at is not None:
-                    tx.repo.set_escalation(m.id, party, 0 if r is None else r.escalations, None)
+                    rows.append((m.id, party, 0 if r is None else r.escalations, None))
                     continue
                 rnd = escalation_round(r.deadline, interval, tx.now)
                 if rnd <= r.escalations:  # recorded already (the row's next time was behind)
-                    tx.repo.set_escalation(m.id, party, r.escalations, next_escalation_at(r.deadline, interval, rnd))
+                    rows.append((m.id, party, r.escalations, next_escalation_at(r.deadline, interval, rnd)))
                     continue
-                tx.repo.set_escalation(m.id, party, rnd, next_escalation_at(r.deadline, interval, rnd))
-                tx.log(
-                    BROKER,
-                    EventType.MESSAGE_OVERDUE,
+                rows.append((m.id, party, rnd, next_escalation_at(r.deadline, interval, rnd)))
+                overdue.append(
                     {
                         "message": message_json(m, tx.now),
                         "party": party,
                         "round": rnd,
                         "deadline": format_time(r.deadline),
-                    },
+                    }
                 )
                 count += 1
+            tx.repo.set_escalations(rows)
+            tx.log_many(BROKER, [(EventType.MESSAGE_OVERDUE, payload) for payload in overdue])
         return count
 
     def run(self, stop: threading.Event) -> None:

@@ -422,12 +422,19 @@ class BrokerRecords:
         return [(messages[mid], party) for mid, party in rows if mid in messages]
 
     def set_escalation(self, message_id: str, party: str, rounds: int, next_at: float | None) -> None:
+        self.set_escalations([(message_id, party, rounds, next_at)])
+
+    def set_escalations(self, rows: Sequence[tuple[str, str, int, float | None]]) -> None:
+        """:meth:`set_escalation` for many recipients, in one statement."""
+        if not rows:
+            return
         r = t.message_recipients
-        self.conn.execute(
+        stmt = (
             sa.update(r)
-            .where(r.c.message_id == message_id, r.c.party == party)
-            .values(escalations=rounds, next_escalation_at=next_at)
+            .where(r.c.message_id == sa.bindparam("b_message"), r.c.party == sa.bindparam("b_party"))
+            .values(escalations=sa.bindparam("b_rounds"), next_escalation_at=sa.bindparam("b_next"))
         )
+        self.conn.execute(stmt, [{"b_message": m, "b_party": p, "b_rounds": n, "b_next": at} for m, p, n, at in rows])
 
     def stop_escalations(self, ref_kind: str, ref_id: str) -> None:
         """The subject of the broker's threads about ``ref`` is gone (conflict resolved, alert
