@@ -334,18 +334,23 @@ def test_the_heartbeat_starts_empty_and_only_moves_forward(store: SqlStore) -> N
         assert repo.last_beat() == T0 + 12.5
 
 
-def test_postgresql_compresses_long_bodies_with_lz4_where_it_can(store: SqlStore, clock: Callable[[], float]) -> None:
+@pytest.mark.postgres
+def test_postgresql_compresses_long_bodies_with_lz4_where_it_can(pg_url: str, clock: Callable[[], float]) -> None:
     """A heavy notice's body, version and logged event are each written under the filing lock;
-    an insert of 110 kB took 2.75 ms with pglz, 0.38 ms with lz4 (issue 11 §6)."""
-    if store.engine.dialect.name != "postgresql":
-        pytest.skip("PostgreSQL compresses long values itself; SQLite does not")
-    long = Notice(party="red", volumes=(circle(35.0, 36.0),), id="long", extra={"remarks": "NOTAM E) " * 2000})
-    NoticeService(store, clock).file(long)
-    with store.engine.connect() as conn:
-        built = conn.exec_driver_sql(
-            "SELECT 'lz4' = ANY(enumvals) FROM pg_settings WHERE name = 'default_toast_compression'"
-        ).scalar()
-        used = conn.execute(
-            sa.select(sa.func.pg_column_compression(t.notices.c.body)).where(t.notices.c.id == "long")
-        ).scalar()
+    an insert of 110 kB took 2.75 ms with pglz, 0.38 ms with lz4 (issue 11 §6). PostgreSQL only:
+    SQLite does not compress values."""
+    store = SqlStore(pg_url, clock=clock)
+    try:
+        store.ensure_schema()
+        long = Notice(party="red", volumes=(circle(35.0, 36.0),), id="long", extra={"remarks": "NOTAM E) " * 2000})
+        NoticeService(store, clock).file(long)
+        with store.engine.connect() as conn:
+            built = conn.exec_driver_sql(
+                "SELECT 'lz4' = ANY(enumvals) FROM pg_settings WHERE name = 'default_toast_compression'"
+            ).scalar()
+            used = conn.execute(
+                sa.select(sa.func.pg_column_compression(t.notices.c.body)).where(t.notices.c.id == "long")
+            ).scalar()
+    finally:
+        store.close()
     assert used == ("lz4" if built else "pglz")
