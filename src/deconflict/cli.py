@@ -358,7 +358,7 @@ def main() -> None:
     traceback (``DECONFLICT_DEBUG=1`` shows the traceback of an unexpected error)."""
     try:
         app()
-    except (DeconflictError, PermissionError) as e:  # the tree of deconflict.domain.errors, and NotOwnerError
+    except DeconflictError as e:  # the tree of deconflict.domain.errors
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
     except Exception as e:

@@ -28,7 +28,6 @@ from deconflict.domain.errors import (
     Unauthorized,
     ValidationError,
 )
-from deconflict.services.filing import NotOwnerError
 from deconflict.services.probes import ProbeBudgetSpent
 from deconflict.services.tactical import TrackLimitExceeded
 
@@ -111,12 +110,9 @@ def install(app: FastAPI) -> None:
         resp.headers["X-Current-Version"] = str(e.current)
         return resp
 
-    async def _forbidden(_: Request, e: Exception) -> JSONResponse:
+    @app.exception_handler(Forbidden)
+    async def _forbidden(_: Request, e: Forbidden) -> JSONResponse:
         return problem(403, "forbidden", str(e))
-
-    # NotOwnerError is a Forbidden not yet moved under it (see deconflict.domain.errors).
-    for forbidden in (Forbidden, NotOwnerError):
-        app.add_exception_handler(forbidden, _forbidden)
 
     @app.exception_handler(ProbeBudgetSpent)
     async def _probe_budget(_: Request, e: ProbeBudgetSpent) -> JSONResponse:

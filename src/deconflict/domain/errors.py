@@ -9,19 +9,17 @@ status 2 (``cli.main``). The tree::
     ├── NotFoundError (LookupError)     404 not-found: missing, or not visible to the caller
     ├── Unauthorized                    401 unauthorized: no credential, or one the broker does not know
     ├── Forbidden (PermissionError)     403 forbidden: the role or ownership does not allow the call
+    │   └── services.filing.NotOwnerError   a change of another party's notice
     ├── StaleVersionError               409 stale-version: an update of a version no longer current
     ├── AheadOfLogError                 409 ahead-of-log: a log position past this log's end
     ├── services.probes.ProbeBudgetSpent    429 probe-budget (Retry-After)
     ├── api.limits.RateLimited              429 rate-limited (Retry-After)
     ├── services.tactical.TrackLimitExceeded  429 track-limit (Retry-After for a rate)
     ├── feeding.sender.ReplayError          a replay or feed that cannot go on (client side)
-    │   └── BrokerUnavailable               the broker unreachable through every retry
+    │   └── feeding.sender.BrokerUnavailable    the broker unreachable through every retry
     ├── client.ClientError                  a party's client: the broker refused or did not answer
     └── formats.aco_export.AcoExportError (ValueError)  a notice an ACO cannot express
 
-``services.filing.NotOwnerError`` (a :class:`PermissionError`, 403 forbidden like
-:class:`Forbidden`) is still outside the tree: it moves under :class:`Forbidden` once the filing
-path's rework has landed.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field, replace
 
-from deconflict.domain.errors import NotFoundError, StaleVersionError, ValidationError
+from deconflict.domain.errors import Forbidden, NotFoundError, StaleVersionError, ValidationError
 from deconflict.domain.parse import format_time
 from deconflict.domain.policy import NoticePolicy, SeparationPolicy
 from deconflict.domain.resolution import HintBounds, ResolutionHints, resolution_hints
@@ -15,7 +15,7 @@ from deconflict.domain.volumes import Notice, NoticeState
 from deconflict.services.ports import Clock, ConflictRecord, ConflictState, Repository, UnitOfWork
 
 
-class NotOwnerError(PermissionError):
+class NotOwnerError(Forbidden):
     """Only the party that filed a notice may change it."""
 
 
