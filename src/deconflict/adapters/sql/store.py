@@ -348,20 +348,15 @@ class SqlRepository(BrokerRecords):
         self, state: ConflictState | None = None, parties: Collection[str] | None = None
     ) -> list[ConflictRecord]:
         """Conflicts oldest first; ``parties`` keeps those with a side of one of these parties."""
-        c = t.conflicts
-        stmt = sa.select(c)
-        if parties is not None:
-            names = sorted(parties)
-            stmt = stmt.where(sa.or_(c.c.party_a.in_(names), c.c.party_b.in_(names)))
-        if state is not None:
-            stmt = stmt.where(c.c.state == state.value)
-        recs = [_conflict(row) for row in self.conn.execute(stmt).mappings()]
-        return sorted(recs, key=lambda r: (r.detected_at, r.id))
+        stmt = _page_conflicts_stmt(parties, state, None, None)
+        return [_conflict(row) for row in self.conn.execute(stmt).mappings()]
 
 
 def _page_conflicts_stmt(
-    parties: Collection[str] | None, state: ConflictState | None, after: tuple[float, str] | None, limit: int
+    parties: Collection[str] | None, state: ConflictState | None, after: tuple[float, str] | None, limit: int | None
 ) -> sa.Select[Any]:
+    """Conflicts in (detected_at, id) order: those with a side of one of ``parties``, in ``state``,
+    after the key ``after``; at most ``limit`` (all when None)."""
     c = t.conflicts
     stmt = sa.select(c).order_by(c.c.detected_at, c.c.id).limit(limit)
     if parties is not None:
