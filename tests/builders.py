@@ -9,22 +9,37 @@ T1 = "2015-09-30T09:00:00Z"
 
 
 def circle_volume(
-    lat: float, lon: float, radius_m: float, start: str = T0, end: str = T1, lo: float = 1000.0, hi: float = 5000.0
+    lat: float,
+    lon: float,
+    radius_m: float,
+    start: str = T0,
+    end: str = T1,
+    lo: float = 1000.0,
+    hi: float = 5000.0,
+    *,
+    reference: str = "W84",
+    radius_units: str = "M",
 ) -> dict[str, Any]:
+    """One circle volume; ``radius_m`` is in ``radius_units`` when they are given."""
     return {
         "volume": {
-            "outline_circle": {"center": {"lat": lat, "lng": lon}, "radius": {"value": radius_m, "units": "M"}},
-            "altitude_lower": {"value": lo, "reference": "W84", "units": "M"},
-            "altitude_upper": {"value": hi, "reference": "W84", "units": "M"},
+            "outline_circle": {
+                "center": {"lat": lat, "lng": lon},
+                "radius": {"value": radius_m, "units": radius_units},
+            },
+            "altitude_lower": {"value": lo, "reference": reference, "units": "M"},
+            "altitude_upper": {"value": hi, "reference": reference, "units": "M"},
         },
         "time_start": {"value": start, "format": "RFC3339"},
         "time_end": {"value": end, "format": "RFC3339"},
     }
 
 
-def circle_notice(
+def circle_notice_of(
     party: str, nid: str | None, lat: float, lon: float, radius_m: float = 5000.0, **kw: Any
 ) -> dict[str, Any]:
+    """A notice document of ``party`` (as a file or the operator holds it); an API body, which takes
+    the caller's party, is ``api_support.circle_notice``."""
     doc: dict[str, Any] = {"party": party, "volumes": [circle_volume(lat, lon, radius_m, **kw)]}
     if nid is not None:
         doc["id"] = nid

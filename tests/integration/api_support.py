@@ -29,6 +29,8 @@ from typing import Any
 import httpx
 import uvicorn
 
+from builders import circle_volume
+from clocks import SetClock
 from deconflict.adapters.sql.store import SqlStore
 from deconflict.api import create_app
 from deconflict.config import Config, ServerSettings
@@ -52,18 +54,6 @@ CAST: list[tuple[str, Role, str | None]] = [
     ("un-obs", Role.OBSERVER, None),
     ("root", Role.ADMIN, None),
 ]
-
-
-class SetClock:
-    """The broker's clock; tests move it with ``clock.t = …``."""
-
-    def __init__(self, t: float = T0) -> None:
-        self.t = t
-        self._lock = threading.Lock()
-
-    def __call__(self) -> float:
-        with self._lock:
-            return self.t
 
 
 def free_port() -> int:
@@ -213,7 +203,7 @@ def parse_sse(lines: Iterator[str]) -> Iterator[dict[str, Any]]:
 def start_api(db_url: str, config: Config | None = None, webhooks: bool = False, tactical_cycles: bool = False) -> Api:
     """A broker on ``db_url`` behind a real server; webhook deliveries and tactical cycles are
     left to the test (``api.tactical.cycle()``) unless asked for."""
-    clock = SetClock()
+    clock = SetClock(T0)
     store = SqlStore(db_url, clock=clock)
     store.ensure_schema()
     config = config or broker_config()
@@ -245,23 +235,10 @@ def circle_notice(
     id: str | None = None,
     kind: str | None = None,
 ) -> dict[str, Any]:
-    """A one-volume notice body (no party: the broker takes the caller's)."""
-    body: dict[str, Any] = {
-        "volumes": [
-            {
-                "volume": {
-                    "outline_circle": {
-                        "center": {"lat": lat, "lng": lon},
-                        "radius": {"value": radius_km, "units": "KM"},
-                    },
-                    "altitude_lower": {"value": lower_m, "reference": "AMSL", "units": "M"},
-                    "altitude_upper": {"value": upper_m, "reference": "AMSL", "units": "M"},
-                },
-                "time_start": {"value": start, "format": "RFC3339"},
-                "time_end": {"value": end, "format": "RFC3339"},
-            }
-        ]
-    }
+    """A one-volume notice body (no party: the broker takes the caller's); a document with its
+    party is ``builders.circle_notice_of``."""
+    volume = circle_volume(lat, lon, radius_km, start, end, lower_m, upper_m, reference="AMSL", radius_units="KM")
+    body: dict[str, Any] = {"volumes": [volume]}
     if id is not None:
         body["id"] = id
     if kind is not None:

@@ -8,7 +8,6 @@ tests fail; set ``DECONFLICT_SKIP_POSTGRES=1`` to skip them instead.
 
 from __future__ import annotations
 
-import itertools
 import os
 import uuid
 from collections.abc import Callable, Iterator
@@ -18,6 +17,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from clocks import TickingClock
 from deconflict.adapters.sql import SqlStore
 
 PG_DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -62,20 +62,10 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return url
 
 
-class FakeClock:
-    """Broker time that moves one second per reading, from 2015-09-30T00:00:00Z."""
-
-    def __init__(self, start: float = 1_443_571_200.0) -> None:
-        self._ticks = itertools.count()
-        self.start = start
-
-    def __call__(self) -> float:
-        return self.start + next(self._ticks)
-
-
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
+def clock() -> TickingClock:
+    """Broker time that moves one second per reading, from 2015-09-30T00:00:00Z."""
+    return TickingClock(1_443_571_200.0)
 
 
 @pytest.fixture
@@ -94,7 +84,7 @@ def open_sql(db_url: str) -> Iterator[Callable[..., SqlStore]]:
 
 
 @pytest.fixture
-def store(db_url: str, clock: FakeClock, open_sql: Callable[..., SqlStore]) -> SqlStore:
+def store(db_url: str, clock: TickingClock, open_sql: Callable[..., SqlStore]) -> SqlStore:
     """A migrated, empty store."""
     s = open_sql(clock)
     s.ensure_schema()

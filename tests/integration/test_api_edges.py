@@ -15,9 +15,10 @@ from typing import Any
 import httpx
 import jwt
 import pytest
-from api_support import T0, Api, Server, SetClock, broker_config, circle_notice, free_port, start_api
+from api_support import T0, Api, Server, broker_config, circle_notice, free_port, start_api
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from clocks import SetClock
 from deconflict.adapters.sql.store import SqlStore
 from deconflict.api import create_app
 from deconflict.config import Config, JwtSettings, ServerSettings
@@ -135,7 +136,7 @@ def unreachable_url(db_url: str, tmp_path: Path) -> str:
 
 
 def test_a_store_that_does_not_answer_gives_503_in_the_error_shape(db_url: str, tmp_path: Path) -> None:
-    clock = SetClock()
+    clock = SetClock(T0)
     store = SqlStore(unreachable_url(db_url, tmp_path), clock=clock)
     config = broker_config()
     broker = Broker(store, clock, BrokerKey.generate(), settings=config.settings, disclosure=config.disclosure)

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from builders import circle_notice
+from builders import circle_notice_of
 from deconflict.cli import app
 
 runner = CliRunner()
@@ -31,9 +31,9 @@ def theater(db_url: str, tmp_path: Path) -> str:
     for name, role in (("ru-vks", "party"), ("coalition", "party"), ("un", "authority")):
         assert runner.invoke(app, ["party", "add", name, "--role", role, "--db", db_url]).exit_code == 0
     notices = [
-        circle_notice("ru-vks", "strike", 34.7, 36.7, **KW),
-        circle_notice("coalition", "isr", 34.72, 36.72, **KW),
-        {**circle_notice("un", "hospital", 34.75, 36.75, 1000.0, **KW), "kind": "protected-site"},
+        circle_notice_of("ru-vks", "strike", 34.7, 36.7, **KW),
+        circle_notice_of("coalition", "isr", 34.72, 36.72, **KW),
+        {**circle_notice_of("un", "hospital", 34.75, 36.75, 1000.0, **KW), "kind": "protected-site"},
     ]
     path = tmp_path / "n.json"
     path.write_text(json.dumps(notices))

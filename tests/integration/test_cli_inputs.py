@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner, Result
 
-from builders import circle_notice
+from builders import circle_notice_of
 from deconflict.cli import app
 
 runner = CliRunner()
@@ -61,7 +61,7 @@ def assert_one_line_error(r: Result, path: Path, reason: str) -> None:
 
 def notice_file(tmp_path: Path) -> Path:
     p = tmp_path / "good.json"
-    p.write_text(json.dumps(circle_notice("ru", "a", 34.84, 36.73)))
+    p.write_text(json.dumps(circle_notice_of("ru", "a", 34.84, 36.73)))
     return p
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from builders import circle_notice
+from builders import circle_notice_of
 from deconflict.cli import app
 from deconflict.domain.parse import notice_to_json
 
@@ -68,11 +68,11 @@ def test_file_then_list_conflicts(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'f.sqlite'}"
     a = tmp_path / "a.json"
     a.write_text(
-        json.dumps(circle_notice("ru", "a", 34.84, 36.73, start="2030-01-01T07:00:00Z", end="2030-01-01T09:00:00Z"))
+        json.dumps(circle_notice_of("ru", "a", 34.84, 36.73, start="2030-01-01T07:00:00Z", end="2030-01-01T09:00:00Z"))
     )
     b = tmp_path / "b.json"
     b.write_text(
-        json.dumps(circle_notice("us", "b", 34.93, 36.73, start="2030-01-01T07:00:00Z", end="2030-01-01T09:00:00Z"))
+        json.dumps(circle_notice_of("us", "b", 34.93, 36.73, start="2030-01-01T07:00:00Z", end="2030-01-01T09:00:00Z"))
     )
     assert runner.invoke(app, ["file", str(a), "--db", db]).exit_code == 0
     r = runner.invoke(app, ["file", str(b), "--db", db, "--json"])

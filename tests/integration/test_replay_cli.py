@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ import pytest
 from fake_tracks_broker import FakeBroker
 from typer.testing import CliRunner, Result
 
+from clocks import SleepClock
 from deconflict.cli import app
 from deconflict.cli_client_feed import ReplayRuntime
 from deconflict.domain.tracks import TrackState
@@ -45,21 +45,6 @@ def accept_all_but_bad(token: str, states: list[dict[str, Any]]) -> tuple[int, A
 
 
 Receiver = FakeBroker
-
-
-@dataclass
-class FakeClock:
-    """Wall-clock time that moves only when the replay sleeps."""
-
-    now: float = W0
-    sleeps: list[float] = field(default_factory=list)
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 @pytest.fixture
@@ -95,7 +80,7 @@ def recording(aircraft: list[str], seconds: int, step: float = 1.0) -> list[Trac
 
 
 def replay(
-    states: list[TrackState], broker: Receiver, client: httpx.Client, clock: FakeClock, **kw: Any
+    states: list[TrackState], broker: Receiver, client: httpx.Client, clock: SleepClock, **kw: Any
 ) -> ReplaySummary:
     senders = kw.pop("senders", [Sender("ru", "dcf_ru")])
     return replay_states(states, senders, client=client, url=broker.url, clock=clock, sleep=clock.sleep, **kw)
@@ -105,7 +90,7 @@ def replay(
 
 
 def test_paced_by_speed_and_restamped_to_the_moment_of_sending(broker: Receiver, client: httpx.Client) -> None:
-    clock = FakeClock()
+    clock = SleepClock(W0)
     summary = replay(recording(["a1", "a2"], 10), broker, client, clock, speed=10.0, batch_s=1.0)
     assert len(broker.received) == 10 and summary.batches == 10
     assert clock.sleeps == approx([0.1] * 9)  # 10 s of recording in 0.9 s of wall clock
@@ -128,7 +113,7 @@ def test_paced_by_speed_and_restamped_to_the_moment_of_sending(broker: Receiver,
 
 
 def test_batch_s_groups_seconds_of_recording_and_keeps_their_spacing(broker: Receiver, client: httpx.Client) -> None:
-    clock = FakeClock()
+    clock = SleepClock(W0)
     replay(recording(["a1"], 10), broker, client, clock, speed=2.0, batch_s=5.0)
     assert [len(r.states) for r in broker.received] == [5, 5]
     # each state stands for its paced moment; the batch goes when its last state is due
@@ -138,7 +123,7 @@ def test_batch_s_groups_seconds_of_recording_and_keeps_their_spacing(broker: Rec
 
 
 def test_a_slow_broker_makes_stamps_later_not_older(broker: Receiver, client: httpx.Client) -> None:
-    clock = FakeClock()
+    clock = SleepClock(W0)
     broker.respond = lambda token, states: (clock.sleep(3.0), accept_all_but_bad(token, states))[1]
     replay(recording(["a1"], 3), broker, client, clock, speed=1.0, batch_s=1.0)
     # the replay falls behind by 3 s per request; each state is stamped when it is actually sent
@@ -147,7 +132,7 @@ def test_a_slow_broker_makes_stamps_later_not_older(broker: Receiver, client: ht
 
 
 def test_refused_states_are_counted_by_reason(broker: Receiver, client: httpx.Client) -> None:
-    summary = replay(recording(["a1", "bad1", "bad2"], 3), broker, client, FakeClock())
+    summary = replay(recording(["a1", "bad1", "bad2"], 3), broker, client, SleepClock(W0))
     total = summary.total()
     assert (total.sent, total.accepted, total.rejected_total) == (9, 3, 6)
     assert total.rejected == {"lat: must be within ±N°, got N": 6}
@@ -160,7 +145,7 @@ def test_refused_states_are_counted_by_reason(broker: Receiver, client: httpx.Cl
 def test_parties_by_hash_split_aircraft_stably_each_with_its_token(broker: Receiver, client: httpx.Client) -> None:
     aircraft = [f"{i:06x}" for i in range(0x3C6440, 0x3C6440 + 20)]
     senders = [Sender("ru", "dcf_ru"), Sender("us", "dcf_us")]
-    summary = replay(recording(aircraft, 5), broker, client, FakeClock(), senders=senders)
+    summary = replay(recording(aircraft, 5), broker, client, SleepClock(W0), senders=senders)
     seen: dict[str, set[str]] = {"dcf_ru": set(), "dcf_us": set()}
     for req in broker.received:
         seen[req.token] |= {s["aircraft"] for s in req.states}
@@ -175,7 +160,7 @@ def test_parties_by_hash_split_aircraft_stably_each_with_its_token(broker: Recei
 def test_transient_failures_are_retried(broker: Receiver, client: httpx.Client) -> None:
     answers = iter([(503, {"error": "unavailable", "message": "restarting"})] * 2)
     broker.respond = lambda token, states: next(answers, None) or accept_all_but_bad(token, states)
-    clock = FakeClock()
+    clock = SleepClock(W0)
     summary = replay(recording(["a1"], 2), broker, client, clock, speed=1.0)
     assert summary.total().accepted == 2 and summary.requests == 4
     # the retries took 1.5 s, longer than the 1 s to the next batch: no further wait
@@ -189,7 +174,7 @@ def test_too_large_batches_are_halved(broker: Receiver, client: httpx.Client) ->
         return accept_all_but_bad(token, states)
 
     broker.respond = small_only
-    summary = replay(recording([f"a{i}" for i in range(10)], 1), broker, client, FakeClock())
+    summary = replay(recording([f"a{i}" for i in range(10)], 1), broker, client, SleepClock(W0))
     assert summary.total().accepted == 10 and summary.total().rejected_total == 0
     assert [len(r.states) for r in broker.received] == [10, 5, 2, 3, 5, 2, 3]
 
@@ -198,14 +183,14 @@ def test_large_batches_are_split_into_requests(
     broker: Receiver, client: httpx.Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(feeding_sender, "MAX_STATES_PER_REQUEST", 4)
-    replay(recording([f"a{i}" for i in range(10)], 1), broker, client, FakeClock())
+    replay(recording([f"a{i}" for i in range(10)], 1), broker, client, SleepClock(W0))
     assert [len(r.states) for r in broker.received] == [4, 4, 2]
 
 
 def test_a_request_refused_whole_counts_its_states_and_goes_on(broker: Receiver, client: httpx.Client) -> None:
     answers = iter([(422, {"error": "invalid", "message": "bad", "detail": [{"field": "states", "reason": "x"}]})])
     broker.respond = lambda token, states: next(answers, None) or accept_all_but_bad(token, states)
-    summary = replay(recording(["a1", "a2"], 2), broker, client, FakeClock())
+    summary = replay(recording(["a1", "a2"], 2), broker, client, SleepClock(W0))
     assert summary.total().rejected == {"request: HTTP N: states: x": 2}
     assert summary.total().accepted == 2
 
@@ -224,7 +209,7 @@ def test_refusals_that_end_the_replay(
 ) -> None:
     broker.respond = lambda token, states: (status, body)
     with pytest.raises(ReplayError, match=message.replace("(", r"\(")):
-        replay(recording(["a1"], 3), broker, client, FakeClock())
+        replay(recording(["a1"], 3), broker, client, SleepClock(W0))
     assert len(broker.received) == 1  # no retry: the answer will not change
 
 
@@ -240,13 +225,13 @@ def write_csv(tmp_path: Path, states: list[TrackState], name: str = "rec.csv") -
     return p
 
 
-def cli(clock: FakeClock, *args: str, env: dict[str, str] | None = None) -> Result:
+def cli(clock: SleepClock, *args: str, env: dict[str, str] | None = None) -> Result:
     return runner.invoke(app, ["replay", *args], obj=ReplayRuntime(clock=clock, sleep=clock.sleep), env=env)
 
 
 def test_cli_replays_a_csv_recording_and_prints_a_summary(broker: Receiver, tmp_path: Path) -> None:
     path = write_csv(tmp_path, recording(["a1", "bad1"], 20))
-    clock = FakeClock()
+    clock = SleepClock(W0)
     r = cli(clock, str(path), "--party", "ru", "--url", broker.url, env={"DECONFLICT_TOKEN": "dcf_ru"})
     assert r.exit_code == 0, r.output
     assert len(broker.received) == 20 and {q.token for q in broker.received} == {"dcf_ru"}
@@ -261,7 +246,7 @@ def test_cli_json_summary_with_two_parties(broker: Receiver, tmp_path: Path) -> 
     aircraft = [f"{i:06x}" for i in range(0x3C6440, 0x3C6440 + 10)]
     path = write_csv(tmp_path, recording(aircraft, 4))
     r = cli(
-        FakeClock(),
+        SleepClock(W0),
         str(path),
         "--parties-by-hash",
         "ru,us",
@@ -284,12 +269,12 @@ def test_cli_json_summary_with_two_parties(broker: Receiver, tmp_path: Path) -> 
 
 def test_cli_start_and_duration_pick_a_slice(broker: Receiver, tmp_path: Path) -> None:
     path = write_csv(tmp_path, recording(["a1"], 100))
-    r = cli(FakeClock(), str(path), "--party", "ru", "--token", "dcf_ru", "--url", broker.url, "--start-s", "10")
+    r = cli(SleepClock(W0), str(path), "--party", "ru", "--token", "dcf_ru", "--url", broker.url, "--start-s", "10")
     assert r.exit_code == 0, r.output
     assert len(broker.states()) == 90
     broker.received.clear()
     args = ("--party", "ru", "--token", "dcf_ru", "--url", broker.url, "--start-s", "10", "--duration-s", "5", "--json")
-    r = cli(FakeClock(), str(path), *args)
+    r = cli(SleepClock(W0), str(path), *args)
     assert r.exit_code == 0, r.output
     assert len(broker.states()) == 5 and json.loads(r.stdout)["recording_s"] == 4.0
 
@@ -302,7 +287,7 @@ def test_cli_reads_sbs_and_opensky_recordings(broker: Receiver, tmp_path: Path) 
         "MSG,3,1,1,4CA2D6,1,2015/09/30,06:11:03.000,2015/09/30,06:11:03.000,,37000,,,51.5,-0.99,,,,,,0\n"
         "not a line\n"
     )
-    r = cli(FakeClock(), str(sbs), "--party", "ru", "--token", "dcf_ru", "--url", broker.url)
+    r = cli(SleepClock(W0), str(sbs), "--party", "ru", "--token", "dcf_ru", "--url", broker.url)
     assert r.exit_code == 0, r.output
     assert [s["lon"] for s in broker.states()] == [-1.0, -0.99]
     assert broker.states()[0]["gs_mps"] == pytest.approx(231.5, abs=0.01)
@@ -312,7 +297,7 @@ def test_cli_reads_sbs_and_opensky_recordings(broker: Receiver, tmp_path: Path) 
     rows = [{**row, "timestamp": 1633608001000 + 1000 * k} for k in range(3)]
     osk = tmp_path / "rec.json"
     osk.write_text(json.dumps(rows))
-    r = cli(FakeClock(), str(osk), "--party", "ru", "--token", "dcf_ru", "--url", broker.url)
+    r = cli(SleepClock(W0), str(osk), "--party", "ru", "--token", "dcf_ru", "--url", broker.url)
     assert r.exit_code == 0, r.output
     assert [s["alt_m"] for s in broker.states()] == [approx(4160.52)] * 3
 
@@ -336,7 +321,7 @@ def test_cli_reads_sbs_and_opensky_recordings(broker: Receiver, tmp_path: Path) 
 def test_cli_bad_options_exit_2(tmp_path: Path, args: list[str], message: str) -> None:
     path = write_csv(tmp_path, recording(["a1"], 3))
     nowhere = [] if "--url" in args else ["--url", "http://127.0.0.1:9"]  # refused before anything is sent
-    r = cli(FakeClock(), str(path), *args, *nowhere)
+    r = cli(SleepClock(W0), str(path), *args, *nowhere)
     assert r.exit_code == 2, r.output
     assert message in r.stderr
 
@@ -344,13 +329,13 @@ def test_cli_bad_options_exit_2(tmp_path: Path, args: list[str], message: str) -
 def test_cli_bad_recordings_exit_2(tmp_path: Path) -> None:
     bad = tmp_path / "bad.csv"
     bad.write_text("time,id,lat,lon,alt_m,alt_ref\n1,a,1,1,1,STD\n2,a,north,1,1,STD\n")
-    r = cli(FakeClock(), str(bad), "--party", "ru", "--token", "dcf_ru")
+    r = cli(SleepClock(W0), str(bad), "--party", "ru", "--token", "dcf_ru")
     assert r.exit_code == 2 and r.stderr.strip() == f"{bad}:3: lat: not a number ('north')"
-    r = cli(FakeClock(), str(tmp_path / "none.csv"), "--party", "ru", "--token", "dcf_ru")
+    r = cli(SleepClock(W0), str(tmp_path / "none.csv"), "--party", "ru", "--token", "dcf_ru")
     assert r.exit_code == 2 and "none.csv: no such file" in r.stderr
     garbled = tmp_path / "garbled.json"
     garbled.write_text("[{")
-    r = cli(FakeClock(), str(garbled), "--party", "ru", "--token", "dcf_ru")
+    r = cli(SleepClock(W0), str(garbled), "--party", "ru", "--token", "dcf_ru")
     assert r.exit_code == 2 and "garbled.json: not JSON" in r.stderr
 
 
@@ -359,14 +344,14 @@ def test_cli_csv_without_an_altitude_reference_needs_alt_ref(broker: Receiver, t
     path = tmp_path / "x.csv"
     path.write_text("time,id,lat,lon,alt_m,gs_mps,trk_deg\n1,a1,48,2,10000,230,90\n2,a1,48,2.01,10000,230,90\n")
     args = (str(path), "--party", "ru", "--token", "dcf_ru", "--url", broker.url)
-    r = cli(FakeClock(), *args)
+    r = cli(SleepClock(W0), *args)
     assert r.exit_code == 2, r.output
     assert r.stderr.splitlines() == [
         f"{path}:1: header: no alt_ref column, so the file gives no altitude reference; add the column "
         "(STD, AMSL or W84 on every row) or give the whole file's reference with --alt-ref STD, AMSL or W84"
     ]
     assert broker.received == [] and broker.asked == []
-    r = cli(FakeClock(), *args, "--alt-ref", "AMSL")
+    r = cli(SleepClock(W0), *args, "--alt-ref", "AMSL")
     assert r.exit_code == 0, r.output
     assert [s["alt_ref"] for s in broker.states()] == ["AMSL", "AMSL"]
 
@@ -375,7 +360,7 @@ def test_cli_alt_ref_is_for_csv_recordings_only(broker: Receiver, tmp_path: Path
     """SBS-1 altitudes are barometric (STD) by definition, and OpenSky's name their reference."""
     sbs = tmp_path / "feed.sbs"
     sbs.write_text("MSG,3,1,1,4CA2D6,1,2015/09/30,06:11:02.000,2015/09/30,06:11:02.000,,37000,,,51.5,-1.0,,,,,,0\n")
-    r = cli(FakeClock(), str(sbs), "--party", "ru", "--token", "dcf_ru", "--url", broker.url, "--alt-ref", "W84")
+    r = cli(SleepClock(W0), str(sbs), "--party", "ru", "--token", "dcf_ru", "--url", broker.url, "--alt-ref", "W84")
     assert r.exit_code == 2, r.output
     assert r.stderr.splitlines() == [
         "option --alt-ref: only a CSV recording takes it; SBS-1 altitudes are barometric (STD) by definition"
@@ -387,7 +372,7 @@ def test_cli_unreachable_broker_exit_2_after_retries(tmp_path: Path) -> None:
     with ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler) as s:
         closed_port = s.server_address[1]  # nothing listens there once closed
     path = write_csv(tmp_path, recording(["a1"], 3))
-    clock = FakeClock()
+    clock = SleepClock(W0)
     r = cli(clock, str(path), "--party", "ru", "--token", "dcf_ru", "--url", f"http://127.0.0.1:{closed_port}")
     assert r.exit_code == 2
     assert f"cannot reach the broker at http://127.0.0.1:{closed_port}" in r.stderr
@@ -397,7 +382,7 @@ def test_cli_unreachable_broker_exit_2_after_retries(tmp_path: Path) -> None:
 
 def test_cli_refused_token_exit_2(broker: Receiver, tmp_path: Path) -> None:
     path = write_csv(tmp_path, recording(["a1"], 3))
-    r = cli(FakeClock(), str(path), "--party", "ru", "--token", "wrong", "--url", broker.url)
+    r = cli(SleepClock(W0), str(path), "--party", "ru", "--token", "wrong", "--url", broker.url)
     assert r.exit_code == 2
     assert "party ru: the broker refused the token (401: unknown token)" in r.stderr
     assert broker.asked == ["wrong"] and broker.received == []  # refused before any state was sent
@@ -417,7 +402,7 @@ def test_cli_a_token_of_another_party_is_refused_before_sending(
     broker: Receiver, tmp_path: Path, args: list[str], names: tuple[str, ...]
 ) -> None:
     path = write_csv(tmp_path, recording(["a1", "a2"], 3))
-    r = cli(FakeClock(), str(path), *args, "--url", broker.url)
+    r = cli(SleepClock(W0), str(path), *args, "--url", broker.url)
     assert r.exit_code == 2, r.output
     (line,) = r.stderr.strip().splitlines()
     assert all(n in line for n in names), line
@@ -427,7 +412,7 @@ def test_cli_a_token_of_another_party_is_refused_before_sending(
 def test_cli_a_server_that_does_not_say_whose_token_is_not_a_broker(broker: Receiver, tmp_path: Path) -> None:
     broker.me = lambda token: (404, {"detail": "Not Found"})
     path = write_csv(tmp_path, recording(["a1"], 3))
-    r = cli(FakeClock(), str(path), "--party", "ru", "--token", "dcf_ru", "--url", broker.url)
+    r = cli(SleepClock(W0), str(path), "--party", "ru", "--token", "dcf_ru", "--url", broker.url)
     assert r.exit_code == 2
     assert "/v1/me answered HTTP 404" in r.stderr and "is this a deconflict broker?" in r.stderr
     assert broker.received == []
@@ -437,10 +422,10 @@ def test_cli_against_a_real_broker_replays_only_as_the_token_s_party(api: Any, t
     """`replay --party us-af --token <ru-vks token>` would file ru-vks's aircraft as ru-vks."""
     path = write_csv(tmp_path, recording(["a1", "a2"], 3))
     ru = api.tokens["ru-vks"]
-    r = cli(FakeClock(api.clock() - 10), str(path), "--party", "us-af", "--token", ru, "--url", api.url)
+    r = cli(SleepClock(api.clock() - 10), str(path), "--party", "us-af", "--token", ru, "--url", api.url)
     assert r.exit_code == 2, r.output
     assert "--party us-af: the token given for us-af is ru-vks's" in r.stderr
     assert api.as_("root").get("/v1/tracks").json() == []  # nothing reached the broker
-    r = cli(FakeClock(api.clock() - 10), str(path), "--party", "ru-vks", "--token", ru, "--url", api.url, "--json")
+    r = cli(SleepClock(api.clock() - 10), str(path), "--party", "ru-vks", "--token", ru, "--url", api.url, "--json")
     assert r.exit_code == 0, r.output
     assert json.loads(r.stdout)["accepted"] > 0

@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from sqlstore_builders import T0, Theater, circle
 
+from clocks import TickingClock
 from deconflict.adapters.memory import MemoryStore
 from deconflict.adapters.sql import SqlStore
 from deconflict.adapters.sql.lookup import candidate_statement
@@ -19,15 +20,6 @@ from deconflict.services.ports import ConflictRecord
 FILINGS = 250
 CHANGES = 60
 PROBES = 60
-
-
-class SharedClock:
-    def __init__(self) -> None:
-        self.t = 1_443_500_000.0
-
-    def __call__(self) -> float:
-        self.t += 1.0
-        return self.t
 
 
 def summary(r: FilingResult) -> tuple[object, ...]:
@@ -52,7 +44,7 @@ def records(recs: list[ConflictRecord]) -> list[tuple[object, ...]]:
 
 def test_random_theater_gives_the_same_results_as_memory(store: SqlStore, clock: Callable[[], float]) -> None:
     theater = Theater(seed=20150930)
-    now = SharedClock()
+    now = TickingClock(1_443_500_001.0)
     mem = MemoryStore()
     services = [NoticeService(mem, now), NoticeService(store, now)]
     filed: list[Notice] = []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from builders import circle_notice
+from builders import circle_notice_of
 from deconflict.adapters.memory import MemoryStore
 from deconflict.domain.errors import NotFoundError, StaleVersionError, ValidationError
 from deconflict.domain.parse import parse_notice, parse_time
@@ -23,8 +23,8 @@ def service(now: float = START - 4 * 3600) -> tuple[NoticeService, list[float]]:
 
 def test_two_parties_overlapping_conflict_and_both_see_it() -> None:
     svc, _ = service()
-    a = svc.file(parse_notice(circle_notice("ru", "a", 34.84, 36.73)))
-    b = svc.file(parse_notice(circle_notice("us", "b", 34.93, 36.73)))
+    a = svc.file(parse_notice(circle_notice_of("ru", "a", 34.84, 36.73)))
+    b = svc.file(parse_notice(circle_notice_of("us", "b", 34.93, 36.73)))
     assert a.conflicts == []
     assert len(b.conflicts) == 1
     with svc.uow.begin() as repo:
@@ -34,38 +34,38 @@ def test_two_parties_overlapping_conflict_and_both_see_it() -> None:
 
 def test_same_party_never_conflicts_with_itself() -> None:
     svc, _ = service()
-    svc.file(parse_notice(circle_notice("ru", "a", 34.84, 36.73)))
-    assert svc.file(parse_notice(circle_notice("ru", "b", 34.84, 36.73))).conflicts == []
+    svc.file(parse_notice(circle_notice_of("ru", "a", 34.84, 36.73)))
+    assert svc.file(parse_notice(circle_notice_of("ru", "b", 34.84, 36.73))).conflicts == []
 
 
 def test_protected_site_conflicts_with_every_party_including_its_filer() -> None:
     from dataclasses import replace
 
     svc, _ = service()
-    site = replace(parse_notice(circle_notice("un", "site", 34.73, 36.71, 1000.0)), protected=True)
+    site = replace(parse_notice(circle_notice_of("un", "site", 34.73, 36.71, 1000.0)), protected=True)
     svc.file(site)
-    r = svc.file(parse_notice(circle_notice("un", "own-flight", 34.74, 36.71)))
+    r = svc.file(parse_notice(circle_notice_of("un", "own-flight", 34.74, 36.71)))
     assert len(r.conflicts) == 1 and r.conflicts[0].protected_site
-    site2 = replace(parse_notice(circle_notice("un", "site2", 34.735, 36.71, 1000.0)), protected=True)
+    site2 = replace(parse_notice(circle_notice_of("un", "site2", 34.735, 36.71, 1000.0)), protected=True)
     assert [c.notice_b for c in svc.file(site2).conflicts] == ["own-flight"]  # never site vs site
 
 
 def test_late_notice_is_recorded_not_refused() -> None:
     svc, clock = service(now=START - 3600)
-    r = svc.file(parse_notice(circle_notice("ru", "a", 34.84, 36.73)))
+    r = svc.file(parse_notice(circle_notice_of("ru", "a", 34.84, 36.73)))
     assert r.late and r.lead_time_s == pytest.approx(3600)
     clock[0] = START - 3 * 3600
-    r2 = svc.file(parse_notice(circle_notice("ru", "b", 30.0, 30.0)))
+    r2 = svc.file(parse_notice(circle_notice_of("ru", "b", 30.0, 30.0)))
     assert not r2.late and r2.lead_time_s == pytest.approx(3 * 3600)
     assert r.notice.received_at == START - 3600
 
 
 def test_update_needs_the_current_version_and_clears_conflicts() -> None:
     svc, _ = service()
-    svc.file(parse_notice(circle_notice("ru", "a", 34.84, 36.73)))
-    b = svc.file(parse_notice(circle_notice("us", "b", 34.93, 36.73)))
+    svc.file(parse_notice(circle_notice_of("ru", "a", 34.84, 36.73)))
+    b = svc.file(parse_notice(circle_notice_of("us", "b", 34.93, 36.73)))
     conflict_id = b.conflicts[0].id
-    moved = parse_notice(circle_notice("us", "b", 36.0, 36.73))
+    moved = parse_notice(circle_notice_of("us", "b", 36.0, 36.73))
     with pytest.raises(StaleVersionError) as e:
         svc.update("b", 2, moved)
     assert e.value.current == 1
@@ -81,18 +81,18 @@ def test_update_needs_the_current_version_and_clears_conflicts() -> None:
 
 def test_a_conflict_that_persists_through_an_update_keeps_its_id() -> None:
     svc, _ = service()
-    svc.file(parse_notice(circle_notice("ru", "a", 34.84, 36.73)))
-    first = svc.file(parse_notice(circle_notice("us", "b", 34.93, 36.73))).conflicts[0]
-    again = svc.update("b", 1, parse_notice(circle_notice("us", "b", 34.92, 36.73))).conflicts[0]
+    svc.file(parse_notice(circle_notice_of("ru", "a", 34.84, 36.73)))
+    first = svc.file(parse_notice(circle_notice_of("us", "b", 34.93, 36.73))).conflicts[0]
+    again = svc.update("b", 1, parse_notice(circle_notice_of("us", "b", 34.92, 36.73))).conflicts[0]
     assert again.id == first.id and again.version_a == 2
     assert again.detail.min_distance_m == 0.0
 
 
 def test_only_the_owner_changes_a_notice() -> None:
     svc, _ = service()
-    svc.file(parse_notice(circle_notice("ru", "a", 34.84, 36.73)))
+    svc.file(parse_notice(circle_notice_of("ru", "a", 34.84, 36.73)))
     with pytest.raises(NotOwnerError):
-        svc.update("a", 1, parse_notice(circle_notice("us", "a", 34.84, 36.73)))
+        svc.update("a", 1, parse_notice(circle_notice_of("us", "a", 34.84, 36.73)))
     with pytest.raises(NotOwnerError):
         svc.set_state("a", "us", NoticeState.CANCELLED)
     with pytest.raises(NotFoundError):
@@ -101,30 +101,32 @@ def test_only_the_owner_changes_a_notice() -> None:
 
 def test_duplicate_id_is_refused_with_the_field() -> None:
     svc, _ = service()
-    svc.file(parse_notice(circle_notice("ru", "a", 34.84, 36.73)))
+    svc.file(parse_notice(circle_notice_of("ru", "a", 34.84, 36.73)))
     with pytest.raises(ValidationError) as e:
-        svc.file(parse_notice(circle_notice("ru", "a", 30.0, 30.0)))
+        svc.file(parse_notice(circle_notice_of("ru", "a", 30.0, 30.0)))
     assert e.value.errors[0].path == "id"
 
 
 def test_cancel_resolves_and_removes_from_checks() -> None:
     svc, _ = service()
-    svc.file(parse_notice(circle_notice("ru", "a", 34.84, 36.73)))
-    svc.file(parse_notice(circle_notice("us", "b", 34.93, 36.73)))
+    svc.file(parse_notice(circle_notice_of("ru", "a", 34.84, 36.73)))
+    svc.file(parse_notice(circle_notice_of("us", "b", 34.93, 36.73)))
     r = svc.set_state("a", "ru", NoticeState.CANCELLED, replaces_version=1)
     assert r.notice.state == NoticeState.CANCELLED and len(r.resolved) == 1
-    assert svc.file(parse_notice(circle_notice("fr", "c", 34.84, 36.73))).conflicts[0].notice_b == "b"
+    assert svc.file(parse_notice(circle_notice_of("fr", "c", 34.84, 36.73))).conflicts[0].notice_b == "b"
     with pytest.raises(ValidationError):
         svc.set_state("a", "ru", NoticeState.ENDED)
 
 
 def test_hints_clear_every_conflict_when_applied() -> None:
     svc, _ = service()
-    svc.file(parse_notice(circle_notice("ru", "a", 34.84, 36.73, hi=4000.0)))
+    svc.file(parse_notice(circle_notice_of("ru", "a", 34.84, 36.73, hi=4000.0)))
     svc.file(
-        parse_notice(circle_notice("fr", "c", 34.84, 36.73, start="2015-09-30T09:20:00Z", end="2015-09-30T10:00:00Z"))
+        parse_notice(
+            circle_notice_of("fr", "c", 34.84, 36.73, start="2015-09-30T09:20:00Z", end="2015-09-30T10:00:00Z")
+        )
     )
-    r = svc.file(parse_notice(circle_notice("us", "b", 34.90, 36.73, lo=2000.0, hi=3000.0)))
+    r = svc.file(parse_notice(circle_notice_of("us", "b", 34.90, 36.73, lo=2000.0, hi=3000.0)))
     assert len(r.conflicts) == 1 and r.hints is not None
     h = r.hints
     assert h.earlier_s is not None and h.later_s is not None and h.up_m is not None and h.down_m is None
@@ -137,13 +139,13 @@ def test_hints_clear_every_conflict_when_applied() -> None:
     assert h.up_m == pytest.approx(2310)
     for shift in (-h.earlier_s, h.later_s):
         svc2, _ = service()
-        svc2.file(parse_notice(circle_notice("ru", "a", 34.84, 36.73, hi=4000.0)))
+        svc2.file(parse_notice(circle_notice_of("ru", "a", 34.84, 36.73, hi=4000.0)))
         svc2.file(
             parse_notice(
-                circle_notice("fr", "c", 34.84, 36.73, start="2015-09-30T09:20:00Z", end="2015-09-30T10:00:00Z")
+                circle_notice_of("fr", "c", 34.84, 36.73, start="2015-09-30T09:20:00Z", end="2015-09-30T10:00:00Z")
             )
         )
-        moved = parse_notice(circle_notice("us", "b", 34.90, 36.73, lo=2000.0, hi=3000.0))
+        moved = parse_notice(circle_notice_of("us", "b", 34.90, 36.73, lo=2000.0, hi=3000.0))
         from dataclasses import replace
 
         moved = replace(
@@ -159,11 +161,11 @@ def test_a_protected_site_gets_no_hint_to_move_but_the_notice_does() -> None:
     from dataclasses import replace
 
     svc, _ = service()
-    flight = svc.file(parse_notice(circle_notice("ru", "flight", 34.73, 36.71)))
+    flight = svc.file(parse_notice(circle_notice_of("ru", "flight", 34.73, 36.71)))
     assert flight.hints is None  # nothing to clear yet
-    site = svc.file(replace(parse_notice(circle_notice("un", "hospital", 34.73, 36.71, 1000.0)), protected=True))
+    site = svc.file(replace(parse_notice(circle_notice_of("un", "hospital", 34.73, 36.71, 1000.0)), protected=True))
     assert len(site.conflicts) == 1 and site.hints is None  # a hospital cannot move
-    other = svc.file(parse_notice(circle_notice("us", "other", 34.74, 36.71)))
+    other = svc.file(parse_notice(circle_notice_of("us", "other", 34.74, 36.71)))
     assert other.conflicts and other.hints is not None
 
 
@@ -171,12 +173,12 @@ def test_a_notice_that_has_ended_is_refused() -> None:
     svc, clock = service()
     clock[0] = START + 10 * 86400
     with pytest.raises(ValidationError) as e:
-        svc.file(parse_notice(circle_notice("ru", "old", 34.73, 36.71)))
+        svc.file(parse_notice(circle_notice_of("ru", "old", 34.73, 36.71)))
     assert e.value.errors[0].path == "volumes[0].time_end" and "has passed" in e.value.errors[0].reason
 
 
 def _square(lat: float) -> dict[str, object]:
-    vol = circle_notice("ru", None, lat, 36.0)["volumes"][0]
+    vol = circle_notice_of("ru", None, lat, 36.0)["volumes"][0]
     del vol["volume"]["outline_circle"]
     ring = [(lat, 36.0), (lat, 36.1), (lat + 0.1, 36.1), (lat + 0.1, 36.0)]
     vol["volume"]["outline_polygon"] = {"vertices": [{"lat": a, "lng": b} for a, b in ring]}
@@ -194,5 +196,5 @@ def test_a_notice_over_its_vertex_budget_is_refused_at_the_volume_that_goes_over
     assert err.path == "volumes[2]"
     assert "12 vertices up to this one, the theater allows 10 in one notice" in err.reason
     # circles count one vertex each: 100 of them are within any sane budget
-    many = {"party": "ru", "volumes": [circle_notice("ru", None, 30 + i * 0.1, 36)["volumes"][0] for i in range(10)]}
+    many = {"party": "ru", "volumes": [circle_notice_of("ru", None, 30 + i * 0.1, 36)["volumes"][0] for i in range(10)]}
     assert len(parse_notice(many, limits).volumes) == 10

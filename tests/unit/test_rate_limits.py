@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from clocks import SetClock
 from deconflict.api.limits import Limiter, RateLimited
 from deconflict.config import load_config, theater_policy
 from deconflict.domain.errors import ValidationError
@@ -44,21 +45,13 @@ def test_a_bad_limit_is_refused_naming_it(tmp_path: Path, text: str, field: str,
     assert reason in e.value.errors[0].reason
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.t = 100.0
-
-    def __call__(self) -> float:
-        return self.t
-
-
 RU = Party("ru-vks", Role.PARTY)
 US = Party("us-af", Role.PARTY)
 ROOT = Party("root", Role.ADMIN)
 
 
 def test_a_bucket_refills_at_its_rate_and_says_when_to_retry() -> None:
-    clock = Clock()
+    clock = SetClock(100.0)
     limiter = Limiter(RateLimits(read_per_s=0.5, read_burst=2), clock)
     limiter.take(RU, "read")
     limiter.take(RU, "read")
@@ -76,7 +69,7 @@ def test_a_bucket_refills_at_its_rate_and_says_when_to_retry() -> None:
 
 
 def test_heavy_requests_are_capped_in_number_and_in_rate_and_the_admin_is_exempt() -> None:
-    clock = Clock()
+    clock = SetClock(100.0)
     limiter = Limiter(RateLimits(heavy_per_minute=6, heavy_burst=2, heavy_concurrent=1), clock)
     slot = limiter.start_heavy(RU)
     with pytest.raises(RateLimited) as e:

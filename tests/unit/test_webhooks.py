@@ -16,6 +16,7 @@ import anyio
 import httpx
 import pytest
 
+from clocks import SetClock
 from deconflict.adapters.webhooks import (
     OutgoingEvent,
     Webhook,
@@ -178,14 +179,6 @@ class FakeStore:
         self.hooks[party] = replace(h, failures=failures, next_attempt_at=next_attempt_at, last_error=error)
 
 
-class Clock:
-    def __init__(self, now: float = T0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
@@ -195,7 +188,7 @@ def client() -> httpx.AsyncClient:
     return httpx.AsyncClient(trust_env=False)  # no proxy from the environment between us and 127.0.0.1
 
 
-async def one_pass(store: FakeStore, clock: Clock, **kwargs: Any) -> int:
+async def one_pass(store: FakeStore, clock: SetClock, **kwargs: Any) -> int:
     async with client() as c:
         return await WebhookDeliverer(store, clock, c, **kwargs).deliver_due()
 
@@ -251,7 +244,7 @@ def test_backoff_doubles_from_one_second_and_is_capped() -> None:
 
 @pytest.mark.anyio
 async def test_events_are_posted_in_order_signed_with_canonical_body(receiver: Receiver) -> None:
-    store, clock = FakeStore(), Clock(T0 + 0.75)
+    store, clock = FakeStore(), SetClock(T0 + 0.75)
     store.register("ru-vks", receiver.url("/hook"))
     store.add("notice.filed", {"notice": "vks-1", "note": "Latamneh – é"})
     store.add("conflict.opened", {"b": [1, 2], "a": None})
@@ -301,7 +294,7 @@ def test_event_body_is_canonical_json() -> None:
 
 @pytest.mark.anyio
 async def test_invisible_events_advance_the_cursor_without_requests(receiver: Receiver) -> None:
-    store, clock = FakeStore(), Clock()
+    store, clock = FakeStore(), SetClock(T0)
     store.register("ru-vks", receiver.url("/ru"))
     for _ in range(4):
         store.add(to={"us-centcom"})
@@ -321,7 +314,7 @@ async def test_invisible_events_advance_the_cursor_without_requests(receiver: Re
 
 @pytest.mark.anyio
 async def test_a_batch_at_a_time_and_every_event_once(receiver: Receiver) -> None:
-    store, clock = FakeStore(), Clock()
+    store, clock = FakeStore(), SetClock(T0)
     store.register("p", receiver.url("/p"))
     for _ in range(5):
         store.add()
@@ -336,7 +329,7 @@ async def test_a_batch_at_a_time_and_every_event_once(receiver: Receiver) -> Non
 
 @pytest.mark.anyio
 async def test_500_twice_then_200_backs_off_1_then_2_seconds_then_delivers_everything(receiver: Receiver) -> None:
-    store, clock = FakeStore(), Clock()
+    store, clock = FakeStore(), SetClock(T0)
     store.register("p", receiver.url("/p"))
     for _ in range(3):
         store.add()
@@ -348,20 +341,20 @@ async def test_500_twice_then_200_backs_off_1_then_2_seconds_then_delivers_every
     assert hook.last_error is not None and "500" in hook.last_error
     assert receiver.ids("/p") == [1]  # stopped at the first failure: 2 is never sent before 1
 
-    clock.now = T0 + 0.999
+    clock.t = T0 + 0.999
     assert await one_pass(store, clock) == 0
     assert receiver.ids("/p") == [1]  # not due yet: no request at all
 
-    clock.now = T0 + 1
+    clock.t = T0 + 1
     assert await one_pass(store, clock) == 0
     hook = store.hooks["p"]
     assert (hook.cursor, hook.failures, hook.next_attempt_at) == (0, 2, T0 + 1 + 2)
 
-    clock.now = T0 + 2.5
+    clock.t = T0 + 2.5
     assert await one_pass(store, clock) == 0
     assert receiver.ids("/p") == [1, 1]
 
-    clock.now = T0 + 3
+    clock.t = T0 + 3
     assert await one_pass(store, clock) == 3
     assert receiver.ids("/p") == [1, 1, 1, 2, 3]
     hook = store.hooks["p"]
@@ -374,14 +367,14 @@ async def test_500_twice_then_200_backs_off_1_then_2_seconds_then_delivers_every
 
 @pytest.mark.anyio
 async def test_a_success_resets_the_failure_count(receiver: Receiver) -> None:
-    store, clock = FakeStore(), Clock()
+    store, clock = FakeStore(), SetClock(T0)
     store.register("p", receiver.url("/p"))
     for _ in range(3):
         store.add()
     receiver.script("/p", 503, 200, 503)
 
     assert await one_pass(store, clock) == 0
-    clock.now = T0 + 1
+    clock.t = T0 + 1
     assert await one_pass(store, clock) == 1  # 1 delivered, then 2 fails: a first failure again
     hook = store.hooks["p"]
     assert (hook.cursor, hook.failures, hook.next_attempt_at) == (1, 1, T0 + 1 + 1)
@@ -391,7 +384,7 @@ async def test_a_success_resets_the_failure_count(receiver: Receiver) -> None:
 @pytest.mark.anyio
 @pytest.mark.parametrize(("status", "ok"), [(200, True), (202, True), (204, True), (302, False), (404, False)])
 async def test_any_2xx_is_success_and_nothing_else(receiver: Receiver, status: int, ok: bool) -> None:
-    store, clock = FakeStore(), Clock()
+    store, clock = FakeStore(), SetClock(T0)
     store.register("p", receiver.url("/p"))
     store.add()
     receiver.script("/p", status)
@@ -404,7 +397,7 @@ async def test_any_2xx_is_success_and_nothing_else(receiver: Receiver, status: i
 
 @pytest.mark.anyio
 async def test_a_timeout_is_a_failure_naming_it(receiver: Receiver) -> None:
-    store, clock = FakeStore(), Clock()
+    store, clock = FakeStore(), SetClock(T0)
     store.register("p", receiver.url("/p"))
     store.add()
     receiver.script("/p", receiver.hang())
@@ -420,7 +413,7 @@ async def test_connection_refused_is_a_failure() -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]  # closed when the block ends: nothing listens there
-    store, clock = FakeStore(), Clock()
+    store, clock = FakeStore(), SetClock(T0)
     store.register("p", f"http://127.0.0.1:{port}/hook")
     store.add()
 
@@ -432,7 +425,7 @@ async def test_connection_refused_is_a_failure() -> None:
 
 @pytest.mark.anyio
 async def test_one_failing_webhook_does_not_stop_another_partys(receiver: Receiver) -> None:
-    store, clock = FakeStore(), Clock()
+    store, clock = FakeStore(), SetClock(T0)
     store.register("bad", receiver.url("/bad"))
     store.register("gone", "http://127.0.0.1:1/nothing-listens")
     store.register("unknown-scheme", "ftp://example.invalid/x")
@@ -449,7 +442,7 @@ async def test_one_failing_webhook_does_not_stop_another_partys(receiver: Receiv
 
 @pytest.mark.anyio
 async def test_an_unencodable_event_fails_only_its_own_webhook(receiver: Receiver) -> None:
-    store, clock = FakeStore(), Clock()
+    store, clock = FakeStore(), SetClock(T0)
     store.register("a", receiver.url("/a"))
     store.register("b", receiver.url("/b"))
     store.add(data={"x": float("nan")}, to={"a"})
@@ -467,7 +460,7 @@ async def test_an_unencodable_event_fails_only_its_own_webhook(receiver: Receive
 async def test_webhooks_are_served_concurrently(receiver: Receiver) -> None:
     # The slow receiver answers only once the other party's request has arrived. Delivered one
     # webhook after the other, the slow one would time out first; concurrently both succeed.
-    store, clock = FakeStore(), Clock()
+    store, clock = FakeStore(), SetClock(T0)
     store.register("slow", receiver.url("/slow"))
     store.register("fast", receiver.url("/fast"))
     receiver.script("/slow", ("wait", receiver.arrival("/fast")))
@@ -479,7 +472,7 @@ async def test_webhooks_are_served_concurrently(receiver: Receiver) -> None:
 
 @pytest.mark.anyio
 async def test_a_new_deliverer_resumes_after_the_last_delivered_event(receiver: Receiver) -> None:
-    store, clock = FakeStore(), Clock()
+    store, clock = FakeStore(), SetClock(T0)
     store.register("p", receiver.url("/p"))
     for _ in range(3):
         store.add()
@@ -489,7 +482,7 @@ async def test_a_new_deliverer_resumes_after_the_last_delivered_event(receiver: 
     assert store.hooks["p"].cursor == 1
     store.add()
 
-    clock.now = T0 + 10
+    clock.t = T0 + 10
     assert await one_pass(store, clock) == 3  # a fresh deliverer and client, the same store
     assert receiver.ids("/p") == [1, 2, 2, 3, 4]
     assert store.hooks["p"].cursor == 4
@@ -511,7 +504,7 @@ class FlakyStore(FakeStore):
 async def test_run_logs_errors_keeps_going_and_stops_when_asked(
     receiver: Receiver, caplog: pytest.LogCaptureFixture
 ) -> None:
-    store, clock = FlakyStore(), Clock()
+    store, clock = FlakyStore(), SetClock(T0)
     store.register("p", receiver.url("/p"))
     for _ in range(5):
         store.add()
@@ -537,4 +530,4 @@ async def test_run_accepts_an_asyncio_event() -> None:
     stop.set()
     async with client() as c:
         with anyio.fail_after(5):
-            await WebhookDeliverer(store, Clock(), c).run(stop)
+            await WebhookDeliverer(store, SetClock(T0), c).run(stop)
