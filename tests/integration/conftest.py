@@ -8,49 +8,22 @@ tests fail; set ``DECONFLICT_SKIP_POSTGRES=1`` to skip them instead.
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
+from pg_support import pg_schema
 
 from clocks import TickingClock
 from deconflict.adapters.sql import SqlStore
-
-PG_DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-
-
-def pg_base_url() -> str:
-    return os.environ.get("DECONFLICT_TEST_PG_URL", PG_DEFAULT_URL)
 
 
 @pytest.fixture
 def pg_url() -> Iterator[str]:
     """A URL whose connections see only a schema created for this test (dropped afterwards)."""
-    if os.environ.get("DECONFLICT_SKIP_POSTGRES") == "1":
-        pytest.skip("DECONFLICT_SKIP_POSTGRES=1")
-    base = sa.make_url(pg_base_url())
-    admin = sa.create_engine(base, poolclass=sa.NullPool)
-    schema = f"t_{uuid.uuid4().hex[:16]}"
-    try:
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
-    except sa.exc.OperationalError as e:
-        admin.dispose()
-        pytest.fail(
-            f"PostgreSQL at {base.render_as_string(hide_password=True)} is unreachable ({e.orig}); start it, "
-            "point DECONFLICT_TEST_PG_URL at one, or set DECONFLICT_SKIP_POSTGRES=1 to skip these tests",
-            pytrace=False,
-        )
-    try:
-        yield base.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
-        admin.dispose()
+    with pg_schema() as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

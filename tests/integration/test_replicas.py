@@ -6,21 +6,18 @@ the lead moves within seconds when the leader is killed, and a webhook is delive
 from __future__ import annotations
 
 import json
-import os
 import re
 import statistics
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
-import sqlalchemy as sa
+from pg_support import pg_schema
 from replica_support import (
     WAIT_S,
     Receiver,
@@ -39,7 +36,6 @@ from deconflict.domain.parties import Role
 
 pytestmark = pytest.mark.postgres
 
-PG_DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 CAST = [("us-af", Role.PARTY), ("ru-vks", Role.PARTY), ("root", Role.ADMIN)]
 
 
@@ -56,24 +52,6 @@ class Cluster:
         return [r for r in self.replicas if r.proc.poll() is None and r.leads()]
 
 
-@contextmanager
-def schema_url() -> Iterator[str]:
-    """A URL whose connections see only a schema made for the caller (dropped afterwards)."""
-    if os.environ.get("DECONFLICT_SKIP_POSTGRES") == "1":
-        pytest.skip("DECONFLICT_SKIP_POSTGRES=1")
-    base = sa.make_url(os.environ.get("DECONFLICT_TEST_PG_URL", PG_DEFAULT_URL))
-    admin = sa.create_engine(base, poolclass=sa.NullPool)
-    schema = f"t_{uuid.uuid4().hex[:16]}"
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
-    try:
-        yield base.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
-        admin.dispose()
-
-
 def start_cluster(url: str, workdir: Path, n: int = 3) -> Cluster:
     """``n`` replicas started at the same moment on an empty schema, as an operator starts them:
     one migrates while the others wait for it, and one key file is made for all."""
@@ -85,7 +63,7 @@ def start_cluster(url: str, workdir: Path, n: int = 3) -> Cluster:
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    with schema_url() as url:
+    with pg_schema() as url:
         c = start_cluster(url, tmp_path_factory.mktemp("replicas"))
         try:
             yield c
@@ -227,7 +205,7 @@ def test_the_tactical_cycle_runs_on_the_leader_only(cluster: Cluster) -> None:
 
 
 def test_the_lead_moves_within_seconds_when_the_leader_is_killed(tmp_path: Path) -> None:
-    with schema_url() as url:
+    with pg_schema() as url:
         cluster = start_cluster(url, tmp_path)
         try:
             took = [kill_the_leader(cluster) for _ in range(2)]  # then the next one: the last replica leads
