@@ -111,12 +111,7 @@ def run_http(
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(200):
-            try:
-                if httpx.get(f"{url}/readyz").status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.05)
+        wait_ready(url, server)
         ca = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {a}"}, timeout=30)
         cb = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {b}"}, timeout=30)
         for p in preload:
@@ -195,6 +190,22 @@ def run_inprocess(db: str, preload: list[dict[str, Any]], timed: list[dict[str, 
         lat.append(time.perf_counter() - t0)
     store.close()
     return {"p50_ms": pct(lat, 0.5) * 1e3, "p99_ms": pct(lat, 0.99) * 1e3}
+
+
+def wait_ready(url: str, proc: subprocess.Popen[Any], timeout_s: float = 60.0) -> None:
+    """Wait until the server at ``url`` answers ``/readyz`` with 200; exit if it died or never did."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"the server at {url} exited with status {proc.returncode} before it was ready")
+        try:
+            if httpx.get(f"{url}/readyz").status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.05)
+    proc.kill()
+    raise SystemExit(f"the server at {url} was not ready within {timeout_s:.0f} s")
 
 
 SCHEMAS: list[tuple[str, str]] = []

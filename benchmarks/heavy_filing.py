@@ -39,7 +39,7 @@ from rich.console import Console
 from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).parent))
-from api import drop_schemas, free_port, pct, pg_url  # the house helpers (benchmarks/api.py)
+from api import drop_schemas, free_port, pct, pg_url, wait_ready  # the house helpers (benchmarks/api.py)
 
 BIN = Path(sys.executable).parent
 CENTRE = (35.0, 38.0)
@@ -151,12 +151,7 @@ def run(db: str, workdir: Path, args: argparse.Namespace) -> dict[str, Any]:
         return httpx.Client(base_url=url, headers={"Authorization": f"Bearer {tokens[p]}"}, timeout=600)
 
     try:
-        for _ in range(400):
-            try:
-                if httpx.get(f"{url}/readyz").status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.05)
+        wait_ready(url, server)
         with client("green") as g:
             for i in range(args.neighbours):  # inside the star, one volume's week each
                 a = 2 * math.pi * i / args.neighbours

@@ -48,7 +48,7 @@ from rich.console import Console
 from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).parent))
-from api import drop_schemas, free_port, pct, pg_url  # the house helpers (benchmarks/api.py)
+from api import drop_schemas, free_port, pct, pg_url, wait_ready  # the house helpers (benchmarks/api.py)
 from deconflict.domain.conformance import move
 from deconflict.domain.tactical import EARTH_RADIUS_M, States, detect
 
@@ -176,13 +176,7 @@ def run(db: str, workdir: Path, n: int, region: str, args: argparse.Namespace) -
     url = f"http://127.0.0.1:{port}"
     stop = threading.Event()
     try:
-        for _ in range(600):
-            try:
-                if httpx.get(f"{url}/readyz").status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.05)
+        wait_ready(url, server)
         traffic = Traffic(n, region, args.seed, time.time())
         cycles: list[tuple[float, float, int]] = []  # (when seen, duration, cycles moved on)
         open_alerts = [0]

@@ -34,7 +34,7 @@ from typing import Any
 
 import httpx
 
-from api import BIN, body, free_port, pct
+from api import BIN, body, free_port, pct, wait_ready
 
 
 def serve(env: dict[str, str], config: Path) -> tuple[subprocess.Popen[bytes], str]:
@@ -46,15 +46,8 @@ def serve(env: dict[str, str], config: Path) -> tuple[subprocess.Popen[bytes], s
         stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/readyz").status_code == 200:
-                return proc, url
-        except httpx.HTTPError:
-            time.sleep(0.05)
-    proc.kill()
-    raise SystemExit("the server did not start")
+    wait_ready(url, proc)
+    return proc, url
 
 
 def file_for(url: str, token: str, seconds: float, tag: str, rng: random.Random) -> tuple[list[float], int]:
