@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import asynccontextmanager
 from functools import partial
@@ -13,24 +12,30 @@ from importlib.metadata import version
 from typing import Any
 
 import anyio
-import httpx
 from fastapi import Depends, FastAPI
-from fastapi.responses import JSONResponse
 
-from deconflict.adapters.broker_webhooks import BrokerWebhookStore
-from deconflict.adapters.webhooks import WebhookDeliverer
-from deconflict.api import audit, conflicts, console, docs_assets, errors, events, formats, messages, notices, reports
+from deconflict.api import (
+    audit,
+    conflicts,
+    console,
+    docs_assets,
+    errors,
+    events,
+    formats,
+    health,
+    messages,
+    notices,
+    reports,
+)
 from deconflict.api import tactical as tactical_api
 from deconflict.api.auth import JwtVerifier
-from deconflict.api.deps import BrokerDep, Caller
 from deconflict.api.limits import Limiter, limit_request
 from deconflict.api.openapi import install_openapi
 from deconflict.api.query_check import refuse_unknown_query
 from deconflict.api.replicas import Job, Replica
-from deconflict.api.schemas_out import Me, Policy, Status
 from deconflict.api.track_stream import router as track_stream_router
-from deconflict.config import Config, theater_policy
-from deconflict.domain.parse import format_time
+from deconflict.api.webhook_thread import deliver_webhooks
+from deconflict.config import Config
 from deconflict.services.broker import Broker
 from deconflict.services.hotline import Hotline
 from deconflict.services.tactical import TacticalService
@@ -124,39 +129,6 @@ class _TooLarge(Exception):
     pass
 
 
-def _deliver_webhooks(broker: Broker, config: Config, stop: threading.Event) -> None:
-    """Webhook deliveries until ``stop`` is set, on the leader's thread and event loop of their own,
-    so a slow receiver or database call never holds up the API. A commit (here or, heard by the
-    listener, on another replica) wakes the deliverer; ``webhook_interval_s`` is the fallback."""
-
-    async def main() -> None:
-        done = anyio.Event()
-        loop = asyncio.get_running_loop()
-        wake = asyncio.Event()
-
-        def nudge() -> None:  # called from worker threads after a commit
-            loop.call_soon_threadsafe(wake.set)
-
-        async def watch() -> None:
-            while not stop.is_set():
-                await anyio.sleep(0.1)
-            done.set()
-            wake.set()
-
-        broker.listeners.append(nudge)
-        try:
-            async with httpx.AsyncClient() as client:
-                deliverer = WebhookDeliverer(BrokerWebhookStore(broker, broker.store), broker.clock, client)
-                async with anyio.create_task_group() as tg:
-                    tg.start_soon(watch)
-                    await deliverer.run(done, config.server.webhook_interval_s, wake)
-                    tg.cancel_scope.cancel()
-        finally:
-            broker.listeners.remove(nudge)
-
-    anyio.run(main)
-
-
 def create_app(
     broker: Broker,
     config: Config | None = None,
@@ -181,7 +153,7 @@ def create_app(
         # What runs once per broker runs on the leader only, each on its own thread (api/replicas.py).
         jobs: list[tuple[str, Job]] = []
         if webhooks:
-            jobs.append(("deconflict-webhooks", partial(_deliver_webhooks, broker, config)))
+            jobs.append(("deconflict-webhooks", partial(deliver_webhooks, broker, config)))
         if tactical_cycles and config.tactical.run_cycles:
             jobs.append(("deconflict-tactical", tactical.run))
         if hotline_ticks and config.tactical.run_cycles:  # the process that runs the picture escalates
@@ -220,6 +192,7 @@ def create_app(
     app.state.tactical = tactical
     app.state.hotline = hotline
     app.state.replica = replica
+    app.state.config = config
     app.state.jwt = JwtVerifier(config.jwt) if config.jwt is not None else None
     app.state.events_poll_s = config.server.events_poll_s
     app.state.webhooks_to_private = config.server.webhooks_to_private
@@ -231,91 +204,6 @@ def create_app(
 
     console.install(app)  # the operator's console at /
 
-    @app.get(
-        "/healthz",
-        tags=["health"],
-        dependencies=[Depends(refuse_unknown_query)],
-        summary="The process is up",
-        description='No token needed. Always `{"status": "ok"}` while the process serves requests.',
-        response_model=None,
-        responses={200: {"model": Status}},
-    )
-    def healthz() -> dict[str, str]:
-        return {"status": "ok"}
-
-    @app.get(
-        "/readyz",
-        tags=["health"],
-        dependencies=[Depends(refuse_unknown_query)],
-        summary="The store answers",
-        description='No token needed. 200 `{"status": "ready"}` when the store answers a query, else 503 with '
-        "the kind of failure. Says nothing about the log or the traffic.",
-        responses={200: {"model": Status}, 503: {"model": Status, "description": "The store does not answer."}},
-    )
-    def readyz() -> JSONResponse:
-        # Says nothing about the log (not even its length): without a token, the tempo of
-        # activity is not anyone's to read.
-        try:
-            broker.last_seq()
-        except Exception as e:  # any store failure means not ready; say which kind
-            log.warning("not ready: %s", e)
-            return JSONResponse({"status": "unavailable", "reason": type(e).__name__}, status_code=503)
-        return JSONResponse({"status": "ready"})
-
-    @app.get(
-        "/leaderz",
-        tags=["health"],
-        dependencies=[Depends(refuse_unknown_query)],
-        summary="This replica leads",
-        description='No token needed. 200 `{"status": "leader"}` on the replica that runs the tactical cycle, the '
-        'hotline\'s escalation and webhook deliveries; 503 `{"status": "follower"}` on the others (a load balancer '
-        "sends `POST /v1/tracks` to the leader by it). A broker on SQLite is one process and always leads. See "
-        "docs/deploy.md.",
-        responses={200: {"model": Status}, 503: {"model": Status, "description": "Another replica leads."}},
-    )
-    def leaderz() -> JSONResponse:
-        if replica.leading:
-            return JSONResponse({"status": "leader"})
-        return JSONResponse({"status": "follower"}, status_code=503)
-
-    @app.get(
-        "/v1/me",
-        tags=["health"],
-        dependencies=[Depends(refuse_unknown_query)],
-        summary="Who you are to the broker",
-        description="The party your token names, its role (`party`, `authority`, `observer`, `admin`) and coalition.",
-        response_model=None,
-        responses={200: {"model": Me}},
-    )
-    def me(caller: Caller, broker: BrokerDep) -> dict[str, Any]:
-        return {"party": caller.name, "role": caller.role.value, "coalition": caller.coalition}
-
-    @app.get(
-        "/v1/policy",
-        tags=["health"],
-        dependencies=[Depends(refuse_unknown_query)],
-        summary="The theater's agreed definitions",
-        description="Separation minima, minimum notice, the tactical minima and the protected sites' overhead "
-        "distance, the hotline's acknowledgement deadlines and escalation interval, and the disclosure default: "
-        "the thresholds that turn an event into a violation. `recorded` names the log event that recorded them "
-        "(`policy.recorded`, visible to every party in its export): any change is itself a logged event.",
-        response_model=None,
-        responses={200: {"model": Policy}},
-    )
-    def policy(caller: Caller, broker: BrokerDep) -> dict[str, Any]:
-        doc = theater_policy(config)
-        ev = broker.policy_record()
-        recorded = None
-        if ev is not None:
-            recorded = {
-                "seq": ev.seq,
-                "hash": ev.hash,
-                "time": format_time(ev.time),
-                "policy_sha256": ev.payload.get("policy_sha256"),
-                "current": ev.payload.get("policy") == doc,
-            }
-        return {**doc, "recorded": recorded}
-
     routers = (
         notices.router(site=False),
         notices.router(site=True),
@@ -326,6 +214,7 @@ def create_app(
         reports.router,
         formats.router,  # airspace formats in and out (ACO, OpenAir, NOTAM, GeoJSON, KML)
     )
+    app.include_router(health.router, dependencies=[Depends(refuse_unknown_query)])
     for r in (*routers, tactical_api.router, track_stream_router):
         app.include_router(r, prefix="/v1", dependencies=[Depends(limit_request), Depends(refuse_unknown_query)])
     # where Prometheus looks by default; the same handler (and admin token) as /v1/metrics
