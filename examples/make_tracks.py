@@ -11,7 +11,7 @@ vs_mps,callsign``, every aircraft every 10 s from 07:29 to 07:31 UTC) and ``stat
 the broker's own code: positions from its WGS84 geodesy (``deconflict.domain.geodesy``), read
 back with its CSV readers, checked with its tactical engine, and the aircraft addresses chosen so
 that ``replay --parties-by-hash ru-vks,coalition`` gives each aircraft to its own party
-(``deconflict.feeding.replay.party_of``). The output is the same on every run; a test checks
+(``deconflict.clients.replay.party_of``). The output is the same on every run; a test checks
 that the committed files are what this script makes.
 
 The traffic is invented and simple (straight, level lines), placed on the theater's public
@@ -38,10 +38,10 @@ from pathlib import Path
 import numpy as np
 
 from deconflict.adapters.feeds.csv_states import read_recording_csv, read_snapshot
+from deconflict.clients.replay import party_of
 from deconflict.domain import tactical
 from deconflict.domain.geodesy import destination
 from deconflict.domain.parse import format_time, parse_time
-from deconflict.feeding.replay import party_of
 
 PARTIES = ("ru-vks", "coalition")
 """In the order ``replay --parties-by-hash ru-vks,coalition`` names them."""

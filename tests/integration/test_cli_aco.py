@@ -10,7 +10,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from deconflict.cli import app
-from deconflict.cli_common import open_existing
+from deconflict.cli.common import open_existing
 from deconflict.config import load_config
 from deconflict.domain.volumes import Notice
 

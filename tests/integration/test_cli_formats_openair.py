@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from deconflict.cli import app
-from deconflict.cli_common import open_existing
+from deconflict.cli.common import open_existing
 from deconflict.config import load_config
 from deconflict.domain.parse import notice_to_json
 from deconflict.formats.openair import read_openair

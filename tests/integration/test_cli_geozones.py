@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from deconflict.cli import app
-from deconflict.cli_common import open_existing
+from deconflict.cli.common import open_existing
 from deconflict.config import load_config
 
 runner = CliRunner()

@@ -35,7 +35,7 @@ def test_demo_files_the_theater_and_reports_its_conflicts(tmp_path: Path) -> Non
 def test_a_store_with_bare_ids_from_an_earlier_version_gets_no_second_copy(tmp_path: Path) -> None:
     """Before ids were kept as party:id, demo and file stored the bare id: filing the same notice
     again must not make a second one under the new form (and a second conflict and thread)."""
-    from deconflict.cli_common import open_broker
+    from deconflict.cli.common import open_broker
     from deconflict.config import load_config
     from deconflict.demo.theater import theater_filings
 

@@ -27,9 +27,9 @@ from typer.testing import CliRunner, Result
 
 from deconflict import cli
 from deconflict.adapters.feeds import FOOT_PER_MIN_MPS, KNOT_MPS
-from deconflict.cli_client_feed import FeedRuntime
+from deconflict.cli.client_feed import FeedRuntime
+from deconflict.clients.sender import RETRY_DELAYS_S
 from deconflict.domain.units import FOOT_M
-from deconflict.feeding.sender import RETRY_DELAYS_S
 
 runner = CliRunner()
 
@@ -333,7 +333,7 @@ def test_ctrl_c_stops_the_feed_and_prints_the_summary(broker: Broker, sbs: Calla
 
     broker.respond = answer_after_the_signal
     env = {k: v for k, v in os.environ.items() if k != "DECONFLICT_TOKEN"}
-    code = "import typer; from deconflict.cli_client_feed import feed; typer.run(feed)"
+    code = "import typer; from deconflict.cli.client_feed import feed; typer.run(feed)"
     args = [server.address, "--party", "ru", "--token", "dcf_ru", "--url", broker.url, "--batch-s", "0.1", "--json"]
     proc = subprocess.Popen(
         [sys.executable, "-c", code, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env

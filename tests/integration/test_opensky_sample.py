@@ -24,10 +24,10 @@ from typer.testing import CliRunner
 from deconflict.adapters.feeds import FeedStats
 from deconflict.adapters.feeds.opensky import QUICKSTART, read_opensky, traffic_sample
 from deconflict.cli import app
+from deconflict.clients.replay import party_of, replay_states
+from deconflict.clients.sender import Sender
 from deconflict.domain.tracks import MAX_GS_MPS, MAX_VS_MPS, TrackState
 from deconflict.domain.volumes import AltitudeReference
-from deconflict.feeding.replay import party_of, replay_states
-from deconflict.feeding.sender import Sender
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,7 @@
 separation alerts it raises compared with BlueSky's detection on the same picture.
 
 The OpenSky recordings come from the ``traffic`` 2.13 wheel, fetched at test time (never committed).
-The replay is :func:`deconflict.feeding.replay.replay_states`, the code behind ``deconflict replay``,
+The replay is :func:`deconflict.clients.replay.replay_states`, the code behind ``deconflict replay``,
 with the aircraft split between two parties by a hash of their ids, over real HTTP; the test's
 clock stands in for the wall clock, and one detection cycle runs after each batch, as the server's
 own thread would run them.
@@ -33,12 +33,12 @@ from api_support import Api, broker_config, start_api
 from test_bluesky_agreement import BlueSky, bluesky, level_at_minimum, pair, run
 
 from deconflict.adapters.feeds.opensky import QUICKSTART, SWITZERLAND, read_opensky, traffic_sample
+from deconflict.clients.recording import window
+from deconflict.clients.replay import replay_states
+from deconflict.clients.sender import Sender
 from deconflict.domain.conformance import move
 from deconflict.domain.parse import parse_time
 from deconflict.domain.tactical import States, TacticalPolicy
-from deconflict.feeding.recording import window
-from deconflict.feeding.replay import replay_states
-from deconflict.feeding.sender import Sender
 
 __all__ = ["bluesky"]  # the fixture, imported for pytest
 pytestmark = pytest.mark.filterwarnings("ignore:the matrix subclass:PendingDeprecationWarning")

@@ -16,12 +16,12 @@ from typer.testing import CliRunner, Result
 
 from clocks import SleepClock
 from deconflict.cli import app
-from deconflict.cli_client_feed import ReplayRuntime
+from deconflict.cli.client_feed import ReplayRuntime
+from deconflict.clients import sender as feeding_sender
+from deconflict.clients.replay import ReplaySummary, party_of, replay_states
+from deconflict.clients.sender import RETRY_DELAYS_S, ReplayError, Sender
 from deconflict.domain.tracks import TrackState
 from deconflict.domain.volumes import AltitudeReference
-from deconflict.feeding import sender as feeding_sender
-from deconflict.feeding.replay import ReplaySummary, party_of, replay_states
-from deconflict.feeding.sender import RETRY_DELAYS_S, ReplayError, Sender
 
 runner = CliRunner()
 TOL_S = 1e-5

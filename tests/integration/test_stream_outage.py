@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from api_support import Api, circle_notice, free_port, start_api
 from tcp_proxy import TcpProxy
 
-from deconflict.client import BrokerClient, Event
+from deconflict.clients.party import BrokerClient, Event
 
 WAIT_S = 90.0
 

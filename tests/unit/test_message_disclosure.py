@@ -124,7 +124,7 @@ def test_an_acknowledgement_and_an_overdue_name_the_recipient_only_where_the_vie
 
 
 def test_the_client_prints_a_relayed_sender_as_relayed_not_as_none() -> None:
-    from deconflict.client_render import message_lines
+    from deconflict.cli.client_render import message_lines
 
     view = D.message_view(who("aa-hidden"), message("mm-viewer", "aa-hidden"))
     assert view is not None

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from deconflict.runtime import SWITCH_INTERVAL_S, tune_for_serving
+from deconflict.cli.runtime import SWITCH_INTERVAL_S, tune_for_serving
 
 
 @pytest.fixture

@@ -15,9 +15,9 @@ status 2 (``cli.main``). The tree::
     ├── services.probes.ProbeBudgetSpent    429 probe-budget (Retry-After)
     ├── api.limits.RateLimited              429 rate-limited (Retry-After)
     ├── services.tactical.TrackLimitExceeded  429 track-limit (Retry-After for a rate)
-    ├── feeding.sender.ReplayError          a replay or feed that cannot go on (client side)
-    │   └── feeding.sender.BrokerUnavailable    the broker unreachable through every retry
-    ├── client.ClientError                  a party's client: the broker refused or did not answer
+    ├── clients.sender.ReplayError          a replay or feed that cannot go on (client side)
+    │   └── clients.sender.BrokerUnavailable    the broker unreachable through every retry
+    ├── clients.party.ClientError           a party's client: the broker refused or did not answer
     └── formats.aco_export.AcoExportError (ValueError)  a notice an ACO cannot express
 
 """

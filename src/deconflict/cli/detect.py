@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
-from deconflict.cli_common import err, readable_file, reading, writable_file
+from deconflict.cli.common import err, readable_file, reading, writable_file
 from deconflict.domain import tactical
 from deconflict.domain.errors import ValidationError
 

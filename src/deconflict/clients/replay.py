@@ -1,8 +1,8 @@
 """A recording played into a running broker over HTTP (:func:`replay_states`), behind
 ``deconflict replay``: paced by a speed, re-stamped to the wall clock, split between parties by a
 stable hash of each aircraft's id, and sent in batches through
-:class:`~deconflict.feeding.sender.Poster`. Clocks and sleeps are passed in, so tests drive the
-loop without waiting; the command (:mod:`deconflict.cli_client_feed`) only parses, calls and prints.
+:class:`~deconflict.clients.sender.Poster`. Clocks and sleeps are passed in, so tests drive the
+loop without waiting; the command (:mod:`deconflict.cli.client_feed`) only parses, calls and prints.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from typing import Any
 import httpx
 
 from deconflict.adapters.feeds import state_to_wire
+from deconflict.clients.sender import DEFAULT_URL, PartyTally, Poster, Sender, confirm_senders
 from deconflict.domain.tracks import TrackState
-from deconflict.feeding.sender import DEFAULT_URL, PartyTally, Poster, Sender, confirm_senders
 
 
 @dataclass

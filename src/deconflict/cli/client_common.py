@@ -28,8 +28,8 @@ from typing import Annotated, Any
 
 import typer
 
-from deconflict.cli_common import err
-from deconflict.client import BrokerClient, ClientError
+from deconflict.cli.common import err
+from deconflict.clients.party import BrokerClient, ClientError
 
 
 class ConfigError(ValueError):
@@ -110,7 +110,7 @@ def resolve(
     raise ConfigError(f"no token: give --token, set DECONFLICT_TOKEN, or put token or token_file in {where}")
 
 
-CLIENT_META = "deconflict.client"
+CLIENT_META = "deconflict.clients.party"
 """Set in ``ctx.meta`` (shared by every context of one command line) by ``deconflict client``."""
 
 
@@ -122,7 +122,7 @@ def under_client(ctx: typer.Context) -> bool:
 
 def target(ctx: typer.Context, need_token: bool = True) -> Target:
     """The URL and token for this command (resolved once; a bad configuration exits 2)."""
-    found: Target | None = ctx.meta.get("deconflict.client.target")
+    found: Target | None = ctx.meta.get("deconflict.clients.party.target")
     if found is None:
         try:
             url, token, profile, config = ctx.obj
@@ -131,7 +131,7 @@ def target(ctx: typer.Context, need_token: bool = True) -> Target:
             raise err(str(e)) from None
         if found.warning:
             typer.echo(f"warning: {found.warning}", err=True)
-        ctx.meta["deconflict.client.target"] = found
+        ctx.meta["deconflict.clients.party.target"] = found
     return found
 
 

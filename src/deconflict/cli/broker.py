@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from deconflict.cli_common import (
+from deconflict.cli.common import (
     ConfigOption,
     DbOption,
     config_or_exit,
@@ -26,10 +26,10 @@ from deconflict.cli_common import (
     writable_file,
     write_text,
 )
+from deconflict.cli.render import print_parties, print_report, print_rules
 from deconflict.domain.disclosure import Level
 from deconflict.domain.errors import NotFoundError, ValidationError
 from deconflict.domain.parties import Role
-from deconflict.render import print_parties, print_report, print_rules
 
 party_app = typer.Typer(help="Register parties and issue their credentials (run on the broker's host).")
 token_app = typer.Typer(help="Manage bearer tokens.")
@@ -57,8 +57,8 @@ def serve(
 
     from deconflict import __version__
     from deconflict.api import create_app
+    from deconflict.cli.runtime import tune_for_serving
     from deconflict.config import theater_policy
-    from deconflict.runtime import tune_for_serving
 
     cfg = config_or_exit(config, db)
     h = host or cfg.server.host

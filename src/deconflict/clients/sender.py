@@ -1,10 +1,10 @@
 """What goes to the broker, and what it answers: the :class:`Sender` (a party and its token), the
 :class:`Poster` that sends states to ``POST /v1/tracks`` (retrying transient failures, halving
 batches the broker finds too large) and the :class:`PartyTally` that counts what the broker
-accepted and refused, by reason. Used by :mod:`~deconflict.feeding.replay` and
-:mod:`~deconflict.feeding.live`.
+accepted and refused, by reason. Used by :mod:`~deconflict.clients.replay` and
+:mod:`~deconflict.clients.live`.
 
-It keeps its own ``httpx.Client`` rather than :class:`deconflict.client.BrokerClient`: it needs the
+It keeps its own ``httpx.Client`` rather than :class:`deconflict.clients.party.BrokerClient`: it needs the
 raw answers (a 413 halves the batch, a 422 is counted and the replay goes on, a 5xx or a transport
 failure is retried), several parties' tokens over one connection pool, and every attempt counted.
 """

@@ -8,7 +8,7 @@ URL and the token as their own options (``--url``, ``--token`` or ``DECONFLICT_T
 --url URL --token TOKEN replay …``, ``DECONFLICT_URL``/``DECONFLICT_TOKEN``, or a profile), while
 the command's own ``--token`` still gives several parties' tokens (``P1=TOKEN1,P2=TOKEN2``).
 
-The commands parse, call and print; the work is in :mod:`deconflict.feeding`, whose loops
+The commands parse, call and print; the work is in :mod:`deconflict.clients`, whose loops
 take their sender (an ``httpx.Client``), clock and sleep as arguments. The commands find the same
 seams in a :class:`ReplayRuntime` or :class:`FeedRuntime` given as the Click context object
 (``obj=``), so tests drive them without waiting, and use the real ones otherwise.
@@ -30,15 +30,13 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from deconflict.cli_client_common import target, under_client
-from deconflict.cli_common import err, readable_file, reading
-from deconflict.cli_detect import positive
-from deconflict.domain.tracks import TrackState
-from deconflict.domain.volumes import AltitudeReference
-from deconflict.feeding.live import FeedSummary, SbsSource, forward_live
-from deconflict.feeding.recording import FeedFormat, load_recording, window
-from deconflict.feeding.replay import ReplaySummary, replay_states
-from deconflict.feeding.sender import (
+from deconflict.cli.client_common import target, under_client
+from deconflict.cli.common import err, readable_file, reading
+from deconflict.cli.detect import positive
+from deconflict.clients.live import FeedSummary, SbsSource, forward_live
+from deconflict.clients.recording import FeedFormat, load_recording, window
+from deconflict.clients.replay import ReplaySummary, replay_states
+from deconflict.clients.sender import (
     DEFAULT_URL,
     PartyTally,
     ReplayError,
@@ -46,6 +44,8 @@ from deconflict.feeding.sender import (
     confirm_senders,
     parse_senders,
 )
+from deconflict.domain.tracks import TrackState
+from deconflict.domain.volumes import AltitudeReference
 
 __all__ = ["FeedRuntime", "ReplayRuntime", "feed", "replay"]
 

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from deconflict.cli_common import (
+from deconflict.cli.common import (
     ConfigOption,
     DbOption,
     JsonOption,
@@ -90,7 +90,7 @@ def _report(file: Path, problems: list[Problem], keep_good: bool, good: int) -> 
 
 
 def _file_all(imported: list[Imported], file: Path, db: str | None, config: Path | None, as_json: bool) -> None:
-    from deconflict.cli import _filing_summary  # the same summary as `deconflict file`
+    from deconflict.cli.main import _filing_summary  # the same summary as `deconflict file`
 
     cfg = config_or_exit(config, db)
     broker = open_broker(cfg)

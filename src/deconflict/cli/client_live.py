@@ -1,5 +1,5 @@
 """``deconflict client`` commands for the hotline, the live stream, the audit log and the report
-(registered on :data:`deconflict.cli_client.client_app`)."""
+(registered on :data:`deconflict.cli.client.client_app`)."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from deconflict.cli_client_common import IdsOption, calling, out, say, show_list
-from deconflict.cli_common import JsonOption, err, say_verification
-from deconflict.client_render import event_line, message_lines, report_table
+from deconflict.cli.client_common import IdsOption, calling, out, say, show_list
+from deconflict.cli.client_render import event_line, message_lines, report_table
+from deconflict.cli.common import JsonOption, err, say_verification
 from deconflict.domain.hotline import AckState, Priority
 
 

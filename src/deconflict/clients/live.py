@@ -1,6 +1,6 @@
 """A live BaseStation feed forwarded to a broker as it comes (:func:`forward_live`), behind
 ``deconflict feed``: a reader thread takes states off the :class:`LiveSource`, the main loop sends
-them every batch period through :class:`~deconflict.feeding.sender.Poster`, and Ctrl-C ends the
+them every batch period through :class:`~deconflict.clients.sender.Poster`, and Ctrl-C ends the
 feed after the request under way.
 """
 
@@ -21,8 +21,8 @@ import httpx
 
 from deconflict.adapters.feeds import FeedStats, state_to_wire
 from deconflict.adapters.feeds.sbs import SbsDecoder, sbs_socket_states
+from deconflict.clients.sender import DEFAULT_URL, BrokerUnavailable, PartyTally, Poster, ReplayError, Sender
 from deconflict.domain.tracks import TrackState
-from deconflict.feeding.sender import DEFAULT_URL, BrokerUnavailable, PartyTally, Poster, ReplayError, Sender
 
 
 class LiveSource(Protocol):

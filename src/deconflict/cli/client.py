@@ -17,16 +17,16 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from deconflict import cli_client_feed as feeding
-from deconflict import cli_client_live as live
-from deconflict.cli_client_common import CLIENT_META, IdsOption, calling, out, say, show_list, target
-from deconflict.cli_common import JsonOption, err, read_json
-from deconflict.client_render import (
+from deconflict.cli import client_feed as feeding
+from deconflict.cli import client_live as live
+from deconflict.cli.client_common import CLIENT_META, IdsOption, calling, out, say, show_list, target
+from deconflict.cli.client_render import (
     conflict_lines,
     filing_line,
     notice_lines,
     notices_table,
 )
+from deconflict.cli.common import JsonOption, err, read_json
 
 client_app = typer.Typer(
     help="Work against a remote broker as a party: file notices, read conflicts, the hotline, live events, "

@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from deconflict.cli_common import (
+from deconflict.cli.common import (
     ConfigOption,
     DbOption,
     JsonOption,
@@ -26,7 +26,8 @@ from deconflict.cli_common import (
     read_text,
     write_text,
 )
-from deconflict.cli_formats import export_app, import_app, live_notices  # the one `import` and `export` groups
+from deconflict.cli.formats import export_app, import_app, live_notices  # the one `import` and `export` groups
+from deconflict.cli.render import row_json
 from deconflict.domain.errors import ValidationError
 from deconflict.domain.resolution import resolution_hints
 from deconflict.domain.volumes import Notice
@@ -34,7 +35,6 @@ from deconflict.formats.aco import read_aco
 from deconflict.formats.aco_acmreq import write_acmreq
 from deconflict.formats.aco_export import AcoExportError, write_aco
 from deconflict.formats.aco_levels import LevelRules
-from deconflict.render import row_json
 from deconflict.services.broker import in_party_namespace
 from deconflict.services.filing import FilingResult
 
@@ -65,7 +65,7 @@ def import_aco(
     Exit status: 0 no conflicts, 1 conflicts, 2 a problem (each on stderr as line, set, field and
     reason; nothing is filed unless --keep-good).
     """
-    from deconflict.cli import _filing_summary, _record_row, _sites
+    from deconflict.cli.main import _filing_summary, _record_row, _sites
 
     cfg = config_or_exit(config, db)
     text = read_text(file)

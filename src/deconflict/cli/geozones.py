@@ -10,8 +10,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from deconflict.cli_common import ConfigOption, DbOption, JsonOption, config_or_exit, err, open_broker, read_text
-from deconflict.cli_formats import (
+from deconflict.cli.common import ConfigOption, DbOption, JsonOption, config_or_exit, err, open_broker, read_text
+from deconflict.cli.formats import (
     EndOption,
     KeepGoodOption,
     OutOption,
@@ -43,7 +43,7 @@ def import_geozones(
     against our JSON schema of the format. Permanent zones are active from --start to --end;
     recurring schedules are refused. Exit status: 0 filed without conflicts, 1 with conflicts, 2
     bad input (each problem on stderr by its JSON path; nothing filed without --keep-good)."""
-    from deconflict.cli import _filing_summary
+    from deconflict.cli.main import _filing_summary
 
     window = _window(start, end)
     cfg = config_or_exit(config, db)

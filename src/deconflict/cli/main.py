@@ -12,8 +12,14 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from deconflict import cli_aco, cli_broker, cli_client, cli_client_feed, cli_detect, cli_formats, cli_geozones  # noqa: F401 (cli_aco, cli_geozones: their commands join the import and export groups)
-from deconflict.cli_common import (
+from deconflict.cli import aco as cli_aco  # noqa: F401 (its commands join the import and export groups)
+from deconflict.cli import broker as cli_broker
+from deconflict.cli import client as cli_client
+from deconflict.cli import client_feed as cli_client_feed
+from deconflict.cli import detect as cli_detect
+from deconflict.cli import formats as cli_formats
+from deconflict.cli import geozones as cli_geozones  # noqa: F401 (as aco)
+from deconflict.cli.common import (
     ConfigOption,
     DbOption,
     JsonOption,
@@ -24,13 +30,13 @@ from deconflict.cli_common import (
     read_json,
     upgrade_store,
 )
+from deconflict.cli.render import Row, Side, print_conflicts, print_notices, row_json
 from deconflict.config import Config
 from deconflict.domain.errors import DeconflictError, ValidationError
 from deconflict.domain.index import VolumeIndex
 from deconflict.domain.parse import parse_notices
 from deconflict.domain.policy import SeparationPolicy
 from deconflict.domain.volumes import Notice
-from deconflict.render import Row, Side, print_conflicts, print_notices, row_json
 from deconflict.services.broker import Broker, in_party_namespace
 from deconflict.services.filing import FilingResult
 from deconflict.services.ports import ConflictRecord
@@ -245,8 +251,8 @@ def demo(
 def _live_demo(
     config: Path | None, speed: float | None, start: str | None, theater: Path | None, host: str, port: int
 ) -> None:
-    from deconflict.cli_broker import _listen
-    from deconflict.cli_demo import run_live
+    from deconflict.cli.broker import _listen
+    from deconflict.cli.demo import run_live
     from deconflict.demo.live import live_theater
     from deconflict.demo.theater import load_theater_doc
 
