@@ -81,8 +81,8 @@ def import_aco(
         typer.echo(f"{file}: {len(got.notices)} of {got.measures} measure(s) read; nothing filed (--check)")
         raise typer.Exit(0)
     broker = open_broker(cfg)
-    with broker.store.begin(write=False) as repo:
-        taken = [n.id for n in got.notices if repo.get(str(in_party_namespace(n).id)) is not None]
+    stored = broker.operator.stored_ids()
+    taken = [n.id for n in got.notices if in_party_namespace(n).id in stored]
     if taken:
         raise err(f"{file}: already filed: {', '.join(map(str, taken))}; nothing filed (update them instead)")
     console = Console()
@@ -154,15 +154,14 @@ def export_acmreq(
     """
     cfg = config_or_exit(config, db)
     broker = open_existing(cfg)
-    with broker.store.begin(write=False) as repo:
-        c = repo.get_conflict(conflict)
-        if c is None:
-            raise err(f"conflict {conflict!r}: no such conflict")
-        if party not in (c.party_a, c.party_b):
-            raise err(f"--party {party}: not a side of conflict {conflict}")
-        mine, theirs = (c.notice_a, c.notice_b) if party == c.party_a else (c.notice_b, c.notice_a)
-        i, j = (c.volume_a, c.volume_b) if party == c.party_a else (c.volume_b, c.volume_a)
-        notice, other = repo.get(mine), repo.get(theirs)
+    pair = broker.operator.conflict_pair(conflict)
+    if pair is None:
+        raise err(f"conflict {conflict!r}: no such conflict")
+    c = pair.conflict
+    if party not in (c.party_a, c.party_b):
+        raise err(f"--party {party}: not a side of conflict {conflict}")
+    notice, other = (pair.notice_a, pair.notice_b) if party == c.party_a else (pair.notice_b, pair.notice_a)
+    i, j = (c.volume_a, c.volume_b) if party == c.party_a else (c.volume_b, c.volume_a)
     if notice is None or other is None:
         raise err(f"conflict {conflict}: a notice of it is no longer stored")
     if notice.protected:

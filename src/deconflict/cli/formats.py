@@ -194,8 +194,7 @@ def _apply_notams(
 ) -> None:
     """NOTAMN, NOTAMR and NOTAMC in file order, as the party, in one transaction."""
     broker = open_broker(cfg)
-    with broker.store.begin(write=False) as repo:
-        caller = repo.get_party(party)
+    caller = broker.operator.registered(party)
     if caller is None or caller.revoked:
         raise err(f"--party {party}: NOTAMR and NOTAMC change notices as their party, which must be registered")
     lines = [r.lines[0] if isinstance(r, Imported) else r.line for r in records]
@@ -235,8 +234,7 @@ def live_notices(db: str | None, config: Path | None, party: str | None, notice:
     """The live notices of ``party`` (or all), or the one named ``notice``; exit 2 when it is not live."""
     cfg = config_or_exit(config, db)
     broker = open_existing(cfg)
-    with broker.store.begin(write=False) as repo:
-        found = [n for n in repo.list_notices(party=party) if n.state.is_live]
+    found = broker.operator.notices(party, live=True)
     if notice is not None:
         found = [n for n in found if n.id == notice]
         if not found:
@@ -311,8 +309,7 @@ def _visible(db: str | None, config: Path | None, as_party: str | None, all_: bo
     broker = open_existing(cfg)
     caller = Party(ADMIN_ACTOR, Role.ADMIN)
     if as_party is not None:
-        with broker.store.begin(write=False) as repo:
-            found = repo.get_party(as_party)
+        found = broker.operator.registered(as_party)
         if found is None or found.revoked:
             raise err(f"--as {as_party}: no such party" + (" (revoked)" if found is not None else ""))
         caller = found

@@ -39,7 +39,7 @@ from deconflict.domain.policy import SeparationPolicy
 from deconflict.domain.volumes import Notice
 from deconflict.services.broker import Broker, in_party_namespace
 from deconflict.services.filing import FilingResult
-from deconflict.services.ports import ConflictRecord
+from deconflict.services.ports import ConflictRecord, ConflictState
 
 app = typer.Typer(
     help="deconflict: a neutral airspace de-confliction broker. Notices are information, never permission.",
@@ -143,8 +143,7 @@ def _record_row(c: ConflictRecord, sites: frozenset[str] = frozenset()) -> Row:
 
 
 def _sites(broker: Broker) -> frozenset[str]:
-    with broker.store.begin(write=False) as repo:
-        return frozenset(str(n.id) for n in repo.list_notices() if n.protected)
+    return broker.operator.site_ids()
 
 
 def _filing_summary(r: FilingResult) -> str:
@@ -215,8 +214,7 @@ def demo(
     clock_now = [0.0]
     broker = open_broker(cfg, clock=lambda: clock_now[0])
     results = []
-    with broker.store.begin(write=False) as repo:
-        already = {n.id for n in repo.list_notices()}
+    already = broker.operator.stored_ids()
     with console.status("filing the demo theater…"):
         for f in theater_filings(cfg.limits):
             # a store from before ids were kept as party:id holds the bare ones
@@ -224,9 +222,8 @@ def demo(
                 clock_now[0] = f.filed_at
                 results.append(broker.file_as_operator(f.notice)[0])
         acknowledge_theater(broker, clock_now)  # the parties answer some threads on time, some late
-    with broker.store.begin(write=False) as repo:
-        notices = repo.list_notices()
-        records = [c for c in repo.list_conflicts() if c.state.value == "open"]
+    notices = broker.operator.notices()
+    records = broker.operator.conflicts(ConflictState.OPEN)
     sites = frozenset(str(n.id) for n in notices if n.protected)
     if as_json:
         typer.echo(
@@ -326,8 +323,7 @@ def notices(
     """List the notices in the store."""
     cfg = config_or_exit(config, db)
     broker = open_existing(cfg)
-    with broker.store.begin(write=False) as repo:
-        rows = repo.list_notices(party=party)
+    rows = broker.operator.notices(party)
     print_notices(Console(), rows)
 
 
@@ -341,8 +337,7 @@ def conflicts(
     """List the conflicts in the store (open ones unless --all)."""
     cfg = config_or_exit(config, db)
     broker = open_existing(cfg)
-    with broker.store.begin(write=False) as repo:
-        recs = [c for c in repo.list_conflicts() if all_ or c.state.value == "open"]
+    recs = broker.operator.conflicts(None if all_ else ConflictState.OPEN)
     sites = _sites(broker)
     rows = [_record_row(c, sites) for c in recs]
     if as_json:

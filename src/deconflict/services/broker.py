@@ -10,7 +10,8 @@ in force):
 - :mod:`~deconflict.services.conflicts`: conflicts and their acknowledgements;
 - :mod:`~deconflict.services.threads`: the broker's own hotline threads;
 - :mod:`~deconflict.services.alerts_view`: tactical alerts kept and listed;
-- :mod:`~deconflict.services.events`: the live stream, webhooks, the export, the broker's records.
+- :mod:`~deconflict.services.events`: the live stream, webhooks, the export, the broker's records;
+- :mod:`~deconflict.services.operator_reads`: the store as the operator on the broker's host reads it.
 
 :class:`Broker` only composes them and offers their methods under the names callers use. What a
 caller sees of anything is cut down by :mod:`deconflict.domain.disclosure`; errors about things a
@@ -35,6 +36,7 @@ from deconflict.services.events import OWN_RECORD_EVENTS, START_EVENT, Events, e
 from deconflict.services.filing import NoticeService, Settings
 from deconflict.services.notice_views import NoticeFilter, NoticeViews
 from deconflict.services.notices import HINTS_WITHHELD, SITE_STAYS, Notices, in_party_namespace
+from deconflict.services.operator_reads import OperatorReads
 from deconflict.services.parties import TOKEN_PREFIX, Parties, new_token, token_hash
 from deconflict.services.ports import BrokerRepository, BrokerUnitOfWork, Clock
 from deconflict.services.threads import BrokerThreads
@@ -89,6 +91,8 @@ class Broker:
         self.conflicts = conflicts = Conflicts(core, threads)
         self.alerts = alerts = Alerts(core, threads)
         self.events = events = Events(core)
+        self.operator = OperatorReads(core)
+        """What the command line's read commands show the operator (no disclosure: the host's view)."""
 
         self.notices: NoticeService = filings.notices
         """The notice rules over the store (no log, no receipts): the CLI's store commands use them."""
