@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
-from deconflict.api.deps import PAGING, BrokerDep, Caller, CursorQuery, LimitQuery, page
+from deconflict.api.deps import PAGING, BrokerDep, Caller, CursorQuery, LimitQuery, outcome_response, page
 from deconflict.api.schemas_out import ConflictWithAcks
 from deconflict.domain.errors import ValidationError
 from deconflict.services.ports import ConflictState
@@ -74,4 +74,4 @@ def acknowledge(
     caller: Caller, broker: BrokerDep, conflict_id: str, _: Annotated[None, Depends(no_body)] = None
 ) -> JSONResponse:
     r = broker.acknowledge(caller, conflict_id)
-    return JSONResponse(r.body, status_code=r.status)
+    return outcome_response(r)

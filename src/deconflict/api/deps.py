@@ -15,7 +15,7 @@ from deconflict.api.auth import JwtVerifier, is_broker_token
 from deconflict.domain import strict
 from deconflict.domain.errors import Unauthorized, ValidationError
 from deconflict.domain.parties import RESERVED_NAMES, Party
-from deconflict.services.broker import Broker
+from deconflict.services.broker import Broker, Outcome
 
 bearer = HTTPBearer(
     auto_error=False,
@@ -140,6 +140,13 @@ PAGING = (
 )
 CursorQuery = Annotated[str | None, Query(max_length=500, description="From the previous page's X-Next-Cursor")]
 LimitQuery = Annotated[int, Query(ge=1, le=1000, description="Most items in this page")]
+
+
+def outcome_response(r: Outcome) -> JSONResponse:
+    """201 for a change that made its record, 200 for one that changed or confirmed it; an
+    Idempotency-Key retry says it was replayed."""
+    headers = {"Idempotent-Replayed": "true"} if r.replayed else None
+    return JSONResponse(r.body, status_code=201 if r.created else 200, headers=headers)
 
 
 def page(request: Request, items: list[dict[str, Any]], next_cursor: str | None) -> JSONResponse:

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
-from deconflict.api.deps import PAGING, Body, Caller, CursorQuery, LimitQuery, page, parse_json
+from deconflict.api.deps import PAGING, Body, Caller, CursorQuery, LimitQuery, outcome_response, page, parse_json
 from deconflict.api.schemas import Acknowledgement, MessageDraft, request_body
 from deconflict.api.schemas_out import MessageOut
 from deconflict.domain.errors import ValidationError
@@ -60,7 +60,7 @@ VIEW = (
 )
 def send(caller: Caller, hotline: HotlineDep, body: Body) -> JSONResponse:
     r = hotline.send(caller, body)
-    return JSONResponse(r.body, status_code=r.status)
+    return outcome_response(r)
 
 
 @router.get(
@@ -123,4 +123,4 @@ def acknowledge(
     caller: Caller, hotline: HotlineDep, message_id: str, body: Annotated[Any, Depends(optional_body)]
 ) -> JSONResponse:
     r = hotline.acknowledge(caller, message_id, body)
-    return JSONResponse(r.body, status_code=r.status)
+    return outcome_response(r)

@@ -12,7 +12,17 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse
 
-from deconflict.api.deps import PAGING, Body, BrokerDep, Caller, CursorQuery, LimitQuery, page, parse_json
+from deconflict.api.deps import (
+    PAGING,
+    Body,
+    BrokerDep,
+    Caller,
+    CursorQuery,
+    LimitQuery,
+    outcome_response,
+    page,
+    parse_json,
+)
 from deconflict.api.examples import NOTICE_EXAMPLE, SITE_EXAMPLE
 from deconflict.api.schemas import NoticeBody, NoticeUpdateBody, request_body
 from deconflict.api.schemas_out import Error, Filing, NoticeWithReceipt, StoredNotice
@@ -21,7 +31,7 @@ from deconflict.domain.parse import parse_feature
 from deconflict.domain.policy import Limits
 from deconflict.domain.shapes import ShapeKind, ShapeLimits, make_shape
 from deconflict.domain.volumes import NoticeState
-from deconflict.services.broker import NoticeFilter, Reply, parse_time_param
+from deconflict.services.broker import NoticeFilter, parse_time_param
 
 FILED = (
     "The stored notice (id, version, state, received time), its lead time and late flag (lead time under the "
@@ -32,11 +42,6 @@ FILED = (
 
 AREA_LIMITS = Limits(shape=ShapeLimits(max_vertices=10_000, max_extent_m=4_000_000))
 """A query area may be larger than a volume: up to about 4000 km across."""
-
-
-def _reply(r: Reply) -> JSONResponse:
-    headers = {"Idempotent-Replayed": "true"} if r.replayed else None
-    return JSONResponse(r.body, status_code=r.status, headers=headers)
 
 
 def parse_bbox(text: str) -> Any:
@@ -109,7 +114,7 @@ def router(site: bool) -> APIRouter:
         body: Body,
         idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
     ) -> JSONResponse:
-        return _reply(broker.file(caller, body, site=site, idempotency_key=idempotency_key))
+        return outcome_response(broker.file(caller, body, site=site, idempotency_key=idempotency_key))
 
     @r.get(
         "",
@@ -185,7 +190,7 @@ def router(site: bool) -> APIRouter:
             ),
         ] = None,
     ) -> JSONResponse:
-        return _reply(broker.update(caller, notice_id, body, _version(if_match), site))
+        return outcome_response(broker.update(caller, notice_id, body, _version(if_match), site))
 
     def _state(state: NoticeState, verb: str, doc: str) -> None:
         @r.post(
@@ -200,7 +205,7 @@ def router(site: bool) -> APIRouter:
             notice_id: str,
             replaces_version: Annotated[int | None, Query(ge=1)] = None,
         ) -> JSONResponse:
-            return _reply(broker.set_state(caller, notice_id, state, replaces_version, site))
+            return outcome_response(broker.set_state(caller, notice_id, state, replaces_version, site))
 
         change.__name__ = f"{verb}_{'site' if site else 'notice'}"
 
@@ -219,7 +224,7 @@ def router(site: bool) -> APIRouter:
         notice_id: str,
         replaces_version: Annotated[int | None, Query(ge=1)] = None,
     ) -> JSONResponse:
-        return _reply(broker.set_state(caller, notice_id, NoticeState.CANCELLED, replaces_version, site))
+        return outcome_response(broker.set_state(caller, notice_id, NoticeState.CANCELLED, replaces_version, site))
 
     return r
 

@@ -44,7 +44,7 @@ from deconflict.services.transaction import (
     ADMIN_ACTOR,
     MAX_LIST,
     BrokerCore,
-    Reply,
+    Outcome,
     Transaction,
     parse_time_param,
 )
@@ -60,7 +60,7 @@ __all__ = [
     "Broker",
     "Forbidden",
     "NoticeFilter",
-    "Reply",
+    "Outcome",
     "Unauthorized",
     "export_show",
     "in_party_namespace",

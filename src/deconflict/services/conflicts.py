@@ -12,7 +12,7 @@ from deconflict.domain.parse import format_time
 from deconflict.domain.parties import Party
 from deconflict.services.ports import BrokerRepository, ConflictRecord, ConflictState
 from deconflict.services.threads import BrokerThreads
-from deconflict.services.transaction import MAX_LIST, BrokerCore, Reply, page
+from deconflict.services.transaction import MAX_LIST, BrokerCore, Outcome, page
 from deconflict.services.wire import conflict_json
 
 
@@ -71,7 +71,7 @@ class Conflicts:
         ]
         return view
 
-    def acknowledge(self, caller: Party, conflict_id: str) -> Reply:
+    def acknowledge(self, caller: Party, conflict_id: str) -> Outcome:
         """ "Received and understood" — never "approved"."""
         with self.core.write(caller) as tx:
             d = self.core.disclosure(tx.repo)
@@ -79,7 +79,7 @@ class Conflicts:
             if caller.name not in (c.party_a, c.party_b):
                 raise Forbidden("only a party to the conflict acknowledges it")
             if caller.name in tx.repo.acks_of(c.id):
-                return Reply(200, self._with_acks(tx.repo, d, caller, c, view))
+                return Outcome(body=self._with_acks(tx.repo, d, caller, c, view))
             ev = tx.log(
                 caller.name,
                 EventType.CONFLICT_ACKNOWLEDGED,
@@ -87,4 +87,4 @@ class Conflicts:
             )
             tx.repo.add_ack(c.id, caller.name, tx.now, ev.seq)
             self.threads.ack_threads(tx, Reference("conflict", c.id), caller.name)
-            return Reply(201, self._with_acks(tx.repo, d, caller, c, view))
+            return Outcome(created=True, body=self._with_acks(tx.repo, d, caller, c, view))

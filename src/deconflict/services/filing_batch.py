@@ -17,11 +17,11 @@ from typing import Any
 
 from deconflict.domain.errors import ValidationError
 from deconflict.domain.parties import Party
-from deconflict.services.broker import Broker, Reply
+from deconflict.services.broker import Broker, Outcome
 from deconflict.services.filing_prepare import Prepared
 
 
-def file_all(broker: Broker, caller: Party, bodies: Sequence[Any], *, site: bool = False) -> list[Reply]:
+def file_all(broker: Broker, caller: Party, bodies: Sequence[Any], *, site: bool = False) -> list[Outcome]:
     """File each body as :meth:`Broker.file` does, for ``caller``, in one transaction. A refusal of
     the ``i``-th names its fields as ``[i].<field>``; then nothing is filed."""
     prepared: list[Prepared] = []
@@ -30,11 +30,11 @@ def file_all(broker: Broker, caller: Party, bodies: Sequence[Any], *, site: bool
             prepared.append(broker.prepare(caller, body, site=site))
         except ValidationError as e:
             raise e.prefixed(f"[{i}]") from None
-    out: list[Reply] = []
+    out: list[Outcome] = []
     with broker.write(caller) as tx:
         for i, p in enumerate(prepared):
             try:
-                out.append(Reply(201, broker.file_prepared(tx, caller, p)))
+                out.append(Outcome(created=True, body=broker.file_prepared(tx, caller, p)))
             except ValidationError as e:
                 raise e.prefixed(f"[{i}]") from None
     return out

@@ -34,7 +34,7 @@ from deconflict.domain.parties import Party, Role
 from deconflict.services.addressing import recipients, thread_recipients
 from deconflict.services.broker import Broker
 from deconflict.services.ports import BrokerRepository
-from deconflict.services.transaction import MAX_LIST, Reply, page
+from deconflict.services.transaction import MAX_LIST, Outcome, page
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ class Hotline:
 
     # ------------------------------------------------------------------ sending
 
-    def send(self, caller: Party, body: Any) -> Reply:
+    def send(self, caller: Party, body: Any) -> Outcome:
         """Send a message from the caller (a party, an authority or the admin)."""
         if caller.role is Role.OBSERVER:
             raise Forbidden("an observer reads what it is shown; it does not send messages")
@@ -75,7 +75,7 @@ class Hotline:
             tx.log(caller.name, EventType.MESSAGE_SENT, {"message": message_json(m)})
             view = d.message_view(caller, message_json(m, tx.now))
             assert view is not None  # the sender sees its own message
-            return Reply(201, view)
+            return Outcome(created=True, body=view)
 
     def _thread(
         self, repo: BrokerRepository, d: Disclosure, caller: Party, draft: Draft
@@ -136,7 +136,7 @@ class Hotline:
 
     # ------------------------------------------------------------------ acknowledging
 
-    def acknowledge(self, caller: Party, message_id: str, body: Any) -> Reply:
+    def acknowledge(self, caller: Party, message_id: str, body: Any) -> Outcome:
         """A recipient says ``received`` or ``understood`` (never "approved"). 201 when it changes
         the recipient's state, 200 when it was already acknowledged so."""
         state = parse_ack_state(body)
@@ -159,7 +159,7 @@ class Hotline:
                 )
             view = d.message_view(caller, message_json(m, tx.now))
             assert view is not None
-            return Reply(200 if done else 201, view)
+            return Outcome(view, created=not done)
 
     # ------------------------------------------------------------------ escalation
 

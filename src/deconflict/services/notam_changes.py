@@ -17,11 +17,11 @@ from deconflict.domain.parties import Party
 from deconflict.domain.volumes import NoticeState
 from deconflict.formats.notam import NotamChange
 from deconflict.formats.openair import Imported
-from deconflict.services.broker import Broker, Reply
+from deconflict.services.broker import Broker, Outcome
 from deconflict.services.filing_prepare import Prepared
 
 
-def apply_notams(broker: Broker, caller: Party, records: Sequence[Imported | NotamChange], site: bool) -> list[Reply]:
+def apply_notams(broker: Broker, caller: Party, records: Sequence[Imported | NotamChange], site: bool) -> list[Outcome]:
     """File, update or end as ``caller`` (as ``POST /v1/notices``, ``PUT`` and ``/end`` do), all in
     one transaction. A refusal of the ``i``-th record names its fields as ``[i].<field>``; then
     nothing is changed. New notices and new versions are parsed and detected before the filing
@@ -46,7 +46,7 @@ def apply_notams(broker: Broker, caller: Party, records: Sequence[Imported | Not
             alias[r.number] = target
         except ValidationError as e:
             raise e.prefixed(f"[{i}]") from None
-    out: list[Reply] = []
+    out: list[Outcome] = []
     what = "protected site" if site else "notice"
     with broker.write(caller) as tx:
         repo = tx.repo
@@ -54,7 +54,7 @@ def apply_notams(broker: Broker, caller: Party, records: Sequence[Imported | Not
             try:
                 if isinstance(r, Imported):
                     assert p is not None
-                    out.append(Reply(201, broker.file_prepared(tx, caller, p)))
+                    out.append(Outcome(created=True, body=broker.file_prepared(tx, caller, p)))
                     continue
                 owner = repo.notice_owner(target)
                 if owner is None or owner[0] != caller.name:
@@ -71,9 +71,9 @@ def apply_notams(broker: Broker, caller: Party, records: Sequence[Imported | Not
                 if p is not None:
                     current = repo.get(target)
                     assert current is not None
-                    out.append(Reply(200, broker.update_prepared(tx, caller, target, current.version, p, site)))
+                    out.append(Outcome(body=broker.update_prepared(tx, caller, target, current.version, p, site)))
                 else:
-                    out.append(Reply(200, broker.set_state_in(tx, caller, target, NoticeState.ENDED, None, site)))
+                    out.append(Outcome(body=broker.set_state_in(tx, caller, target, NoticeState.ENDED, None, site)))
             except ValidationError as e:
                 raise e.prefixed(f"[{i}]") from None
     return out

@@ -33,8 +33,12 @@ from deconflict.services.filing_prepare import Prepared, hints_body, prepare
 from deconflict.services.notice_views import visible_notice
 from deconflict.services.ports import BrokerRepository, BrokerUnitOfWork, ConflictRecord
 from deconflict.services.threads import BrokerThreads
-from deconflict.services.transaction import ADMIN_ACTOR, BrokerCore, Reply, Transaction
+from deconflict.services.transaction import ADMIN_ACTOR, BrokerCore, Outcome, Transaction
 from deconflict.services.wire import NOTHING_ENCODED, Encoded, conflict_json, notice_json
+
+STORED_CREATED = 201
+"""The status an Idempotency-Key's stored outcome keeps for a filing (the store's column holds the
+first answer's HTTP status, as stores made before :class:`Outcome` wrote it)."""
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +131,7 @@ class Notices:
         if not caller.role.files_notices:
             raise Forbidden(f"{caller.role.a} does not file notices")
 
-    def file(self, caller: Party, body: Any, *, site: bool = False, idempotency_key: str | None = None) -> Reply:
+    def file(self, caller: Party, body: Any, *, site: bool = False, idempotency_key: str | None = None) -> Outcome:
         """File a notice (or, with ``site``, a protected site) for the caller."""
         p = self.prepare(caller, body, site=site)
         digest = sha256_hex(canonical_json({"op": "file", "site": site, "body": body}))
@@ -140,11 +144,11 @@ class Notices:
                             "Idempotency-Key",
                             f"{idempotency_key!r} was already used for a different request; use a new key",
                         )
-                    return Reply(prior[1], prior[2], replayed=True)
+                    return Outcome(prior[2], created=prior[1] == STORED_CREATED, replayed=True)
             body_out = self.file_prepared(tx, caller, p)
             if idempotency_key is not None:
-                tx.repo.save_idempotent_response(caller.name, idempotency_key, digest, 201, body_out, tx.now)
-            return Reply(201, body_out)
+                tx.repo.save_idempotent_response(caller.name, idempotency_key, digest, STORED_CREATED, body_out, tx.now)
+            return Outcome(created=True, body=body_out)
 
     def prepare(self, caller: Party, body: Any, *, site: bool = False) -> Prepared:
         """Before the filing lock: a filing's role check, parsing and detection
@@ -165,7 +169,7 @@ class Notices:
         body_out["defaults"] = p.said
         return body_out
 
-    def update(self, caller: Party, notice_id: str, body: Any, replaces_version: int | None, site: bool) -> Reply:
+    def update(self, caller: Party, notice_id: str, body: Any, replaces_version: int | None, site: bool) -> Outcome:
         self._filer(caller, site)
         if isinstance(body, Mapping) and "replaces_version" in body:
             if replaces_version is None:
@@ -182,7 +186,7 @@ class Notices:
             raise ValidationError.at("replaces_version", f"must be a whole number ≥ 1, got {replaces_version!r}")
         p = self._prepared_update(caller, notice_id, notice, said)
         with self._write(caller) as tx:
-            return Reply(200, self.update_prepared(tx, caller, notice_id, replaces_version, p, site))
+            return Outcome(body=self.update_prepared(tx, caller, notice_id, replaces_version, p, site))
 
     def prepare_update(self, caller: Party, notice_id: str, body: Any, *, site: bool = False) -> Prepared:
         """Before the filing lock: an update's role check, parsing and detection of the new version
@@ -214,11 +218,11 @@ class Notices:
 
     def set_state(
         self, caller: Party, notice_id: str, state: NoticeState, replaces_version: int | None, site: bool
-    ) -> Reply:
+    ) -> Outcome:
         if not caller.role.files_notices:  # before the lock, and again in set_state_in for its other callers
             raise Forbidden(f"{caller.role.a} does not change notices")
         with self._write(caller) as tx:
-            return Reply(200, self.set_state_in(tx, caller, notice_id, state, replaces_version, site))
+            return Outcome(body=self.set_state_in(tx, caller, notice_id, state, replaces_version, site))
 
     def set_state_in(
         self,

@@ -39,11 +39,15 @@ MAX_LIST = 1000
 
 
 @dataclass(frozen=True)
-class Reply:
-    status: int
+class Outcome:
+    """What a change gives its caller: the record's view, and whether the change made it (a filing,
+    a message, a first acknowledgement) or changed or confirmed one that was there. The API answers
+    201 or 200 by it."""
+
     body: dict[str, Any]
+    created: bool = False
     replayed: bool = False
-    """True when an ``Idempotency-Key`` retry returned the stored response."""
+    """True when an ``Idempotency-Key`` retry returned the stored outcome."""
 
 
 class Transaction:
