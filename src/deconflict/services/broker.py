@@ -5,7 +5,8 @@ Each use case lives in its own module over a shared :class:`~deconflict.services
 in force):
 
 - :mod:`~deconflict.services.parties`: parties, tokens, disclosure rules;
-- :mod:`~deconflict.services.notices`: filing, updating, state changes, idempotency, expiry;
+- :mod:`~deconflict.services.notices`: filing, updating, state changes, idempotency;
+- :mod:`~deconflict.services.expiry`: past notices ended, and the operator's filings from the host;
 - :mod:`~deconflict.services.notice_views`: reading notices;
 - :mod:`~deconflict.services.conflicts`: conflicts and their acknowledgements;
 - :mod:`~deconflict.services.threads`: the broker's own hotline threads;
@@ -33,6 +34,7 @@ from deconflict.domain.policy import Limits
 from deconflict.services.alerts_view import Alerts
 from deconflict.services.conflicts import Conflicts
 from deconflict.services.events import OWN_RECORD_EVENTS, START_EVENT, Events, export_show
+from deconflict.services.expiry import Expiry, OperatorFiling
 from deconflict.services.filing import NoticeService, Settings
 from deconflict.services.notice_views import NoticeFilter, NoticeViews
 from deconflict.services.notices import HINTS_WITHHELD, SITE_STAYS, Notices, in_party_namespace
@@ -117,10 +119,11 @@ class Broker:
         self.prepare_update = filings.prepare_update
         self.update_prepared = filings.update_prepared
         self.set_state_in = filings.set_state_in
-        self.end_past_notices = filings.end_past_notices
-        self.run_expiry = filings.run_expiry
-        self.file_as_operator = filings.file_as_operator
-        self.file_all_as_operator = filings.file_all_as_operator
+        expiry, operator = Expiry(filings), OperatorFiling(filings)
+        self.end_past_notices = expiry.end_past_notices
+        self.run_expiry = expiry.run_expiry
+        self.file_as_operator = operator.file_as_operator
+        self.file_all_as_operator = operator.file_all_as_operator
         self.get_notice = views.get_notice
         self.list_notices = views.list_notices
         self.live_notices = views.live_notices

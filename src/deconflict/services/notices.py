@@ -9,7 +9,6 @@ The bodies of :meth:`Notices.file` and :meth:`Notices.update` are the broker's f
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import replace
@@ -20,7 +19,7 @@ from deconflict.domain.disclosure import Disclosure, DisclosurePolicy, Level
 from deconflict.domain.errors import Forbidden, ValidationError
 from deconflict.domain.event_types import EventType
 from deconflict.domain.grid import SliceGrid
-from deconflict.domain.hotline import BROKER, HotlineSettings, Priority, Reference
+from deconflict.domain.hotline import HotlineSettings, Priority, Reference
 from deconflict.domain.parse import Said, format_time, parse_notices
 from deconflict.domain.parties import Party
 from deconflict.domain.policy import Limits
@@ -33,7 +32,7 @@ from deconflict.services.filing_prepare import Prepared, hints_body, prepare
 from deconflict.services.notice_views import visible_notice
 from deconflict.services.ports import BrokerRepository, BrokerUnitOfWork, ConflictRecord
 from deconflict.services.threads import BrokerThreads
-from deconflict.services.transaction import ADMIN_ACTOR, BrokerCore, Outcome, Transaction
+from deconflict.services.transaction import BrokerCore, Outcome, Transaction
 from deconflict.services.wire import NOTHING_ENCODED, Encoded, conflict_json, notice_json
 
 STORED_CREATED = 201
@@ -57,9 +56,8 @@ class Notices:
         self.core = core
         self.threads = threads
         self.notices = NoticeService(core.store, core.clock, core.settings, hints=False)
-        self._operator = NoticeService(core.store, core.clock, core.settings, hints=True)
-        self._unending: set[str] = set()
-        """Past notices that could not be ended (each logged once)."""
+        self.operator = NoticeService(core.store, core.clock, core.settings, hints=True)
+        """The notice rules as the operator files: hints from every neighbour (the host sees everything)."""
 
     # What the filing path reads, under the names it has always used (its bodies move verbatim).
     @property
@@ -90,7 +88,7 @@ class Notices:
     def hotline(self) -> HotlineSettings:
         return self.core.hotline
 
-    def _write(self, caller: Party | None = None) -> AbstractContextManager[Transaction]:
+    def write(self, caller: Party | None = None) -> AbstractContextManager[Transaction]:
         return self.core.write(caller)
 
     def _disclosure(self, repo: BrokerRepository, grid: SliceGrid | None = None) -> Disclosure:
@@ -135,7 +133,7 @@ class Notices:
         """File a notice (or, with ``site``, a protected site) for the caller."""
         p = self.prepare(caller, body, site=site)
         digest = sha256_hex(canonical_json({"op": "file", "site": site, "body": body}))
-        with self._write(caller) as tx:
+        with self.write(caller) as tx:
             if idempotency_key is not None:
                 prior = tx.repo.idempotent_response(caller.name, idempotency_key)
                 if prior is not None:
@@ -185,7 +183,7 @@ class Notices:
         if isinstance(replaces_version, bool) or not isinstance(replaces_version, int) or replaces_version < 1:
             raise ValidationError.at("replaces_version", f"must be a whole number ≥ 1, got {replaces_version!r}")
         p = self._prepared_update(caller, notice_id, notice, said)
-        with self._write(caller) as tx:
+        with self.write(caller) as tx:
             return Outcome(body=self.update_prepared(tx, caller, notice_id, replaces_version, p, site))
 
     def prepare_update(self, caller: Party, notice_id: str, body: Any, *, site: bool = False) -> Prepared:
@@ -221,7 +219,7 @@ class Notices:
     ) -> Outcome:
         if not caller.role.files_notices:  # before the lock, and again in set_state_in for its other callers
             raise Forbidden(f"{caller.role.a} does not change notices")
-        with self._write(caller) as tx:
+        with self.write(caller) as tx:
             return Outcome(body=self.set_state_in(tx, caller, notice_id, state, replaces_version, site))
 
     def set_state_in(
@@ -249,7 +247,7 @@ class Notices:
         """The notice if the caller may see it under this path; else the same 404 as a missing one."""
         return visible_notice(self.core, repo, caller, notice_id, site)
 
-    def _log_change(
+    def log_change(
         self,
         tx: Transaction,
         actor: str,
@@ -316,73 +314,6 @@ class Notices:
             tx.repo.clear_acks(c.id)
         return receipt
 
-    def end_past_notices(self, limit: int = 100) -> int:
-        """Move every live notice whose time has passed to ``ended`` on the broker's clock, as the
-        broker (``notice.ended``, receipted): its open conflicts are resolved and their escalations
-        stop. A notice ends once its last volume's end plus the separation time minimum has passed,
-        so a conflict inside that buffer stays open while it can still matter. Each notice is ended
-        in its own short transaction: one that cannot be ended (it is logged, once) holds up neither
-        the others nor a filing for long. Returns how many were ended."""
-        grace = self.settings.separation.time_s
-        with self.store.begin(write=False) as repo:  # the common case, without the lock
-            ids = repo.notices_ended_by(self.clock() - grace, limit)
-        ended = 0
-        for nid in ids:
-            try:
-                with self._write() as tx:
-                    current = tx.repo.get(nid)
-                    if current is None or not current.state.is_live or current.time_end > tx.now - grace:
-                        continue  # changed since it was read
-                    result = self.notices.set_state_in(tx.repo, nid, current.party, NoticeState.ENDED, now=tx.now)
-                    self._log_change(tx, BROKER, EventType.NOTICE_ENDED, result)
-                    ended += 1
-            except Exception:  # the next sweep tries again; the others go on
-                if nid not in self._unending:
-                    self._unending.add(nid)
-                    log.exception("could not end notice %r whose time has passed; trying again each sweep", nid)
-        return ended
-
-    def run_expiry(self, stop: threading.Event, interval_s: float = 1.0) -> None:
-        """End past notices every ``interval_s`` until ``stop`` is set (the server's thread)."""
-        while not stop.is_set():
-            try:
-                self.end_past_notices()
-            except Exception:  # one failed sweep must not stop the next; it is logged and retried
-                log.exception("ending past notices failed")
-            stop.wait(interval_s)
-
-    def file_as_operator(self, notice: Notice) -> tuple[FilingResult, Receipt]:
-        """File a notice for the party it names, from the broker's host (``deconflict file`` and
-        ``deconflict demo``): logged and receipted like any filing, with the admin as the actor.
-        The result carries hints from every neighbour: the operator sees everything."""
-        with self._write() as tx:
-            if notice.id is not None and (old := tx.repo.get(notice.id)) is not None and old.party == notice.party:
-                raise ValidationError.at(  # a store from before ids were kept as party:id
-                    "id", f"notice {notice.id!r} of {notice.party} already exists; update it with its version instead"
-                )
-            result = self._operator.file_in(tx.repo, in_party_namespace(notice), now=tx.now)
-            return result, self._log_change(tx, ADMIN_ACTOR, EventType.NOTICE_FILED, result)
-
-    def file_all_as_operator(self, notices: list[Notice]) -> list[tuple[FilingResult, Receipt]]:
-        """File several notices as :meth:`file_as_operator` does, in one transaction: all are filed,
-        or, when one is refused, none (``deconflict import``: nothing of a file is half-filed). A
-        refusal names the notice as ``[i].<field>``."""
-        out: list[tuple[FilingResult, Receipt]] = []
-        with self._write() as tx:
-            for i, notice in enumerate(notices):
-                try:
-                    if (
-                        notice.id is not None
-                        and (old := tx.repo.get(notice.id)) is not None
-                        and old.party == notice.party
-                    ):
-                        raise ValidationError.at("id", f"notice {notice.id!r} of {notice.party} already exists")
-                    result = self._operator.file_in(tx.repo, in_party_namespace(notice), now=tx.now)
-                except ValidationError as e:
-                    raise e.prefixed(f"[{i}]") from None
-                out.append((result, self._log_change(tx, ADMIN_ACTOR, EventType.NOTICE_FILED, result)))
-        return out
-
     def _record(
         self,
         tx: Transaction,
@@ -399,7 +330,7 @@ class Notices:
         n = result.notice
         enc = NOTHING_ENCODED if p is None else p.enc
         nj = notice_json(n, enc)
-        receipt = self._log_change(tx, caller.name, type_, result, nj, enc)
+        receipt = self.log_change(tx, caller.name, type_, result, nj, enc)
         d = self._disclosure(tx.repo, None if p is None else p.grid)
         probes.watch(tx, caller, type_, result, self.settings.separation, d, near)  # may refuse: nothing is written
         views = [v for v in (d.conflict_view(caller, conflict_json(c, enc)) for c in result.conflicts) if v is not None]
