@@ -1,15 +1,20 @@
-"""Wires adapters to services: the one place that knows everything."""
+"""Wires adapters to services: the one place that knows everything. ``build_broker`` makes the broker
+from the settings; ``build_services`` the use cases that run beside it (the live picture, the
+hotline), which ``api.create_app`` mounts."""
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from functools import partial
 
 from deconflict.adapters.keys import load_existing_key, load_or_create_key
 from deconflict.adapters.sql.store import SqlStore, open_store
 from deconflict.config import Config
 from deconflict.services.broker import Broker
+from deconflict.services.hotline import Hotline
 from deconflict.services.ports import Clock
+from deconflict.services.tactical import TacticalService
 
 
 def build_broker(
@@ -28,3 +33,17 @@ def build_broker(
         limits=config.limits,
         hotline=config.hotline,
     )
+
+
+@dataclass(frozen=True)
+class Services:
+    """Every use case the API serves: the broker's, and those beside it."""
+
+    broker: Broker
+    tactical: TacticalService
+    hotline: Hotline
+
+
+def build_services(broker: Broker, config: Config) -> Services:
+    """The use cases beside ``broker``, from the same settings."""
+    return Services(broker, TacticalService(broker, config.tactical), Hotline(broker))

@@ -35,10 +35,9 @@ from deconflict.api.query_check import refuse_unknown_query
 from deconflict.api.replicas import Job, Replica
 from deconflict.api.track_stream import router as track_stream_router
 from deconflict.api.webhook_thread import deliver_webhooks
+from deconflict.bootstrap import build_services
 from deconflict.config import Config
 from deconflict.services.broker import Broker
-from deconflict.services.hotline import Hotline
-from deconflict.services.tactical import TacticalService
 
 log = logging.getLogger(__name__)
 
@@ -143,8 +142,8 @@ def create_app(
     leaves detection cycles to the caller (``app.state.tactical.cycle()``); ``expire_notices=False``
     leaves ending past notices to the caller (``broker.end_past_notices()``)."""
     config = config or Config()
-    tactical = TacticalService(broker, config.tactical)
-    hotline = Hotline(broker)
+    services = build_services(broker, config)  # the composition root builds every use case
+    tactical, hotline = services.tactical, services.hotline
     replica = Replica(broker)
 
     @asynccontextmanager
