@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from deconflict import cli_aco, cli_broker, cli_client, cli_client_feed, cli_detect, cli_formats, cli_geozones  # noqa: F401 (cli_aco, cli_geozones: their commands join the import and export groups)
+from deconflict import cli_aco, cli_broker, cli_client, cli_client_feed, cli_detect, cli_formats, cli_geozones, cli_keys  # noqa: F401 (cli_aco, cli_geozones: their commands join the import and export groups)
 from deconflict.cli_common import (
     ConfigOption,
     DbOption,
@@ -51,6 +51,7 @@ app.add_typer(cli_broker.party_app, name="party", no_args_is_help=True)
 app.add_typer(cli_broker.token_app, name="token", no_args_is_help=True)
 app.add_typer(cli_broker.disclosure_app, name="disclosure", no_args_is_help=True)
 app.add_typer(cli_broker.audit_app, name="audit", no_args_is_help=True)
+app.add_typer(cli_keys.key_app, name="key", no_args_is_help=True)
 app.add_typer(cli_client.client_app, name="client", no_args_is_help=True)
 app.add_typer(cli_formats.import_app, name="import")
 app.add_typer(cli_formats.export_app, name="export")
