@@ -106,9 +106,17 @@ def test_filings_and_tracks_through_haproxy_survive_a_replica_killed(
             assert r.status_code in (200, 503), r.text  # 503: HAProxy has no leader up yet
             return r.status_code == 200
 
-        wait_for("HAProxy sees both replicas ready", lambda: c.get("/readyz").status_code == 200)
+        def proxied_ready() -> bool:
+            try:
+                return c.get("/readyz").status_code == 200
+            except httpx.TransportError:  # HAProxy is not listening yet
+                return False
+
+        wait_for("HAProxy answers /readyz from a replica", proxied_ready)
         leader = leader_of(replicas)
-        wait_for("HAProxy sends tracks to the leader", tracks_accepted)
+        # HAProxy takes a server for up until its first check says otherwise: wait for the follower's
+        # first /leaderz check to take it out of the leader backend.
+        wait_for("HAProxy sends tracks to the leader only", lambda: all(tracks_accepted() for _ in range(4)))
         for i in range(6):  # leastconn spreads them; every one is answered by a replica
             r = c.post("/v1/notices", json=notice_now(10 + i, 20, f"before-{i}"))
             assert r.status_code == 201, r.text
