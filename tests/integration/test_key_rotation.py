@@ -139,3 +139,16 @@ def test_a_second_rotation_chains_on_and_a_stale_key_file_is_refused(rotated: An
         s.broker(store).check_key()
     r = runner.invoke(app, ["key", "rotate", "--db", s.url], env=s.env)
     assert r.exit_code == 2 and "the log put key" in r.output, r.output
+
+
+def test_rotate_without_a_key_file_or_a_store_says_which_and_changes_nothing(db_url: str, tmp_path: Path) -> None:
+    s = Store(db_url, tmp_path)
+    r = runner.invoke(app, ["key", "rotate", "--db", f"sqlite:///{tmp_path / 'none.sqlite'}"], env=s.env)
+    assert r.exit_code == 2 and "no store at" in r.output, r.output
+    with SqlStore(db_url) as store:
+        store.ensure_schema()
+    r = runner.invoke(app, ["key", "rotate", "--db", db_url], env=s.env)
+    assert r.exit_code == 2 and "audit.key_file" in r.output and "no such file" in r.output, r.output
+    assert not s.key_file.exists() and not staged_path(s.key_file).exists()
+    with SqlStore(db_url) as store, store.begin(write=False) as repo:
+        assert repo.last_event_of_type("key.rotated") is None
