@@ -37,6 +37,8 @@ def libpq(url: str) -> tuple[str, str]:
 @pytest.fixture
 def fresh_database() -> Iterator[str]:
     """An empty database on the same server (dropped afterwards): the restore's target."""
+    if os.environ.get("DECONFLICT_SKIP_POSTGRES") == "1":
+        pytest.skip("DECONFLICT_SKIP_POSTGRES=1")
     base = sa.make_url(os.environ.get("DECONFLICT_TEST_PG_URL", PG_DEFAULT_URL))
     name = f"restore_{uuid.uuid4().hex[:12]}"
     admin = sa.create_engine(base, poolclass=sa.NullPool, isolation_level="AUTOCOMMIT")
