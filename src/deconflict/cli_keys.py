@@ -15,7 +15,7 @@ def key_rotate(db: DbOption = None, config: ConfigOption = None) -> None:
     """Sign with a new key from now on; old receipts and exports stay verifiable.
 
     Logs a key.rotated event signed by the old key and the new one, then puts the new key in the
-    key file ([audit] key_file) and keeps the old one beside it as <key_file>.retired-<key id>.
+    key file (the audit.key_file setting) and keeps the old one beside it as <key_file>.retired-<key id>.
     Stop every `deconflict serve` on the store first and start them again afterwards (replicas on
     several hosts: copy the new key file to each): a broker still running would sign with the old key.
     Parties who trust the old key can verify new exports with it: `audit verify` follows the
