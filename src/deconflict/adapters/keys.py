@@ -117,3 +117,35 @@ def _fsync_dir(d: Path) -> None:
             os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def staged_path(path: str | Path) -> Path:
+    """Where :func:`stage_key` writes a rotation's new key before the log records it."""
+    p = Path(path)
+    return p.with_name(p.name + ".next")
+
+
+def stage_key(path: str | Path, key: BrokerKey) -> Path:
+    """Write ``key`` next to the key file at ``path`` (``<name>.next``, mode 0600, synced), replacing
+    one an interrupted rotation left there; the file's path."""
+    staged = staged_path(path)
+    staged.unlink(missing_ok=True)
+    try:
+        if not _create_exclusively(staged, key.to_pem()):
+            raise ValidationError.at(FIELD, f"{staged}: another rotation is writing it at this moment")
+    except OSError as e:
+        raise ValidationError.at(FIELD, f"{staged}: cannot be written: {e.strerror or e}") from None
+    return staged
+
+
+def install_key(path: str | Path, staged: Path, old_key_id: str) -> Path:
+    """Put the staged key in place of the key file at ``path``, keeping the old one as
+    ``<name>.retired-<key id>`` (its public key still verifies the receipts it signed); the
+    retired file's path. Each step is atomic: a crash leaves the old key or the new one in place."""
+    p = Path(path)
+    retired = p.with_name(f"{p.name}.retired-{old_key_id}")
+    with contextlib.suppress(FileExistsError):
+        os.link(p, retired)
+    os.replace(staged, p)
+    _fsync_dir(p.parent)
+    return retired

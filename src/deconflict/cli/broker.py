@@ -66,6 +66,10 @@ def serve(
     sock = _listen(h, p)  # served as is: no other process can take the port in between
     try:
         broker = open_broker(cfg)
+        try:
+            broker.check_key()  # the key the log's last rotation put in force, or none was rotated
+        except ValidationError as e:
+            raise err(str(e)) from None
         broker.record_start(__version__)
         broker.record_policy(theater_policy(cfg))  # logged only when the agreed definitions changed
         app = create_app(broker, cfg)

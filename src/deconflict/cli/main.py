@@ -19,6 +19,7 @@ from deconflict.cli import client_feed as cli_client_feed
 from deconflict.cli import detect as cli_detect
 from deconflict.cli import formats as cli_formats
 from deconflict.cli import geozones as cli_geozones  # noqa: F401 (as aco)
+from deconflict.cli import keys as cli_keys
 from deconflict.cli.common import (
     ConfigOption,
     DbOption,
@@ -57,6 +58,7 @@ app.add_typer(cli_broker.party_app, name="party", no_args_is_help=True)
 app.add_typer(cli_broker.token_app, name="token", no_args_is_help=True)
 app.add_typer(cli_broker.disclosure_app, name="disclosure", no_args_is_help=True)
 app.add_typer(cli_broker.audit_app, name="audit", no_args_is_help=True)
+app.add_typer(cli_keys.key_app, name="key", no_args_is_help=True)
 app.add_typer(cli_client.client_app, name="client", no_args_is_help=True)
 app.add_typer(cli_formats.import_app, name="import")
 app.add_typer(cli_formats.export_app, name="export")

@@ -191,9 +191,13 @@ class BrokerClient:
         out: dict[str, Any] = self._json("GET", "/me")
         return out
 
-    def file(self, body: Any, *, site: bool = False) -> dict[str, Any]:
-        """File one notice (or protected site); the reply holds the notice, its conflicts and receipt."""
-        out: dict[str, Any] = self._json("POST", "/protected-sites" if site else "/notices", json=body)
+    def file(self, body: Any, *, site: bool = False, idempotency_key: str | None = None) -> dict[str, Any]:
+        """File one notice (or protected site); the reply holds the notice, its conflicts and receipt.
+        With ``idempotency_key`` a retry of the same body (after a timeout or a lost connection)
+        gets the first filing's reply instead of filing it again."""
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key is not None else None
+        path = "/protected-sites" if site else "/notices"
+        out: dict[str, Any] = self._json("POST", path, json=body, headers=headers)
         return out
 
     def update(self, notice_id: str, body: Any, version: int, *, site: bool = False) -> dict[str, Any]:

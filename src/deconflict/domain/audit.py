@@ -23,13 +23,16 @@ import json
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from deconflict.domain.errors import ValidationError
+
+if TYPE_CHECKING:
+    from deconflict.domain.key_chain import KeySpan
 
 GENESIS_HASH = "0" * 64
 """The ``prev_hash`` of the first event."""
@@ -842,16 +845,25 @@ def _check_head(
 
 
 def _check_receipt(
-    i: int, raw: object, pub: str | None, key_id: str, by_seq: Mapping[int, Event | EventStub]
+    i: int, raw: object, spans: Sequence[KeySpan], by_seq: Mapping[int, Event | EventStub]
 ) -> list[Problem]:
+    """One receipt, against the key in force at its ``log_seq`` (``spans``: the export's key alone
+    unless the log records rotations)."""
     where = _receipt_where(i, raw)
     try:
         r = Receipt.from_json(_mapping(raw, "a receipt"))
     except ValidationError as e:
         return [_bad(where, e)]
     out: list[Problem] = []
+    from deconflict.domain.key_chain import key_at  # it builds on this module
+
+    span = key_at(spans, r.log_seq)
+    pub, key_id = span.public_key, span.key_id
     if r.key_id != key_id:
-        out.append(Problem(where, f"signed with key {r.key_id}, not the export key {key_id}"))
+        if len(spans) == 1:
+            out.append(Problem(where, f"signed with key {r.key_id}, not the export key {key_id}"))
+        else:
+            out.append(Problem(where, f"signed with key {r.key_id}, not key {key_id}, in force at seq {r.log_seq}"))
     elif pub is not None and not verify_receipt(r, pub):
         out.append(Problem(where, "signature does not verify: the receipt was altered or forged"))
     entry = by_seq.get(r.log_seq)
@@ -893,18 +905,6 @@ def verify_export(doc: Mapping[str, Any], public_key_b64: str | None = None) -> 
     if doc.get("format") != EXPORT_FORMAT:
         problems.append(Problem("format", f"is {doc.get('format')!r}, not {EXPORT_FORMAT!r}"))
     pub, key_id, key_problems = _check_key(doc)
-    if expected is not None:
-        if pub is not None and pub == expected:
-            trusted = True
-        else:
-            problems.insert(
-                0,
-                Problem(
-                    "key",
-                    f"the export is signed with key {key_id or '?'}, not the expected key {key_id_of(expected)}: "
-                    "nothing in it can be trusted",
-                ),
-            )
     problems += key_problems
 
     # Entries first, since the head is checked against the last of them.
@@ -937,13 +937,31 @@ def verify_export(doc: Mapping[str, Any], public_key_b64: str | None = None) -> 
     ended = listed and (prev is not None or not raw_events)
     head_seq, head_problems = _check_head(doc.get("head"), pub, key_id, prev, ended, doc.get("exported_at"), start)
     problems += head_problems + event_problems
+    # Rotations of the key (deconflict.domain.key_chain): the key in force at each seq, and the
+    # older keys that endorsed the export's key one after the other.
+    from deconflict.domain.key_chain import endorsed, follow_chain
+
+    spans, chain_problems = follow_chain(entries, pub, key_id)
+    problems += chain_problems
+    if expected is not None:
+        if pub is not None and (pub == expected or (not chain_problems and endorsed(spans, expected))):
+            trusted = True
+        else:
+            problems.insert(
+                0,
+                Problem(
+                    "key",
+                    f"the export is signed with key {key_id or '?'}, not the expected key {key_id_of(expected)}: "
+                    "nothing in it can be trusted",
+                ),
+            )
 
     raw_receipts = doc.get("receipts")
     if not isinstance(raw_receipts, list):
         problems.append(Problem("receipts", "missing or not a list"))
         raw_receipts = []
     for i, raw in enumerate(raw_receipts):
-        problems += _check_receipt(i, raw, pub, key_id, by_seq)
+        problems += _check_receipt(i, raw, spans, by_seq)
 
     return VerifyReport(
         problems=problems,

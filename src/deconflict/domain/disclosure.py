@@ -141,8 +141,9 @@ PARTY_PRIVATE_EVENTS = frozenset(
 )
 """Events about one party's own settings (payload key ``party``): that party and the admin see them."""
 
-PUBLIC_EVENTS = frozenset({EventType.POLICY_RECORDED})
-"""The theater's agreed definitions: every party sees them, whole, live and in its export."""
+PUBLIC_EVENTS = frozenset({EventType.POLICY_RECORDED, EventType.KEY_ROTATED})
+"""The theater's agreed definitions, and the rotations of the broker's signing key (every party
+follows them to verify its export): every party sees them, whole, live and in its export."""
 
 _CONFLICT_KEYS = ("id", "state", "detected_at", "updated_at", "resolved_at")
 """Conflict fields every viewer of a conflict sees."""

@@ -22,6 +22,7 @@ class EventType(StrEnum):
     DISCLOSURE_SET = "disclosure.set"
     POLICY_RECORDED = "policy.recorded"
     BROKER_STARTED = "broker.started"
+    KEY_ROTATED = "key.rotated"
     NOTICE_FILED = "notice.filed"
     NOTICE_UPDATED = "notice.updated"
     NOTICE_ACTIVATED = "notice.activated"

@@ -141,6 +141,8 @@ class Broker:
         self.record_policy = events.record_policy
         self.policy_record = events.policy_record
         self.record_start = events.record_start
+        self.rotate_key = events.rotate_key
+        self.check_key = events.check_key
         self.beat = events.beat
         self.visible_events = events.visible_events
         self.last_seq = events.last_seq

@@ -7,16 +7,17 @@ import hashlib
 from collections.abc import Callable
 from typing import Any
 
-from deconflict.domain.audit import Event, build_export, canonical_json, sha256_hex
+from deconflict.domain.audit import BrokerKey, Event, build_export, canonical_json, sha256_hex
 from deconflict.domain.disclosure import PUBLIC_EVENTS, Disclosure
-from deconflict.domain.errors import Forbidden, NotFoundError
+from deconflict.domain.errors import Forbidden, NotFoundError, ValidationError
 from deconflict.domain.event_types import EventType
 from deconflict.domain.hotline import BROKER
+from deconflict.domain.key_chain import rotation_payload
 from deconflict.domain.message_disclosure import names_every_recipient
 from deconflict.domain.parse import format_time
 from deconflict.domain.parties import Party, Role
 from deconflict.services.ports import BrokerRepository, StreamEvent
-from deconflict.services.transaction import BrokerCore
+from deconflict.services.transaction import ADMIN_ACTOR, BrokerCore
 
 OWN_RECORD_EVENTS = frozenset(
     {
@@ -62,6 +63,27 @@ class Events:
         """The last ``policy.recorded`` event: the definitions in force and since when."""
         with self.core.read() as repo:
             return repo.last_event_of_type(EventType.POLICY_RECORDED)
+
+    def rotate_key(self, new: BrokerKey) -> Event:
+        """Log that ``new`` signs from now on, the rotation signed by the key in force and by ``new``
+        (:mod:`deconflict.domain.key_chain`); the broker signs with ``new`` after it."""
+        with self.core.write() as tx:
+            event = tx.log(ADMIN_ACTOR, EventType.KEY_ROTATED, rotation_payload(self.core.key, new))
+        self.core.use_key(new)
+        return event
+
+    def check_key(self) -> None:
+        """Refuse a key that is not the one the log's last rotation put in force (a key file left
+        behind by an interrupted ``deconflict key rotate``, or another broker's)."""
+        with self.core.read() as repo:
+            last = repo.last_event_of_type(EventType.KEY_ROTATED)
+        if last is not None and last.payload.get("new_key_id") != self.core.key.key_id():
+            raise ValidationError.at(
+                "audit.key_file",
+                f"holds key {self.core.key.key_id()}, but the log put key {last.payload.get('new_key_id')} in force at "
+                f"seq {last.seq} (deconflict key rotate); if the rotation was interrupted, its new key is in the "
+                "key file's .next file: move it into place",
+            )
 
     def record_start(self, version: str) -> None:
         """Log that the broker started, with the key it signs with and ``previous_cycle_at``, when

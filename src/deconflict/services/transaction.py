@@ -124,6 +124,10 @@ class BrokerCore:
             self._key = self._key()
         return self._key
 
+    def use_key(self, key: BrokerKey) -> None:
+        """Sign with ``key`` from now on (after a rotation was logged)."""
+        self._key = key
+
     def read(self) -> AbstractContextManager[BrokerRepository]:
         """One read transaction, without the filing lock."""
         return self.store.begin(write=False)

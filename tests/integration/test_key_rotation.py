@@ -1,0 +1,154 @@
+"""Rotation of the broker's signing key (docs/deploy.md, docs/audit.md), on both stores:
+``deconflict key rotate`` logs the rotation signed by the old key and the new one and swaps the key
+file; receipts after it are signed by the new key, old receipts and old exports still verify, and
+``audit verify`` follows the rotations from a key a party trusted before them."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from replica_support import notice_now
+from typer.testing import CliRunner
+
+from deconflict.adapters.keys import load_existing_key, staged_path
+from deconflict.adapters.sql.store import SqlStore
+from deconflict.cli import app
+from deconflict.domain.audit import BrokerKey, Receipt, sign_receipt, verify_export, verify_receipt
+from deconflict.domain.errors import ValidationError
+from deconflict.domain.parties import Party, Role
+from deconflict.services.broker import Broker
+
+runner = CliRunner()
+ADMIN = Party("admin", Role.ADMIN)
+
+
+class Store:
+    """The test's store and key file, opened as a broker the way `deconflict serve` opens it."""
+
+    def __init__(self, db_url: str, tmp_path: Path) -> None:
+        self.url, self.key_file = db_url, tmp_path / "broker.key"
+        self.env = {"DECONFLICT_KEY_FILE": str(self.key_file), "DECONFLICT_DB": "", "DECONFLICT_CONFIG": ""}
+
+    def broker(self, store: SqlStore) -> Broker:
+        return Broker(store, time.time, load_existing_key(self.key_file))
+
+    def file(self, party: Party, lat: float) -> dict[str, Any]:
+        with SqlStore(self.url) as store:
+            receipt: dict[str, Any] = self.broker(store).file(party, notice_now(lat, 20, f"n-{lat:g}")).body["receipt"]
+            return receipt
+
+    def export(self, who: Party = ADMIN) -> dict[str, Any]:
+        with SqlStore(self.url) as store:
+            return json.loads(json.dumps(self.broker(store).export(who)))  # as a file holds it
+
+    def rotate(self) -> str:
+        r = runner.invoke(app, ["key", "rotate", "--db", self.url], env=self.env)
+        assert r.exit_code == 0, r.output
+        return r.stdout.splitlines()[-1]  # the new public key
+
+
+@pytest.fixture
+def rotated(db_url: str, tmp_path: Path) -> tuple[Store, BrokerKey, dict[str, Any], dict[str, Any], Party]:
+    """A store with a receipt and an export made under key 0, then rotated to key 1 and filed again."""
+    s = Store(db_url, tmp_path)
+    old = BrokerKey.generate()
+    s.key_file.write_bytes(old.to_pem())
+    with SqlStore(db_url) as store:
+        store.ensure_schema()
+        party = s.broker(store).add_party("us-af", Role.PARTY)[0]
+    s.file(party, 10)
+    before = s.export()
+    new_public = s.rotate()
+    assert new_public != old.public_key_b64() and load_existing_key(s.key_file).public_key_b64() == new_public
+    retired = tmp_path / f"broker.key.retired-{old.key_id()}"
+    assert load_existing_key(retired).key_id() == old.key_id()
+    assert not staged_path(s.key_file).exists()
+    s.file(party, 11)
+    return s, old, before, s.export(), party
+
+
+def test_new_receipts_are_signed_by_the_new_key_and_every_receipt_verifies(rotated: Any) -> None:
+    s, old, before, after, _ = rotated
+    new = load_existing_key(s.key_file)
+    first, second = (Receipt.from_json(r) for r in after["receipts"])
+    assert first.key_id == old.key_id() and verify_receipt(first, old.public_key_b64())
+    assert second.key_id == new.key_id() and verify_receipt(second, new.public_key_b64())
+    (rotation,) = [e for e in after["events"] if e["type"] == "key.rotated"]
+    assert first.log_seq < rotation["seq"] < second.log_seq
+    assert rotation["payload"]["old_key_id"] == old.key_id() and rotation["payload"]["new_key_id"] == new.key_id()
+    assert after["key"]["key_id"] == new.key_id() and after["head"]["key_id"] == new.key_id()
+    # The export made before the rotation still verifies with the old key, and it is a prefix.
+    assert verify_export(before, old.public_key_b64()).ok
+    assert after["events"][: len(before["events"])] == before["events"]
+
+
+def test_audit_verify_follows_the_rotation_from_the_old_key(rotated: Any, tmp_path: Path) -> None:
+    s, old, _, after, party = rotated
+    for trusted in (old.public_key_b64(), load_existing_key(s.key_file).public_key_b64()):
+        report = verify_export(after, trusted)
+        assert report.ok and report.key_trusted, report.problems
+    path = tmp_path / "after.json"
+    path.write_text(json.dumps(after))
+    r = runner.invoke(app, ["audit", "verify", str(path), "--key", old.public_key_b64()])
+    assert r.exit_code == 0 and r.stdout.startswith("OK"), r.output
+    # A party's own export shows the rotation in full (every party must follow it) and verifies too.
+    mine = s.export(party)
+    assert [e for e in mine["events"] if e.get("type") == "key.rotated"]
+    assert verify_export(mine, old.public_key_b64()).ok
+
+
+def test_a_receipt_signed_by_the_retired_key_after_the_rotation_is_refused(rotated: Any) -> None:
+    _, old, _, after, _ = rotated
+    second = Receipt.from_json(after["receipts"][1])
+    fields = {k: v for k, v in second.signed_fields().items() if k != "key_id"}
+    forged = sign_receipt(old, **fields)  # the old key, still held by someone, signing after its time
+    doc = {**after, "receipts": [after["receipts"][0], forged.to_json()]}
+    report = verify_export(doc, old.public_key_b64())
+    assert not report.ok
+    assert any(f"not key {after['key']['key_id']}, in force at seq {second.log_seq}" in p.what for p in report.problems)
+
+
+def test_an_altered_rotation_breaks_the_chain_and_the_trust(rotated: Any) -> None:
+    _, old, _, after, _ = rotated
+    stranger = BrokerKey.generate()
+    doc = json.loads(json.dumps(after))
+    (rotation,) = [e for e in doc["events"] if e["type"] == "key.rotated"]
+    rotation["payload"]["new_public_key"] = stranger.public_key_b64()
+    report = verify_export(doc, old.public_key_b64())
+    assert not report.key_trusted
+    reasons = " | ".join(p.what for p in report.problems)
+    assert "the payload was edited" in reasons and "signature does not verify" in reasons
+    assert reasons.startswith("the export is signed with key")
+
+
+def test_a_second_rotation_chains_on_and_a_stale_key_file_is_refused(rotated: Any) -> None:
+    s, old, _, _, party = rotated
+    middle = load_existing_key(s.key_file)
+    s.rotate()
+    s.file(party, 12)
+    doc = s.export()
+    assert [r["key_id"] for r in doc["receipts"]] == [old.key_id(), middle.key_id(), doc["key"]["key_id"]]
+    assert verify_export(doc, old.public_key_b64()).ok
+    # A broker started with a key the log has retired (a replica's stale copy) refuses to sign.
+    s.key_file.write_bytes(middle.to_pem())
+    with SqlStore(s.url) as store, pytest.raises(ValidationError, match=r"audit.key_file.*\.next"):
+        s.broker(store).check_key()
+    r = runner.invoke(app, ["key", "rotate", "--db", s.url], env=s.env)
+    assert r.exit_code == 2 and "the log put key" in r.output, r.output
+
+
+def test_rotate_without_a_key_file_or_a_store_says_which_and_changes_nothing(db_url: str, tmp_path: Path) -> None:
+    s = Store(db_url, tmp_path)
+    r = runner.invoke(app, ["key", "rotate", "--db", f"sqlite:///{tmp_path / 'none.sqlite'}"], env=s.env)
+    assert r.exit_code == 2 and "no store at" in r.output, r.output
+    with SqlStore(db_url) as store:
+        store.ensure_schema()
+    r = runner.invoke(app, ["key", "rotate", "--db", db_url], env=s.env)
+    assert r.exit_code == 2 and "audit.key_file" in r.output and "no such file" in r.output, r.output
+    assert not s.key_file.exists() and not staged_path(s.key_file).exists()
+    with SqlStore(db_url) as store, store.begin(write=False) as repo:
+        assert repo.last_event_of_type("key.rotated") is None
