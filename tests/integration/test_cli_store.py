@@ -19,7 +19,7 @@ def test_demo_files_the_theater_and_reports_its_conflicts(tmp_path: Path) -> Non
     r = runner.invoke(app, ["demo", "--once", "--db", db, "--json"])
     assert r.exit_code == 0, r.output
     out = json.loads(r.stdout)
-    assert out["filed"] == 12
+    assert out["filed"] == 13  # nine notices as JSON, three from the coalition's ACO, one NOTAM
     pairs = {frozenset((c["a"]["notice"], c["b"]["notice"])) for c in out["conflicts"]}
     assert frozenset(("ru-vks:vks-homs-north", "un-humanitarian:site-homs-hospital")) in pairs
     for c in out["conflicts"]:  # each side says whether it is a protected site
@@ -104,7 +104,7 @@ def test_filings_from_the_command_line_are_logged_and_receipted(tmp_path: Path) 
     r = runner.invoke(app, ["audit", "export", "--db", db])
     doc = json.loads(r.stdout)
     filed = [e for e in doc["events"] if e["type"] == "notice.filed"]
-    assert len(filed) == 12 and {e["actor"] for e in filed} == {"admin"}
-    assert len(doc["receipts"]) == 12
+    assert len(filed) == 13 and {e["actor"] for e in filed} == {"admin"}
+    assert len(doc["receipts"]) == 13
     assert len([e for e in doc["events"] if e["type"] == "conflict.created"]) == 3
     assert verify_export(doc).ok

@@ -44,7 +44,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "adapters": frozenset({"domain", "services"}),  # they implement the ports
     "formats": frozenset({"domain"}),
     "clients": frozenset({"domain", "adapters"}),
-    "demo": frozenset({"domain", "services"}),
+    "demo": frozenset({"domain", "services", "formats"}),  # a theater may hold an ACO and NOTAMs
 }
 """For each inner layer, the other layers it may import (its own is always allowed). The edges
 (``api``, ``cli``) and the composition (``bootstrap``, ``config``) may import anything below them;

@@ -253,16 +253,18 @@ def _live_demo(
     from deconflict.cli.broker import _listen
     from deconflict.cli.demo import run_live
     from deconflict.demo.live import live_theater
-    from deconflict.demo.theater import load_theater_doc
+    from deconflict.demo.theater import load_theater_doc, theater_filings, with_import_texts
 
     cfg = config_or_exit(config, None)
     doc = load_theater_doc()
-    if theater is not None:
-        doc = read_json(theater, "--theater")
-        if not isinstance(doc, dict):
-            raise err(f"--theater {theater}: must be a JSON object (the format of the built-in theater)")
     try:
+        if theater is not None:
+            doc = read_json(theater, "--theater")
+            if not isinstance(doc, dict):
+                raise err(f"--theater {theater}: must be a JSON object (the format of the built-in theater)")
+            doc = with_import_texts(doc, lambda name: (theater.parent / name).read_text(encoding="utf-8"))
         live = live_theater(doc, start, speed)
+        theater_filings(cfg.limits, doc)  # every notice and imported file read before anything starts
     except ValidationError as e:
         raise err(f"{'--theater ' + str(theater) if theater else 'theater'}: {e}") from None
     sock = _listen(host, port)

@@ -15,7 +15,7 @@ as a party would, through the broker's own services: acknowledging the conflict
 from __future__ import annotations
 
 import json
-from collections.abc import MutableSequence
+from collections.abc import Callable, MutableSequence
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -26,6 +26,8 @@ from deconflict.domain.parse import parse_notice, parse_time
 from deconflict.domain.parties import Role
 from deconflict.domain.policy import Limits
 from deconflict.domain.volumes import Notice
+from deconflict.formats.aco import read_aco
+from deconflict.formats.notam import read_notams
 from deconflict.services.broker import Broker
 from deconflict.services.hotline import Hotline
 
@@ -37,19 +39,72 @@ class Filing:
 
 
 def load_theater_doc() -> dict[str, Any]:
-    text = resources.files("deconflict.demo").joinpath("theater-2015.json").read_text()
-    doc: dict[str, Any] = json.loads(text)
-    return doc
+    """The built-in theater, its imported files read in (see :func:`with_import_texts`)."""
+    here = resources.files("deconflict.demo")
+    doc: dict[str, Any] = json.loads(here.joinpath("theater-2015.json").read_text())
+    return with_import_texts(doc, lambda name: here.joinpath(name).read_text())
+
+
+def with_import_texts(doc: dict[str, Any], read: Callable[[str], str]) -> dict[str, Any]:
+    """``doc`` with the text of each of its ``imports`` read in by ``read`` (a file name, as the
+    theater gives it, to its text): an import names its ``file`` beside the theater's JSON, or
+    holds the file's ``text`` itself."""
+    imports = doc.get("imports", [])
+    if not isinstance(imports, list):
+        raise ValidationError.at("imports", "must be a list of {filed_at, format, party, file}")
+    out = []
+    for i, imp in enumerate(imports):
+        if isinstance(imp, dict) and isinstance(imp.get("text"), str):
+            out.append(imp)
+            continue
+        if not isinstance(imp, dict) or not isinstance(imp.get("file"), str):
+            why = "required: the name of a file beside the theater (or its text)"
+            raise ValidationError.at(f"imports[{i}].file", why)
+        try:
+            out.append({**imp, "text": read(imp["file"])})
+        except (OSError, UnicodeDecodeError) as e:
+            raise ValidationError.at(f"imports[{i}].file", f"{imp['file']!r} cannot be read: {e}") from None
+    return {**doc, "imports": out}
+
+
+IMPORT_FORMATS = ("aco", "notam")
+"""The airspace formats a theater's ``imports`` may be written in (read as ``deconflict import`` reads them)."""
 
 
 def theater_filings(limits: Limits | None = None, doc: dict[str, Any] | None = None) -> list[Filing]:
-    """The demo filings (of ``doc``, else the built-in theater) in the order they reached the broker."""
+    """The demo filings (of ``doc``, else the built-in theater) in the order they reached the broker:
+    its notices as JSON and those of its imported files (an ACO message, NOTAMs), each of those
+    filed at its file's ``filed_at``."""
     doc = load_theater_doc() if doc is None else doc
     out = []
     for i, f in enumerate(doc["filings"]):
         n = parse_notice(f["notice"], limits, f"filings[{i}].notice")
         out.append(Filing(parse_time(f["filed_at"], f"filings[{i}].filed_at"), n))
+    for i, imp in enumerate(doc.get("imports", [])):
+        at = parse_time(imp.get("filed_at"), f"imports[{i}].filed_at")
+        out += [Filing(at, n) for n in _imported(imp, f"imports[{i}]", limits)]
     return sorted(out, key=lambda f: f.filed_at)
+
+
+def _imported(imp: dict[str, Any], where: str, limits: Limits | None) -> list[Notice]:
+    """The notices of one imported file; any problem refuses the theater, naming the file's line."""
+    fmt, party, text = imp.get("format"), imp.get("party"), imp.get("text")
+    if fmt not in IMPORT_FORMATS:
+        raise ValidationError.at(f"{where}.format", f"{fmt!r}: use one of {', '.join(IMPORT_FORMATS)}")
+    if not isinstance(party, str) or not party:
+        raise ValidationError.at(f"{where}.party", "required: the party whose file it is")
+    if not isinstance(text, str):
+        raise ValidationError.at(f"{where}.file", "not read in (load the theater with with_import_texts)")
+    if fmt == "aco":
+        got = read_aco(text, party, limits)
+        notices, problems = got.notices, [str(p) for p in got.problems]
+    else:
+        kind = imp.get("kind", "activity")
+        read, bad = read_notams(text, party, kind, limits)
+        notices, problems = [r.notice for r in read], [str(p) for p in bad]
+    if problems:  # the first, with its line, set or field, as ``deconflict import`` names it
+        raise ValidationError.at(f"{where}.file", f"{imp.get('file', 'text')}: {problems[0]}")
+    return notices
 
 
 @dataclass(frozen=True)
@@ -70,7 +125,7 @@ def theater_acknowledgements(doc: dict[str, Any] | None = None) -> list[Acknowle
     the broker."""
     doc = load_theater_doc() if doc is None else doc
     # the theater names notices by the ids their parties chose; the broker keeps them as party:id
-    owner = {f["notice"]["id"]: f["notice"]["party"] for f in doc["filings"]}
+    owner = {str(f.notice.id): f.notice.party for f in theater_filings(None, doc)}
     out = []
     for i, a in enumerate(doc.get("acknowledgements", [])):
         where = f"acknowledgements[{i}]"
