@@ -74,6 +74,8 @@ OBJECT_KEYS: dict[str, frozenset[str]] = {
     "PointGeometry": KEYS["geometry"],
     "LineStringGeometry": KEYS["geometry"],
     "Volume4D": KEYS["volume4d"],
+    "Schedule": KEYS["schedule"],
+    "DailyWindow": KEYS["daily_window"],
     "Volume3D": KEYS["volume3d"],
     "OutlinePolygon": KEYS["outline_polygon"],
     "OutlineCircle": KEYS["outline_circle"],
