@@ -132,7 +132,9 @@ def _volume(x: tuple[int, int, Schedule | None], lat: float) -> Volume4D:
 @given(
     xs=st.lists(st.tuples(timed(), st.sampled_from([33.0, 33.01, 33.5]), st.sampled_from("AB")), min_size=2, max_size=6)
 )
-def test_detection_with_schedules_matches_brute_force(xs: list[tuple[tuple[int, int, Schedule | None], float, str]]) -> None:
+def test_detection_with_schedules_matches_brute_force(
+    xs: list[tuple[tuple[int, int, Schedule | None], float, str]],
+) -> None:
     """The index finds exactly the pairs the oracle finds: near in plan (33.0 and 33.01 are 1.1 km
     apart, 33.5 is 55 km away), of different parties, and active within five minutes."""
     policy = SeparationPolicy()

@@ -45,7 +45,9 @@ def test_a_schedule_is_read_and_written_back() -> None:
     doc = notice_to_json(n)
     assert doc["volumes"][0]["schedule"] == WEEKDAYS_8_16
     assert parse_notice(doc) == n
-    night = parse_notice(notice({"windows": [{"start": "22:00", "end": "02:30:15"}, {"start": "00:00", "end": "24:00"}]}))
+    night = parse_notice(
+        notice({"windows": [{"start": "22:00", "end": "02:30:15"}, {"start": "00:00", "end": "24:00"}]})
+    )
     assert notice_to_json(night)["volumes"][0]["schedule"] == {
         "windows": [{"start": "22:00", "end": "02:30:15"}, {"start": "00:00", "end": "24:00"}]
     }
@@ -69,9 +71,17 @@ BAD: list[tuple[Any, str, str]] = [
     ({"windows": [{"start": "08:00"}]}, "volumes[0].schedule.windows[0].end", "is required"),
     ({"windows": [{"start": "08:00", "end": "09:00", "tz": "Z"}]}, "volumes[0].schedule.windows[0].tz", "unknown key"),
     ({"windows": [{"start": 800, "end": "16:00"}]}, "volumes[0].schedule.windows[0].start", "HH:MM"),
-    ({"day": ["MON"], "windows": [{"start": "08:00", "end": "16:00"}]}, "volumes[0].schedule.day", 'did you mean "days"'),
+    (
+        {"day": ["MON"], "windows": [{"start": "08:00", "end": "16:00"}]},
+        "volumes[0].schedule.day",
+        'did you mean "days"',
+    ),
     ({"days": [], "windows": [{"start": "08:00", "end": "16:00"}]}, "volumes[0].schedule.days", "non-empty list"),
-    ({"days": ["Mon"], "windows": [{"start": "08:00", "end": "16:00"}]}, "volumes[0].schedule.days[0]", "not a weekday"),
+    (
+        {"days": ["Mon"], "windows": [{"start": "08:00", "end": "16:00"}]},
+        "volumes[0].schedule.days[0]",
+        "not a weekday",
+    ),
     ({"days": ["MON", "MON"], "windows": [{"start": "08:00", "end": "16:00"}]}, "volumes[0].schedule.days[1]", "twice"),
 ]
 
@@ -87,18 +97,25 @@ def test_a_bad_schedule_is_refused_with_its_path(schedule: Any, path: str, reaso
 def test_a_schedule_never_active_in_its_envelope_is_refused() -> None:
     # Saturday and Sunday only, in an envelope from Monday to Friday
     doc = notice({"days": ["SAT", "SUN"], "windows": [{"start": "08:00", "end": "16:00"}]}, t1="2026-01-10T00:00:00Z")
-    with pytest.raises(ValidationError, match=r"volumes\[0\]\.schedule: is never active between time_start and time_end"):
+    with pytest.raises(
+        ValidationError, match=r"volumes\[0\]\.schedule: is never active between time_start and time_end"
+    ):
         parse_notice(doc)
 
 
 def test_a_scheduled_envelope_has_its_own_limit_and_each_window_the_theaters() -> None:
     long_ok = notice(WEEKDAYS_8_16, t1="2026-02-05T00:00:00Z")  # 31 days
     assert parse_notice(long_ok).volumes[0].time_end == parse_time("2026-02-05T00:00:00Z", "t")
-    with pytest.raises(ValidationError, match=r"volumes\[0\]\.time_end: a scheduled envelope is 745\.0 h, longer than the limit of 744\.0 h"):
+    with pytest.raises(
+        ValidationError,
+        match=r"volumes\[0\]\.time_end: a scheduled envelope is 745\.0 h, longer than the limit of 744\.0 h",
+    ):
         parse_notice(notice(WEEKDAYS_8_16, t1="2026-02-05T01:00:00Z"))
     with pytest.raises(ValidationError, match=r"volumes\[0\]\.time_end: the window is 504\.0 h"):
         parse_notice(notice(None))  # the same envelope without a schedule is held to the 7 days
-    with pytest.raises(ValidationError, match=r"schedule\.windows\[0\]\.end: the window is 8\.0 h, longer than the limit of 2\.0 h"):
+    with pytest.raises(
+        ValidationError, match=r"schedule\.windows\[0\]\.end: the window is 8\.0 h, longer than the limit of 2\.0 h"
+    ):
         parse_notice(notice(WEEKDAYS_8_16, t1="2026-01-05T12:00:00Z"), Limits(max_window_s=7200.0))
 
 

@@ -87,7 +87,9 @@ def _within(
         return None
     meet = None
     if a.schedule is not None or b.schedule is not None:  # the envelopes meet; do the occurrences?
-        meet = first_meeting((a.time_start, a.time_end, a.schedule), (b.time_start, b.time_end, b.schedule), policy.time_s)
+        meet = first_meeting(
+            (a.time_start, a.time_end, a.schedule), (b.time_start, b.time_end, b.schedule), policy.time_s
+        )
         if meet is None:
             return None
         (a0, a1), (b0, b1) = meet

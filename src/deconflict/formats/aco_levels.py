@@ -1,5 +1,6 @@
 """An ACO measure's ``EFFLEVEL`` set and the header's ``PERIOD``, read into the altitude band and
-time window of a notice (``APERIOD``: :mod:`deconflict.formats.aco_schedule`) (F3548 JSON, so the notice parser validates them as it validates any filing).
+time window of a notice (F3548 JSON, so the notice parser validates them as it validates any
+filing; a measure's ``APERIOD`` is read by :mod:`deconflict.formats.aco_schedule`).
 
 ``EFFLEVEL/<qualifier>:<lower>-<upper>//``: the qualifier names the kind of each bound, two
 letters each: ``FL`` a flight level (``FL200``), ``RA`` an altitude (``5000FTMSL``, ``1500MMSL``),

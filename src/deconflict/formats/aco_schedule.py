@@ -59,10 +59,13 @@ def read_aperiod(s: AcoSet) -> Window:
             return start, stop, None
         return start, stop, {"windows": [{"start": "00:00", "end": "24:00"}]}
     if mode != "INTERVAL":
-        raise AcoFieldError("4", f"{fields[3]!r}: a recurring period is an INTERVAL; a DISCRETE one has a start and a stop")
+        raise AcoFieldError(
+            "4", f"{fields[3]!r}: a recurring period is an INTERVAL; a DISCRETE one has a start and a stop"
+        )
     if len(fields) != 5:
         raise AcoFieldError(
-            str(len(fields) + 1 if len(fields) < 5 else 6), "a recurring APERIOD is INTERVAL/<start>/<stop or UFN>/<frequency>/<duration or end>"
+            str(len(fields) + 1 if len(fields) < 5 else 6),
+            "a recurring APERIOD is INTERVAL/<start>/<stop or UFN>/<frequency>/<duration or end>",
         )
     days = _days(fields[3], start)
     length = _length(fields[4], start)
@@ -88,7 +91,8 @@ def _days(text: str, start: float) -> list[str]:
             if name not in WEEKDAYS:
                 raise AcoFieldError(
                     "4",
-                    f"{text!r} is not a frequency: DAILY, WKDAY, WEEKEND, WEEKLY or weekdays such as MON-FRI or MON,WED",
+                    f"{text!r} is not a frequency: DAILY, WKDAY, WEEKEND, WEEKLY "
+                    "or weekdays such as MON-FRI or MON,WED",
                 )
         i, j = WEEKDAYS.index(first), WEEKDAYS.index(last if dash else first)
         out.update(WEEKDAYS[(i + k) % 7] for k in range((j - i) % 7 + 1))
