@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from deconflict.domain.errors import ValidationError
 from deconflict.domain.parse import format_time
-from deconflict.domain.shapes import ShapeKind
 from deconflict.domain.schedule import occurrences
+from deconflict.domain.shapes import ShapeKind
 from deconflict.domain.volumes import Notice, Volume4D
 from deconflict.formats.altitude import FL_M
 from deconflict.formats.openair import NM_M
