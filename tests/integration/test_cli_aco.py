@@ -198,3 +198,66 @@ def test_a_measure_the_broker_refuses_late_in_the_message_leaves_nothing_filed(d
     assert r.exit_code == 2, r.output
     assert "measure coalition-isr-west" in r.output and "nothing filed" in r.output, r.output
     assert _stored(db_url) == {}  # the three measures before it were not filed either
+
+
+RECURRING = """OPER/INHERENT RESOLVE//
+MSGID/ACO/CAOC//
+ACOID/SYRIA/01A//
+GEODATUM/WGE//
+ACMID/ACM:ROZ/NAME:TRAINING-NORTH/CIRCLE/USE:TRAINING//
+CIRCLE/LATM:3557N03901E/RADIUS:10NM//
+EFFLEVEL/FLFL:FL100-FL200//
+APERIOD/INTERVAL/010800ZOCT2035/UFN/WKDAY/8HR//
+"""
+"""Weekdays 0800Z-1600Z from Monday 1 October 2035 until further notice."""
+
+
+def _other(tmp_path: Path, name: str, start: str, end: str) -> Path:
+    doc = {
+        "party": "ru-vks",
+        "id": name,
+        "volumes": [
+            {
+                "volume": {
+                    "outline_circle": {"center": {"lat": 35.95, "lng": 39.0}, "radius": {"value": 5, "units": "KM"}},
+                    "altitude_lower": {"value": 150, "units": "FL"},
+                    "altitude_upper": {"value": 160, "units": "FL"},
+                },
+                "time_start": start,
+                "time_end": end,
+            }
+        ],
+    }
+    path = tmp_path / f"{name}.json"
+    path.write_text(json.dumps(doc))
+    return path
+
+
+def test_a_recurring_measure_conflicts_only_with_what_meets_its_occurrences(db_url: str, tmp_path: Path) -> None:
+    """A weekday schedule until further notice is one stored volume: a Saturday sortie under it is
+    clear, a Tuesday-evening one five minutes after its window conflicts (the slice names that
+    occurrence), and the export writes the schedule back."""
+    aco = tmp_path / "recurring.aco"
+    aco.write_text(RECURRING)
+    r = runner.invoke(app, ["import", "aco", str(aco), "--party", "coalition", "--db", db_url, "--json"])
+    assert r.exit_code == 0, r.output
+    (v,) = _stored(db_url)["coalition:TRAINING-NORTH"].volumes
+    assert v.schedule is not None and v.time_end - v.time_start == 31 * 86400
+    saturday = _other(tmp_path, "saturday", "2035-10-06T08:00:00Z", "2035-10-06T16:00:00Z")
+    assert runner.invoke(app, ["file", str(saturday), "--db", db_url]).exit_code == 0
+    assert _pairs(db_url) == set()
+    tuesday = _other(tmp_path, "tuesday", "2035-10-02T16:05:00Z", "2035-10-02T18:00:00Z")
+    assert runner.invoke(app, ["file", str(tuesday), "--db", db_url]).exit_code == 1
+    assert _pairs(db_url) == {frozenset(("coalition:TRAINING-NORTH", "ru-vks:tuesday"))}
+    r = runner.invoke(app, ["conflicts", "--db", db_url, "--json"])
+    (c,) = json.loads(r.stdout)
+    # the first occurrence within the minimum: Tuesday's, which ends at 16:00, five minutes before
+    assert c["time_gap_s"] == 300
+    assert c["time_window"] == {"start": "2035-10-02T16:02:30Z", "end": "2035-10-02T16:02:30Z"}
+    out = tmp_path / "out.aco"
+    r = runner.invoke(app, ["export", "aco", "--party", "coalition", "--db", db_url, "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    assert "APERIOD/INTERVAL/010800ZOCT2035/" in out.read_text() and "/MON,TUE,WED,THU,FRI/8HR//" in out.read_text()
+    other = f"sqlite:///{tmp_path / 'back.sqlite'}"
+    assert runner.invoke(app, ["import", "aco", str(out), "--party", "coalition", "--db", other]).exit_code == 0
+    assert _stored(other)["coalition:TRAINING-NORTH"].volumes == (v,)

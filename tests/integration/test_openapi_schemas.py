@@ -74,6 +74,8 @@ OBJECT_KEYS: dict[str, frozenset[str]] = {
     "PointGeometry": KEYS["geometry"],
     "LineStringGeometry": KEYS["geometry"],
     "Volume4D": KEYS["volume4d"],
+    "Schedule": KEYS["schedule"],
+    "DailyWindow": KEYS["daily_window"],
     "Volume3D": KEYS["volume3d"],
     "OutlinePolygon": KEYS["outline_polygon"],
     "OutlineCircle": KEYS["outline_circle"],
@@ -408,7 +410,12 @@ def test_real_responses_validate_against_their_documented_schemas(api: Api, spec
     # a protected site and notices that conflict with it and with each other, at every disclosure level
     site_body = {**SITE_EXAMPLE, "volumes": [circle_notice(*here, radius_km=2, lower_m=0, upper_m=9000)["volumes"][0]]}
     site = f.call("sy-gcaa", "post", "/v1/protected-sites", json=site_body, status=201)["notice"]
-    vks = f.call("ru-vks", "post", "/v1/notices", json=circle_notice(*here, id="vks-1"), status=201)
+    # a recurring volume (Wednesdays 07:00-11:00: 30 September 2015 was one), so its schedule is
+    # held to the response schemas too
+    vks_body = circle_notice(*here, id="vks-1")
+    vks_body["volumes"][0]["schedule"] = {"days": ["WED"], "windows": [{"start": "07:00", "end": "11:00"}]}
+    vks = f.call("ru-vks", "post", "/v1/notices", json=vks_body, status=201)
+    assert vks["notice"]["volumes"][0]["schedule"] == vks_body["volumes"][0]["schedule"]
     headers = {"Idempotency-Key": "k-1"}
     us = f.call("us-af", "post", "/v1/notices", json=circle_notice(*here, id="us-1"), headers=headers, status=201)
     again = f.call("us-af", "post", "/v1/notices", json=circle_notice(*here, id="us-1"), headers=headers, status=201)

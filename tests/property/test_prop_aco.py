@@ -1,5 +1,6 @@
 """Round trip: any notice an ACO can carry, written as an ACO and read back, is the same notice, with
-every figure rounded outward (never a smaller volume) by at most the written precision."""
+every figure rounded outward (never a smaller volume) by at most the written precision; a recurring
+volume (one daily window whose envelope starts with an occurrence) comes back with its schedule."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 
 from deconflict.domain.geodesy import destination, distance_m
 from deconflict.domain.parse import format_time, parse_notice
+from deconflict.domain.schedule import WEEKDAYS
 from deconflict.domain.volumes import Notice
 from deconflict.formats.aco import ACM_TYPE, DESCRIPTION, read_aco
 from deconflict.formats.aco_export import write_aco
@@ -51,10 +53,24 @@ def notices(draw: st.DrawFn) -> Notice:
     else:
         low = draw(st.integers(0, 10_000))
         band = [{"value": v, "reference": "AMSL", "units": "M"} for v in (low, low + draw(st.integers(1, 5_000)))]
-    windows = []
+    windows: list[tuple[float, float, dict[str, Any] | None]] = []
     for _ in range(draw(st.integers(1, 3))):
         start = FIRST + 60 * draw(st.integers(0, 8_000_000))
-        windows.append((start, start + 60 * draw(st.integers(1, 2_000))))
+        if draw(st.booleans()):
+            windows.append((start, start + 60 * draw(st.integers(1, 2_000)), None))
+            continue
+        # recurring (APERIOD/INTERVAL with a frequency): the envelope starts with an occurrence
+        day_min = int(start % 86400) // 60
+        length = draw(st.integers(1, 1440 if day_min == 0 else 1439))
+        weekday = datetime.fromtimestamp(start, tz=UTC).weekday()
+        days = draw(st.sets(st.sampled_from(WEEKDAYS))) | {WEEKDAYS[weekday]}
+        end = (day_min + length - 1) % 1440 + 1
+        schedule: dict[str, Any] = {
+            "windows": [{"start": f"{day_min // 60:02d}:{day_min % 60:02d}", "end": f"{end // 60:02d}:{end % 60:02d}"}]
+        }
+        if len(days) < 7:
+            schedule["days"] = [d for d in WEEKDAYS if d in days]
+        windows.append((start, start + 60 * draw(st.integers(1, 31 * 1440)), schedule))
     doc = {
         "party": "coalition",
         "id": draw(NAME),
@@ -64,8 +80,9 @@ def notices(draw: st.DrawFn) -> Notice:
                 "volume": {**outline, "altitude_lower": band[0], "altitude_upper": band[1]},
                 "time_start": format_time(a),
                 "time_end": format_time(b),
+                **({"schedule": c} if c is not None else {}),
             }
-            for a, b in windows
+            for a, b, c in windows
         ],
     }
     notice = parse_notice(doc)
@@ -88,7 +105,7 @@ def test_export_then_import_gives_the_notice_back(notice: Notice) -> None:
     assert back.extra == said
     assert len(back.volumes) == len(notice.volumes)
     for a, b in zip(back.volumes, notice.volumes, strict=True):
-        assert (a.altitude, a.time_start, a.time_end) == (b.altitude, b.time_start, b.time_end)
+        assert (a.altitude, a.time_start, a.time_end, a.schedule) == (b.altitude, b.time_start, b.time_end, b.schedule)
         assert a.shape.kind is b.shape.kind
         # sizes are rounded up to the centimetre (a size a float's last bits above a whole
         # centimetre, 500.00000000000006 m, is written 500M: a micrometre is noise, not a shrink),

@@ -10,6 +10,7 @@ import pytest
 
 from deconflict.domain.geodesy import distance_m
 from deconflict.domain.parse import parse_notices
+from deconflict.domain.schedule import MAX_SPAN_S, DailyWindow, Schedule
 from deconflict.domain.shapes import ShapeKind
 from deconflict.domain.units import FLIGHT_LEVEL_M, NAUTICAL_MILE_M
 from deconflict.domain.volumes import AltitudeReference
@@ -73,6 +74,29 @@ def test_each_aperiod_is_a_volume_and_ampn_is_the_description() -> None:
     n = read_aco(text, "coalition").notices[0]
     assert [(v.time_end - v.time_start) / 3600 for v in n.volumes] == [2, 2]
     assert n.extra[DESCRIPTION] == "TANKER TRACK/ALT BLOCK"
+
+
+def test_a_recurring_aperiod_is_one_scheduled_volume() -> None:
+    """Weekdays 0600Z for 8 hours, until further notice: one volume whose schedule says so, to the
+    31-day horizon, instead of a row per day."""
+    text = HEADER + CIRCLE + "APERIOD/INTERVAL/300600ZSEP2015/UFN/WKDAY/8HR//\n"
+    got = read_aco(text, "coalition")
+    assert got.problems == []
+    (v,) = got.notices[0].volumes
+    assert v.time_end - v.time_start == MAX_SPAN_S
+    assert v.schedule == Schedule((DailyWindow(6 * 3600, 14 * 3600),), frozenset(range(5)))
+    night = HEADER + CIRCLE + "APERIOD/INTERVAL/302200ZSEP2015/071200ZOCT2015/MON-WED,FRI/0530Z//\n"
+    (w,) = read_aco(night, "coalition").notices[0].volumes
+    assert w.schedule == Schedule((DailyWindow(22 * 3600, 5 * 3600 + 1800),), frozenset({0, 1, 2, 4}))
+    every = HEADER + CIRCLE + "APERIOD/DISCRETE/300600ZSEP2015/UFN//\n"
+    (x,) = read_aco(every, "coalition").notices[0].volumes
+    assert x.schedule == Schedule((DailyWindow(0, 86400),)) and x.time_end - x.time_start == MAX_SPAN_S
+    weekly = HEADER + CIRCLE + "APERIOD/INTERVAL/300600ZSEP2015/UFN/WEEKLY/1HR30MIN//\n"
+    (y,) = read_aco(weekly, "coalition").notices[0].volumes
+    assert y.schedule == Schedule((DailyWindow(6 * 3600, 7 * 3600 + 1800),), frozenset({2}))  # Wednesdays
+    header_ufn = read_aco(HEADER.replace("301600ZSEP2015//", "UFN//") + CIRCLE, "coalition")
+    p = header_ufn.problems[0]
+    assert (p.line, p.set, p.field) == (5, "PERIOD", "2") and "read in a measure's APERIOD" in p.reason
 
 
 def test_an_orbit_aligned_right_lies_right_of_its_two_points() -> None:
@@ -151,14 +175,26 @@ BAD = [
         "",
     ),
     (
-        "a daily schedule",
+        "a schedule without a duration",
         CIRCLE + "APERIOD/INTERVAL/300600ZSEP2015/301200ZSEP2015/DAILY//",
         9,
         "APERIOD",
-        "4",
-        "recurring",
+        "5",
+        "INTERVAL/<start>/<stop or UFN>/<frequency>/<duration or end>",
     ),
-    ("until further notice", CIRCLE + "APERIOD/DISCRETE/300600ZSEP2015/UFN//", 9, "APERIOD", "3", "UFN"),
+    ("a frequency not known", CIRCLE + "APERIOD/INTERVAL/300600ZSEP2015/UFN/DAYLY/2HR//", 9, "APERIOD", "4", "DAYLY"),
+    ("a bad duration", CIRCLE + "APERIOD/INTERVAL/300600ZSEP2015/UFN/DAILY/2H//", 9, "APERIOD", "5", "not a duration"),
+    ("over a day", CIRCLE + "APERIOD/INTERVAL/300600ZSEP2015/UFN/DAILY/25HR//", 9, "APERIOD", "5", "at most 24HR"),
+    ("an empty end time", CIRCLE + "APERIOD/INTERVAL/300600ZSEP2015/UFN/DAILY/0600Z//", 9, "APERIOD", "5", "start's"),
+    ("a recurring DISCRETE", CIRCLE + "APERIOD/DISCRETE/300600ZSEP2015/UFN/DAILY/2HR//", 9, "APERIOD", "4", "INTERVAL"),
+    (
+        "never active",  # 30 September 2015 was a Wednesday
+        CIRCLE + "APERIOD/INTERVAL/300600ZSEP2015/011200ZOCT2015/SAT/2HR//",
+        9,
+        "APERIOD",
+        "4",
+        "never active",
+    ),
     ("a bad month", CIRCLE + "APERIOD/DISCRETE/300600ZSPT2015/301200ZSEP2015//", 9, "APERIOD", "2", "not a month"),
     ("end before start", CIRCLE + "APERIOD/DISCRETE/301200ZSEP2015/300600ZSEP2015//", 9, "APERIOD", "3", "after"),
     (

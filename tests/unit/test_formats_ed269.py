@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from deconflict.domain.parse import parse_time
+from deconflict.domain.schedule import DailyWindow, Schedule
 from deconflict.domain.shapes import ShapeKind, make_shape
 from deconflict.domain.volumes import PROTECTED_SITE_KIND, AltitudeBand, AltitudeReference, Notice, Volume4D
 from deconflict.formats.ed269 import read_geozones, validate, write_geozones
@@ -125,6 +126,17 @@ def test_every_schema_fault_is_named_not_only_the_first() -> None:
 RULE_CASES = [
     (
         _set(["features", 1, "applicability", 0, "schedule"], [{"day": ["MON"]}]),
+        "features[1].applicability[0].schedule[0].startTime",
+    ),
+    (
+        _set(
+            ["features", 1, "applicability", 0, "schedule"],
+            [{"startTime": "07:00", "endTime": "08:00"}, {"startEvent": "SR"}],
+        ),
+        "features[1].applicability[0].schedule[1].startEvent",
+    ),
+    (
+        _set(["features", 1, "applicability", 0, "schedule"], [{"startTime": "07:00", "endTime": "25:00"}]),
         "features[1].applicability[0].schedule",
     ),
     (_set(["features", 1, "applicability", 1, "dailyPeriod"], [{}]), "features[1].applicability[1].dailyPeriod"),
@@ -171,10 +183,30 @@ def test_what_our_rules_refuse_is_named_by_its_json_path_and_the_other_zones_sti
     assert len(zones) == 2, "the other zones are read (the command files nothing unless asked)"
 
 
-def test_recurring_schedules_are_refused_with_a_clear_reason() -> None:
-    text = _with(_set(["features", 1, "applicability", 0, "schedule"], [{"day": ["MON"], "startTime": "08:00"}]))
+def test_a_schedule_item_is_a_recurring_volume_and_ed318s_model_is_refused_by_name() -> None:
+    week = {"startDateTime": "2015-09-28T00:00:00Z", "endDateTime": "2015-10-12T00:00:00Z"}
+    items = [
+        {"day": ["MON", "TUE"], "startTime": "08:00Z", "endTime": "16:00Z"},
+        {"day": ["ANY"], "startTime": "22:00", "endTime": "02:00"},
+    ]
+    zones, problems = read_geozones(
+        _with(_set(["features", 1, "applicability"], [{**week, "schedule": items}])), "p", window=DAY
+    )
+    assert problems == []
+    palmyra = zones[1].notice
+    assert [(v.time_start, v.time_end) for v in palmyra.volumes] == [
+        (t(week["startDateTime"]), t(week["endDateTime"]))
+    ] * 2
+    assert [v.schedule for v in palmyra.volumes] == [
+        Schedule((DailyWindow(8 * 3600, 16 * 3600),), frozenset({0, 1})),
+        Schedule((DailyWindow(22 * 3600, 2 * 3600),)),
+    ]
+    back, again = write_geozones([palmyra], "SYR"), None
+    again, problems = read_geozones(json.dumps(back), "p")
+    assert problems == [] and again[0].notice.volumes == palmyra.volumes
+    text = _with(_set(["features", 1, "applicability", 0, "dailyPeriod"], [{"day": "MON"}]))
     [p] = read_geozones(text, "sy-gcaa", window=DAY)[1]
-    assert "recurring schedule" in p.reason and "startDateTime" in p.reason
+    assert p.path == "features[1].applicability[0].dailyPeriod" and "ED-318" in p.reason
 
 
 def test_a_permanent_zone_needs_the_window_the_user_gives() -> None:

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from deconflict.domain.geodesy import destination, distances_m
 from deconflict.domain.policy import Limits
+from deconflict.domain.schedule import DailyWindow, Schedule
 from deconflict.domain.shapes import ShapeKind, make_shape
 from deconflict.domain.volumes import AltitudeBand, AltitudeReference, Notice, Volume4D
 from deconflict.formats.notam import NotamChange, read_notam_file, read_notams, write_notam_drafts
@@ -146,3 +147,18 @@ def test_a_notamr_and_a_notamc_are_read_as_changes_to_the_notam_they_name_in_fil
     # a NOTAMR's own fields are checked as a NOTAMN's (a NOTAMC needs no C)
     bad = "(A0002/30 NOTAMR A0001/30\n" + Q.replace("OSTT/", "OST/") + ITEMS
     assert [(p.line, p.field) for p in read_notam_file(bad, "x", "activity")[1]] == [(2, "Q.FIR")]
+
+
+def test_a_recurring_volume_is_drafted_with_its_schedule_in_d() -> None:
+    circle = make_shape(ShapeKind.CIRCLE, [(35.0, 36.0)], 5000.0)
+    weekdays = Schedule((DailyWindow(8 * 3600, 16 * 3600), DailyWindow(22 * 3600, 2 * 3600 + 30)), frozenset(range(5)))
+    every_day = Schedule((DailyWindow(0, 86400),))
+    band = AltitudeBand(0.0, 3000.0, AltitudeReference.AMSL)
+    for schedule, d in ((weekdays, "D) MON TUE WED THU FRI 0800-1600 2200-0201"), (every_day, "D) DLY H24")):
+        v = Volume4D(circle, band, T, T + 6 * 86400, schedule)
+        draft = write_notam_drafts([Notice("syria-caa", (v,), id="syria-caa:s-1")], "OSTT", "OSTT")
+        assert d in draft.splitlines()
+        imported, problems = read(draft.replace("(NOTAMN", "(A0001/30 NOTAMN"))
+        assert problems == []
+        back = imported[0].notice.volumes[0]  # D) is not expanded on import: the whole window, wider
+        assert (back.time_start, back.time_end, back.schedule) == (v.time_start, v.time_end, None)

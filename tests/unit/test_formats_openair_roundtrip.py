@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from deconflict.domain.errors import ValidationError
 from deconflict.domain.geodesy import destination, distances_m
+from deconflict.domain.schedule import DailyWindow, Schedule
 from deconflict.domain.shapes import ShapeKind, make_shape
 from deconflict.domain.volumes import AltitudeBand, AltitudeReference, Notice, Volume4D
 from deconflict.formats.openair import read_openair
@@ -85,3 +86,23 @@ def test_what_openair_cannot_say_is_refused_naming_the_notice_and_volume(notice:
         write_openair([notice])
     assert info.value.errors[0].path == "p:x: volumes[0]"
     assert words in info.value.errors[0].reason
+
+
+def test_a_recurring_volume_is_written_as_one_activation_per_occurrence() -> None:
+    """Weekdays 08:00-10:00 from Thursday 1 October 2015 to Tuesday 6 October 08:30 (cut there):
+    Thursday, Friday, Monday and Tuesday's first half hour, which read back as those windows."""
+    start = T0 + 86400  # 2015-10-01T00:00:00Z, a Thursday
+    circle = make_shape(ShapeKind.CIRCLE, [(35.0, 36.0)], 5000.0)
+    band = AltitudeBand(0.0, 3000.0, AltitudeReference.AMSL)
+    weekdays = Schedule((DailyWindow(8 * 3600, 10 * 3600),), frozenset(range(5)))
+    v = Volume4D(circle, band, start, start + 5 * 86400 + 8.5 * 3600, weekdays)
+    text = write_openair([Notice("coalition", (v,), id="coalition:TRAINING")])
+    assert text.count("\nAA ") == 4 and "AA 2015-10-06T08:00:00Z/2015-10-06T08:30:00Z" in text
+    imported, problems = read_openair(text, "coalition", "activity", None)
+    assert problems == []
+    back = imported[0].notice.volumes
+    days = [0, 1, 4, 5]
+    ends = [10 * 3600] * 3 + [8.5 * 3600]
+    assert [(b.time_start, b.time_end) for b in back] == [
+        (start + d * 86400 + 8 * 3600, start + d * 86400 + e) for d, e in zip(days, ends, strict=True)
+    ]

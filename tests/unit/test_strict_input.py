@@ -84,6 +84,7 @@ def f3548_notice() -> dict[str, Any]:
                     "altitude_upper": _alt(3000),
                 },
                 **window(),
+                "schedule": {"days": ["WED"], "windows": [{"start": "06:30", "end": "07:00"}]},
             },
         ],
     }

@@ -275,7 +275,7 @@ def _change_said(r: NotamChange) -> tuple[str, ...]:
     GEOZONES_EXAMPLE,
     "UAS geographical zones (ED-269 JSON, sent as its text) as your protected sites (an authority only), checked "
     "against our JSON Schema of the format: every fault by its JSON path (docs/formats.md). Permanent zones are "
-    "active from `start` to `end`; recurring schedules are refused.",
+    "active from `start` to `end`; an applicability's `schedule` items are recurring volumes.",
 )
 async def import_geozones(
     request: Request,

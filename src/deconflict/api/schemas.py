@@ -181,13 +181,41 @@ class Volume3D(BaseModel):
     altitude_upper: Altitude = Field(description="Upper bound, in the same reference as the lower.")
 
 
+CLOCK = r"^\d{2}:\d{2}(:\d{2})?$"
+"""A UTC time of day as ``domain/schedule_json.py`` reads it."""
+Weekday = Literal["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"]
+
+
+class DailyWindow(BaseModel):
+    """A window of the day, UTC. An end not after the start crosses midnight (it ends the next day)."""
+
+    model_config = STRICT
+    start: str = Field(pattern=CLOCK, description="`HH:MM` or `HH:MM:SS` UTC, from `00:00` to `23:59:59`.")
+    end: str = Field(pattern=CLOCK, description="`HH:MM` or `HH:MM:SS` UTC, up to `24:00`; not equal to `start`.")
+
+
+class Schedule(BaseModel):
+    """Our extension: the volume is active only in these daily windows (on these weekdays) between its
+    `time_start` and `time_end`, like ACO `APERIOD` DAILY / weekdays and ED-269 `dailyPeriod`."""
+
+    model_config = STRICT
+    days: list[Weekday] | SkipJsonSchema[None] = Field(
+        default=None, min_length=1, description="Weekdays a window starts on, each once; every day when left out."
+    )
+    windows: list[DailyWindow] = Field(min_length=1, max_length=8, description="1 to 8 daily windows.")
+
+
 class Volume4D(BaseModel):
-    """An ASTM F3548-21 Volume4D: a volume and its time window (at most 7 days by default)."""
+    """An ASTM F3548-21 Volume4D: a volume and its time window (at most 7 days by default; with a
+    `schedule`, the envelope of its occurrences, at most 31 days)."""
 
     model_config = STRICT
     volume: Volume3D
     time_start: TimeValue
     time_end: TimeValue = Field(description="After `time_start`.")
+    schedule: Schedule | SkipJsonSchema[None] = Field(
+        default=None, description="Recurring daily windows within the time window (our extension)."
+    )
 
 
 # ---------------------------------------------------------------- GeoJSON (RFC 7946)

@@ -41,7 +41,7 @@ def import_geozones(
 ) -> None:
     """File the zones of an ED-269 document as the party's protected sites, after checking it
     against our JSON schema of the format. Permanent zones are active from --start to --end;
-    recurring schedules are refused. Exit status: 0 filed without conflicts, 1 with conflicts, 2
+    an applicability's schedule items are recurring volumes. Exit status: 0 filed without conflicts, 1 with conflicts, 2
     bad input (each problem on stderr by its JSON path; nothing filed without --keep-good)."""
     from deconflict.cli.main import _filing_summary
 

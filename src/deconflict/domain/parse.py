@@ -14,6 +14,8 @@ from typing import Any
 
 from deconflict.domain.errors import FieldError, ValidationError
 from deconflict.domain.policy import Limits
+from deconflict.domain.schedule import MAX_SPAN_S
+from deconflict.domain.schedule_json import parse_schedule, schedule_to_json
 from deconflict.domain.shapes import Shape, ShapeKind, make_shape
 from deconflict.domain.strict import KEYS, check_keys
 from deconflict.domain.units import ALTITUDE_UNITS, LENGTH_UNITS
@@ -252,8 +254,13 @@ def parse_volume4d(
     key = present[0]
     shape = _parse_outline(key, vol[key], limits, _join(vpath, key))
     band = _parse_band(vol, limits, vpath, said)
-    start, end = _parse_window(obj, limits, path, said, None if stored else TIMES)
-    return Volume4D(shape=shape, altitude=band, time_start=start, time_end=end)
+    if obj.get("schedule") is None:
+        start, end = _parse_window(obj, limits, path, said, None if stored else TIMES)
+        return Volume4D(shape=shape, altitude=band, time_start=start, time_end=end)
+    span = math.inf if stored else MAX_SPAN_S
+    start, end = _parse_window(obj, limits, path, said, None if stored else TIMES, span, "a scheduled envelope")
+    schedule = parse_schedule(obj["schedule"], _join(path, "schedule"), start, end, limits.max_window_s)
+    return Volume4D(shape=shape, altitude=band, time_start=start, time_end=end, schedule=schedule)
 
 
 def _parse_outline(key: str, value: Any, limits: Limits, path: str) -> Shape:
@@ -313,16 +320,25 @@ def _parse_band(vol: Mapping[str, Any], limits: Limits, vpath: str, said: Said |
 
 
 def _parse_window(
-    obj: Mapping[str, Any], limits: Limits, path: str, said: Said | None, within: tuple[float, float] | None = TIMES
+    obj: Mapping[str, Any],
+    limits: Limits,
+    path: str,
+    said: Said | None,
+    within: tuple[float, float] | None = TIMES,
+    max_s: float | None = None,
+    what: str = "the window",
 ) -> tuple[float, float]:
+    """``time_start`` and ``time_end``, at most ``max_s`` apart (the theater's window limit unless
+    given: a scheduled volume's envelope has its own)."""
     start = parse_time(_req(obj, "time_start", path), _join(path, "time_start"), said, within)
     end = parse_time(_req(obj, "time_end", path), _join(path, "time_end"), said, within)
     if end <= start:
         raise ValidationError.at(_join(path, "time_end"), "must be after time_start")
-    if end - start > limits.max_window_s:
+    limit = limits.max_window_s if max_s is None else max_s
+    if end - start > limit:
         raise ValidationError.at(
             _join(path, "time_end"),
-            f"the window is {(end - start) / 3600:.1f} h, longer than the limit of {limits.max_window_s / 3600:.1f} h",
+            f"{what} is {(end - start) / 3600:.1f} h, longer than the limit of {limit / 3600:.1f} h",
         )
     return start, end
 
@@ -578,11 +594,14 @@ def volume_to_f3548(v: Volume4D) -> dict[str, Any]:
     else:
         lower = {"value": v.altitude.lower_m, "reference": ref, "units": "M"}
         upper = {"value": v.altitude.upper_m, "reference": ref, "units": "M"}
-    return {
+    out: dict[str, Any] = {
         "volume": {**shape_to_f3548(v.shape), "altitude_lower": lower, "altitude_upper": upper},
         "time_start": {"value": format_time(v.time_start), "format": "RFC3339"},
         "time_end": {"value": format_time(v.time_end), "format": "RFC3339"},
     }
+    if v.schedule is not None:
+        out["schedule"] = schedule_to_json(v.schedule)
+    return out
 
 
 def notice_to_json(n: Notice, volumes: list[dict[str, Any]] | None = None) -> dict[str, Any]:

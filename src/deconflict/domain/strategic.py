@@ -8,6 +8,7 @@ from typing import Any
 
 from deconflict.domain.horizontal import Separation, overlap_geojson, separation
 from deconflict.domain.policy import SeparationPolicy
+from deconflict.domain.schedule import Interval, first_meeting
 from deconflict.domain.volumes import Notice, Volume4D
 
 
@@ -16,7 +17,8 @@ class VolumeConflict:
     """Two volumes within the separation policy, and the slice where they are.
 
     The altitude band and time window are those where both volumes, each grown by half the
-    minimum, overlap; ``area`` is the same in plan, as a GeoJSON geometry.
+    minimum, overlap; ``area`` is the same in plan, as a GeoJSON geometry. When a volume recurs
+    (a schedule) the time window is that of the first pair of occurrences within the minimum.
     """
 
     min_distance_m: float
@@ -24,7 +26,8 @@ class VolumeConflict:
     vertical_gap_m: float
     """Gap between the altitude bands (0 or negative when they overlap)."""
     time_gap_s: float
-    """Gap between the time windows (0 or negative when they overlap)."""
+    """Gap between the time windows (0 or negative when they overlap); for a recurring volume, between
+    the first pair of occurrences within the minimum."""
     area: dict[str, Any]
     altitude_lower_m: float
     altitude_upper_m: float
@@ -49,11 +52,12 @@ def volume_conflict(a: Volume4D, b: Volume4D, policy: SeparationPolicy) -> Volum
     within = _within(a, b, policy)
     if within is None:
         return None
-    tg, vg, vmin, sep = within
+    tg, vg, vmin, sep, meet = within
     lo = max(a.altitude.lower_m, b.altitude.lower_m) - vmin / 2
     hi = min(a.altitude.upper_m, b.altitude.upper_m) + vmin / 2
-    t0 = max(a.time_start, b.time_start) - policy.time_s / 2
-    t1 = min(a.time_end, b.time_end) + policy.time_s / 2
+    (a0, a1), (b0, b1) = meet or ((a.time_start, a.time_end), (b.time_start, b.time_end))
+    t0 = max(a0, b0) - policy.time_s / 2
+    t1 = min(a1, b1) + policy.time_s / 2
     return VolumeConflict(
         min_distance_m=sep.distance_m,
         vertical_gap_m=vg,
@@ -72,12 +76,24 @@ def volumes_within(a: Volume4D, b: Volume4D, policy: SeparationPolicy) -> bool:
     return _within(a, b, policy) is not None
 
 
-def _within(a: Volume4D, b: Volume4D, policy: SeparationPolicy) -> tuple[float, float, float, Separation] | None:
-    """The time gap, vertical gap, vertical minimum and plan separation of two volumes within the
-    policy, or ``None`` when they are separated."""
+def _within(
+    a: Volume4D, b: Volume4D, policy: SeparationPolicy
+) -> tuple[float, float, float, Separation, tuple[Interval, Interval] | None] | None:
+    """The time gap, vertical gap, vertical minimum, plan separation of two volumes within the
+    policy and, when one recurs, their first occurrences within the time minimum; ``None`` when they
+    are separated."""
     tg = time_gap_s(a, b)
     if tg > policy.time_s:
         return None
+    meet = None
+    if a.schedule is not None or b.schedule is not None:  # the envelopes meet; do the occurrences?
+        meet = first_meeting(
+            (a.time_start, a.time_end, a.schedule), (b.time_start, b.time_end, b.schedule), policy.time_s
+        )
+        if meet is None:
+            return None
+        (a0, a1), (b0, b1) = meet
+        tg = max(b0 - a1, a0 - b1)
     allowance = policy.vertical_allowance_m(a.altitude.reference, b.altitude.reference)
     vg = vertical_gap_m(a, b)
     vmin = policy.vertical_m + allowance
@@ -90,7 +106,7 @@ def _within(a: Volume4D, b: Volume4D, policy: SeparationPolicy) -> tuple[float, 
     sep = separation(a.shape, b.shape, decide_at_core_m=limit)
     if sep.core_distance_m > limit:
         return None
-    return tg, vg, vmin, sep
+    return tg, vg, vmin, sep, meet
 
 
 def may_conflict(a: Notice, b: Notice) -> bool:

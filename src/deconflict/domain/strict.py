@@ -24,7 +24,9 @@ KEYS: Mapping[str, frozenset[str]] = MappingProxyType(
     {
         # F3548-21 and our extensions (docs/notices.md)
         "notice": frozenset({"id", "party", "kind", "volumes"}),
-        "volume4d": frozenset({"volume", "time_start", "time_end"}),
+        "volume4d": frozenset({"volume", "time_start", "time_end", "schedule"}),
+        "schedule": frozenset({"days", "windows"}),
+        "daily_window": frozenset({"start", "end"}),
         "volume3d": frozenset(
             {
                 "outline_polygon",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from deconflict.domain.schedule import Schedule
 from deconflict.domain.shapes import Shape
 from deconflict.domain.units import EpochSeconds, Metres
 
@@ -31,12 +32,17 @@ class AltitudeBand:
 
 @dataclass(frozen=True)
 class Volume4D:
-    """A shape × altitude band × time window (closed intervals)."""
+    """A shape × altitude band × time window (closed intervals).
+
+    With a ``schedule`` the volume is active only in its daily windows within ``[time_start,
+    time_end]``, which is then the envelope of its occurrences (:mod:`deconflict.domain.schedule`).
+    """
 
     shape: Shape
     altitude: AltitudeBand
     time_start: EpochSeconds
     time_end: EpochSeconds
+    schedule: Schedule | None = None
 
 
 PROTECTED_SITE_KIND = "protected-site"

@@ -35,7 +35,8 @@ from deconflict.domain.parse import format_time, parse_notice
 from deconflict.domain.policy import Limits
 from deconflict.domain.volumes import Notice
 from deconflict.formats.aco_arcs import polyarc, radarc
-from deconflict.formats.aco_levels import LevelRules, read_band, read_period, read_window
+from deconflict.formats.aco_levels import LevelRules, read_band, read_period
+from deconflict.formats.aco_schedule import Window, read_aperiod
 from deconflict.formats.aco_text import (
     POSITION_KEYS,
     AcoFieldError,
@@ -181,7 +182,7 @@ def _measure(
         fail(acm, shape_name, f"{shape_name} is not read: only {', '.join(SHAPES)}; file this measure as JSON")
     outline: dict[str, Any] | None = None
     band: tuple[dict[str, Any], dict[str, Any]] | None = None
-    windows: list[tuple[float, float]] = []
+    windows: list[Window] = []
     where: dict[str, AcoSet] = {}
     window_sets: list[AcoSet] = []
     notes: list[str] = []
@@ -199,7 +200,7 @@ def _measure(
                     fail(s, "", "a second EFFLEVEL set; a measure has one band")
                 band, where["altitude"] = read_band(s, rules), s
             elif s.name == "APERIOD":
-                windows.append(read_window(s))
+                windows.append(read_aperiod(s))
                 window_sets.append(s)
             elif s.name == "AMPN":
                 notes.append("/".join(s.fields))
@@ -217,7 +218,7 @@ def _measure(
         raise _Refused(problems or [acm.problem("", "the measure cannot be read")])
     if not window_sets:
         assert period is not None
-        windows = [period]
+        windows = [(*period, None)]
     doc = {
         "party": party,
         "id": name[1],
@@ -227,6 +228,7 @@ def _measure(
                 "volume": {**outline, "altitude_lower": band[0], "altitude_upper": band[1]},
                 "time_start": format_time(w[0]),
                 "time_end": format_time(w[1]),
+                **({"schedule": w[2]} if w[2] is not None else {}),
             }
             for w in windows
         ],
@@ -252,6 +254,8 @@ def _locate(path: str, reason: str, acm: AcoSet, where: dict[str, AcoSet], windo
         return where["altitude"].problem(where["altitude"].field_name(0), reason)
     if "time_" in path and m is not None and windows:  # APERIOD/<mode>/<start>/<stop>
         return windows[int(m[1])].problem("3" if "time_end" in path else "2", reason)
+    if ".schedule" in path and m is not None and windows:  # …/<frequency>/<duration or end>
+        return windows[int(m[1])].problem("5" if ".end" in path else "4", reason)
     return acm.problem("", f"{path}: {reason}" if path else reason)
 
 

@@ -12,6 +12,7 @@ import math
 from collections.abc import Sequence
 
 from deconflict.domain.errors import DeconflictError
+from deconflict.domain.schedule import DAY_S, EVERY_DAY, day_names
 from deconflict.domain.shapes import Shape, ShapeKind
 from deconflict.domain.units import FLIGHT_LEVEL_M
 from deconflict.domain.volumes import AltitudeBand, AltitudeReference, Notice, Volume4D
@@ -63,11 +64,28 @@ def measure_sets(n: Notice) -> list[str]:
         out.append(_shape(shape))
         out.append(f"EFFLEVEL/{_band(band, n.id)}//")
         for v in vols:
-            start, stop = (write_time(_minute(t, down=d)) for t, d in ((v.time_start, True), (v.time_end, False)))
-            out.append(f"APERIOD/DISCRETE/{start}/{stop}//")
+            out += _aperiods(v)
         text = " ".join(n.extra.get(DESCRIPTION, "").split()).rstrip("/")
         if text:
             out.append(f"AMPN/{text}//")
+    return out
+
+
+def _aperiods(v: Volume4D) -> list[str]:
+    """``APERIOD/DISCRETE`` for one window; a schedule's windows as one ``APERIOD/INTERVAL`` each,
+    starting at the window's last start before the volume's (a first occurrence cut by the start
+    is written whole: the draft may widen the activity, never narrow it)."""
+    stop = write_time(_minute(v.time_end, down=False))
+    if v.schedule is None:
+        return [f"APERIOD/DISCRETE/{write_time(_minute(v.time_start, down=True))}/{stop}//"]
+    days = "DAILY" if v.schedule.days == EVERY_DAY else ",".join(day_names(v.schedule.days))
+    out = []
+    for w in v.schedule.windows:
+        first = _minute(v.time_start - (v.time_start - w.start_s) % DAY_S, down=True)
+        minutes = math.ceil(w.length_s / 60 - 1e-9)
+        h, m = divmod(minutes, 60)
+        duration = (f"{h}HR" if h else "") + (f"{m}MIN" if m else "")
+        out.append(f"APERIOD/INTERVAL/{write_time(first)}/{stop}/{days}/{duration}//")
     return out
 
 

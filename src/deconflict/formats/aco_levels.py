@@ -1,5 +1,6 @@
-"""An ACO measure's ``EFFLEVEL`` and ``APERIOD`` sets, read into the altitude band and time windows
-of a notice (F3548 JSON, so the notice parser validates them as it validates any filing).
+"""An ACO measure's ``EFFLEVEL`` set and the header's ``PERIOD``, read into the altitude band and
+time window of a notice (F3548 JSON, so the notice parser validates them as it validates any
+filing; a measure's ``APERIOD`` is read by :mod:`deconflict.formats.aco_schedule`).
 
 ``EFFLEVEL/<qualifier>:<lower>-<upper>//``: the qualifier names the kind of each bound, two
 letters each: ``FL`` a flight level (``FL200``), ``RA`` an altitude (``5000FTMSL``, ``1500MMSL``),
@@ -101,32 +102,6 @@ def _bound(kind: str, text: str, name: str, which: str) -> dict[str, Any] | None
     return None
 
 
-RECURRING = ("DAILY", "WEEKLY", "WKDAY", "WEEKDAYS", "WEEKEND", "MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
-
-
-def read_window(s: AcoSet) -> tuple[float, float]:
-    """``APERIOD/DISCRETE/<start>/<stop>//`` or ``APERIOD/INTERVAL/<start>/<stop>//`` → one window
-    (epoch s). Recurring schedules (a frequency after the stop, or ``UFN``) are refused: they are
-    not one window."""
-    if not s.fields:
-        raise AcoFieldError("1", "APERIOD needs DISCRETE or INTERVAL, a start and a stop")
-    mode = s.fields[0].upper()
-    if mode not in ("DISCRETE", "INTERVAL"):
-        raise AcoFieldError("1", f"{s.fields[0]!r} is not DISCRETE or INTERVAL")
-    extra = [f for f in s.fields[3:] if f and f != "-"]
-    if extra:
-        word = extra[0].upper()
-        what = "a recurring schedule" if word.split(":")[0] in RECURRING else "more than a start and a stop"
-        raise AcoFieldError(
-            "4",
-            f"{extra[0]!r} makes {what}; this reader takes one window per APERIOD (recurring "
-            "schedules are not supported yet): write one APERIOD per window",
-        )
-    if len(s.fields) < 3:
-        raise AcoFieldError(str(len(s.fields) + 1), "APERIOD needs a start and a stop")
-    return _window(s, 1)
-
-
 def read_period(s: AcoSet) -> tuple[float, float]:
     """The header's ``PERIOD/<start>/<stop>//``."""
     if len(s.fields) != 2:
@@ -139,8 +114,7 @@ def _window(s: AcoSet, first: int) -> tuple[float, float]:
     for i, text in ((first, start_text), (first + 1, stop_text)):
         if text.upper() == "UFN":
             raise AcoFieldError(
-                str(i + 1),
-                "UFN (until further notice) has no end; give a stop time (open-ended schedules are not supported yet)",
+                str(i + 1), "UFN (until further notice) is read in a measure's APERIOD, not in the header's PERIOD"
             )
     start = read_time(start_text, str(first + 1))
     stop = read_time(stop_text, str(first + 2))

@@ -12,9 +12,11 @@ window one volume. Explicit rules:
   any other height above ground is refused (the broker has no terrain data), and so are two
   different references in one volume;
 - an applicability with ``startDateTime`` and ``endDateTime`` is one window; ``permanent: YES`` (or
-  no applicability) takes the window the user gives, and is refused without one; a recurring
-  schedule (``schedule``, ``dailyPeriod``, ``weekdays``) is refused by name: recurring schedules
-  are not built yet.
+  no applicability) takes the window the user gives, and is refused without one;
+- an applicability's ``schedule`` makes each of its items (``day``, ``startTime``, ``endTime``,
+  UTC) one volume with a recurring schedule within that window (:mod:`deconflict.domain.schedule`);
+  an item timed by sunrise or sunset (``startEvent``, ``endEvent``) is refused, and so is ED-318's
+  recurring model (``dailyPeriod``, ``weekdays``), by name.
 """
 
 from __future__ import annotations
@@ -30,13 +32,14 @@ from jsonschema.exceptions import ValidationError as SchemaError
 from deconflict.domain.errors import FieldError, ValidationError
 from deconflict.domain.parse import format_time, parse_notice
 from deconflict.domain.policy import Limits
+from deconflict.domain.schedule import EVERY_DAY, WEEKDAYS, Schedule, clock_text, day_names
 from deconflict.domain.shapes import ShapeKind
 from deconflict.domain.volumes import PROTECTED_SITE_KIND, Notice, Volume4D
 from deconflict.formats.altitude import FT_M
 from deconflict.formats.ed269_schema import SCHEMA
 from deconflict.formats.openair import parse_instant
 
-RECURRING = ("schedule", "dailyPeriod", "weekdays")
+RECURRING = ("dailyPeriod", "weekdays")
 """Applicability keys that describe recurring time; refused until recurring schedules exist."""
 _VALIDATOR = Draft202012Validator(SCHEMA)
 
@@ -134,14 +137,20 @@ def _zone(f: dict[str, Any], path: str, party: str, limits: Limits, window: tupl
     shapes = []
     for g, vol in enumerate(f["geometry"]):
         shapes.append(_volume(vol, f"{path}.geometry[{g}]", limits, said))
-    places = [(g, a) for g in range(len(shapes)) for a in range(len(windows))]
+    cells = [(g, k) for g in range(len(shapes)) for k in range(len(windows))]
+    places = [(g, windows[k][0]) for g, k in cells]
     doc = {
         "party": party,
         "id": f["identifier"],
         "kind": PROTECTED_SITE_KIND,
         "volumes": [
-            {"volume": shapes[g], "time_start": format_time(windows[a][0]), "time_end": format_time(windows[a][1])}
-            for g, a in places
+            {
+                "volume": shapes[g],
+                "time_start": format_time(windows[k][1]),
+                "time_end": format_time(windows[k][2]),
+                **({"schedule": windows[k][3]} if windows[k][3] is not None else {}),
+            }
+            for g, k in cells
         ],
     }
     try:
@@ -158,6 +167,10 @@ def located(e: FieldError, path: str, places: list[tuple[int, int]]) -> FieldErr
         return FieldError(f"{path}.identifier" if e.path.startswith("id") else path, e.reason)
     g, a = places[int(m[1])]
     rest = m[2]
+    if rest.startswith("schedule"):  # an item is one volume's schedule: its field by name
+        item = {"start": "startTime", "end": "endTime", "days": "day"}
+        key = next((v for k, v in item.items() if re.search(rf"\.{k}\b", rest)), "")
+        return FieldError(f"{path}.applicability[{a}].schedule", f"{key or rest}: {e.reason}")
     if rest.startswith("time_"):
         key = "endDateTime" if rest.startswith("time_end") else "startDateTime"
         return FieldError(f"{path}.applicability[{a}].{key}", e.reason)
@@ -168,37 +181,71 @@ def located(e: FieldError, path: str, places: list[tuple[int, int]]) -> FieldErr
     return FieldError(f"{path}.geometry[{g}].horizontalProjection", e.reason)
 
 
+Window = tuple[int, float, float, dict[str, Any] | None]
+"""(applicability index, start, end, the ``schedule`` JSON of the volume or ``None``)."""
+
+
 def _windows(
     items: list[dict[str, Any]], path: str, window: tuple[float, float] | None, said: list[str]
-) -> list[tuple[float, float]]:
-    out = []
+) -> list[Window]:
+    out: list[Window] = []
     for a, item in enumerate(items):
         here = f"{path}.applicability[{a}]"
         for key in RECURRING:
             if item.get(key):
                 raise ValidationError.at(
                     f"{here}.{key}",
-                    "a recurring schedule is not read yet (recurring schedules are not built): give the zone one "
-                    "window (startDateTime and endDateTime) per applicability",
+                    "ED-318's recurring time model is not read: write the recurrence as ED-269 schedule items "
+                    "(day, startTime, endTime) with startDateTime and endDateTime",
                 )
-        if item.get("permanent") == "YES" or ("startDateTime" not in item and "endDateTime" not in item):
-            if window is None:
-                raise ValidationError.at(
-                    f"{here}.permanent", "a permanent zone needs the activation window the user gives (start and end)"
-                )
-            out.append(window)
-            said.append(f"{here}: permanent, active in the window given")
-            continue
-        bounds = []
-        for key in ("startDateTime", "endDateTime"):
-            if key not in item:
-                raise ValidationError.at(f"{here}.{key}", "is required when the zone is not permanent")
-            try:
-                bounds.append(parse_instant(item[key]))
-            except ValueError as e:
-                raise ValidationError.at(f"{here}.{key}", str(e)) from None
-        out.append((bounds[0], bounds[1]))
+        bounds = _bounds(item, here, window, said)
+        schedules = [_schedule(x, f"{here}.schedule[{k}]", said) for k, x in enumerate(item.get("schedule") or [])]
+        out += [(a, *bounds, x) for x in schedules] if schedules else [(a, *bounds, None)]
     return out
+
+
+def _schedule(item: dict[str, Any], here: str, said: list[str]) -> dict[str, Any]:
+    """One ED-269 schedule item as our ``schedule`` (its times read as UTC)."""
+    for key in ("startEvent", "endEvent"):
+        if key in item:
+            raise ValidationError.at(
+                f"{here}.{key}", "a time by sunrise or sunset is not read (no ephemeris): give startTime and endTime"
+            )
+    times = []
+    for key in ("startTime", "endTime"):
+        if key not in item:
+            raise ValidationError.at(f"{here}.{key}", "is required in a schedule item")
+        text = str(item[key]).strip()
+        times.append(text[:-1] if text.upper().endswith("Z") else text)
+    days = item.get("day") or ["ANY"]
+    if "day" not in item:
+        said.append(f"{here}: no day, every day")
+    out: dict[str, Any] = {"windows": [{"start": times[0], "end": times[1]}]}
+    if "ANY" not in days:
+        out = {"days": [d for d in WEEKDAYS if d in days], **out}
+    return out
+
+
+def _bounds(
+    item: dict[str, Any], here: str, window: tuple[float, float] | None, said: list[str]
+) -> tuple[float, float]:
+    """An applicability's window: its start and end, or the user's for a permanent zone."""
+    if item.get("permanent") == "YES" or ("startDateTime" not in item and "endDateTime" not in item):
+        if window is None:
+            raise ValidationError.at(
+                f"{here}.permanent", "a permanent zone needs the activation window the user gives (start and end)"
+            )
+        said.append(f"{here}: permanent, active in the window given")
+        return window
+    bounds = []
+    for key in ("startDateTime", "endDateTime"):
+        if key not in item:
+            raise ValidationError.at(f"{here}.{key}", "is required when the zone is not permanent")
+        try:
+            bounds.append(parse_instant(item[key]))
+        except ValueError as e:
+            raise ValidationError.at(f"{here}.{key}", str(e)) from None
+    return bounds[0], bounds[1]
 
 
 def _volume(v: dict[str, Any], path: str, limits: Limits, said: list[str]) -> dict[str, Any]:
@@ -246,14 +293,14 @@ def write_geozones(notices: list[Notice], country: str, title: str = "deconflict
     features = []
     for n in notices:
         shapes: list[tuple[Any, Any]] = []
-        windows: list[tuple[float, float]] = []
+        windows: list[tuple[float, float, Schedule | None]] = []
         for v in n.volumes:
             if (v.shape, v.altitude) not in shapes:
                 shapes.append((v.shape, v.altitude))
-            if (v.time_start, v.time_end) not in windows:
-                windows.append((v.time_start, v.time_end))
-        if [(v.shape, v.altitude, v.time_start, v.time_end) for v in n.volumes] != [
-            (s, b, w[0], w[1]) for s, b in shapes for w in windows
+            if (v.time_start, v.time_end, v.schedule) not in windows:
+                windows.append((v.time_start, v.time_end, v.schedule))
+        if [(v.shape, v.altitude, v.time_start, v.time_end, v.schedule) for v in n.volumes] != [
+            (s, b, *w) for s, b in shapes for w in windows
         ]:
             raise ValidationError.at(
                 str(n.id), "its volumes are not each shape in each window, which an ED-269 zone cannot say"
@@ -267,14 +314,21 @@ def write_geozones(notices: list[Notice], country: str, title: str = "deconflict
                 "restriction": n.extra.get("restriction", "PROHIBITED"),
                 "reason": ["OTHER"],
                 "otherReasonInfo": f"protected site of {n.party} (deconflict)",
-                "applicability": [
-                    {"permanent": "NO", "startDateTime": format_time(a), "endDateTime": format_time(b)}
-                    for a, b in windows
-                ],
+                "applicability": [_applicability(*w) for w in windows],
                 "geometry": [_geometry(n, v) for v in n.volumes[:: len(windows)]],
             }
         )
     return {"title": title, "features": features}
+
+
+def _applicability(start: float, end: float, schedule: Schedule | None) -> dict[str, Any]:
+    out: dict[str, Any] = {"permanent": "NO", "startDateTime": format_time(start), "endDateTime": format_time(end)}
+    if schedule is not None:  # one item per daily window (each item has one start and end)
+        days = ["ANY"] if schedule.days == EVERY_DAY else day_names(schedule.days)
+        out["schedule"] = [
+            {"day": days, "startTime": clock_text(w.start_s), "endTime": clock_text(w.end_s)} for w in schedule.windows
+        ]
+    return out
 
 
 def _geometry(n: Notice, v: Volume4D) -> dict[str, Any]:

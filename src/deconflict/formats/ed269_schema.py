@@ -7,9 +7,9 @@ each a zone with its identifier, country, type, restriction, reasons, authoritie
 
 It is not a copy of any published schema file. It holds what the format allows where we read it,
 and is strict where the format is: an object has exactly the keys listed (``extendedProperties``
-holds anything). Time applicability keeps the recurring forms' names (ED-269's ``schedule``, and
-``dailyPeriod``/``weekdays`` of the ED-318 time model) so that a document using them is read and
-refused by name rather than as unknown keys (recurring schedules are not built yet).
+holds anything). Time applicability holds ED-269's ``schedule`` items (read as recurring volumes)
+and keeps the names of ED-318's ``dailyPeriod``/``weekdays`` so that a document using them is
+refused by name rather than as unknown keys.
 """
 
 from __future__ import annotations

@@ -82,6 +82,8 @@ def notice_features(view: dict[str, Any]) -> list[dict[str, Any]]:
             "time_start": v["time_start"]["value"],
             "time_end": v["time_end"]["value"],
         }
+        if "schedule" in v:  # a recurring volume: active only in these daily windows (docs/notices.md)
+            props["schedule"] = v["schedule"]
         out.append({"type": "Feature", "geometry": volume_polygon(v), "properties": props})
     return out
 

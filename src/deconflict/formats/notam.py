@@ -29,6 +29,7 @@ from deconflict.domain.errors import ValidationError
 from deconflict.domain.geodesy import distance_m
 from deconflict.domain.parse import format_time, parse_notice
 from deconflict.domain.policy import Limits
+from deconflict.domain.schedule import DAY_S, EVERY_DAY, Schedule, day_names
 from deconflict.domain.shapes import ShapeKind
 from deconflict.domain.volumes import Notice, Volume4D
 from deconflict.formats import Problem
@@ -321,10 +322,25 @@ def _draft(n: Notice, v: Volume4D, j: int, fir: str, location: str, surface_m: f
             "(NOTAMN",
             f"Q) {fir}/{qcode}/IV/BO/W/{q_lo:03d}/{q_hi:03d}/{qc}{min(999, math.ceil(radius / NM_M)):03d}",
             f"A) {location} B) {start} C) {end}",
+            *([f"D) {_d_item(v.schedule)}"] if v.schedule is not None else []),
             "E) " + " ".join(text),
             f"F) {f} G) {g})",
         ]
     )
+
+
+def _d_item(s: Schedule) -> str:
+    """A schedule as a ``D)`` item: ``DLY 0800-1600`` or ``MON TUE 2200-0200``, whole minutes outward."""
+    days = "DLY" if s.days == EVERY_DAY else " ".join(day_names(s.days))
+
+    def hhmm(seconds: int) -> str:
+        return f"{seconds // 3600:02d}{seconds % 3600 // 60:02d}"
+
+    spans = [
+        "H24" if (w.start_s, w.end_s) == (0, DAY_S) else f"{hhmm(w.start_s // 60 * 60)}-{hhmm(-(-w.end_s // 60) * 60)}"
+        for w in s.windows
+    ]
+    return f"{days} {' '.join(spans)}"
 
 
 def _q_centre(lat: float, lon: float) -> str:

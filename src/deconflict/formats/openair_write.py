@@ -1,14 +1,16 @@
 """Notices written as OpenAir (see :mod:`deconflict.formats.openair` for the format), for crews'
 flight-bag tools: a record for each volume, ``AI`` the notice's id (so the file reads back as the
-same notices), ``AA`` its window, coordinates to a millisecond of arc (3 cm), heights to a
+same notices), ``AA`` its window (a recurring volume: one ``AA`` per occurrence, which crews' tools
+show as activation times; at most 31 days of daily windows), coordinates to a millisecond of arc (3 cm), heights to a
 millimetre, flight levels to 1e-4 FL."""
 
 from __future__ import annotations
 
 from deconflict.domain.errors import ValidationError
 from deconflict.domain.parse import format_time
+from deconflict.domain.schedule import occurrences
 from deconflict.domain.shapes import ShapeKind
-from deconflict.domain.volumes import Notice
+from deconflict.domain.volumes import Notice, Volume4D
 from deconflict.formats.altitude import FL_M
 from deconflict.formats.openair import NM_M
 
@@ -44,7 +46,7 @@ def write_openair(notices: list[Notice]) -> str:
                 f"AN {ident}" + (f" ({j + 1})" if len(n.volumes) > 1 else ""),
                 f"AI {ident}",
                 f"AY {n.kind.upper()}",
-                f"AA {_iso(v.time_start)}/{_iso(v.time_end)}",
+                *(f"AA {_iso(a)}/{_iso(b)}" for a, b in _activations(v)),
                 f"AL {_alt(v.altitude.lower_m, ref)}",
                 f"AH {_alt(v.altitude.upper_m, ref)}",
             ]
@@ -54,6 +56,13 @@ def write_openair(notices: list[Notice]) -> str:
                 out += [f"DP {format_coord(a, b)}" for a, b in v.shape.points]
             out.append("")
     return "\n".join(out)
+
+
+def _activations(v: Volume4D) -> list[tuple[float, float]]:
+    """The volume's window, or each occurrence of its schedule (a file for crews lists them)."""
+    if v.schedule is None:
+        return [(v.time_start, v.time_end)]
+    return [(a, b) for a, b in occurrences(v.schedule, v.time_start, v.time_end, v.time_start, v.time_end) if b > a]
 
 
 def _iso(t: float) -> str:

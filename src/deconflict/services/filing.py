@@ -10,8 +10,9 @@ from deconflict.domain.errors import Forbidden, NotFoundError, StaleVersionError
 from deconflict.domain.parse import format_time
 from deconflict.domain.policy import NoticePolicy, SeparationPolicy
 from deconflict.domain.resolution import HintBounds, ResolutionHints, resolution_hints
+from deconflict.domain.schedule import first_active_from
 from deconflict.domain.strategic import Conflict, may_conflict, volume_conflict
-from deconflict.domain.volumes import Notice, NoticeState
+from deconflict.domain.volumes import Notice, NoticeState, Volume4D
 from deconflict.services.ports import Clock, ConflictRecord, ConflictState, Repository, UnitOfWork
 
 
@@ -70,8 +71,22 @@ def _ago(seconds: float) -> str:
 
 
 def lead_time(notice: Notice) -> float:
+    """From receipt to the start of the notice's first activity: its earliest volume's start or, for a
+    recurring volume, the start of its first occurrence that has not ended when the notice is
+    received (one under way gives a negative lead time, as an unscheduled window already begun)."""
     assert notice.received_at is not None
-    return notice.time_start - notice.received_at
+    if all(v.schedule is None for v in notice.volumes):
+        return notice.time_start - notice.received_at
+    return min(first_activity(v, notice.received_at) for v in notice.volumes) - notice.received_at
+
+
+def first_activity(v: Volume4D, received_at: float) -> float:
+    if v.schedule is None:
+        return v.time_start
+    first = first_active_from(v.schedule, v.time_start, v.time_end, received_at)
+    if first is None:  # every occurrence has ended: the first one
+        first = first_active_from(v.schedule, v.time_start, v.time_end, v.time_start)
+    return v.time_start if first is None else first[0]
 
 
 class NoticeService:
