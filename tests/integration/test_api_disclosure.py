@@ -390,6 +390,7 @@ def every_endpoint(s: Scenario) -> Iterator[tuple[str, str, dict[str, Any] | Non
     for cid in conflict_ids:
         yield "GET", f"/v1/conflicts/{cid}", None
         yield "POST", f"/v1/conflicts/{cid}/ack", None
+        yield "GET", f"/v1/exports/acmreq?conflict={cid}", None
 
 
 def test_without_a_valid_token_every_endpoint_answers_401_and_only_health_answers(api: Api) -> None:
@@ -875,6 +876,12 @@ def test_exports_hold_the_callers_own_notices_and_gis_exactly_what_it_may_see(ap
         assert shown == expected, viewer
         kml = get(api, viewer, t, "/v1/exports/kml", all="true")
         assert kml.status_code == 200 and kml.text.count("<Placemark>") == len(features), viewer
+        for k, (level, _) in SEES_CONFLICTS[viewer].items():  # a shift only to a side that sees the other whole
+            r = get(api, viewer, t, "/v1/exports/acmreq", conflict=s.conflicts[k])
+            assert r.status_code in (200, 403, 422), (viewer, k, r.text)
+            sees_whole = level == FULL and viewer != ADMIN  # (the admin is no side; a site's side is a 422)
+            assert r.status_code != 200 or sees_whole, (viewer, k, level, r.text)
+            assert r.status_code != 403 or not sees_whole, (viewer, k, level, r.text)
         problems += t.leaks(s)
         if viewer == ADMIN:
             assert_searchable(s, t, "id:", "conflict:", "slice:")

@@ -12,6 +12,7 @@ import httpx
 from api_support import Api, circle_notice
 
 from deconflict.domain.parse import parse_notice
+from deconflict.domain.volumes import Notice
 from deconflict.formats.aco import read_aco
 from deconflict.formats.ed269 import read_geozones
 from deconflict.formats.notam import read_notams
@@ -299,3 +300,49 @@ def test_geozones_file_as_the_authoritys_protected_sites_and_export_back(api: Ap
     )
     assert r.status_code == 422, r.text
     assert r.json()["detail"][0]["field"] == "features[0].applicability[0].endDateTime", r.text
+
+
+F3548_KEYS = ("id", "party", "kind", "volumes")
+
+
+def test_a_side_drafts_its_conflict_s_resolution_as_an_acmreq_only_when_it_sees_the_other_whole(api: Api) -> None:
+    uk, us, ru = api.as_("uk-raf"), api.as_("us-af"), api.as_("ru-vks")
+    assert uk.post("/v1/notices", json=circle_notice(id="raf-cap")).status_code == 201
+    assert us.post("/v1/notices", json=circle_notice(id="usaf-cap", lon=36.70)).status_code == 201
+    [partners] = uk.get("/v1/conflicts").json()  # coalition partners see each other whole
+    r = uk.get("/v1/exports/acmreq", params={"conflict": partners["id"], "shift": "later"})
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain"), r.text
+    got = read_aco(r.text, "uk-raf", message="ACMREQ")
+    assert got.problems == [] and [n.id for n in got.notices] == ["raf-cap"], r.text
+
+    def stored(c: httpx.Client, nid: str) -> Notice:
+        return parse_notice({k: v for k, v in c.get(f"/v1/notices/{nid}").json().items() if k in F3548_KEYS})
+
+    filed, moved, other = stored(uk, "uk-raf:raf-cap"), got.notices[0], stored(us, "us-af:usaf-cap")
+    assert moved.time_start > filed.time_start and moved.volumes[0].altitude == filed.volumes[0].altitude
+    assert moved.time_start >= other.time_end + 300 - 60  # clears the other by the time minimum (minute rounding)
+    up = uk.get("/v1/exports/acmreq", params={"conflict": partners["id"], "shift": "up"})
+    assert up.status_code in (200, 422) and (up.status_code == 200 or up.json()["detail"][0]["field"] == "query.shift")
+
+    # ru-vks sees us-af's notice only as the conflict's slice: a shift would tell where it ends.
+    assert ru.post("/v1/notices", json=circle_notice(id="vks-cap", lon=36.66)).status_code == 201
+    mine = [c for c in ru.get("/v1/conflicts").json() if "us-af" in {s.get("party") for s in c["sides"]}]
+    r = ru.get("/v1/exports/acmreq", params={"conflict": mine[0]["id"]})
+    assert r.status_code == 403 and "disclosure" in r.json()["message"], r.text
+    # Only a side asks; an unknown conflict is a 404; an unknown shift names the field.
+    assert api.as_("tr-af").get("/v1/exports/acmreq", params={"conflict": partners["id"]}).status_code == 404
+    assert api.as_("root").get("/v1/exports/acmreq", params={"conflict": partners["id"]}).status_code == 403
+    assert uk.get("/v1/exports/acmreq", params={"conflict": "no-such"}).status_code == 404
+    r = uk.get("/v1/exports/acmreq", params={"conflict": partners["id"], "shift": "sideways"})
+    assert r.status_code == 422 and r.json()["detail"][0]["field"] == "query.shift", r.text
+
+
+def test_a_protected_site_s_side_does_not_move(api: Api) -> None:
+    gcaa = api.as_("sy-gcaa")
+    assert gcaa.post("/v1/protected-sites", json=circle_notice(id="site")).status_code == 201
+    assert api.as_("ru-vks").post("/v1/notices", json=circle_notice(id="vks")).status_code == 201
+    [c] = gcaa.get("/v1/conflicts").json()
+    r = gcaa.get("/v1/exports/acmreq", params={"conflict": c["id"]})
+    assert r.status_code == 422 and r.json()["detail"][0]["field"] == "query.conflict", r.text
+    r = api.as_("ru-vks").get("/v1/exports/acmreq", params={"conflict": c["id"], "shift": "earlier"})
+    assert (r.status_code == 200 and "NAME:ru-vks:vks" in r.text) or "vks" in r.text, r.text

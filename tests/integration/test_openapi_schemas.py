@@ -36,6 +36,7 @@ NOT_JSON = {
     ("get", "/v1/exports/aco"): "an ACO message (text/plain)",
     ("get", "/v1/exports/openair"): "an OpenAir file (text/plain)",
     ("get", "/v1/exports/notam"): "NOTAM drafts (text/plain)",
+    ("get", "/v1/exports/acmreq"): "an ACMREQ draft (text/plain)",
     ("get", "/v1/exports/geojson"): "a GeoJSON FeatureCollection (application/geo+json)",
     ("get", "/v1/exports/kml"): "a KML document (application/vnd.google-earth.kml+xml)",
 }

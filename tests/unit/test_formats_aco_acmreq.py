@@ -59,7 +59,7 @@ def test_the_draft_moves_the_measure_clear_of_the_other(shift: str) -> None:
 def test_a_shift_that_clears_nothing_within_bounds_is_refused_naming_the_others() -> None:
     hints = resolution_hints(MINE, [(0, THEIRS.volumes[0])], POLICY, HintBounds(max_altitude_shift_m=100.0))
     assert hints.down_m is None
-    with pytest.raises(AcoExportError, match=r"no down shift .* clears conflict c-1; try --shift later or earlier"):
+    with pytest.raises(AcoExportError, match=r"no down shift .* clears conflict c-1; try the shift later or earlier"):
         write_acmreq(MINE, hints, "c-1", "down", "coalition", "OP")
     with pytest.raises(AcoExportError, match="use one of later, earlier, up, down"):
         write_acmreq(MINE, hints, "c-1", "sideways", "coalition", "OP")

@@ -5,7 +5,7 @@ it). Part of :mod:`deconflict.api.formats`' router."""
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
@@ -14,6 +14,7 @@ from deconflict.api.deps import BrokerDep, Caller
 from deconflict.domain.errors import ValidationError
 from deconflict.domain.parties import Party, Role
 from deconflict.domain.volumes import Notice
+from deconflict.formats.aco_acmreq import write_acmreq
 from deconflict.formats.aco_export import AcoExportError, write_aco
 from deconflict.formats.ed269 import write_geozones
 from deconflict.formats.ed269_schema import SCHEMA
@@ -117,6 +118,49 @@ def export_aco(
         text = write_aco(_own_live(broker, caller), operation, originator or caller.name, aco_id or caller.name)
     except AcoExportError as e:
         raise ValidationError.at("notices", str(e)) from None
+    return _plain(text)
+
+
+ACMREQ_EXAMPLE = """OPER/DECONFLICT//
+MSGID/ACMREQ/uk-raf//
+GEODATUM/WGE//
+PERIOD/301036ZSEP2015/301336ZSEP2015//
+ACMID/ACM:ROZ/NAME:raf-cap/CIRCLE/USE:ACTIVITY//
+CIRCLE/LATS:351912.00N0363712.00E/RADIUS:8000M//
+EFFLEVEL/RARA:3000MMSL-8000MMSL//
+APERIOD/DISCRETE/301036ZSEP2015/301336ZSEP2015//
+AMPN/DRAFT: MEASURE MOVED 186 MIN LATER TO CLEAR DECONFLICT CONFLICT cbb9ade9d98a440ab8db75dcc660c813; NOT FILED: \
+CHECKED AGAIN WHEN FILED//
+"""
+
+
+@router.get(
+    "/exports/acmreq",
+    summary="A conflict's resolution as an ACMREQ draft",
+    description="Your side of the conflict moved by the smallest `shift` (later, earlier, up or down) that alone "
+    "clears it, as an ACMREQ message for your own chain: nothing is filed or moved, and the moved notice is checked "
+    "again when you file it. Only a side of the conflict asks (403 otherwise); a protected site does not move (422); "
+    "the shift tells where the other notice ends, so it is given only when you see that notice whole (a coalition "
+    "partner, a full disclosure rule, a protected site), else 403 as a filing's hints are withheld. 422 naming "
+    "`query.shift` when no such shift within the theater's bounds clears it.",
+    response_class=PlainTextResponse,
+    responses=_text(ACMREQ_EXAMPLE, "The ACMREQ draft."),
+)
+def export_acmreq(
+    caller: Caller,
+    broker: BrokerDep,
+    conflict: Annotated[str, Query(description="The conflict's id (GET /v1/conflicts).", min_length=1, max_length=200)],
+    shift: Annotated[Literal["later", "earlier", "up", "down"], Query(description="Which way to move.")] = "later",
+    operation: Annotated[str, Query(description="The OPER set.", pattern=NAME)] = "DECONFLICT",
+) -> Response:
+    try:
+        r = broker.resolution_of(caller, conflict)
+    except ValidationError as e:
+        raise e.prefixed("query") from None
+    try:
+        text = write_acmreq(r.notice, r.hints, r.conflict_id, shift, caller.name, operation)
+    except AcoExportError as e:
+        raise ValidationError.at("query.shift", str(e)) from None
     return _plain(text)
 
 

@@ -40,11 +40,11 @@ def write_acmreq(
     """The draft request: ``notice`` moved by the hint for ``shift``; refused when no such shift
     clears the conflict within the theater's bounds."""
     if shift not in SHIFTS:
-        raise AcoExportError(f"--shift {shift!r}: use one of {', '.join(SHIFTS)}")
+        raise AcoExportError(f"shift {shift!r}: use one of {', '.join(SHIFTS)}")
     amount = {"later": hints.later_s, "earlier": hints.earlier_s, "up": hints.up_m, "down": hints.down_m}[shift]
     if amount is None:
         found = [s for s in SHIFTS if getattr(hints, _field(s)) is not None]
-        other = f"; try --shift {' or '.join(found)}" if found else ""
+        other = f"; try the shift {' or '.join(found)}" if found else ""
         raise AcoExportError(f"no {shift} shift within the theater's bounds clears conflict {conflict_id}{other}")
     moved = shifted(notice, shift, amount)
     timed = shift in ("later", "earlier")

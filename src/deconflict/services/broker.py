@@ -131,6 +131,7 @@ class Broker:
         self.list_conflicts = conflicts.list_conflicts
         self.get_conflict = conflicts.get_conflict
         self.acknowledge = conflicts.acknowledge
+        self.resolution_of = conflicts.resolution_of
         self.open_thread = threads.open_thread
         self.ack_threads = threads.ack_threads
         self.open_alerts = alerts.open_alerts

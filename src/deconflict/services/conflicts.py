@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from deconflict.domain.disclosure import Disclosure, Level
-from deconflict.domain.errors import Forbidden, NotFoundError
+from deconflict.domain.errors import Forbidden, NotFoundError, ValidationError
 from deconflict.domain.event_types import EventType
 from deconflict.domain.hotline import Reference
 from deconflict.domain.parse import format_time
 from deconflict.domain.parties import Party
+from deconflict.domain.resolution import ResolutionHints, resolution_hints
+from deconflict.domain.volumes import Notice
 from deconflict.services.ports import BrokerRepository, ConflictRecord, ConflictState
 from deconflict.services.threads import BrokerThreads
 from deconflict.services.transaction import MAX_LIST, BrokerCore, Outcome, page
@@ -88,3 +91,41 @@ class Conflicts:
             tx.repo.add_ack(c.id, caller.name, tx.now, ev.seq)
             self.threads.ack_threads(tx, Reference("conflict", c.id), caller.name)
             return Outcome(created=True, body=self._with_acks(tx.repo, d, caller, c, view))
+
+    def resolution_of(self, caller: Party, conflict_id: str) -> Resolution:
+        """The caller's side of a conflict it may see, and the shifts of it that alone clear the
+        conflict (for an ACMREQ draft). Only a side asks; a protected site does not move; and the
+        shifts tell where the other notice ends, so they are given only when the caller sees the
+        other side whole (a coalition partner, a full rule, a site), as a filing's hints are."""
+        with self.core.read() as repo:
+            d = self.core.disclosure(repo)
+            c, view = self._visible_conflict(repo, d, caller, conflict_id)
+            if caller.name not in (c.party_a, c.party_b):
+                raise Forbidden("only a party to the conflict drafts its resolution")
+            mine, theirs = (c.notice_a, c.notice_b) if caller.name == c.party_a else (c.notice_b, c.notice_a)
+            i, j = (c.volume_a, c.volume_b) if caller.name == c.party_a else (c.volume_b, c.volume_a)
+            notice, other = repo.get(mine), repo.get(theirs)
+        if notice is None or other is None:
+            raise NotFoundError(f"conflict {conflict_id!r}: a notice of it is no longer stored")
+        if notice.protected:
+            raise ValidationError.at("conflict", SITE_DOES_NOT_MOVE)
+        if view.get("disclosure", Level.FULL.text) != Level.FULL.text:
+            raise Forbidden(SHIFTS_WITHHELD)
+        s = self.core.settings
+        return Resolution(c.id, notice, resolution_hints(notice, [(i, other.volumes[j])], s.separation, s.hints))
+
+
+SITE_DOES_NOT_MOVE = "your side of this conflict is a protected site, which does not move"
+SHIFTS_WITHHELD = (
+    "a shift that clears this conflict would show where the other party's notice ends, which the disclosure "
+    "policy does not show you"
+)
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """A side of a conflict and the shifts of it that alone clear the conflict."""
+
+    conflict_id: str
+    notice: Notice
+    hints: ResolutionHints
