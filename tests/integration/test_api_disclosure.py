@@ -92,9 +92,15 @@ class Filed:
         """Its id at the broker."""
         return qid(self.owner, self.short)
 
+    @property
+    def words(self) -> str:
+        """A token only its description holds (not its id: a side's id may be seen where its words may not)."""
+        return "WORDS-" + uuid.uuid5(uuid.NAMESPACE_URL, self.short).hex[:12]
+
     def body(self) -> dict[str, Any]:
         body = circle_notice(lat=self.lat, lon=self.lng, lower_m=self.lower_m, upper_m=self.upper_m, id=self.short)
         body["volumes"][0]["volume"]["outline_circle"]["radius"] = {"value": self.radius_m, "units": "M"}
+        body["description"] = f"Planned activity.\n{self.words}"
         return body
 
     def numbers(self) -> list[float]:
@@ -249,6 +255,7 @@ def build_markers(s: Scenario) -> None:
     for n in NOTICES:
         # A notice seen whole shows all of it; one seen only as a conflict's side shows just its id.
         s.markers[f"notice:{n.id}"] = [Marker(number_text(x), f"a number of {n.id}") for x in n.numbers()]
+        s.markers[f"notice:{n.id}"].append(Marker(n.words, f"the description of {n.id}"))
         # The short id: it is in the broker's id, and a leak of the short form alone is found too.
         s.markers[f"id:{n.id}"] = [Marker(n.short, f"notice id {n.id}")]
     for key, cid in s.conflicts.items():

@@ -346,3 +346,25 @@ def test_a_protected_site_s_side_does_not_move(api: Api) -> None:
     assert r.status_code == 422 and r.json()["detail"][0]["field"] == "query.conflict", r.text
     r = api.as_("ru-vks").get("/v1/exports/acmreq", params={"conflict": c["id"], "shift": "earlier"})
     assert (r.status_code == 200 and "NAME:ru-vks:vks" in r.text) or "vks" in r.text, r.text
+
+
+def test_a_description_is_kept_shown_whole_and_an_aco_s_ampn_survives_the_api(api: Api) -> None:
+    us = api.as_("us-af")
+    body = {**circle_notice(id="described"), "description": "CAP west of Homs.\nTanker on the hotline."}
+    r = us.post("/v1/notices", json=body)
+    assert r.status_code == 201 and r.json()["notice"]["description"] == body["description"], r.text
+    assert us.get("/v1/notices/us-af:described").json()["description"] == body["description"]
+    assert us.post("/v1/notices", json=circle_notice(id="plain", lat=20.0)).status_code == 201
+    assert "description" not in us.get("/v1/notices/us-af:plain").json()
+    for bad, why in (("", "must not be empty"), ("x" * 2001, "more than 2000"), ("a\u0007b", "U+0007")):
+        r = us.post("/v1/notices", json={**circle_notice(id="bad"), "description": bad})
+        assert r.status_code == 422 and r.json()["detail"][0]["field"] == "description", r.text
+        assert why in r.json()["detail"][0]["reason"], r.text
+    assert us.get("/v1/notices/us-af:bad").status_code == 404  # nothing of a refused filing is kept
+    # An ACO's AMPN over the API becomes the description, and goes back out as AMPN.
+    assert post(api, "uk-raf", "aco", ACO).status_code == 201
+    mine = {n["id"]: n for n in api.as_("uk-raf").get("/v1/notices", params={"party": "uk-raf"}).json()}
+    described = [n for n in mine.values() if "description" in n]
+    assert described, "the ACO's AMPN is kept"
+    out = api.as_("uk-raf").get("/v1/exports/aco").text
+    assert all(f"AMPN/{' '.join(n['description'].split())}//" in out for n in described), out

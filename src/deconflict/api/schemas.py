@@ -22,6 +22,7 @@ from pydantic.json_schema import SkipJsonSchema
 
 from deconflict.domain.hotline import MAX_ACK_WITHIN_S, MAX_RECIPIENTS, MAX_SUBJECT, MAX_TEXT, MIN_ACK_WITHIN_S
 from deconflict.domain.tracks import MAX_AIRCRAFT_ID, MAX_GS_MPS, MAX_VS_MPS
+from deconflict.domain.volumes import MAX_DESCRIPTION
 
 REF = "#/components/schemas/{model}"
 """Where the OpenAPI document keeps a named schema."""
@@ -340,6 +341,13 @@ class Notice(BaseModel):
     party: str | SkipJsonSchema[None] = Field(default=None, description="The calling party, or left out.")
     kind: str | SkipJsonSchema[None] = Field(
         default=None, description="Free text; default `activity`. `protected-site` is filed at /v1/protected-sites."
+    )
+    description: str | SkipJsonSchema[None] = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_DESCRIPTION,
+        description=f"Your words about it (at most {MAX_DESCRIPTION} characters; line breaks and tabs, no other "
+        "control character), shown with the notice to whoever may see it whole; an ACO measure's AMPN.",
     )
     volumes: list[Volume4D | Feature] = Field(
         min_length=1, description="At least one volume, at most the theater's limit (default 100)."

@@ -78,6 +78,7 @@ class StoredNotice(Out):
     id: str = Field(description="`<party>:<id>`.")
     party: str
     kind: str
+    description: str | SkipJsonSchema[None] = Field(default=None, description="The filer's words, when it gave any.")
     volumes: list[Volume4D]
     version: int = Field(description="1 when filed, one more at each change.")
     state: NoticeState

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,7 +20,15 @@ from deconflict.domain.schedule_json import parse_schedule, schedule_to_json
 from deconflict.domain.shapes import Shape, ShapeKind, make_shape
 from deconflict.domain.strict import KEYS, check_keys
 from deconflict.domain.units import ALTITUDE_UNITS, LENGTH_UNITS
-from deconflict.domain.volumes import PROTECTED_SITE_KIND, AltitudeBand, AltitudeReference, Notice, Volume4D
+from deconflict.domain.volumes import (
+    DESCRIPTION,
+    MAX_DESCRIPTION,
+    PROTECTED_SITE_KIND,
+    AltitudeBand,
+    AltitudeReference,
+    Notice,
+    Volume4D,
+)
 
 OUTLINES = ("outline_polygon", "outline_circle", "outline_corridor", "outline_orbit")
 
@@ -485,7 +494,26 @@ def parse_notice(value: Any, limits: Limits | None = None, path: str = "", said:
         vpath = _join(_join(path, "volumes"), i)
         volumes.append(parse_volume4d(v, limits, vpath, said))
         total = _within_budget(total, volumes[-1], limits, vpath)
-    return Notice(party=party, id=nid, kind=kind, volumes=tuple(volumes), protected=kind == PROTECTED_SITE_KIND)
+    extra = {} if "description" not in obj else {DESCRIPTION: _description(obj["description"], path)}
+    notice = Notice(party=party, id=nid, kind=kind, volumes=tuple(volumes), protected=kind == PROTECTED_SITE_KIND)
+    return replace(notice, extra=extra) if extra else notice
+
+
+def _description(value: Any, path: str) -> str:
+    """A notice's description: text of at most :data:`MAX_DESCRIPTION` characters, lines and tabs
+    allowed, no other control character (a NUL cannot even be stored)."""
+    where = _join(path, "description")
+    text = _str(value, where)
+    if not text.strip():
+        raise ValidationError.at(where, "must not be empty (leave it out instead)")
+    if len(text) > MAX_DESCRIPTION:
+        raise ValidationError.at(where, f"{len(text)} characters is more than {MAX_DESCRIPTION}")
+    bad = next((c for c in text if (ord(c) < 32 and c not in "\n\t") or 0x7F <= ord(c) < 0xA0), None)
+    if bad is not None:
+        raise ValidationError.at(
+            where, f"holds the control character U+{ord(bad):04X}; only lines and tabs are allowed"
+        )
+    return text
 
 
 def _within_budget(total: int, volume: Volume4D, limits: Limits, path: str) -> int:
@@ -613,4 +641,6 @@ def notice_to_json(n: Notice, volumes: list[dict[str, Any]] | None = None) -> di
     }
     if n.id is not None:
         out = {"id": n.id, **out}
+    if n.description is not None:
+        out["description"] = n.description
     return out

@@ -46,6 +46,11 @@ class Volume4D:
 
 
 PROTECTED_SITE_KIND = "protected-site"
+DESCRIPTION = "description"
+"""The key of :attr:`Notice.extra` that holds the notice's description (``"description"`` in its
+JSON; an ACO measure's ``AMPN`` text)."""
+MAX_DESCRIPTION = 2000
+"""The most characters a description may hold."""
 """In notice files, a notice of this kind is a protected site (filed by an authority)."""
 
 
@@ -78,6 +83,12 @@ class Notice:
     protected: bool = False
     """True for a protected site: conflicts with every notice of every party."""
     extra: dict[str, str] = field(default_factory=dict, compare=False)
+    """Text the broker keeps and never reads: :data:`DESCRIPTION` (the filer's words, shown with the
+    notice), and what a format needs for the way back (an ACO measure's ``ACM`` type)."""
+
+    @property
+    def description(self) -> str | None:
+        return self.extra.get(DESCRIPTION)
 
     @property
     def time_start(self) -> EpochSeconds:

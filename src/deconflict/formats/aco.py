@@ -33,6 +33,7 @@ from deconflict.domain.errors import ValidationError
 from deconflict.domain.geodesy import destination, geod
 from deconflict.domain.parse import format_time, parse_notice
 from deconflict.domain.policy import Limits
+from deconflict.domain.volumes import DESCRIPTION as DESCRIPTION  # the AMPN text's key, named here too
 from deconflict.domain.volumes import Notice
 from deconflict.formats.aco_arcs import polyarc, radarc
 from deconflict.formats.aco_levels import LevelRules, read_band, read_period
@@ -58,8 +59,6 @@ PASSED_OVER = frozenset({"REF", "GENTEXT", "NARR", "POC", "AKNLDG", "DECL", "RMK
 """Informational sets that carry nothing a notice holds; read past without a problem."""
 DATUMS = frozenset({"WGE", "WGS84", "WGS 84", "WGS 1984", "WGS-84"})
 """``GEODATUM`` values that name WGS84, the only datum read (no datum shift is guessed)."""
-DESCRIPTION = "description"
-"""The key of :attr:`Notice.extra` that holds a measure's ``AMPN`` text."""
 ACM_TYPE = "aco_acm"
 """The key of :attr:`Notice.extra` that keeps the measure's ``ACM`` type for the way back."""
 

@@ -9,14 +9,15 @@ times to the minute outward, sizes up to the centimetre; positions to 0.01 arc-s
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 
 from deconflict.domain.errors import DeconflictError
 from deconflict.domain.schedule import DAY_S, EVERY_DAY, day_names
 from deconflict.domain.shapes import Shape, ShapeKind
 from deconflict.domain.units import FLIGHT_LEVEL_M
-from deconflict.domain.volumes import AltitudeBand, AltitudeReference, Notice, Volume4D
-from deconflict.formats.aco import ACM_TYPE, DESCRIPTION
+from deconflict.domain.volumes import DESCRIPTION, AltitudeBand, AltitudeReference, Notice, Volume4D
+from deconflict.formats.aco import ACM_TYPE
 from deconflict.formats.aco_text import write_position, write_time
 
 SHAPE_SET = {
@@ -65,7 +66,8 @@ def measure_sets(n: Notice) -> list[str]:
         out.append(f"EFFLEVEL/{_band(band, n.id)}//")
         for v in vols:
             out += _aperiods(v)
-        text = " ".join(n.extra.get(DESCRIPTION, "").split()).rstrip("/")
+        # one line, and no "//" inside (it would end the set early): a run of slashes is one
+        text = re.sub(r"/{2,}", "/", " ".join(n.extra.get(DESCRIPTION, "").split())).strip("/ ")
         if text:
             out.append(f"AMPN/{text}//")
     return out
