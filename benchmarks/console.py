@@ -240,9 +240,10 @@ def frames_phase(browser: Any, tmp: Path, args: argparse.Namespace, gate: list[s
     feeder = threading.Thread(target=feed, args=(served, fleet, args.aircraft, stop))
     feeder.start()
     page = open_page(browser, served.url, token, gate)
-    # the aircraft canvas's count of aircraft drawn, and what it drew (console/src/aircraft.ts)
+    # the aircraft canvas's count of aircraft in the picture, and what it drew (console/src/aircraft.ts;
+    # it draws those on the screen)
     page.wait_for_function(
-        f"() => Number(document.querySelector('#map canvas.aircraft-layer')?.dataset.aircraft) >= {args.aircraft}",
+        f"() => Number(document.querySelector('#map canvas.aircraft-layer')?.dataset.picture) >= {args.aircraft}",
         polling=200,
         timeout=300_000,
     )
@@ -252,6 +253,7 @@ def frames_phase(browser: Any, tmp: Path, args: argparse.Namespace, gate: list[s
     if args.trace:
         browser.start_tracing(page=page, path=str(args.trace), screenshots=False)
     live = frames(page, args.seconds)
+    shown = page.evaluate("() => document.querySelector('#map canvas.aircraft-layer').dataset")
     if args.trace:
         browser.stop_tracing()
     page.context.close()
@@ -267,6 +269,7 @@ def frames_phase(browser: Any, tmp: Path, args: argparse.Namespace, gate: list[s
         print(f"frames, {args.aircraft} aircraft, {name}: p50 {f['p50']:.1f} ms, p95 {f['p95']:.1f} ms, "
               f"max {f['max']:.0f} ms, {f['frames']:.0f} frames in {args.seconds:g} s, "
               f"long tasks {100 * f['long_share']:.0f}% of the time")  # fmt: skip
+    print(f"  aircraft drawn (on the screen): {shown['aircraft']} of {shown['picture']}, labels {shown['labels']}")
     print(f"frame p95 ratio updating / peer: {live['p95'] / idle['p95']:.1f}x; "
           f"target p95 <= 50 ms: {'met' if live['p95'] <= 50 else 'MISSED'}")  # fmt: skip
 

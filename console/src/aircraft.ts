@@ -63,6 +63,8 @@ export class AircraftCanvas {
       const label = labels.get(plot) ?? null;
       this.drawn.push({ party: t.party, aircraft: t.aircraft, x: Math.round(at[0]), y: Math.round(at[1]), trail: trail.length, label, plot });
     }
+    // the picture's aircraft, and those drawn (on the screen, or within 50 px of it)
+    this.canvas.dataset["picture"] = String(plots.length);
     this.canvas.dataset["aircraft"] = String(this.drawn.length);
     this.canvas.dataset["labels"] = String(labels.size);
   }
@@ -104,12 +106,13 @@ function placeLabels(
   const out = new Map<Plot, string>();
   for (const { plot, at } of order) {
     if (out.size >= MAX_LABELS) break;
-    const text = labelText(plot);
     const [x0, y0] = [at[0] + 8, at[1] - 6 - LABEL_H + 3];
-    const x1 = x0 + ctx.measureText(text).width;
-    const [c0, c1] = [Math.floor(x0 / CELL), Math.floor(x1 / CELL)];
-    const [r0, r1] = [Math.floor(y0 / CELL), Math.floor((y0 + LABEL_H) / CELL)];
-    if (c0 < 0 || r0 < 0 || c1 >= cols || (r1 + 1) * cols > used.length) continue;
+    const [c0, r0] = [Math.floor(x0 / CELL), Math.floor(y0 / CELL)];
+    if (c0 < 0 || r0 < 0 || c0 >= cols || used[r0 * cols + c0] !== 0) continue; // taken: not worth measuring
+    const text = labelText(plot);
+    const c1 = Math.floor((x0 + ctx.measureText(text).width) / CELL);
+    const r1 = Math.floor((y0 + LABEL_H) / CELL);
+    if (c1 >= cols || (r1 + 1) * cols > used.length) continue;
     let free = true;
     for (let r = r0; r <= r1 && free; r++) for (let c = c0; c <= c1 && free; c++) free = used[r * cols + c] === 0;
     if (!free) continue;
