@@ -76,7 +76,9 @@ export class GeoMap {
     this.shapeCanvas = new ShapeCanvas(notices);
     this.aircraft = new AircraftCanvas(aircraft);
     // what the canvases hold, for the browser tests and the benchmark (read-only copies)
+    // (configurable: a second login in the same page makes a new map on the same element)
     Object.defineProperty(root, "drawn", {
+      configurable: true,
       get: () => ({ shapes: this.shapeCanvas.describe(), aircraft: this.aircraft.describe() }),
     });
     this.projection.center([38, 35]).scale(3000).translate([this.width() / 2, this.height() / 2]);
