@@ -32,26 +32,36 @@ export class Api {
   }
 
   async get<T>(path: string): Promise<T> {
-    return (await this.fetchJson<T>(path)).body;
+    return this.fetchJson<T>(path);
   }
 
-  /** Every page of a list: the API gives at most 1000 items and the next page's cursor in X-Next-Cursor. */
+  /** Every page of a list: the API gives at most 1000 items and the next page's cursor in
+   * X-Next-Cursor. The next page is asked for as soon as a page's headers arrive, so the broker
+   * makes it while this one's body is read and parsed. */
   async all<T>(path: string): Promise<T[]> {
     const items: T[] = [];
-    let url = path;
+    let resp = await this.send(path);
     for (;;) {
-      const { body, next } = await this.fetchJson<T[]>(url);
-      items.push(...body);
+      const cursor = resp.headers.get("X-Next-Cursor");
+      const next = cursor ? this.send(`${path}${path.includes("?") ? "&" : "?"}cursor=${encodeURIComponent(cursor)}`) : null;
+      // a failed next page is awaited (and thrown) below, after this one
+      next?.catch(() => undefined);
+      items.push(...((await resp.json()) as T[]));
       if (!next) return items;
-      url = `${path}${path.includes("?") ? "&" : "?"}cursor=${encodeURIComponent(next)}`;
+      resp = await next;
     }
   }
 
   async post<T>(path: string, body: unknown): Promise<T> {
-    return (await this.fetchJson<T>(path, { method: "POST", body: JSON.stringify(body) })).body;
+    return this.fetchJson<T>(path, { method: "POST", body: JSON.stringify(body) });
   }
 
-  private async fetchJson<T>(path: string, init: RequestInit = {}): Promise<{ body: T; next: string | null }> {
+  private async fetchJson<T>(path: string, init: RequestInit = {}): Promise<T> {
+    return (await (await this.send(path, init)).json()) as T;
+  }
+
+  /** The response, once its headers are in; an ApiError naming the path and the API's reason when not ok. */
+  private async send(path: string, init: RequestInit = {}): Promise<Response> {
     const extra: Record<string, string> = { Accept: "application/json" };
     if (init.body !== undefined) extra["Content-Type"] = "application/json";
     const resp = await fetch(path, { ...init, headers: this.headers(extra) });
@@ -66,7 +76,7 @@ export class Api {
       }
       throw new ApiError(resp.status, `${path}: ${resp.status} ${detail}`);
     }
-    return { body: (await resp.json()) as T, next: resp.headers.get("X-Next-Cursor") };
+    return resp;
   }
 
   me(): Promise<Me> {

@@ -1,7 +1,7 @@
 // The words and numbers of the popups: altitudes in metres and flight levels, times in UTC.
 
 import { metres } from "./geometry";
-import type { Alert, AlertAircraft, Altitude, Conflict, Notice, Slice, Volume4D } from "./types";
+import type { Alert, AlertAircraft, Altitude, Conflict, LiveTrack, Notice, Slice, Volume4D } from "./types";
 
 const FT_PER_M = 1 / 0.3048;
 
@@ -96,4 +96,14 @@ export function alertLines(a: Alert, side: AlertAircraft): string[] {
   for (const [k, v] of Object.entries(a.geometry ?? {})) if (v !== null) lines.push(`${k} ${typeof v === "number" ? Math.round(v) : String(v)}`);
   lines.push(`since ${utc(a.detected_at)}`);
   return lines;
+}
+
+/** The popup of one of your aircraft on the map. */
+export function trackLines(t: LiveTrack): string[] {
+  return [
+    `${t.callsign ?? t.aircraft} (${t.party}: ${t.aircraft})`,
+    `altitude ${Math.round(t.alt_m)} m ${t.alt_ref} (${flightLevel(t.alt_m)})`,
+    `position ${t.lat.toFixed(4)}, ${t.lon.toFixed(4)}`,
+    `reported ${utc(t.time)}`,
+  ];
 }

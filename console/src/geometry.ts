@@ -69,6 +69,19 @@ function circle(center: LatLng, radius: Distance): GeoJSON.Polygon {
   return geoCircle().center([center.lng, center.lat]).radius(degrees).precision(2)();
 }
 
+/** A circle's centre [lon, lat] and radius in degrees of arc on the sphere. */
+export interface Circle {
+  center: [number, number];
+  radiusDeg: number;
+}
+
+/** A volume's circle, when its outline is one: the map draws a small one as an ellipse, without
+ * the polygon (180 vertices on the sphere, costly by the ten thousand). */
+export function circleOf(v: Volume3D): Circle | null {
+  const c = v.outline_circle;
+  return c ? { center: [c.center.lng, c.center.lat], radiusDeg: (metres(c.radius) / EARTH_RADIUS_M) * (180 / Math.PI) } : null;
+}
+
 /** The outline of a volume; a corridor or an orbit is drawn as its axis (its width is in the popup). */
 export function outline(v: Volume3D): GeoJSON.Geometry | null {
   if (v.outline_circle) return circle(v.outline_circle.center, v.outline_circle.radius);

@@ -7,7 +7,7 @@ import { span, type Moment } from "./clock";
 import { CompliancePanel } from "./compliance";
 import { $, download, partyColour, popup } from "./dom";
 import { toGeoJson, toKml } from "./export";
-import { alertLines, areaLines, isLate, noticeLines, sliceLines, utc } from "./format";
+import { alertLines, areaLines, isLate, noticeLines, sliceLines, trackLines, utc } from "./format";
 import { HotlinePanel } from "./hotline";
 import { GeoMap, type Shape } from "./map";
 import { scene, type Item } from "./scene";
@@ -40,7 +40,7 @@ class Console {
   private party = "";
 
   constructor(private readonly api: Api) {
-    this.map = new GeoMap($("map") as unknown as SVGSVGElement);
+    this.map = new GeoMap($("map"), (plot, ev) => popup(ev, trackLines(plot.track)));
     this.timeline = new Timeline($("timeline"), {
       onNotice: (id) => this.select(id, null),
       onConflict: (id) => this.select(null, id),
@@ -62,14 +62,17 @@ class Console {
     this.party = me.party;
     $("who").textContent = `${me.party} · ${me.role}${me.coalition ? ` · ${me.coalition}` : ""}`;
     document.body.dataset["party"] = me.party;
-    this.policy = await this.api.policy();
-    const world = await fetch("/console/countries-50m.json");
+    // the lists first: the broker makes their pages while the page reads the policy and draws the land
+    const lists = this.load();
+    lists.catch(() => undefined); // awaited (and thrown) by refresh below
+    const [policy, world] = await Promise.all([this.api.policy(), fetch("/console/countries-50m.json")]);
+    this.policy = policy;
     if (!world.ok) throw new Error(`/console/countries-50m.json: ${world.status}`);
     this.map.setWorld((await world.json()) as Topology);
     this.hotline = new HotlinePanel(this.api, me.party, $("panel-hotline"), (n) => {
       $("tab-hotline").textContent = n ? `Hotline (${n})` : "Hotline";
     });
-    await Promise.all([this.refresh(), this.hotline.reload()]);
+    await Promise.all([this.refresh(lists), this.hotline.reload()]);
     this.stream = new EventStream(this.api, {
       onEvent: (e) => {
         if (/^(notice|conflict|site|alert)\./.test(e.type)) void this.refresh();
@@ -81,21 +84,23 @@ class Console {
     new LiveTracks(this.api, (plots) => this.map.showTracks(plots)).start();
   }
 
-  /** Reloads notices, sites, conflicts and alerts; calls that arrive meanwhile make one more reload. */
-  refresh(): Promise<void> {
+  private load(): Promise<[Notice[], Notice[], Conflict[], Alert[]]> {
+    return Promise.all([this.api.notices(), this.api.sites(), this.api.conflicts(), this.api.alerts()]);
+  }
+
+  /** Reloads notices, sites, conflicts and alerts (the first time from `loading`, already under
+   * way); calls that arrive meanwhile make one more reload. */
+  refresh(loading: ReturnType<Console["load"]> | null = null): Promise<void> {
     if (this.refreshing) {
       this.again = true;
       return this.refreshing;
     }
     this.refreshing = (async () => {
+      let first = loading;
       do {
         this.again = false;
-        const [notices, sites, conflicts, alerts] = await Promise.all([
-          this.api.notices(),
-          this.api.sites(),
-          this.api.conflicts(),
-          this.api.alerts(),
-        ]);
+        const [notices, sites, conflicts, alerts] = await (first ?? this.load());
+        first = null;
         this.notices = notices;
         this.sites = sites;
         this.conflicts = conflicts;
@@ -144,7 +149,10 @@ class Console {
       const n = item.notice;
       const minNotice = this.policy?.notice.min_notice_s ?? null;
       return {
-        geometry: item.geometry,
+        get geometry() {
+          return item.geometry;
+        },
+        circle: item.circle,
         kind: `${item.kind}${n.id === this.selectedNotice ? " selected" : ""}`,
         colour: partyColour(n.party),
         data: { noticeId: n.id, party: n.party, volume: String(item.volume), late: String(isLate(n, minNotice)) },
@@ -177,7 +185,9 @@ class Console {
     }
     $("hour-label").textContent = this.moment === null ? "all hours" : utc(new Date(this.moment).toISOString().slice(0, 16) + "Z");
     const shapes = this.items().map((i) => this.shape(i));
+    const alerted = new Set<string>();
     for (const a of this.alerts) {
+      for (const side of a.sides) if (side.party && side.aircraft) alerted.add(`${side.party}/${side.aircraft}`);
       // a ring on each aircraft of the alert whose position the API gives (not time-filtered: it is now)
       for (const side of a.sides) {
         if (typeof side.lat !== "number" || typeof side.lon !== "number") continue;
@@ -194,6 +204,7 @@ class Console {
       this.framed = true;
       this.map.fit(shapes);
     }
+    this.map.setAlerted(alerted);
     this.map.show(shapes);
     this.timeline.draw(this.notices, this.conflicts, this.moment, this.selectedNotice, this.selectedConflict);
     const conflict = this.conflicts.find((c) => c.id === this.selectedConflict) ?? null;

@@ -1,18 +1,28 @@
-// The map: Natural Earth's coastlines and borders and the broker's shapes on SVG, drawn by d3-geo.
-// No tiles, no WebGL: it draws the same in a headless browser without a GPU.
+// The map: Natural Earth's coastlines and borders on SVG, drawn by d3-geo; the broker's shapes on
+// SVG too while there are few (each a `path` with its data-* attributes), on a 2D canvas when
+// there are many (canvas.ts); your aircraft always on a canvas (aircraft.ts). Alert rings and
+// conflicts' slices stay SVG: there are few. No tiles, no WebGL: it draws the same in a headless
+// browser without a GPU.
 
 import { geoEquirectangular, geoPath, type GeoPermissibleObjects } from "d3-geo";
 import { feature, mesh } from "topojson-client";
 import type { GeometryCollection, Topology } from "topojson-specification";
-import { flightLevel } from "./format";
-import { extent, positions } from "./geometry";
+import { AircraftCanvas } from "./aircraft";
+import { ShapeCanvas } from "./canvas";
+import { extent, positions, type Circle } from "./geometry";
 import type { Plot } from "./tracks";
 
 const SVG = "http://www.w3.org/2000/svg";
 
+/** From this many notices and sites on the map they go on the canvas (below it, SVG paths: the
+ * browser tests find them by their data-* attributes). */
+export const CANVAS_FROM = 500;
+
 export interface Shape {
   geometry: GeoJSON.Geometry;
-  /** CSS class: `notice`, `site` or `slice`. */
+  /** A circle's centre and radius, when the shape is one (read instead of `geometry` where it can). */
+  circle?: Circle | null;
+  /** CSS class: `notice`, `site`, `slice`, `area` or `alert`, and `selected`. */
   kind: string;
   colour: string;
   /** data-* attributes, e.g. the notice or conflict id the tests and popups find it by. */
@@ -20,16 +30,18 @@ export interface Shape {
   onClick: (ev: MouseEvent) => void;
 }
 
-interface TrackEls {
-  g: SVGGElement;
-  line: SVGPathElement;
-  dot: SVGCircleElement;
-  label: SVGTextElement;
-  /** What is drawn now: the label's text, the trail's path, the dot's position. */
-  text: string;
-  d: string;
-  x: number;
-  y: number;
+/** Two corners of the box around a circle (its radius in longitude widened by the latitude). */
+function corners(c: Circle): GeoJSON.Position[] {
+  const [lon, lat] = c.center;
+  const dLon = c.radiusDeg / Math.max(Math.cos((lat * Math.PI) / 180), 0.01);
+  return [
+    [lon - dLon, lat - c.radiusDeg],
+    [lon + dLon, lat + c.radiusDeg],
+  ];
+}
+
+function onCanvas(s: Shape): boolean {
+  return s.kind.startsWith("notice") || s.kind.startsWith("site");
 }
 
 export class GeoMap {
@@ -38,39 +50,60 @@ export class GeoMap {
   private readonly path = geoPath(this.projection).pointRadius(11);
   private readonly land: SVGGElement;
   private readonly shapes: SVGGElement;
-  private readonly tracks: SVGGElement;
+  private readonly shapeCanvas: ShapeCanvas;
+  private readonly aircraft: AircraftCanvas;
   private plots: Plot[] = [];
-  private readonly trackEls = new Map<string, TrackEls>();
+  private alerted = new Set<string>();
   private world: { countries: GeoPermissibleObjects; borders: GeoPermissibleObjects } | null = null;
   private current: Shape[] = [];
   private drag: { x: number; y: number } | null = null;
+  private pending = false;
 
-  constructor(private readonly svg: SVGSVGElement) {
-    this.land = this.group("land");
-    this.shapes = this.group("shapes");
-    this.tracks = this.group("tracks");
+  constructor(
+    private readonly root: HTMLElement,
+    private readonly onAircraft: (plot: Plot, ev: MouseEvent) => void,
+  ) {
+    // bottom to top: the land, the many notices, the SVG shapes (slices, rings; or the few
+    // notices), the aircraft
+    const [landSvg, shapesSvg] = [document.createElementNS(SVG, "svg"), document.createElementNS(SVG, "svg")];
+    this.land = this.group(landSvg, "land");
+    this.shapes = this.group(shapesSvg, "shapes");
+    const notices = document.createElement("canvas");
+    notices.className = "notices-layer";
+    const aircraft = document.createElement("canvas");
+    aircraft.className = "aircraft-layer";
+    root.replaceChildren(landSvg, notices, shapesSvg, aircraft);
+    this.shapeCanvas = new ShapeCanvas(notices);
+    this.aircraft = new AircraftCanvas(aircraft);
+    // what the canvases hold, for the browser tests and the benchmark (read-only copies)
+    // (configurable: a second login in the same page makes a new map on the same element)
+    Object.defineProperty(root, "drawn", {
+      configurable: true,
+      get: () => ({ shapes: this.shapeCanvas.describe(), aircraft: this.aircraft.describe() }),
+    });
     this.projection.center([38, 35]).scale(3000).translate([this.width() / 2, this.height() / 2]);
-    svg.addEventListener("wheel", (ev) => this.zoom(ev), { passive: false });
-    svg.addEventListener("pointerdown", (ev) => (this.drag = { x: ev.clientX, y: ev.clientY }));
-    svg.addEventListener("pointerup", () => (this.drag = null));
-    svg.addEventListener("pointerleave", () => (this.drag = null));
-    svg.addEventListener("pointermove", (ev) => this.pan(ev));
-    window.addEventListener("resize", () => this.redraw());
+    root.addEventListener("wheel", (ev) => this.zoom(ev), { passive: false });
+    root.addEventListener("pointerdown", (ev) => (this.drag = { x: ev.clientX, y: ev.clientY }));
+    root.addEventListener("pointerup", () => (this.drag = null));
+    root.addEventListener("pointerleave", () => (this.drag = null));
+    root.addEventListener("pointermove", (ev) => this.pan(ev));
+    root.addEventListener("click", (ev) => this.pick(ev));
+    window.addEventListener("resize", () => this.later());
   }
 
-  private group(name: string): SVGGElement {
+  private group(svg: SVGSVGElement, name: string): SVGGElement {
     const g = document.createElementNS(SVG, "g");
     g.setAttribute("class", name);
-    this.svg.appendChild(g);
+    svg.appendChild(g);
     return g;
   }
 
   private width(): number {
-    return this.svg.clientWidth || 800;
+    return this.root.clientWidth || 800;
   }
 
   private height(): number {
-    return this.svg.clientHeight || 600;
+    return this.root.clientHeight || 600;
   }
 
   setWorld(topology: Topology): void {
@@ -84,7 +117,7 @@ export class GeoMap {
 
   /** Frames the shapes once (the first time there are any); later updates keep the operator's view. */
   fit(shapes: Shape[]): void {
-    const pts = shapes.flatMap((s) => positions(s.geometry));
+    const pts = shapes.flatMap((s) => (s.circle ? corners(s.circle) : positions(s.geometry)));
     const lng = extent(pts.map((p) => p[0] ?? 0));
     const lat = extent(pts.map((p) => p[1] ?? 0));
     if (!lng || !lat) return;
@@ -124,67 +157,33 @@ export class GeoMap {
     this.drawTracks();
   }
 
-  /** Draws the aircraft, changing only what moved: with thousands updating every second, making
-   * every element anew each time cost more than a frame (benchmarks/console.py). In one pass: the
-   * SVG is laid out again as a whole whenever anything in it changed, so passes split across
-   * frames cost that layout in each of them. */
-  private drawTracks(): void {
-    const seen = new Set<string>();
-    for (const plot of this.plots) {
-      const key = this.drawTrack(plot);
-      if (key) seen.add(key);
-    }
-    for (const [key, el] of this.trackEls) {
-      if (!seen.has(key)) {
-        el.g.remove();
-        this.trackEls.delete(key);
-      }
-    }
+  /** The `party/aircraft` keys of aircraft in an open alert: their labels go first. */
+  setAlerted(keys: Set<string>): void {
+    this.alerted = keys;
   }
 
-  /** One aircraft brought up to date; its key, or null when it is off the projection. */
-  private drawTrack({ track: t, trail }: Plot): string | null {
-    const at = this.projection([t.lon, t.lat]);
-    if (!at) return null;
-    const key = `${t.party}/${t.aircraft}`;
-    let el = this.trackEls.get(key);
-    if (!el) {
-      const g = document.createElementNS(SVG, "g");
-      g.setAttribute("class", "track");
-      g.dataset["party"] = t.party;
-      g.dataset["aircraft"] = t.aircraft;
-      const line = document.createElementNS(SVG, "path");
-      line.setAttribute("class", "trail");
-      const dot = document.createElementNS(SVG, "circle");
-      dot.setAttribute("r", "5");
-      const label = document.createElementNS(SVG, "text");
-      g.append(line, dot, label);
-      this.tracks.appendChild(g);
-      el = { g, line, dot, label, text: "", d: "", x: NaN, y: NaN };
-      this.trackEls.set(key, el);
-    }
-    el.g.dataset["trail"] = String(trail.length);
-    // a trail is a few kilometres: straight on the screen, no need of d3's resampling on the sphere
-    const pts = trail.length > 1 ? trail.map((p) => this.projection(p)) : [];
-    const d = pts.every((p) => p) ? pts.map((p, i) => `${i ? "L" : "M"}${p?.[0].toFixed(1)},${p?.[1].toFixed(1)}`).join("") : "";
-    if (d !== el.d) {
-      el.line.setAttribute("d", d);
-      el.line.style.display = d ? "" : "none";
-      el.d = d;
-    }
-    if (at[0] !== el.x || at[1] !== el.y) {
-      el.dot.setAttribute("cx", String(at[0]));
-      el.dot.setAttribute("cy", String(at[1]));
-      el.label.setAttribute("x", String(at[0] + 8));
-      el.label.setAttribute("y", String(at[1] - 6));
-      [el.x, el.y] = at;
-    }
-    const text = `${t.callsign ?? t.aircraft} ${flightLevel(t.alt_m)}`;
-    if (text !== el.text) {
-      el.label.textContent = text;
-      el.text = text;
-    }
-    return key;
+  private drawTracks(): void {
+    this.aircraft.draw(this.plots, this.projection, this.width(), this.height(), this.alerted);
+  }
+
+  /** A click on the map that no SVG shape took: an aircraft, else a shape on the canvas. */
+  private pick(ev: MouseEvent): void {
+    if (ev.target instanceof SVGPathElement && ev.target.closest("g.shapes")) return;
+    const box = this.root.getBoundingClientRect();
+    const [x, y] = [ev.clientX - box.left, ev.clientY - box.top];
+    const plot = this.aircraft.pick(x, y);
+    if (plot) return this.onAircraft(plot, ev);
+    this.shapeCanvas.pick(x, y)?.onClick(ev);
+  }
+
+  /** Redraws on the next frame, once however many wheel or drag events come before it. */
+  private later(): void {
+    if (this.pending) return;
+    this.pending = true;
+    requestAnimationFrame(() => {
+      this.pending = false;
+      this.redraw();
+    });
   }
 
   private redraw(): void {
@@ -197,8 +196,14 @@ export class GeoMap {
     this.drawTracks();
   }
 
+  /** Notices and sites on the canvas when there are CANVAS_FROM or more, else as SVG paths;
+   * slices, areas and alert rings always as SVG paths, above the canvas's notices. */
   private drawShapes(): void {
-    const els = this.current.map((s) => {
+    const many = this.current.filter(onCanvas).length >= CANVAS_FROM;
+    const canvas = many ? this.current.filter(onCanvas) : [];
+    const svg = many ? this.current.filter((s) => !onCanvas(s)) : this.current;
+    const onTheCanvas = this.shapeCanvas.draw(canvas, this.path, this.projection, this.width(), this.height());
+    const els = svg.map((s) => {
       const el = this.pathEl(s.geometry, s.kind);
       el.style.setProperty("--colour", s.colour);
       for (const [k, v] of Object.entries(s.data)) el.dataset[k] = v;
@@ -206,6 +211,8 @@ export class GeoMap {
       return el;
     });
     this.shapes.replaceChildren(...els);
+    // how many notices are drawn, SVG and canvas together (benchmarks/console.py waits on it)
+    this.root.dataset["notices"] = String(onTheCanvas + svg.filter((s) => s.kind.startsWith("notice")).length);
   }
 
   private pathEl(obj: GeoPermissibleObjects, cls: string): SVGPathElement {
@@ -219,11 +226,11 @@ export class GeoMap {
     ev.preventDefault();
     const k = ev.deltaY < 0 ? 1.25 : 0.8;
     const [tx, ty] = this.projection.translate();
-    const box = this.svg.getBoundingClientRect();
+    const box = this.root.getBoundingClientRect();
     const x = ev.clientX - box.left;
     const y = ev.clientY - box.top;
     this.projection.scale(this.projection.scale() * k).translate([x + (tx - x) * k, y + (ty - y) * k]);
-    this.redraw();
+    this.later();
   }
 
   private pan(ev: PointerEvent): void {
@@ -231,6 +238,6 @@ export class GeoMap {
     const [tx, ty] = this.projection.translate();
     this.projection.translate([tx + ev.clientX - this.drag.x, ty + ev.clientY - this.drag.y]);
     this.drag = { x: ev.clientX, y: ev.clientY };
-    this.redraw();
+    this.later();
   }
 }

@@ -1,6 +1,8 @@
 // The timeline beside the map, Gantt style: one row per notice (as disclosure gives it), a bar per
 // volume's time window, each conflict's overlap window marked in red on the rows of its notices,
 // and the slider's instant as a line. Clicking a bar selects the notice; a conflict mark, the conflict.
+// Drawn virtually: the SVG is as tall as all the rows, but only the rows scrolled into view (and a
+// few around them) are made, again on each scroll, so 10 000 notices cost what 20 do.
 
 import type { Moment } from "./clock";
 import { extent } from "./geometry";
@@ -11,6 +13,24 @@ import type { Conflict, Notice } from "./types";
 const ROW = 16;
 const LABEL = 170;
 const AXIS = 18;
+/** Rows made above and below those in view. */
+const SPARE = 10;
+
+interface Row {
+  n: Notice;
+  windows: [number, number][];
+  start: number;
+}
+
+interface State {
+  rows: Row[];
+  /** The first start and the last end of all the rows' windows. */
+  range: [number, number] | null;
+  conflicts: Conflict[];
+  moment: Moment;
+  selectedNotice: string | null;
+  selectedConflict: string | null;
+}
 
 export interface TimelineHandlers {
   onNotice: (id: string) => void;
@@ -29,22 +49,46 @@ function conflictWindow(c: Conflict): [number, number] | null {
 
 export class Timeline {
   private readonly svg: SVGSVGElement;
+  private state: State | null = null;
+  private pending = false;
+  /** The rows made, [first, last): a scroll that keeps them in view makes nothing anew. */
+  private made: [number, number] = [0, 0];
 
   constructor(
-    root: HTMLElement,
+    private readonly root: HTMLElement,
     private readonly handlers: TimelineHandlers,
   ) {
     this.svg = svgEl("svg", { class: "gantt", role: "img", "aria-label": "timeline of notices" }) as SVGSVGElement;
     root.replaceChildren(this.svg);
+    root.addEventListener("scroll", () => {
+      if (this.pending) return;
+      this.pending = true;
+      requestAnimationFrame(() => {
+        this.pending = false;
+        const [first, last] = this.inView();
+        if (first < this.made[0] || Math.min(last, this.state?.rows.length ?? 0) > this.made[1]) this.render();
+      });
+    });
   }
 
   draw(notices: Notice[], conflicts: Conflict[], moment: Moment, selectedNotice: string | null, selectedConflict: string | null): void {
     const rows = notices
-      .map((n) => ({ n, windows: n.volumes.map(volumeWindow).filter((w): w is [number, number] => w !== null) }))
+      .map((n) => {
+        const windows = n.volumes.map(volumeWindow).filter((w): w is [number, number] => w !== null);
+        return { n, windows, start: extent(windows.map((w) => w[0]))?.[0] ?? 0 };
+      })
       .filter((r) => r.windows.length > 0)
-      .sort((a, b) => Math.min(...a.windows.map((w) => w[0])) - Math.min(...b.windows.map((w) => w[0])) || a.n.id.localeCompare(b.n.id));
+      .sort((a, b) => a.start - b.start || a.n.id.localeCompare(b.n.id));
     const range = extent(rows.flatMap((r) => r.windows.flat()));
-    const width = Math.max((this.svg.parentElement?.clientWidth ?? 600) - 4, LABEL + 200);
+    this.state = { rows, range, conflicts, moment, selectedNotice, selectedConflict };
+    this.render();
+  }
+
+  /** The rows in view (and SPARE either side), the conflicts' marks on them, the axis and the instant. */
+  private render(): void {
+    if (!this.state) return;
+    const { rows, range, conflicts, moment, selectedNotice, selectedConflict } = this.state;
+    const width = Math.max((this.root.clientWidth || 600) - 4, LABEL + 200);
     const height = AXIS + rows.length * ROW + 4;
     this.svg.setAttribute("width", String(width));
     this.svg.setAttribute("height", String(height));
@@ -54,11 +98,19 @@ export class Timeline {
       this.svg.replaceChildren(...parts);
       return;
     }
+    const [inFirst, inLast] = this.inView();
+    const first = Math.max(0, inFirst - SPARE);
+    const last = Math.min(rows.length, inLast + SPARE);
+    this.made = [first, last];
     const [t0, t1] = [range[0], Math.max(range[1], range[0] + 60_000)];
     const x = (t: number): number => LABEL + ((t - t0) / (t1 - t0)) * (width - LABEL - 8);
     parts.push(...this.axis(t0, t1, x, height));
-    const rowOf = new Map(rows.map((r, i) => [r.n.id, i]));
-    rows.forEach(({ n, windows }, i) => {
+    const rowOf = new Map<string, number>();
+    for (let i = first; i < last; i++) {
+      const row = rows[i];
+      if (!row) continue;
+      const { n, windows } = row;
+      rowOf.set(n.id, i);
       const y = AXIS + i * ROW;
       const sel = n.id === selectedNotice ? " selected" : "";
       parts.push(svgEl("text", { x: 4, y: y + ROW - 4, class: `label${sel}` }, n.id.length > 26 ? `${n.id.slice(0, 25)}…` : n.id));
@@ -79,7 +131,7 @@ export class Timeline {
         });
         parts.push(bar);
       }
-    });
+    }
     for (const c of conflicts) {
       const whole = conflictWindow(c);
       // an `existence` conflict's window is a coarse day: drawn only within the notices' span
@@ -108,6 +160,12 @@ export class Timeline {
       parts.push(svgEl("line", { x1: x(moment), x2: x(moment), y1: 0, y2: height, class: "instant", "data-time": new Date(moment).toISOString() }));
     }
     this.svg.replaceChildren(...parts);
+  }
+
+  /** The rows in view now, [first, last) (last may be past the end). */
+  private inView(): [number, number] {
+    const top = this.root.scrollTop - AXIS;
+    return [Math.max(0, Math.floor(top / ROW)), Math.ceil((top + (this.root.clientHeight || 400)) / ROW)];
   }
 
   /** Ticks every whole hour (or every few hours, keeping them about 60 px apart). */

@@ -124,8 +124,13 @@ def test_an_outsider_page_never_shows_what_its_grant_withholds(api: Api, pages: 
     # on the timeline the coarse day of an `existence` conflict is drawn within tr-af's notices' span
     mark = tr.locator(f'#timeline rect.conflict-mark[data-conflict-id="{conflict["id"]}"]')
     mark.wait_for(state="attached", timeout=30_000)
-    bbox = "e => { const b = e.getBBox(); return [b.x, b.x + b.width]; }"
-    m, bar = mark.evaluate(bbox), tr.locator('#timeline rect.bar[data-notice-id="tr-af:tr-b2"]').evaluate(bbox)
+    # both boxes in one script: the timeline is made anew on each reload, and a box read from an
+    # element replaced between two calls would be empty
+    m, bar = tr.evaluate(
+        """(id) => [`rect.conflict-mark[data-conflict-id="${id}"]`, 'rect.bar[data-notice-id="tr-af:tr-b2"]']
+             .map((s) => document.querySelector(`#timeline ${s}`).getBBox()).map((b) => [b.x, b.x + b.width])""",
+        conflict["id"],
+    )
     assert bar[0] - 1 <= m[0] < m[1] <= bar[1] + 1, (m, bar)
     pages.shot(tr, "4-outsider-tr-af")
     pages.shot(uk, "4-outsider-uk-raf")
@@ -139,6 +144,8 @@ def test_an_outsider_page_never_shows_what_its_grant_withholds(api: Api, pages: 
                 " c.querySelectorAll('path').forEach(p => p.removeAttribute('d')); return c.outerHTML; }"
             )
         ]
+        # and what the canvases hold (the notices there when there are many, the aircraft)
+        texts.append(page.evaluate("() => JSON.stringify(document.getElementById('map').drawn)"))
         shapes = page.locator("#map g.shapes path")
         for i in range(shapes.count()):  # every popup the page can show
             shapes.nth(i).dispatch_event("click")
@@ -176,35 +183,70 @@ def test_a_predicted_loss_of_separation_rings_both_aircraft_on_both_parties_maps
 
 
 def test_your_aircraft_move_on_the_map_with_trails_and_labels(api: Api, pages: Pages) -> None:
-    """From /v1/tracks/live, pushed after each tactical cycle: never another party's aircraft."""
+    """From /v1/tracks/live, pushed after each tactical cycle: never another party's aircraft. The
+    aircraft are drawn on a canvas; the map tells what it drew (`drawn`, console/src/map.ts)."""
     us = pages.open("us-af", api.tokens["us-af"])
     track(api, "ru-vks", "vks1", 40.0, 270)  # far away: no alert, and never a track on us-af's map
+    drawn = "() => document.getElementById('map').drawn.aircraft"
     xs = []
     for i in range(4):  # 200 m/s east, a report every 50 s: 10 km, 0.11° of longitude at 35° N
         if i:
             api.clock.t += 50
         track(api, "us-af", "us1", 36.0 + 0.11 * i, 90)
         api.tactical.cycle()
-        marker = us.locator(f'#map g.track[data-aircraft="us1"][data-trail="{i + 1}"]')
-        marker.wait_for(state="attached", timeout=30_000)
-        xs.append(float(marker.locator("circle").get_attribute("cx") or "nan"))
+        us.wait_for_function(f"() => ({drawn})().some((a) => a.aircraft === 'us1' && a.trail === {i + 1})")
+        [us1] = [a for a in us.evaluate(drawn) if a["aircraft"] == "us1"]
+        xs.append(us1["x"])
     assert xs == sorted(xs) and xs[-1] - xs[0] > 20, xs  # moving east on the screen
-    assert us.locator("#map g.track").count() == 1  # vks1 is ru-vks's: not on us-af's live picture
-    assert us.locator('#map g.track[data-aircraft="us1"] text').text_content() == "US1 FL197"
-    assert len(us.locator('#map g.track[data-aircraft="us1"] path.trail').get_attribute("d") or "") > 10
+    aircraft = us.evaluate(drawn)
+    assert [a["aircraft"] for a in aircraft] == ["us1"]  # vks1 is ru-vks's: not on us-af's live picture
+    assert aircraft[0]["label"] == "US1 FL197"  # one aircraft: its label clutters nothing
+    assert us.locator("#map canvas.aircraft-layer").get_attribute("data-aircraft") == "1"
+    # its popup: a click on the dot (the canvas is picked by position)
+    box = us.locator("#map").bounding_box()
+    assert box is not None
+    us.mouse.click(box["x"] + us1["x"], box["y"] + us1["y"])
+    text = us.locator("#popup").inner_text()
+    assert "US1 (us-af: us1)" in text and "FL197" in text, text
     pages.shot(us, "13-live-tracks")
 
 
-def test_a_thousand_notices_are_all_drawn(api: Api, pages: Pages) -> None:
-    """More points than a spread call takes (Math.min(...xs) overflowed the stack at 1000 circles)."""
+def test_a_thousand_notices_are_all_drawn_on_the_canvas_and_picked_by_a_click(api: Api, pages: Pages) -> None:
+    """More points than a spread call takes (Math.min(...xs) overflowed the stack at 1000 circles);
+    more notices than the map draws as SVG (CANVAS_FROM, console/src/map.ts): on the canvas, and a
+    click on one still opens its popup. The timeline makes only the rows in view."""
     for i in range(1000):  # one party, 25 km apart: no conflicts, no probe budget spent
         body = circle_notice(lat=20 + (i % 100) * 0.25, lon=30 + (i // 100) * 0.25, radius_km=3, id=f"n{i}")
         assert api.as_("us-af").post("/v1/notices", json=body).status_code == 201
     started = time.monotonic()
     page = pages.open("us-af", api.tokens["us-af"])
-    page.locator("#map path.notice").nth(999).wait_for(state="attached", timeout=60_000)
+    page.locator('#map[data-notices="1000"]').wait_for(state="attached", timeout=60_000)
     print(f"login to 1000 notices drawn: {time.monotonic() - started:.2f} s")
     assert page.locator("#counts").inner_text().startswith("1000 notices")
+    assert page.locator("#map path.notice").count() == 0  # none as SVG
+    shapes = page.evaluate("() => document.getElementById('map').drawn.shapes")
+    assert len(shapes) == 1000 and {s["data"]["party"] for s in shapes} == {"us-af"}
+    assert {s["data"]["noticeId"] for s in shapes} == {f"us-af:n{i}" for i in range(1000)}
+    # a click at the middle of one's drawn box: that notice's popup, and it is selected
+    [n500] = [s for s in shapes if s["data"]["noticeId"] == "us-af:n500"]
+    x0, y0, x1, y1 = n500["box"]
+    box = page.locator("#map").bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + (x0 + x1) / 2, box["y"] + (y0 + y1) / 2)
+    page.locator("#popup").filter(has_text="notice us-af:n500").wait_for(state="visible", timeout=10_000)
+    page.wait_for_function(
+        "() => document.getElementById('map').drawn.shapes.filter((s) => s.kind === 'notice selected')"
+        ".map((s) => s.data.noticeId).join() === 'us-af:n500'"
+    )
+    # the map's corner, away from every notice: nothing is picked, the popup goes
+    page.mouse.click(box["x"] + 5, box["y"] + 5)
+    page.locator("#popup").wait_for(state="hidden", timeout=10_000)
+    # the timeline: the rows in view and a few more, all of them there as the scroll reaches them
+    bars = page.locator("#timeline rect.bar")
+    assert 0 < bars.count() < 100, bars.count()
+    page.locator("#timeline").evaluate("(t) => { t.scrollTop = t.scrollHeight; }")
+    page.locator('#timeline rect.bar[data-notice-id="us-af:n999"]').wait_for(state="attached", timeout=30_000)
+    assert bars.count() < 100
     pages.shot(page, "7-thousand-notices")
 
 

@@ -67,18 +67,17 @@ def test_a_printed_login_link_shows_the_theater_alive(demo: LiveDemo, pages: Pag
         page.locator(sel).nth(least - 1).wait_for(state="attached", timeout=60_000)
     page.locator('#map path.notice[data-notice-id="coalition:coalition-isr-west"]').wait_for(state="attached")
 
-    # Moving aircraft: a track's dot moves and its trail grows.
-    dot = page.locator('#map g.track[data-aircraft="c-raqqa-1"] circle')
-    dot.wait_for(state="attached", timeout=60_000)
-    first = (dot.get_attribute("cx"), dot.get_attribute("cy"))
+    # Moving aircraft: a track's dot moves and its trail grows (on the aircraft canvas: what it drew).
+    raqqa = "document.getElementById('map').drawn.aircraft.find((a) => a.aircraft === 'c-raqqa-1')"
+    page.wait_for_function(f"() => {raqqa}", timeout=60_000)
+    first = page.evaluate(f"() => {raqqa}")
     page.wait_for_function(
-        """([cx, cy]) => { const c = document.querySelector('#map g.track[data-aircraft="c-raqqa-1"] circle');
-                           return c && (c.getAttribute('cx') !== cx || c.getAttribute('cy') !== cy); }""",
-        arg=list(first),
+        f"([x, y]) => {{ const a = {raqqa}; return a && (a.x !== x || a.y !== y); }}",
+        arg=[first["x"], first["y"]],
         timeout=60_000,
     )
-    page.locator('#map g.track[data-aircraft="c-raqqa-1"][data-trail="3"]').wait_for(state="attached", timeout=60_000)
-    assert page.locator("#map g.track").count() >= 3
+    page.wait_for_function(f"() => ({raqqa})?.trail >= 3", timeout=60_000)
+    assert page.evaluate("() => document.getElementById('map').drawn.aircraft.length") >= 3
     pages.shot(page, "demo-1-theater-coalition")
 
     # An alert: the aircraft leaving its own volume is ringed.
