@@ -119,9 +119,7 @@ class Cluster:
         self.dir = Path(tempfile.mkdtemp(prefix=f"{prefix}-cluster-"))
         self.bridge = f"{prefix}br"
         self.bridge_ip = f"10.{net}.0.1"
-        self.nodes = [
-            Node(f"pg{i}", f"{prefix}{i}", f"10.{net}.0.{10 + i}", self.dir / f"pg{i}") for i in (1, 2, 3)
-        ]
+        self.nodes = [Node(f"pg{i}", f"{prefix}{i}", f"10.{net}.0.{10 + i}", self.dir / f"pg{i}") for i in (1, 2, 3)]
         self.etcd: subprocess.Popen[bytes] | None = None
         self.scope = f"{prefix}-drill"
 
@@ -280,10 +278,13 @@ class Cluster:
         return []
 
     def describe(self) -> str:
-        return "; ".join(
-            f"{m.get('name')} {m.get('role')} {m.get('state')} tl {m.get('timeline')} lag {m.get('lag')}"
-            for m in self.members()
-        ) or "no Patroni answers"
+        return (
+            "; ".join(
+                f"{m.get('name')} {m.get('role')} {m.get('state')} tl {m.get('timeline')} lag {m.get('lag')}"
+                for m in self.members()
+            )
+            or "no Patroni answers"
+        )
 
     def node(self, name: str) -> Node:
         return next(n for n in self.nodes if n.name == name)

@@ -21,6 +21,18 @@ transactions that write) or ``DEFERRED`` (read-only)."""
 
 DEFAULT_DB_FILE = "deconflict.sqlite"
 
+PG_CONNECT_ARGS: dict[str, Any] = {
+    "keepalives": 1,
+    "keepalives_idle": 5,
+    "keepalives_interval": 2,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 10_000,  # ms: data unacknowledged this long ends the connection
+}
+"""libpq options of the store's PostgreSQL connections: a server that vanished without closing the
+connection is given up after about 11 s idle (keepalives) or 10 s of unacknowledged data. A COMMIT
+that waits on a synchronous standby on a live server keeps waiting (its server still answers the
+probes): it returns when the standby confirms, or fails, and is never reported as done before."""
+
 
 def default_sqlite_url(env: Mapping[str, str] | None = None) -> str:
     """The embedded default database: ``$DECONFLICT_DB`` (a URL, or a path to a SQLite file) when
@@ -40,7 +52,14 @@ def default_sqlite_url(env: Mapping[str, str] | None = None) -> str:
 def make_engine(url: str, **kwargs: Any) -> sa.Engine:
     """An engine for ``url``. On SQLite every connection gets WAL journaling, foreign keys and a
     busy timeout, and transactions start with ``BEGIN IMMEDIATE`` so that writers queue for the
-    write lock up front instead of failing when they upgrade from a read lock."""
+    write lock up front instead of failing when they upgrade from a read lock. On PostgreSQL a pooled
+    connection is checked before use (one that died with a restart or a failover is replaced, not
+    answered 503), and every connection has TCP keepalives and a ``tcp_user_timeout``, so that a
+    server that vanished (its host or link gone) fails its queries within seconds instead of
+    leaving them hanging: :data:`PG_CONNECT_ARGS`, which ``kwargs["connect_args"]`` may override."""
+    if sa.make_url(url).get_backend_name() == "postgresql":
+        kwargs.setdefault("pool_pre_ping", True)
+        kwargs["connect_args"] = {**PG_CONNECT_ARGS, **kwargs.get("connect_args", {})}
     engine = sa.create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         _setup_sqlite(engine)
