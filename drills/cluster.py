@@ -1,7 +1,7 @@
 """A three-node PostgreSQL cluster under Patroni with one etcd, each PostgreSQL node in its own
 network namespace, for the failover drill (docs/deploy.md, "The Patroni cluster").
 
-Layout: a bridge ``<prefix>br`` in the root namespace at 10.<net>.0.1/24; namespaces ``<prefix>1..3``
+Layout: a bridge ``<prefix>br`` in the root namespace at 10.<net>.0.1/24; namespaces ``<prefix>n1..3``
 each joined to it by a veth pair (``eth0`` inside, at 10.<net>.0.11..13). etcd runs in the root
 namespace on the bridge's address; each namespace runs Patroni as the ``postgres`` user, which runs
 PostgreSQL on its namespace's address, port 5432. Everything lives in one temporary directory and
@@ -14,6 +14,7 @@ binaries (``/usr/lib/postgresql/<major>/bin``).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -113,15 +114,18 @@ class Node:
 class Cluster:
     """Start with :meth:`start`; always :meth:`close` (or use ``with``)."""
 
-    def __init__(self, prefix: str = "dcf", net: int = 214) -> None:
-        self.prefix = prefix
-        self.net = net
-        self.dir = Path(tempfile.mkdtemp(prefix=f"{prefix}-cluster-"))
-        self.bridge = f"{prefix}br"
-        self.bridge_ip = f"10.{net}.0.1"
-        self.nodes = [Node(f"pg{i}", f"{prefix}{i}", f"10.{net}.0.{10 + i}", self.dir / f"pg{i}") for i in (1, 2, 3)]
+    def __init__(self, prefix: str | None = None, net: int | None = None) -> None:
+        # Per process by default: two drills on one machine (two test runs) do not meet.
+        self.prefix = prefix or f"dc{os.getpid() % 100_000}"
+        self.net = net or 100 + os.getpid() % 150
+        self.dir = Path(tempfile.mkdtemp(prefix=f"{self.prefix}-cluster-"))
+        self.bridge = f"{self.prefix}br"
+        self.bridge_ip = f"10.{self.net}.0.1"
+        self.nodes = [
+            Node(f"pg{i}", f"{self.prefix}n{i}", f"10.{self.net}.0.{10 + i}", self.dir / f"pg{i}") for i in (1, 2, 3)
+        ]
         self.etcd: subprocess.Popen[bytes] | None = None
-        self.scope = f"{prefix}-drill"
+        self.scope = f"{self.prefix}-drill"
 
     # -- set up -------------------------------------------------------------------------------
 
@@ -371,7 +375,5 @@ def _kill_by_data_dir(data_dir: Path) -> None:
         except OSError:
             continue
         if needle in cmdline:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(int(pid_dir.name), signal.SIGKILL)
-            except ProcessLookupError:
-                pass
