@@ -38,12 +38,11 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from cluster import TTL_S, Cluster, ClusterUnavailable, Node  # noqa: E402
-from filers import Broker, Filers, verify_final  # noqa: E402
+from cluster import TTL_S, Cluster, ClusterUnavailable, Node
+from filers import Broker, Filers, verify_final
 
 FAULTS = ("primary-kill", "patroni-stop", "etcd-stop", "link-cut", "standby-kill")
 HOLD_S = TTL_S + 5

@@ -18,7 +18,6 @@ from typing import Any
 
 import httpx
 import psycopg
-
 from cluster import Cluster
 
 EXE = str(Path(sys.executable).with_name("deconflict"))
