@@ -114,7 +114,9 @@ class Node:
 class Cluster:
     """Start with :meth:`start`; always :meth:`close` (or use ``with``)."""
 
-    def __init__(self, prefix: str | None = None, net: int | None = None) -> None:
+    def __init__(self, prefix: str | None = None, net: int | None = None, keep_logs: Path | None = None) -> None:
+        self.keep_logs = keep_logs
+        """Where :meth:`close` copies the logs of etcd, Patroni and PostgreSQL (``None``: nowhere)."""
         # Per process by default: two drills on one machine (two test runs) do not meet.
         self.prefix = prefix or f"dc{os.getpid() % 100_000}"
         self.net = net or 100 + os.getpid() % 150
@@ -236,6 +238,10 @@ class Cluster:
                 "data_dir": str(node.data_dir),
                 "bin_dir": str(pg_bin_dir()),
                 "pgpass": str(node.dir / "pgpass"),
+                # A node that cannot rejoin by pg_rewind (its timeline diverged before the last
+                # checkpoint) is cloned afresh from the primary instead of staying down.
+                "remove_data_directory_on_rewind_failure": True,
+                "remove_data_directory_on_diverged_timelines": True,
                 "authentication": {
                     "superuser": {"username": "postgres", "password": "drill"},
                     "replication": {"username": "replicator", "password": "drill"},
@@ -307,9 +313,10 @@ class Cluster:
 
     def healthy(self) -> bool:
         """A primary, and both others streaming, one of them synchronous."""
-        members = self.members()
-        roles = sorted(m.get("role", "") for m in members if m.get("state") in ("running", "streaming"))
-        return roles == ["leader", "replica", "sync_standby"]
+        members = [m for m in self.members() if m.get("state") in ("running", "streaming")]
+        roles = sorted(m.get("role", "") for m in members)
+        timelines = {m.get("timeline") for m in members}
+        return roles == ["leader", "replica", "sync_standby"] and len(timelines) == 1 and None not in timelines
 
     def url(self, dbname: str = "postgres") -> str:
         """The broker's multi-host URL: libpq tries each host and keeps the one that accepts writes."""
@@ -362,6 +369,10 @@ class Cluster:
         for node in self.nodes:  # backends of a killed postmaster, if any still linger
             _kill_by_data_dir(node.data_dir)
         self._teardown_network()
+        if self.keep_logs is not None:
+            self.keep_logs.mkdir(parents=True, exist_ok=True)
+            for f in [*self.dir.glob("*.log"), *self.dir.glob("*/*.log"), *self.dir.glob("pg*/data/log/*")]:
+                shutil.copy(f, self.keep_logs / f"{f.parent.name}-{f.name}" if f.parent != self.dir else self.keep_logs)
         shutil.rmtree(self.dir, ignore_errors=True)
 
 

@@ -142,15 +142,19 @@ class Outcome:
 
 
 def drill(
-    faults: list[str], rounds: int, n_filers: int = 4, log: Callable[[str], None] = print, workdir: Path | None = None
+    faults: list[str],
+    rounds: int,
+    n_filers: int = 4,
+    log: Callable[[str], None] = print,
+    keep_logs: Path | None = None,
 ) -> Outcome:
     """Run the drill; ``problems`` is empty when nothing acknowledged was lost (see the module)."""
     for f in faults:
         if f not in FAULTS:
             raise ValueError(f"--faults: unknown fault {f!r}; one of {', '.join(FAULTS)}")
-    with Cluster() as cluster:
+    with Cluster(keep_logs=keep_logs) as cluster:
         log(f"cluster up: {cluster.describe()}")
-        with Broker(cluster.url(), workdir or cluster.dir / "broker") as broker:
+        with Broker(cluster.url(), cluster.dir / "broker") as broker:
             filers = Filers(broker.url, broker.token, n_filers)
             done: list[Round] = []
             try:
@@ -172,10 +176,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rounds", type=int, default=1, help="rounds of each fault")
     p.add_argument("--filers", type=int, default=4, help="concurrent filers")
     p.add_argument("--json", type=Path, help="write the figures here")
+    p.add_argument("--logs", type=Path, help="keep the logs of etcd, Patroni, PostgreSQL and the broker here")
     a = p.parse_args(argv)
     start = time.monotonic()
     try:
-        out = drill([f.strip() for f in a.faults.split(",") if f.strip()], a.rounds, a.filers)
+        out = drill([f.strip() for f in a.faults.split(",") if f.strip()], a.rounds, a.filers, keep_logs=a.logs)
     except ClusterUnavailable as e:
         print(f"failover drill: {e}", file=sys.stderr)
         return 2
