@@ -178,6 +178,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", type=Path, help="write the figures here")
     p.add_argument("--logs", type=Path, help="keep the logs of etcd, Patroni, PostgreSQL and the broker here")
     a = p.parse_args(argv)
+
+    def interrupted(signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt(signal.Signals(signum).name)  # the cluster is torn down on the way out
+
+    for sig in (signal.SIGINT, signal.SIGTERM):  # SIGINT too: a shell's background job ignores it
+        signal.signal(sig, interrupted)
     start = time.monotonic()
     try:
         out = drill([f.strip() for f in a.faults.split(",") if f.strip()], a.rounds, a.filers, keep_logs=a.logs)
