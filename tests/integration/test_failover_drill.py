@@ -13,21 +13,41 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 DRILLS = Path(__file__).resolve().parents[2] / "drills"
 
 
+def _drills() -> tuple[Any, Any]:
+    sys.path.insert(0, str(DRILLS))
+    try:
+        import cluster
+        import failover
+    finally:
+        sys.path.remove(str(DRILLS))
+    return cluster, failover
+
+
+def test_a_machine_without_patroni_is_told_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    cluster, _ = _drills()
+    monkeypatch.setenv("PATH", "/nonexistent")
+    with pytest.raises(cluster.ClusterUnavailable, match=r"patroni is not installed \(apt-get install -y patroni\)"):
+        cluster.check_machine()
+
+
+def test_an_unknown_fault_is_refused_by_name_before_anything_starts() -> None:
+    _, failover = _drills()
+    with pytest.raises(ValueError, match="--faults: unknown fault 'primary-crash'; one of primary-kill, "):
+        failover.drill(["primary-crash"], rounds=1)
+
+
 def test_primary_and_standby_killed_under_filing_lose_nothing_acknowledged() -> None:
     if os.environ.get("DECONFLICT_SKIP_FAILOVER") == "1":
         pytest.skip("DECONFLICT_SKIP_FAILOVER=1")
-    sys.path.insert(0, str(DRILLS))
-    try:
-        from cluster import ClusterUnavailable, check_machine
-        from failover import drill
-    finally:
-        sys.path.remove(str(DRILLS))
+    cluster, failover = _drills()
+    ClusterUnavailable, check_machine, drill = cluster.ClusterUnavailable, cluster.check_machine, failover.drill
     try:
         check_machine()
     except ClusterUnavailable as e:
