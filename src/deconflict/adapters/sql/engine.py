@@ -72,15 +72,16 @@ def make_engine(url: str, **kwargs: Any) -> sa.Engine:
 def _closed_by_server(dbapi_connection: Any) -> bool:
     """Whether an idle psycopg connection has something to read: the server closed it (end of
     stream) or said goodbye (``FATAL: terminating connection``). An idle connection of the pool is
-    sent nothing else (it does not ``LISTEN``). One ``select`` on its socket, no round trip: a
+    sent nothing else (it does not ``LISTEN``). One ``poll`` of its socket, no round trip: a
     ``pool_pre_ping`` costs a query per checkout (0.4-0.5 ms on a loaded 2-core machine, against
     0.01-0.04 ms for the checkout)."""
     try:
         fd = dbapi_connection.pgconn.socket
     except Exception:  # psycopg raises when the connection is already known to be bad
         return True
-    readable, _, _ = select.select([fd], [], [], 0)
-    return bool(readable)
+    poller = select.poll()  # not select.select(): a busy server's descriptors pass 1024
+    poller.register(fd, select.POLLIN)
+    return bool(poller.poll(0))
 
 
 def _setup_postgresql(engine: sa.Engine) -> None:
