@@ -53,11 +53,19 @@ def problem(
     return JSONResponse(body, status_code=status, headers=headers or None)
 
 
+RETRY_LATER_SQLSTATES = frozenset({"25006", "40001", "40P01"})
+"""PostgreSQL's refusals that a retry may not meet: a read-only transaction (a standby, or a primary
+demoted during a failover, reached by a connection), a serialization failure, a deadlock. The
+transaction was rolled back, so the client retries it (with its ``Idempotency-Key``)."""
+
+
 def store_down(e: Exception) -> bool:
     """Whether ``e`` says the store does not answer (a refused or dropped connection, a locked or
-    unreadable database file), rather than a fault of ours."""
-    return isinstance(e, OperationalError | InterfaceError) or (
-        isinstance(e, DBAPIError) and bool(e.connection_invalidated)
+    unreadable database file, a node that no longer takes writes), rather than a fault of ours."""
+    return (
+        isinstance(e, OperationalError | InterfaceError)
+        or (isinstance(e, DBAPIError) and bool(e.connection_invalidated))
+        or (isinstance(e, DBAPIError) and getattr(e.orig, "sqlstate", None) in RETRY_LATER_SQLSTATES)
     )
 
 
