@@ -27,6 +27,7 @@ from deconflict.cli.client_render import (
     notices_table,
 )
 from deconflict.cli.common import JsonOption, err, read_json
+from deconflict.clients.party import ClientError
 
 client_app = typer.Typer(
     help="Work against a remote broker as a party: file notices, read conflicts, the hotline, live events, "
@@ -105,18 +106,36 @@ def file_(
     ctx: typer.Context,
     files: Annotated[list[Path], typer.Argument(help="Notice files: a notice, a JSON list, or a GeoJSON collection.")],
     site: Annotated[bool, typer.Option("--site", help="File protected sites (an authority).")] = False,
+    retry_for: Annotated[
+        float,
+        typer.Option(
+            "--retry-for",
+            min=0,
+            help="Seconds to keep trying a filing that got no answer or a 429/502/503/504, "
+            "under the same Idempotency-Key (never filed twice); 0: ask once.",
+        ),
+    ] = 30.0,
     as_json: JsonOption = False,
 ) -> None:
     """File notices with the broker (each a filing of its own) and show their conflicts.
 
-    Exit status: 0 no conflicts, 1 conflicts, 2 refused (the field and the reason on stderr).
+    A filing that gets no answer (a lost connection, a timeout, a broker failing over) is sent
+    again under the same Idempotency-Key for up to --retry-for seconds: the broker answers it with
+    the first filing's reply if that one was filed, so it is never filed twice.
+
+    Exit status: 0 no conflicts, 1 conflicts, 2 refused (the field and the reason on stderr),
+    4 the broker did not answer in time.
     """
     named = [n for f in files for n in _read_notices(f)]
     replies: list[dict[str, Any]] = []
     for prefix, body in named:
+
+        def retrying(e: ClientError, wait_s: float, prefix: str = prefix) -> None:
+            typer.echo(f"{prefix}{e.line()}; trying again in {wait_s:.1f} s under the same Idempotency-Key", err=True)
+
         try:
             with calling(ctx, prefix) as c:
-                replies.append(c.file(body, site=site))
+                replies.append(c.file(body, site=site, retry_for_s=retry_for, on_retry=retrying))
         except typer.Exit:
             if replies and not as_json:
                 say([filing_line(r) for r in replies] + ["(the notices above were filed; the one named was not)"])

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -38,8 +39,10 @@ class ClientError(DeconflictError):
         field: str | None = None,
         fields: tuple[tuple[str, str], ...] = (),
         current_version: int | None = None,
+        retry_after_s: float | None = None,
     ) -> None:
         self.status = status
+        self.retry_after_s = retry_after_s
         self.reason = reason
         self.code = code
         if not fields and field is not None:
@@ -53,6 +56,13 @@ class ClientError(DeconflictError):
     def network(self) -> bool:
         """The broker was not reached, or failed (5xx): trying again later may help."""
         return self.status is None or self.status >= 500
+
+    @property
+    def transient(self) -> bool:
+        """Worth the same request again later: the broker was not reached or gave no answer, was
+        unavailable or overloaded (502, 503, 504), or asked to slow down (429). A refusal of the
+        request itself (4xx) or a broker's failure on it (500) is not."""
+        return self.status is None or self.status in (429, 502, 503, 504)
 
     def line(self) -> str:
         """One line for a terminal: the refused fields (``field: reason; …``), or the status and reason."""
@@ -90,12 +100,14 @@ def _error(r: httpx.Response) -> ClientError:
     if isinstance(detail, list):
         fields = tuple((str(d.get("field", "")), str(d.get("reason", ""))) for d in detail if isinstance(d, dict))
     current = r.headers.get("X-Current-Version")
+    after = r.headers.get("Retry-After", "")
     return ClientError(
         r.status_code,
         str(body.get("message") or body.get("error") or r.reason_phrase),
         code=str(body["error"]) if body.get("error") else None,
         fields=fields,
         current_version=int(current) if current and current.isdigit() else None,
+        retry_after_s=float(after) if after.isdigit() else None,
     )
 
 
@@ -191,14 +203,44 @@ class BrokerClient:
         out: dict[str, Any] = self._json("GET", "/me")
         return out
 
-    def file(self, body: Any, *, site: bool = False, idempotency_key: str | None = None) -> dict[str, Any]:
+    def file(
+        self,
+        body: Any,
+        *,
+        site: bool = False,
+        idempotency_key: str | None = None,
+        retry_for_s: float = 0.0,
+        on_retry: Callable[[ClientError, float], None] | None = None,
+    ) -> dict[str, Any]:
         """File one notice (or protected site); the reply holds the notice, its conflicts and receipt.
         With ``idempotency_key`` a retry of the same body (after a timeout or a lost connection)
-        gets the first filing's reply instead of filing it again."""
+        gets the first filing's reply instead of filing it again.
+
+        With ``retry_for_s`` > 0 the filing is tried again, for up to that many seconds, whenever it
+        got no answer or a transient one (:attr:`ClientError.transient`), always under the same
+        ``Idempotency-Key`` (a fresh random one unless given), so a filing whose answer was lost is
+        answered, never filed twice. The wait between tries is the broker's ``Retry-After`` or a
+        backoff from 0.5 s to 5 s, never past the deadline; ``on_retry(error, wait_s)`` is told of
+        each. The last error is raised when the time is up; a refusal is raised at once."""
+        if retry_for_s > 0 and idempotency_key is None:
+            idempotency_key = f"dcf-client-{uuid.uuid4()}"
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key is not None else None
         path = "/protected-sites" if site else "/notices"
-        out: dict[str, Any] = self._json("POST", path, json=body, headers=headers)
-        return out
+        deadline = time.monotonic() + retry_for_s
+        backoff = 0.5
+        while True:
+            try:
+                out: dict[str, Any] = self._json("POST", path, json=body, headers=headers)
+                return out
+            except ClientError as e:
+                left = deadline - time.monotonic()
+                if not e.transient or left <= 0:
+                    raise
+                wait = min(e.retry_after_s if e.retry_after_s is not None else backoff, left)
+                if on_retry is not None:
+                    on_retry(e, wait)
+                time.sleep(wait)
+                backoff = min(backoff * 2, 5.0)
 
     def update(self, notice_id: str, body: Any, version: int, *, site: bool = False) -> dict[str, Any]:
         """Replace a notice's volumes; ``version`` is the version it replaces (409 when stale)."""
