@@ -32,6 +32,7 @@ def build_broker(
         disclosure=config.disclosure,
         limits=config.limits,
         hotline=config.hotline,
+        reload_key=partial(load_existing_key, config.key_file),
     )
 
 

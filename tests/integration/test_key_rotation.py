@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from deconflict.adapters.keys import load_existing_key, staged_path
 from deconflict.adapters.sql.store import SqlStore
 from deconflict.cli import app
 from deconflict.domain.audit import BrokerKey, Receipt, sign_receipt, verify_export, verify_receipt
-from deconflict.domain.errors import ValidationError
+from deconflict.domain.errors import KeyRetiredError, ValidationError
 from deconflict.domain.parties import Party, Role
 from deconflict.services.broker import Broker
 
@@ -152,3 +153,52 @@ def test_rotate_without_a_key_file_or_a_store_says_which_and_changes_nothing(db_
     assert not s.key_file.exists() and not staged_path(s.key_file).exists()
     with SqlStore(db_url) as store, store.begin(write=False) as repo:
         assert repo.last_event_of_type("key.rotated") is None
+
+
+def test_a_broker_left_running_through_a_rotation_signs_with_the_new_key_file_or_nothing(
+    db_url: str, tmp_path: Path
+) -> None:
+    """A replica that was not stopped for ``deconflict key rotate`` (docs/deploy.md asks to) never
+    signs with the retired key: it takes the new key from its key file when that holds it, and
+    refuses every write (nothing stored) while it does not."""
+    s = Store(db_url, tmp_path)
+    old = BrokerKey.generate()
+    s.key_file.write_bytes(old.to_pem())
+    with SqlStore(db_url) as store:
+        store.ensure_schema()
+        party = s.broker(store).add_party("us-af", Role.PARTY)[0]
+    with SqlStore(db_url) as a, SqlStore(db_url) as b:
+        stuck = Broker(a, time.time, load_existing_key(s.key_file))  # no way to read the key file again
+        following = Broker(
+            b, time.time, load_existing_key(s.key_file), reload_key=partial(load_existing_key, s.key_file)
+        )
+        stuck.file(party, notice_now(10, 20, "before-a"))
+        following.file(party, notice_now(11, 20, "before-b"))
+        s.rotate()  # another process, while both run
+        new = load_existing_key(s.key_file)
+        before = len(s.export()["events"])
+        with pytest.raises(KeyRetiredError, match=rf"key {old.key_id()}.*retired in favour of key {new.key_id()}"):
+            stuck.file(party, notice_now(12, 20, "after-a"))
+        assert len(s.export()["events"]) == before  # nothing written
+        receipt = Receipt.from_json(following.file(party, notice_now(13, 20, "after-b")).body["receipt"])
+        assert receipt.key_id == new.key_id() and verify_receipt(receipt, new.public_key_b64())
+        # Until the new key file is in place the stuck one stays refused; a file with yet another key too.
+        with pytest.raises(KeyRetiredError):
+            stuck.file(party, notice_now(12, 20, "after-a"))
+    doc = s.export()
+    assert verify_export(doc, old.public_key_b64()).ok
+    assert [r["notice_id"] for r in doc["receipts"]] == ["us-af:before-a", "us-af:before-b", "us-af:after-b"]
+
+
+def test_the_api_answers_503_key_retired_and_files_nothing(api: Any, db_url: str) -> None:
+    """The API of a broker whose key was rotated out by another process (the test's broker holds
+    its key in memory, with no key file to read again)."""
+    from api_support import circle_notice
+
+    with SqlStore(db_url) as store:
+        Broker(store, time.time, api.broker.core.key).rotate_key(BrokerKey.generate())
+    r = api.as_("us-af").post("/v1/notices", json=circle_notice(id="us-late"))
+    assert r.status_code == 503 and r.headers["Retry-After"] == "5", r.text
+    body = r.json()
+    assert body["error"] == "key-retired" and "put the new key file in place" in body["message"]
+    assert api.as_("us-af").get("/v1/notices").json() == []

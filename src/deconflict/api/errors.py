@@ -23,6 +23,7 @@ from deconflict.api.limits import RateLimited
 from deconflict.domain.errors import (
     AheadOfLogError,
     Forbidden,
+    KeyRetiredError,
     NotFoundError,
     StaleVersionError,
     Unauthorized,
@@ -111,6 +112,11 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(AheadOfLogError)
     async def _ahead(_: Request, e: AheadOfLogError) -> JSONResponse:
         return problem(409, "ahead-of-log", str(e), [{"field": e.field, "reason": e.reason}])
+
+    @app.exception_handler(KeyRetiredError)
+    async def _key_retired(request: Request, e: KeyRetiredError) -> JSONResponse:
+        log.error("%s %s: %s", request.method, request.url.path, e)
+        return problem(503, "key-retired", str(e), headers={"Retry-After": str(RETRY_AFTER_S)})
 
     @app.exception_handler(StaleVersionError)
     async def _stale(_: Request, e: StaleVersionError) -> JSONResponse:

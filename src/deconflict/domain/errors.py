@@ -12,6 +12,7 @@ status 2 (``cli.main``). The tree::
     │   └── services.filing.NotOwnerError   a change of another party's notice
     ├── StaleVersionError               409 stale-version: an update of a version no longer current
     ├── AheadOfLogError                 409 ahead-of-log: a log position past this log's end
+    ├── KeyRetiredError                 503 key-retired: this broker's signing key was rotated out
     ├── services.probes.ProbeBudgetSpent    429 probe-budget (Retry-After)
     ├── api.limits.RateLimited              429 rate-limited (Retry-After)
     ├── services.tactical.TrackLimitExceeded  429 track-limit (Retry-After for a rate)
@@ -96,6 +97,12 @@ class AheadOfLogError(DeconflictError):
         self.field = field
         self.reason = f"is past the end of the log (its last seq is {head_seq})"
         super().__init__(f"{field}: {self.reason}")
+
+
+class KeyRetiredError(DeconflictError):
+    """This broker's signing key was retired by a rotation another process logged (``deconflict key
+    rotate`` while this replica ran), and its key file does not hold the key put in force: it signs
+    nothing more until the new key file is in place (HTTP 503 with Retry-After)."""
 
 
 class NotFoundError(DeconflictError, LookupError):

@@ -84,8 +84,9 @@ class Broker:
         disclosure: DisclosurePolicy | None = None,
         limits: Limits | None = None,
         hotline: HotlineSettings | None = None,
+        reload_key: Callable[[], BrokerKey] | None = None,
     ) -> None:
-        self.core = core = BrokerCore(store, clock, key, settings, disclosure, limits, hotline)
+        self.core = core = BrokerCore(store, clock, key, settings, disclosure, limits, hotline, reload_key)
         self.threads = threads = BrokerThreads(core)
         self.parties = parties = Parties(core)
         self.filings = filings = Notices(core, threads)

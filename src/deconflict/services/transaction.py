@@ -21,7 +21,8 @@ from typing import Any, TypeVar
 from deconflict.domain.audit import BrokerKey, Event, next_event
 from deconflict.domain.canonical import canonical_json_with
 from deconflict.domain.disclosure import Disclosure, DisclosurePolicy, Level
-from deconflict.domain.errors import NotFoundError, Unauthorized, ValidationError
+from deconflict.domain.errors import KeyRetiredError, NotFoundError, Unauthorized, ValidationError
+from deconflict.domain.event_types import EventType
 from deconflict.domain.grid import SliceGrid
 from deconflict.domain.hotline import HotlineSettings
 from deconflict.domain.parse import parse_time
@@ -58,6 +59,11 @@ class Transaction:
         self.now = now
         self._head: Event | None = repo.last_event()
         self.appended = False
+
+    @property
+    def head(self) -> Event | None:
+        """The log's last event, this transaction's own included."""
+        return self._head
 
     def log(self, actor: str, type_: str, payload: dict[str, Any], encoded: Mapping[str, bytes] | None = None) -> Event:
         """Log one event; ``encoded``: the canonical JSON of some of the payload's values by key,
@@ -105,10 +111,16 @@ class BrokerCore:
         disclosure: DisclosurePolicy | None = None,
         limits: Limits | None = None,
         hotline: HotlineSettings | None = None,
+        reload_key: Callable[[], BrokerKey] | None = None,
     ) -> None:
+        """``reload_key``: reads the key file again (never creating one), for a rotation that
+        another process logged (:meth:`_follow_rotation`)."""
         self.store = store
         self.clock = clock
         self._key = key
+        self._reload_key = reload_key
+        self._seen_seq: int | None = None
+        """The last log position this broker wrote or checked for a key rotation."""
         self.settings = settings or Settings()
         self.policy = disclosure or DisclosurePolicy()
         self.limits = limits or Limits()
@@ -149,14 +161,40 @@ class BrokerCore:
                 if current is None or current.revoked:
                     raise Unauthorized(f"party {caller.name!r} is revoked")
             tx = Transaction(repo, self.clock())
+            self._follow_rotation(repo, tx.head)
             yield tx
+            seen = tx.head
         # How long writers wait for each other (benchmarks/heavy_filing.py reads these lines).
         done = time.perf_counter()
         who = "-" if caller is None else caller.name
         log.debug("filing lock %s waited %.1f ms held %.1f ms", who, (held - asked) * 1e3, (done - held) * 1e3)
+        self._seen_seq = None if seen is None else seen.seq
         if tx.appended:
             for wake in list(self.listeners):
                 wake()
+
+    def _follow_rotation(self, repo: BrokerRepository, head: Event | None) -> None:
+        """Before anything is signed: if another process wrote since this broker last looked (a
+        replica, or ``deconflict key rotate``) and the log's last rotation put another key in force,
+        sign with that key when the key file now holds it, and otherwise refuse
+        (:class:`KeyRetiredError`) rather than sign with a retired key. Costs one query only after
+        another process's write."""
+        if head is None or head.seq == self._seen_seq:
+            return
+        last = repo.last_event_of_type(EventType.KEY_ROTATED)
+        wanted = None if last is None else last.payload.get("new_key_id")
+        if last is None or wanted == self.key.key_id():
+            return
+        if self._reload_key is not None:
+            fresh = self._reload_key()
+            if fresh.key_id() == wanted:
+                log.warning("key rotated at seq %d: signing with key %s from the key file", last.seq, wanted)
+                self._key = fresh
+                return
+        raise KeyRetiredError(
+            f"this broker signs with key {self.key.key_id()}, which the rotation at seq {last.seq} retired in favour "
+            f"of key {wanted}; put the new key file in place ([audit] key_file) and try again"
+        )
 
     def disclosure(self, repo: BrokerRepository, grid: SliceGrid | None = None) -> Disclosure:
         """The disclosure in force (theater rules overridden by the admin's); ``grid``: the
