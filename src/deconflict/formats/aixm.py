@@ -206,6 +206,7 @@ def _airspace(doc: _Doc, f: _Node, party: str, kind: str, limits: Limits) -> Imp
     ident = None
     volumes: list[dict[str, Any]] = []
     lines: list[int] = []
+    paths: list[str] = []
     said: list[str] = []
     for s in slices:
         ts = doc.need(s, AIXM, "AirspaceTimeSlice")
@@ -223,6 +224,7 @@ def _airspace(doc: _Doc, f: _Node, party: str, kind: str, limits: Limits) -> Imp
             vol, rules = _volume(doc, g, limits)
             volumes.append({"volume": vol, "time_start": start, "time_end": end})
             lines.append(g.line)
+            paths.append(g.path)
             said += [r for r in rules if r not in said]
     if ident is None:
         raise _Bad(f.line, f.path, "no aixm:name, aixm:designator or gml:identifier to name the notice")
@@ -232,10 +234,10 @@ def _airspace(doc: _Doc, f: _Node, party: str, kind: str, limits: Limits) -> Imp
     except ValidationError as e:  # named by the geometry component the volume came from
         x = e.errors[0]
         m = re.match(r"volumes\[(\d+)\]\.?(.*)", x.path)
-        line, where = (
-            (lines[int(m[1])], f"{f.path} volume {int(m[1]) + 1}: {m[2]}") if m else (f.line, f"{f.path}: {x.path}")
-        )
-        raise _Bad(line, where, x.reason) from None
+        if m is None:
+            raise _Bad(f.line, f"{f.path}: {x.path}", x.reason) from None
+        k = int(m[1])
+        raise _Bad(lines[k], f"{paths[k]}: {m[2].removeprefix('volume.')}", x.reason) from None
     return Imported(notice, tuple(lines), tuple(said))
 
 
