@@ -48,7 +48,7 @@ def _check(n: Notice, i: int, j: int, v: Volume4D) -> None:
     if v.altitude.reference.value == "W84":
         raise ValidationError.at(where, "a height above the ellipsoid (W84) has no form here (MSL or STD)")
     if v.shape.kind not in (ShapeKind.POLYGON, ShapeKind.CIRCLE):
-        raise ValidationError.at(where, f"a {v.shape.kind.value} has no AIXM surface here (polygon or circle)")
+        raise ValidationError.at(where, f"{v.shape.kind.value}: no AIXM surface here (only a polygon or a circle)")
     if v.schedule is not None:
         raise ValidationError.at(where, "a recurring volume has no form here (AIXM timesheets are not written)")
 
