@@ -83,7 +83,7 @@ def _airspace(n: Notice, i: int, ident: str) -> list[str]:
             "                  <aixm:horizontalProjection>",
             f'                    <aixm:Surface gml:id="{sid}-s" srsName={quoteattr(EPSG_4326)}>',
             "                      <gml:patches><gml:PolygonPatch><gml:exterior>",
-            f"                        {_ring(v)}",
+            f"                        {_ring(v, sid)}",
             "                      </gml:exterior></gml:PolygonPatch></gml:patches>",
             "                    </aixm:Surface>",
             "                  </aixm:horizontalProjection>",
@@ -117,11 +117,11 @@ def _limits(v: Volume4D) -> list[str]:
     ]
 
 
-def _ring(v: Volume4D) -> str:
+def _ring(v: Volume4D, sid: str) -> str:
     if v.shape.kind is ShapeKind.CIRCLE:
         lat, lon = v.shape.points[0]
         return (
-            '<gml:Ring><gml:curveMember><gml:Curve><gml:segments><gml:CircleByCenterPoint numArc="1">'
+            f'<gml:Ring><gml:curveMember><gml:Curve gml:id="{sid}-c"><gml:segments><gml:CircleByCenterPoint numArc="1">'
             f'<gml:pos>{lat:.9f} {lon:.9f}</gml:pos><gml:radius uom="M">{v.shape.buffer_m:.3f}</gml:radius>'
             "</gml:CircleByCenterPoint></gml:segments></gml:Curve></gml:curveMember></gml:Ring>"
         )
