@@ -137,7 +137,7 @@ class _Doc:
 
 def parse_xml(text: str) -> tuple[Element, dict[int, int]]:
     """An XML document's root and the line of each element (by ``id``); refuses a DTD, entities and
-    external references (:mod:`defusedxml`) with :class:`ValueError`."""
+    external references (:mod:`defusedxml`) with :class:`XmlError`."""
     lines = _Lines()
     parser = DefusedXMLParser(target=lines, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     lines.parser = parser
@@ -145,10 +145,19 @@ def parse_xml(text: str) -> tuple[Element, dict[int, int]]:
         parser.feed(text)
         root = parser.close()
     except ParseError as e:
-        raise ValueError(f"not well-formed XML: {e}") from None
+        raise XmlError(e.position[0], f"not well-formed XML: {e}") from None
     except DefusedXmlException as e:
-        raise ValueError(f"refused: {e} (a DTD, entities and external references are not read)") from None
+        line = parser.parser.CurrentLineNumber
+        raise XmlError(line, f"refused: {e} (a DTD, entities and external references are not read)") from None
     return root, lines.lines
+
+
+class XmlError(ValueError):
+    """A document that is not XML, or that holds what is never read (a DTD, an entity), at ``line``."""
+
+    def __init__(self, line: int, reason: str) -> None:
+        super().__init__(reason)
+        self.line = line
 
 
 def read_aixm(text: str, party: str, kind: str, limits: Limits | None = None) -> tuple[list[Imported], list[Problem]]:
@@ -158,8 +167,8 @@ def read_aixm(text: str, party: str, kind: str, limits: Limits | None = None) ->
     limits = limits or Limits()
     try:
         root, lines = parse_xml(text)
-    except ValueError as e:
-        return [], [Problem(1, "document", str(e))]
+    except XmlError as e:
+        return [], [Problem(e.line, "document", str(e))]
     doc = _Doc(lines)
     top = doc.node(root, _local(root.tag)[1])
     if _local(root.tag) != (MESSAGE, "AIXMBasicMessage"):
