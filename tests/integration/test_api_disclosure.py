@@ -382,9 +382,9 @@ def every_endpoint(s: Scenario) -> Iterator[tuple[str, str, dict[str, Any] | Non
     yield "GET", "/v1/audit/key", None
     yield "PUT", "/v1/webhook", {"url": "https://hooks.invalid/x", "secret": "s" * 20}
     yield "DELETE", "/v1/webhook", None
-    for fmt in ("aco", "openair", "notam", "geozones"):
+    for fmt in ("aco", "openair", "notam", "geozones", "aixm"):
         yield "POST", f"/v1/imports/{fmt}", None
-    for fmt in ("aco", "openair", "notam?fir=OSTT", "geojson", "kml", "geozones?country=SYR"):
+    for fmt in ("aco", "openair", "notam?fir=OSTT", "geojson", "kml", "geozones?country=SYR", "aixm"):
         yield "GET", f"/v1/exports/{fmt}", None
     for base in ("/v1/notices", "/v1/protected-sites"):
         yield "POST", base, circle_notice(id="unauthenticated-try")
@@ -856,14 +856,14 @@ def test_each_viewers_event_stream_holds_exactly_the_events_it_may_see_each_cut_
 
 
 def test_exports_hold_the_callers_own_notices_and_gis_exactly_what_it_may_see(api: Api) -> None:
-    """ACO, OpenAir and NOTAM exports: the caller's own live notices (the admin's: all). GeoJSON and
+    """ACO, OpenAir, NOTAM and AIXM exports: the caller's own live notices (the admin's: all). GeoJSON and
     KML: the notices it sees whole, every site, and its conflicts at its level; nothing else."""
     s = file_scenario(api)
     problems: list[str] = []
     for viewer in VIEWERS:
         t = Transcript(viewer)
         own = {n.short for n in NOTICES if viewer in (n.owner, ADMIN)}
-        for fmt, params in (("aco", {}), ("openair", {}), ("notam", {"fir": "OSTT"})):
+        for fmt, params in (("aco", {}), ("openair", {}), ("notam", {"fir": "OSTT"}), ("aixm", {})):
             r = get(api, viewer, t, f"/v1/exports/{fmt}", **params)
             assert r.status_code == 200, (viewer, fmt, r.text)
             assert {n.short for n in NOTICES if n.short in r.text} == own, (viewer, fmt)

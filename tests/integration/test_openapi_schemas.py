@@ -26,6 +26,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 from deconflict.api.examples import SITE_EXAMPLE
+from deconflict.api.formats_export import AIXM_EXAMPLE
 from deconflict.domain.parse import format_time
 from deconflict.domain.strict import KEYS
 
@@ -39,6 +40,7 @@ NOT_JSON = {
     ("get", "/v1/exports/acmreq"): "an ACMREQ draft (text/plain)",
     ("get", "/v1/exports/geojson"): "a GeoJSON FeatureCollection (application/geo+json)",
     ("get", "/v1/exports/kml"): "a KML document (application/vnd.google-earth.kml+xml)",
+    ("get", "/v1/exports/aixm"): "an AIXM 5.1 message (application/xml)",
 }
 """Operations whose 2xx answer is not JSON, and why."""
 
@@ -59,6 +61,7 @@ READS_TEXT = {
     ("post", "/v1/imports/openair"),
     ("post", "/v1/imports/notam"),
     ("post", "/v1/imports/geozones"),
+    ("post", "/v1/imports/aixm"),
 }
 """Every operation whose body is a file's text (``text/plain``): the airspace formats' imports."""
 
@@ -575,6 +578,12 @@ def test_real_responses_validate_against_their_documented_schemas(api: Api, spec
     notam = "(A0001/15 NOTAMN\nQ) OSTT/QRTCA/IV/BO/W/000/150/2100N05100E005\nA) OSTT B) 1509301300 C) 1509301500\n"
     notam += "E) TEST)\n"
     f.call("sy-gcaa", "post", "/v1/imports/notam", content=notam, headers=text, params={"site": "true"}, status=201)
+    ring = "21.30 51.80 21.30 52.10 21.55 52.10 21.55 51.80 21.30 51.80"  # far from everything else filed
+    aixm = AIXM_EXAMPLE.replace("35.30 35.80 35.30 36.10 35.55 36.10 35.55 35.80 35.30 35.80", ring)
+    aixm = aixm.replace("HMEIMIM-TRA", "FAR-TRA").replace("T06:00", "T13:00")
+    filed = f.call("uk-raf", "post", "/v1/imports/aixm", content=aixm, headers=text, status=201)
+    assert filed["filed"][0]["filing"]["notice"]["id"] == "uk-raf:FAR-TRA"
+    f.call("uk-raf", "post", "/v1/imports/aixm", content="<a/>", headers=text, status=422)
     zone = {"identifier": "Z1", "country": "SYR", "type": "COMMON", "restriction": "PROHIBITED"}
     zone["applicability"] = [{"startDateTime": "2015-09-30T13:00:00Z", "endDateTime": "2015-09-30T15:00:00Z"}]
     circle = {"type": "Circle", "center": [51.5, 21.5], "radius": 3000}

@@ -31,10 +31,10 @@ _RULES += (
     "7 days, times from 1970 to 9000, shapes that do not cross themselves, calendar dates): a 422 naming the field"
 )
 _CURSOR = "`cursor` is opaque: only one the broker gave out is accepted, and a made-up one is a 422 naming it"
-_FILE = "the body is a file's text (type string): only a well-formed ACO, OpenAir, NOTAM or ED-269 file is filed, and "
-_FILE += "every record that cannot be read is a 422 naming its line and field"
+_FILE = "the body is a file's text (type string): only a well-formed ACO, OpenAir, NOTAM, AIXM or ED-269 file is "
+_FILE += "filed, and every record that cannot be read is a 422 naming its line and field"
 _CANNOT = "a stored notice the format cannot carry (W84 heights; in an ACO an altitude below mean sea level, in "
-_CANNOT += "OpenAir or ED-269 a corridor or an orbit) is a 422 naming it: the answer depends on what was filed"
+_CANNOT += "OpenAir, AIXM or ED-269 a corridor or an orbit) is a 422 naming it: the answer depends on what was filed"
 ACCEPTS_LESS_THAN_ITS_SCHEMA = {
     "POST /v1/notices": _RULES,
     "PUT /v1/notices/{notice_id}": _RULES,
@@ -56,10 +56,12 @@ ACCEPTS_LESS_THAN_ITS_SCHEMA = {
     "POST /v1/imports/openair": _FILE,
     "POST /v1/imports/notam": _FILE,
     "POST /v1/imports/geozones": _FILE,
+    "POST /v1/imports/aixm": _FILE,
     "GET /v1/exports/geozones": _CANNOT,
     "GET /v1/exports/notam": "`notice` must name one of the caller's own live notices; " + _CANNOT,
     "GET /v1/exports/aco": _CANNOT,
     "GET /v1/exports/openair": _CANNOT,
+    "GET /v1/exports/aixm": "`notice` must name one of the caller's own live notices; " + _CANNOT,
 }
 """Operations where Schemathesis's ``positive_data_acceptance`` (a request its schema allows must
 be accepted) is a false positive or a known gap, and why: that check is off for them only."""

@@ -1,7 +1,8 @@
-"""Airspace formats over the API: import an ACO, OpenAir or NOTAM file as the caller's notices, and
-export the caller's own notices in those formats, or what it may see as GeoJSON or KML.
+"""Airspace formats over the API: import an ACO, OpenAir, NOTAM, AIXM or ED-269 file as the caller's
+notices, and export the caller's own notices in those formats, or what it may see as GeoJSON or KML.
 
-An import takes the file's text as the request body (``text/plain``, UTF-8) and files every notice
+An import takes the file's text as the request body (``text/plain``, UTF-8; AIXM also as
+``application/xml``) and files every notice
 of it as the caller, in one transaction, exactly as ``POST /v1/notices`` files one (or, with
 ``site=true``, as ``POST /v1/protected-sites`` does): the same roles, the same probe budget, the
 same disclosure of conflicts, log events and receipts. A file with a record that cannot be read
@@ -23,7 +24,15 @@ from pydantic.json_schema import SkipJsonSchema
 
 from deconflict.api import formats_export
 from deconflict.api.deps import BrokerDep, Caller
-from deconflict.api.formats_export import ACO_EXAMPLE, GEOZONES_EXAMPLE, NOTAM_EXAMPLE, OPENAIR_EXAMPLE, TEXT
+from deconflict.api.formats_export import (
+    ACO_EXAMPLE,
+    AIXM_EXAMPLE,
+    GEOZONES_EXAMPLE,
+    NOTAM_EXAMPLE,
+    OPENAIR_EXAMPLE,
+    TEXT,
+    XML,
+)
 from deconflict.api.schemas_out import Error, FieldReason, Filing, Out
 from deconflict.domain.errors import FieldError, ValidationError
 from deconflict.domain.parse import notice_to_json
@@ -31,6 +40,7 @@ from deconflict.domain.parties import Party
 from deconflict.domain.volumes import PROTECTED_SITE_KIND, Notice
 from deconflict.formats.aco import read_aco
 from deconflict.formats.aco_levels import LevelRules
+from deconflict.formats.aixm import read_aixm
 from deconflict.formats.ed269 import Zone, read_geozones
 from deconflict.formats.notam import NotamChange, read_notam_file
 from deconflict.formats.openair import Imported, parse_instant, read_openair
@@ -84,10 +94,12 @@ def _text_body(example: str, what: str) -> dict[str, Any]:
     }
 
 
-async def _body_text(request: Request) -> str:
+async def _body_text(request: Request, also: tuple[str, ...] = ()) -> str:
+    """The request's body as the file's text: ``text/plain`` (or one of ``also``), UTF-8."""
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if kind != TEXT:
-        raise ValidationError.at("Content-Type", f"must be {TEXT} (the file's text), not {kind or 'missing'!r}")
+    if kind != TEXT and kind not in also:
+        which = " or ".join((TEXT, *also))
+        raise ValidationError.at("Content-Type", f"must be {which} (the file's text), not {kind or 'missing'!r}")
     raw = await request.body()
     try:
         text = raw.decode("utf-8")
@@ -267,6 +279,32 @@ def _change_said(r: NotamChange) -> tuple[str, ...]:
     if r.replacement is None:
         return (f"NOTAMC: ends the notice filed from {r.names.replace('-', '/')}",)
     return (f"NOTAMR: replaces the volumes of the notice filed from {r.names.replace('-', '/')}", *r.replacement.said)
+
+
+@_import_route(
+    "/imports/aixm",
+    "an AIXM 5.1",
+    AIXM_EXAMPLE,
+    "AIXM 5.1 Digital NOTAM area activations (`SAA.ACT`, docs/formats.md), sent as `text/plain` or "
+    "`application/xml`: each `aixm:Airspace` one notice, each time slice's volumes (status `ACTIVE`) active in its "
+    "`validTime`; polygons as `gml:LinearRing` `posList` (lat lon, EPSG:4326) and `gml:CircleByCenterPoint` circles. "
+    "Every element that cannot be read is named by its path and line; a DTD or entities refuse the whole file.",
+)
+async def import_aixm(
+    request: Request,
+    caller: Caller,
+    broker: BrokerDep,
+    site: SiteQuery = False,
+    keep_good: KeepGoodQuery = False,
+) -> JSONResponse:
+    _may_file(caller, site)
+    text = await _body_text(request, (XML, "text/xml"))
+    kind = PROTECTED_SITE_KIND if site else "activity"
+    imported, problems = read_aixm(text, caller.name, kind, broker.limits)
+    read = _Read(
+        [i.notice for i in imported], [i.lines for i in imported], [i.said for i in imported], _problems(problems)
+    )
+    return await _run(broker, caller, read, site, keep_good)
 
 
 @_import_route(

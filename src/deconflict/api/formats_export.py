@@ -5,6 +5,7 @@ it). Part of :mod:`deconflict.api.formats`' router."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
@@ -16,6 +17,7 @@ from deconflict.domain.parties import Party, Role
 from deconflict.domain.volumes import Notice
 from deconflict.formats.aco_acmreq import write_acmreq
 from deconflict.formats.aco_export import AcoExportError, write_aco
+from deconflict.formats.aixm_write import write_aixm
 from deconflict.formats.ed269 import write_geozones
 from deconflict.formats.ed269_schema import SCHEMA
 from deconflict.formats.gis import to_kml
@@ -29,6 +31,7 @@ router = APIRouter(tags=["formats"])
 TEXT = "text/plain"
 GEOJSON = "application/geo+json"
 KML = "application/vnd.google-earth.kml+xml"
+XML = "application/xml"
 
 ACO_EXAMPLE = """OPER/INHERENT RESOLVE//
 MSGID/ACO/CAOC//
@@ -79,22 +82,52 @@ F) SFC G) FL150)
 """
 
 
+AIXM_EXAMPLE = """<?xml version="1.0" encoding="UTF-8"?>
+<message:AIXMBasicMessage xmlns:message="http://www.aixm.aero/schema/5.1/message"
+  xmlns:aixm="http://www.aixm.aero/schema/5.1" xmlns:gml="http://www.opengis.net/gml/3.2" gml:id="m1">
+ <message:hasMember><aixm:Airspace gml:id="a1"><aixm:timeSlice><aixm:AirspaceTimeSlice gml:id="a1-1">
+  <gml:validTime><gml:TimePeriod gml:id="a1-1-t"><gml:beginPosition>2015-09-30T06:00:00Z</gml:beginPosition>
+   <gml:endPosition>2015-09-30T18:00:00Z</gml:endPosition></gml:TimePeriod></gml:validTime>
+  <aixm:interpretation>TEMPDELTA</aixm:interpretation><aixm:name>HMEIMIM-TRA</aixm:name>
+  <aixm:geometryComponent><aixm:AirspaceGeometryComponent gml:id="a1-1-g"><aixm:theAirspaceVolume>
+   <aixm:AirspaceVolume gml:id="a1-1-v">
+    <aixm:upperLimit uom="FL">150</aixm:upperLimit><aixm:upperLimitReference>STD</aixm:upperLimitReference>
+    <aixm:lowerLimit uom="FL">50</aixm:lowerLimit><aixm:lowerLimitReference>STD</aixm:lowerLimitReference>
+    <aixm:horizontalProjection><aixm:Surface gml:id="a1-1-s" srsName="urn:ogc:def:crs:EPSG::4326">
+     <gml:patches><gml:PolygonPatch><gml:exterior><gml:LinearRing>
+      <gml:posList>35.30 35.80 35.30 36.10 35.55 36.10 35.55 35.80 35.30 35.80</gml:posList>
+     </gml:LinearRing></gml:exterior></gml:PolygonPatch></gml:patches>
+    </aixm:Surface></aixm:horizontalProjection>
+   </aixm:AirspaceVolume></aixm:theAirspaceVolume></aixm:AirspaceGeometryComponent></aixm:geometryComponent>
+  <aixm:activation><aixm:AirspaceActivation gml:id="a1-1-a"><aixm:status>ACTIVE</aixm:status>
+  </aixm:AirspaceActivation></aixm:activation>
+ </aixm:AirspaceTimeSlice></aixm:timeSlice></aixm:Airspace></message:hasMember>
+</message:AIXMBasicMessage>
+"""
+
+
 def _own_live(broker: Broker, caller: Party) -> list[Notice]:
-    """The caller's own live notices and sites (the admin: every one), oldest id first."""
+    """The caller's own live notices and sites (the admin: every one), oldest id first: the store
+    as the operator reads it, narrowed to the caller (an export never holds another party's notice)."""
     party = None if caller.role is Role.ADMIN else caller.name
-    with broker.store.begin(write=False) as repo:
-        found = [n for n in repo.list_notices(party=party) if n.state.is_live]
-    return sorted(found, key=lambda n: str(n.id))
+    return sorted(broker.operator.notices(party, live=True), key=lambda n: str(n.id))
 
 
 def _text(example: str, what: str) -> dict[int | str, dict[str, Any]]:
     return {200: {"description": what, "content": {TEXT: {"schema": {"type": "string"}, "example": example}}}}
 
 
-def _plain(text: str) -> PlainTextResponse:
-    return PlainTextResponse(text, media_type=TEXT)
+def _written(write: Callable[[], str], at: str = "notices", media_type: str = TEXT) -> Response:
+    """What a writer writes, as the answer; what it cannot write (an :class:`AcoExportError`) is a
+    422 naming ``at`` (a writer's :class:`ValidationError` names the notice and volume itself)."""
+    try:
+        text = write()
+    except AcoExportError as e:
+        raise ValidationError.at(at, str(e)) from None
+    return Response(text, media_type=media_type)
 
 
+NoticeQuery = Annotated[str | None, Query(description="Only this notice of yours (its id).", max_length=300)]
 NAME = r"^[A-Za-z0-9._-](?:[A-Za-z0-9 ._-]{0,58}[A-Za-z0-9._-])?$"
 """An ACO field written by the caller: no '/', no line break, no edge spaces."""
 
@@ -114,11 +147,8 @@ def export_aco(
     originator: Annotated[str | None, Query(description="MSGID originator (default: you).", pattern=NAME)] = None,
     aco_id: Annotated[str | None, Query(description="The ACOID set (default: you).", pattern=NAME)] = None,
 ) -> Response:
-    try:
-        text = write_aco(_own_live(broker, caller), operation, originator or caller.name, aco_id or caller.name)
-    except AcoExportError as e:
-        raise ValidationError.at("notices", str(e)) from None
-    return _plain(text)
+    notices = _own_live(broker, caller)
+    return _written(lambda: write_aco(notices, operation, originator or caller.name, aco_id or caller.name))
 
 
 ACMREQ_EXAMPLE = """OPER/DECONFLICT//
@@ -157,11 +187,9 @@ def export_acmreq(
         r = broker.resolution_of(caller, conflict)
     except ValidationError as e:
         raise e.prefixed("query") from None
-    try:
-        text = write_acmreq(r.notice, r.hints, r.conflict_id, shift, caller.name, operation)
-    except AcoExportError as e:
-        raise ValidationError.at("query.shift", str(e)) from None
-    return _plain(text)
+    return _written(
+        lambda: write_acmreq(r.notice, r.hints, r.conflict_id, shift, caller.name, operation), "query.shift"
+    )
 
 
 @router.get(
@@ -173,7 +201,8 @@ def export_acmreq(
     responses=_text(OPENAIR_EXAMPLE, "The OpenAir file."),
 )
 def export_openair(caller: Caller, broker: BrokerDep) -> Response:
-    return _plain(write_openair(_own_live(broker, caller)))
+    notices = _own_live(broker, caller)
+    return _written(lambda: write_openair(notices))
 
 
 @router.get(
@@ -189,14 +218,41 @@ def export_notam(
     broker: BrokerDep,
     fir: Annotated[str, Query(description="The Q-line's FIR (4 capital letters).", pattern="^[A-Z]{4}$")],
     location: Annotated[str | None, Query(description="Item A) (default: the FIR).", pattern="^[A-Z]{4}$")] = None,
-    notice: Annotated[str | None, Query(description="Only this notice of yours (its id).", max_length=300)] = None,
+    notice: NoticeQuery = None,
 ) -> Response:
+    notices = _own_one(broker, caller, notice)
+    return _written(lambda: write_notam_drafts(notices, fir, location or fir, broker.limits.min_altitude_m))
+
+
+def _own_one(broker: Broker, caller: Party, notice: str | None) -> list[Notice]:
+    """The caller's own live notices, or only the one named ``notice`` (422 when it names none)."""
     notices = _own_live(broker, caller)
     if notice is not None:
         notices = [n for n in notices if n.id == notice]
         if not notices:
             raise ValidationError.at("query.notice", "no live notice of yours has this id")
-    return _plain(write_notam_drafts(notices, fir, location or fir, broker.limits.min_altitude_m))
+    return notices
+
+
+@router.get(
+    "/exports/aixm",
+    summary="Your live notices as an AIXM 5.1 activation message",
+    description="An AIXM 5.1 `AIXMBasicMessage` of Digital NOTAM area activations (`SAA.ACT`): one `aixm:Airspace` "
+    "per notice, one time slice per volume (its window as `gml:validTime`, activation `ACTIVE`), polygons as "
+    "`gml:LinearRing` in lat lon order (EPSG:4326) and circles as `gml:CircleByCenterPoint` (docs/formats.md); "
+    "`POST /v1/imports/aixm` reads it back as the same notices. Corridors, orbits, W84 heights and recurring volumes "
+    "have no form here: 422 naming the notice and volume, nothing written.",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "The AIXM 5.1 message.",
+            "content": {XML: {"schema": {"type": "string"}, "example": AIXM_EXAMPLE}},
+        }
+    },
+)
+def export_aixm(caller: Caller, broker: BrokerDep, notice: NoticeQuery = None) -> Response:
+    notices = _own_one(broker, caller, notice)
+    return _written(lambda: write_aixm(notices), media_type=XML)
 
 
 AllQuery = Annotated[bool, Query(alias="all", description="Resolved conflicts too (default: open ones only).")]

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from deconflict.cli.common import (
     ConfigOption,
@@ -26,9 +25,9 @@ from deconflict.cli.common import (
     read_text,
     write_text,
 )
+from deconflict.cli.filings import exit_by_conflicts, file_imported, print_filings
 from deconflict.cli.formats import export_app, import_app, live_notices  # the one `import` and `export` groups
 from deconflict.cli.render import row_json
-from deconflict.domain.errors import ValidationError
 from deconflict.domain.resolution import resolution_hints
 from deconflict.domain.volumes import Notice
 from deconflict.formats.aco import read_aco
@@ -36,7 +35,6 @@ from deconflict.formats.aco_acmreq import write_acmreq
 from deconflict.formats.aco_export import AcoExportError, write_aco
 from deconflict.formats.aco_levels import LevelRules
 from deconflict.services.broker import in_party_namespace
-from deconflict.services.filing import FilingResult
 
 PartyOption = Annotated[str, typer.Option("--party", help="The party whose measures these are (an ACO does not say).")]
 
@@ -65,7 +63,7 @@ def import_aco(
     Exit status: 0 no conflicts, 1 conflicts, 2 a problem (each on stderr as line, set, field and
     reason; nothing is filed unless --keep-good).
     """
-    from deconflict.cli.main import _filing_summary, _record_row, _sites
+    from deconflict.cli.main import _record_row, _sites
 
     cfg = config_or_exit(config, db)
     text = read_text(file)
@@ -85,17 +83,8 @@ def import_aco(
     taken = [n.id for n in got.notices if in_party_namespace(n).id in stored]
     if taken:
         raise err(f"{file}: already filed: {', '.join(map(str, taken))}; nothing filed (update them instead)")
-    console = Console()
-    notices = list(got.notices)
-    try:  # one transaction: every measure is filed, or none
-        out: list[FilingResult] = [r for r, _ in broker.file_all_as_operator(notices)]
-    except ValidationError as e:
-        raise err(
-            "\n".join(f"{file}: {_measure(x.path, notices)}: {x.reason}" for x in e.errors) + "; nothing filed"
-        ) from None
-    if not as_json:
-        for r in out:
-            console.print(_filing_summary(r), markup=False, highlight=False)
+    notices = list(got.notices)  # one transaction: every measure is filed, or none
+    out = file_imported(broker, notices, file, lambda x: f"{_measure(x.path, notices)}: {x.reason}", "; nothing filed")
     if as_json:
         sites = _sites(broker)
         rows = [
@@ -109,7 +98,9 @@ def import_aco(
             for r in out
         ]
         typer.echo(json.dumps({"filed": rows, "skipped": [str(p) for p in got.problems]}, indent=2))
-    raise typer.Exit(1 if any(r.conflicts for r in out) else 0)
+    else:
+        print_filings(out)
+    exit_by_conflicts(out)
 
 
 @export_app.command("aco")

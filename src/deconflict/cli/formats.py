@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 
 from deconflict.cli.common import (
     ConfigOption,
@@ -27,10 +26,13 @@ from deconflict.cli.common import (
     writable_file,
     write_text,
 )
+from deconflict.cli.filings import NOTHING_FILED, exit_by_conflicts, file_imported, print_filings
 from deconflict.domain.errors import ValidationError
 from deconflict.domain.parties import Party, Role
 from deconflict.domain.volumes import PROTECTED_SITE_KIND, Notice
 from deconflict.formats import Problem
+from deconflict.formats.aixm import read_aixm
+from deconflict.formats.aixm_write import write_aixm
 from deconflict.formats.gis import to_kml
 from deconflict.formats.notam import NotamChange, read_notam_file, write_notam_drafts
 from deconflict.formats.openair import Imported, parse_instant, read_openair
@@ -39,9 +41,11 @@ from deconflict.services.broker import ADMIN_ACTOR
 from deconflict.services.gis_views import visible_collection
 from deconflict.services.notam_changes import apply_notams
 
-import_app = typer.Typer(help="File notices from airspace formats (ACO, OpenAir, NOTAM).", no_args_is_help=True)
+import_app = typer.Typer(
+    help="File notices from airspace formats (ACO, OpenAir, NOTAM, AIXM, ED-269).", no_args_is_help=True
+)
 export_app = typer.Typer(
-    help="Write the store's notices in airspace formats (OpenAir, NOTAM drafts) and for GIS (GeoJSON, KML).",
+    help="Write the store's notices in airspace formats (OpenAir, NOTAM drafts, AIXM) and for GIS (GeoJSON, KML).",
     no_args_is_help=True,
 )
 
@@ -90,20 +94,10 @@ def _report(file: Path, problems: list[Problem], keep_good: bool, good: int) -> 
 
 
 def _file_all(imported: list[Imported], file: Path, db: str | None, config: Path | None, as_json: bool) -> None:
-    from deconflict.cli.main import _filing_summary  # the same summary as `deconflict file`
-
-    cfg = config_or_exit(config, db)
-    broker = open_broker(cfg)
-    console = Console()
-    try:
-        out = [r for r, _ in broker.file_all_as_operator([imp.notice for imp in imported])]
-    except ValidationError as e:
-        raise err("\n".join(f"{file}: {_where(x.path, imported)}: {x.reason}" for x in e.errors) + _NONE) from None
-    for r, imp in zip(out, imported, strict=True):
-        if not as_json:
-            console.print(_filing_summary(r), markup=False, highlight=False)
-            for said in imp.said:
-                console.print(f"  rule applied: {said}", markup=False, highlight=False)
+    broker = open_broker(config_or_exit(config, db))
+    out = file_imported(
+        broker, [imp.notice for imp in imported], file, lambda x: f"{_where(x.path, imported)}: {x.reason}"
+    )
     if as_json:
         rows = [
             {
@@ -118,10 +112,9 @@ def _file_all(imported: list[Imported], file: Path, db: str | None, config: Path
             for r, imp in zip(out, imported, strict=True)
         ]
         typer.echo(json.dumps(rows, indent=2))
-    raise typer.Exit(1 if any(r.conflicts for r in out) else 0)
-
-
-_NONE = " (nothing filed)"
+    else:
+        print_filings(out, [imp.said for imp in imported])
+    exit_by_conflicts(out)
 
 
 def _where(path: str, imported: list[Imported]) -> str:
@@ -189,6 +182,30 @@ def import_notam(
     _apply_notams(records, file, party, site, cfg, as_json)
 
 
+@import_app.command("aixm")
+def import_aixm(
+    file: Annotated[Path, typer.Argument(help="An AIXM 5.1 message of SAA.ACT area activations (XML).")],
+    party: PartyOption,
+    site: SiteOption = False,
+    keep_good: KeepGoodOption = False,
+    db: DbOption = None,
+    config: ConfigOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """File the airspaces an AIXM 5.1 Digital NOTAM activates (status ACTIVE) as the party's notices
+    (or protected sites, --site): each aixm:Airspace one notice, each time slice's volumes active in
+    its validTime. Every element that cannot be read is named by its path and line. Exit status as
+    `import openair`."""
+    text = read_text(file)
+    cfg = config_or_exit(config, db)
+    kind = PROTECTED_SITE_KIND if site else "activity"
+    imported, problems = read_aixm(text, party, kind, cfg.limits)
+    _report(file, problems, keep_good, len(imported))
+    if not imported:
+        raise err(f"{file}: no airspace activation to file")
+    _file_all(imported, file, db, config, as_json)
+
+
 def _apply_notams(
     records: list[Imported | NotamChange], file: Path, party: str, site: bool, cfg: Any, as_json: bool
 ) -> None:
@@ -206,7 +223,7 @@ def _apply_notams(
             head, _, rest = x.path.partition("]")
             i = int(head[1:]) if head.startswith("[") and head[1:].isdigit() else 0
             out.append(f"{file}: line {lines[i]}: {rest.lstrip('.') or 'record'}: {x.reason}")
-        raise err("\n".join(out) + _NONE) from None
+        raise err("\n".join(out) + NOTHING_FILED) from None
     rows = []
     for r, reply, line in zip(records, replies, lines, strict=True):
         n = reply.body["notice"]
@@ -271,6 +288,27 @@ def export_notam(
         text = write_notam_drafts(
             live_notices(db, config, party, notice), fir, location or fir, cfg.limits.min_altitude_m
         )
+    except ValidationError as e:
+        raise err("\n".join(str(x) for x in e.errors)) from None
+    _write_out(out, text)
+
+
+@export_app.command("aixm")
+def export_aixm(
+    party: Annotated[str | None, typer.Option("--party", help="Only this party's notices.")] = None,
+    notice: Annotated[str | None, typer.Option("--notice", help="Only this notice (party:id).")] = None,
+    out: OutOption = Path("-"),
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Write live notices or protected sites as an AIXM 5.1 message of SAA.ACT activations (one
+    airspace per notice, one time slice per volume), for the publishing authority to check. Run on
+    the broker's host (the operator sees every notice). Corridors, orbits, W84 heights and
+    recurring volumes have no form here: refused with the notice and volume named, nothing written."""
+    if str(out) != "-":
+        writable_file(out, "--out")
+    try:
+        text = write_aixm(live_notices(db, config, party, notice))
     except ValidationError as e:
         raise err("\n".join(str(x) for x in e.errors)) from None
     _write_out(out, text)

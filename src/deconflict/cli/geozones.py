@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from deconflict.cli.common import ConfigOption, DbOption, JsonOption, config_or_exit, err, open_broker, read_text
+from deconflict.cli.filings import exit_by_conflicts, file_imported, print_filings
 from deconflict.cli.formats import (
     EndOption,
     KeepGoodOption,
@@ -43,8 +43,6 @@ def import_geozones(
     against our JSON schema of the format. Permanent zones are active from --start to --end;
     an applicability's schedule items are recurring volumes. Exit status: 0 filed without conflicts, 1 with conflicts, 2
     bad input (each problem on stderr by its JSON path; nothing filed without --keep-good)."""
-    from deconflict.cli.main import _filing_summary
-
     window = _window(start, end)
     cfg = config_or_exit(config, db)
     zones, problems = read_geozones(read_text(file), party, cfg.limits, window)
@@ -54,11 +52,7 @@ def import_geozones(
         raise err(f"{file}: {len(problems)} problem(s); nothing filed (--keep-good files the zones read whole)")
     if not zones:
         raise err(f"{file}: no zone to file")
-    broker = open_broker(cfg)
-    try:
-        out = [r for r, _ in broker.file_all_as_operator([z.notice for z in zones])]
-    except ValidationError as e:
-        raise err("\n".join(f"{file}: {_where(x, zones)}" for x in e.errors) + " (nothing filed)") from None
+    out = file_imported(open_broker(cfg), [z.notice for z in zones], file, lambda x: _where(x, zones))
     if as_json:
         rows = [
             {"notice": r.notice.id, "zone": z.path, "rules_applied": list(z.said), "conflicts": len(r.conflicts)}
@@ -66,12 +60,8 @@ def import_geozones(
         ]
         typer.echo(json.dumps(rows, indent=2))
     else:
-        console = Console()
-        for r, z in zip(out, zones, strict=True):
-            console.print(_filing_summary(r), markup=False, highlight=False)
-            for said in z.said:
-                console.print(f"  rule applied: {said}", markup=False, highlight=False)
-    raise typer.Exit(1 if any(r.conflicts for r in out) else 0)
+        print_filings(out, [z.said for z in zones])
+    exit_by_conflicts(out)
 
 
 def _where(e: FieldError, zones: list[Zone]) -> str:

@@ -31,6 +31,7 @@ from deconflict.cli.common import (
     read_json,
     upgrade_store,
 )
+from deconflict.cli.filings import filing_summary
 from deconflict.cli.render import Row, Side, print_conflicts, print_notices, row_json
 from deconflict.config import Config
 from deconflict.domain.errors import DeconflictError, ValidationError
@@ -148,30 +149,6 @@ def _sites(broker: Broker) -> frozenset[str]:
     return broker.operator.site_ids()
 
 
-def _filing_summary(r: FilingResult) -> str:
-    """A filing as a short block that reads at 80 columns: the notice, then its lead time and
-    conflicts, then the shifts that would clear them (a line each, so no figure is cut from its unit)."""
-    lead = r.lead_time_s / 3600
-    late = " LATE" if r.late else ""
-    lines = [
-        f"{r.notice.id} v{r.notice.version} ({r.notice.party})",
-        f"  lead time {lead:.1f} h{late}, {len(r.conflicts)} conflict(s)",
-    ]
-    if r.hints is not None:
-        h = r.hints
-        parts = []
-        if h.earlier_s is not None:
-            parts.append(f"{h.earlier_s / 60:.0f} min earlier")
-        if h.later_s is not None:
-            parts.append(f"{h.later_s / 60:.0f} min later")
-        if h.up_m is not None:
-            parts.append(f"{h.up_m:.0f} m higher")
-        if h.down_m is not None:
-            parts.append(f"{h.down_m:.0f} m lower")
-        lines.append("  would clear if " + (" or ".join(parts) if parts else "no single shift within bounds"))
-    return "\n".join(lines)
-
-
 @app.command()
 def demo(
     db: DbOption = None,
@@ -241,7 +218,7 @@ def demo(
         return
     console.print(f"[bold]deconflict demo[/bold] — store: {cfg.db_url}")
     for r in results:
-        console.print("filed " + _filing_summary(r), markup=False, highlight=False)
+        console.print("filed " + filing_summary(r), markup=False, highlight=False)
     if not results:
         console.print(f" {len(notices)} notice(s) already filed in this store")
     print_conflicts(console, [_record_row(c, sites) for c in records], f"{len(records)} open conflict(s)")
@@ -297,7 +274,7 @@ def file_(
             raise err("\n".join(f"{name}: {x}" for x in e.errors) + done) from None
         out.append(r)
         if not as_json:
-            console.print(_filing_summary(r), markup=False, highlight=False)
+            console.print(filing_summary(r), markup=False, highlight=False)
     if as_json:
         sites = _sites(broker)
         typer.echo(
