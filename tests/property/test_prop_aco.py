@@ -16,7 +16,7 @@ from deconflict.domain.geodesy import destination, distance_m
 from deconflict.domain.parse import format_time, parse_notice
 from deconflict.domain.schedule import WEEKDAYS
 from deconflict.domain.volumes import Notice
-from deconflict.formats.aco import ACM_TYPE, DESCRIPTION, read_aco
+from deconflict.formats.aco import ACM_TYPE, ACO_SHAPE, DESCRIPTION, read_aco
 from deconflict.formats.aco_export import write_aco
 
 NAME = st.text("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-", min_size=1, max_size=12)
@@ -87,6 +87,9 @@ def notices(draw: st.DrawFn) -> Notice:
     }
     notice = parse_notice(doc)
     extra = {ACM_TYPE: draw(st.sampled_from(["ROZ", "CORRTE", "SUA"]))}
+    # a corridor may come from a LINE or GEOLINE set, a circle from an APOINT: written back as that set
+    came_from = {"corridor": ["", "LINE", "GEOLINE"], "circle": ["", "APOINT"]}.get(kind, [""])
+    extra[ACO_SHAPE] = draw(st.sampled_from(came_from))
     if draw(st.booleans()):
         extra[DESCRIPTION] = draw(st.text("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 .;,-", min_size=1, max_size=40)).strip()
     return Notice(notice.party, notice.volumes, notice.id, notice.kind, extra={k: v for k, v in extra.items() if v})
