@@ -1,12 +1,13 @@
 """Airspace Control Order (ADatP-3 / APP-11 text) → notices.
 
 Each airspace control measure (``ACMID/ACM:<type>/NAME:<id>/<shape>/USE:<usage>//`` and the sets
-after it) becomes one notice of the given party: its ``NAME`` is the notice id, its ``USE`` the
-kind, its shape set (``POLYGON``, ``CIRCLE``, ``CORRIDOR``, ``AORBIT``, ``RADARC``, ``POLYARC``; a
-``LINE`` or ``GEOLINE`` with a ``WIDTH`` as a corridor, an ``APOINT`` with a ``RADIUS`` as a circle) the outline, its
-``EFFLEVEL`` the altitude band and each ``APERIOD`` one volume; ``AMPN`` text is kept as the
-notice's description. The measure is written as the F3548 JSON a party would file and read by the
-same parser (:func:`deconflict.domain.parse.parse_notice`), so an imported notice is validated
+after it) becomes one notice of the given party: its ``NAME`` is the notice id and name, its ``ACM``
+type the notice's ``acm_type``, its ``USE`` the kind, its shape set (``POLYGON``, ``CIRCLE``,
+``CORRIDOR``, ``AORBIT``, ``RADARC``, ``POLYARC``; a ``LINE`` or ``GEOLINE`` with a ``WIDTH`` as a
+corridor, an ``APOINT`` with a ``RADIUS`` as a circle) the outline, its ``EFFLEVEL`` the altitude
+band and each ``APERIOD`` one volume; ``AMPN`` text is kept as the notice's description. The
+measure is written as the F3548 JSON a party would file and read by the same parser
+(:func:`deconflict.domain.parse.parse_notice`), so an imported notice is validated
 exactly as a filed one. Every problem names its line, set and field.
 
 >>> text = '''OPER/INHERENT RESOLVE//
@@ -34,6 +35,7 @@ from deconflict.domain.errors import ValidationError
 from deconflict.domain.geodesy import destination, geod
 from deconflict.domain.parse import format_time, parse_notice
 from deconflict.domain.policy import Limits
+from deconflict.domain.volumes import ACM_TYPE as ACM_TYPE  # the ACM type's key, named here too
 from deconflict.domain.volumes import DESCRIPTION as DESCRIPTION  # the AMPN text's key, named here too
 from deconflict.domain.volumes import Notice
 from deconflict.formats.aco_arcs import polyarc, radarc
@@ -63,8 +65,6 @@ PASSED_OVER = frozenset({"REF", "GENTEXT", "NARR", "POC", "AKNLDG", "DECL", "RMK
 """Informational sets that carry nothing a notice holds; read past without a problem."""
 DATUMS = frozenset({"WGE", "WGS84", "WGS 84", "WGS 1984", "WGS-84"})
 """``GEODATUM`` values that name WGS84, the only datum read (no datum shift is guessed)."""
-ACM_TYPE = "aco_acm"
-"""The key of :attr:`Notice.extra` that keeps the measure's ``ACM`` type for the way back."""
 ACO_SHAPE = "aco_shape"
 """The key of :attr:`Notice.extra` that keeps the shape set a corridor or circle came from
 (``LINE``, ``GEOLINE`` or ``APOINT``), so an export writes it back as the same set."""
@@ -226,6 +226,8 @@ def _measure(
     doc = {
         "party": party,
         "id": name[1],
+        "name": name[1],
+        "acm_type": acm_type[1].upper(),
         "kind": (use[1] if use and use[1] else acm_type[1]).lower(),
         "volumes": [
             {
@@ -241,7 +243,7 @@ def _measure(
         notice = parse_notice(doc, limits)
     except ValidationError as e:
         raise _Refused([_locate(x.path, x.reason, acm, where, window_sets) for x in e.errors]) from None
-    extra = {ACM_TYPE: acm_type[1].upper()}
+    extra = dict(notice.extra)  # the name and the ACM type, read as a filed notice's
     if shape_name in LINES_AND_POINTS:
         extra[ACO_SHAPE] = shape_name
     if notes:
@@ -251,8 +253,10 @@ def _measure(
 
 def _locate(path: str, reason: str, acm: AcoSet, where: dict[str, AcoSet], windows: list[AcoSet]) -> AcoProblem:
     """A notice parser's field error as the line, set and field of the message."""
-    if path.startswith("id"):
+    if path.startswith(("id", "name")):
         return acm.problem("NAME", reason)
+    if path.startswith("acm_type"):
+        return acm.problem("ACM", reason)
     m = re.match(r"volumes\[(\d+)\]", path)
     if "outline_" in path:
         return where["outline"].problem("", reason)

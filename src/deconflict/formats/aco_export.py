@@ -49,10 +49,10 @@ def write_aco(notices: Sequence[Notice], operation: str, originator: str, aco_id
 
 def measure_sets(n: Notice) -> list[str]:
     r"""The sets of the notice's measures: ``ACMID``, the shape, ``EFFLEVEL``, ``APERIOD``\s, ``AMPN``."""
-    name = (n.id or "").removeprefix(n.party + ":")
+    name = n.name or (n.id or "").removeprefix(n.party + ":")  # an ACO has one NAME: the name, else the id
     if not name:
         raise AcoExportError(f"a notice of {n.party} has no id; an ACO measure needs a NAME")
-    _check_text(f"notice {n.id!r}: id", name)
+    _check_text(f"notice {n.id!r}: {'name' if n.name else 'id'}", name)
     _check_text(f"notice {n.id!r}: kind", n.kind)
     groups: dict[tuple[Shape, AltitudeBand], list[Volume4D]] = {}
     for v in n.volumes:
