@@ -368,3 +368,36 @@ def test_a_description_is_kept_shown_whole_and_an_aco_s_ampn_survives_the_api(ap
     assert described, "the ACO's AMPN is kept"
     out = api.as_("uk-raf").get("/v1/exports/aco").text
     assert all(f"AMPN/{' '.join(n['description'].split())}//" in out for n in described), out
+
+
+def test_a_name_and_an_acm_type_are_kept_and_an_aco_s_name_and_type_survive_the_api(api: Api) -> None:
+    us = api.as_("us-af")
+    body = {**circle_notice(id="named"), "name": "TANKER TRACK BLUE", "acm_type": "AAR"}
+    r = us.post("/v1/notices", json=body)
+    assert r.status_code == 201, r.text
+    assert (r.json()["notice"]["name"], r.json()["notice"]["acm_type"]) == ("TANKER TRACK BLUE", "AAR")
+    got = us.get("/v1/notices/us-af:named").json()
+    assert (got["name"], got["acm_type"]) == ("TANKER TRACK BLUE", "AAR")
+    assert us.post("/v1/notices", json=circle_notice(id="plain", lat=20.0)).status_code == 201
+    assert not {"name", "acm_type"} & set(us.get("/v1/notices/us-af:plain").json())
+    for key, bad, why in (
+        ("name", "", "must not be empty"),
+        ("name", "x" * 101, "more than 100"),
+        ("name", "TWO\nLINES", "U+000A"),
+        ("name", 7, "must be a string"),
+        ("acm_type", "roz", "capital letters or digits"),
+        ("acm_type", "A" * 17, "capital letters or digits"),
+    ):
+        r = us.post("/v1/notices", json={**circle_notice(id="bad"), key: bad})
+        assert r.status_code == 422 and r.json()["detail"][0]["field"] == key, r.text
+        assert why in r.json()["detail"][0]["reason"], r.text
+    assert us.get("/v1/notices/us-af:bad").status_code == 404  # nothing of a refused filing is kept
+    # An ACO export writes the name as NAME and the type as ACM (NAME falls back to the id).
+    out = us.get("/v1/exports/aco").text
+    assert "ACMID/ACM:AAR/NAME:TANKER TRACK BLUE/CIRCLE/" in out and "ACMID/ACM:ROZ/NAME:plain/CIRCLE/" in out, out
+    # An ACO's NAME and ACM type over the API become the notice's name and acm_type, and go back out.
+    assert post(api, "uk-raf", "aco", ACO).status_code == 201
+    mine = {n["id"]: n for n in api.as_("uk-raf").get("/v1/notices", params={"party": "uk-raf"}).json()}
+    assert {n["name"] for n in mine.values()} == set(IDS)
+    out = api.as_("uk-raf").get("/v1/exports/aco").text
+    assert all(f"ACMID/ACM:{n['acm_type']}/NAME:{n['name']}/" in out for n in mine.values()), out

@@ -15,11 +15,13 @@ from hypothesis import strategies as st
 from deconflict.domain.geodesy import destination, distance_m
 from deconflict.domain.parse import format_time, parse_notice
 from deconflict.domain.schedule import WEEKDAYS
+from deconflict.domain.volumes import NAME as NAME_KEY
 from deconflict.domain.volumes import Notice
-from deconflict.formats.aco import ACM_TYPE, DESCRIPTION, read_aco
+from deconflict.formats.aco import ACM_TYPE, ACO_SHAPE, DESCRIPTION, read_aco
 from deconflict.formats.aco_export import write_aco
 
 NAME = st.text("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-", min_size=1, max_size=12)
+WORDS = st.text("ABCDEFGHIJKLMNOPQRSTUVWXYZabcxyz0123456789 -.", min_size=1, max_size=40).map(str.strip).filter(bool)
 FIRST = datetime(2015, 1, 1, tzinfo=UTC).timestamp()
 
 
@@ -87,6 +89,11 @@ def notices(draw: st.DrawFn) -> Notice:
     }
     notice = parse_notice(doc)
     extra = {ACM_TYPE: draw(st.sampled_from(["ROZ", "CORRTE", "SUA"]))}
+    # a corridor may come from a LINE or GEOLINE set, a circle from an APOINT: written back as that set
+    came_from = {"corridor": ["", "LINE", "GEOLINE"], "circle": ["", "APOINT"]}.get(kind, [""])
+    extra[ACO_SHAPE] = draw(st.sampled_from(came_from))
+    if draw(st.booleans()):
+        extra[NAME_KEY] = draw(WORDS)
     if draw(st.booleans()):
         extra[DESCRIPTION] = draw(st.text("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 .;,-", min_size=1, max_size=40)).strip()
     return Notice(notice.party, notice.volumes, notice.id, notice.kind, extra={k: v for k, v in extra.items() if v})
@@ -99,9 +106,16 @@ def test_export_then_import_gives_the_notice_back(notice: Notice) -> None:
     got = read_aco(text, "coalition")
     assert got.problems == [] and len(got.notices) == 1, text
     back = got.notices[0]
-    assert (back.id, back.kind, back.party) == (notice.id, notice.kind, notice.party)
+    # an ACO has one NAME: the notice's name (else its id), read back as both the id and the name
+    assert (back.id, back.name, back.kind, back.party) == (
+        notice.name or notice.id,
+        notice.name or notice.id,
+        notice.kind,
+        notice.party,
+    )
     # AMPN is one line of text: runs of spaces and line breaks in a description are written as one space
     said = {k: " ".join(v.split()) if k == DESCRIPTION else v for k, v in notice.extra.items()}
+    said[NAME_KEY] = notice.name or notice.id or ""
     assert back.extra == said
     assert len(back.volumes) == len(notice.volumes)
     for a, b in zip(back.volumes, notice.volumes, strict=True):

@@ -198,12 +198,12 @@ BAD = [
     ("a bad month", CIRCLE + "APERIOD/DISCRETE/300600ZSPT2015/301200ZSEP2015//", 9, "APERIOD", "2", "not a month"),
     ("end before start", CIRCLE + "APERIOD/DISCRETE/301200ZSEP2015/300600ZSEP2015//", 9, "APERIOD", "3", "after"),
     (
-        "a shape not read",
+        "a line without a width",
         measure("LINE", "LINE/LATM:3557N03901E/LATM:3600N03910E//"),
-        6,
-        "ACMID",
+        7,
         "LINE",
-        "LINE is not read",
+        "WIDTH",
+        "a LINE is a line, no area",
     ),
     (
         "a bow-tie polygon",

@@ -39,6 +39,7 @@ def test_the_golden_file_reads_as_three_sites_on_their_q_line_circles() -> None:
     assert v.altitude.upper_m == pytest.approx(5000 * 0.3048)
     assert v.time_end == T - 6 * 3600 + 2 * 86400 - 60  # C) 3010012359 EST
     assert any("EST" in s for s in hospital.said) and any("D) schedule" in s for s in hospital.said)
+    assert v.schedule == Schedule((DailyWindow(6 * 3600, 18 * 3600),))  # D) DAILY 0600-1800
     high = imported[2].notice.volumes[0].altitude  # no F)/G): the Q-line's 100/999
     assert high.reference is AltitudeReference.STD and high.lower_m == pytest.approx(3048.0)
     assert all(i.notice.protected for i in imported)
@@ -160,5 +161,8 @@ def test_a_recurring_volume_is_drafted_with_its_schedule_in_d() -> None:
         assert d in draft.splitlines()
         imported, problems = read(draft.replace("(NOTAMN", "(A0001/30 NOTAMN"))
         assert problems == []
-        back = imported[0].notice.volumes[0]  # D) is not expanded on import: the whole window, wider
-        assert (back.time_start, back.time_end, back.schedule) == (v.time_start, v.time_end, None)
+        back = imported[0].notice.volumes[0]  # D) read back: the schedule, its minutes rounded outward
+        outward = Schedule(
+            tuple(DailyWindow(w.start_s, -(-w.end_s // 60) * 60) for w in schedule.windows), schedule.days
+        )
+        assert (back.time_start, back.time_end, back.schedule) == (v.time_start, v.time_end, outward)

@@ -212,7 +212,7 @@ def test_a_misspelt_altitude_unit_is_refused() -> None:
         ("idd", 'idd: unknown key; did you mean "id"?'),
         ("knd", 'knd: unknown key; did you mean "kind"?'),
         ("Party", 'Party: unknown key; did you mean "party"?'),
-        ("colour", "colour: unknown key; known keys: description, id, kind, party, volumes"),
+        ("colour", "colour: unknown key; known keys: acm_type, description, id, kind, name, party, volumes"),
     ],
 )
 def test_a_notice_with_an_unknown_key_is_refused(key: str, expected: str) -> None:

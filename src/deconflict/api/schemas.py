@@ -22,7 +22,7 @@ from pydantic.json_schema import SkipJsonSchema
 
 from deconflict.domain.hotline import MAX_ACK_WITHIN_S, MAX_RECIPIENTS, MAX_SUBJECT, MAX_TEXT, MIN_ACK_WITHIN_S
 from deconflict.domain.tracks import MAX_AIRCRAFT_ID, MAX_GS_MPS, MAX_VS_MPS
-from deconflict.domain.volumes import MAX_DESCRIPTION
+from deconflict.domain.volumes import MAX_ACM_TYPE, MAX_DESCRIPTION, MAX_NAME
 
 REF = "#/components/schemas/{model}"
 """Where the OpenAPI document keeps a named schema."""
@@ -341,6 +341,19 @@ class Notice(BaseModel):
     party: str | SkipJsonSchema[None] = Field(default=None, description="The calling party, or left out.")
     kind: str | SkipJsonSchema[None] = Field(
         default=None, description="Free text; default `activity`. `protected-site` is filed at /v1/protected-sites."
+    )
+    name: str | SkipJsonSchema[None] = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_NAME,
+        description=f"What it is called (one line, at most {MAX_NAME} characters, no control character), shown "
+        "with the notice to whoever may see it whole; an ACO measure's NAME.",
+    )
+    acm_type: str | SkipJsonSchema[None] = Field(
+        default=None,
+        pattern=f"^[A-Z0-9]{{1,{MAX_ACM_TYPE}}}$",
+        description="An ACO airspace control measure's type (`ACM:`), such as `ROZ` or `AAR`: capital letters "
+        f"and digits, at most {MAX_ACM_TYPE}; an ACO export writes it (`ROZ` without one).",
     )
     description: str | SkipJsonSchema[None] = Field(
         default=None,

@@ -78,6 +78,10 @@ class StoredNotice(Out):
     id: str = Field(description="`<party>:<id>`.")
     party: str
     kind: str
+    name: str | SkipJsonSchema[None] = Field(default=None, description="What the filer calls it, when it said.")
+    acm_type: str | SkipJsonSchema[None] = Field(
+        default=None, description="Its ACO airspace control measure's type, when it gave one."
+    )
     description: str | SkipJsonSchema[None] = Field(default=None, description="The filer's words, when it gave any.")
     volumes: list[Volume4D]
     version: int = Field(description="1 when filed, one more at each change.")

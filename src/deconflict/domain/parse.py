@@ -14,21 +14,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from deconflict.domain.errors import FieldError, ValidationError
+from deconflict.domain.notice_text import notice_text_json, read_notice_text
 from deconflict.domain.policy import Limits
 from deconflict.domain.schedule import MAX_SPAN_S
 from deconflict.domain.schedule_json import parse_schedule, schedule_to_json
 from deconflict.domain.shapes import Shape, ShapeKind, make_shape
 from deconflict.domain.strict import KEYS, check_keys
 from deconflict.domain.units import ALTITUDE_UNITS, LENGTH_UNITS
-from deconflict.domain.volumes import (
-    DESCRIPTION,
-    MAX_DESCRIPTION,
-    PROTECTED_SITE_KIND,
-    AltitudeBand,
-    AltitudeReference,
-    Notice,
-    Volume4D,
-)
+from deconflict.domain.volumes import PROTECTED_SITE_KIND, AltitudeBand, AltitudeReference, Notice, Volume4D
 
 OUTLINES = ("outline_polygon", "outline_circle", "outline_corridor", "outline_orbit")
 
@@ -494,26 +487,9 @@ def parse_notice(value: Any, limits: Limits | None = None, path: str = "", said:
         vpath = _join(_join(path, "volumes"), i)
         volumes.append(parse_volume4d(v, limits, vpath, said))
         total = _within_budget(total, volumes[-1], limits, vpath)
-    extra = {} if "description" not in obj else {DESCRIPTION: _description(obj["description"], path)}
+    extra = read_notice_text(obj, path)
     notice = Notice(party=party, id=nid, kind=kind, volumes=tuple(volumes), protected=kind == PROTECTED_SITE_KIND)
     return replace(notice, extra=extra) if extra else notice
-
-
-def _description(value: Any, path: str) -> str:
-    """A notice's description: text of at most :data:`MAX_DESCRIPTION` characters, lines and tabs
-    allowed, no other control character (a NUL cannot even be stored)."""
-    where = _join(path, "description")
-    text = _str(value, where)
-    if not text.strip():
-        raise ValidationError.at(where, "must not be empty (leave it out instead)")
-    if len(text) > MAX_DESCRIPTION:
-        raise ValidationError.at(where, f"{len(text)} characters is more than {MAX_DESCRIPTION}")
-    bad = next((c for c in text if (ord(c) < 32 and c not in "\n\t") or 0x7F <= ord(c) < 0xA0), None)
-    if bad is not None:
-        raise ValidationError.at(
-            where, f"holds the control character U+{ord(bad):04X}; only lines and tabs are allowed"
-        )
-    return text
 
 
 def _within_budget(total: int, volume: Volume4D, limits: Limits, path: str) -> int:
@@ -641,6 +617,5 @@ def notice_to_json(n: Notice, volumes: list[dict[str, Any]] | None = None) -> di
     }
     if n.id is not None:
         out = {"id": n.id, **out}
-    if n.description is not None:
-        out["description"] = n.description
+    out.update(notice_text_json(n.extra))
     return out

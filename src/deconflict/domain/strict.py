@@ -23,7 +23,7 @@ from deconflict.domain.errors import FieldError, ValidationError
 KEYS: Mapping[str, frozenset[str]] = MappingProxyType(
     {
         # F3548-21 and our extensions (docs/notices.md)
-        "notice": frozenset({"id", "party", "kind", "description", "volumes"}),
+        "notice": frozenset({"id", "party", "kind", "name", "acm_type", "description", "volumes"}),
         "volume4d": frozenset({"volume", "time_start", "time_end", "schedule"}),
         "schedule": frozenset({"days", "windows"}),
         "daily_window": frozenset({"start", "end"}),

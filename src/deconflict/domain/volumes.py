@@ -46,12 +46,22 @@ class Volume4D:
 
 
 PROTECTED_SITE_KIND = "protected-site"
+"""In notice files, a notice of this kind is a protected site (filed by an authority)."""
 DESCRIPTION = "description"
 """The key of :attr:`Notice.extra` that holds the notice's description (``"description"`` in its
 JSON; an ACO measure's ``AMPN`` text)."""
 MAX_DESCRIPTION = 2000
 """The most characters a description may hold."""
-"""In notice files, a notice of this kind is a protected site (filed by an authority)."""
+NAME = "name"
+"""The key of :attr:`Notice.extra` that holds the notice's name (``"name"`` in its JSON; an ACO
+measure's ``NAME``, an ED-269 zone's ``name``)."""
+MAX_NAME = 100
+"""The most characters a name may hold."""
+ACM_TYPE = "aco_acm"
+"""The key of :attr:`Notice.extra` that holds an ACO measure's ``ACM`` type (``"acm_type"`` in the
+notice's JSON)."""
+MAX_ACM_TYPE = 16
+"""The most characters an ACM type may hold."""
 
 
 class NoticeState(StrEnum):
@@ -83,12 +93,21 @@ class Notice:
     protected: bool = False
     """True for a protected site: conflicts with every notice of every party."""
     extra: dict[str, str] = field(default_factory=dict, compare=False)
-    """Text the broker keeps and never reads: :data:`DESCRIPTION` (the filer's words, shown with the
-    notice), and what a format needs for the way back (an ACO measure's ``ACM`` type)."""
+    """Text the broker keeps and never reads: :data:`DESCRIPTION`, :data:`NAME` and :data:`ACM_TYPE`
+    (the notice's words, shown with it: :mod:`deconflict.domain.notice_text`), and what a format
+    needs for the way back (the ACO set a corridor or circle came from)."""
 
     @property
     def description(self) -> str | None:
         return self.extra.get(DESCRIPTION)
+
+    @property
+    def name(self) -> str | None:
+        return self.extra.get(NAME)
+
+    @property
+    def acm_type(self) -> str | None:
+        return self.extra.get(ACM_TYPE)
 
     @property
     def time_start(self) -> EpochSeconds:

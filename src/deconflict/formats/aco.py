@@ -1,11 +1,13 @@
 """Airspace Control Order (ADatP-3 / APP-11 text) → notices.
 
 Each airspace control measure (``ACMID/ACM:<type>/NAME:<id>/<shape>/USE:<usage>//`` and the sets
-after it) becomes one notice of the given party: its ``NAME`` is the notice id, its ``USE`` the
-kind, its shape set (``POLYGON``, ``CIRCLE``, ``CORRIDOR``, ``AORBIT``, ``RADARC``, ``POLYARC``) the outline, its
-``EFFLEVEL`` the altitude band and each ``APERIOD`` one volume; ``AMPN`` text is kept as the
-notice's description. The measure is written as the F3548 JSON a party would file and read by the
-same parser (:func:`deconflict.domain.parse.parse_notice`), so an imported notice is validated
+after it) becomes one notice of the given party: its ``NAME`` is the notice id and name, its ``ACM``
+type the notice's ``acm_type``, its ``USE`` the kind, its shape set (``POLYGON``, ``CIRCLE``,
+``CORRIDOR``, ``AORBIT``, ``RADARC``, ``POLYARC``; a ``LINE`` or ``GEOLINE`` with a ``WIDTH`` as a
+corridor, an ``APOINT`` with a ``RADIUS`` as a circle) the outline, its ``EFFLEVEL`` the altitude
+band and each ``APERIOD`` one volume; ``AMPN`` text is kept as the notice's description. The
+measure is written as the F3548 JSON a party would file and read by the same parser
+(:func:`deconflict.domain.parse.parse_notice`), so an imported notice is validated
 exactly as a filed one. Every problem names its line, set and field.
 
 >>> text = '''OPER/INHERENT RESOLVE//
@@ -33,6 +35,7 @@ from deconflict.domain.errors import ValidationError
 from deconflict.domain.geodesy import destination, geod
 from deconflict.domain.parse import format_time, parse_notice
 from deconflict.domain.policy import Limits
+from deconflict.domain.volumes import ACM_TYPE as ACM_TYPE  # the ACM type's key, named here too
 from deconflict.domain.volumes import DESCRIPTION as DESCRIPTION  # the AMPN text's key, named here too
 from deconflict.domain.volumes import Notice
 from deconflict.formats.aco_arcs import polyarc, radarc
@@ -49,18 +52,22 @@ from deconflict.formats.aco_text import (
     split_sets,
 )
 
-SHAPES = ("POLYGON", "CIRCLE", "CORRIDOR", "AORBIT", "RADARC", "POLYARC")
+SHAPES = ("POLYGON", "CIRCLE", "CORRIDOR", "AORBIT", "RADARC", "POLYARC", "LINE", "GEOLINE", "APOINT")
 """The shape sets read, most used first (RADARC and POLYARC as polygons that contain them:
-:mod:`deconflict.formats.aco_arcs`)."""
-NOT_READ = ("LINE", "GEOLINE", "APOINT")
-"""Shape sets of the format this reader refuses by name: a line or a point is no area (file those
-measures as JSON, as a corridor or a circle of the width you mean)."""
+:mod:`deconflict.formats.aco_arcs`; a LINE or GEOLINE as a corridor of its WIDTH, an APOINT as a
+circle of its RADIUS: a notice must have an area, so a line without a width or a point without a
+radius is refused)."""
+LINES = ("LINE", "GEOLINE")
+"""The two names of a line set; an ``ACMID`` naming either takes a set of either name."""
+LINES_AND_POINTS = (*LINES, "APOINT")
+"""The sets with no area of their own: a width or radius gives them one."""
 PASSED_OVER = frozenset({"REF", "GENTEXT", "NARR", "POC", "AKNLDG", "DECL", "RMKS", "CTRLNO", "CLAS"})
 """Informational sets that carry nothing a notice holds; read past without a problem."""
 DATUMS = frozenset({"WGE", "WGS84", "WGS 84", "WGS 1984", "WGS-84"})
 """``GEODATUM`` values that name WGS84, the only datum read (no datum shift is guessed)."""
-ACM_TYPE = "aco_acm"
-"""The key of :attr:`Notice.extra` that keeps the measure's ``ACM`` type for the way back."""
+ACO_SHAPE = "aco_shape"
+"""The key of :attr:`Notice.extra` that keeps the shape set a corridor or circle came from
+(``LINE``, ``GEOLINE`` or ``APOINT``), so an export writes it back as the same set."""
 
 
 @dataclass(frozen=True)
@@ -170,15 +177,13 @@ def _measure(
     acm_type = keyword(acm.fields, "ACM")
     name = keyword(acm.fields, "NAME")
     use = keyword(acm.fields, "USE")
-    shape_name = next((f.upper() for f in acm.fields if ":" not in f and f.upper() in SHAPES + NOT_READ), None)
+    shape_name = next((f.upper() for f in acm.fields if ":" not in f and f.upper() in SHAPES), None)
     if acm_type is None or not acm_type[1]:
         fail(acm, "ACM", "the measure needs its type, ACM:<type>")
     if name is None or not name[1]:
         fail(acm, "NAME", "the measure needs its name, NAME:<id>")
     if shape_name is None:
         fail(acm, "", f"the measure needs its shape, one of {', '.join(SHAPES)}")
-    elif shape_name in NOT_READ:
-        fail(acm, shape_name, f"{shape_name} is not read: only {', '.join(SHAPES)}; file this measure as JSON")
     outline: dict[str, Any] | None = None
     band: tuple[dict[str, Any], dict[str, Any]] | None = None
     windows: list[Window] = []
@@ -187,10 +192,10 @@ def _measure(
     notes: list[str] = []
     for s in sets[1:]:
         try:
-            if s.name in SHAPES + NOT_READ:
-                if s.name != shape_name:
+            if s.name in SHAPES:
+                if not _same_shape(s.name, shape_name):
                     fail(s, "", f"the measure's ACMID names {shape_name or 'no shape'}, not {s.name}")
-                elif s.name in SHAPES:
+                else:
                     if outline is not None:
                         fail(s, "", f"a second {s.name} set; a measure has one shape")
                     outline, where["outline"] = _outline(s), s
@@ -207,7 +212,7 @@ def _measure(
                 fail(s, "", "not a set this reader knows inside a measure (shape, EFFLEVEL, APERIOD, AMPN)")
         except AcoFieldError as e:
             fail(s, e.field, e.reason)
-    if shape_name in SHAPES and outline is None and not any(p.set == shape_name for p in problems):
+    if shape_name in SHAPES and outline is None and not any(_same_shape(p.set, shape_name) for p in problems):
         fail(acm, shape_name, f"the measure names {shape_name} but has no {shape_name} set")
     if band is None and not any(p.set == "EFFLEVEL" for p in problems):
         fail(acm, "", "the measure has no EFFLEVEL set")
@@ -221,6 +226,8 @@ def _measure(
     doc = {
         "party": party,
         "id": name[1],
+        "name": name[1],
+        "acm_type": acm_type[1].upper(),
         "kind": (use[1] if use and use[1] else acm_type[1]).lower(),
         "volumes": [
             {
@@ -236,7 +243,9 @@ def _measure(
         notice = parse_notice(doc, limits)
     except ValidationError as e:
         raise _Refused([_locate(x.path, x.reason, acm, where, window_sets) for x in e.errors]) from None
-    extra = {ACM_TYPE: acm_type[1].upper()}
+    extra = dict(notice.extra)  # the name and the ACM type, read as a filed notice's
+    if shape_name in LINES_AND_POINTS:
+        extra[ACO_SHAPE] = shape_name
     if notes:
         extra[DESCRIPTION] = "\n".join(notes)
     return replace(notice, extra=extra)
@@ -244,8 +253,10 @@ def _measure(
 
 def _locate(path: str, reason: str, acm: AcoSet, where: dict[str, AcoSet], windows: list[AcoSet]) -> AcoProblem:
     """A notice parser's field error as the line, set and field of the message."""
-    if path.startswith("id"):
+    if path.startswith(("id", "name")):
         return acm.problem("NAME", reason)
+    if path.startswith("acm_type"):
+        return acm.problem("ACM", reason)
     m = re.match(r"volumes\[(\d+)\]", path)
     if "outline_" in path:
         return where["outline"].problem("", reason)
@@ -258,29 +269,48 @@ def _locate(path: str, reason: str, acm: AcoSet, where: dict[str, AcoSet], windo
     return acm.problem("", f"{path}: {reason}" if path else reason)
 
 
+def _same_shape(set_name: str, shape_name: str | None) -> bool:
+    """Whether a shape set is the one the ``ACMID`` names (``LINE`` and ``GEOLINE`` are one)."""
+    return set_name == shape_name or (set_name in LINES and shape_name in LINES)
+
+
 def _outline(s: AcoSet) -> dict[str, Any]:
     """A shape set → the F3548 outline (with our corridor and orbit)."""
     if s.name in ("RADARC", "POLYARC"):
         ring = radarc(s) if s.name == "RADARC" else polyarc(s)
         return {"outline_polygon": {"vertices": [{"lat": a, "lng": b} for a, b in ring]}}
     points: list[dict[str, float]] = []
+    sizes = ("WIDTH", "RADIUS")
     for i, f in enumerate(s.fields):
-        if f.split(":", 1)[0].upper() in POSITION_KEYS:
+        key = f.split(":", 1)[0].upper()
+        # a line's or a point's every other field is a position: a bad one is named, not passed over
+        if key in POSITION_KEYS or (s.name in LINES_AND_POINTS and key not in sizes):
             lat, lon = read_position(f, s.field_name(i))
             points.append({"lat": lat, "lng": lon})
     if s.name == "POLYGON":
         return {"outline_polygon": {"vertices": points}}
-    size_key = "RADIUS" if s.name == "CIRCLE" else "WIDTH"
+    size_key = "RADIUS" if s.name in ("CIRCLE", "APOINT") else "WIDTH"
     size = keyword(s.fields, size_key)
+    if size is None and s.name in LINES_AND_POINTS:
+        what = "an APOINT is a point" if s.name == "APOINT" else f"a {s.name} is a line"
+        raise AcoFieldError(
+            size_key,
+            f"{what}, no area, and a notice must have an area: give {size_key}:<distance>, such as {size_key}:2NM",
+        )
     if size is None:
         raise AcoFieldError(size_key, f"{s.name} needs {size_key}:<distance>, such as {size_key}:10NM")
     metres = read_distance(size[1], s.field_name(size[0]))
-    if s.name == "CIRCLE":
+    if metres <= 0:
+        raise AcoFieldError(s.field_name(size[0]), f"{size_key} must be more than 0, got {size[1]!r}")
+    if s.name in ("CIRCLE", "APOINT"):
         if len(points) != 1:
-            raise AcoFieldError("", f"a CIRCLE has one centre, got {len(points)} positions")
+            what = "a CIRCLE has one centre" if s.name == "CIRCLE" else "an APOINT has one position"
+            raise AcoFieldError("", f"{what}, got {len(points)} positions")
         return {"outline_circle": {"center": points[0], "radius": {"value": metres, "units": "M"}}}
     width = {"value": metres, "units": "M"}
-    if s.name == "CORRIDOR":
+    if s.name in LINES and len(points) < 2:
+        raise AcoFieldError("", f"a {s.name} has two or more positions, got {len(points)}")
+    if s.name in ("CORRIDOR", *LINES):
         return {"outline_corridor": {"centerline": points, "width": width}}
     if len(points) != 2:
         raise AcoFieldError("", f"an AORBIT has two points, got {len(points)} positions")

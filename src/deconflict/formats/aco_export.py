@@ -17,7 +17,7 @@ from deconflict.domain.schedule import DAY_S, EVERY_DAY, day_names
 from deconflict.domain.shapes import Shape, ShapeKind
 from deconflict.domain.units import FLIGHT_LEVEL_M
 from deconflict.domain.volumes import DESCRIPTION, AltitudeBand, AltitudeReference, Notice, Volume4D
-from deconflict.formats.aco import ACM_TYPE
+from deconflict.formats.aco import ACM_TYPE, ACO_SHAPE, LINES
 from deconflict.formats.aco_text import write_position, write_time
 
 SHAPE_SET = {
@@ -49,10 +49,10 @@ def write_aco(notices: Sequence[Notice], operation: str, originator: str, aco_id
 
 def measure_sets(n: Notice) -> list[str]:
     r"""The sets of the notice's measures: ``ACMID``, the shape, ``EFFLEVEL``, ``APERIOD``\s, ``AMPN``."""
-    name = (n.id or "").removeprefix(n.party + ":")
+    name = n.name or (n.id or "").removeprefix(n.party + ":")  # an ACO has one NAME: the name, else the id
     if not name:
         raise AcoExportError(f"a notice of {n.party} has no id; an ACO measure needs a NAME")
-    _check_text(f"notice {n.id!r}: id", name)
+    _check_text(f"notice {n.id!r}: {'name' if n.name else 'id'}", name)
     _check_text(f"notice {n.id!r}: kind", n.kind)
     groups: dict[tuple[Shape, AltitudeBand], list[Volume4D]] = {}
     for v in n.volumes:
@@ -61,8 +61,9 @@ def measure_sets(n: Notice) -> list[str]:
     for i, ((shape, band), vols) in enumerate(groups.items()):
         measure = name if i == 0 else f"{name}.{i + 1}"
         acm = n.extra.get(ACM_TYPE, "ROZ")
-        out.append(f"ACMID/ACM:{acm}/NAME:{measure}/{SHAPE_SET[shape.kind]}/USE:{n.kind.upper()}//")
-        out.append(_shape(shape))
+        set_name = _set_name(shape, n.extra.get(ACO_SHAPE))
+        out.append(f"ACMID/ACM:{acm}/NAME:{measure}/{set_name}/USE:{n.kind.upper()}//")
+        out.append(_shape(shape, set_name))
         out.append(f"EFFLEVEL/{_band(band, n.id)}//")
         for v in vols:
             out += _aperiods(v)
@@ -91,14 +92,24 @@ def _aperiods(v: Volume4D) -> list[str]:
     return out
 
 
-def _shape(shape: Shape) -> str:
+def _set_name(shape: Shape, came_from: str | None) -> str:
+    """The shape's set: the line or point set it was read from (a corridor from a ``LINE`` or
+    ``GEOLINE``, a circle from an ``APOINT``), else the set of its kind."""
+    if shape.kind is ShapeKind.CORRIDOR and came_from in LINES:
+        return came_from
+    if shape.kind is ShapeKind.CIRCLE and came_from == "APOINT":
+        return came_from
+    return SHAPE_SET[shape.kind]
+
+
+def _shape(shape: Shape, set_name: str) -> str:
     pts = [write_position(lat, lon) for lat, lon in shape.points]
     if shape.kind is ShapeKind.POLYGON:
         return "POLYGON/" + "/".join(pts) + "//"
     if shape.kind is ShapeKind.CIRCLE:
-        return f"CIRCLE/{pts[0]}/RADIUS:{_metres(shape.buffer_m)}//"
+        return f"{set_name}/{pts[0]}/RADIUS:{_metres(shape.buffer_m)}//"
     if shape.kind is ShapeKind.CORRIDOR:
-        return f"CORRIDOR/WIDTH:{_metres(shape.width_m)}/" + "/".join(pts) + "//"
+        return f"{set_name}/WIDTH:{_metres(shape.width_m)}/" + "/".join(pts) + "//"
     return f"AORBIT/{pts[0]}/{pts[1]}/WIDTH:{_metres(shape.width_m)}/ORBALIGN:C//"
 
 

@@ -143,6 +143,7 @@ def _zone(f: dict[str, Any], path: str, party: str, limits: Limits, window: tupl
         "party": party,
         "id": f["identifier"],
         "kind": PROTECTED_SITE_KIND,
+        **({"name": f["name"]} if "name" in f else {}),  # the notice's name: checked as a filed one's
         "volumes": [
             {
                 "volume": shapes[g],
@@ -157,14 +158,15 @@ def _zone(f: dict[str, Any], path: str, party: str, limits: Limits, window: tupl
         notice = parse_notice(doc, limits)
     except ValidationError as e:
         raise ValidationError([located(x, path, places) for x in e.errors]) from None
-    extra: dict[str, str] = {k: str(f[k]) for k in ("name", "country", "restriction") if k in f}
+    extra: dict[str, str] = {**notice.extra, **{k: str(f[k]) for k in ("country", "restriction") if k in f}}
     return Zone(replace(notice, extra=extra), path, tuple(said), tuple(places))
 
 
 def located(e: FieldError, path: str, places: list[tuple[int, int]]) -> FieldError:
     m = re.match(r"volumes\[(\d+)\]\.?(.*)", e.path)
     if m is None:
-        return FieldError(f"{path}.identifier" if e.path.startswith("id") else path, e.reason)
+        key = "identifier" if e.path.startswith("id") else "name" if e.path.startswith("name") else ""
+        return FieldError(f"{path}.{key}" if key else path, e.reason)
     g, a = places[int(m[1])]
     rest = m[2]
     if rest.startswith("schedule"):  # an item is one volume's schedule: its field by name

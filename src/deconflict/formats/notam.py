@@ -8,8 +8,10 @@ What lands in the notice, by explicit rules (each noted in ``said``):
 
 - the shape is the Q-line's centre and radius (a circle): PANS-AIM requires it to enclose the whole
   area, so a polygon written in ``E)`` is covered, never cut;
-- the window is ``B)`` to ``C)``; a ``D)`` schedule is not expanded (the notice covers the whole
-  window, which contains every period of it); ``C) … EST`` is taken as the end; ``PERM`` is refused;
+- the window is ``B)`` to ``C)``; ``C) … EST`` is taken as the end; ``PERM`` is refused; a ``D)``
+  schedule (:mod:`deconflict.formats.notam_schedule`) makes the volume recurring within that window
+  (one volume per group of days; a window longer than a scheduled envelope, 31 days, is cut into
+  31-day volumes);
 - the band is ``F)``/``G)`` read as OpenAir's ``AL``/``AH`` are (SFC, GND, UNL, FLnnn, nnnFT AMSL,
   AGL refused), or without them the Q-line's flight levels (``000`` the surface, ``999`` unlimited).
 
@@ -29,11 +31,13 @@ from deconflict.domain.errors import ValidationError
 from deconflict.domain.geodesy import distance_m
 from deconflict.domain.parse import format_time, parse_notice
 from deconflict.domain.policy import Limits
-from deconflict.domain.schedule import DAY_S, EVERY_DAY, Schedule, day_names
+from deconflict.domain.schedule import MAX_SPAN_S, occurrences
+from deconflict.domain.schedule_json import schedule_to_json
 from deconflict.domain.shapes import ShapeKind
 from deconflict.domain.volumes import Notice, Volume4D
 from deconflict.formats import Problem
 from deconflict.formats.altitude import FL_M, FT_M, Alt, band, parse_alt
+from deconflict.formats.notam_schedule import read_d_item, write_d_item
 from deconflict.formats.openair import NM_M, Imported
 
 _HEADER = re.compile(r"\(\s*([A-Z]\d{4}/\d{2})\s+NOTAM([NRC])(?:\s+([A-Z]\d{4}/\d{2}))?\b(.*)")
@@ -118,15 +122,15 @@ def read_notam_file(
             out.append(NotamChange(notice_id(n.number), notice_id(n.names or ""), n.line, None))
             continue
         try:
-            vol, said = _volume(n, limits)
+            vols, said = _volume(n, limits)
         except _Bad as e:
             problems.append(e.problem)
             continue
-        doc = {"party": party, "id": notice_id(n.number), "kind": kind, "volumes": [vol]}
+        doc = {"party": party, "id": notice_id(n.number), "kind": kind, "volumes": vols}
         try:
             notice = parse_notice(doc, limits)
         except ValidationError as e:
-            problems.extend(Problem(n.line, x.path, x.reason) for x in e.errors)
+            problems.extend(_located(n, x.path, x.reason) for x in e.errors)
             continue
         imported = Imported(notice, (n.line,), tuple(said))
         if n.kind == "R":
@@ -135,6 +139,13 @@ def read_notam_file(
             out.append(imported)
     problems.sort(key=lambda p: p.line)
     return out, problems
+
+
+def _located(n: _Notam, path: str, reason: str) -> Problem:
+    """A notice parser's error at the item that gave the field (a schedule's at ``D)``)."""
+    if ".schedule" in path and "D" in n.items:
+        return Problem(n.items["D"][0], "D)", f"{path.partition('.schedule')[2].lstrip('.') or 'schedule'}: {reason}")
+    return Problem(n.line, path, reason)
 
 
 class _Bad(Exception):
@@ -193,7 +204,7 @@ def _split(text: str) -> tuple[list[_Notam], list[Problem]]:
     return notams, problems
 
 
-def _volume(n: _Notam, limits: Limits) -> tuple[dict[str, Any], list[str]]:
+def _volume(n: _Notam, limits: Limits) -> tuple[list[dict[str, Any]], list[str]]:
     for key in ("Q", "A", "B", "C"):
         if key not in n.items:
             raise _Bad(n.line, f"{key})" if key != "Q" else "Q", "missing from this NOTAM")
@@ -220,8 +231,6 @@ def _volume(n: _Notam, limits: Limits) -> tuple[dict[str, Any], list[str]]:
     end = _stamp((c_line, c_text), "C)")
     if end <= start:
         raise _Bad(c_line, "C)", "must be after B)")
-    if "D" in n.items:
-        said.append("D) schedule not expanded: the notice covers the whole B) to C) window")
     lo = _limit(n.items.get("F"), "F)", Alt("sfc") if lo_fl == 0 else Alt("fl", lo_fl))
     hi = _limit(n.items.get("G"), "G)", Alt("unl") if hi_fl == 999 else Alt("fl", hi_fl))
     try:
@@ -234,11 +243,33 @@ def _volume(n: _Notam, limits: Limits) -> tuple[dict[str, Any], list[str]]:
         "altitude_lower": lower,
         "altitude_upper": upper,
     }
-    window = {
+    if "D" not in n.items:
+        return [{"volume": vol, **_window(start, end)}], said + rules
+    d_line, d_text = n.items["D"]
+    try:
+        schedules = read_d_item(d_text)
+    except ValueError as e:
+        raise _Bad(d_line, "D)", str(e)) from None
+    said.append("D) schedule: the volume is active only in its windows between B) and C)")
+    cuts = [(t, min(t + MAX_SPAN_S, end)) for t in range(int(start), int(end), int(MAX_SPAN_S))]
+    if len(cuts) > 1:
+        said.append("B) to C) is longer than a scheduled volume's 31 days: cut into 31-day volumes")
+    vols = [
+        {"volume": vol, **_window(a, b), "schedule": schedule_to_json(s)}
+        for a, b in cuts
+        for s in schedules
+        if occurrences(s, a, b, a, b)  # a cut in which a group of days never falls holds nothing of it
+    ]
+    if not vols:
+        raise _Bad(d_line, "D)", "is never active between B) and C)")
+    return vols, said + rules
+
+
+def _window(start: float, end: float) -> dict[str, Any]:
+    return {
         "time_start": {"value": format_time(start), "format": "RFC3339"},
         "time_end": {"value": format_time(end), "format": "RFC3339"},
     }
-    return {"volume": vol, **window}, said + rules
 
 
 def _centre(text: str, line: int) -> tuple[float, float, int]:
@@ -322,25 +353,11 @@ def _draft(n: Notice, v: Volume4D, j: int, fir: str, location: str, surface_m: f
             "(NOTAMN",
             f"Q) {fir}/{qcode}/IV/BO/W/{q_lo:03d}/{q_hi:03d}/{qc}{min(999, math.ceil(radius / NM_M)):03d}",
             f"A) {location} B) {start} C) {end}",
-            *([f"D) {_d_item(v.schedule)}"] if v.schedule is not None else []),
+            *([f"D) {write_d_item(v.schedule)}"] if v.schedule is not None else []),
             "E) " + " ".join(text),
             f"F) {f} G) {g})",
         ]
     )
-
-
-def _d_item(s: Schedule) -> str:
-    """A schedule as a ``D)`` item: ``DLY 0800-1600`` or ``MON TUE 2200-0200``, whole minutes outward."""
-    days = "DLY" if s.days == EVERY_DAY else " ".join(day_names(s.days))
-
-    def hhmm(seconds: int) -> str:
-        return f"{seconds // 3600:02d}{seconds % 3600 // 60:02d}"
-
-    spans = [
-        "H24" if (w.start_s, w.end_s) == (0, DAY_S) else f"{hhmm(w.start_s // 60 * 60)}-{hhmm(-(-w.end_s // 60) * 60)}"
-        for w in s.windows
-    ]
-    return f"{days} {' '.join(spans)}"
 
 
 def _q_centre(lat: float, lon: float) -> str:
