@@ -21,12 +21,13 @@ import shutil
 import signal
 import subprocess
 import tempfile
-import time
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from processes import wait_for
 
 TTL_S = 10
 """Patroni's leader key lifetime: a primary whose Patroni cannot renew it for this long is replaced."""
@@ -269,14 +270,8 @@ class Cluster:
     # -- state --------------------------------------------------------------------------------
 
     def wait(self, what: str, check: Callable[[], Any], timeout_s: float = START_TIMEOUT_S) -> Any:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            got = check()
-            if got:
-                return got
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{what}: not within {timeout_s:g} s; {self.describe()}")
-            time.sleep(0.2)
+        """``check()``'s first truthy answer; an :class:`AssertionError` with the members' state after ``timeout_s``."""
+        return wait_for(what, check, timeout_s, 0.2, self.describe)
 
     def members(self) -> list[dict[str, Any]]:
         """The members as any answering Patroni lists them."""

@@ -23,8 +23,6 @@ import argparse
 import json
 import os
 import random
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -45,7 +43,10 @@ from deconflict.clients.party import BrokerClient, ClientError
 from deconflict.domain.audit import Receipt, verify_receipt
 from deconflict.domain.parse import format_time
 
-EXE = str(Path(sys.executable).with_name("deconflict"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the test loads this file by its path
+
+from processes import EXE, free_port, kill, serve_env, start_serve, stop, wait_serving
+
 PG_DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 START_TIMEOUT_S = 120.0
 """How long a start may take before the drill gives up (a loaded 2-core machine takes seconds)."""
@@ -77,13 +78,6 @@ class Figures:
         )
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 @contextmanager
 def pg_schema(base_url: str) -> Iterator[str]:
     """A URL whose connections see only a new schema of ``base_url``'s database, dropped afterwards."""
@@ -106,11 +100,11 @@ class Server:
     def __init__(self, db_url: str, workdir: Path) -> None:
         self.db_url = db_url
         self.workdir = workdir
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.config = workdir / "theater.toml"
         self.config.write_text(f'[audit]\nkey_file = "{workdir / "broker.key"}"\n')
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith("DECONFLICT_")}
+        self.env = serve_env()
         self.proc: subprocess.Popen[bytes] | None = None
         self.starts = 0
 
@@ -130,41 +124,29 @@ class Server:
     def start(self) -> float:
         """Start it and wait for ``/readyz``; the seconds that took."""
         self.starts += 1
-        log = (self.workdir / f"serve-{self.starts:04d}.log").open("wb")
+        log = self.workdir / f"serve-{self.starts:04d}.log"
         began = time.monotonic()
-        self.proc = subprocess.Popen(
-            [EXE, "serve", "--port", str(self.port), "--db", self.db_url, "--config", str(self.config)],
-            cwd=self.workdir,
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        log.close()
+        args = ["--port", str(self.port), "--db", self.db_url, "--config", str(self.config)]
+        self.proc = start_serve(args, self.workdir, self.env, log)
         with BrokerClient(self.url, None, timeout_s=5) as probe:
-            while True:
-                if self.proc.poll() is not None:
-                    text = (self.workdir / f"serve-{self.starts:04d}.log").read_text()[-3000:]
-                    raise RuntimeError(f"deconflict serve exited {self.proc.returncode}: {text}")
+
+            def ready() -> bool:
                 try:
                     probe.ready()
-                    return time.monotonic() - began
                 except ClientError:
-                    if time.monotonic() - began > START_TIMEOUT_S:
-                        raise RuntimeError(f"deconflict serve not ready within {START_TIMEOUT_S:g} s") from None
-                    time.sleep(0.02)
+                    return False
+                return True
+
+            wait_serving(self.proc, ready, log, START_TIMEOUT_S, 0.02)
+        return time.monotonic() - began
 
     def kill(self) -> None:
         assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(START_TIMEOUT_S)
+        kill(self.proc, START_TIMEOUT_S)
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(START_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        if self.proc is not None:
+            stop(self.proc, START_TIMEOUT_S)
 
 
 def notice(rng: random.Random, area: int) -> dict[str, Any]:

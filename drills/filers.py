@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
 import random
-import signal
-import socket
 import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -19,19 +15,14 @@ from typing import Any
 import httpx
 import psycopg
 from cluster import Cluster
+from processes import EXE, answers_ready, free_port, serve_env, start_serve, stop, wait_serving
 
-EXE = str(Path(sys.executable).with_name("deconflict"))
+START_TIMEOUT_S = 120.0
+"""How long the broker may take to answer /readyz after its start."""
 ATTEMPT_TIMEOUT_S = 15.0
 """An attempt that got no answer this long is abandoned and retried with the same key."""
 RETRY_PAUSE_S = 0.2
 RETRIED = {429, 502, 503, 504}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 class Broker:
@@ -40,8 +31,8 @@ class Broker:
     def __init__(self, db_url: str, workdir: Path) -> None:
         workdir.mkdir(parents=True, exist_ok=True)
         self.db_url, self.workdir = db_url, workdir
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith("DECONFLICT_")}
-        self.port = _free_port()
+        self.env = serve_env()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = workdir / "serve.log"
         self.proc: subprocess.Popen[bytes] | None = None
@@ -52,26 +43,10 @@ class Broker:
         return subprocess.run([EXE, *args], cwd=self.workdir, env=self.env, capture_output=True, text=True, timeout=300)
 
     def __enter__(self) -> Broker:
-        with self.log.open("wb") as out:
-            self.proc = subprocess.Popen(
-                [EXE, "serve", "--port", str(self.port), "--db", self.db_url],
-                cwd=self.workdir, env=self.env, stdout=out, stderr=subprocess.STDOUT,
-            )  # fmt: skip
+        proc = start_serve(["--port", str(self.port), "--db", self.db_url], self.workdir, self.env, self.log)
+        self.proc = proc
         try:
-            deadline = time.monotonic() + 120
-            while True:
-                if self.proc.poll() is not None:
-                    raise RuntimeError(
-                        f"deconflict serve exited {self.proc.returncode}: {self.log.read_text()[-3000:]}"
-                    )
-                try:
-                    if httpx.get(f"{self.url}/readyz", timeout=5).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"deconflict serve not ready in 120 s: {self.log.read_text()[-3000:]}")
-                time.sleep(0.2)
+            wait_serving(proc, lambda: answers_ready(self.url), self.log, START_TIMEOUT_S, 0.2)
             r = self.deconflict("party", "add", "drill-filer", "--role", "party", "--db", self.db_url)
             if r.returncode != 0:
                 raise RuntimeError(f"deconflict party add: {r.stderr}")
@@ -88,13 +63,8 @@ class Broker:
         self.close()
 
     def close(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(30)
+        if self.proc is not None:
+            stop(self.proc, 30)
 
 
 @dataclass(frozen=True)

@@ -5,9 +5,7 @@ receive their webhooks. Every wait is for what is expected, with a generous dead
 from __future__ import annotations
 
 import json
-import os
 import queue
-import signal
 import subprocess
 import sys
 import threading
@@ -27,7 +25,12 @@ from deconflict.domain.parse import format_time
 from deconflict.domain.parties import Role
 from deconflict.services.broker import Broker
 
-EXE = str(Path(sys.executable).with_name("deconflict"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "drills"))  # drills/processes.py, shared with the drills
+
+import processes
+from processes import EXE as EXE  # the tests that run other commands take it from here
+from processes import answers_ready, serve_env, start_serve, wait_serving
+
 START_TIMEOUT_S = 90.0
 """Generous: a loaded 2-core CI machine takes seconds to import the broker, three times over."""
 WAIT_S = 30.0
@@ -45,14 +48,7 @@ cycle_s = 0.2
 
 def wait_for(what: str, check: Callable[[], Any], timeout_s: float = WAIT_S, every_s: float = 0.02) -> Any:
     """``check()``'s first truthy answer, looked for every ``every_s`` until ``timeout_s``."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        got = check()
-        if got:
-            return got
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {timeout_s:g} s")
-        time.sleep(every_s)
+    return processes.wait_for(what, check, timeout_s, every_s)
 
 
 @dataclass
@@ -76,16 +72,10 @@ class Replica:
 
     def kill(self) -> None:
         """SIGKILL: no shutdown, no goodbye to the database."""
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(START_TIMEOUT_S)
+        processes.kill(self.proc, START_TIMEOUT_S)
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(START_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        processes.stop(self.proc, START_TIMEOUT_S)
 
 
 def write_config(workdir: Path) -> Path:
@@ -101,26 +91,9 @@ def start_replica(db_url: str, workdir: Path) -> Replica:
     config = write_config(workdir)
     port = free_port()
     log = workdir / f"serve-{port}.log"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DECONFLICT_")}
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [EXE, "serve", "--port", str(port), "--db", db_url, "--config", str(config)],
-            cwd=workdir,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    replica = Replica(proc, port, log)
-
-    def ready() -> bool:
-        if proc.poll() is not None:
-            raise AssertionError(f"deconflict serve exited {proc.returncode}: {log.read_text()[-3000:]}")
-        try:
-            return httpx.get(f"{replica.url}/readyz", timeout=5).status_code == 200
-        except httpx.TransportError:
-            return False
-
-    wait_for("deconflict serve answers /readyz", ready, START_TIMEOUT_S, 0.1)
+    args = ["--port", str(port), "--db", db_url, "--config", str(config)]
+    replica = Replica(start_serve(args, workdir, serve_env(), log), port, log)
+    wait_serving(replica.proc, lambda: answers_ready(replica.url), log, START_TIMEOUT_S, 0.1)
     return replica
 
 

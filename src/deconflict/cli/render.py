@@ -22,7 +22,8 @@ from deconflict.domain.parse import format_time
 from deconflict.domain.parties import Party
 from deconflict.domain.strategic import VolumeConflict
 from deconflict.domain.volumes import Notice
-from deconflict.report_html import duration_text, hours_text, render_table
+from deconflict.report_charts import duration_text, hours_text
+from deconflict.report_html import render_table
 from deconflict.services.wire import slice_json
 
 Cell = str | Text

@@ -17,6 +17,8 @@ import numpy.typing as npt
 from pyproj import Geod
 
 FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
 
 WGS84_A = 6378137.0
 WGS84_F = 1 / 298.257223563

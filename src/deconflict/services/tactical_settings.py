@@ -4,19 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from deconflict.domain.tactical import TacticalPolicy
-
-_DEFAULT = TacticalPolicy()
-"""The minima the domain defines (5 NM, 1000 ft, 300 s): a theater changes them in ``[tactical]``."""
+from deconflict.domain.tactical import DEFAULT_POLICY, TacticalPolicy
 
 
 @dataclass(frozen=True)
 class TacticalSettings:
-    rpz_m: float = _DEFAULT.rpz_m
+    """The domain's minima (:data:`~deconflict.domain.tactical.DEFAULT_POLICY`) unless ``[tactical]`` changes them."""
+
+    rpz_m: float = DEFAULT_POLICY.rpz_m
     """Horizontal minimum (5 NM)."""
-    hpz_m: float = _DEFAULT.hpz_m
+    hpz_m: float = DEFAULT_POLICY.hpz_m
     """Vertical minimum (1000 ft)."""
-    lookahead_s: float = _DEFAULT.lookahead_s
+    lookahead_s: float = DEFAULT_POLICY.lookahead_s
     track_timeout_s: float = 60.0
     """A track not updated for this long ages out."""
     conformance_grace_s: float = 30.0
@@ -27,7 +26,7 @@ class TacticalSettings:
     """How often the cycle re-reads the notices in force from the store."""
     run_cycles: bool = True
     """Whether this process runs detection cycles: exactly one process per theater should."""
-    all_pairs: bool = _DEFAULT.all_pairs
+    all_pairs: bool = DEFAULT_POLICY.all_pairs
     """Also alert on pairs of the same party (normally each party separates its own aircraft)."""
     overhead_m: float = 0.0
     """How close (horizontally, within its altitude band) an aircraft may come to a protected site
