@@ -141,6 +141,7 @@ BAD = [
     ("AC R\nAN A\nAA 2015-09-30T08:00Z/2015-09-30T07:00Z\nAL SFC\nAH FL10\n", 3, "AA", "not after"),
     ("AC R\nAN A\nAA tomorrow\nAL SFC\nAH FL10\n", 3, "AA", "start/end"),
     ("AC R\nAL SFC\nAH FL10\nV X=34:00:00 N 036:00:00 E\nDC 5\n", 1, "AN", "missing"),
+    ("AC R\nAN " + "X" * 101 + "\nAL SFC\nAH FL10\nV X=34:00:00 N 036:00:00 E\nDC 5\n", 1, "AN", "more than 100"),
     ("AC R\nAN A\nAH FL10\nV X=34:00:00 N 036:00:00 E\nDC 5\n", 1, "AL", "missing"),
     ("AC R\nAN A\nAL SFC\nAH FL10\n", 1, "outline", "no shape"),
     ("AC R\nAN A\nAL SFC\nAH FL10\nV X=34:00:00 N 036:00:00 E\nDC 5\nDP 34:00:00 N 036:00:00 E\n", 7, "DP", "only"),

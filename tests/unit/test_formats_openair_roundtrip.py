@@ -41,15 +41,21 @@ def volumes(draw: st.DrawFn) -> Volume4D:
 
 
 @settings(max_examples=80, deadline=None)
-@given(vols=st.lists(volumes(), min_size=1, max_size=3), site=st.booleans())
-def test_export_then_import_gives_the_same_volumes(vols: list[Volume4D], site: bool) -> None:
+@given(
+    vols=st.lists(volumes(), min_size=1, max_size=3),
+    site=st.booleans(),
+    name=st.none() | st.sampled_from(["R-17 HAMA", "TANKER TRACK (BLUE)", "ZONE 2 (3)", "x" * 100]),
+)
+def test_export_then_import_gives_the_same_volumes(vols: list[Volume4D], site: bool, name: str | None) -> None:
     kind = "protected-site" if site else "activity"
-    notice = Notice("syria-caa", tuple(vols), id="syria-caa:n-1", kind=kind, protected=site)
+    extra = {} if name is None else {"name": name}
+    notice = Notice("syria-caa", tuple(vols), id="syria-caa:n-1", kind=kind, protected=site, extra=extra)
     imported, problems = read_openair(write_openair([notice]), "syria-caa", kind, None)
     assert problems == []
     assert len(imported) == 1
     back = imported[0].notice
     assert (back.id, back.kind, back.protected, back.party) == ("n-1", kind, site, "syria-caa")
+    assert back.name == (name or "n-1")  # AN carries the name, else the id
     assert len(back.volumes) == len(vols)
     for a, b in zip(vols, back.volumes, strict=True):
         assert b.shape.kind is a.shape.kind

@@ -1,7 +1,7 @@
 """OpenAir, the airspace text format of Winpilot/Naviter that crews' flight-bag tools read.
 
-A record starts with ``AC <class>`` and carries ``AN`` (name), ``AL``/``AH`` (floor, ceiling), the
-extended ``AI`` (identifier), ``AY`` (type) and ``AA`` (activation ``start/end`` in ISO 8601 UTC),
+A record starts with ``AC <class>`` and carries ``AN`` (the notice's ``name``), ``AL``/``AH``
+(floor, ceiling), the extended ``AI`` (identifier), ``AY`` (type) and ``AA`` (activation ``start/end`` in ISO 8601 UTC),
 then its outline: ``DP`` points, ``V X=`` (centre) and ``V D=+|-`` (arc direction), ``DA r,a1,a2``
 and ``DB p1,p2`` arcs, or one ``DC r`` circle (radii in nautical miles). ``*`` starts a comment.
 
@@ -128,6 +128,7 @@ def read_openair(
         doc: dict[str, Any] = {"party": party, "kind": kind, "volumes": [v for _, v, _ in members]}
         if not key.startswith("\0"):
             doc["id"] = key
+        doc["name"] = _common_name([r.name or "" for r, _, _ in members])
         lines = tuple(r.line for r, _, _ in members)
         try:
             notice = parse_notice(doc, limits)
@@ -144,8 +145,20 @@ def _located(e: ValidationError, lines: tuple[int, ...]) -> list[Problem]:
     for fe in e.errors:
         m = re.match(r"volumes\[(\d+)\]\.?(.*)", fe.path)
         line = lines[int(m[1])] if m else lines[0]
-        out.append(Problem(line, (m[2] if m else fe.path) or "record", fe.reason))
+        field = "AN" if fe.path == "name" else (m[2] if m else fe.path) or "record"
+        out.append(Problem(line, field, fe.reason))
     return out
+
+
+def _common_name(names: list[str]) -> str:
+    """The notice's name from its records' ``AN``: the one name they share, less the `` (k)`` that
+    numbers the records of one notice (as the export writes them); else the first record's.
+
+    >>> _common_name(["R-17 (1)", "R-17 (2)"]), _common_name(["R-17"]), _common_name(["A", "B"])
+    ('R-17', 'R-17', 'A')
+    """
+    bases = [re.sub(r" \(\d+\)$", "", n) for n in names] if len(names) > 1 else names
+    return bases[0] if len(set(bases)) == 1 else names[0]
 
 
 class _Bad(Exception):

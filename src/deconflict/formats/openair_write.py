@@ -28,7 +28,8 @@ def _dms(value: float, width: int) -> str:
 
 
 def write_openair(notices: list[Notice]) -> str:
-    """Notices as OpenAir: a record for each volume, ``AI`` the notice's id, ``AA`` its window.
+    """Notices as OpenAir: a record for each volume, ``AN`` the notice's name (else its id), ``AI``
+    its id, ``AA`` its window.
     Refused (naming the notice and volume): corridors and orbits, and heights above the ellipsoid
     (W84), which OpenAir cannot say."""
     out: list[str] = []
@@ -43,7 +44,7 @@ def write_openair(notices: list[Notice]) -> str:
                 raise ValidationError.at(where, f"a {v.shape.kind.value} has no OpenAir form")
             out += [
                 f"AC {'P' if n.protected else 'Q'}",
-                f"AN {ident}" + (f" ({j + 1})" if len(n.volumes) > 1 else ""),
+                f"AN {n.name or ident}" + (f" ({j + 1})" if len(n.volumes) > 1 else ""),
                 f"AI {ident}",
                 f"AY {n.kind.upper()}",
                 *(f"AA {_iso(a)}/{_iso(b)}" for a, b in _activations(v)),
