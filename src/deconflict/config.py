@@ -92,6 +92,7 @@ from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
 
+from deconflict.adapters.sql.engine import DEFAULT_DB_FILE
 from deconflict.config_model import (
     DEFAULT_KEY_FILE,
     Config,
@@ -129,7 +130,6 @@ __all__ = [
     "theater_policy",
 ]
 
-DEFAULT_DB_FILE = "deconflict.sqlite"
 KNOWN_SECTIONS = frozenset(
     {
         "separation",

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -17,17 +16,11 @@ from typing import Any
 
 import httpx
 import pytest
+from processes import free_port
 
 from deconflict.adapters.feeds.opensky import QUICKSTART, traffic_sample
 
 BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def listen(url: str, token: str, out: list[dict[str, Any]], stop: threading.Event) -> None:

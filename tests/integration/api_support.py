@@ -19,7 +19,6 @@ root        admin      —
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -28,6 +27,7 @@ from typing import Any
 
 import httpx
 import uvicorn
+from processes import free_port as free_port  # one for the tests and the drills
 
 from builders import circle_volume
 from clocks import SetClock
@@ -54,13 +54,6 @@ CAST: list[tuple[str, Role, str | None]] = [
     ("un-obs", Role.OBSERVER, None),
     ("root", Role.ADMIN, None),
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 class Server:

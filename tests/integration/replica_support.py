@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import queue
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -17,19 +16,16 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import processes
 from api_support import circle_notice, free_port, parse_sse
+from processes import EXE as EXE  # the tests that run other commands take it from here
+from processes import answers_ready, serve_env, start_serve, wait_serving
 
 from deconflict.adapters.sql.store import SqlStore
 from deconflict.domain.audit import BrokerKey
 from deconflict.domain.parse import format_time
 from deconflict.domain.parties import Role
 from deconflict.services.broker import Broker
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "drills"))  # drills/processes.py, shared with the drills
-
-import processes
-from processes import EXE as EXE  # the tests that run other commands take it from here
-from processes import answers_ready, serve_env, start_serve, wait_serving
 
 START_TIMEOUT_S = 90.0
 """Generous: a loaded 2-core CI machine takes seconds to import the broker, three times over."""

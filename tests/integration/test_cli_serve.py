@@ -6,15 +6,14 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+from replica_support import EXE
 
-EXE = str(Path(sys.executable).with_name("deconflict"))
 START_TIMEOUT_S = 60.0
 """Generous: a loaded 2-core CI machine takes seconds to import the broker."""
 

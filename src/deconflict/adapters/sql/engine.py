@@ -21,6 +21,7 @@ BEGIN_MODE = "deconflict_sqlite_begin"
 transactions that write) or ``DEFERRED`` (read-only)."""
 
 DEFAULT_DB_FILE = "deconflict.sqlite"
+"""The embedded store's file when neither the option, ``DECONFLICT_DB`` nor the config file names one."""
 
 PG_CONNECT_ARGS: dict[str, Any] = {
     "keepalives": 1,
