@@ -182,12 +182,49 @@ def test_a_broker_left_running_through_a_rotation_signs_with_the_new_key_file_or
         assert len(s.export()["events"]) == before  # nothing written
         receipt = Receipt.from_json(following.file(party, notice_now(13, 20, "after-b")).body["receipt"])
         assert receipt.key_id == new.key_id() and verify_receipt(receipt, new.public_key_b64())
-        # Until the new key file is in place the stuck one stays refused; a file with yet another key too.
+        # Until the new key file is in place the stuck one stays refused, its exports too.
         with pytest.raises(KeyRetiredError):
             stuck.file(party, notice_now(12, 20, "after-a"))
+        with pytest.raises(KeyRetiredError):
+            stuck.export(ADMIN)
+        with pytest.raises(KeyRetiredError):
+            stuck.published_key()
+        # What signs nothing goes on: the stuck broker still records (here a party and a revocation).
+        stuck.add_party("tr-af", Role.PARTY)
+        stuck.revoke_party("tr-af")
+        # The following one's export is signed by the new key, and verifies from the old one.
+        assert following.published_key().key_id() == new.key_id()
+        assert verify_export(following.export(ADMIN), old.public_key_b64()).ok
     doc = s.export()
     assert verify_export(doc, old.public_key_b64()).ok
     assert [r["notice_id"] for r in doc["receipts"]] == ["us-af:before-a", "us-af:before-b", "us-af:after-b"]
+
+
+def test_a_retried_filing_is_answered_and_commands_that_sign_nothing_need_no_key_after_a_rotation(
+    db_url: str, tmp_path: Path
+) -> None:
+    s = Store(db_url, tmp_path)
+    s.key_file.write_bytes(BrokerKey.generate().to_pem())
+    with SqlStore(db_url) as store:
+        store.ensure_schema()
+        party = s.broker(store).add_party("us-af", Role.PARTY)[0]
+    with SqlStore(db_url) as a:
+        stuck = Broker(a, time.time, load_existing_key(s.key_file))
+        body = notice_now(10, 20, "kept")
+        first = stuck.file(party, body, idempotency_key="k-1")
+        s.rotate()
+        # The retry of a filing already made is its stored answer, signed when it was made.
+        again = stuck.file(party, body, idempotency_key="k-1")
+        assert again.replayed and again.body == first.body
+    # The host's commands that sign nothing never read the key file (here there is none).
+    s.key_file.unlink()
+    env = {**s.env}
+    for args in (
+        ["party", "add", "uk-raf", "--role", "party", "--db", s.url],
+        ["party", "revoke", "uk-raf", "--db", s.url],
+    ):
+        r = runner.invoke(app, args, env=env)
+        assert r.exit_code == 0, r.output
 
 
 def test_the_api_answers_503_key_retired_and_files_nothing(api: Any, db_url: str) -> None:
@@ -202,3 +239,10 @@ def test_the_api_answers_503_key_retired_and_files_nothing(api: Any, db_url: str
     body = r.json()
     assert body["error"] == "key-retired" and "put the new key file in place" in body["message"]
     assert api.as_("us-af").get("/v1/notices").json() == []
+    for path in ("/v1/audit/key", "/v1/audit/export"):  # the retired key is neither published nor signs
+        r = api.as_("us-af").get(path)
+        assert r.status_code == 503 and r.json()["error"] == "key-retired", (path, r.text)
+    # What signs nothing is served: reading, acknowledging, the hotline.
+    assert (
+        api.as_("us-af").post("/v1/messages", json={"to": ["ru-vks"], "subject": "s", "text": "t"}).status_code == 201
+    )

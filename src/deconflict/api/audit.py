@@ -24,11 +24,12 @@ router = APIRouter(prefix="/audit", tags=["audit"])
     responses={200: {"model": AuditKey}},
 )
 def key(caller: Caller, broker: BrokerDep) -> dict[str, str]:
+    signing = broker.published_key()
     return {
         "alg": "Ed25519",
-        "public_key": broker.key.public_key_b64(),
-        "key_id": broker.key.key_id(),
-        "public_key_pem": broker.key.public_key_pem().decode(),
+        "public_key": signing.public_key_b64(),
+        "key_id": signing.key_id(),
+        "public_key_pem": signing.public_key_pem().decode(),
     }
 
 

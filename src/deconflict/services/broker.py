@@ -151,6 +151,7 @@ class Broker:
         self.set_webhook = events.set_webhook
         self.remove_webhook = events.remove_webhook
         self.export = events.export
+        self.published_key = events.published_key
         self.log_events = events.log_events
 
     @property

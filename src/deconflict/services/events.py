@@ -156,7 +156,14 @@ class Events:
             show = export_show(caller, self.core.disclosure(repo))
             events = _all_events(repo)
             receipts = repo.receipts(None if caller.role is Role.ADMIN else caller.name)
-        return build_export(events, receipts, self.core.key, self.core.clock(), show)
+            key = self.core.signing_key_at(repo, events[-1] if events else None)
+        return build_export(events, receipts, key, self.core.clock(), show)
+
+    def published_key(self) -> BrokerKey:
+        """The key receipts and exports are signed with now (``GET /v1/audit/key``), checked
+        against the log's last rotation as signing is."""
+        with self.core.read() as repo:
+            return self.core.signing_key_at(repo, repo.last_event())
 
     def log_events(self) -> list[Event]:
         """The whole log, oldest first."""

@@ -45,7 +45,8 @@ def stream_export(broker: Broker, caller: Party, after: int = 0, page: int = PAG
         if after > 0:
             start = (after, repo.events_after(after - 1, 1)[0].hash)
         show = export_show(caller, broker.disclosure(repo))
-    header = export_header(broker.key, sign_checkpoint(broker.key, last, broker.clock()), start)
+        key = broker.core.signing_key_at(repo, last)
+    header = export_header(key, sign_checkpoint(key, last, broker.clock()), start)
     party = None if caller.role is Role.ADMIN else caller.name
     return _body(broker, show, header, after, head_seq, party, page)
 

@@ -271,7 +271,7 @@ class Notices:
             {"notice": nj_text},
         )
         receipt = sign_receipt(
-            self.key,
+            self.core.signing_key(tx),
             notice_id=n.id,
             version=n.version,
             party=n.party,

@@ -59,6 +59,9 @@ class Transaction:
         self.now = now
         self._head: Event | None = repo.last_event()
         self.appended = False
+        self.key_verified = False
+        """Whether the key this broker signs with is known to be the one in force in this
+        transaction (:meth:`BrokerCore.signing_key`)."""
 
     @property
     def head(self) -> Event | None:
@@ -119,8 +122,9 @@ class BrokerCore:
         self.clock = clock
         self._key = key
         self._reload_key = reload_key
-        self._seen_seq: int | None = None
-        """The last log position this broker wrote or checked for a key rotation."""
+        self._verified_seq: int | None = None
+        """A log position at which the key this broker signs with was the one in force: checked
+        against the log's last rotation, or reached by this broker's own writes from such a point."""
         self.settings = settings or Settings()
         self.policy = disclosure or DisclosurePolicy()
         self.limits = limits or Limits()
@@ -161,33 +165,51 @@ class BrokerCore:
                 if current is None or current.revoked:
                     raise Unauthorized(f"party {caller.name!r} is revoked")
             tx = Transaction(repo, self.clock())
-            self._follow_rotation(repo, tx.head)
+            tx.key_verified = tx.head is None or tx.head.seq == self._verified_seq  # nobody else wrote since
             yield tx
-            seen = tx.head
         # How long writers wait for each other (benchmarks/heavy_filing.py reads these lines).
         done = time.perf_counter()
         who = "-" if caller is None else caller.name
         log.debug("filing lock %s waited %.1f ms held %.1f ms", who, (held - asked) * 1e3, (done - held) * 1e3)
-        self._seen_seq = None if seen is None else seen.seq
+        if tx.key_verified and tx.head is not None:  # committed: the position is the log's for good
+            self._verified_seq = tx.head.seq
         if tx.appended:
             for wake in list(self.listeners):
                 wake()
 
-    def _follow_rotation(self, repo: BrokerRepository, head: Event | None) -> None:
-        """Before anything is signed: if another process wrote since this broker last looked (a
-        replica, or ``deconflict key rotate``) and the log's last rotation put another key in force,
-        sign with that key when the key file now holds it, and otherwise refuse
-        (:class:`KeyRetiredError`) rather than sign with a retired key. Costs one query only after
-        another process's write."""
-        if head is None or head.seq == self._seen_seq:
-            return
+    def signing_key(self, tx: Transaction) -> BrokerKey:
+        """The key to sign with in ``tx``: this broker's, once it is known to be the one in force.
+        If another process wrote since this broker last knew (a replica, ``deconflict key rotate``),
+        the log's last rotation is looked up first (:meth:`_follow_rotation`); nothing is looked up
+        for a write that signs nothing, nor when only this broker wrote."""
+        if not tx.key_verified:
+            self._follow_rotation(tx.repo)
+            tx.key_verified = True
+        return self.key
+
+    def signing_key_at(self, repo: BrokerRepository, head: Event | None) -> BrokerKey:
+        """The key to sign a read of the log up to ``head`` with (an export's checkpoint, the
+        published key), checked as :meth:`signing_key` does."""
+        if head is not None and head.seq != self._verified_seq:
+            self._follow_rotation(repo)
+            self._verified_seq = head.seq
+        return self.key
+
+    def _follow_rotation(self, repo: BrokerRepository) -> None:
+        """If the log's last rotation put another key in force than this broker's (it was left
+        running through ``deconflict key rotate``), sign with that key when the key file now holds
+        it, and otherwise refuse (:class:`KeyRetiredError`) rather than sign with a retired key."""
         last = repo.last_event_of_type(EventType.KEY_ROTATED)
         wanted = None if last is None else last.payload.get("new_key_id")
         if last is None or wanted == self.key.key_id():
             return
         if self._reload_key is not None:
-            fresh = self._reload_key()
-            if fresh.key_id() == wanted:
+            try:
+                fresh = self._reload_key()
+            except ValidationError as e:  # being copied in place, unreadable: the log says which file
+                log.error("the signing key was rotated at seq %d but the key file cannot be read: %s", last.seq, e)
+                fresh = None
+            if fresh is not None and fresh.key_id() == wanted:
                 log.warning("key rotated at seq %d: signing with key %s from the key file", last.seq, wanted)
                 self._key = fresh
                 return
