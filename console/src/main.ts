@@ -58,13 +58,14 @@ class Console {
   }
 
   async start(): Promise<void> {
+    // the lists first, even before who we are: the broker makes their pages while the page reads
+    // the token's party and the policy and draws the land
+    const lists = this.load();
+    lists.catch(() => undefined); // awaited (and thrown) by refresh below
     const me = await this.api.me();
     this.party = me.party;
     $("who").textContent = `${me.party} · ${me.role}${me.coalition ? ` · ${me.coalition}` : ""}`;
     document.body.dataset["party"] = me.party;
-    // the lists first: the broker makes their pages while the page reads the policy and draws the land
-    const lists = this.load();
-    lists.catch(() => undefined); // awaited (and thrown) by refresh below
     const [policy, world] = await Promise.all([this.api.policy(), fetch("/console/countries-50m.json")]);
     this.policy = policy;
     if (!world.ok) throw new Error(`/console/countries-50m.json: ${world.status}`);

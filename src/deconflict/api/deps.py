@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import anyio
 from fastapi import Depends, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from deconflict.api.auth import JwtVerifier, is_broker_token
@@ -151,8 +151,19 @@ def outcome_response(r: Outcome) -> JSONResponse:
 
 def page(request: Request, items: list[dict[str, Any]], next_cursor: str | None) -> JSONResponse:
     """A list response with the next page's cursor in headers (the body stays a plain list)."""
-    headers = {}
-    if next_cursor is not None:
-        url = request.url.include_query_params(cursor=next_cursor)
-        headers = {"X-Next-Cursor": next_cursor, "Link": f'<{url}>; rel="next"'}
-    return JSONResponse(items, headers=headers)
+    return JSONResponse(items, headers=paging_headers(request, next_cursor))
+
+
+def page_of_texts(request: Request, texts: list[str], next_cursor: str | None) -> Response:
+    """:func:`page` for items that are JSON texts already (the notices' wire forms, made from the
+    stored text): the body is their list, joined, as ``JSONResponse`` would write it."""
+    body = "[" + ",".join(texts) + "]"
+    return Response(body, media_type="application/json", headers=paging_headers(request, next_cursor))
+
+
+def paging_headers(request: Request, next_cursor: str | None) -> dict[str, str]:
+    """``X-Next-Cursor`` and a ``Link`` to the next page, when there is one."""
+    if next_cursor is None:
+        return {}
+    url = request.url.include_query_params(cursor=next_cursor)
+    return {"X-Next-Cursor": next_cursor, "Link": f'<{url}>; rel="next"'}

@@ -10,7 +10,7 @@ import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from deconflict.api.deps import (
     PAGING,
@@ -20,7 +20,7 @@ from deconflict.api.deps import (
     CursorQuery,
     LimitQuery,
     outcome_response,
-    page,
+    page_of_texts,
     parse_json,
 )
 from deconflict.api.examples import NOTICE_EXAMPLE, SITE_EXAMPLE
@@ -143,7 +143,7 @@ def router(site: bool) -> APIRouter:
         state: Annotated[NoticeState | None, Query()] = None,
         cursor: CursorQuery = None,
         limit: LimitQuery = 1000,
-    ) -> JSONResponse:
+    ) -> Response:
         if bbox is not None and area is not None:
             raise ValidationError.at("area", "give bbox or area, not both")
         shape = parse_bbox(bbox) if bbox is not None else parse_area(area) if area is not None else None
@@ -151,8 +151,8 @@ def router(site: bool) -> APIRouter:
         if t0 is None and state is None:  # by default what is current or to come, not the past
             t0 = broker.clock()
         f = NoticeFilter(party=party, state=state, time_start=t0, time_end=t1, area=shape, protected=site)
-        items, next_cursor = broker.list_notices(caller, f, cursor, limit)
-        return page(request, items, next_cursor)
+        texts, next_cursor = broker.list_notice_texts(caller, f, cursor, limit)
+        return page_of_texts(request, texts, next_cursor)
 
     @r.get(
         "/{notice_id}",

@@ -192,9 +192,14 @@ class Disclosure:
         A notice is seen only whole, at ``full``; below that another party's notice is seen only as
         a conflict's slice. Protected sites are public to everyone: their purpose is to be kept clear.
         """
-        if notice.get("protected_site") is True or self.level(viewer, notice["party"]) is Level.FULL:
+        if self.sees_notice(viewer, notice["party"], notice.get("protected_site") is True):
             return copy.deepcopy(dict(notice))
         return None
+
+    def sees_notice(self, viewer: Party, party: str, protected: bool) -> bool:
+        """Whether ``viewer`` sees a notice of ``party`` (a protected site if ``protected``) whole:
+        the one decision behind :meth:`notice_view`, a notice by id and the lists of notices."""
+        return protected or self.level(viewer, party) is Level.FULL
 
     def conflict_view(self, viewer: Party, conflict: Mapping[str, Any]) -> dict[str, Any] | None:
         """What ``viewer`` sees of ``conflict``, or ``None`` if it does not see that conflict at all.

@@ -127,6 +127,7 @@ class Broker:
         self.file_all_as_operator = operator.file_all_as_operator
         self.get_notice = views.get_notice
         self.list_notices = views.list_notices
+        self.list_notice_texts = views.list_notice_texts
         self.live_notices = views.live_notices
         # Conflicts, the broker's threads, alerts.
         self.list_conflicts = conflicts.list_conflicts

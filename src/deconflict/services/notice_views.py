@@ -3,6 +3,7 @@ live ones the tactical checks use."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,9 +11,9 @@ from deconflict.domain.disclosure import Level
 from deconflict.domain.errors import NotFoundError
 from deconflict.domain.parties import Party, Role
 from deconflict.domain.volumes import Notice, NoticeState
-from deconflict.services.ports import BrokerRepository
+from deconflict.services.ports import BrokerRepository, ListedNotice
 from deconflict.services.transaction import MAX_LIST, BrokerCore, page
-from deconflict.services.wire import notice_json
+from deconflict.services.wire import notice_json, wire_text
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,7 @@ def visible_notice(core: BrokerCore, repo: BrokerRepository, caller: Party, noti
     # so that not even the time taken tells a caller that a hidden notice exists.
     d = core.disclosure(repo)
     owner = repo.notice_owner(notice_id)
-    visible = owner is not None and owner[1] == site and (owner[1] or d.level(caller, owner[0]) is Level.FULL)
+    visible = owner is not None and owner[1] == site and d.sees_notice(caller, owner[0], owner[1])
     n = repo.get(notice_id) if visible else None
     if n is None:
         what = "protected site" if site else "notice"
@@ -60,11 +61,39 @@ class NoticeViews:
     ) -> tuple[list[dict[str, Any]], str | None]:
         """One page of the notices the caller may see, oldest filed first, and the cursor of the
         next page (``None`` at the end)."""
+        texts, next_cursor = self.list_notice_texts(caller, f, cursor, limit)
+        return [json.loads(text) for text in texts], next_cursor
+
+    def list_notice_texts(
+        self, caller: Party, f: NoticeFilter, cursor: str | None = None, limit: int = MAX_LIST
+    ) -> tuple[list[str], str | None]:
+        """:meth:`list_notices` with each notice as its JSON text: without an ``area``, the text
+        is made from the stored one (the notices are shown whole or not at all, and only the
+        party and the protected flag decide which); with one, each notice is decoded to measure it."""
         from deconflict.domain.horizontal import separation
 
         with self.core.read() as repo:
             d = self.core.disclosure(repo)
             scope = self.core.scope(repo, d, caller, Level.FULL)
+            if f.area is None:
+
+                def texts(after: tuple[float, str] | None, n: int) -> list[tuple[tuple[float, str], ListedNotice]]:
+                    return repo.page_notice_texts(
+                        scope,
+                        party=f.party,
+                        state=f.state,
+                        protected=f.protected,
+                        time_start=f.time_start,
+                        time_end=f.time_end,
+                        after=after,
+                        limit=n,
+                    )
+
+                def shown(row: tuple[tuple[float, str], ListedNotice]) -> str | None:
+                    listed = row[1]
+                    return listed.text if d.sees_notice(caller, listed.party, listed.protected) else None
+
+                return page(texts, lambda row: row[0], shown, cursor, limit)
 
             def fetch(after: tuple[float, str] | None, n: int) -> list[tuple[tuple[float, str], Notice]]:
                 return repo.page_notices(
@@ -78,11 +107,12 @@ class NoticeViews:
                     limit=n,
                 )
 
-            def view(row: tuple[tuple[float, str], Notice]) -> dict[str, Any] | None:
+            def view(row: tuple[tuple[float, str], Notice]) -> str | None:
                 n = row[1]
-                if f.area is not None and not any(separation(v.shape, f.area).distance_m == 0 for v in n.volumes):
+                if not any(separation(v.shape, f.area).distance_m == 0 for v in n.volumes):
                     return None
-                return d.notice_view(caller, notice_json(n))
+                seen = d.notice_view(caller, notice_json(n))
+                return None if seen is None else wire_text(seen)
 
             return page(fetch, lambda row: row[0], view, cursor, limit)
 

@@ -146,6 +146,16 @@ class Webhook:
     last_error: str | None = None
 
 
+@dataclass(frozen=True)
+class ListedNotice:
+    """A notice in a list: its party, whether it is a protected site (what disclosure decides on),
+    and its wire form (:func:`deconflict.services.wire.notice_json`) as JSON text."""
+
+    party: str
+    protected: bool
+    text: str
+
+
 class BrokerRepository(Repository, Protocol):
     """The broker's records, in the same transaction as the filing operations."""
 
@@ -163,6 +173,20 @@ class BrokerRepository(Repository, Protocol):
         after: tuple[float, str] | None = None,
         limit: int = 1000,
     ) -> list[tuple[tuple[float, str], Notice]]: ...
+    def page_notice_texts(
+        self,
+        parties: Collection[str] | None,
+        *,
+        party: str | None = None,
+        state: NoticeState | None = None,
+        protected: bool | None = None,
+        time_start: float | None = None,
+        time_end: float | None = None,
+        after: tuple[float, str] | None = None,
+        limit: int = 1000,
+    ) -> list[tuple[tuple[float, str], ListedNotice]]:
+        """:meth:`page_notices`, each notice as its wire form's JSON text, made without decoding it."""
+
     def page_conflicts(
         self,
         parties: Collection[str] | None,

@@ -246,20 +246,21 @@ def existing_party(repo: BrokerRepository, name: str) -> Party:
 
 
 Row = TypeVar("Row")
+View = TypeVar("View")
 
 
 def page(
     fetch: Callable[[tuple[float, str] | None, int], list[Row]],
     key: Callable[[Row], tuple[float, str]],
-    view: Callable[[Row], dict[str, Any] | None],
+    view: Callable[[Row], View | None],
     cursor: str | None,
     limit: int,
-) -> tuple[list[dict[str, Any]], str | None]:
+) -> tuple[list[View], str | None]:
     """One page of what the caller may see: rows are read in key order after the cursor, ``limit``
     at a time, until ``limit`` of them have a view (``None``: not shown to this caller). Returns the
     views and the cursor of the next page (``None`` when the store has no more rows)."""
     after = decode_cursor(cursor)
-    out: list[dict[str, Any]] = []
+    out: list[View] = []
     while True:
         rows = fetch(after, limit)
         for row in rows:

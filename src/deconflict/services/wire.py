@@ -7,6 +7,7 @@ happened.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -81,6 +82,11 @@ def notice_json(n: Notice, enc: Encoded = NOTHING_ENCODED) -> dict[str, Any]:
         received_at=None if n.received_at is None else format_time(n.received_at),
     )
     return out
+
+
+def wire_text(doc: Any) -> str:
+    """JSON text as the API's responses write it (starlette's ``JSONResponse``: UTF-8, compact)."""
+    return json.dumps(doc, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
 
 
 def conflict_json(r: ConflictRecord, enc: Encoded = NOTHING_ENCODED) -> dict[str, Any]:

@@ -28,6 +28,7 @@ from deconflict.adapters.sql.codec import (
     NoticeCache,
     detail_from_json,
     detail_json,
+    listed_notice,
     notice_body,
     volumes_body,
 )
@@ -46,6 +47,7 @@ from deconflict.services.ports import (
     Clock,
     ConflictRecord,
     ConflictState,
+    ListedNotice,
     Repository,
     UnitOfWork,
 )
@@ -163,24 +165,24 @@ class SqlRepository(BrokerRecords):
     ) -> list[tuple[tuple[float, str], Notice]]:
         """One page of notices in (created_at, id) order after the key ``after``, with their keys:
         those of ``parties`` (``None``: all) and protected sites, filtered in SQL."""
-        n = t.notices
-        stmt = sa.select(n.c.created_at, n.c.id, n.c.body).order_by(n.c.created_at, n.c.id).limit(limit)
-        if parties is not None:
-            stmt = stmt.where(sa.or_(n.c.party.in_(sorted(parties)), n.c.protected))
-        if party is not None:
-            stmt = stmt.where(n.c.party == party)
-        if state is not None:
-            stmt = stmt.where(n.c.state == state.value)
-        if protected is not None:
-            stmt = stmt.where(n.c.protected == protected)
-        if time_start is not None:
-            stmt = stmt.where(n.c.time_end >= time_start)
-        if time_end is not None:
-            stmt = stmt.where(n.c.time_start <= time_end)
-        if after is not None:
-            t0, nid = after
-            stmt = stmt.where(sa.or_(n.c.created_at > t0, sa.and_(n.c.created_at == t0, n.c.id > nid)))
+        stmt = _page_statement(parties, party, state, protected, time_start, time_end, after, limit)
         return [((row.created_at, row.id), self._decode(row.body)) for row in self.conn.execute(stmt)]
+
+    def page_notice_texts(
+        self,
+        parties: Collection[str] | None,
+        *,
+        party: str | None = None,
+        state: NoticeState | None = None,
+        protected: bool | None = None,
+        time_start: float | None = None,
+        time_end: float | None = None,
+        after: tuple[float, str] | None = None,
+        limit: int = 1000,
+    ) -> list[tuple[tuple[float, str], ListedNotice]]:
+        """:meth:`page_notices` with each notice's wire form made from its stored text (no decoding)."""
+        stmt = _page_statement(parties, party, state, protected, time_start, time_end, after, limit)
+        return [((row.created_at, row.id), listed_notice(row.body, self._decode)) for row in self.conn.execute(stmt)]
 
     def _keep_version(self, notice: Notice, body: str) -> None:
         self.conn.execute(
@@ -506,3 +508,34 @@ if TYPE_CHECKING:  # mypy proves the store provides the ports
         store: SqlStore, repo: SqlRepository
     ) -> tuple[UnitOfWork, Repository, BrokerUnitOfWork, BrokerRepository]:
         return store, repo, store, repo
+
+
+def _page_statement(
+    parties: Collection[str] | None,
+    party: str | None,
+    state: NoticeState | None,
+    protected: bool | None,
+    time_start: float | None,
+    time_end: float | None,
+    after: tuple[float, str] | None,
+    limit: int,
+) -> sa.Select[Any]:
+    """The query of :meth:`SqlRepository.page_notices`: (created_at, id, body) in key order."""
+    n = t.notices
+    stmt = sa.select(n.c.created_at, n.c.id, n.c.body).order_by(n.c.created_at, n.c.id).limit(limit)
+    if parties is not None:
+        stmt = stmt.where(sa.or_(n.c.party.in_(sorted(parties)), n.c.protected))
+    if party is not None:
+        stmt = stmt.where(n.c.party == party)
+    if state is not None:
+        stmt = stmt.where(n.c.state == state.value)
+    if protected is not None:
+        stmt = stmt.where(n.c.protected == protected)
+    if time_start is not None:
+        stmt = stmt.where(n.c.time_end >= time_start)
+    if time_end is not None:
+        stmt = stmt.where(n.c.time_start <= time_end)
+    if after is not None:
+        t0, nid = after
+        stmt = stmt.where(sa.or_(n.c.created_at > t0, sa.and_(n.c.created_at == t0, n.c.id > nid)))
+    return stmt
