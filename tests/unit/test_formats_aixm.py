@@ -107,6 +107,22 @@ BAD = [
         "only EPSG:4326",
     ),
     (swap("<gml:posList>", '<gml:posList srsDimension="3">'), "posList@srsDimension", "only 2"),
+    # GML lets every geometry element name its CRS: a lon-lat one anywhere would mirror the area.
+    (
+        swap("<gml:posList>", '<gml:posList srsName="urn:ogc:def:crs:OGC:1.3:CRS84">'),
+        "posList@srsName",
+        "only EPSG:4326",
+    ),
+    (
+        swap("<gml:LinearRing>", '<gml:LinearRing srsName="urn:ogc:def:crs:OGC:1.3:CRS84">'),
+        "LinearRing@srsName",
+        "only EPSG:4326",
+    ),
+    (
+        swap("<gml:pos>", '<gml:pos srsName="urn:ogc:def:crs:OGC:1.3:CRS84">'),
+        "CircleByCenterPoint/pos@srsName",
+        "only EPSG:4326",
+    ),
     (
         swap(RING, "<gml:LineString>").replace("</gml:LinearRing>", "</gml:LineString>", 1),
         "exterior/LineString",

@@ -44,6 +44,8 @@ def test_a_name_and_an_acm_type_are_kept_and_written_back() -> None:
         ("name", "x" * 101, "101 characters is more than 100"),
         ("name", "A\tB", "U+0009"),
         ("name", "A\x85B", "U+0085"),
+        ("name", "A\u2028B", "a name is one line"),
+        ("name", "A\u2029B", "a name is one line"),
         ("name", ["A"], "must be a string, got a list"),
         ("acm_type", "roz", "not an ACM type"),
         ("acm_type", "R-Z", "not an ACM type"),
@@ -88,6 +90,16 @@ def test_a_bad_aco_name_or_type_is_named_at_the_acmid(acmid: str, field: str, re
     assert reason in got.problems[0].reason
 
 
-def test_a_name_an_aco_field_cannot_hold_is_refused_on_export() -> None:
-    with pytest.raises(AcoExportError, match="name 'A/B'"):
-        write_aco([parse_notice(notice(name="A/B"))], "X", "coalition", "T")
+def test_an_aco_export_names_a_measure_by_its_id_when_its_name_is_taken_or_not_an_aco_field() -> None:
+    notices = [
+        parse_notice({**notice(name="CAP"), "id": "a"}),
+        parse_notice({**notice(name="CAP"), "id": "b"}),  # the same name: NAME is unique in an ACO
+        parse_notice({**notice(name="TRACK A/B"), "id": "c"}),  # a '/' would end the field
+        parse_notice({**notice(name="b"), "id": "d"}),  # taken by the second, named by its id
+    ]
+    text = write_aco(notices, "X", "CAOC", "ACO-1")
+    got = read_aco(text, "coalition")
+    assert got.problems == []
+    assert [(n.id, n.name) for n in got.notices] == [("CAP", "CAP"), ("b", "b"), ("c", "c"), ("d", "d")]
+    with pytest.raises(AcoExportError, match="already a measure's"):
+        write_aco([parse_notice({**notice(name="b"), "id": "a"}), parse_notice({**notice(), "id": "b"})], "X", "C", "A")

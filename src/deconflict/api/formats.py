@@ -21,6 +21,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import Field
 from pydantic.json_schema import SkipJsonSchema
+from starlette.concurrency import run_in_threadpool  # reading a file and the store's calls never block the event loop
 
 from deconflict.api import formats_export
 from deconflict.api.deps import BrokerDep, Caller
@@ -218,7 +219,8 @@ async def import_aco(
 ) -> JSONResponse:
     _may_file(caller, site)
     text = await _body_text(request)
-    got = read_aco(text, caller.name, broker.limits, LevelRules(surface_m=surface_m, unlimited_fl=unlimited_fl))
+    rules = LevelRules(surface_m=surface_m, unlimited_fl=unlimited_fl)
+    got = await run_in_threadpool(read_aco, text, caller.name, broker.limits, rules)
     lines: list[tuple[int, ...]] = [(line,) for line in got.lines]
     read = _Read(list(got.notices), lines, [()] * len(lines), _problems(got.problems), got.header_ok)
     return await _run(broker, caller, read, site, keep_good)
@@ -244,7 +246,7 @@ async def import_openair(
     window = _window(start, end)
     text = await _body_text(request)
     kind = PROTECTED_SITE_KIND if site else "activity"
-    imported, problems = read_openair(text, caller.name, kind, window, broker.limits)
+    imported, problems = await run_in_threadpool(read_openair, text, caller.name, kind, window, broker.limits)
     read = _Read(
         [i.notice for i in imported], [i.lines for i in imported], [i.said for i in imported], _problems(problems)
     )
@@ -268,7 +270,7 @@ async def import_notam(
     _may_file(caller, site)
     text = await _body_text(request)
     kind = PROTECTED_SITE_KIND if site else "activity"
-    records, problems = read_notam_file(text, caller.name, kind, broker.limits)
+    records, problems = await run_in_threadpool(read_notam_file, text, caller.name, kind, broker.limits)
     lines: list[tuple[int, ...]] = [r.lines if isinstance(r, Imported) else (r.line,) for r in records]
     said = [r.said if isinstance(r, Imported) else _change_said(r) for r in records]
     read = _Read([], lines, said, _problems(problems), notams=records)
@@ -300,7 +302,7 @@ async def import_aixm(
     _may_file(caller, site)
     text = await _body_text(request, (XML, "text/xml"))
     kind = PROTECTED_SITE_KIND if site else "activity"
-    imported, problems = read_aixm(text, caller.name, kind, broker.limits)
+    imported, problems = await run_in_threadpool(read_aixm, text, caller.name, kind, broker.limits)
     read = _Read(
         [i.notice for i in imported], [i.lines for i in imported], [i.said for i in imported], _problems(problems)
     )
@@ -326,14 +328,12 @@ async def import_geozones(
     _may_file(caller, True)
     window = _window(start, end)
     text = await _body_text(request)
-    zones, problems = read_geozones(text, caller.name, broker.limits, window)
+    zones, problems = await run_in_threadpool(read_geozones, text, caller.name, broker.limits, window)
     read = _Read([z.notice for z in zones], [()] * len(zones), [z.said for z in zones], problems, zones=zones)
     return await _run(broker, caller, read, True, keep_good)
 
 
 async def _run(broker: Broker, caller: Party, read: _Read, site: bool, keep_good: bool) -> JSONResponse:
-    from starlette.concurrency import run_in_threadpool  # the store's calls never block the event loop
-
     return await run_in_threadpool(_file, broker, caller, read, site, keep_good)
 
 

@@ -77,6 +77,8 @@ def _name(value: Any, where: str) -> str:
     if len(text) > MAX_NAME:
         raise ValidationError.at(where, f"{len(text)} characters is more than {MAX_NAME}")
     _controls(text, where, "")
+    if len(text.splitlines()) != 1:  # U+2028, U+2029, U+001C…: what text readers take for a line's end
+        raise ValidationError.at(where, "holds a line or paragraph separator; a name is one line")
     return text
 
 

@@ -42,24 +42,29 @@ def write_aco(notices: Sequence[Notice], operation: str, originator: str, aco_id
         start = min(n.time_start for n in notices)
         end = max(n.time_end for n in notices)
         lines.append(f"PERIOD/{write_time(_minute(start, down=True))}/{write_time(_minute(end, down=False))}//")
+    taken: set[str] = set()
     for n in notices:
-        lines += measure_sets(n)
+        lines += measure_sets(n, taken)
     return "\n".join(lines) + "\n"
 
 
-def measure_sets(n: Notice) -> list[str]:
-    r"""The sets of the notice's measures: ``ACMID``, the shape, ``EFFLEVEL``, ``APERIOD``\s, ``AMPN``."""
-    name = n.name or (n.id or "").removeprefix(n.party + ":")  # an ACO has one NAME: the name, else the id
-    if not name:
-        raise AcoExportError(f"a notice of {n.party} has no id; an ACO measure needs a NAME")
-    _check_text(f"notice {n.id!r}: {'name' if n.name else 'id'}", name)
-    _check_text(f"notice {n.id!r}: kind", n.kind)
+def measure_sets(n: Notice, taken: set[str] | None = None) -> list[str]:
+    r"""The sets of the notice's measures: ``ACMID``, the shape, ``EFFLEVEL``, ``APERIOD``\s, ``AMPN``.
+    ``taken``: the measure names of the message so far (this notice's are added): a NAME is unique
+    in an ACO, so a notice whose name is taken, or cannot be an ACO field, is named by its id."""
+    taken = set() if taken is None else taken
     groups: dict[tuple[Shape, AltitudeBand], list[Volume4D]] = {}
     for v in n.volumes:
         groups.setdefault((v.shape, v.altitude), []).append(v)
+    ident = (n.id or "").removeprefix(n.party + ":")
+    if not ident and not n.name:
+        raise AcoExportError(f"a notice of {n.party} has no id; an ACO measure needs a NAME")
+    name = _measure_name(n, ident, len(groups), taken)
+    _check_text(f"notice {n.id!r}: kind", n.kind)
     out: list[str] = []
     for i, ((shape, band), vols) in enumerate(groups.items()):
         measure = name if i == 0 else f"{name}.{i + 1}"
+        taken.add(measure)
         acm = n.extra.get(ACM_TYPE, "ROZ")
         set_name = _set_name(shape, n.extra.get(ACO_SHAPE))
         out.append(f"ACMID/ACM:{acm}/NAME:{measure}/{set_name}/USE:{n.kind.upper()}//")
@@ -137,6 +142,25 @@ def _minute(epoch_s: float, *, down: bool) -> float:
     return (math.floor if down else math.ceil)(epoch_s / 60 + (1e-6 if down else -1e-6)) * 60.0
 
 
+def _measure_name(n: Notice, ident: str, measures: int, taken: set[str]) -> str:
+    """The notice's name if it can be an ACO field and none of its measures' names is taken;
+    else its id, checked the same way."""
+
+    def free(name: str) -> bool:
+        return not taken & {name if i == 0 else f"{name}.{i + 1}" for i in range(measures)}
+
+    if n.name and _aco_field(n.name) and free(n.name):
+        return n.name
+    _check_text(f"notice {n.id!r}: id", ident)
+    if not free(ident):
+        raise AcoExportError(f"notice {n.id!r}: its NAME {ident!r} is already a measure's in this ACO; rename one")
+    return ident
+
+
+def _aco_field(value: str) -> bool:
+    return bool(value) and "/" not in value and len(value.splitlines()) == 1 and value == value.strip()
+
+
 def _check_text(label: str, value: str) -> None:
-    if not value or "/" in value or "\n" in value or value != value.strip():
+    if not _aco_field(value):
         raise AcoExportError(f"{label} {value!r} cannot be an ACO field (empty, a '/', a line break or edge spaces)")

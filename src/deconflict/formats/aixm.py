@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -109,11 +110,18 @@ class _Doc:
         """Each child element, its path numbered when its name repeats (``geometryComponent[2]``)."""
         kids = list(n.e)
         names = [_local(k.tag)[1] for k in kids]
+        count = Counter(names)  # once per parent: a document of many members is read in linear time
         seen: dict[str, int] = {}
         for k, name in zip(kids, names, strict=True):
             seen[name] = seen.get(name, 0) + 1
-            step = f"{name}[{seen[name]}]" if names.count(name) > 1 else name
+            step = f"{name}[{seen[name]}]" if count[name] > 1 else name
             yield self.node(k, f"{n.path}/{step}")
+
+    def below(self, n: _Node) -> Iterator[_Node]:
+        """``n`` and every element under it, with their paths."""
+        yield n
+        for c in self.children(n):
+            yield from self.below(c)
 
     def one(self, n: _Node, ns: str, name: str, *, optional: bool = False) -> _Node | None:
         found = [c for c in self.children(n) if _local(c.e.tag) == (ns, name)]
@@ -348,9 +356,11 @@ def _limit(doc: _Doc, vol: _Node, which: str) -> tuple[Alt, _Node]:
 
 def _outline(doc: _Doc, proj: _Node) -> dict[str, Any]:
     surface = doc.need(proj, AIXM, "Surface")
-    srs = surface.e.get("srsName")
-    if srs is not None and srs not in _CRS_4326:
-        raise _Bad(surface.line, f"{surface.path}@srsName", f"{srs!r}: only EPSG:4326 (lat lon) is read")
+    for n in doc.below(surface):  # GML lets any geometry element name its own CRS: each must be lat lon
+        srs = n.e.get("srsName")
+        if srs is not None and srs not in _CRS_4326:
+            raise _Bad(n.line, f"{n.path}@srsName", f"{srs!r}: only EPSG:4326 (lat lon) is read")
+        _dimension(n)
     patches = [c for c in doc.children(doc.need(surface, GML, "patches"))]
     if len(patches) != 1 or _local(patches[0].e.tag) != (GML, "PolygonPatch"):
         where = patches[0] if patches else surface
