@@ -36,6 +36,7 @@ notices = sa.Table(
     sa.Column("updated_at", sa.Double, nullable=False),
     sa.Index(None, "party"),
     sa.Index(None, "state"),
+    sa.Index("ix_notices_created_at_id", "created_at", "id"),  # the list's pages (migration 0007)
 )
 """The current version of every notice (live or not)."""
 
