@@ -24,6 +24,15 @@ from deconflict.domain.geodesy import MIN_CURVATURE_RADIUS_M
 BUCKET_S = 6 * 3600
 """Time bucket width. A volume sits in every bucket its window touches (at most 29 for the
 7-day window limit), so a look-up reads only the buckets near its own window."""
+LONG_BUCKET_S = 7 * 86400
+"""Width of a long bucket: a week."""
+LONG_AFTER = 32
+"""A volume whose window touches more six-hour buckets than this (8 days) is stored under long
+buckets."""
+LONG_BASE = 1 << 30
+"""Long bucket ``k`` (the week ``[k * LONG_BUCKET_S, (k + 1) * LONG_BUCKET_S)``) is numbered
+``LONG_BASE + k``: past every six-hour bucket of the times the broker takes (the year 9000 is
+bucket 10.3 million) and within a 32-bit INTEGER column."""
 MIN_LEVEL = 1
 LEVEL_MOD = 2
 """Coverings use S2 levels 1, 3, 5, …: each look-up cell then has at most a dozen ancestors."""
@@ -93,3 +102,23 @@ def merge_ranges(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
 def buckets(time_start: float, time_end: float) -> range:
     """Buckets a closed time window touches."""
     return range(math.floor(time_start / BUCKET_S), math.floor(time_end / BUCKET_S) + 1)
+
+
+def long_buckets(time_start: float, time_end: float) -> range:
+    """Long buckets a closed time window touches."""
+    return range(
+        LONG_BASE + math.floor(time_start / LONG_BUCKET_S), LONG_BASE + math.floor(time_end / LONG_BUCKET_S) + 1
+    )
+
+
+def store_buckets(time_start: float, time_end: float) -> range:
+    """Buckets a volume with this window is stored under: the six-hour ones it touches, or the
+    long ones when it touches more than :data:`LONG_AFTER` six-hour ones."""
+    short = buckets(time_start, time_end)
+    return short if len(short) <= LONG_AFTER else long_buckets(time_start, time_end)
+
+
+def lookup_buckets(time_start: float, time_end: float) -> list[int]:
+    """Buckets a look-up over this (already widened) window reads: the six-hour and the long ones
+    it touches, which hold every stored volume whose window meets it."""
+    return [*buckets(time_start, time_end), *long_buckets(time_start, time_end)]

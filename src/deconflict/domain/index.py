@@ -155,7 +155,7 @@ class VolumeIndex:
             slot = self._cols.append(v, party, notice.protected)
             self._refs.append((key, i))
             keys = cells.store_keys(v.shape.center[0], v.shape.center[1], v.shape.bound_m)
-            for b in cells.buckets(v.time_start, v.time_end):
+            for b in cells.store_buckets(v.time_start, v.time_end):
                 self._buckets.setdefault(b, _Bucket()).add(keys, slot)
             slots.append(slot)
         self._notices[key] = notice
@@ -199,7 +199,7 @@ class VolumeIndex:
         lo = np.array([r[0] for r in ranges], np.int64)
         hi = np.array([r[1] for r in ranges], np.int64)
         found: list[IntArray] = []
-        for b in cells.buckets(v.time_start - reach_t, v.time_end + reach_t):
+        for b in cells.lookup_buckets(v.time_start - reach_t, v.time_end + reach_t):
             bucket = self._buckets.get(b)
             if bucket is not None:
                 found.extend(bucket.find(lo, hi))

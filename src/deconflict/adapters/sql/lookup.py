@@ -57,7 +57,7 @@ def candidate_statement(
     reach_t = policy.time_s + time_margin_s
     lat, lon = volume.shape.center
     ranges = cells.lookup_ranges(lat, lon, volume.shape.bound_m + policy.search_m)
-    window = cells.buckets(volume.time_start - reach_t, volume.time_end + reach_t)
+    window = cells.lookup_buckets(volume.time_start - reach_t, volume.time_end + reach_t)
     probes = [(b, lo, hi) for b in window for lo, hi in ranges]
     common = reach_params(volume, policy, notice, time_margin_s, vertical_margin_m)
     out = []
