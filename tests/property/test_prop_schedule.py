@@ -20,6 +20,7 @@ from deconflict.domain.schedule import DailyWindow, Schedule, active_at, first_a
 from deconflict.domain.shapes import ShapeKind, make_shape
 from deconflict.domain.strategic import notice_conflicts, volume_conflict
 from deconflict.domain.volumes import AltitudeBand, Notice, Volume4D
+from deconflict.services.filing import lead_time
 
 MIN = 60
 DAY_MIN = 1440
@@ -135,6 +136,10 @@ def _volume(x: tuple[int, int, Schedule | None], lat: float) -> Volume4D:
 def test_detection_with_schedules_matches_brute_force(
     xs: list[tuple[tuple[int, int, Schedule | None], float, str]],
 ) -> None:
+    check_detection(xs)
+
+
+def check_detection(xs: list[tuple[tuple[int, int, Schedule | None], float, str]]) -> None:
     """The index finds exactly the pairs the oracle finds: near in plan (33.0 and 33.01 are 1.1 km
     apart, 33.5 is 55 km away), of different parties, and active within five minutes."""
     policy = SeparationPolicy()
@@ -159,3 +164,31 @@ def test_detection_with_schedules_matches_brute_force(
                 d = volume_conflict(a.volumes[0], b.volumes[0], policy)
                 assert d == c.detail and d.time_gap_s <= policy.time_s
                 assert d.time_start <= d.time_end
+
+
+@st.composite
+def over_a_year(draw: st.DrawFn) -> tuple[int, int, Schedule | None]:
+    """A recurring envelope of up to a year (keyed by the week in the index), or an ordinary window
+    anywhere in that year (keyed by six hours)."""
+    if draw(st.booleans()):
+        t0 = draw(st.integers(0, 10 * DAY_MIN))
+        return t0, t0 + draw(st.integers(9 * DAY_MIN, 366 * DAY_MIN)), draw(schedules)
+    t0 = draw(st.integers(0, 370 * DAY_MIN))
+    return t0, t0 + draw(st.integers(1, 2 * DAY_MIN)), None
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    xs=st.lists(st.tuples(over_a_year(), st.sampled_from([33.0, 33.01]), st.sampled_from("AB")), min_size=2, max_size=5)
+)
+def test_year_long_schedules_match_brute_force(xs: list[tuple[tuple[int, int, Schedule | None], float, str]]) -> None:
+    """Long recurring envelopes and ordinary windows, filed in any order: the index finds exactly
+    the pairs minute sampling finds, and the lead time of each is its first occurrence's."""
+    check_detection(xs)
+    for x, lat, party in xs:
+        if x[2] is None:
+            continue
+        received = seconds(x)[0] - 3600.0
+        n = Notice(party, (_volume(x, lat),), id="n", received_at=received)
+        first = int(np.argmax(active_minutes(x[0], x[1], x[2], x[0], x[1] - x[0] + 1))) + x[0]
+        assert lead_time(n) == BASE + first * MIN - received
