@@ -118,7 +118,15 @@ def store_buckets(time_start: float, time_end: float) -> range:
     return short if len(short) <= LONG_AFTER else long_buckets(time_start, time_end)
 
 
-def lookup_buckets(time_start: float, time_end: float) -> list[int]:
-    """Buckets a look-up over this (already widened) window reads: the six-hour and the long ones
-    it touches, which hold every stored volume whose window meets it."""
-    return [*buckets(time_start, time_end), *long_buckets(time_start, time_end)]
+def lookup_probes(time_start: float, time_end: float, ranges: list[tuple[int, int]]) -> list[tuple[int, int, int]]:
+    """``(bucket, lo, hi)`` probes of a look-up over this (already widened) window with these key
+    ranges (sorted, as :func:`lookup_ranges` gives them): each range in each six-hour bucket, and
+    in each long bucket one span from the first range's start to the last one's end. The span
+    holds every range, so nothing is missed; it may also find long volumes farther away, which the
+    stores' last filter (:func:`deconflict.domain.index.within_search`) drops, and there are few
+    long volumes: one probe per long bucket instead of one per range keeps an ordinary look-up's
+    cost what it was."""
+    out = [(b, lo, hi) for b in buckets(time_start, time_end) for lo, hi in ranges]
+    if ranges:
+        out.extend((b, ranges[0][0], ranges[-1][1]) for b in long_buckets(time_start, time_end))
+    return out

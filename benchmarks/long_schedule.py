@@ -1,0 +1,135 @@
+"""Year-long recurring envelopes in the SQL store: long buckets (a week each) against keying them
+under every six-hour bucket (the way before), measured in the same run (docs/notices.md,
+"Recurring schedules").
+
+Run ``python benchmarks/long_schedule.py [--url URL] [--notices N]``: for each way, a fresh store
+(SQLite in a temporary file unless ``--url`` names an empty database) is filled with N ordinary
+notices (one to three circles of a minute to six hours, in a 250 km square over three days), then
+
+- ``file year-long``: filing 10 notices recurring daily for 366 days (the look-up over their whole
+  envelope, the exact test, the key rows written) and the key rows each costs;
+- ``look up ordinary``: 200 candidate look-ups of ordinary volumes (with long buckets each also
+  reads the one or two long buckets of its window).
+
+Prints the time per operation and the ratio of the long-bucket way to the six-hour way.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import random
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+
+import sqlalchemy as sa
+
+from deconflict.adapters.sql import SqlStore
+from deconflict.domain import cells
+from deconflict.domain.policy import SeparationPolicy
+from deconflict.domain.schedule import DailyWindow, Schedule
+from deconflict.domain.shapes import ShapeKind, make_shape
+from deconflict.domain.volumes import AltitudeBand, Notice, Volume4D
+from deconflict.services.filing import NoticeService
+
+T0 = 1_443_592_800.0
+PARTIES = ("red", "blue", "green", "white")
+
+
+def circle(rng: random.Random, radius_m: float, t0: float, t1: float, lo: float, hi: float) -> Volume4D:
+    """A circle somewhere in a 250 km square."""
+    shape = make_shape(ShapeKind.CIRCLE, [(rng.uniform(34.0, 36.2), rng.uniform(35.5, 38.2))], radius_m)
+    return Volume4D(shape, AltitudeBand(lo, hi), t0, t1)
+
+
+def ordinary(rng: random.Random) -> Volume4D:
+    """A minute to six hours within three days, as the parity test's theater draws them."""
+    t0 = T0 + rng.uniform(0.0, 3 * 86_400.0)
+    lo = rng.uniform(0.0, 9_000.0)
+    t1 = t0 + rng.uniform(60.0, 6 * 3600)
+    return circle(rng, rng.uniform(500.0, 25_000.0), t0, t1, lo, lo + rng.uniform(50, 3000))
+
+
+@contextmanager
+def six_hour_keys() -> Iterator[None]:
+    """The way before: every volume under every six-hour bucket of its window."""
+    saved = cells.store_buckets, cells.lookup_probes
+
+    def probes(t0: float, t1: float, ranges: list[tuple[int, int]]) -> list[tuple[int, int, int]]:
+        return [(b, lo, hi) for b in cells.buckets(t0, t1) for lo, hi in ranges]
+
+    cells.store_buckets = cells.buckets
+    cells.lookup_probes = probes  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        cells.store_buckets, cells.lookup_probes = saved
+
+
+def year_long(rng: random.Random, nid: str) -> Notice:
+    start = rng.randrange(0, 86_400, 900)
+    window = DailyWindow(start, (start + rng.randrange(900, 8 * 3600, 900)) % 86_400 or 86_400)
+    v = circle(rng, 20_000.0, T0, T0 + 366 * 86_400.0, 0.0, 6_000.0)
+    return Notice(party="white", volumes=(replace(v, schedule=Schedule((window,))),), id=nid)
+
+
+def run(url: str, notices: int) -> dict[str, float]:
+    store = SqlStore(url, clock=lambda: T0 - 86_400.0)
+    store.ensure_schema()
+    svc = NoticeService(store, lambda: T0 - 86_400.0)
+    rng = random.Random(7)
+    for i in range(notices):
+        vols = tuple(ordinary(rng) for _ in range(rng.choice((1, 1, 1, 2, 3))))
+        svc.file(Notice(party=rng.choice(PARTIES), volumes=vols, id=f"n{i}"))
+    years = [year_long(rng, f"y{i}") for i in range(10)]
+    t = time.perf_counter()
+    for n in years:
+        svc.file(n)
+    file_ms = (time.perf_counter() - t) / len(years) * 1e3
+    with store.engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT count(*) FROM volume_cells WHERE notice_id LIKE 'y%'")).scalar_one()
+    probes = [ordinary(rng) for _ in range(200)]
+    probe = Notice(party="red", volumes=(probes[0],))
+    policy = SeparationPolicy()
+    best = float("inf")
+    for _ in range(3):
+        t = time.perf_counter()
+        with store.begin(write=False) as repo:
+            for v in probes:
+                repo.candidates(v, policy, probe)
+        best = min(best, time.perf_counter() - t)
+    store.engine.dispose()
+    return {"file_ms": file_ms, "rows": rows / len(years), "lookup_ms": best / len(probes) * 1e3}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--url", help="an empty database (default: SQLite in a temporary file)")
+    ap.add_argument("--notices", type=int, default=600)
+    args = ap.parse_args()
+    print(f"{platform.node()} {platform.processor() or platform.machine()}, load {os.getloadavg()[0]:.1f}")
+    results: dict[str, dict[str, float]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for way in ("six-hour", "long"):
+            url = args.url or f"sqlite:///{tmp}/{way}.sqlite"
+            if way == "six-hour":
+                with six_hour_keys():
+                    results[way] = run(url, args.notices)
+            else:
+                results[way] = run(url, args.notices)
+    old, new = results["six-hour"], results["long"]
+    rows: list[tuple[str, str, Callable[[dict[str, float]], float]]] = [
+        ("file year-long (ms / notice)", "file_ms", lambda r: r["file_ms"]),
+        ("key rows per year-long notice", "rows", lambda r: r["rows"]),
+        ("look up ordinary (ms / volume)", "lookup_ms", lambda r: r["lookup_ms"]),
+    ]
+    for label, _, get in rows:
+        print(f"{label:<34} six-hour {get(old):9.2f}  long {get(new):9.2f}  {get(new) / get(old):.2f}×")
+
+
+if __name__ == "__main__":
+    main()
