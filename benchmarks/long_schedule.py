@@ -2,8 +2,9 @@
 under every six-hour bucket (the way before), measured in the same run (docs/notices.md,
 "Recurring schedules").
 
-Run ``python benchmarks/long_schedule.py [--url URL] [--notices N]``: for each way, a fresh store
-(SQLite in a temporary file unless ``--url`` names an empty database) is filled with N ordinary
+Run ``python benchmarks/long_schedule.py [--pg URL] [--notices N]``: for each way, a fresh store
+(SQLite in a temporary file, or with ``--pg`` a schema of its own in that PostgreSQL database,
+dropped afterwards) is filled with N ordinary
 notices (one to three circles of a minute to six hours, in a 250 km square over three days), then
 
 - ``file year-long``: filing 10 notices recurring daily for 366 days (the look-up over their whole
@@ -55,6 +56,25 @@ def ordinary(rng: random.Random) -> Volume4D:
 
 
 @contextmanager
+def database(pg: str | None, tmp: str, name: str) -> Iterator[str]:
+    """An empty database for one way: a SQLite file, or a PostgreSQL schema dropped afterwards."""
+    if pg is None:
+        yield f"sqlite:///{tmp}/{name}.sqlite"
+        return
+    base = sa.make_url(pg)
+    admin = sa.create_engine(base, poolclass=sa.NullPool)
+    schema = f"bench_long_{name.replace('-', '_')}_{os.getpid()}"
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    try:
+        yield base.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+        admin.dispose()
+
+
+@contextmanager
 def six_hour_keys() -> Iterator[None]:
     """The way before: every volume under every six-hour bucket of its window."""
     saved = cells.store_buckets, cells.lookup_probes
@@ -102,25 +122,26 @@ def run(url: str, notices: int) -> dict[str, float]:
             for v in probes:
                 repo.candidates(v, policy, probe)
         best = min(best, time.perf_counter() - t)
-    store.engine.dispose()
+    store.close()
     return {"file_ms": file_ms, "rows": rows / len(years), "lookup_ms": best / len(probes) * 1e3}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--url", help="an empty database (default: SQLite in a temporary file)")
+    ap.add_argument("--pg", help="a PostgreSQL URL to make the stores' schemas in (default: SQLite files)")
     ap.add_argument("--notices", type=int, default=600)
     args = ap.parse_args()
-    print(f"{platform.node()} {platform.processor() or platform.machine()}, load {os.getloadavg()[0]:.1f}")
+    where = "PostgreSQL" if args.pg else "SQLite"
+    print(f"{platform.node()} {platform.processor() or platform.machine()}, {where}, load {os.getloadavg()[0]:.1f}")
     results: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for way in ("six-hour", "long"):
-            url = args.url or f"sqlite:///{tmp}/{way}.sqlite"
-            if way == "six-hour":
-                with six_hour_keys():
+            with database(args.pg, tmp, way) as url:
+                if way == "six-hour":
+                    with six_hour_keys():
+                        results[way] = run(url, args.notices)
+                else:
                     results[way] = run(url, args.notices)
-            else:
-                results[way] = run(url, args.notices)
     old, new = results["six-hour"], results["long"]
     rows: list[tuple[str, str, Callable[[dict[str, float]], float]]] = [
         ("file year-long (ms / notice)", "file_ms", lambda r: r["file_ms"]),

@@ -161,7 +161,10 @@ def _inside(
     """Whether each aircraft of ``rows`` is inside ``volume`` at each time ``t + tt``."""
     _, _, dist, alt = _sample(ac, rows, tt, frame, core)
     band = volume.altitude
-    return (dist <= reach_m) & (alt >= band.lower_m) & (alt <= band.upper_m) & active_mask(volume, t + tt)[None, :]
+    inside: np.ndarray = (
+        (dist <= reach_m) & (alt >= band.lower_m) & (alt <= band.upper_m) & active_mask(volume, t + tt)[None, :]
+    )
+    return inside
 
 
 def active_within(volume: Volume4D, lo: float, hi: float) -> bool:
