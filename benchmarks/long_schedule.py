@@ -79,8 +79,8 @@ def six_hour_keys() -> Iterator[None]:
     """The way before: every volume under every six-hour bucket of its window."""
     saved = cells.store_buckets, cells.lookup_probes
 
-    def probes(t0: float, t1: float, ranges: list[tuple[int, int]]) -> list[tuple[int, int, int]]:
-        return [(b, lo, hi) for b in cells.buckets(t0, t1) for lo, hi in ranges]
+    def probes(v: Volume4D, reach_s: float, ranges: list[tuple[int, int]]) -> list[tuple[int, int, int]]:
+        return [(b, lo, hi) for b in cells.buckets(v.time_start - reach_s, v.time_end + reach_s) for lo, hi in ranges]
 
     cells.store_buckets = cells.buckets
     cells.lookup_probes = probes  # type: ignore[assignment]

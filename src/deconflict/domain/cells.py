@@ -15,11 +15,14 @@ range. Time windows within ``time_s`` of each other share a bucket of the widene
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from functools import cache
 
 import s2geometry as s2
 
 from deconflict.domain.geodesy import MIN_CURVATURE_RADIUS_M
+from deconflict.domain.schedule import occurrences
+from deconflict.domain.volumes import Volume4D
 
 BUCKET_S = 6 * 3600
 """Time bucket width. A volume sits in every bucket its window touches (at most 29 for the
@@ -118,15 +121,23 @@ def store_buckets(time_start: float, time_end: float) -> range:
     return short if len(short) <= LONG_AFTER else long_buckets(time_start, time_end)
 
 
-def lookup_probes(time_start: float, time_end: float, ranges: list[tuple[int, int]]) -> list[tuple[int, int, int]]:
-    """``(bucket, lo, hi)`` probes of a look-up over this (already widened) window with these key
-    ranges (sorted, as :func:`lookup_ranges` gives them): each range in each six-hour bucket, and
-    in each long bucket one span from the first range's start to the last one's end. The span
-    holds every range, so nothing is missed; it may also find long volumes farther away, which the
-    stores' last filter (:func:`deconflict.domain.index.within_search`) drops, and there are few
-    long volumes: one probe per long bucket instead of one per range keeps an ordinary look-up's
-    cost what it was."""
-    out = [(b, lo, hi) for b in buckets(time_start, time_end) for lo, hi in ranges]
+def lookup_probes(volume: Volume4D, reach_s: float, ranges: list[tuple[int, int]]) -> list[tuple[int, int, int]]:
+    """``(bucket, lo, hi)`` probes of a look-up of everything within ``reach_s`` (in time) of
+    ``volume`` with these key ranges (sorted, as :func:`lookup_ranges` gives them).
+
+    Each range in each six-hour bucket of the widened window; for a recurring volume with a long
+    envelope, only the six-hour buckets within ``reach_s`` of one of its occurrences (a stored
+    volume farther from all of them cannot conflict with it). And in each long bucket of the
+    window one span from the first range's start to the last one's end: the span holds every range,
+    so nothing is missed; it may also find long volumes farther away, which the stores' last filter
+    (:func:`deconflict.domain.index.within_search`) drops, and there are few long volumes: one probe
+    per long bucket instead of one per range keeps an ordinary look-up's cost near what it was."""
+    t0, t1 = volume.time_start - reach_s, volume.time_end + reach_s
+    short: Iterable[int] = buckets(t0, t1)
+    if volume.schedule is not None and len(buckets(t0, t1)) > LONG_AFTER:
+        spans = occurrences(volume.schedule, volume.time_start, volume.time_end, volume.time_start, volume.time_end)
+        short = sorted({b for a, z in spans for b in buckets(a - reach_s, z + reach_s)})
+    out = [(b, lo, hi) for b in short for lo, hi in ranges]
     if ranges:
-        out.extend((b, ranges[0][0], ranges[-1][1]) for b in long_buckets(time_start, time_end))
+        out.extend((b, ranges[0][0], ranges[-1][1]) for b in long_buckets(t0, t1))
     return out

@@ -197,7 +197,7 @@ class VolumeIndex:
         lat, lon = v.shape.center
         ranges = cells.lookup_ranges(lat, lon, v.shape.bound_m + policy.search_m)
         probes: dict[int, tuple[list[int], list[int]]] = {}
-        for b, lo_key, hi_key in cells.lookup_probes(v.time_start - reach_t, v.time_end + reach_t, ranges):
+        for b, lo_key, hi_key in cells.lookup_probes(v, reach_t, ranges):
             if b in self._buckets:
                 los, his = probes.setdefault(b, ([], []))
                 los.append(lo_key)
