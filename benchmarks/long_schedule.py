@@ -7,10 +7,12 @@ Run ``python benchmarks/long_schedule.py [--pg URL] [--notices N]``: for each wa
 dropped afterwards) is filled with N ordinary
 notices (one to three circles of a minute to six hours, in a 250 km square over three days), then
 
-- ``file year-long``: filing 10 notices recurring daily for 366 days (the look-up over their whole
-  envelope, the exact test, the key rows written) and the key rows each costs;
+then, for each of ``--rounds`` rounds, the two ways in turn (so that both see the same load):
+
+- ``file year-long``: filing 2 notices recurring daily for 366 days (the look-up over their
+  occurrences, the exact test, the key rows written), and the key rows each costs;
 - ``look up ordinary``: 200 candidate look-ups of ordinary volumes (with long buckets each also
-  reads the one or two long buckets of its window).
+  reads the one or two long buckets of its window, which hold the year-long notices).
 
 Prints the time per operation and the ratio of the long-bucket way to the six-hour way.
 """
@@ -21,10 +23,11 @@ import argparse
 import os
 import platform
 import random
+import statistics
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
 from dataclasses import replace
 
 import sqlalchemy as sa
@@ -97,7 +100,7 @@ def year_long(rng: random.Random, nid: str) -> Notice:
     return Notice(party="white", volumes=(replace(v, schedule=Schedule((window,))),), id=nid)
 
 
-def run(url: str, notices: int) -> dict[str, float]:
+def fill(url: str, notices: int) -> tuple[SqlStore, NoticeService]:
     store = SqlStore(url, clock=lambda: T0 - 86_400.0)
     store.ensure_schema()
     svc = NoticeService(store, lambda: T0 - 86_400.0)
@@ -105,51 +108,63 @@ def run(url: str, notices: int) -> dict[str, float]:
     for i in range(notices):
         vols = tuple(ordinary(rng) for _ in range(rng.choice((1, 1, 1, 2, 3))))
         svc.file(Notice(party=rng.choice(PARTIES), volumes=vols, id=f"n{i}"))
-    years = [year_long(rng, f"y{i}") for i in range(10)]
-    t = time.perf_counter()
-    for n in years:
-        svc.file(n)
-    file_ms = (time.perf_counter() - t) / len(years) * 1e3
-    with store.engine.connect() as conn:
-        rows = conn.execute(sa.text("SELECT count(*) FROM volume_cells WHERE notice_id LIKE 'y%'")).scalar_one()
-    probes = [ordinary(rng) for _ in range(200)]
-    probe = Notice(party="red", volumes=(probes[0],))
-    policy = SeparationPolicy()
-    best = float("inf")
-    for _ in range(3):
-        t = time.perf_counter()
-        with store.begin(write=False) as repo:
-            for v in probes:
-                repo.candidates(v, policy, probe)
-        best = min(best, time.perf_counter() - t)
-    store.close()
-    return {"file_ms": file_ms, "rows": rows / len(years), "lookup_ms": best / len(probes) * 1e3}
+    return store, svc
+
+
+def keyed(way: str) -> AbstractContextManager[None]:
+    return six_hour_keys() if way == "six-hour" else nullcontext()
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--pg", help="a PostgreSQL URL to make the stores' schemas in (default: SQLite files)")
-    ap.add_argument("--notices", type=int, default=600)
+    ap.add_argument("--notices", type=int, default=300)
+    ap.add_argument("--rounds", type=int, default=5)
     args = ap.parse_args()
     where = "PostgreSQL" if args.pg else "SQLite"
     print(f"{platform.node()} {platform.processor() or platform.machine()}, {where}, load {os.getloadavg()[0]:.1f}")
-    results: dict[str, dict[str, float]] = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        for way in ("six-hour", "long"):
-            with database(args.pg, tmp, way) as url:
-                if way == "six-hour":
-                    with six_hour_keys():
-                        results[way] = run(url, args.notices)
-                else:
-                    results[way] = run(url, args.notices)
-    old, new = results["six-hour"], results["long"]
-    rows: list[tuple[str, str, Callable[[dict[str, float]], float]]] = [
-        ("file year-long (ms / notice)", "file_ms", lambda r: r["file_ms"]),
-        ("key rows per year-long notice", "rows", lambda r: r["rows"]),
-        ("look up ordinary (ms / volume)", "lookup_ms", lambda r: r["lookup_ms"]),
+    ways = ("six-hour", "long")
+    policy = SeparationPolicy()
+    file_s: dict[str, list[float]] = {w: [] for w in ways}
+    look_s: dict[str, list[float]] = {w: [] for w in ways}
+    rows: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
+        stores = {}
+        for way in ways:
+            url = stack.enter_context(database(args.pg, tmp, way))
+            with keyed(way):
+                stores[way] = fill(url, args.notices)
+        for r in range(args.rounds):  # the two ways in turn, so that both see the same load
+            rng = random.Random(r)
+            years = [year_long(rng, f"y{r}.{k}") for k in range(2)]
+            probes = [ordinary(rng) for _ in range(200)]
+            for way in ways:
+                store, svc = stores[way]
+                with keyed(way):
+                    t = time.perf_counter()
+                    for n in years:
+                        svc.file(n)
+                    file_s[way].append((time.perf_counter() - t) / len(years))
+                    t = time.perf_counter()
+                    with store.begin(write=False) as repo:
+                        for v in probes:
+                            repo.candidates(v, policy, Notice(party="red", volumes=(v,)))
+                    look_s[way].append((time.perf_counter() - t) / len(probes))
+        for way in ways:
+            store = stores[way][0]
+            with store.engine.connect() as conn:
+                q = "SELECT count(*) FROM volume_cells WHERE notice_id LIKE 'y%'"
+                rows[way] = conn.execute(sa.text(q)).scalar_one() / (2 * args.rounds)
+            store.close()
+    old, new = "six-hour", "long"
+    figures = [
+        ("file year-long (ms / notice, median)", {w: statistics.median(file_s[w]) * 1e3 for w in ways}),
+        ("key rows per year-long notice", rows),
+        ("look up ordinary (ms / volume, best)", {w: min(look_s[w]) * 1e3 for w in ways}),
+        ("look up ordinary (ms / volume, median)", {w: statistics.median(look_s[w]) * 1e3 for w in ways}),
     ]
-    for label, _, get in rows:
-        print(f"{label:<34} six-hour {get(old):9.2f}  long {get(new):9.2f}  {get(new) / get(old):.2f}×")
+    for label, f in figures:
+        print(f"{label:<40} six-hour {f[old]:9.2f}  long {f[new]:9.2f}  {f[new] / f[old]:.2f}×")
 
 
 if __name__ == "__main__":
