@@ -10,6 +10,14 @@ Why it never misses: if two shapes are within the minimum, their caps (the look-
 minimum) share a region of positive area; a point inside it lies in a stored cell and a look-up
 cell, and two S2 cells that share an interior point are nested, so one is found by the other's
 range. Time windows within ``time_s`` of each other share a bucket of the widened look-up window.
+
+Long volumes (a recurring schedule's envelope of up to a year) are stored instead under one *long
+bucket* per week of their window, a separate range of bucket numbers (from :data:`LONG_BASE`), so
+a year costs 53 keys per cell rather than 1464 (:func:`store_buckets`). A look-up reads both
+classes (:func:`lookup_probes`): the six-hour buckets of its widened window (for a long recurring
+volume, those within reach of its occurrences: a volume farther from all of them cannot conflict
+with it) and the long buckets of the window, so a volume is found whichever class holds it, and
+rows written before long buckets existed (all in six-hour buckets) are still found.
 """
 
 from __future__ import annotations
