@@ -13,6 +13,7 @@ File (``--config FILE`` or ``DECONFLICT_CONFIG``)::
     max_vertices_per_notice = 2000
     max_volumes_per_notice = 100
     max_window_s = 604800   # 7 days
+    max_schedule_span_s = 31622400  # 366 days: a scheduled volume's envelope (at most that)
     max_extent_m = 1000000
     max_conflicts_per_filing = 50
     [hints]
@@ -110,6 +111,7 @@ from deconflict.domain.parties import check_name
 from deconflict.domain.policy import Limits, NoticePolicy, SeparationPolicy
 from deconflict.domain.probes import ProbeRules
 from deconflict.domain.resolution import HintBounds
+from deconflict.domain.schedule import MAX_SCHEDULE_SPAN_S
 from deconflict.domain.shapes import ShapeLimits
 from deconflict.services.filing import Settings
 from deconflict.services.rate_settings import parse_rate_limits
@@ -226,6 +228,11 @@ def load_config(path: str | Path | None = None, env: Mapping[str, str] | None = 
     shape = _apply(ShapeLimits(), {k: v for k, v in lim_sec.items() if k in shape_keys}, "limits")
     limits = _apply(Limits(), {k: v for k, v in lim_sec.items() if k not in shape_keys}, "limits")
     limits = replace(limits, shape=shape)
+    if limits.max_schedule_span_s > MAX_SCHEDULE_SPAN_S:
+        raise ValidationError.at(
+            "limits.max_schedule_span_s",
+            f"must be at most {MAX_SCHEDULE_SPAN_S:.0f} (366 days), got {limits.max_schedule_span_s:g}",
+        )
     overrides = {
         "DECONFLICT_HORIZONTAL_M": "horizontal_m",
         "DECONFLICT_VERTICAL_M": "vertical_m",

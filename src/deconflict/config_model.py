@@ -98,6 +98,7 @@ def limits_json(limits: Limits) -> dict[str, Any]:
         "max_vertices_per_notice": limits.max_vertices_per_notice,
         "max_extent_m": limits.shape.max_extent_m,
         "max_window_s": limits.max_window_s,
+        "max_schedule_span_s": limits.max_schedule_span_s,
         "min_altitude_m": limits.min_altitude_m,
         "max_altitude_m": limits.max_altitude_m,
         "max_conflicts_per_filing": limits.max_conflicts_per_filing,

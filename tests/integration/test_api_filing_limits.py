@@ -56,6 +56,7 @@ def test_policy_states_the_limits_on_one_filing(api: Api) -> None:
         "max_vertices_per_notice": d.max_vertices_per_notice,
         "max_extent_m": d.shape.max_extent_m,
         "max_window_s": d.max_window_s,
+        "max_schedule_span_s": d.max_schedule_span_s,
         "min_altitude_m": d.min_altitude_m,
         "max_altitude_m": d.max_altitude_m,
         "max_conflicts_per_filing": d.max_conflicts_per_filing,

@@ -302,3 +302,51 @@ def test_an_aircraft_over_a_protected_site_is_an_incursion_told_to_its_party_and
         assert [a["kind"] for a in api.as_("us-af").get("/v1/alerts").json()] == []
     finally:
         api.close()
+
+
+def test_a_scheduled_notice_is_there_only_in_its_windows(api: Api) -> None:
+    """us-af's drill area is active daily 00:10-00:20 (an envelope of four hours around T0, which
+    is midnight). ru-vks's aircraft waiting inside it is no incursion until the window is within
+    the look-ahead, is inside once it opens, and clears once it closes; us-af's own aircraft there
+    is nonconformant outside the window (its only volume is not active) and conforms inside it."""
+    t = api.clock.t
+    assert t % 86400 == 0
+    body = circle_notice(lat=34.0, lon=36.0, radius_km=10, lower_m=0, upper_m=10000, id="drill", **AROUND_T0)
+    body["volumes"][0]["schedule"] = {"windows": [{"start": "00:10", "end": "00:20"}]}
+    r = api.as_("us-af").post("/v1/notices", json=body)
+    assert r.status_code == 201, r.text
+
+    def at(dt: float, cycles: int = 1) -> tuple[list[Alert], list[Alert], list[Alert]]:
+        created: list[Alert] = []
+        updated: list[Alert] = []
+        cleared: list[Alert] = []
+        for k in range(cycles):
+            api.clock.t = t + dt + k
+            report(api, "ru-vks", state("vks1", 34.0, 36.0, 90, t + dt + k, alt=5000, gs=0.0))
+            report(api, "us-af", state("us1", 34.01, 36.0, 90, t + dt + k, alt=4000, gs=0.0))
+            c = api.tactical.cycle()
+            created, updated, cleared = created + c.created, updated + c.updated, cleared + c.cleared
+        return created, updated, cleared
+
+    def kinds(alerts: list[Alert], party: str) -> list[str]:
+        return [a.kind.value for a in alerts if a.parties == (party,) or a.kind.value == "incursion"]
+
+    created, _, _ = at(0)
+    assert "incursion" not in kinds(created, "us-af")  # the window opens in 600 s, past the look-ahead
+    created, _, _ = at(31)
+    assert kinds(created, "us-af") == ["nonconformance"]  # us1 in its own area, 569 s before it is active
+    [nc] = [a for a in created if a.parties == ("us-af",)]
+    assert nc.body["sides"][0]["aircraft"] == "us1"
+    created, _, _ = at(400)  # the window opens in 200 s
+    [inc] = of_kind(created, "incursion")
+    assert inc.body["sides"][0]["aircraft"] == "vks1" and inc.body["volume"]["notice"] == "us-af:drill"
+    assert inc.body["geometry"] == {"inside": False, "entry_s": 200.0} and inc.severity == "low"
+    created, updated, cleared = at(700, cycles=3)  # inside the window
+    assert [(a.kind.value, a.severity) for a in updated] == [("incursion", "loss")]
+    assert [a.id for a in cleared] == [nc.id]  # us1 conforms while its area is active
+    assert not created
+    created, _, cleared = at(1300, cycles=3)  # the window closed at 00:20
+    assert [a.id for a in cleared] == [inc.id]
+    assert not of_kind(created, "incursion")
+    created, _, _ = at(1331)
+    assert [a.parties for a in of_kind(created, "nonconformance")] == [("us-af",)]  # outside again

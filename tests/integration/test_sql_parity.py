@@ -5,14 +5,19 @@ cancellations."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
+import sqlalchemy as sa
 from sqlstore_builders import T0, Theater, circle
 
 from clocks import TickingClock
 from deconflict.adapters.memory import MemoryStore
 from deconflict.adapters.sql import SqlStore
 from deconflict.adapters.sql.lookup import candidate_statement
+from deconflict.domain import cells
 from deconflict.domain.policy import SeparationPolicy
+from deconflict.domain.schedule import DailyWindow, Schedule
+from deconflict.domain.strategic import notice_conflicts
 from deconflict.domain.volumes import Notice, NoticeState
 from deconflict.services.filing import FilingResult, NoticeService
 from deconflict.services.ports import ConflictRecord
@@ -112,3 +117,63 @@ def test_a_look_up_split_over_several_statements_finds_the_same(store: SqlStore,
         want = {(n.id, j) for n, j in m.candidates(week, policy, probe, *margins)}
         got = [(n.id, j) for n, j in s.candidates(week, policy, probe, *margins)]
     assert len(got) == len(set(got)) and set(got) == want and len(want) > 20
+
+
+def test_year_long_schedules_are_keyed_by_the_week_and_found_the_same(
+    store: SqlStore, clock: Callable[[], float]
+) -> None:
+    """Year-long recurring notices among ordinary ones (some of those months into the year): both
+    stores give the same results, which are the brute force's; a year-long volume costs one key
+    row per cell and week (53), not one per six hours (1464)."""
+    theater = Theater(seed=366)
+    rng = theater.rng
+    now = TickingClock(1_443_500_001.0)
+    mem = MemoryStore()
+    services = [NoticeService(mem, now), NoticeService(store, now)]
+    filed: list[Notice] = []
+    for i in range(90):
+        if i % 6 == 0:  # a year of daily windows on some weekdays
+            t0 = T0 + rng.uniform(-5, 5) * 86_400.0
+            start = rng.randrange(0, 86_400, 60)
+            window = DailyWindow(start, (start + rng.randrange(60, 12 * 3600, 60)) % 86_400 or 86_400)
+            days = frozenset(rng.sample(range(7), rng.randint(1, 7)))
+            v = replace(
+                circle(
+                    rng.uniform(34.0, 36.2), rng.uniform(35.5, 38.2), 40_000.0, t0, t0 + 366 * 86_400.0, 0.0, 12_000.0
+                ),
+                schedule=Schedule((window,), days),
+            )
+            notice = Notice(party=rng.choice(Theater.PARTIES), volumes=(v,), id=f"y{i:03d}")
+        else:
+            notice = theater.notice(f"n{i:03d}")
+            if i % 3 == 0:  # an ordinary notice later in the year
+                later = rng.uniform(30, 360) * 86_400.0
+                vols = tuple(
+                    replace(v, time_start=v.time_start + later, time_end=v.time_end + later) for v in notice.volumes
+                )
+                notice = replace(notice, volumes=vols)
+        start_t = now.t
+        a = services[0].file(notice)
+        now.t = start_t
+        b = services[1].file(notice)
+        assert summary(a) == summary(b)
+        filed.append(b.notice)
+    policy = SeparationPolicy()
+    with mem.begin() as m, store.begin(write=False) as s:
+        assert records(m.list_conflicts()) == records(s.list_conflicts())
+        pairs = {c.pair_key() for c in s.list_conflicts()}
+    want = set()
+    for k, a in enumerate(filed):  # every pair of volumes, brute force
+        for b in filed[:k]:
+            for c in notice_conflicts(a, b, policy):
+                x, y = (c.a.id or "", c.volume_a), (c.b.id or "", c.volume_b)
+                want.add((x, y) if x <= y else (y, x))
+    assert pairs == want
+    assert sum(1 for a, b in want if "y" in (a[0][0], b[0][0])) > 5, "year-long notices should conflict"
+    assert sum(1 for a, b in want if a[0][0] != b[0][0]) > 2, "and with ordinary ones"
+    year = next(n for n in filed if n.id == "y000")
+    v = year.volumes[0]
+    keys = cells.store_keys(*v.shape.center, v.shape.bound_m)
+    with store.engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT bucket FROM volume_cells WHERE notice_id = :n"), {"n": year.id}).all()
+    assert len(rows) == len(keys) * 53 and all(b >= cells.LONG_BASE for (b,) in rows)

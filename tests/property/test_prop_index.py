@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Hashable
+from dataclasses import replace
 
 import numpy as np
 import oracle
@@ -42,9 +43,12 @@ def volumes_near(draw: st.DrawFn, hotspot: tuple[float, float]) -> Volume4D:
     ref = draw(st.sampled_from(list(AltitudeReference)))
     lo = float(draw(st.integers(0, 30)) * 100)
     hi = lo + float(draw(st.integers(0, 30)) * 100)
-    # Start within 2 hours of a bucket boundary; windows from a minute to 14 hours.
+    # Start within 2 hours of a bucket boundary; windows from a minute to 14 hours, and now and
+    # then one of weeks (keyed under long buckets, a week each: cells.store_buckets).
     t0 = float(BUCKET_S * draw(st.integers(78_800, 78_802)) + draw(st.integers(-7200, 7200)))
-    t1 = t0 + float(draw(st.integers(60, 14 * 3600)))
+    t1 = t0 + float(draw(st.integers(60, 14 * 3600) | st.integers(8 * 86400, 40 * 86400)))
+    if t1 - t0 > 14 * 3600:  # past the parser's window limit (a theater may allow it)
+        return replace(volume(spec, lo, hi, ref, t0, t0 + 3600.0), time_end=t1)
     return volume(spec, lo, hi, ref, t0, t1)
 
 

@@ -20,6 +20,7 @@ from deconflict.domain.schedule import DailyWindow, Schedule, active_at, first_a
 from deconflict.domain.shapes import ShapeKind, make_shape
 from deconflict.domain.strategic import notice_conflicts, volume_conflict
 from deconflict.domain.volumes import AltitudeBand, Notice, Volume4D
+from deconflict.services.filing import lead_time
 
 MIN = 60
 DAY_MIN = 1440
@@ -135,6 +136,10 @@ def _volume(x: tuple[int, int, Schedule | None], lat: float) -> Volume4D:
 def test_detection_with_schedules_matches_brute_force(
     xs: list[tuple[tuple[int, int, Schedule | None], float, str]],
 ) -> None:
+    check_detection(xs)
+
+
+def check_detection(xs: list[tuple[tuple[int, int, Schedule | None], float, str]]) -> None:
     """The index finds exactly the pairs the oracle finds: near in plan (33.0 and 33.01 are 1.1 km
     apart, 33.5 is 55 km away), of different parties, and active within five minutes."""
     policy = SeparationPolicy()
@@ -159,3 +164,74 @@ def test_detection_with_schedules_matches_brute_force(
                 d = volume_conflict(a.volumes[0], b.volumes[0], policy)
                 assert d == c.detail and d.time_gap_s <= policy.time_s
                 assert d.time_start <= d.time_end
+
+
+# windows and ordinary windows that start or end a few minutes from a six-hour bucket boundary, so
+# that a pair within the minimum often lies in different buckets
+near_bucket_edge = st.builds(lambda k, d: (360 * k + d) % DAY_MIN, st.integers(0, 3), st.integers(-6, 6))
+edge_schedules = st.builds(
+    lambda start, length, days: Schedule((DailyWindow(start * MIN, (start + length) % DAY_MIN * MIN or 86400),), days),
+    near_bucket_edge,
+    st.integers(1, 300),
+    st.sets(st.integers(0, 6), min_size=1).map(frozenset),
+)
+
+
+@st.composite
+def over_a_year(draw: st.DrawFn) -> tuple[int, int, Schedule | None]:
+    """A recurring envelope of up to a year (keyed by the week in the index), or an ordinary window
+    anywhere in that year (keyed by six hours)."""
+    if draw(st.booleans()):
+        t0 = draw(st.integers(0, 10 * DAY_MIN))
+        return t0, t0 + draw(st.integers(9 * DAY_MIN, 366 * DAY_MIN)), draw(schedules | edge_schedules)
+    if draw(st.booleans()):  # ending or starting a few minutes from a bucket boundary
+        edge = 360 * draw(st.integers(0, 370 * 4)) + draw(st.integers(-6, 6))
+        length = draw(st.integers(1, 120))
+        return (edge - length, edge, None) if draw(st.booleans()) else (edge, edge + length, None)
+    t0 = draw(st.integers(0, 370 * DAY_MIN))
+    return t0, t0 + draw(st.integers(1, 2 * DAY_MIN)), None
+
+
+@settings(max_examples=120, deadline=None)
+@given(
+    xs=st.lists(st.tuples(over_a_year(), st.sampled_from([33.0, 33.01]), st.sampled_from("AB")), min_size=2, max_size=5)
+)
+def test_year_long_schedules_match_brute_force(xs: list[tuple[tuple[int, int, Schedule | None], float, str]]) -> None:
+    """Long recurring envelopes and ordinary windows, filed in any order: the index finds exactly
+    the pairs minute sampling finds, and the lead time of each is its first occurrence's."""
+    check_detection(xs)
+    for x, lat, party in xs:
+        if x[2] is None:
+            continue
+        received = seconds(x)[0] - 3600.0
+        n = Notice(party, (_volume(x, lat),), id="n", received_at=received)
+        first = int(np.argmax(active_minutes(x[0], x[1], x[2], x[0], x[1] - x[0] + 1))) + x[0]
+        assert lead_time(n) == BASE + first * MIN - received
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    mark=st.integers(1, 365 * 4),
+    start_off=st.integers(-3, 3),
+    length=st.integers(1, 300),
+    edge_off=st.integers(-7, 7),
+    short=st.integers(1, 120),
+    before=st.booleans(),
+    days=st.just(frozenset(range(7))) | st.sets(st.integers(0, 6), min_size=1).map(frozenset),
+)
+def test_a_year_long_schedule_finds_an_ordinary_window_across_a_bucket_edge(
+    mark: int, start_off: int, length: int, edge_off: int, short: int, before: bool, days: frozenset[int]
+) -> None:
+    """An ordinary window that ends just before an occurrence starts (or starts just after one
+    ends), a six-hour bucket boundary between them: the year-long volume's look-up, which reads only
+    the buckets near its occurrences, finds it exactly when minute sampling says they meet."""
+    start = (360 * mark + start_off) % DAY_MIN
+    s = Schedule((DailyWindow(start * MIN, (start + length) % DAY_MIN * MIN or 86400),), days)
+    year = (0, 366 * DAY_MIN, s)
+    if before:  # ends near the occurrence's start
+        edge = 360 * mark + start_off + edge_off
+        other: tuple[int, int, Schedule | None] = (edge - short, edge, None)
+    else:  # starts near its end
+        edge = 360 * mark + start_off + length + edge_off
+        other = (edge, edge + short, None)
+    check_detection([(other, 33.0, "A"), (year, 33.01, "B")])  # the year-long one filed last

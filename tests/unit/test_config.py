@@ -18,10 +18,14 @@ def test_defaults_are_the_fields_conventions() -> None:
 
 def test_file_and_environment(tmp_path: Path) -> None:
     f = tmp_path / "theater.toml"
-    f.write_text("[separation]\nhorizontal_m = 5556\n[limits]\nmax_vertices = 50\nmax_window_s = 3600\n")
+    f.write_text(
+        "[separation]\nhorizontal_m = 5556\n[limits]\nmax_vertices = 50\nmax_window_s = 3600\n"
+        "max_schedule_span_s = 86400\n"
+    )
     cfg = load_config(f, env={"DECONFLICT_TIME_S": "600", "DECONFLICT_DB": "postgresql+psycopg://x@y/z"})
     assert cfg.settings.separation.horizontal_m == 5556 and cfg.settings.separation.time_s == 600
     assert cfg.limits.shape.max_vertices == 50 and cfg.limits.max_window_s == 3600
+    assert cfg.limits.max_schedule_span_s == 86400
     assert cfg.db_url == "postgresql+psycopg://x@y/z"
 
 
@@ -33,6 +37,7 @@ def test_file_and_environment(tmp_path: Path) -> None:
         ("[notice]\nmin_notice_s = 'soon'\n", "notice.min_notice_s"),
         ("separation = 3\n", "separation"),
         ("[separation\n", "config"),
+        ("[limits]\nmax_schedule_span_s = 31622401\n", "limits.max_schedule_span_s"),  # a second past 366 days
     ],
 )
 def test_bad_settings_name_the_key(tmp_path: Path, text: str, path: str) -> None:

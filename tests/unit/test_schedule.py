@@ -104,13 +104,20 @@ def test_a_schedule_never_active_in_its_envelope_is_refused() -> None:
 
 
 def test_a_scheduled_envelope_has_its_own_limit_and_each_window_the_theaters() -> None:
-    long_ok = notice(WEEKDAYS_8_16, t1="2026-02-05T00:00:00Z")  # 31 days
-    assert parse_notice(long_ok).volumes[0].time_end == parse_time("2026-02-05T00:00:00Z", "t")
+    long_ok = notice(WEEKDAYS_8_16, t1="2027-01-06T00:00:00Z")  # 366 days
+    assert parse_notice(long_ok).volumes[0].time_end == parse_time("2027-01-06T00:00:00Z", "t")
+    with pytest.raises(
+        ValidationError,
+        match=r"volumes\[0\]\.time_end: a scheduled envelope is 8785\.0 h, longer than the limit of 8784\.0 h",
+    ):
+        parse_notice(notice(WEEKDAYS_8_16, t1="2027-01-06T01:00:00Z"))
+    month = Limits(max_schedule_span_s=31 * 86400.0)  # a theater that allows a month
+    assert parse_notice(notice(WEEKDAYS_8_16, t1="2026-02-05T00:00:00Z"), month).volumes[0].schedule is not None
     with pytest.raises(
         ValidationError,
         match=r"volumes\[0\]\.time_end: a scheduled envelope is 745\.0 h, longer than the limit of 744\.0 h",
     ):
-        parse_notice(notice(WEEKDAYS_8_16, t1="2026-02-05T01:00:00Z"))
+        parse_notice(notice(WEEKDAYS_8_16, t1="2026-02-05T01:00:00Z"), month)
     with pytest.raises(ValidationError, match=r"volumes\[0\]\.time_end: the window is 504\.0 h"):
         parse_notice(notice(None))  # the same envelope without a schedule is held to the 7 days
     with pytest.raises(

@@ -208,7 +208,7 @@ class Schedule(BaseModel):
 
 class Volume4D(BaseModel):
     """An ASTM F3548-21 Volume4D: a volume and its time window (at most 7 days by default; with a
-    `schedule`, the envelope of its occurrences, at most 31 days)."""
+    `schedule`, the envelope of its occurrences, at most 366 days by default)."""
 
     model_config = STRICT
     volume: Volume3D

@@ -451,6 +451,9 @@ class FilingLimits(Out):
     max_vertices_per_notice: int = Field(description="Most vertices in all the volumes of one notice.")
     max_extent_m: float = Field(description="Largest outline: no point farther than half this from its centre.")
     max_window_s: float = Field(description="Longest time window of one volume.")
+    max_schedule_span_s: float = Field(
+        description="Longest envelope (time_start to time_end) of a volume with a recurring schedule."
+    )
     min_altitude_m: float
     max_altitude_m: float
     max_conflicts_per_filing: int = Field(description="A filing or update with more conflicts is refused.")

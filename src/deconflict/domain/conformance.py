@@ -4,6 +4,11 @@ Used for conformance (an aircraft outside every volume its own party declared) a
 aircraft inside, or about to enter, another party's volume or a protected site). Paths are
 straight lines from the aircraft's current state, sampled every :data:`STEP_S` seconds; the
 horizontal test is exact for each sample (the volume's own geometry, in its local frame).
+
+A volume with a recurring schedule is there only in its active windows: a sample outside them is
+outside the volume, as a sample outside an unscheduled volume's time window is (so an aircraft in
+a scheduled notice's area between its windows is no incursion, and an aircraft of its party there
+is outside its own volume: nonconformant unless another of its party's volumes holds it).
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import shapely
 
 from deconflict.domain.alerts import Severity
 from deconflict.domain.geodesy import FloatArray, LocalFrame
+from deconflict.domain.schedule import occurrences
 from deconflict.domain.tactical import States
 from deconflict.domain.units import EARTH_RADIUS_M
 from deconflict.domain.volumes import Volume4D
@@ -68,7 +74,7 @@ def volume_hits(
     it before ``t + lookahead_s`` (time window, altitude band and shape at the same sampled moment).
     ``margin_m`` grows the shape horizontally (a protected site's "overhead" distance)."""
     idx = np.arange(len(ac.lat)) if candidates is None else candidates
-    if len(idx) == 0 or volume.time_end < t or volume.time_start > t + lookahead_s:
+    if len(idx) == 0 or not active_within(volume, t, t + lookahead_s):
         return Hits(np.empty(0, np.int64), np.empty(0))
     # Coarse: only aircraft whose path can reach the shape's bounding circle.
     clat, clon = volume.shape.center
@@ -102,8 +108,7 @@ def volume_hits(
         (_haversine_m(clat, clon, lat_c, lon_c) <= (volume.shape.bound_m + margin_m + travel) * 1.01 + 1000.0)
         & (alt_c >= volume.altitude.lower_m - climb)
         & (alt_c <= volume.altitude.upper_m + climb)
-        & (t + tc >= volume.time_start - slack_t)[None, :]
-        & (t + tc <= volume.time_end + slack_t)[None, :]
+        & active_mask(volume, t + tc, slack_t)[None, :]
     )
     # Near a pole the flat model's steps in longitude are no measure of distance: sample all.
     polar = np.abs(lat_c).max(axis=1) > POLAR_LAT
@@ -156,14 +161,38 @@ def _inside(
     """Whether each aircraft of ``rows`` is inside ``volume`` at each time ``t + tt``."""
     _, _, dist, alt = _sample(ac, rows, tt, frame, core)
     band = volume.altitude
-    when = t + tt[None, :]
-    return (
-        (dist <= reach_m)
-        & (alt >= band.lower_m)
-        & (alt <= band.upper_m)
-        & (when >= volume.time_start)
-        & (when <= volume.time_end)
+    inside: np.ndarray = (
+        (dist <= reach_m) & (alt >= band.lower_m) & (alt <= band.upper_m) & active_mask(volume, t + tt)[None, :]
     )
+    return inside
+
+
+def active_within(volume: Volume4D, lo: float, hi: float) -> bool:
+    """Whether ``volume`` is active at some instant of ``[lo, hi]`` (its time window meets it and,
+    with a schedule, one of its occurrences does)."""
+    if volume.time_end < lo or volume.time_start > hi:
+        return False
+    return volume.schedule is None or bool(occurrences(volume.schedule, volume.time_start, volume.time_end, lo, hi))
+
+
+def active_mask(volume: Volume4D, when: FloatArray, slack_s: float = 0.0) -> np.ndarray:
+    """Whether ``volume`` is active within ``slack_s`` of each time of ``when`` (its closed time
+    window, and with a schedule one of its closed occurrences). Work: the days ``when`` spans."""
+    if len(when) == 0:
+        return np.zeros(0, dtype=bool)
+    if volume.schedule is None:
+        out: np.ndarray = (when >= volume.time_start - slack_s) & (when <= volume.time_end + slack_s)
+        return out
+    lo, hi = float(when.min()) - slack_s, float(when.max()) + slack_s
+    spans = occurrences(volume.schedule, volume.time_start, volume.time_end, lo, hi)
+    if not spans:
+        return np.zeros(len(when), dtype=bool)
+    starts = np.array([a for a, _ in spans]) - slack_s
+    ends = np.array([b for _, b in spans]) + slack_s
+    # occurrences are disjoint and in order, so their ends are too: the last one that starts by a
+    # time is the only one that may still hold it
+    k = np.searchsorted(starts, when, side="right") - 1
+    return (k >= 0) & (when <= ends[np.maximum(k, 0)])
 
 
 def _haversine_m(lat0: float, lon0: float, lat: FloatArray, lon: FloatArray) -> FloatArray:

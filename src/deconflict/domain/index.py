@@ -155,7 +155,7 @@ class VolumeIndex:
             slot = self._cols.append(v, party, notice.protected)
             self._refs.append((key, i))
             keys = cells.store_keys(v.shape.center[0], v.shape.center[1], v.shape.bound_m)
-            for b in cells.buckets(v.time_start, v.time_end):
+            for b in cells.store_buckets(v.time_start, v.time_end):
                 self._buckets.setdefault(b, _Bucket()).add(keys, slot)
             slots.append(slot)
         self._notices[key] = notice
@@ -196,13 +196,15 @@ class VolumeIndex:
         reach_t = policy.time_s + time_margin_s
         lat, lon = v.shape.center
         ranges = cells.lookup_ranges(lat, lon, v.shape.bound_m + policy.search_m)
-        lo = np.array([r[0] for r in ranges], np.int64)
-        hi = np.array([r[1] for r in ranges], np.int64)
+        probes: dict[int, tuple[list[int], list[int]]] = {}
+        for b, lo_key, hi_key in cells.lookup_probes(v, reach_t, ranges):
+            if b in self._buckets:
+                los, his = probes.setdefault(b, ([], []))
+                los.append(lo_key)
+                his.append(hi_key)
         found: list[IntArray] = []
-        for b in cells.buckets(v.time_start - reach_t, v.time_end + reach_t):
-            bucket = self._buckets.get(b)
-            if bucket is not None:
-                found.extend(bucket.find(lo, hi))
+        for b, (los, his) in probes.items():
+            found.extend(self._buckets[b].find(np.array(los, np.int64), np.array(his, np.int64)))
         if not found:
             return np.empty(0, np.int64)
         s = np.unique(np.concatenate(found))

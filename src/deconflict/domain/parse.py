@@ -16,7 +16,6 @@ from typing import Any
 from deconflict.domain.errors import FieldError, ValidationError
 from deconflict.domain.notice_text import notice_text_json, read_notice_text
 from deconflict.domain.policy import Limits
-from deconflict.domain.schedule import MAX_SPAN_S
 from deconflict.domain.schedule_json import parse_schedule, schedule_to_json
 from deconflict.domain.shapes import Shape, ShapeKind, make_shape
 from deconflict.domain.strict import KEYS, check_keys
@@ -259,7 +258,7 @@ def parse_volume4d(
     if obj.get("schedule") is None:
         start, end = _parse_window(obj, limits, path, said, None if stored else TIMES)
         return Volume4D(shape=shape, altitude=band, time_start=start, time_end=end)
-    span = math.inf if stored else MAX_SPAN_S
+    span = math.inf if stored else limits.max_schedule_span_s
     start, end = _parse_window(obj, limits, path, said, None if stored else TIMES, span, "a scheduled envelope")
     schedule = parse_schedule(obj["schedule"], _join(path, "schedule"), start, end, limits.max_window_s)
     return Volume4D(shape=shape, altitude=band, time_start=start, time_end=end, schedule=schedule)

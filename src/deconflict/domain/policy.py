@@ -86,6 +86,9 @@ class Limits:
     shape: ShapeLimits = field(default_factory=ShapeLimits)
     max_window_s: float = 7 * 86400.0
     """Longest time window of one volume."""
+    max_schedule_span_s: float = 366 * 86400.0
+    """Longest envelope of a volume with a recurring schedule (at most
+    :data:`~deconflict.domain.schedule.MAX_SCHEDULE_SPAN_S`, a leap year)."""
     max_volumes_per_notice: int = 100
     max_vertices_per_notice: int = 2000
     """Most vertices in all the volumes of one notice together. Storing and logging a notice is

@@ -26,9 +26,14 @@ EPOCH_WEEKDAY = 3
 MAX_WINDOWS = 8
 """Most daily windows in one schedule."""
 MAX_SPAN_S = 31 * DAY_S
-"""Longest envelope of a scheduled volume (an unscheduled one keeps the theater's window limit):
-the 4D index keys a volume under every six-hour bucket of its envelope, so this bounds the rows a
-scheduled volume costs (about four times a week-long volume's)."""
+"""The horizon of a schedule "until further notice" (ACO ``UFN``): its envelope ends this long
+after its start. A filer who means longer gives the end (up to the theater's
+``limits.max_schedule_span_s``)."""
+MAX_SCHEDULE_SPAN_S = 366 * DAY_S
+"""The longest envelope of a scheduled volume a theater may allow (an unscheduled one keeps the
+theater's window limit). The 4D index keys a long envelope under one bucket per week
+(:func:`deconflict.domain.cells.store_buckets`), so a year costs 53 keys per cell, and detection
+works over at most a week of it (:func:`first_meeting`)."""
 
 Interval = tuple[float, float]
 

@@ -18,7 +18,7 @@ from deconflict.domain.alerts import (
     nonconformance_key,
     separation_key_of,
 )
-from deconflict.domain.conformance import finite_or_none, move, severity_time, volume_hits
+from deconflict.domain.conformance import active_within, finite_or_none, move, severity_time, volume_hits
 from deconflict.domain.tactical import Conflicts, States, detect
 from deconflict.domain.tracks import TrackState
 from deconflict.domain.volumes import Notice, Volume4D
@@ -89,7 +89,7 @@ def find_all(
             others = np.arange(n)
         else:
             mine = np.flatnonzero(group == parties.index(notice.party)) if notice.party in parties else np.empty(0, int)
-            if len(mine) and vol.time_start <= now <= vol.time_end:
+            if len(mine) and active_within(vol, now, now):  # its own volume, active now
                 inside_now = volume_hits(arrays, now, vol, 0.0, mine)
                 own_inside[inside_now.index] = True
             others = np.flatnonzero(group != parties.index(notice.party)) if notice.party in parties else np.arange(n)

@@ -44,6 +44,9 @@ def candidate_statement(
           AND v.alt_lower_m - :upper <= :reach_v AND :lower - v.alt_upper_m <= :reach_v
           AND <party rule> AND v.notice_id <> :notice_id
 
+    The probes are :func:`~deconflict.domain.cells.lookup_probes`: each key range in each
+    six-hour bucket of the widened window (of a long recurring volume's occurrences), and one
+    span of them in each long (weekly) bucket.
     Each probe is one B-tree range scan on ``ix_volume_cells_bucket_cell``: SQLite plans the OR as
     a "MULTI-INDEX OR", PostgreSQL as a BitmapOr of index scans; the hits' volumes are then read
     by primary key (or hash-joined with a filtered scan of ``volumes`` where PostgreSQL judges
@@ -57,8 +60,7 @@ def candidate_statement(
     reach_t = policy.time_s + time_margin_s
     lat, lon = volume.shape.center
     ranges = cells.lookup_ranges(lat, lon, volume.shape.bound_m + policy.search_m)
-    window = cells.buckets(volume.time_start - reach_t, volume.time_end + reach_t)
-    probes = [(b, lo, hi) for b in window for lo, hi in ranges]
+    probes = cells.lookup_probes(volume, reach_t, ranges)
     common = reach_params(volume, policy, notice, time_margin_s, vertical_margin_m)
     out = []
     for i in range(0, len(probes), MAX_PROBES):

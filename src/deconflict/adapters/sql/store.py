@@ -220,7 +220,7 @@ class SqlRepository(BrokerRecords):
                 keys = cells.store_keys(lat, lon, v.shape.bound_m)
                 cell_rows.extend(
                     {"notice_id": notice.id, "idx": i, "bucket": b, "cell": k}
-                    for b in cells.buckets(v.time_start, v.time_end)
+                    for b in cells.store_buckets(v.time_start, v.time_end)
                     for k in keys
                 )
         self.conn.execute(sa.insert(t.volumes), vol_rows)
