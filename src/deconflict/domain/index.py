@@ -15,12 +15,11 @@ import numpy as np
 import numpy.typing as npt
 
 from deconflict.domain import cells
-from deconflict.domain.geodesy import FloatArray, distances_m
+from deconflict.domain.geodesy import FloatArray, IntArray, distances_m
 from deconflict.domain.policy import SeparationPolicy
 from deconflict.domain.strategic import Conflict, may_conflict, volume_conflict
 from deconflict.domain.volumes import Notice, Volume4D
 
-IntArray = npt.NDArray[np.int64]
 TAIL = 256
 """Inserts buffered per bucket before they become a sorted run."""
 RUN_RATIO = 4
