@@ -103,3 +103,44 @@ def test_an_aco_export_names_a_measure_by_its_id_when_its_name_is_taken_or_not_a
     assert [(n.id, n.name) for n in got.notices] == [("CAP", "CAP"), ("b", "b"), ("c", "c"), ("d", "d")]
     with pytest.raises(AcoExportError, match="already a measure's"):
         write_aco([parse_notice({**notice(name="b"), "id": "a"}), parse_notice({**notice(), "id": "b"})], "X", "C", "A")
+
+
+def _feature(nid: str, lat: float, **props: Any) -> dict[str, Any]:
+    return {
+        "type": "Feature",
+        "geometry": {"type": "Point", "coordinates": [38.0, lat]},
+        "properties": {
+            "party": "coalition",
+            "id": nid,
+            "radius": {"value": 5000, "units": "M"},
+            "altitude_lower": CIRCLE["volume"]["altitude_lower"],
+            "altitude_upper": CIRCLE["volume"]["altitude_upper"],
+            "time_start": CIRCLE["time_start"],
+            "time_end": CIRCLE["time_end"],
+            **props,
+        },
+    }
+
+
+def test_a_geojson_notice_file_carries_the_words_on_any_feature_and_they_must_agree() -> None:
+    from deconflict.domain.parse import parse_notices
+
+    doc = {
+        "type": "FeatureCollection",
+        "features": [
+            _feature("cap", 35.0, name="CAP NORTH", acm_type="CAP"),
+            _feature("cap", 35.2, acm_type="CAP", description="Two orbits.\nFL200-300."),
+            _feature("plain", 36.0),
+        ],
+    }
+    cap, plain = parse_notices(doc)
+    assert (cap.name, cap.acm_type, cap.description) == ("CAP NORTH", "CAP", "Two orbits.\nFL200-300.")
+    assert len(cap.volumes) == 2 and plain.extra == {}
+    doc["features"][1]["properties"]["name"] = "CAP SOUTH"
+    with pytest.raises(ValidationError) as e:
+        parse_notices(doc)
+    assert e.value.errors[0].path == "features[1].properties.name"
+    assert "differs from the name earlier features of 'cap' give" in e.value.errors[0].reason
+    doc["features"][1]["properties"]["name"] = "x\u2028y"
+    with pytest.raises(ValidationError, match=r"features\[1\]\.properties\.name: .*one line"):
+        parse_notices(doc)

@@ -292,6 +292,24 @@ class NoticeFeatureProperties(FeatureProperties):
     kind: str | SkipJsonSchema[None] = Field(
         default=None, description="The notice's kind (default `activity`), the same on all its features."
     )
+    name: str | SkipJsonSchema[None] = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_NAME,
+        description="The notice's `name` (as in a notice): on any of its features, the same where several give it.",
+    )
+    acm_type: str | SkipJsonSchema[None] = Field(
+        default=None,
+        pattern=f"^[A-Z0-9]{{1,{MAX_ACM_TYPE}}}$",
+        description="The notice's `acm_type` (as in a notice): on any of its features, the same where several give it.",
+    )
+    description: str | SkipJsonSchema[None] = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_DESCRIPTION,
+        description="The notice's `description` (as in a notice): on any of its features, the same where several "
+        "give it.",
+    )
 
 
 _FEATURE_RULES = strict(

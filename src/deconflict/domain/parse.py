@@ -526,6 +526,7 @@ def _parse_collection(obj: Mapping[str, Any], limits: Limits, said: Said | None)
     feats = _list(_req(obj, "features", ""), "features")
     groups: dict[tuple[str, str], list[Volume4D]] = {}
     meta: dict[tuple[str, str], tuple[str | None, str]] = {}
+    texts: dict[tuple[str, str], dict[str, str]] = {}
     vertices: dict[tuple[str, str], int] = {}
     errors: list[FieldError] = []
     for i, f in enumerate(feats):
@@ -555,14 +556,30 @@ def _parse_collection(obj: Mapping[str, Any], limits: Limits, said: Said | None)
         group.append(parse_feature(fobj, limits, fpath, notice_properties=True, said=said))
         vertices[key] = _within_budget(vertices.get(key, 0), group[-1], limits, fpath)
         meta[key] = (nid, kind)
+        _agreeing_text(texts.setdefault(key, {}), props, _join(fpath, "properties"), nid)
     if errors:
         raise ValidationError(errors)
     return [
         Notice(
-            party=k[0], id=meta[k][0], kind=meta[k][1], volumes=tuple(v), protected=meta[k][1] == PROTECTED_SITE_KIND
+            party=k[0],
+            id=meta[k][0],
+            kind=meta[k][1],
+            volumes=tuple(v),
+            protected=meta[k][1] == PROTECTED_SITE_KIND,
+            extra=texts[k],
         )
         for k, v in groups.items()
     ]
+
+
+def _agreeing_text(known: dict[str, str], props: Mapping[str, Any], path: str, nid: str | None) -> None:
+    """A feature's ``name``, ``acm_type`` and ``description`` into its notice's ``known`` words: any
+    feature of a notice may give them, and features that give the same one must agree."""
+    for key, value in read_notice_text(props, path).items():
+        if known.get(key, value) != value:
+            (field,) = notice_text_json({key: value})
+            raise ValidationError.at(_join(path, field), f"differs from the {field} earlier features of {nid!r} give")
+        known[key] = value
 
 
 # ---------------------------------------------------------------- out

@@ -52,7 +52,7 @@ KEYS: Mapping[str, frozenset[str]] = MappingProxyType(
         "feature_properties": frozenset(
             {"radius", "width", "shape", "altitude_lower", "altitude_upper", "time_start", "time_end"}
         ),
-        "notice_properties": frozenset({"party", "id", "kind"}),
+        "notice_properties": frozenset({"party", "id", "kind", "name", "acm_type", "description"}),
         # request bodies of the API beyond notices (docs/api.md)
         "notice_update": frozenset({"replaces_version"}),
         "message": frozenset({"to", "subject", "text", "priority", "ref", "ack_within_s", "in_reply_to"}),
