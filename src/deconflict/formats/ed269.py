@@ -33,7 +33,17 @@ from deconflict.domain.schedule import EVERY_DAY, Schedule, clock_text, day_name
 from deconflict.domain.shapes import ShapeKind
 from deconflict.domain.volumes import Notice, Volume4D
 from deconflict.formats.ed269_schema import SCHEMA
-from deconflict.formats.geozone import Layout, Zone, band, build_zone, circle, polygon, read_windows, schema_faults
+from deconflict.formats.geozone import (
+    Layout,
+    Zone,
+    band,
+    build_zone,
+    circle,
+    polygon,
+    read_windows,
+    read_zones,
+    schema_faults,
+)
 
 __all__ = ["LAYOUT", "Zone", "read_doc", "read_geozones", "validate", "write_geozones"]
 
@@ -83,22 +93,7 @@ def read_doc(
     problems = validate(doc)
     if problems:
         return [], problems
-    zones: list[Zone] = []
-    seen: dict[str, str] = {}
-    for i, feature in enumerate(doc["features"]):
-        path = f"features[{i}]"
-        try:
-            zone = _zone(feature, path, party, limits, window)
-        except ValidationError as e:
-            problems += e.errors
-            continue
-        ident = feature["identifier"]
-        if ident in seen:
-            problems.append(FieldError(f"{path}.identifier", f"{ident!r} is already the zone at {seen[ident]}"))
-            continue
-        seen[ident] = path
-        zones.append(zone)
-    return zones, problems
+    return read_zones(doc["features"], lambda f, path: _zone(f, path, party, limits, window))
 
 
 def _zone(f: dict[str, Any], path: str, party: str, limits: Limits, window: tuple[float, float] | None) -> Zone:

@@ -31,19 +31,15 @@ from jsonschema import Draft202012Validator
 
 from deconflict.domain.errors import FieldError, ValidationError
 from deconflict.domain.policy import Limits
+from deconflict.formats import geozone
 from deconflict.formats.ed318_schema import SCHEMA, SHAPES
-from deconflict.formats.geozone import Layout, Zone, band, build_zone, circle, polygon, read_windows, schema_faults
+from deconflict.formats.geozone import Layout, Zone
 
 _VALIDATOR = Draft202012Validator(SCHEMA)
 LAYOUT = Layout(
-    identifier="properties.identifier",
-    name="properties.name",
-    applicability="properties.limitedApplicability",
-    lower="layer.lower",
-    upper="layer.upper",
-    lower_ref="layer.lowerReference",
-    upper_ref="layer.upperReference",
-    horizontal="",
+    *("properties.identifier", "properties.name", "properties.limitedApplicability"),
+    *("layer.lower", "layer.upper", "layer.lowerReference", "layer.upperReference"),
+    horizontal="",  # the geometry is the shape
     permanent=False,
 )
 RESTRICTION = {"REQ_AUTHORIZATION": "REQ_AUTHORISATION", "USPACE": None}
@@ -52,7 +48,7 @@ RESTRICTION = {"REQ_AUTHORIZATION": "REQ_AUTHORISATION", "USPACE": None}
 
 def validate(doc: Any) -> list[FieldError]:
     """Every place where ``doc`` breaks our schema of the format, by JSON path, in document order."""
-    return schema_faults(_VALIDATOR, doc, SHAPES)
+    return geozone.schema_faults(_VALIDATOR, doc, SHAPES)
 
 
 def read_doc(
@@ -63,31 +59,14 @@ def read_doc(
     problems = validate(doc)
     if problems:
         return [], problems
-    zones: list[Zone] = []
-    seen: dict[str, str] = {}
-    for i, feature in enumerate(doc["features"]):
-        path = f"features[{i}]"
-        try:
-            zone = _zone(feature, path, party, limits, window)
-        except ValidationError as e:
-            problems += e.errors
-            continue
-        ident = feature["properties"]["identifier"]
-        if ident in seen:
-            problems.append(
-                FieldError(f"{path}.properties.identifier", f"{ident!r} is already the zone at {seen[ident]}")
-            )
-            continue
-        seen[ident] = path
-        zones.append(zone)
-    return zones, problems
+    return geozone.read_zones(doc["features"], lambda f, path: _zone(f, path, party, limits, window))
 
 
 def _zone(f: dict[str, Any], path: str, party: str, limits: Limits, window: tuple[float, float] | None) -> Zone:
     p = f["properties"]
     said: list[str] = []
     items = p.get("limitedApplicability")
-    windows = read_windows(items, f"{path}.properties.limitedApplicability", window, said, LAYOUT)
+    windows = geozone.read_windows(items, f"{path}.properties.limitedApplicability", window, said, LAYOUT)
     g = f["geometry"]
     parts = (
         [(f"geometry.geometries[{k}]", x) for k, x in enumerate(g["geometries"])]
@@ -101,18 +80,18 @@ def _zone(f: dict[str, Any], path: str, party: str, limits: Limits, window: tupl
     restriction = RESTRICTION.get(p["type"], p["type"])
     if restriction is not None:
         site["restriction"] = restriction
-    return build_zone(path, party, site, shapes, windows, LAYOUT, limits, said)
+    return geozone.build_zone(path, party, site, shapes, windows, LAYOUT, limits, said)
 
 
 def _volume(v: dict[str, Any], path: str, limits: Limits, said: list[str]) -> dict[str, Any]:
     layer = v["layer"]
     refs = (layer["lowerReference"], layer["upperReference"])
     feet = str(layer.get("uom", "m")).lower() == "ft"
-    limits_json = band(layer["lower"], layer["upper"], refs, feet, path, LAYOUT, limits, said)
+    limits_json = geozone.band(layer["lower"], layer["upper"], refs, feet, path, LAYOUT, limits, said)
     if v["type"] == "Point":
         if "extent" not in v:
             raise ValidationError.at(f"{path}.extent", "a point without a circle extent has no area: give extent")
-        outline = circle(v["coordinates"], v["extent"]["radius"])
+        outline = geozone.circle(v["coordinates"], v["extent"]["radius"])
     else:
-        outline = polygon(v["coordinates"], f"{path}.coordinates")
+        outline = geozone.polygon(v["coordinates"], f"{path}.coordinates")
     return {**outline, **limits_json}

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from deconflict.formats.ed269_schema import COUNTRY, DAY, POSITION, REFERENCE, REGION, YES_NO
+
 _SHORT = {"type": "string", "maxLength": 200}
 _LONG = {"type": "string", "maxLength": 1000}
 _LANG = {"type": "string", "pattern": "^[a-zA-Z]{2}-[a-zA-Z]{2}$"}
@@ -36,17 +38,7 @@ def _text(text: dict[str, Any]) -> dict[str, Any]:
 _TEXT_SHORT = _text(_SHORT)
 _TEXT_LONG = _text(_LONG)
 _INSTANT = {"type": "string", "maxLength": 40}
-_DAY = {"enum": ["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN", "ANY"]}
 _EVENT = {"enum": ["BMCT", "SR", "SS", "EECT"]}
-_REFERENCE = {"enum": ["AGL", "AMSL", "WGS84"]}
-_POSITION = {
-    "type": "array",
-    "items": {"type": "number", "minimum": -180, "maximum": 180},
-    "minItems": 2,
-    "maxItems": 2,
-}
-"""A GeoJSON position: longitude, latitude (the layer gives the heights; the latitude's range is
-checked by the reader)."""
 
 _LAYER = {
     "type": "object",
@@ -54,40 +46,33 @@ _LAYER = {
     "additionalProperties": False,
     "properties": {
         "upper": {"type": "number"},
-        "upperReference": _REFERENCE,
+        "upperReference": REFERENCE,
         "lower": {"type": "number"},
-        "lowerReference": _REFERENCE,
+        "lowerReference": REFERENCE,
         "uom": {"enum": ["m", "ft", "M", "FT"]},
     },
 }
-_POINT = {
+
+
+def _geometry(kind: str, **members: Any) -> dict[str, Any]:
+    """A GeoJSON geometry of ``kind`` with its ED-318 vertical ``layer`` and other ``members``."""
+    return {
+        "type": "object",
+        "required": ["type", "coordinates", "layer"],
+        "additionalProperties": False,
+        "properties": {"type": {"const": kind}, **members, "layer": _LAYER, "bbox": {"type": "array"}},
+    }
+
+
+_CIRCLE = {
     "type": "object",
-    "required": ["type", "coordinates", "layer"],
+    "required": ["subType", "radius"],
     "additionalProperties": False,
-    "properties": {
-        "type": {"const": "Point"},
-        "coordinates": _POSITION,
-        "extent": {
-            "type": "object",
-            "required": ["subType", "radius"],
-            "additionalProperties": False,
-            "properties": {"subType": {"const": "Circle"}, "radius": {"type": "number", "exclusiveMinimum": 0}},
-        },
-        "layer": _LAYER,
-        "bbox": {"type": "array"},
-    },
+    "properties": {"subType": {"const": "Circle"}, "radius": {"type": "number", "exclusiveMinimum": 0}},
 }
-_POLYGON = {
-    "type": "object",
-    "required": ["type", "coordinates", "layer"],
-    "additionalProperties": False,
-    "properties": {
-        "type": {"const": "Polygon"},
-        "coordinates": {"type": "array", "minItems": 1, "items": {"type": "array", "minItems": 4, "items": _POSITION}},
-        "layer": _LAYER,
-        "bbox": {"type": "array"},
-    },
-}
+_POINT = _geometry("Point", coordinates=POSITION, extent=_CIRCLE)
+_RING = {"type": "array", "minItems": 4, "items": POSITION}
+_POLYGON = _geometry("Polygon", coordinates={"type": "array", "minItems": 1, "items": _RING})
 SHAPES = {"Point": 0, "Polygon": 1, "GeometryCollection": 2}
 """The ``oneOf`` branch of each geometry ``type`` (a collection's members: the first two)."""
 _COLLECTION = {
@@ -105,7 +90,7 @@ _DAILY_PERIOD = {
     "required": ["day"],
     "additionalProperties": False,
     "properties": {
-        "day": {"type": "array", "minItems": 1, "maxItems": 7, "items": _DAY},
+        "day": {"type": "array", "minItems": 1, "maxItems": 7, "items": DAY},
         "startTime": {"type": "string", "maxLength": 20},
         "startEvent": _EVENT,
         "endTime": {"type": "string", "maxLength": 20},
@@ -128,12 +113,7 @@ _AUTHORITY = {
     "properties": {
         "purpose": {"enum": ["AUTHORIZATION", "NOTIFICATION", "INFORMATION"]},
         "intervalBefore": {"type": "string", "maxLength": 40},
-        "name": _TEXT_SHORT,
-        "service": _TEXT_SHORT,
-        "contactName": _TEXT_SHORT,
-        "siteURL": _TEXT_SHORT,
-        "email": _TEXT_SHORT,
-        "phone": _TEXT_SHORT,
+        **dict.fromkeys(("name", "service", "contactName", "siteURL", "email", "phone"), _TEXT_SHORT),
     },
 }
 REASONS = ["AIR_TRAFFIC", "SENSITIVE", "PRIVACY", "POPULATION", "NATURE", "NOISE", "EMERGENCY", "DAR", "OTHER"]
@@ -143,15 +123,15 @@ _ZONE = {
     "additionalProperties": False,
     "properties": {
         "identifier": {"type": "string", "minLength": 1, "maxLength": 7, "pattern": "^[A-Za-z0-9_-]+$"},
-        "country": {"type": "string", "pattern": "^[A-Z]{3}$"},
+        "country": COUNTRY,
         "name": _TEXT_SHORT,
         "type": {"enum": ["USPACE", "PROHIBITED", "REQ_AUTHORIZATION", "CONDITIONAL", "NO_RESTRICTION"]},
         "variant": {"enum": ["COMMON", "CUSTOMIZED"]},
         "restrictionConditions": {"type": "string", "maxLength": 10000},
-        "region": {"type": "integer", "minimum": 0, "maximum": 65535},
+        "region": REGION,
         "reason": {"type": "array", "maxItems": 9, "items": {"enum": REASONS}},
         "otherReasonInfo": _TEXT_SHORT,
-        "regulationExemption": {"enum": ["YES", "NO"]},
+        "regulationExemption": YES_NO,
         "message": _TEXT_LONG,
         "extendedProperties": {"type": "object"},
         "limitedApplicability": {"type": "array", "items": _TIME_PERIOD},

@@ -9,7 +9,7 @@ zone's field in the document. No I/O.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -102,6 +102,32 @@ def schema_faults(validator: Draft202012Validator, doc: Any, branches: dict[str,
 
 def _sort_key(path: str) -> list[Any]:
     return [int(p) if p.isdigit() else p for p in re.split(r"[\[\].]+", path) if p]
+
+
+def read_zones(
+    features: list[dict[str, Any]], read_one: Callable[[dict[str, Any], str], Zone]
+) -> tuple[list[Zone], list[FieldError]]:
+    """Each feature's zone (``read_one(feature, its path)``) and every problem; a zone whose
+    identifier an earlier zone has is refused at its identifier."""
+    zones: list[Zone] = []
+    problems: list[FieldError] = []
+    seen: dict[str, str] = {}
+    for i, feature in enumerate(features):
+        path = f"features[{i}]"
+        try:
+            zone = read_one(feature, path)
+        except ValidationError as e:
+            problems += e.errors
+            continue
+        ident = str(zone.notice.id)
+        if ident in seen:
+            problems.append(
+                FieldError(f"{path}.{zone.layout.identifier}", f"{ident!r} is already the zone at {seen[ident]}")
+            )
+            continue
+        seen[ident] = path
+        zones.append(zone)
+    return zones, problems
 
 
 def build_zone(
