@@ -320,10 +320,7 @@ def test_ed318_geozones_file_as_the_same_sites_as_ed269_and_faults_are_named_by_
     assert r.status_code == 201, r.text
     filed = r.json()["filed"]
     assert [(f["zone"], f["filing"]["notice"]["id"]) for f in filed] == [
-        ("features[0]", "sy-gcaa:OSH001"),
-        ("features[1]", "sy-gcaa:OSH002"),
-        ("features[2]", "sy-gcaa:OSH003"),
-        ("features[3]", "sy-gcaa:OSH004"),
+        (f"features[{i}]", f"sy-gcaa:OSH00{i + 1}") for i in range(4)
     ]
     back = api.as_("sy-gcaa").get("/v1/exports/geozones", params={"country": "SYR"})
     assert back.status_code == 200, back.text

@@ -107,12 +107,7 @@ def test_an_ed318_document_files_as_protected_sites_and_exports_back_as_ed269(db
     r = runner.invoke(app, args)
     assert r.exit_code == 0, r.output
     rows = json.loads(r.stdout)
-    assert [(x["notice"], x["zone"]) for x in rows] == [
-        ("sy-gcaa:OSH001", "features[0]"),
-        ("sy-gcaa:OSH002", "features[1]"),
-        ("sy-gcaa:OSH003", "features[2]"),
-        ("sy-gcaa:OSH004", "features[3]"),
-    ]
+    assert [(x["notice"], x["zone"]) for x in rows] == [(f"sy-gcaa:OSH00{i + 1}", f"features[{i}]") for i in range(4)]
     assert any("geometry.layer.lower 0 AGL" in said for said in rows[0]["rules_applied"])
     assert sites(db_url) == {"sy-gcaa:OSH001": 1, "sy-gcaa:OSH002": 2, "sy-gcaa:OSH003": 1, "sy-gcaa:OSH004": 4}
     out = tmp_path / "back.json"

@@ -5,39 +5,29 @@ a document is read as ED-269 or ED-318 by its shape, or refused as neither."""
 
 from __future__ import annotations
 
-import copy
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from deconflict.domain.parse import parse_time
 from deconflict.domain.schedule import DailyWindow, Schedule
 from deconflict.domain.shapes import ShapeKind
 from deconflict.domain.volumes import PROTECTED_SITE_KIND, AltitudeReference
 from deconflict.formats import ed269, ed318
 from deconflict.formats.geozones import read_geozones
+from geozone_docs import DAY, DELETE, edited, set_at, t
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "formats"
 GOLDEN = (FIXTURES / "geozones.ed318.json").read_text()
 ED269 = (FIXTURES / "geozones.json").read_text()
-DAY = (parse_time("2015-09-30T00:00:00Z", "t"), parse_time("2015-10-01T00:00:00Z", "t"))
-
-
-def t(text: str) -> float:
-    return parse_time(text, "t")
 
 
 def test_the_golden_document_reads_to_the_sites_it_describes() -> None:
     zones, problems = read_geozones(GOLDEN, "sy-gcaa", window=DAY)
     assert problems == []
-    assert [(z.path, z.notice.id, z.notice.kind, z.notice.protected) for z in zones] == [
-        ("features[0]", "OSH001", PROTECTED_SITE_KIND, True),
-        ("features[1]", "OSH002", PROTECTED_SITE_KIND, True),
-        ("features[2]", "OSH003", PROTECTED_SITE_KIND, True),
-        ("features[3]", "OSH004", PROTECTED_SITE_KIND, True),
-    ]
+    assert [(z.path, z.notice.id) for z in zones] == [(f"features[{i}]", f"OSH00{i + 1}") for i in range(4)]
+    assert {(z.notice.kind, z.notice.protected) for z in zones} == {(PROTECTED_SITE_KIND, True)}
     hmeimim, palmyra, damascus, tartus = (z.notice for z in zones)
     [v] = hmeimim.volumes
     assert v.shape.kind is ShapeKind.CIRCLE and v.shape.points == ((35.4011, 35.9486),) and v.shape.buffer_m == 9260
@@ -111,63 +101,45 @@ def _golden() -> dict[str, Any]:
     return doc
 
 
-def _with(change: Any) -> str:
-    doc = _golden()
-    change(doc)
-    return json.dumps(doc)
-
-
-_DELETE = object()
-
-
-def _set(path: list[Any], value: Any) -> Any:
-    def change(doc: Any) -> None:
-        node = doc
-        for p in path[:-1]:
-            node = node[p]
-        if value is _DELETE:
-            del node[path[-1]]
-        else:
-            node[path[-1]] = copy.deepcopy(value)
-
-    return change
-
-
 P0, G0 = ["features", 0, "properties"], ["features", 0, "geometry"]
 A3 = ["features", 3, "properties", "limitedApplicability", 0]
 S3 = "features[3].properties.limitedApplicability[0].schedule"
 C3 = ["features", 3, "geometry", "geometries"]
 
 SCHEMA_CASES = [
-    (_set(["type"], "Feature"), "type", "'FeatureCollection' was expected"),
-    (_set(["features", 0, "type"], "Zone"), "features[0].type", ""),
-    (_set([*P0, "identifier"], "OSH00001"), "features[0].properties.identifier", "too long"),
-    (_set([*P0, "country"], "SY"), "features[0].properties.country", "does not match"),
-    (_set([*P0, "type"], "FORBIDDEN"), "features[0].properties.type", "is not one of"),
-    (_set([*P0, "variant"], _DELETE), "features[0].properties.variant", "is required"),
-    (_set([*P0, "zoneAuthority"], []), "features[0].properties.zoneAuthority", "should be non-empty"),
-    (_set([*P0, "colour"], "red"), "features[0].properties.colour", "is not a field here"),
-    (_set([*P0, "reason"], ["FOREIGN_TERRITORY"]), "features[0].properties.reason[0]", "is not one of"),
-    (_set([*P0, "name"], [{"text": "X", "lang": "english"}]), "features[0].properties.name", ""),
-    (_set([*G0, "type"], "LineString"), "features[0].geometry.type", "must be Point or Polygon or GeometryCollection"),
-    (_set([*G0, "layer", "uom"], "NM"), "features[0].geometry.layer.uom", "is not one of"),
-    (_set([*G0, "layer", "upper"], "5000"), "features[0].geometry.layer.upper", "is not of type 'number'"),
-    (_set([*G0, "layer"], _DELETE), "features[0].geometry.layer", "is required"),
-    (_set([*G0, "extent", "radius"], 0), "features[0].geometry.extent.radius", ""),
-    (_set([*G0, "coordinates"], [200, 35]), "features[0].geometry.coordinates[0]", ""),
-    (_set([*C3, 1, "layer", "lowerReference"], "QNH"), "features[3].geometry.geometries[1].layer.lowerReference", ""),
-    (_set([*A3, "schedule", 0, "day"], ["MONDAY"]), f"{S3}[0].day[0]", ""),
-    (_set([*A3, "schedule", 0, "day"], _DELETE), f"{S3}[0].day", "is required"),
-    (_set([*A3, "dailyPeriod"], []), "features[3].properties.limitedApplicability[0].dailyPeriod", "not a field"),
+    (set_at(["type"], "Feature"), "type", "'FeatureCollection' was expected"),
+    (set_at(["features", 0, "type"], "Zone"), "features[0].type", ""),
+    (set_at([*P0, "identifier"], "OSH00001"), "features[0].properties.identifier", "too long"),
+    (set_at([*P0, "country"], "SY"), "features[0].properties.country", "does not match"),
+    (set_at([*P0, "type"], "FORBIDDEN"), "features[0].properties.type", "is not one of"),
+    (set_at([*P0, "variant"], DELETE), "features[0].properties.variant", "is required"),
+    (set_at([*P0, "zoneAuthority"], []), "features[0].properties.zoneAuthority", "should be non-empty"),
+    (set_at([*P0, "colour"], "red"), "features[0].properties.colour", "is not a field here"),
+    (set_at([*P0, "reason"], ["FOREIGN_TERRITORY"]), "features[0].properties.reason[0]", "is not one of"),
+    (set_at([*P0, "name"], [{"text": "X", "lang": "english"}]), "features[0].properties.name", ""),
+    (
+        set_at([*G0, "type"], "LineString"),
+        "features[0].geometry.type",
+        "must be Point or Polygon or GeometryCollection",
+    ),
+    (set_at([*G0, "layer", "uom"], "NM"), "features[0].geometry.layer.uom", "is not one of"),
+    (set_at([*G0, "layer", "upper"], "5000"), "features[0].geometry.layer.upper", "is not of type 'number'"),
+    (set_at([*G0, "layer"], DELETE), "features[0].geometry.layer", "is required"),
+    (set_at([*G0, "extent", "radius"], 0), "features[0].geometry.extent.radius", ""),
+    (set_at([*G0, "coordinates"], [200, 35]), "features[0].geometry.coordinates[0]", ""),
+    (set_at([*C3, 1, "layer", "lowerReference"], "QNH"), "features[3].geometry.geometries[1].layer.lowerReference", ""),
+    (set_at([*A3, "schedule", 0, "day"], ["MONDAY"]), f"{S3}[0].day[0]", ""),
+    (set_at([*A3, "schedule", 0, "day"], DELETE), f"{S3}[0].day", "is required"),
+    (set_at([*A3, "dailyPeriod"], []), "features[3].properties.limitedApplicability[0].dailyPeriod", "not a field"),
 ]
 
 
 @pytest.mark.parametrize(("change", "path", "reason"), SCHEMA_CASES)
 def test_a_document_that_breaks_the_schema_is_refused_naming_the_json_path(change: Any, path: str, reason: str) -> None:
-    zones, problems = read_geozones(_with(change), "sy-gcaa", window=DAY)
-    assert zones == [], "nothing of a document that breaks the schema is read"
-    assert [p.path for p in problems] == [path], problems
-    assert reason in problems[0].reason
+    text = edited(GOLDEN, change)
+    [fault] = ed318.validate(json.loads(text))
+    assert (fault.path, reason in fault.reason) == (path, True), fault
+    assert read_geozones(text, "sy-gcaa", window=DAY) == ([], [fault]), "nothing of the document is read"
 
 
 def test_every_schema_fault_is_named_not_only_the_first() -> None:
@@ -181,14 +153,14 @@ def test_every_schema_fault_is_named_not_only_the_first() -> None:
 
 
 RULE_CASES = [
-    (_set([*G0, "extent"], _DELETE), "features[0].geometry.extent"),
-    (_set([*G0, "layer", "upperReference"], "AGL"), "features[0].geometry.layer.upperReference"),
-    (_set([*G0, "layer", "lower"], 100), "features[0].geometry.layer.lowerReference"),
-    (_set([*G0, "coordinates"], [35.9, 95.0]), "features[0].geometry"),
-    (_set([*G0, "layer", "upper"], -5000), "features[0].geometry.layer.upper"),  # below the floor
-    (_set([*P0, "name"], "HMEIMIM\nAIR BASE"), "features[0].properties.name"),
+    (set_at([*G0, "extent"], DELETE), "features[0].geometry.extent"),
+    (set_at([*G0, "layer", "upperReference"], "AGL"), "features[0].geometry.layer.upperReference"),
+    (set_at([*G0, "layer", "lower"], 100), "features[0].geometry.layer.lowerReference"),
+    (set_at([*G0, "coordinates"], [35.9, 95.0]), "features[0].geometry"),
+    (set_at([*G0, "layer", "upper"], -5000), "features[0].geometry.layer.upper"),  # below the floor
+    (set_at([*P0, "name"], "HMEIMIM\nAIR BASE"), "features[0].properties.name"),
     (
-        _set(
+        set_at(
             ["features", 1, "geometry", "coordinates"],
             [
                 [[38.25, 34.54], [38.30, 34.54], [38.30, 34.57], [38.25, 34.57], [38.25, 34.54]],
@@ -197,34 +169,34 @@ RULE_CASES = [
         ),
         "features[1].geometry.coordinates",
     ),
-    (_set(["features", 1, "geometry", "coordinates", 0, 4], [38.26, 34.54]), "features[1].geometry.coordinates[0]"),
+    (set_at(["features", 1, "geometry", "coordinates", 0, 4], [38.26, 34.54]), "features[1].geometry.coordinates[0]"),
     (
-        _set(["features", 1, "properties", "limitedApplicability", 1, "endDateTime"], "2015-09-30T13:00:00Z"),
+        set_at(["features", 1, "properties", "limitedApplicability", 1, "endDateTime"], "2015-09-30T13:00:00Z"),
         "features[1].properties.limitedApplicability[1].endDateTime",
     ),
     (
-        _set(["features", 1, "properties", "limitedApplicability", 0], {"endDateTime": "2015-09-30T12:00:00Z"}),
+        set_at(["features", 1, "properties", "limitedApplicability", 0], {"endDateTime": "2015-09-30T12:00:00Z"}),
         "features[1].properties.limitedApplicability[0].startDateTime",
     ),
-    (_set(["features", 1, "properties", "identifier"], "OSH001"), "features[1].properties.identifier"),
+    (set_at(["features", 1, "properties", "identifier"], "OSH001"), "features[1].properties.identifier"),
     (
-        _set([*A3, "schedule", 1], {"day": ["SAT"], "startEvent": "SR", "endTime": "10:00"}),
+        set_at([*A3, "schedule", 1], {"day": ["SAT"], "startEvent": "SR", "endTime": "10:00"}),
         f"{S3}[1].startEvent",
     ),
     (
-        _set([*A3, "schedule", 1, "startTime"], "22:00+02:00"),
+        set_at([*A3, "schedule", 1, "startTime"], "22:00+02:00"),
         f"{S3}[1].startTime",
     ),
-    (_set([*A3, "schedule", 1, "endTime"], "25:00"), "features[3].properties.limitedApplicability[0].schedule"),
-    (_set([*C3, 1, "layer", "lowerReference"], "WGS84"), "features[3].geometry.geometries[1].layer.upperReference"),
+    (set_at([*A3, "schedule", 1, "endTime"], "25:00"), "features[3].properties.limitedApplicability[0].schedule"),
+    (set_at([*C3, 1, "layer", "lowerReference"], "WGS84"), "features[3].geometry.geometries[1].layer.upperReference"),
 ]
 
 
 @pytest.mark.parametrize(("change", "path"), RULE_CASES)
 def test_what_our_rules_refuse_is_named_by_its_json_path_and_the_other_zones_still_read(change: Any, path: str) -> None:
-    zones, problems = read_geozones(_with(change), "sy-gcaa", window=DAY)
-    assert [p.path for p in problems] == [path], problems
-    assert len(zones) == 3, "the other zones are read (the command files nothing unless asked)"
+    zones, problems = read_geozones(edited(GOLDEN, change), "sy-gcaa", window=DAY)
+    # the other zones are read (the command files nothing unless asked)
+    assert ([p.path for p in problems], len(zones)) == ([path], 3), problems
 
 
 def test_a_zone_without_a_period_needs_the_window_the_user_gives() -> None:
