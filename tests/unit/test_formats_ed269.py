@@ -158,7 +158,7 @@ def test_what_our_rules_refuse_is_named_by_its_json_path_and_the_other_zones_sti
     assert len(zones) == 2, "the other zones are read (the command files nothing unless asked)"
 
 
-def test_a_schedule_item_is_a_recurring_volume_and_ed318s_model_is_refused_by_name() -> None:
+def test_a_schedule_item_is_a_recurring_volume_and_a_guessed_daily_period_key_is_refused_by_name() -> None:
     week = {"startDateTime": "2015-09-28T00:00:00Z", "endDateTime": "2015-10-12T00:00:00Z"}
     items = [
         {"day": ["MON", "TUE"], "startTime": "08:00Z", "endTime": "16:00Z"},

@@ -15,8 +15,8 @@ window one volume. Explicit rules:
   no applicability) takes the window the user gives, and is refused without one;
 - an applicability's ``schedule`` makes each of its items (``day``, ``startTime``, ``endTime``,
   UTC) one volume with a recurring schedule within that window (:mod:`deconflict.domain.schedule`);
-  an item timed by sunrise or sunset (``startEvent``, ``endEvent``) is refused, and so is ED-318's
-  recurring model (``dailyPeriod``, ``weekdays``), by name.
+  an item timed by sunrise or sunset (``startEvent``, ``endEvent``) is refused, and so are keys named
+  ``dailyPeriod`` or ``weekdays``, by name (a daily period is a ``schedule`` item).
 """
 
 from __future__ import annotations
@@ -48,11 +48,11 @@ from deconflict.formats.geozone import (
 __all__ = ["LAYOUT", "Zone", "read_doc", "read_geozones", "validate", "write_geozones"]
 
 RECURRING = {
-    key: "ED-318's recurring time model is not read in an ED-269 document: write the recurrence as ED-269 "
-    "schedule items (day, startTime, endTime) with startDateTime and endDateTime"
+    key: "is not a key of an applicability: ED-269 and ED-318 both write a daily period (ED-318's DailyPeriod) "
+    "as a schedule item (day, startTime, endTime), within startDateTime and endDateTime"
     for key in ("dailyPeriod", "weekdays")
 }
-"""Applicability keys of another recurring time model, refused by name."""
+"""Keys a writer may guess for the recurring time model, refused by name with where it goes."""
 _VALIDATOR = Draft202012Validator(SCHEMA)
 _SHAPES = {"Circle": 0, "Polygon": 1}
 """The ``oneOf`` branch of each horizontal projection in the schema."""

@@ -8,8 +8,8 @@ each a zone with its identifier, country, type, restriction, reasons, authoritie
 It is not a copy of any published schema file. It holds what the format allows where we read it,
 and is strict where the format is: an object has exactly the keys listed (``extendedProperties``
 holds anything). Time applicability holds ED-269's ``schedule`` items (read as recurring volumes)
-and keeps the names of ED-318's ``dailyPeriod``/``weekdays`` so that a document using them is
-refused by name rather than as unknown keys.
+and keeps the names ``dailyPeriod``/``weekdays`` (guesses at the recurring model) so that a
+document using them is refused by name, with where a daily period goes, rather than as unknown keys.
 """
 
 from __future__ import annotations
