@@ -302,6 +302,40 @@ def test_geozones_file_as_the_authoritys_protected_sites_and_export_back(api: Ap
     assert r.json()["detail"][0]["field"] == "features[0].applicability[0].endDateTime", r.text
 
 
+GEOZONES_ED318 = (Path(__file__).parents[1] / "fixtures" / "formats" / "geozones.ed318.json").read_text()
+
+
+def test_ed318_geozones_file_as_the_same_sites_as_ed269_and_faults_are_named_by_json_path(api: Api) -> None:
+    window = {"start": "2015-09-30T00:00Z", "end": "2015-10-01T00:00Z"}
+    r = post(api, "sy-gcaa", "geozones", GEOZONES_ED318)  # a zone without a period and no window: named
+    assert r.status_code == 422
+    assert [d["field"] for d in r.json()["detail"]] == ["features[2].properties.limitedApplicability", "body"]
+    bad = GEOZONES_ED318.replace('"uom": "ft"', '"uom": "NM"')
+    r = post(api, "sy-gcaa", "geozones", bad, **window)
+    assert r.status_code == 422 and r.json()["detail"][0]["field"] == "features[0].geometry.layer.uom", r.text
+    r = post(api, "sy-gcaa", "geozones", '{"zones": []}', **window)
+    assert r.status_code == 422 and r.json()["detail"][0]["field"] == "document", r.text
+    assert "neither an ED-269" in r.json()["detail"][0]["reason"]
+    r = post(api, "sy-gcaa", "geozones", GEOZONES_ED318, **window)
+    assert r.status_code == 201, r.text
+    filed = r.json()["filed"]
+    assert [(f["zone"], f["filing"]["notice"]["id"]) for f in filed] == [
+        (f"features[{i}]", f"sy-gcaa:OSH00{i + 1}") for i in range(4)
+    ]
+    back = api.as_("sy-gcaa").get("/v1/exports/geozones", params={"country": "SYR"})
+    assert back.status_code == 200, back.text
+    zones, problems = read_geozones(back.text, "sy-gcaa")
+    assert problems == []
+    ed269_zones = read_geozones(GEOZONES, "x", None, _DAY)[0]
+    assert [z.notice.volumes for z in zones][:3] == [z.notice.volumes for z in ed269_zones]
+    assert len(zones[3].notice.volumes) == 4 and all(v.schedule is not None for v in zones[3].notice.volumes)
+    # a broker refusal names the zone's field in the ED-318 document
+    api.clock.t += 86400 * 20  # every 2015 window of the document has ended
+    r = post(api, "sy-gcaa", "geozones", GEOZONES_ED318.replace("OSH00", "NEW00"), **window)
+    assert r.status_code == 422, r.text
+    assert r.json()["detail"][0]["field"] == "features[0].properties.limitedApplicability[0].endDateTime", r.text
+
+
 F3548_KEYS = ("id", "party", "kind", "volumes")
 
 

@@ -75,12 +75,12 @@ def test_a_bad_document_files_nothing_and_names_each_fault(db_url: str, tmp_path
     assert r.exit_code == 2
     assert "features[0].country:" in r.stderr and "features[1].geometry[0].uomDimensions:" in r.stderr
     assert "nothing filed" in r.stderr
-    # ED-318's recurring model: refused by name; --keep-good files the other zones
+    # a guessed key for the daily periods: refused by name; --keep-good files the other zones
     doc = json.loads(FIXTURE.read_text())
     doc["features"][1]["applicability"][0]["dailyPeriod"] = [{"day": ["MON"], "startTime": "08:00", "endTime": "10:00"}]
     path = later(tmp_path, json.dumps(doc))
     r = runner.invoke(app, ["import", "geozones", path, "--party", "sy-gcaa", *WINDOW, "--db", db_url])
-    assert r.exit_code == 2 and "features[1].applicability[0].dailyPeriod: ED-318's recurring" in r.stderr
+    assert r.exit_code == 2 and "features[1].applicability[0].dailyPeriod: is not a key" in r.stderr
     r = runner.invoke(app, ["import", "geozones", path, "--party", "sy-gcaa", *WINDOW, "--keep-good", "--db", db_url])
     assert r.exit_code == 0, r.output
     assert sorted(sites(db_url)) == ["sy-gcaa:OSH001", "sy-gcaa:OSH003"]
@@ -95,3 +95,50 @@ def test_a_refusal_by_the_broker_files_none_and_names_the_zone(db_url: str, tmp_
     assert (
         runner.invoke(app, ["export", "geozones", "--country", "SYR", "--db", db_url]).stdout.count("identifier") == 0
     )
+
+
+ED318 = FIXTURE.parent / "geozones.ed318.json"
+
+
+def test_an_ed318_document_files_as_protected_sites_and_exports_back_as_ed269(db_url: str, tmp_path: Path) -> None:
+    path = tmp_path / "zones.ed318.json"
+    path.write_text(ED318.read_text().replace("2015-", "2035-"))
+    args = ["import", "geozones", str(path), "--party", "sy-gcaa", *WINDOW, "--db", db_url, "--json"]
+    r = runner.invoke(app, args)
+    assert r.exit_code == 0, r.output
+    rows = json.loads(r.stdout)
+    assert [(x["notice"], x["zone"]) for x in rows] == [(f"sy-gcaa:OSH00{i + 1}", f"features[{i}]") for i in range(4)]
+    assert any("geometry.layer.lower 0 AGL" in said for said in rows[0]["rules_applied"])
+    assert sites(db_url) == {"sy-gcaa:OSH001": 1, "sy-gcaa:OSH002": 2, "sy-gcaa:OSH003": 1, "sy-gcaa:OSH004": 4}
+    out = tmp_path / "back.json"
+    r = runner.invoke(
+        app, ["export", "geozones", "--country", "SYR", "--party", "sy-gcaa", "--out", str(out), "--db", db_url]
+    )
+    assert r.exit_code == 0, r.output
+    doc = json.loads(out.read_text())
+    assert [f["restriction"] for f in doc["features"]] == [
+        "PROHIBITED",
+        "REQ_AUTHORISATION",
+        "PROHIBITED",
+        "CONDITIONAL",
+    ]
+    assert [sum(len(a.get("schedule", [])) for a in f["applicability"]) for f in doc["features"]] == [0, 0, 0, 2]
+    r = runner.invoke(app, ["import", "geozones", str(out), "--party", "sy-gcaa-2", "--db", db_url])
+    assert r.exit_code == 0, r.output
+
+
+def test_a_bad_ed318_document_files_nothing_and_a_document_of_neither_shape_is_named(
+    db_url: str, tmp_path: Path
+) -> None:
+    doc = json.loads(ED318.read_text().replace("2015-", "2035-"))
+    doc["features"][0]["properties"]["country"] = "sy"
+    doc["features"][3]["geometry"]["geometries"][1]["layer"]["uom"] = "NM"
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(doc))
+    r = runner.invoke(app, ["import", "geozones", str(path), "--party", "sy-gcaa", *WINDOW, "--db", db_url])
+    assert r.exit_code == 2
+    assert "features[0].properties.country:" in r.stderr
+    assert "features[3].geometry.geometries[1].layer.uom:" in r.stderr and "nothing filed" in r.stderr
+    path.write_text('{"zones": []}')
+    r = runner.invoke(app, ["import", "geozones", str(path), "--party", "sy-gcaa", "--db", db_url])
+    assert r.exit_code == 2 and "document: is neither an ED-269 document" in r.stderr

@@ -13,18 +13,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from deconflict.domain.parse import parse_time
 from deconflict.domain.schedule import DailyWindow, Schedule
 from deconflict.domain.shapes import ShapeKind, make_shape
 from deconflict.domain.volumes import PROTECTED_SITE_KIND, AltitudeBand, AltitudeReference, Notice, Volume4D
 from deconflict.formats.ed269 import read_geozones, validate, write_geozones
+from geozone_docs import DAY, DELETE, edited, set_at, t
 
 GOLDEN = (Path(__file__).parents[1] / "fixtures" / "formats" / "geozones.json").read_text()
-DAY = (parse_time("2015-09-30T00:00:00Z", "t"), parse_time("2015-10-01T00:00:00Z", "t"))
-
-
-def t(text: str) -> float:
-    return parse_time(text, "t")
 
 
 def test_the_golden_document_reads_to_the_sites_it_describes() -> None:
@@ -58,47 +53,27 @@ def _golden() -> dict[str, Any]:
     return doc
 
 
-def _with(change: Any) -> str:
-    doc = _golden()
-    change(doc)
-    return json.dumps(doc)
-
-
-def _set(path: list[Any], value: Any) -> Any:
-    def change(doc: Any) -> None:
-        node = doc
-        for p in path[:-1]:
-            node = node[p]
-        if value is _DELETE:
-            del node[path[-1]]
-        else:
-            node[path[-1]] = value
-
-    return change
-
-
-_DELETE = object()
 F0, G0 = ["features", 0], ["features", 0, "geometry", 0]
 
 SCHEMA_CASES = [
-    (_set([*F0, "identifier"], _DELETE), "features[0].identifier", "is required"),
-    (_set([*F0, "colour"], "red"), "features[0].colour", "is not a field here"),
-    (_set([*F0, "restriction"], "FORBIDDEN"), "features[0].restriction", "is not one of"),
-    (_set([*F0, "country"], "SY"), "features[0].country", "does not match"),
-    (_set([*F0, "geometry"], []), "features[0].geometry", "should be non-empty"),
-    (_set([*G0, "uomDimensions"], "NM"), "features[0].geometry[0].uomDimensions", "is not one of"),
-    (_set([*G0, "horizontalProjection", "radius"], -5), "features[0].geometry[0].horizontalProjection.radius", ""),
+    (set_at([*F0, "identifier"], DELETE), "features[0].identifier", "is required"),
+    (set_at([*F0, "colour"], "red"), "features[0].colour", "is not a field here"),
+    (set_at([*F0, "restriction"], "FORBIDDEN"), "features[0].restriction", "is not one of"),
+    (set_at([*F0, "country"], "SY"), "features[0].country", "does not match"),
+    (set_at([*F0, "geometry"], []), "features[0].geometry", "should be non-empty"),
+    (set_at([*G0, "uomDimensions"], "NM"), "features[0].geometry[0].uomDimensions", "is not one of"),
+    (set_at([*G0, "horizontalProjection", "radius"], -5), "features[0].geometry[0].horizontalProjection.radius", ""),
     (
-        _set([*G0, "horizontalProjection", "center"], [200, 35]),
+        set_at([*G0, "horizontalProjection", "center"], [200, 35]),
         "features[0].geometry[0].horizontalProjection.center[0]",
         "",
     ),
-    (_set([*G0, "lowerLimit"], "0"), "features[0].geometry[0].lowerLimit", "is not of type 'number'"),
-    (_set(["features", 1, "applicability", 0, "permanent"], "MAYBE"), "features[1].applicability[0].permanent", ""),
-    (_set(["features"], _DELETE), "features", "is required"),
-    (_set([*G0, "horizontalProjection", "type"], "Square"), "features[0].geometry[0].horizontalProjection.type", ""),
+    (set_at([*G0, "lowerLimit"], "0"), "features[0].geometry[0].lowerLimit", "is not of type 'number'"),
+    (set_at(["features", 1, "applicability", 0, "permanent"], "MAYBE"), "features[1].applicability[0].permanent", ""),
+    (set_at(["features"], DELETE), "features", "is required"),
+    (set_at([*G0, "horizontalProjection", "type"], "Square"), "features[0].geometry[0].horizontalProjection.type", ""),
     (
-        _set([*G0, "horizontalProjection", "edge"], 1),
+        set_at([*G0, "horizontalProjection", "edge"], 1),
         "features[0].geometry[0].horizontalProjection.edge",
         "not a field",
     ),
@@ -107,7 +82,7 @@ SCHEMA_CASES = [
 
 @pytest.mark.parametrize(("change", "path", "reason"), SCHEMA_CASES)
 def test_a_document_that_breaks_the_schema_is_refused_naming_the_json_path(change: Any, path: str, reason: str) -> None:
-    zones, problems = read_geozones(_with(change), "sy-gcaa", window=DAY)
+    zones, problems = read_geozones(edited(GOLDEN, change), "sy-gcaa", window=DAY)
     assert zones == [], "nothing of a document that breaks the schema is read"
     assert [p.path for p in problems] == [path], problems
     assert reason in problems[0].reason
@@ -125,72 +100,72 @@ def test_every_schema_fault_is_named_not_only_the_first() -> None:
 
 RULE_CASES = [
     (
-        _set(["features", 1, "applicability", 0, "schedule"], [{"day": ["MON"]}]),
+        set_at(["features", 1, "applicability", 0, "schedule"], [{"day": ["MON"]}]),
         "features[1].applicability[0].schedule[0].startTime",
     ),
     (
-        _set(
+        set_at(
             ["features", 1, "applicability", 0, "schedule"],
             [{"startTime": "07:00", "endTime": "08:00"}, {"startEvent": "SR"}],
         ),
         "features[1].applicability[0].schedule[1].startEvent",
     ),
     (
-        _set(["features", 1, "applicability", 0, "schedule"], [{"startTime": "07:00", "endTime": "25:00"}]),
+        set_at(["features", 1, "applicability", 0, "schedule"], [{"startTime": "07:00", "endTime": "25:00"}]),
         "features[1].applicability[0].schedule",
     ),
-    (_set(["features", 1, "applicability", 1, "dailyPeriod"], [{}]), "features[1].applicability[1].dailyPeriod"),
-    (_set(["features", 1, "applicability", 0, "weekdays"], ["SAT"]), "features[1].applicability[0].weekdays"),
-    (_set([*G0, "upperVerticalReference"], "AGL"), "features[0].geometry[0].upperVerticalReference"),
-    (_set([*G0, "lowerLimit"], 100), "features[0].geometry[0].lowerVerticalReference"),
+    (set_at(["features", 1, "applicability", 1, "dailyPeriod"], [{}]), "features[1].applicability[1].dailyPeriod"),
+    (set_at(["features", 1, "applicability", 0, "weekdays"], ["SAT"]), "features[1].applicability[0].weekdays"),
+    (set_at([*G0, "upperVerticalReference"], "AGL"), "features[0].geometry[0].upperVerticalReference"),
+    (set_at([*G0, "lowerLimit"], 100), "features[0].geometry[0].lowerVerticalReference"),
     (
-        _set(["features", 2, "geometry", 0, "upperVerticalReference"], "WGS84"),
+        set_at(["features", 2, "geometry", 0, "upperVerticalReference"], "WGS84"),
         "features[2].geometry[0].upperVerticalReference",
     ),
     (
-        _set(["features", 1, "applicability", 0, "endDateTime"], "2015-09-30T05:00:00Z"),
+        set_at(["features", 1, "applicability", 0, "endDateTime"], "2015-09-30T05:00:00Z"),
         "features[1].applicability[0].endDateTime",
     ),
     (
-        _set(["features", 1, "applicability", 0, "startDateTime"], "30 Sep 2015"),
+        set_at(["features", 1, "applicability", 0, "startDateTime"], "30 Sep 2015"),
         "features[1].applicability[0].startDateTime",
     ),
     (
-        _set(["features", 1, "applicability", 0], {"endDateTime": "2015-09-30T05:00:00Z"}),
+        set_at(["features", 1, "applicability", 0], {"endDateTime": "2015-09-30T05:00:00Z"}),
         "features[1].applicability[0].startDateTime",
     ),
     (
-        _set(
+        set_at(
             ["features", 1, "geometry", 0, "horizontalProjection", "coordinates", 0],
             [[38.25, 34.54], [38.30, 34.57], [38.30, 34.54], [38.25, 34.57], [38.25, 34.54]],  # edges cross
         ),
         "features[1].geometry[0].horizontalProjection",
     ),
     (
-        _set(["features", 1, "geometry", 0, "horizontalProjection", "coordinates", 0, 4], [38.26, 34.54]),
+        set_at(["features", 1, "geometry", 0, "horizontalProjection", "coordinates", 0, 4], [38.26, 34.54]),
         "features[1].geometry[0].horizontalProjection.coordinates[0]",
     ),
-    (_set(["features", 2, "identifier"], "OSH001"), "features[2].identifier"),
-    (_set([*G0, "upperLimit"], -5000), "features[0].geometry[0].upperLimit"),  # below the floor
-    (_set([*G0, "horizontalProjection", "center"], [35.9, 95.0]), "features[0].geometry[0].horizontalProjection"),
+    (set_at(["features", 2, "identifier"], "OSH001"), "features[2].identifier"),
+    (set_at([*G0, "upperLimit"], -5000), "features[0].geometry[0].upperLimit"),  # below the floor
+    (set_at([*G0, "horizontalProjection", "center"], [35.9, 95.0]), "features[0].geometry[0].horizontalProjection"),
 ]
 
 
 @pytest.mark.parametrize(("change", "path"), RULE_CASES)
 def test_what_our_rules_refuse_is_named_by_its_json_path_and_the_other_zones_still_read(change: Any, path: str) -> None:
-    zones, problems = read_geozones(_with(change), "sy-gcaa", window=DAY)
+    zones, problems = read_geozones(edited(GOLDEN, change), "sy-gcaa", window=DAY)
     assert [p.path for p in problems] == [path], problems
     assert len(zones) == 2, "the other zones are read (the command files nothing unless asked)"
 
 
-def test_a_schedule_item_is_a_recurring_volume_and_ed318s_model_is_refused_by_name() -> None:
+def test_a_schedule_item_is_a_recurring_volume_and_a_guessed_daily_period_key_is_refused_by_name() -> None:
     week = {"startDateTime": "2015-09-28T00:00:00Z", "endDateTime": "2015-10-12T00:00:00Z"}
     items = [
         {"day": ["MON", "TUE"], "startTime": "08:00Z", "endTime": "16:00Z"},
         {"day": ["ANY"], "startTime": "22:00", "endTime": "02:00"},
     ]
     zones, problems = read_geozones(
-        _with(_set(["features", 1, "applicability"], [{**week, "schedule": items}])), "p", window=DAY
+        edited(GOLDEN, set_at(["features", 1, "applicability"], [{**week, "schedule": items}])), "p", window=DAY
     )
     assert problems == []
     palmyra = zones[1].notice
@@ -204,7 +179,7 @@ def test_a_schedule_item_is_a_recurring_volume_and_ed318s_model_is_refused_by_na
     back, again = write_geozones([palmyra], "SYR"), None
     again, problems = read_geozones(json.dumps(back), "p")
     assert problems == [] and again[0].notice.volumes == palmyra.volumes
-    text = _with(_set(["features", 1, "applicability", 0, "dailyPeriod"], [{"day": "MON"}]))
+    text = edited(GOLDEN, set_at(["features", 1, "applicability", 0, "dailyPeriod"], [{"day": "MON"}]))
     [p] = read_geozones(text, "sy-gcaa", window=DAY)[1]
     assert p.path == "features[1].applicability[0].dailyPeriod" and "ED-318" in p.reason
 

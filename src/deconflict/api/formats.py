@@ -42,7 +42,8 @@ from deconflict.domain.volumes import PROTECTED_SITE_KIND, Notice
 from deconflict.formats.aco import read_aco
 from deconflict.formats.aco_levels import LevelRules
 from deconflict.formats.aixm import read_aixm
-from deconflict.formats.ed269 import Zone, read_geozones
+from deconflict.formats.geozone import Zone
+from deconflict.formats.geozones import read_geozones
 from deconflict.formats.notam import NotamChange, read_notam_file
 from deconflict.formats.openair import Imported, parse_instant, read_openair
 from deconflict.services.broker import Broker, Forbidden
@@ -58,7 +59,8 @@ class ImportedNotice(Out):
     rules_applied: list[str] = Field(description="Each explicit rule the reader applied (SFC, UNL, …).")
     filing: Filing = Field(description="The filing's answer, as `POST /v1/notices` gives it.")
     zone: str | SkipJsonSchema[None] = Field(
-        default=None, description="ED-269 geozones only: the zone's JSON path in the document (`features[0]`)."
+        default=None,
+        description="Geozones (ED-269, ED-318) only: the zone's JSON path in the document (`features[0]`).",
     )
 
 
@@ -82,7 +84,7 @@ class _Read:
     notams: list[Imported | NotamChange] | None = None
     """A NOTAM file's records in order (NOTAMN, NOTAMR, NOTAMC), applied instead of filing notices."""
     zones: list[Zone] | None = None
-    """An ED-269 document's zones: named by JSON path, not by line."""
+    """A geozone document's zones: named by JSON path, not by line."""
 
 
 def _text_body(example: str, what: str) -> dict[str, Any]:
@@ -311,11 +313,12 @@ async def import_aixm(
 
 @_import_route(
     "/imports/geozones",
-    "an ED-269 geozone",
+    "an ED-269 or ED-318 geozone",
     GEOZONES_EXAMPLE,
-    "UAS geographical zones (ED-269 JSON, sent as its text) as your protected sites (an authority only), checked "
-    "against our JSON Schema of the format: every fault by its JSON path (docs/formats.md). Permanent zones are "
-    "active from `start` to `end`; an applicability's `schedule` items are recurring volumes.",
+    "UAS geographical zones (ED-269 JSON, or ED-318's GeoJSON FeatureCollection, sent as its text) as your "
+    "protected sites (an authority only), checked against our JSON Schema of its format: every fault by its JSON "
+    "path (docs/formats.md). Permanent zones are active from `start` to `end`; `schedule` items are recurring "
+    "volumes.",
 )
 async def import_geozones(
     request: Request,

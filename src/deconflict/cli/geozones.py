@@ -1,5 +1,6 @@
-"""``deconflict import geozones FILE`` and ``export geozones``: ED-269 UAS geographical zones in as
-protected sites, and protected sites out as an ED-269 document (:mod:`deconflict.formats.ed269`)."""
+"""``deconflict import geozones FILE`` and ``export geozones``: ED-269 or ED-318 UAS geographical
+zones in as protected sites (:mod:`deconflict.formats.geozones`), and protected sites out as an
+ED-269 document (:mod:`deconflict.formats.ed269`)."""
 
 from __future__ import annotations
 
@@ -23,14 +24,16 @@ from deconflict.cli.formats import (
     live_notices,
 )
 from deconflict.domain.errors import FieldError, ValidationError
-from deconflict.formats.ed269 import Zone, read_geozones, write_geozones
+from deconflict.formats.ed269 import write_geozones
+from deconflict.formats.geozone import Zone
+from deconflict.formats.geozones import read_geozones
 
 PartyOption = Annotated[str, typer.Option("--party", help="The authority whose protected sites these are.")]
 
 
 @import_app.command("geozones")
 def import_geozones(
-    file: Annotated[Path, typer.Argument(help="An ED-269 UAS geographical zone document (JSON).")],
+    file: Annotated[Path, typer.Argument(help="An ED-269 or ED-318 UAS geographical zone document (JSON).")],
     party: PartyOption,
     start: StartOption = None,
     end: EndOption = None,
@@ -39,10 +42,11 @@ def import_geozones(
     config: ConfigOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """File the zones of an ED-269 document as the party's protected sites, after checking it
-    against our JSON schema of the format. Permanent zones are active from --start to --end;
-    an applicability's schedule items are recurring volumes. Exit status: 0 filed without conflicts, 1 with conflicts, 2
-    bad input (each problem on stderr by its JSON path; nothing filed without --keep-good)."""
+    """File the zones of an ED-269 or ED-318 document (told apart by its shape) as the party's
+    protected sites, after checking it against our JSON schema of its format. Permanent zones are
+    active from --start to --end; schedule items are recurring volumes. Exit status: 0 filed
+    without conflicts, 1 with conflicts, 2 bad input (each problem on stderr by its JSON path;
+    nothing filed without --keep-good)."""
     window = _window(start, end)
     cfg = config_or_exit(config, db)
     zones, problems = read_geozones(read_text(file), party, cfg.limits, window)

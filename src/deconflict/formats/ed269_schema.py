@@ -8,8 +8,8 @@ each a zone with its identifier, country, type, restriction, reasons, authoritie
 It is not a copy of any published schema file. It holds what the format allows where we read it,
 and is strict where the format is: an object has exactly the keys listed (``extendedProperties``
 holds anything). Time applicability holds ED-269's ``schedule`` items (read as recurring volumes)
-and keeps the names of ED-318's ``dailyPeriod``/``weekdays`` so that a document using them is
-refused by name rather than as unknown keys.
+and keeps the names ``dailyPeriod``/``weekdays`` (guesses at the recurring model) so that a
+document using them is refused by name, with where a daily period goes, rather than as unknown keys.
 """
 
 from __future__ import annotations
@@ -17,9 +17,12 @@ from __future__ import annotations
 from typing import Any
 
 _TEXT = {"type": "string", "maxLength": 1000}
-_YES_NO = {"enum": ["YES", "NO"]}
-_REFERENCE = {"enum": ["AGL", "AMSL", "WGS84"]}
-_POSITION = {
+COUNTRY = {"type": "string", "pattern": "^[A-Z]{3}$"}
+"""ISO 3166-1 alpha-3."""
+REGION = {"type": "integer", "minimum": 0, "maximum": 65535}
+YES_NO = {"enum": ["YES", "NO"]}
+REFERENCE = {"enum": ["AGL", "AMSL", "WGS84"]}
+POSITION = {
     "type": "array",
     "items": {"type": "number", "minimum": -180, "maximum": 180},
     "minItems": 2,
@@ -38,7 +41,7 @@ _POLYGON = {
         "coordinates": {
             "type": "array",
             "minItems": 1,
-            "items": {"type": "array", "minItems": 4, "items": _POSITION},
+            "items": {"type": "array", "minItems": 4, "items": POSITION},
         },
     },
 }
@@ -48,7 +51,7 @@ _CIRCLE = {
     "additionalProperties": False,
     "properties": {
         "type": {"const": "Circle"},
-        "center": _POSITION,
+        "center": POSITION,
         "radius": {"type": "number", "exclusiveMinimum": 0},
     },
 }
@@ -66,12 +69,12 @@ _AUTHORITY = {
         "intervalBefore": _TEXT,
     },
 }
-_DAY = {"enum": ["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN", "ANY"]}
+DAY = {"enum": ["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN", "ANY"]}
 _SCHEDULE_ITEM = {
     "type": "object",
     "additionalProperties": False,
     "properties": {
-        "day": {"type": "array", "items": _DAY},
+        "day": {"type": "array", "items": DAY},
         "startTime": _TEXT,
         "endTime": _TEXT,
         "startEvent": {"enum": ["BMCT", "SR", "SS", "EECT"]},
@@ -82,12 +85,12 @@ _APPLICABILITY = {
     "type": "object",
     "additionalProperties": False,
     "properties": {
-        "permanent": _YES_NO,
+        "permanent": YES_NO,
         "startDateTime": {"type": "string", "maxLength": 40},
         "endDateTime": {"type": "string", "maxLength": 40},
         "schedule": {"type": "array", "items": _SCHEDULE_ITEM},
         "dailyPeriod": {"type": "array", "items": {"type": "object"}},
-        "weekdays": {"type": "array", "items": _DAY},
+        "weekdays": {"type": "array", "items": DAY},
     },
 }
 _VOLUME = {
@@ -104,9 +107,9 @@ _VOLUME = {
     "properties": {
         "uomDimensions": {"enum": ["M", "FT"]},
         "lowerLimit": {"type": "number"},
-        "lowerVerticalReference": _REFERENCE,
+        "lowerVerticalReference": REFERENCE,
         "upperLimit": {"type": "number"},
-        "upperVerticalReference": _REFERENCE,
+        "upperVerticalReference": REFERENCE,
         "horizontalProjection": {"oneOf": [_CIRCLE, _POLYGON]},
     },
 }
@@ -127,15 +130,15 @@ _ZONE = {
     "additionalProperties": False,
     "properties": {
         "identifier": {"type": "string", "minLength": 1, "maxLength": 100, "pattern": "^[A-Za-z0-9._-]+$"},
-        "country": {"type": "string", "pattern": "^[A-Z]{3}$"},
+        "country": COUNTRY,
         "name": _TEXT,
         "type": {"enum": ["COMMON", "CUSTOMIZED"]},
         "restriction": {"enum": ["PROHIBITED", "REQ_AUTHORISATION", "CONDITIONAL", "NO_RESTRICTION"]},
         "restrictionConditions": {"type": "array", "items": _TEXT},
-        "region": {"type": "integer", "minimum": 0, "maximum": 65535},
+        "region": REGION,
         "reason": {"type": "array", "maxItems": 9, "items": {"enum": REASONS}},
         "otherReasonInfo": _TEXT,
-        "regulationExemption": _YES_NO,
+        "regulationExemption": YES_NO,
         "uSpaceClass": {"enum": ["EUROCONTROL", "CORUS"]},
         "message": _TEXT,
         "zoneAuthority": {"type": "array", "items": _AUTHORITY},
