@@ -45,6 +45,8 @@ def test_a_name_and_an_acm_type_are_kept_and_written_back() -> None:
         ("name", "A\tB", "U+0009"),
         ("name", "A\x85B", "U+0085"),
         ("name", "A\u2028B", "a name is one line"),
+        ("name", "A\ud800B", "unpaired surrogate U+D800"),
+        ("description", "x\udfffy", "unpaired surrogate U+DFFF"),
         ("name", "A\u2029B", "a name is one line"),
         ("name", ["A"], "must be a string, got a list"),
         ("acm_type", "roz", "not an ACM type"),
@@ -101,8 +103,10 @@ def test_an_aco_export_names_a_measure_by_its_id_when_its_name_is_taken_or_not_a
     got = read_aco(text, "coalition")
     assert got.problems == []
     assert [(n.id, n.name) for n in got.notices] == [("CAP", "CAP"), ("b", "b"), ("c", "c"), ("d", "d")]
-    with pytest.raises(AcoExportError, match="already a measure's"):
-        write_aco([parse_notice({**notice(name="b"), "id": "a"}), parse_notice({**notice(), "id": "b"})], "X", "C", "A")
+    # Two parties' notices of one id and no name (the host's export of every party): refused, named.
+    twins = [parse_notice({**notice(), "id": "b"}), parse_notice({**notice(), "party": "ru-vks", "id": "b"})]
+    with pytest.raises(AcoExportError, match=r"notice 'b': its NAME 'b' is already a measure's"):
+        write_aco(twins, "X", "C", "A")
 
 
 def _feature(nid: str, lat: float, **props: Any) -> dict[str, Any]:
@@ -144,3 +148,12 @@ def test_a_geojson_notice_file_carries_the_words_on_any_feature_and_they_must_ag
     doc["features"][1]["properties"]["name"] = "x\u2028y"
     with pytest.raises(ValidationError, match=r"features\[1\]\.properties\.name: .*one line"):
         parse_notices(doc)
+
+
+def test_an_aco_export_never_gives_a_name_that_another_notice_can_only_have_as_its_id() -> None:
+    named = parse_notice({**notice(name="X"), "id": "a1"})
+    plain = parse_notice({**notice(), "id": "X"})  # no name: its id is its only NAME
+    for order in ([named, plain], [plain, named]):
+        got = read_aco(write_aco(order, "X", "CAOC", "ACO-1"), "coalition")
+        assert got.problems == []
+        assert sorted(n.id for n in got.notices) == ["X", "a1"]

@@ -51,6 +51,9 @@ def _text(value: Any, where: str) -> str:
         raise ValidationError.at(where, f"must be a string, got {got}")
     if not value.strip():
         raise ValidationError.at(where, "must not be empty (leave it out instead)")
+    lone = next((c for c in value if 0xD800 <= ord(c) <= 0xDFFF), None)  # a JSON "\ud800" escape, unpaired
+    if lone is not None:
+        raise ValidationError.at(where, f"holds an unpaired surrogate U+{ord(lone):04X}: not text")
     return value
 
 

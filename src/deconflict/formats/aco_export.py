@@ -42,16 +42,21 @@ def write_aco(notices: Sequence[Notice], operation: str, originator: str, aco_id
         start = min(n.time_start for n in notices)
         end = max(n.time_end for n in notices)
         lines.append(f"PERIOD/{write_time(_minute(start, down=True))}/{write_time(_minute(end, down=False))}//")
+    # A notice without a name an ACO can carry has only its id for a NAME: no other notice's name
+    # takes it (that notice is named by its own id instead), whatever the order.
+    only_ids = {(n.id or "").removeprefix(n.party + ":") for n in notices if not (n.name and _aco_field(n.name))}
     taken: set[str] = set()
     for n in notices:
-        lines += measure_sets(n, taken)
+        ident = (n.id or "").removeprefix(n.party + ":")
+        lines += measure_sets(n, taken, reserved=frozenset(only_ids - {ident}))
     return "\n".join(lines) + "\n"
 
 
-def measure_sets(n: Notice, taken: set[str] | None = None) -> list[str]:
+def measure_sets(n: Notice, taken: set[str] | None = None, reserved: frozenset[str] = frozenset()) -> list[str]:
     r"""The sets of the notice's measures: ``ACMID``, the shape, ``EFFLEVEL``, ``APERIOD``\s, ``AMPN``.
-    ``taken``: the measure names of the message so far (this notice's are added): a NAME is unique
-    in an ACO, so a notice whose name is taken, or cannot be an ACO field, is named by its id."""
+    ``taken``: the measure names of the message so far (this notice's are added); ``reserved``:
+    names other notices will need. A NAME is unique in an ACO, so a notice whose name is taken or
+    reserved, or cannot be an ACO field, is named by its id."""
     taken = set() if taken is None else taken
     groups: dict[tuple[Shape, AltitudeBand], list[Volume4D]] = {}
     for v in n.volumes:
@@ -59,7 +64,7 @@ def measure_sets(n: Notice, taken: set[str] | None = None) -> list[str]:
     ident = (n.id or "").removeprefix(n.party + ":")
     if not ident and not n.name:
         raise AcoExportError(f"a notice of {n.party} has no id; an ACO measure needs a NAME")
-    name = _measure_name(n, ident, len(groups), taken)
+    name = _measure_name(n, ident, len(groups), taken, reserved)
     _check_text(f"notice {n.id!r}: kind", n.kind)
     out: list[str] = []
     for i, ((shape, band), vols) in enumerate(groups.items()):
@@ -142,14 +147,14 @@ def _minute(epoch_s: float, *, down: bool) -> float:
     return (math.floor if down else math.ceil)(epoch_s / 60 + (1e-6 if down else -1e-6)) * 60.0
 
 
-def _measure_name(n: Notice, ident: str, measures: int, taken: set[str]) -> str:
-    """The notice's name if it can be an ACO field and none of its measures' names is taken;
-    else its id, checked the same way."""
+def _measure_name(n: Notice, ident: str, measures: int, taken: set[str], reserved: frozenset[str]) -> str:
+    """The notice's name if it can be an ACO field and none of its measures' names is taken or
+    reserved; else its id, checked the same way (against what is taken)."""
 
-    def free(name: str) -> bool:
-        return not taken & {name if i == 0 else f"{name}.{i + 1}" for i in range(measures)}
+    def free(name: str, also: frozenset[str] = frozenset()) -> bool:
+        return not (taken | also) & {name if i == 0 else f"{name}.{i + 1}" for i in range(measures)}
 
-    if n.name and _aco_field(n.name) and free(n.name):
+    if n.name and _aco_field(n.name) and free(n.name, reserved):
         return n.name
     _check_text(f"notice {n.id!r}: id", ident)
     if not free(ident):
