@@ -196,16 +196,7 @@ def decoding_list(broker: Broker) -> Any:
             scope = core.scope(repo, d, caller, Level.FULL)
 
             def fetch(after: Any, n: int) -> Any:
-                return repo.page_notices(
-                    scope,
-                    party=f.party,
-                    state=f.state,
-                    protected=f.protected,
-                    time_start=f.time_start,
-                    time_end=f.time_end,
-                    after=after,
-                    limit=n,
-                )
+                return repo.page_notices(scope, after=after, limit=n, **f.in_sql())
 
             def view(row: Any) -> str | None:
                 seen = d.notice_view(caller, notice_json(row[1]))

@@ -24,11 +24,13 @@ import os
 import platform
 import random
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
 from dataclasses import replace
+from pathlib import Path
 
 import sqlalchemy as sa
 
@@ -39,6 +41,9 @@ from deconflict.domain.schedule import DailyWindow, Schedule
 from deconflict.domain.shapes import ShapeKind, make_shape
 from deconflict.domain.volumes import AltitudeBand, Notice, Volume4D
 from deconflict.services.filing import NoticeService
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "drills"))  # drills/processes.py
+from processes import pg_schema
 
 T0 = 1_443_592_800.0
 PARTIES = ("red", "blue", "green", "white")
@@ -64,17 +69,8 @@ def database(pg: str | None, tmp: str, name: str) -> Iterator[str]:
     if pg is None:
         yield f"sqlite:///{tmp}/{name}.sqlite"
         return
-    base = sa.make_url(pg)
-    admin = sa.create_engine(base, poolclass=sa.NullPool)
-    schema = f"bench_long_{name.replace('-', '_')}_{os.getpid()}"
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
-    try:
-        yield base.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
-        admin.dispose()
+    with pg_schema(pg, prefix=f"bench_long_{name.replace('-', '_')}") as url:
+        yield url
 
 
 @contextmanager

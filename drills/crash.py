@@ -29,14 +29,9 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import sqlalchemy as sa
 
 from deconflict.adapters.keys import load_existing_key
 from deconflict.clients.party import BrokerClient, ClientError
@@ -45,7 +40,7 @@ from deconflict.domain.parse import format_time
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the test loads this file by its path
 
-from processes import EXE, free_port, kill, serve_env, start_serve, stop, wait_serving
+from processes import EXE, free_port, kill, pg_schema, serve_env, start_serve, stop, wait_serving
 
 PG_DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 START_TIMEOUT_S = 120.0
@@ -76,22 +71,6 @@ class Figures:
             f"{statistics.fmean(self.ready_s) if self.ready_s else float('nan'):.2f} s), "
             f"{self.elapsed_s:.0f} s in all: " + ("OK" if not self.failures else f"{len(self.failures)} FAILURES")
         )
-
-
-@contextmanager
-def pg_schema(base_url: str) -> Iterator[str]:
-    """A URL whose connections see only a new schema of ``base_url``'s database, dropped afterwards."""
-    base = sa.make_url(base_url)
-    admin = sa.create_engine(base, poolclass=sa.NullPool)
-    schema = f"drill_{uuid.uuid4().hex[:12]}"
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
-    try:
-        yield base.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
-        admin.dispose()
 
 
 class Server:

@@ -3,7 +3,8 @@ command beside this Python, a free loopback port, ``deconflict serve`` started a
 it answers, stopped or killed, and waiting for a condition with a deadline (never a fixed sleep).
 
 The drills import it by its file's folder (``drills/`` on ``sys.path``, as ``python drills/x.py``
-has it); ``tests/integration/replica_support.py`` puts that folder on the path for the tests.
+has it), the tests through pytest's ``pythonpath`` (pyproject.toml), and the benchmarks that need a
+PostgreSQL schema of their own by putting the folder on ``sys.path``.
 """
 
 from __future__ import annotations
@@ -14,11 +15,14 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
+import sqlalchemy as sa
 
 EXE = str(Path(sys.executable).with_name("deconflict"))
 """The ``deconflict`` command installed beside the running Python."""
@@ -102,3 +106,19 @@ def stop(proc: subprocess.Popen[bytes], timeout_s: float) -> None:
             proc.wait(timeout_s)
         except subprocess.TimeoutExpired:
             kill(proc, timeout_s)
+
+
+@contextmanager
+def pg_schema(base_url: str, prefix: str = "drill") -> Iterator[str]:
+    """A URL whose connections see only a new schema of ``base_url``'s database, dropped afterwards."""
+    base = sa.make_url(base_url)
+    admin = sa.create_engine(base, poolclass=sa.NullPool)
+    schema = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    try:
+        yield base.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+        admin.dispose()

@@ -26,6 +26,16 @@ class NoticeFilter:
     """A :class:`~deconflict.domain.shapes.Shape`; notices with a volume within 0 m of it match."""
     protected: bool | None = None
 
+    def in_sql(self) -> dict[str, Any]:
+        """The filters the store's page queries apply (all but ``area``, which is measured here)."""
+        return {
+            "party": self.party,
+            "state": self.state,
+            "protected": self.protected,
+            "time_start": self.time_start,
+            "time_end": self.time_end,
+        }
+
 
 def visible_notice(core: BrokerCore, repo: BrokerRepository, caller: Party, notice_id: str, site: bool) -> Notice:
     """The notice if the caller may see it under this path; else the same 404 as a missing one."""
@@ -78,16 +88,7 @@ class NoticeViews:
             if f.area is None:
 
                 def texts(after: tuple[float, str] | None, n: int) -> list[tuple[tuple[float, str], ListedNotice]]:
-                    return repo.page_notice_texts(
-                        scope,
-                        party=f.party,
-                        state=f.state,
-                        protected=f.protected,
-                        time_start=f.time_start,
-                        time_end=f.time_end,
-                        after=after,
-                        limit=n,
-                    )
+                    return repo.page_notice_texts(scope, after=after, limit=n, **f.in_sql())
 
                 def shown(row: tuple[tuple[float, str], ListedNotice]) -> str | None:
                     listed = row[1]
@@ -96,16 +97,7 @@ class NoticeViews:
                 return page(texts, lambda row: row[0], shown, cursor, limit)
 
             def fetch(after: tuple[float, str] | None, n: int) -> list[tuple[tuple[float, str], Notice]]:
-                return repo.page_notices(
-                    scope,
-                    party=f.party,
-                    state=f.state,
-                    protected=f.protected,
-                    time_start=f.time_start,
-                    time_end=f.time_end,
-                    after=after,
-                    limit=n,
-                )
+                return repo.page_notices(scope, after=after, limit=n, **f.in_sql())
 
             def view(row: tuple[tuple[float, str], Notice]) -> str | None:
                 n = row[1]
