@@ -114,8 +114,12 @@ def pg_schema(base_url: str, prefix: str = "drill") -> Iterator[str]:
     base = sa.make_url(base_url)
     admin = sa.create_engine(base, poolclass=sa.NullPool)
     schema = f"{prefix}_{uuid.uuid4().hex[:12]}"
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    try:
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    except BaseException:
+        admin.dispose()
+        raise
     try:
         yield base.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
     finally:

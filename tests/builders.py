@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 T0 = "2015-09-30T07:00:00Z"
@@ -44,3 +45,15 @@ def circle_notice_of(
     if nid is not None:
         doc["id"] = nid
     return doc
+
+
+EARTH_RADIUS_M = 6371000.0
+
+
+def offset(lat: float, lon: float, bearing: float, dist_m: float) -> tuple[float, float]:
+    """A point ``dist_m`` from (lat, lon) on ``bearing`` (degrees), by the flat-earth step the
+    property tests place aircraft with (clamped to ±89.5° latitude, longitude wrapped)."""
+    b = math.radians(bearing)
+    la = lat + math.degrees(dist_m * math.cos(b) / EARTH_RADIUS_M)
+    lo = lon + math.degrees(dist_m * math.sin(b) / (EARTH_RADIUS_M * max(math.cos(math.radians(lat)), 0.05)))
+    return max(-89.5, min(89.5, la)), (lo + 180) % 360 - 180

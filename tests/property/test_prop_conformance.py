@@ -10,13 +10,12 @@ windows that open and close within the look-ahead, and margins (a protected site
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from builders import offset
 from deconflict.domain.conformance import STEP_S, move, volume_hits
 from deconflict.domain.geodesy import LocalFrame
 from deconflict.domain.shapes import ShapeKind, make_shape
@@ -24,7 +23,6 @@ from deconflict.domain.tactical import States
 from deconflict.domain.volumes import AltitudeBand, AltitudeReference, Volume4D
 
 T = 1_443_600_000.0
-RE = 6371000.0
 
 
 def oracle(ac: States, t: float, v: Volume4D, lookahead_s: float, margin_m: float) -> dict[int, float]:
@@ -50,13 +48,6 @@ def oracle(ac: States, t: float, v: Volume4D, lookahead_s: float, margin_m: floa
         if inside.any():
             out[i] = float(steps[int(np.argmax(inside))])
     return out
-
-
-def offset(lat: float, lon: float, bearing: float, dist_m: float) -> tuple[float, float]:
-    b = math.radians(bearing)
-    la = lat + math.degrees(dist_m * math.cos(b) / RE)
-    lo = lon + math.degrees(dist_m * math.sin(b) / (RE * max(math.cos(math.radians(lat)), 0.05)))
-    return max(-89.5, min(89.5, la)), (lo + 180) % 360 - 180
 
 
 @st.composite

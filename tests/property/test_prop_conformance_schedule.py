@@ -19,6 +19,7 @@ import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from builders import offset
 from deconflict.domain.conformance import STEP_S, active_within, move, volume_hits
 from deconflict.domain.geodesy import LocalFrame
 from deconflict.domain.schedule import DAY_S, DailyWindow, Schedule
@@ -27,7 +28,6 @@ from deconflict.domain.tactical import States
 from deconflict.domain.volumes import AltitudeBand, AltitudeReference, Volume4D
 
 T = 1_767_225_600.0 + 3 * DAY_S + 15 * 3600  # 2026-01-04 (a Sunday) 15:00:00Z
-RE = 6371000.0
 
 
 def active(v: Volume4D, x: float) -> bool:
@@ -66,13 +66,6 @@ def oracle(ac: States, t: float, v: Volume4D, lookahead_s: float) -> dict[int, f
         if inside.any():
             out[i] = float(steps[int(np.argmax(inside))])
     return out
-
-
-def offset(lat: float, lon: float, bearing: float, dist_m: float) -> tuple[float, float]:
-    b = math.radians(bearing)
-    la = lat + math.degrees(dist_m * math.cos(b) / RE)
-    lo = lon + math.degrees(dist_m * math.sin(b) / (RE * max(math.cos(math.radians(lat)), 0.05)))
-    return max(-89.5, min(89.5, la)), (lo + 180) % 360 - 180
 
 
 # window edges near the sampled moment (15:00 on a Sunday), so that they open and close within the
