@@ -40,7 +40,7 @@ from deconflict.api import create_app
 from deconflict.bootstrap import build_broker
 from deconflict.config import Config
 from deconflict.domain.disclosure import Level
-from deconflict.domain.parse import parse_notice
+from deconflict.domain.notice_json import parse_notice
 from deconflict.domain.parties import Role
 from deconflict.services.broker import Broker
 from deconflict.services.tactical_settings import TacticalSettings

@@ -23,8 +23,8 @@ from typing import Any
 from unittest import mock
 
 from deconflict.demo.theater import load_theater_doc
-from deconflict.domain import parse
-from deconflict.domain.parse import parse_notices
+from deconflict.domain import fields, notice_json, parse, times
+from deconflict.domain.notice_json import parse_notices
 from deconflict.domain.policy import Limits
 from deconflict.domain.shapes import ShapeLimits
 
@@ -73,7 +73,9 @@ def circles(n: int) -> dict[str, Any]:
 @contextmanager
 def lenient() -> Any:
     """The same parser with every key check a no-op (the peer)."""
-    with mock.patch.object(parse, "check_keys", lambda *a, **k: None):
+    with contextlib.ExitStack() as stack:
+        for module in (fields, times, parse, notice_json):
+            stack.enter_context(mock.patch.object(module, "check_keys", lambda *a, **k: None))
         yield
 
 

@@ -46,9 +46,9 @@ from deconflict.adapters.sql.store import open_store
 from deconflict.domain.alerts import Alert, AlertKind, Changes
 from deconflict.domain.audit import BrokerKey
 from deconflict.domain.disclosure import DisclosurePolicy
-from deconflict.domain.parse import format_time
 from deconflict.domain.parties import Party, Role
 from deconflict.domain.probes import ProbeRules
+from deconflict.domain.times import format_time
 from deconflict.services.broker import Broker
 from deconflict.services.reports import compliance as compliance_report
 from deconflict.services.reports import read_facts

@@ -36,7 +36,7 @@ from typing import Any
 from deconflict.adapters.keys import load_existing_key
 from deconflict.clients.party import BrokerClient, ClientError
 from deconflict.domain.audit import Receipt, verify_receipt
-from deconflict.domain.parse import format_time
+from deconflict.domain.times import format_time
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the test loads this file by its path
 

@@ -41,7 +41,7 @@ from deconflict.adapters.feeds.csv_states import read_recording_csv, read_snapsh
 from deconflict.clients.replay import party_of
 from deconflict.domain import tactical
 from deconflict.domain.geodesy import destination
-from deconflict.domain.parse import format_time, parse_time
+from deconflict.domain.times import format_time, parse_time
 
 PARTIES = ("ru-vks", "coalition")
 """In the order ``replay --parties-by-hash ru-vks,coalition`` names them."""

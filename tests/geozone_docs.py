@@ -8,7 +8,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from deconflict.domain.parse import parse_time
+from deconflict.domain.times import parse_time
 
 DELETE = object()
 """The value of :func:`set_at` that deletes the key."""

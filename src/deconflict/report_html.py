@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from deconflict.domain.compliance import LEAD_TIME_PERCENTILE, ComplianceReport
-from deconflict.domain.parse import format_time
+from deconflict.domain.times import format_time
 from deconflict.report_charts import _e, ack_chart, duration_text, hours_text, lead_time_chart
 
 CSS = """

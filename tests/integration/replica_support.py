@@ -23,8 +23,8 @@ from processes import answers_ready, serve_env, start_serve, wait_serving
 
 from deconflict.adapters.sql.store import SqlStore
 from deconflict.domain.audit import BrokerKey
-from deconflict.domain.parse import format_time
 from deconflict.domain.parties import Role
+from deconflict.domain.times import format_time
 from deconflict.services.broker import Broker
 
 START_TIMEOUT_S = 90.0

@@ -35,8 +35,8 @@ from deconflict.domain.audit import (
 )
 from deconflict.domain.disclosure import Level
 from deconflict.domain.errors import ValidationError
-from deconflict.domain.parse import parse_time
 from deconflict.domain.parties import Role
+from deconflict.domain.times import parse_time
 
 DECONFLICT = Path(sys.executable).with_name("deconflict")
 """The console script installed next to the interpreter running the tests (the venv's)."""
@@ -232,7 +232,7 @@ def test_own_records_are_the_owner_s_whoever_the_actor(api: Api) -> None:
     """A notice the broker ended (actor ``broker``) or the operator filed (actor ``admin``) is its
     party's own record, in full in its export and in nobody else's; the actors' names cannot be
     taken by a party (a party named ``broker`` saw every notice the broker ended)."""
-    from deconflict.domain.parse import parse_notice
+    from deconflict.domain.notice_json import parse_notice
 
     ok(api.as_("ru-vks").post("/v1/notices", json=circle_notice(id="vks-1", end="2015-09-30T09:00:00Z")))
     api.broker.file_as_operator(parse_notice({**circle_notice(id="vks-op", lat=30.0), "party": "ru-vks"}))

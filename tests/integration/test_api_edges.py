@@ -23,7 +23,8 @@ from deconflict.adapters.sql.store import SqlStore
 from deconflict.api import create_app
 from deconflict.config import Config, JwtSettings, ServerSettings
 from deconflict.domain.audit import BrokerKey
-from deconflict.domain.parse import format_time, parse_notice
+from deconflict.domain.notice_json import parse_notice
+from deconflict.domain.times import format_time
 from deconflict.services.broker import Broker
 
 

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 from api_support import Api, circle_notice
 
-from deconflict.domain.parse import parse_notice
+from deconflict.domain.notice_json import parse_notice
 from deconflict.domain.volumes import Notice
 from deconflict.formats.aco import read_aco
 from deconflict.formats.ed269 import read_geozones

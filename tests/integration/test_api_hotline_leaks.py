@@ -23,8 +23,8 @@ from typer.testing import CliRunner
 from deconflict.adapters.broker_webhooks import BrokerWebhookStore
 from deconflict.adapters.webhooks import WebhookDeliverer
 from deconflict.cli import app
-from deconflict.domain.parse import format_time
 from deconflict.domain.parties import Party, Role
+from deconflict.domain.times import format_time
 from deconflict.services.broker import new_token, token_hash
 
 AROUND_T0 = {"start": format_time(T0 - 3600), "end": format_time(T0 + 3 * 3600)}

@@ -9,7 +9,7 @@ import pytest
 from api_support import T0, Api, broker_config, circle_notice, start_api
 
 from deconflict.domain.alerts import Alert
-from deconflict.domain.parse import format_time
+from deconflict.domain.times import format_time
 
 AROUND_T0 = {"start": format_time(T0 - 3600), "end": format_time(T0 + 3 * 3600)}
 

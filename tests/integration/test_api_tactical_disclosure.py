@@ -25,7 +25,7 @@ from typing import Any
 from api_support import T0, Api, circle_notice
 
 from deconflict.domain.audit import verify_export
-from deconflict.domain.parse import format_time
+from deconflict.domain.times import format_time
 
 AROUND_T0 = {"start": format_time(T0 - 3600), "end": format_time(T0 + 3 * 3600)}
 BANDS = {"ru-vks": (4000, 5100), "us-af": (5200, 5600), "uk-raf": (5700, 6100), "tr-af": (3000, 3900)}

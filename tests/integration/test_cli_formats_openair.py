@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from deconflict.cli import app
 from deconflict.cli.common import open_existing
 from deconflict.config import load_config
-from deconflict.domain.parse import notice_to_json
+from deconflict.domain.notice_json import notice_to_json
 from deconflict.formats.openair import read_openair
 
 runner = CliRunner()

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from builders import circle_notice_of
 from deconflict.cli import app
-from deconflict.domain.parse import notice_to_json
+from deconflict.domain.notice_json import notice_to_json
 
 runner = CliRunner()
 

@@ -14,7 +14,7 @@ from test_api_filing_limits import polygon_volume
 
 from deconflict.adapters.sql.repository import SqlRepository
 from deconflict.domain import strategic
-from deconflict.domain.parse import parse_notice
+from deconflict.domain.notice_json import parse_notice
 from deconflict.domain.volumes import Notice
 from deconflict.services import filing_prepare, probes
 from deconflict.services import notices as notices_module

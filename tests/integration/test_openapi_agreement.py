@@ -21,7 +21,7 @@ from test_openapi_schemas import spec  # noqa: F401  (the served document, a mod
 
 from deconflict.domain.errors import ValidationError
 from deconflict.domain.hotline import parse_ack_state, parse_draft
-from deconflict.domain.parse import parse_notices
+from deconflict.domain.notice_json import parse_notices
 from deconflict.domain.strict import KEYS, check_keys
 from deconflict.domain.tracks import parse_state
 from unit.test_strict_input import NOW, f3548_notice, geojson_notices, message, objects, track_state

@@ -27,8 +27,8 @@ from referencing.jsonschema import DRAFT202012
 
 from deconflict.api.examples import SITE_EXAMPLE
 from deconflict.api.formats_export import AIXM_EXAMPLE
-from deconflict.domain.parse import format_time
 from deconflict.domain.strict import KEYS
+from deconflict.domain.times import format_time
 
 NOT_JSON = {
     ("get", "/v1/events"): "Server-Sent Events: an endless text/event-stream, not a JSON document",

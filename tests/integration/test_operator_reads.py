@@ -7,7 +7,7 @@ from builders import circle_notice_of
 from clocks import SetClock
 from deconflict.adapters.sql.store import SqlStore
 from deconflict.domain.audit import BrokerKey
-from deconflict.domain.parse import parse_notice
+from deconflict.domain.notice_json import parse_notice
 from deconflict.domain.parties import Role
 from deconflict.domain.volumes import NoticeState
 from deconflict.services.broker import Broker

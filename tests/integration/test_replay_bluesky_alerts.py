@@ -37,8 +37,8 @@ from deconflict.clients.recording import window
 from deconflict.clients.replay import replay_states
 from deconflict.clients.sender import Sender
 from deconflict.domain.conformance import move
-from deconflict.domain.parse import parse_time
 from deconflict.domain.tactical import States, TacticalPolicy
+from deconflict.domain.times import parse_time
 
 __all__ = ["bluesky"]  # the fixture, imported for pytest
 pytestmark = pytest.mark.filterwarnings("ignore:the matrix subclass:PendingDeprecationWarning")

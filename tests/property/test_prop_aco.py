@@ -13,8 +13,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from deconflict.domain.geodesy import destination, distance_m
-from deconflict.domain.parse import format_time, parse_notice
+from deconflict.domain.notice_json import parse_notice
 from deconflict.domain.schedule import WEEKDAYS
+from deconflict.domain.times import format_time
 from deconflict.domain.volumes import NAME as NAME_KEY
 from deconflict.domain.volumes import Notice
 from deconflict.formats.aco import ACM_TYPE, ACO_SHAPE, DESCRIPTION, read_aco

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from deconflict.domain.grid import SliceGrid, cells_geojson, covering
-from deconflict.domain.parse import format_time, parse_time
+from deconflict.domain.times import format_time, parse_time
 
 KM_PER_DEG = 111.195
 

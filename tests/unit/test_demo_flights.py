@@ -16,7 +16,7 @@ from deconflict.demo.flights import parse_flight, positions
 from deconflict.demo.live import live_theater
 from deconflict.demo.theater import load_theater_doc
 from deconflict.domain.errors import ValidationError
-from deconflict.domain.parse import parse_time
+from deconflict.domain.times import parse_time
 
 runner = CliRunner()
 T0 = parse_time("2015-09-30T06:00:00Z", "t")

@@ -14,7 +14,8 @@ from typer.testing import CliRunner
 from deconflict.cli import app
 from deconflict.demo.theater import load_theater_doc, theater_acknowledgements, theater_filings, with_import_texts
 from deconflict.domain.errors import ValidationError
-from deconflict.domain.parse import parse_notice, parse_time
+from deconflict.domain.notice_json import parse_notice
+from deconflict.domain.times import parse_time
 from deconflict.formats.aco import DESCRIPTION
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"

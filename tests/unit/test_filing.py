@@ -7,8 +7,9 @@ import pytest
 from builders import circle_notice_of
 from deconflict.adapters.memory import MemoryStore
 from deconflict.domain.errors import NotFoundError, StaleVersionError, ValidationError
-from deconflict.domain.parse import parse_notice, parse_time
+from deconflict.domain.notice_json import parse_notice
 from deconflict.domain.policy import Limits
+from deconflict.domain.times import parse_time
 from deconflict.domain.volumes import NoticeState
 from deconflict.services.filing import NoticeService, NotOwnerError
 from deconflict.services.ports import ConflictState

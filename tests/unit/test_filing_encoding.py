@@ -15,7 +15,7 @@ from deconflict.adapters.sql.codec import detail_from_json, detail_json
 from deconflict.domain.audit import Event, canonical_json, next_event, payload_digest_of, verify_chain
 from deconflict.domain.canonical import canonical_json_with
 from deconflict.domain.grid import SliceGrid
-from deconflict.domain.parse import parse_notice
+from deconflict.domain.notice_json import parse_notice
 from deconflict.domain.policy import SeparationPolicy
 from deconflict.domain.strategic import Conflict, volume_conflict
 from deconflict.domain.volumes import Notice

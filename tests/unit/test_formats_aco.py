@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from deconflict.domain.geodesy import distance_m
-from deconflict.domain.parse import parse_notices
+from deconflict.domain.notice_json import parse_notices
 from deconflict.domain.schedule import MAX_SPAN_S, DailyWindow, Schedule
 from deconflict.domain.shapes import ShapeKind
 from deconflict.domain.units import FLIGHT_LEVEL_M, NAUTICAL_MILE_M

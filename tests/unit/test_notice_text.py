@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from deconflict.domain.errors import ValidationError
-from deconflict.domain.parse import notice_to_json, parse_notice
+from deconflict.domain.notice_json import notice_to_json, parse_notice
 from deconflict.formats.aco import read_aco
 from deconflict.formats.aco_export import AcoExportError, write_aco
 
@@ -127,7 +127,7 @@ def _feature(nid: str, lat: float, **props: Any) -> dict[str, Any]:
 
 
 def test_a_geojson_notice_file_carries_the_words_on_any_feature_and_they_must_agree() -> None:
-    from deconflict.domain.parse import parse_notices
+    from deconflict.domain.notice_json import parse_notices
 
     doc = {
         "type": "FeatureCollection",

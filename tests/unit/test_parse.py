@@ -15,21 +15,18 @@ import pytest
 
 from deconflict.domain.errors import FieldError, ValidationError
 from deconflict.domain.geodesy import destination
+from deconflict.domain.notice_json import notice_to_json, parse_notice, parse_notices
 from deconflict.domain.parse import (
-    format_time,
-    notice_to_json,
     parse_altitude,
     parse_distance_m,
     parse_feature,
     parse_latlng,
-    parse_notice,
-    parse_notices,
-    parse_time,
     parse_volume4d,
     volume_to_f3548,
 )
 from deconflict.domain.policy import Limits
 from deconflict.domain.shapes import ShapeKind, ShapeLimits
+from deconflict.domain.times import format_time, parse_time
 from deconflict.domain.volumes import AltitudeReference, Notice
 
 T0 = "2015-09-30T06:00:00Z"

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from deconflict.domain.audit import Event, next_event
-from deconflict.domain.parse import format_time
+from deconflict.domain.times import format_time
 from deconflict.services.reports import alert_spans
 
 T0 = 1_700_000_000.0

@@ -11,10 +11,11 @@ import pytest
 
 from deconflict.adapters.sql.codec import notice_body, notice_from_body
 from deconflict.domain.errors import ValidationError
-from deconflict.domain.parse import notice_to_json, parse_notice, parse_time
+from deconflict.domain.notice_json import notice_to_json, parse_notice
 from deconflict.domain.policy import Limits, SeparationPolicy
 from deconflict.domain.schedule import DailyWindow, Schedule
 from deconflict.domain.strategic import notice_conflicts
+from deconflict.domain.times import parse_time
 from deconflict.services.filing import lead_time
 
 MONDAY = "2026-01-05T00:00:00Z"

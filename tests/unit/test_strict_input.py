@@ -19,8 +19,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from deconflict.domain.errors import ValidationError
+from deconflict.domain.fields import Said
 from deconflict.domain.hotline import parse_ack_state, parse_draft
-from deconflict.domain.parse import Said, parse_notices
+from deconflict.domain.notice_json import parse_notices
 from deconflict.domain.strict import KEYS, loads
 from deconflict.domain.tracks import parse_state
 

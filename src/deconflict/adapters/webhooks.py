@@ -24,7 +24,7 @@ from typing import Protocol
 import anyio
 import httpx
 
-from deconflict.domain.parse import format_time
+from deconflict.domain.times import format_time
 from deconflict.services.ports import StreamEvent, Webhook
 
 log = logging.getLogger(__name__)

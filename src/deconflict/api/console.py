@@ -18,7 +18,7 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from deconflict.api import errors
 from deconflict.api.deps import Caller
-from deconflict.domain.parse import format_time
+from deconflict.domain.times import format_time
 
 FILES = {
     "console.js": "text/javascript; charset=utf-8",

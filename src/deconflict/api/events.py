@@ -24,9 +24,9 @@ from deconflict.api.schemas import Webhook, request_body
 from deconflict.api.schemas_out import WebhookSet
 from deconflict.api.webhook_address import refusal
 from deconflict.domain.errors import Unauthorized, ValidationError
-from deconflict.domain.parse import format_time
 from deconflict.domain.parties import Party
 from deconflict.domain.strict import KEYS, check_keys
+from deconflict.domain.times import format_time
 from deconflict.services.broker import Broker
 from deconflict.services.ports import StreamEvent
 

@@ -36,7 +36,7 @@ from deconflict.api.formats_export import (
 )
 from deconflict.api.schemas_out import Error, FieldReason, Filing, Out
 from deconflict.domain.errors import FieldError, ValidationError
-from deconflict.domain.parse import notice_to_json
+from deconflict.domain.notice_json import notice_to_json
 from deconflict.domain.parties import Party
 from deconflict.domain.volumes import PROTECTED_SITE_KIND, Notice
 from deconflict.formats.aco import read_aco

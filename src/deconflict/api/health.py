@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from deconflict.api.deps import BrokerDep, Caller
 from deconflict.api.schemas_out import Me, Policy, Status
 from deconflict.config import theater_policy
-from deconflict.domain.parse import format_time
+from deconflict.domain.times import format_time
 
 log = logging.getLogger(__name__)
 

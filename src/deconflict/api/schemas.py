@@ -1,12 +1,13 @@
 """The wire schemas of the request bodies, for the OpenAPI document (``/openapi.json``).
 
 These models only *describe* what the API reads: the domain parsers stay the authority and
-validate every body themselves, with field-path errors (``domain/parse.py`` for notices, Volume4D
-and GeoJSON, ``domain/hotline.py`` for messages and acknowledgements, ``domain/tracks.py`` and
-``services/tactical.py`` for tracks, ``api/events.py`` for webhooks). Routes never validate a body
-with these models. Each object's properties are the keys :data:`deconflict.domain.strict.KEYS`
-lists for it, and ``additionalProperties`` is false because the parsers refuse any other key; a
-test (``tests/integration/test_openapi_schemas.py``) holds the two together.
+validate every body themselves, with field-path errors (``domain/notice_json.py`` for notices,
+``domain/parse.py`` for Volume4D and GeoJSON, ``domain/hotline.py`` for messages and
+acknowledgements, ``domain/tracks.py`` and ``services/tactical.py`` for tracks, ``api/events.py``
+for webhooks). Routes never validate a body with these models. Each object's properties are the
+keys :data:`deconflict.domain.strict.KEYS` lists for it, and ``additionalProperties`` is false
+because the parsers refuse any other key; a test (``tests/integration/test_openapi_schemas.py``)
+holds the two together.
 
 Each request schema is a component of the document (``api/openapi.py`` registers them) and a
 route points at it with ``openapi_extra=request_body(Model, example)``. The response schemas
@@ -28,7 +29,7 @@ REF = "#/components/schemas/{model}"
 """Where the OpenAPI document keeps a named schema."""
 
 RFC3339 = r"^\s*\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})\s*$"
-"""An RFC 3339 time with its offset, as ``domain/parse.py`` reads it."""
+"""An RFC 3339 time with its offset, as ``domain/times.py`` reads it."""
 
 
 def no_null_defaults(schema: dict[str, Any]) -> None:

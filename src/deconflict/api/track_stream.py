@@ -16,8 +16,8 @@ from fastapi.responses import StreamingResponse
 
 from deconflict.api.deps import Caller
 from deconflict.api.events import HEARTBEAT_S, REAUTH_S
-from deconflict.domain.parse import format_time
 from deconflict.domain.parties import Party
+from deconflict.domain.times import format_time
 from deconflict.services.broker import Unauthorized
 from deconflict.services.tactical import TacticalService
 

@@ -36,7 +36,7 @@ from deconflict.cli.render import Row, Side, print_conflicts, print_notices, row
 from deconflict.config import Config
 from deconflict.domain.errors import DeconflictError, ValidationError
 from deconflict.domain.index import VolumeIndex
-from deconflict.domain.parse import parse_notices
+from deconflict.domain.notice_json import parse_notices
 from deconflict.domain.policy import SeparationPolicy
 from deconflict.domain.volumes import Notice
 from deconflict.services.broker import Broker, in_party_namespace

@@ -18,9 +18,9 @@ from rich.table import Table
 from rich.text import Text
 
 from deconflict.domain.compliance import LEAD_TIME_PERCENTILE, ComplianceReport
-from deconflict.domain.parse import format_time
 from deconflict.domain.parties import Party
 from deconflict.domain.strategic import VolumeConflict
+from deconflict.domain.times import format_time
 from deconflict.domain.volumes import Notice
 from deconflict.report_charts import duration_text, hours_text
 from deconflict.report_html import render_table

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from deconflict.domain.errors import ValidationError
-from deconflict.domain.parse import parse_time
+from deconflict.domain.times import parse_time
 
 EARTH_M = 6_371_008.8
 ALT_REFS = ("W84", "AMSL", "STD")

@@ -32,9 +32,9 @@ from deconflict.demo.theater import (
     theater_filings,
 )
 from deconflict.domain.errors import ValidationError
-from deconflict.domain.parse import parse_time
 from deconflict.domain.parties import Role
 from deconflict.domain.policy import Limits
+from deconflict.domain.times import parse_time
 from deconflict.services.broker import Broker
 
 TRACK_STEP_S = 10.0

@@ -22,9 +22,10 @@ from typing import Any
 
 from deconflict.domain.errors import ValidationError
 from deconflict.domain.hotline import AckState
-from deconflict.domain.parse import parse_notice, parse_time
+from deconflict.domain.notice_json import parse_notice
 from deconflict.domain.parties import Role
 from deconflict.domain.policy import Limits
+from deconflict.domain.times import parse_time
 from deconflict.domain.volumes import Notice
 from deconflict.formats.aco import read_aco
 from deconflict.formats.notam import read_notams

@@ -208,7 +208,7 @@ def delivery_order(alerts: Iterable[Alert]) -> list[Alert]:
 
 def alert_json(a: Alert) -> dict[str, Any]:
     """The full form kept in the log and cut down by disclosure."""
-    from deconflict.domain.parse import format_time
+    from deconflict.domain.times import format_time
 
     return {
         "id": a.id,

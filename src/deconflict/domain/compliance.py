@@ -48,7 +48,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from deconflict.domain.errors import ValidationError
-from deconflict.domain.parse import format_time
+from deconflict.domain.times import format_time
 
 LEAD_TIME_PERCENTILE = 10.0
 """The low percentile of lead time reported beside the median (the issue's "10th percentile")."""

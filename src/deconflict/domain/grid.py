@@ -27,7 +27,7 @@ import s2geometry as s2
 
 from deconflict.domain.errors import ValidationError
 from deconflict.domain.geodesy import MIN_CURVATURE_RADIUS_M
-from deconflict.domain.parse import format_time, parse_time
+from deconflict.domain.times import format_time, parse_time
 
 EARTH_RADIUS_M = 6_371_008.8
 """The mean radius, used only to publish the grid's nominal cell size."""

@@ -25,8 +25,8 @@ from typing import Any
 
 from deconflict.domain.alerts import Severity
 from deconflict.domain.errors import ValidationError
-from deconflict.domain.parse import format_time_or_none
 from deconflict.domain.strict import KEYS, check_keys
+from deconflict.domain.times import format_time_or_none
 
 BROKER = "broker"
 """The sender of the threads the broker opens itself."""

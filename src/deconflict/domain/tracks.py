@@ -11,8 +11,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from deconflict.domain.errors import ValidationError
-from deconflict.domain.parse import parse_time
 from deconflict.domain.strict import KEYS, check_keys
+from deconflict.domain.times import parse_time
 from deconflict.domain.units import EARTH_RADIUS_M
 from deconflict.domain.volumes import AltitudeReference
 

@@ -1,9 +1,9 @@
 """Airspace formats other than our JSON: read into notice documents, written from notices.
 
 Readers turn a file's text into the same notice JSON a party would file (so an import goes through
-:func:`deconflict.domain.parse.parse_notice` and the broker's filing path like any JSON), and report
-every record they cannot read with its line and field. Writers turn notices back into the format.
-No I/O here: the command line reads and writes the files.
+:func:`deconflict.domain.notice_json.parse_notice` and the broker's filing path like any JSON), and
+report every record they cannot read with its line and field. Writers turn notices back into the
+format. No I/O here: the command line reads and writes the files.
 """
 
 from __future__ import annotations

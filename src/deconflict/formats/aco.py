@@ -7,7 +7,7 @@ type the notice's ``acm_type``, its ``USE`` the kind, its shape set (``POLYGON``
 corridor, an ``APOINT`` with a ``RADIUS`` as a circle) the outline, its ``EFFLEVEL`` the altitude
 band and each ``APERIOD`` one volume; ``AMPN`` text is kept as the notice's description. The
 measure is written as the F3548 JSON a party would file and read by the same parser
-(:func:`deconflict.domain.parse.parse_notice`), so an imported notice is validated
+(:func:`deconflict.domain.notice_json.parse_notice`), so an imported notice is validated
 exactly as a filed one. Every problem names its line, set and field.
 
 >>> text = '''OPER/INHERENT RESOLVE//
@@ -33,8 +33,9 @@ import numpy as np
 
 from deconflict.domain.errors import ValidationError
 from deconflict.domain.geodesy import destination, geod
-from deconflict.domain.parse import format_time, parse_notice
+from deconflict.domain.notice_json import parse_notice
 from deconflict.domain.policy import Limits
+from deconflict.domain.times import format_time
 from deconflict.domain.volumes import ACM_TYPE as ACM_TYPE  # the ACM type's key, named here too
 from deconflict.domain.volumes import DESCRIPTION as DESCRIPTION  # the AMPN text's key, named here too
 from deconflict.domain.volumes import Notice

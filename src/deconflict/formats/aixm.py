@@ -38,8 +38,9 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import DefusedXMLParser, ParseError
 
 from deconflict.domain.errors import ValidationError
-from deconflict.domain.parse import format_time, parse_notice
+from deconflict.domain.notice_json import parse_notice
 from deconflict.domain.policy import Limits
+from deconflict.domain.times import format_time
 from deconflict.formats import Problem
 from deconflict.formats.altitude import FT_M, Alt, band
 from deconflict.formats.openair import NM_M, Imported, parse_instant

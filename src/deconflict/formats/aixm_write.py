@@ -18,8 +18,8 @@ import uuid
 from xml.sax.saxutils import escape, quoteattr
 
 from deconflict.domain.errors import ValidationError
-from deconflict.domain.parse import format_time
 from deconflict.domain.shapes import ShapeKind
+from deconflict.domain.times import format_time
 from deconflict.domain.volumes import Notice, Volume4D
 from deconflict.formats.aixm import AIXM, EPSG_4326, EVENT, GML, MESSAGE
 from deconflict.formats.altitude import FL_M

@@ -27,10 +27,10 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 from deconflict.domain.errors import FieldError, ValidationError
-from deconflict.domain.parse import format_time
 from deconflict.domain.policy import Limits
 from deconflict.domain.schedule import EVERY_DAY, Schedule, clock_text, day_names
 from deconflict.domain.shapes import ShapeKind
+from deconflict.domain.times import format_time
 from deconflict.domain.volumes import Notice, Volume4D
 from deconflict.formats.ed269_schema import SCHEMA
 from deconflict.formats.geozone import (

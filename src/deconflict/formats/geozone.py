@@ -17,9 +17,10 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError as SchemaError
 
 from deconflict.domain.errors import FieldError, ValidationError
-from deconflict.domain.parse import format_time, parse_notice
+from deconflict.domain.notice_json import parse_notice
 from deconflict.domain.policy import Limits
 from deconflict.domain.schedule import WEEKDAYS
+from deconflict.domain.times import format_time
 from deconflict.domain.volumes import PROTECTED_SITE_KIND, Notice
 from deconflict.formats.altitude import FT_M
 from deconflict.formats.openair import parse_instant

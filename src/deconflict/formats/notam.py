@@ -29,11 +29,12 @@ from typing import Any
 
 from deconflict.domain.errors import ValidationError
 from deconflict.domain.geodesy import distance_m
-from deconflict.domain.parse import format_time, parse_notice
+from deconflict.domain.notice_json import parse_notice
 from deconflict.domain.policy import Limits
 from deconflict.domain.schedule import MAX_SPAN_S, occurrences
 from deconflict.domain.schedule_json import schedule_to_json
 from deconflict.domain.shapes import ShapeKind
+from deconflict.domain.times import format_time
 from deconflict.domain.volumes import Notice, Volume4D
 from deconflict.formats import Problem
 from deconflict.formats.altitude import FL_M, FT_M, Alt, band, parse_alt

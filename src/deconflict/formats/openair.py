@@ -32,8 +32,9 @@ import numpy as np
 
 from deconflict.domain.errors import ValidationError
 from deconflict.domain.geodesy import destination, geod
-from deconflict.domain.parse import format_time, parse_notice
+from deconflict.domain.notice_json import parse_notice
 from deconflict.domain.policy import Limits
+from deconflict.domain.times import format_time
 from deconflict.domain.volumes import Notice
 from deconflict.formats import Problem
 from deconflict.formats.altitude import Alt, band, parse_alt

@@ -7,9 +7,9 @@ millimetre, flight levels to 1e-4 FL."""
 from __future__ import annotations
 
 from deconflict.domain.errors import ValidationError
-from deconflict.domain.parse import format_time
 from deconflict.domain.schedule import occurrences
 from deconflict.domain.shapes import ShapeKind
+from deconflict.domain.times import format_time
 from deconflict.domain.volumes import Notice, Volume4D
 from deconflict.formats.altitude import FL_M
 from deconflict.formats.openair import NM_M

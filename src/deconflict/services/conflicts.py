@@ -9,9 +9,9 @@ from deconflict.domain.disclosure import Disclosure, Level
 from deconflict.domain.errors import Forbidden, NotFoundError, ValidationError
 from deconflict.domain.event_types import EventType
 from deconflict.domain.hotline import Reference
-from deconflict.domain.parse import format_time
 from deconflict.domain.parties import Party
 from deconflict.domain.resolution import ResolutionHints, resolution_hints
+from deconflict.domain.times import format_time
 from deconflict.domain.volumes import Notice
 from deconflict.services.ports import BrokerRepository, ConflictRecord, ConflictState
 from deconflict.services.threads import BrokerThreads

@@ -14,8 +14,8 @@ from deconflict.domain.event_types import EventType
 from deconflict.domain.hotline import BROKER
 from deconflict.domain.key_chain import rotation_payload
 from deconflict.domain.message_disclosure import names_every_recipient
-from deconflict.domain.parse import format_time
 from deconflict.domain.parties import Party, Role
+from deconflict.domain.times import format_time
 from deconflict.services.ports import BrokerRepository, StreamEvent
 from deconflict.services.transaction import ADMIN_ACTOR, BrokerCore
 

@@ -7,11 +7,11 @@ import uuid
 from dataclasses import dataclass, field, replace
 
 from deconflict.domain.errors import Forbidden, NotFoundError, StaleVersionError, ValidationError
-from deconflict.domain.parse import format_time
 from deconflict.domain.policy import NoticePolicy, SeparationPolicy
 from deconflict.domain.resolution import HintBounds, ResolutionHints, resolution_hints
 from deconflict.domain.schedule import first_active_from
 from deconflict.domain.strategic import Conflict, may_conflict, volume_conflict
+from deconflict.domain.times import format_time
 from deconflict.domain.volumes import Notice, NoticeState, Volume4D
 from deconflict.services.ports import Clock, ConflictRecord, ConflictState, Repository, UnitOfWork
 

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from deconflict.domain.disclosure import Level
+from deconflict.domain.fields import Said
 from deconflict.domain.grid import SliceGrid
-from deconflict.domain.parse import Said
 from deconflict.domain.parties import Party
 from deconflict.domain.resolution import resolution_hints
 from deconflict.domain.volumes import Notice, Volume4D

@@ -29,8 +29,8 @@ from deconflict.domain.hotline import (
     parse_ack_state,
     parse_draft,
 )
-from deconflict.domain.parse import format_time
 from deconflict.domain.parties import Party, Role
+from deconflict.domain.times import format_time
 from deconflict.services.addressing import recipients, thread_recipients
 from deconflict.services.broker import Broker
 from deconflict.services.ports import BrokerRepository

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from deconflict.domain.errors import ValidationError
-from deconflict.domain.parse import notice_to_json
+from deconflict.domain.notice_json import notice_to_json
 from deconflict.domain.parties import Party
 from deconflict.domain.volumes import NoticeState
 from deconflict.formats.notam import NotamChange

@@ -18,12 +18,14 @@ from deconflict.domain.audit import BrokerKey, Receipt, canonical_json, sha256_h
 from deconflict.domain.disclosure import Disclosure, DisclosurePolicy, Level
 from deconflict.domain.errors import Forbidden, ValidationError
 from deconflict.domain.event_types import EventType
+from deconflict.domain.fields import Said
 from deconflict.domain.grid import SliceGrid
 from deconflict.domain.hotline import HotlineSettings, Priority, Reference
-from deconflict.domain.parse import Said, format_time, parse_notices
+from deconflict.domain.notice_json import parse_notices
 from deconflict.domain.parties import Party
 from deconflict.domain.policy import Limits
 from deconflict.domain.strategic import Conflict
+from deconflict.domain.times import format_time
 from deconflict.domain.volumes import PROTECTED_SITE_KIND, Notice, NoticeState
 from deconflict.services import probes
 from deconflict.services.filing import FilingResult, NoticeService, Settings

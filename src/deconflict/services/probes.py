@@ -16,10 +16,10 @@ from deconflict.domain.disclosure import Disclosure, Level
 from deconflict.domain.errors import DeconflictError
 from deconflict.domain.event_types import EventType
 from deconflict.domain.grid import SliceGrid
-from deconflict.domain.parse import format_time
 from deconflict.domain.parties import Party
 from deconflict.domain.policy import SeparationPolicy
 from deconflict.domain.probes import CHARGED_EVENT, ProbeRules
+from deconflict.domain.times import format_time
 from deconflict.services.filing import FilingResult
 from deconflict.services.filing_flow import near_notices
 from deconflict.services.ports import BrokerRepository

@@ -40,8 +40,8 @@ from deconflict.domain.compliance import (
 from deconflict.domain.disclosure import ALERT_EVENTS, Level
 from deconflict.domain.errors import Forbidden, ValidationError
 from deconflict.domain.event_types import EventType
-from deconflict.domain.parse import format_time, parse_time
 from deconflict.domain.parties import Party, Role
+from deconflict.domain.times import format_time, parse_time
 from deconflict.services.broker import Broker
 from deconflict.services.events import START_EVENT
 from deconflict.services.ports import BrokerRepository

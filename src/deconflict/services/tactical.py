@@ -31,9 +31,9 @@ from deconflict.domain.alerts import (
     reconcile,
 )
 from deconflict.domain.errors import DeconflictError, Forbidden, ValidationError
-from deconflict.domain.parse import format_time, format_time_or_none
 from deconflict.domain.parties import Party, Role
 from deconflict.domain.strict import KEYS, check_keys
+from deconflict.domain.times import format_time, format_time_or_none
 from deconflict.domain.tracks import FUTURE_TOLERANCE_S, TrackState, derive_velocity, parse_state
 from deconflict.domain.volumes import Notice, Volume4D
 from deconflict.services.broker import Broker

@@ -25,9 +25,9 @@ from deconflict.domain.errors import KeyRetiredError, NotFoundError, Unauthorize
 from deconflict.domain.event_types import EventType
 from deconflict.domain.grid import SliceGrid
 from deconflict.domain.hotline import HotlineSettings
-from deconflict.domain.parse import parse_time
 from deconflict.domain.parties import Party, Role
 from deconflict.domain.policy import Limits
+from deconflict.domain.times import parse_time
 from deconflict.services.filing import Settings
 from deconflict.services.ports import BrokerRepository, BrokerUnitOfWork, Clock
 

@@ -14,8 +14,10 @@ from typing import Any
 
 from deconflict.domain.audit import canonical_json
 from deconflict.domain.canonical import canonical_json_with
-from deconflict.domain.parse import format_time, format_time_or_none, notice_to_json, volume_to_f3548
+from deconflict.domain.notice_json import notice_to_json
+from deconflict.domain.parse import volume_to_f3548
 from deconflict.domain.strategic import VolumeConflict
+from deconflict.domain.times import format_time, format_time_or_none
 from deconflict.domain.volumes import Notice, Volume4D
 from deconflict.services.ports import ConflictRecord
 

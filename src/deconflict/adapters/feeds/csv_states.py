@@ -43,9 +43,9 @@ import numpy.typing as npt
 
 from deconflict.domain.errors import FieldError, ValidationError
 from deconflict.domain.geodesy import FloatArray
-from deconflict.domain.parse import parse_time
 from deconflict.domain.strict import suggestion
 from deconflict.domain.tactical import States
+from deconflict.domain.times import parse_time
 from deconflict.domain.tracks import MAX_AIRCRAFT_ID, MAX_ALT_M, MAX_GS_MPS, MAX_VS_MPS, MIN_ALT_M, TrackState
 from deconflict.domain.volumes import AltitudeReference
 

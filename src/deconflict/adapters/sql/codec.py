@@ -1,6 +1,6 @@
 """Notices and conflicts as the JSON text the store keeps.
 
-A notice body is its F3548 form (:func:`deconflict.domain.parse.notice_to_json`, readable and
+A notice body is its F3548 form (:func:`deconflict.domain.notice_json.notice_to_json`, readable and
 parseable by anything that speaks F3548) plus what the wire form leaves out: version, state,
 received time, the protected flag, ``extra``, and each volume's times and altitudes as exact SI
 floats (RFC 3339 text keeps microseconds and flight levels are rounded through feet, so the
@@ -19,10 +19,12 @@ from collections import OrderedDict
 from dataclasses import replace
 from typing import Any
 
-from deconflict.domain.parse import format_time, notice_to_json, parse_volume4d
+from deconflict.domain.notice_json import notice_to_json
+from deconflict.domain.parse import parse_volume4d
 from deconflict.domain.policy import Limits
 from deconflict.domain.shapes import ShapeLimits
 from deconflict.domain.strategic import VolumeConflict
+from deconflict.domain.times import format_time
 from deconflict.domain.volumes import AltitudeBand, Notice, NoticeState, Volume4D
 from deconflict.services.ports import ListedNotice
 from deconflict.services.wire import notice_json, wire_text
