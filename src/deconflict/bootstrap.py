@@ -33,6 +33,7 @@ def build_broker(
         limits=config.limits,
         hotline=config.hotline,
         reload_key=partial(load_existing_key, config.key_file),
+        group_commit=config.server.group_commit,
     )
 
 

@@ -67,6 +67,10 @@ class Repository(Protocol):
 
     def get(self, notice_id: str) -> Notice | None: ...
 
+    def savepoint(self) -> AbstractContextManager[None]:
+        """A part of the transaction that an exception rolls back alone, leaving the rest (the
+        group commit's filings each run in one)."""
+
     def add(self, notice: Notice) -> None:
         """Store a new notice (version 1) and index its volumes."""
 

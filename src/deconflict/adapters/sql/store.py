@@ -88,6 +88,12 @@ class SqlRepository(BrokerRecords):
         if res.rowcount != 1:
             raise RuntimeError("the filing_lock row is missing: is the schema migrated (deconflict db upgrade)?")
 
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """A part of the transaction that a raise rolls back alone (SAVEPOINT … RELEASE)."""
+        with self.conn.begin_nested():
+            yield
+
     def get(self, notice_id: str) -> Notice | None:
         body = self.conn.execute(sa.select(t.notices.c.body).where(t.notices.c.id == notice_id)).scalar()
         return None if body is None else self._decode(body)
