@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from api_support import Api, circle_notice
 from test_api_filing_limits import polygon_volume
 
-from deconflict.adapters.sql.store import SqlRepository
+from deconflict.adapters.sql.repository import SqlRepository
 from deconflict.domain import strategic
 from deconflict.domain.parse import parse_notice
 from deconflict.domain.volumes import Notice

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlstore_builders import T0, circle, every_kind_of_notice
 
 from deconflict.adapters.sql import SqlRepository, SqlStore, codec
+from deconflict.adapters.sql import rows as rows_module
 from deconflict.adapters.sql import store as store_module
 from deconflict.adapters.sql import tables as t
 from deconflict.adapters.sql.codec import detail_json, notice_body
@@ -222,7 +223,7 @@ def test_texts_made_before_the_lock_are_the_texts_written(
     assert found
     store.encode_ahead(blue, (c.detail for c in found))
     with monkeypatch.context() as m:
-        for module in (codec, store_module):
+        for module in (codec, store_module, rows_module):
             for name in ("volumes_body", "detail_json"):
                 if hasattr(module, name):
                     m.setattr(module, name, lambda *_: pytest.fail("encoded again under the lock"))

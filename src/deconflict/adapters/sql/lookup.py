@@ -1,7 +1,7 @@
 """The store's look-ups of volumes that may be near a volume: the 4D index (S2 cell keys × time
 buckets in ``volume_cells``, :func:`candidate_statement`) and the same filter over given notices'
 volume rows (:func:`among_statement`). The final centre-distance test is done in Python on the
-rows they return (:class:`~deconflict.adapters.sql.store.SqlRepository`)."""
+rows they return (:class:`~deconflict.adapters.sql.repository.SqlRepository`)."""
 
 from __future__ import annotations
 
