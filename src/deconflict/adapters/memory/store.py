@@ -1,5 +1,5 @@
-"""The in-memory store: every port of the SQL store (:mod:`deconflict.services.ports`), for the
-offline ``check`` command, fast tests of the service rules and benchmarks.
+"""The in-memory store: every port of the SQL store (:mod:`deconflict.services.ports`), for fast
+tests of the service rules (a whole broker: ``bootstrap.build_memory_broker``) and benchmarks.
 
 One ``begin()`` is one transaction over :class:`~deconflict.adapters.memory.tables.Staged` views of
 the store's tables: its changes are applied when the block ends and dropped if it raises. A write
@@ -7,7 +7,13 @@ transaction holds the store's writer lock from start to end (one writer at a tim
 ``BEGIN IMMEDIATE`` and the filing lock give the SQL store); a read (``write=False``) takes no lock
 and sees what is committed (PostgreSQL's read committed). The answers are the SQL store's: the same
 order (oldest first by (created_at, id) and the like), pages, filters and rows touched, held so by
-``tests/integration/test_sql_parity.py`` and ``tests/integration/test_broker_parity.py``."""
+``tests/integration/test_sql_parity.py``, ``test_broker_parity.py`` and ``test_store_parity_records.py``.
+
+What it does not copy: a notice's list key is the store's clock when it was stored, as in SQL, but
+one put into ``notices`` by hand (``benchmarks/strategic.py``) has the key 0; a key already taken
+raises :class:`~deconflict.adapters.memory.tables.DuplicateKey` where SQL raises an
+``IntegrityError``, and an event whose seq is not after the log's last is refused (SQL refuses only
+a seq taken)."""
 
 from __future__ import annotations
 
