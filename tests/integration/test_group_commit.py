@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from deconflict.adapters.memory import MemoryStore
 from deconflict.adapters.sql import SqlStore
 from deconflict.adapters.sql import tables as t
 from deconflict.domain.audit import BrokerKey, verify_chain
@@ -157,4 +158,21 @@ def test_filings_from_many_threads_are_all_logged_once(broker: Broker, store: Sq
         events = repo.events_after(0, 10_000)
     marks = sorted(e.payload["mark"] for e in events if e.type == "broker.started")
     assert marks == sorted(f"t{k}-{i}" for k in range(8) for i in range(5))
+    assert verify_chain(events) == []
+
+
+def test_the_memory_store_rolls_back_a_refused_write_alone() -> None:
+    store = MemoryStore(clock=lambda: 1_443_571_200.0)
+    broker = Broker(store, lambda: 1_443_571_200.0, BrokerKey.generate())
+
+    def refused(tx: Transaction) -> str:
+        tx.log("test", "broker.started", {"mark": "refused"})
+        raise ValidationError.at("volumes", "refused under the lock")
+
+    results = queue_behind_a_held_batch(broker, {"a": mark("a"), "refused": refused, "b": mark("b")})
+    assert results["a"] == "a" and results["b"] == "b"
+    assert isinstance(results["refused"], ValidationError)
+    with store.begin(write=False) as repo:
+        events = repo.events_after(0, 10_000)
+    assert [e.payload.get("mark") for e in events if e.type == "broker.started"] == ["first", "a", "b"]
     assert verify_chain(events) == []

@@ -86,6 +86,20 @@ class MemoryRepository(MemoryRecords, MemoryHotline):
             self.messages,
         )
 
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """A part of the transaction that a raise rolls back alone: the staged changes as they were
+        when it began are put back."""
+        marks = [dict(t.changes) for t in self._tables]
+        logged = len(self.log.new)
+        try:
+            yield
+        except BaseException:
+            for t, changes in zip(self._tables, marks, strict=True):
+                t.changes = changes
+            del self.log.new[logged:]
+            raise
+
     def changed(self) -> bool:
         return bool(self.log.new) or any(t.changes for t in self._tables)
 
