@@ -1,7 +1,7 @@
 """Replicas on one PostgreSQL hear each other's events: LISTEN/NOTIFY.
 
 A transaction that appends events to the log also sends ``NOTIFY`` (:func:`announce`, from
-:meth:`~deconflict.adapters.sql.records.BrokerRecords.append_events`); PostgreSQL delivers it when,
+:meth:`~deconflict.adapters.sql.events.EventRecords.append_events`); PostgreSQL delivers it when,
 and only if, that transaction commits, in commit order. Each process keeps one connection of its
 own LISTENing (:class:`EventListener`, on its own thread) and wakes its local live streams and its
 webhook deliverer when another replica's notification arrives. A notification is only a nudge:

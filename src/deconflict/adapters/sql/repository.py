@@ -100,6 +100,18 @@ class SqlRepository(BrokerRecords):
         self.conn.execute(sa.delete(t.volumes).where(t.volumes.c.notice_id == notice.id))
         self._index(notice)
 
+    def notices_ended_by(self, when: float, limit: int = 1000) -> list[str]:
+        """Ids of live notices (accepted or active) whose last volume ended at or before ``when``,
+        the earliest first."""
+        n = t.notices
+        stmt = (
+            sa.select(n.c.id)
+            .where(n.c.state.in_(("accepted", "active")), n.c.time_end <= when)
+            .order_by(n.c.time_end, n.c.id)
+            .limit(limit)
+        )
+        return [str(x) for x in self.conn.execute(stmt).scalars()]
+
     def versions(self, notice_id: str) -> list[Notice]:
         """Every stored version of a notice, oldest first."""
         nv = t.notice_versions
