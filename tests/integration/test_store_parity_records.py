@@ -88,6 +88,16 @@ def script(store: BrokerUnitOfWork, clock: SetClock) -> Said:
     step("of type", lambda r: [e.seq for e in r.events_of_type({"x.other"}, T0 + 10, T0 + 31, 3)], write=False)
     step("of type from the start", lambda r: [e.seq for e in r.events_of_type({"x.other"}, None, T0 + 100)])
     step("last of type", lambda r: (r.last_event_of_type("x.other"), r.last_event_of_type("none")))
+    step(
+        "times of an actor's events",
+        lambda r: (
+            r.event_times("x.other", "tester", T0, T0 + 100, 5),  # after since, not at it: seq 2 and 4
+            r.event_times("x.other", "tester", T0 - 1, T0 + 100, 1),  # the newest only
+            r.event_times("x.other", "someone", T0 - 1, T0 + 100, 5),
+            r.event_times("x.other", "tester", T0 + 10, T0 + 30, 5),  # both ends open
+        ),
+        write=False,
+    )
     step("replaced", lambda r: r.replace(Notice(party="blue", volumes=blue.volumes, id="n-blue", version=2), 1))
     step("stale", lambda r: r.replace(Notice(party="blue", volumes=blue.volumes, id="n-blue", version=2), 1))
     step(

@@ -127,6 +127,10 @@ class MemoryRecords:
             and (through_seq is None or e.seq <= through_seq)
         ]
 
+    def event_times(self, type_: str, actor: str, since: float, until: float, limit: int) -> list[float]:
+        times = [e.time for e in self.log.all() if e.type == type_ and e.actor == actor and since < e.time < until]
+        return sorted(times, reverse=True)[:limit]
+
     def last_event_of_type(self, type_: str) -> Event | None:
         found = [e for e in self.log.all() if e.type == type_]
         return _event(found[-1]) if found else None
