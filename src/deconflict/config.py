@@ -43,6 +43,7 @@ File (``--config FILE`` or ``DECONFLICT_CONFIG``)::
     max_body_bytes = 4000000
     events_poll_s = 0.5     # fallback: how often a live stream looks for missed events (NOTIFY wakes it)
     webhook_interval_s = 1  # fallback: how often deliveries look for due webhooks
+    group_commit = true     # filings waiting for the filing lock are committed together
     [tactical]              # live tracks and alerts (docs/tactical.md)
     rpz_m = 9260            # 5 NM
     hpz_m = 304.8           # 1000 ft
@@ -250,13 +251,15 @@ def load_config(path: str | Path | None = None, env: Mapping[str, str] | None = 
     if auth_unknown:
         raise ValidationError.at(f"auth.{auth_unknown[0]}", "unknown section; known: auth.jwt")
     server_sec = _section(doc, "server")
+    switches = ("webhooks_to_private", "group_commit")
     server = _apply(
-        ServerSettings(), {k: v for k, v in server_sec.items() if k not in ("host", "webhooks_to_private")}, "server"
+        ServerSettings(), {k: v for k, v in server_sec.items() if k != "host" and k not in switches}, "server"
     )
-    private = server_sec.get("webhooks_to_private", False)
-    if not isinstance(private, bool):
-        raise ValidationError.at("server.webhooks_to_private", f"must be true or false, got {private!r}")
-    server = replace(server, webhooks_to_private=private)
+    for switch in switches:
+        on = server_sec.get(switch, getattr(server, switch))
+        if not isinstance(on, bool):
+            raise ValidationError.at(f"server.{switch}", f"must be true or false, got {on!r}")
+        server = replace(server, **{switch: on})
     for key, low, high in SERVER_RANGES:
         value = getattr(server, key)
         if not low <= value <= high:

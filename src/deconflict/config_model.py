@@ -32,6 +32,9 @@ class ServerSettings:
     webhooks_to_private: bool = False
     """Allow webhook URLs on plain http:// or on loopback, private or link-local addresses. Off by
     default: a party must not make the broker post into the broker's own network."""
+    group_commit: bool = True
+    """Filings that wait for the filing lock are written in one transaction, each in a savepoint,
+    and committed once (:mod:`deconflict.services.group_commit`); off: one commit per filing."""
 
 
 @dataclass(frozen=True)

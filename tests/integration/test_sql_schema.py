@@ -59,9 +59,9 @@ def test_upgrade_creates_the_schema_and_is_idempotent(db_url: str) -> None:
     assert migrate.current_revision(db_url) is None
     migrate.upgrade(db_url)
     assert table_names(db_url) == TABLES | {"alembic_version"}
-    assert migrate.current_revision(db_url) == migrate.head_revision() == "0007"
+    assert migrate.current_revision(db_url) == migrate.head_revision() == "0008"
     migrate.upgrade(db_url)
-    assert migrate.current_revision(db_url) == "0007"
+    assert migrate.current_revision(db_url) == "0008"
     engine = sa.create_engine(db_url, poolclass=sa.NullPool)
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT id, n FROM filing_lock")).all() == [(1, 0)]

@@ -85,8 +85,11 @@ class Broker:
         limits: Limits | None = None,
         hotline: HotlineSettings | None = None,
         reload_key: Callable[[], BrokerKey] | None = None,
+        group_commit: bool = True,
     ) -> None:
-        self.core = core = BrokerCore(store, clock, key, settings, disclosure, limits, hotline, reload_key)
+        self.core = core = BrokerCore(
+            store, clock, key, settings, disclosure, limits, hotline, reload_key, group_commit=group_commit
+        )
         self.threads = threads = BrokerThreads(core)
         self.parties = parties = Parties(core)
         self.filings = filings = Notices(core, threads)

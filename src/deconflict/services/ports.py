@@ -67,6 +67,10 @@ class Repository(Protocol):
 
     def get(self, notice_id: str) -> Notice | None: ...
 
+    def savepoint(self) -> AbstractContextManager[None]:
+        """A part of the transaction that an exception rolls back alone, leaving the rest (the
+        group commit's filings each run in one)."""
+
     def add(self, notice: Notice) -> None:
         """Store a new notice (version 1) and index its volumes."""
 
@@ -212,6 +216,10 @@ class BrokerRepository(Repository, Protocol):
     def events_of_type(
         self, types: Collection[str], since: float | None, until: float, through_seq: int | None = None
     ) -> list[Event]: ...
+    def event_times(self, type_: str, actor: str, since: float, until: float, limit: int) -> list[float]:
+        """The times of the newest ``limit`` events of ``type_`` logged by ``actor`` with
+        ``since < time < until``, newest first (a party's probe charges of the period)."""
+
     def earliest_alert_open_at(self, kinds: Collection[str], at: float) -> float | None: ...
     def beat(self, at: float) -> None: ...
     def last_beat(self) -> float | None: ...

@@ -121,13 +121,11 @@ def _near_hidden(
 
 def _charge(tx: _Tx, caller: Party, notice: str | None, version: int, rules: ProbeRules) -> None:
     since = tx.now - rules.period_s
-    prior = [
-        e
-        for e in tx.repo.events_of_type({CHARGED_EVENT}, since, tx.now + 1)
-        if e.payload["party"] == caller.name and e.time > since
-    ]
+    # The caller's newest charges of the period, at most the budget (each is logged by the party it
+    # charges): the count, and when the budget is spent, the charge whose end frees the next filing.
+    prior = tx.repo.event_times(CHARGED_EVENT, caller.name, since, tx.now + 1, rules.budget)
     if len(prior) >= rules.budget:
-        raise ProbeBudgetSpent(caller.name, rules, prior[-rules.budget].time + rules.period_s, tx.now)
+        raise ProbeBudgetSpent(caller.name, rules, prior[rules.budget - 1] + rules.period_s, tx.now)
     tx.log(
         caller.name,
         EventType.PROBE_CHARGED,

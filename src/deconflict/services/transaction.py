@@ -29,9 +29,12 @@ from deconflict.domain.parties import Party, Role
 from deconflict.domain.policy import Limits
 from deconflict.domain.times import parse_time
 from deconflict.services.filing import Settings
+from deconflict.services.group_commit import GroupCommit, Waiting
 from deconflict.services.ports import BrokerRepository, BrokerUnitOfWork, Clock
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 ADMIN_ACTOR = "admin"
 """The actor recorded for changes made on the broker's host (the ``deconflict party`` commands)."""
@@ -115,9 +118,11 @@ class BrokerCore:
         limits: Limits | None = None,
         hotline: HotlineSettings | None = None,
         reload_key: Callable[[], BrokerKey] | None = None,
+        group_commit: bool = True,
     ) -> None:
         """``reload_key``: reads the key file again (never creating one), for a rotation that
-        another process logged (:meth:`_follow_rotation`)."""
+        another process logged (:meth:`_follow_rotation`); ``group_commit``: filings waiting for the
+        lock share a transaction (:meth:`queued`)."""
         self.store = store
         self.clock = clock
         self._key = key
@@ -131,6 +136,7 @@ class BrokerCore:
         self.hotline = hotline or HotlineSettings()
         self.listeners: list[Callable[[], None]] = []
         """Called after every commit that appended events (wakes the live streams)."""
+        self._group = GroupCommit(self) if group_commit else None
 
     @property
     def key(self) -> BrokerKey:
@@ -154,28 +160,84 @@ class BrokerCore:
         wins."""
         return self._write(caller)
 
+    def queued(self, caller: Party | None, work: Callable[[Transaction], T]) -> T:
+        """``work(tx)`` in a write transaction under the filing lock, as :meth:`write` runs a block,
+        and with group commit on (the default) in one transaction with the other filings waiting
+        for the lock at the same moment (:mod:`~deconflict.services.group_commit`): its value
+        once that transaction committed."""
+        if self._group is None:
+            with self.write(caller) as tx:
+                return work(tx)
+        return self._group.run(caller, work)
+
     @contextmanager
     def _write(self, caller: Party | None = None) -> Iterator[Transaction]:
         asked = time.perf_counter()
         with self.store.begin() as repo:
             repo.lock_for_filing()
             held = time.perf_counter()
-            if caller is not None and caller.role is not Role.ADMIN:
-                current = repo.get_party(caller.name)
-                if current is None or current.revoked:
-                    raise Unauthorized(f"party {caller.name!r} is revoked")
-            tx = Transaction(repo, self.clock())
-            tx.key_verified = tx.head is None or tx.head.seq == self._verified_seq  # nobody else wrote since
+            tx = self._begin_in(repo, caller, self._verified_seq)
             yield tx
         # How long writers wait for each other (benchmarks/heavy_filing.py reads these lines).
         done = time.perf_counter()
         who = "-" if caller is None else caller.name
         log.debug("filing lock %s waited %.1f ms held %.1f ms", who, (held - asked) * 1e3, (done - held) * 1e3)
-        if tx.key_verified and tx.head is not None:  # committed: the position is the log's for good
-            self._verified_seq = tx.head.seq
-        if tx.appended:
+        self._committed([tx])
+
+    def _begin_in(self, repo: BrokerRepository, caller: Party | None, verified_seq: int | None) -> Transaction:
+        """A transaction in ``repo`` (the lock held) for ``caller``, who must still be live;
+        ``verified_seq``: the log position at which this broker's key was known to be in force."""
+        if caller is not None and caller.role is not Role.ADMIN:
+            current = repo.get_party(caller.name)
+            if current is None or current.revoked:
+                raise Unauthorized(f"party {caller.name!r} is revoked")
+        tx = Transaction(repo, self.clock())
+        tx.key_verified = tx.head is None or tx.head.seq == verified_seq  # nobody else wrote since
+        return tx
+
+    def _committed(self, txs: Sequence[Transaction]) -> None:
+        """After the COMMIT of ``txs`` (in log order): the key's position, and the live streams woken."""
+        for tx in txs:
+            if tx.key_verified and tx.head is not None:  # committed: the position is the log's for good
+                self._verified_seq = tx.head.seq
+        if any(tx.appended for tx in txs):
             for wake in list(self.listeners):
                 wake()
+
+    def write_batch(self, batch: Sequence[Waiting[Any]]) -> None:
+        """Run a group commit's batch (:class:`~deconflict.services.group_commit.GroupCommit`): one
+        store transaction under the filing lock, each item in a savepoint of its own (alone, without
+        one), setting each item's value or error; an error of the transaction itself (its COMMIT)
+        becomes every item's, since none of them was written."""
+        done: list[Waiting[Any]] = []
+        try:
+            with self.store.begin() as repo:
+                repo.lock_for_filing()
+                verified = self._verified_seq
+                for w in batch:
+                    try:
+                        if len(batch) == 1:  # the common case without contention: no savepoint
+                            w.tx = self._begin_in(repo, w.caller, verified)
+                            w.value = w.work(w.tx)
+                        else:
+                            with repo.savepoint():
+                                w.tx = self._begin_in(repo, w.caller, verified)
+                                w.value = w.work(w.tx)
+                    except Exception as e:
+                        if len(batch) == 1:
+                            raise
+                        w.value, w.error, w.tx = None, e, None
+                        continue
+                    done.append(w)
+                    assert w.tx is not None
+                    if w.tx.key_verified and w.tx.head is not None:
+                        verified = w.tx.head.seq  # the next item follows this broker's own writes
+        except Exception as e:
+            for w in batch:
+                if w.error is None:
+                    w.value, w.error, w.tx = None, e, None
+            return
+        self._committed([w.tx for w in done if w.tx is not None])
 
     def signing_key(self, tx: Transaction) -> BrokerKey:
         """The key to sign with in ``tx``: this broker's, once it is known to be the one in force.

@@ -59,8 +59,23 @@ class EventRecords:
             nid = sa.func.json_extract_path_text(sa.cast(e.c.payload, sa.JSON), "notice", "id")
         else:
             nid = sa.func.json_extract(e.c.payload, "$.notice.id")
-        rows = self.conn.execute(sa.select(nid).where(e.c.seq > seq, e.c.type.in_(NOTICE_EVENTS))).scalars()
-        return {str(n) for n in rows}
+        # Only the events after seq, by the key: with the type in the WHERE clause SQLite searched
+        # the (type, time) index for every notice event ever logged instead (tests/integration/
+        # test_log_reads_scale.py). The ids of the other types are dropped here.
+        rows = self.conn.execute(sa.select(e.c.type, nid).where(e.c.seq > seq))
+        return {str(n) for type_, n in rows if type_ in NOTICE_EVENTS and n is not None}
+
+    def event_times(self, type_: str, actor: str, since: float, until: float, limit: int) -> list[float]:
+        """The times of the newest ``limit`` events of ``type_`` logged by ``actor`` with
+        ``since < time < until``, newest first (``ix_events_type_actor_time``)."""
+        e = t.events
+        stmt = (
+            sa.select(e.c.time)
+            .where(e.c.type == type_, e.c.actor == actor, e.c.time > since, e.c.time < until)
+            .order_by(e.c.time.desc())
+            .limit(limit)
+        )
+        return [float(x) for x in self.conn.execute(stmt).scalars()]
 
     def events_of_type(
         self, types: Collection[str], since: float | None, until: float, through_seq: int | None = None

@@ -10,7 +10,8 @@ Look-ups use the same S2 cell × time-bucket keys as the in-memory
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -57,6 +58,12 @@ class SqlRepository(BrokerRecords):
         res = self.conn.execute(sa.update(lock).where(lock.c.id == 1).values(n=lock.c.n + 1))
         if res.rowcount != 1:
             raise RuntimeError("the filing_lock row is missing: is the schema migrated (deconflict db upgrade)?")
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """A part of the transaction that a raise rolls back alone (SAVEPOINT … RELEASE)."""
+        with self.conn.begin_nested():
+            yield
 
     def get(self, notice_id: str) -> Notice | None:
         body = self.conn.execute(sa.select(t.notices.c.body).where(t.notices.c.id == notice_id)).scalar()

@@ -282,3 +282,4 @@ message_recipients = sa.Table(
 """Each recipient's acknowledgement and escalation state."""
 
 sa.Index("ix_events_type_time", events.c.type, events.c.time)
+sa.Index("ix_events_type_actor_time", events.c.type, events.c.actor, events.c.time)  # a party's charges (0008)
