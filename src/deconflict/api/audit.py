@@ -9,7 +9,8 @@ from fastapi.responses import StreamingResponse
 
 from deconflict.api.deps import BrokerDep, Caller
 from deconflict.api.limits import Heavy, Streamed
-from deconflict.api.schemas_out import AuditExport, AuditKey, Error
+from deconflict.api.schemas_out import Error
+from deconflict.api.schemas_out_audit import AuditExport, AuditKey
 from deconflict.services.export_stream import PAGE, stream_export
 
 router = APIRouter(prefix="/audit", tags=["audit"])

@@ -10,7 +10,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from deconflict.api.deps import BrokerDep, Caller
-from deconflict.api.schemas_out import Me, Policy, Status
+from deconflict.api.schemas_out import Status
+from deconflict.api.schemas_out_policy import Me, Policy
 from deconflict.config import theater_policy
 from deconflict.domain.times import format_time
 

@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from deconflict.api.deps import BrokerDep, Caller
 from deconflict.api.limits import Heavy
-from deconflict.api.schemas_out import ComplianceReport
+from deconflict.api.schemas_out_audit import ComplianceReport
 from deconflict.report_html import render_html
 from deconflict.services.reports import compliance
 

@@ -5,7 +5,10 @@ a ``JSONResponse``, which FastAPI does not re-validate): they document what is s
 filter or check it. What a caller sees is cut down by disclosure (``domain/disclosure.py``), so
 many keys are present only for some callers; such keys are not ``required`` here, and keys that
 are always present but may be ``null`` say so. The request schemas are in
-:mod:`deconflict.api.schemas`; a test validates real responses against these.
+:mod:`deconflict.api.schemas`; a test validates real responses against these. Here the errors,
+notices and conflicts, the hotline, tactical and webhooks; who one is and the rules in force in
+:mod:`deconflict.api.schemas_out_policy`; the audit log and reports in
+:mod:`deconflict.api.schemas_out_audit`.
 """
 
 from __future__ import annotations
@@ -15,7 +18,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import SkipJsonSchema
 
-from deconflict.api.schemas import AltitudeRef, MessageRef, Volume4D, no_null_defaults
+from deconflict.api.schemas import MessageRef
+from deconflict.api.schemas_base import no_null_defaults
+from deconflict.api.schemas_volumes import AltitudeRef, Volume4D
 
 
 class Out(BaseModel):
@@ -356,237 +361,6 @@ class Alert(Out):
     )
     parties: list[str] | SkipJsonSchema[None] = Field(default=None, description="Admin only.")
     last_found_at: Moment | None = Field(default=None, description="Admin only, on a cleared alert.")
-
-
-# ---------------------------------------------------------------- who, what rules
-
-
-class Me(Out):
-    party: str
-    role: Literal["party", "authority", "observer", "admin"]
-    coalition: str | None
-
-
-class SeparationMinima(Out):
-    horizontal_m: float
-    vertical_m: float
-    time_s: float
-
-
-class NoticePolicy(Out):
-    min_notice_s: float
-
-
-class TacticalPolicy(Out):
-    rpz_m: float = Field(description="Horizontal protected radius, metres.")
-    hpz_m: float = Field(description="Vertical protected half-height, metres.")
-    lookahead_s: float
-    conformance_grace_s: float
-    overhead_m: float = Field(description="How far above a protected site counts as inside it, metres.")
-    track_timeout_s: float
-    max_aircraft_per_party: int = Field(description="Most live aircraft one party may have in the picture.")
-    states_per_s: float = Field(description="Track states one party may report per second, on average.")
-    states_burst: int = Field(description="Track states one party may report at once.")
-
-
-class AckTier(Out):
-    starts_within_s: float
-    ack_within_s: float
-
-
-class HotlinePolicy(Out):
-    escalation_interval_s: float
-    auto_threads: bool
-    conflict_ack_tiers: list[AckTier]
-    conflict_ack_s: float
-    alert_ack_s: dict[str, float] = Field(description="Seconds, by severity.")
-
-
-class SliceGridOut(Out):
-    """The grid a slice is shown on below `full` (docs/disclosure.md)."""
-
-    s2_level: int
-    cell_size_m: float = Field(description="The nominal width of an S2 cell of that level.")
-    altitude_m: float
-    time_s: float
-    distance_m: float
-    existence_time_s: float
-
-
-class ProbeRulesOut(Out):
-    """The probe budget and flag thresholds (docs/disclosure.md)."""
-
-    budget: int
-    period_s: float
-    flag_extent_m: float
-    flag_window_s: float
-    flag_notices: int
-
-
-class DisclosureDefault(Out):
-    default: Literal["none", "existence", "conflicts-only", "full"]
-    grid: SliceGridOut
-    probes: ProbeRulesOut
-
-
-class RateLimitsPolicy(Out):
-    heavy_per_minute: float = Field(description="Exports and reports a party may start per minute (0: no limit).")
-    heavy_burst: int
-    heavy_concurrent: int = Field(description="Exports and reports one party may have in progress at once.")
-    read_per_s: float = Field(description="Other reads per second, per party (0: no limit).")
-    read_burst: int
-    write_per_s: float = Field(description="Writes per second, per party (0: no limit).")
-    write_burst: int
-    refused_per_minute: float = Field(
-        description="Requests one client address may have refused for their token per minute (0: no limit); "
-        "beyond, its requests get 429 before any token is looked up."
-    )
-    refused_burst: int
-    admin_exempt: bool
-
-
-class FilingLimits(Out):
-    max_volumes_per_notice: int
-    max_vertices: int = Field(description="Most vertices in one volume's outline.")
-    max_vertices_per_notice: int = Field(description="Most vertices in all the volumes of one notice.")
-    max_extent_m: float = Field(description="Largest outline: no point farther than half this from its centre.")
-    max_window_s: float = Field(description="Longest time window of one volume.")
-    max_schedule_span_s: float = Field(
-        description="Longest envelope (time_start to time_end) of a volume with a recurring schedule."
-    )
-    min_altitude_m: float
-    max_altitude_m: float
-    max_conflicts_per_filing: int = Field(description="A filing or update with more conflicts is refused.")
-
-
-class PolicyRecord(Out):
-    seq: int
-    hash: str
-    time: Moment
-    policy_sha256: str | None
-    current: bool = Field(description="The recorded policy is the one in force.")
-
-
-class Policy(Out):
-    separation: SeparationMinima
-    notice: NoticePolicy
-    limits: FilingLimits
-    tactical: TacticalPolicy
-    hotline: HotlinePolicy
-    disclosure: DisclosureDefault
-    rate_limits: RateLimitsPolicy
-    recorded: PolicyRecord | None = Field(description="The log entry that recorded this policy.")
-
-
-# ---------------------------------------------------------------- audit
-
-
-class AuditKey(Out):
-    alg: Literal["Ed25519"]
-    public_key: str = Field(description="Base64 of the raw 32-byte key.")
-    key_id: str
-    public_key_pem: str
-
-
-class ExportKey(Out):
-    alg: Literal["Ed25519"]
-    public_key: str
-    key_id: str
-
-
-class Checkpoint(Out):
-    """The signed head of the log."""
-
-    seq: int
-    hash: str
-    time: float = Field(description="Epoch seconds.")
-    key_id: str
-    signature: str
-
-
-class LogEvent(Out):
-    seq: int
-    time: float = Field(description="Epoch seconds.")
-    actor: str
-    type: str
-    payload: dict[str, Any]
-    payload_digest: str
-    prev_hash: str
-    hash: str
-
-
-class EventStub(Out):
-    """An event the reader may not see: only what keeps the chain checkable."""
-
-    seq: int
-    entry_digest: str
-    prev_hash: str
-    hash: str
-    stub: Literal[True]
-
-
-class ExportStart(Out):
-    seq: int
-    hash: str = Field(description="The hash of event `seq`: the first event's `prev_hash`.")
-
-
-class AuditExport(Out):
-    format: Literal["deconflict-audit/1"]
-    exported_at: float = Field(description="Epoch seconds.")
-    key: ExportKey
-    head: Checkpoint
-    after: ExportStart | SkipJsonSchema[None] = Field(
-        None, description="Only in an incremental export (`after=N`): the event its first event follows."
-    )
-    events: list[LogEvent | EventStub]
-    receipts: list[Receipt]
-
-
-# ---------------------------------------------------------------- reports
-
-
-class AckFigures(Out):
-    on_time: int
-    late: int
-    missing: int
-    pending: int
-    median_time_to_ack_s: float | None
-
-
-class PartyFigures(Out):
-    party: str
-    notices_filed: int
-    lead_time_median_s: float | None
-    lead_time_p10_s: float | None
-    late_notices: int
-    conflicts: int
-    acknowledgements: AckFigures
-    nonconformance_s: float
-    nonconformance_minutes: float
-    incursion_s: float
-    incursion_minutes: float
-    lead_times_s: list[float]
-    ack_latencies_s: list[float]
-
-
-class ReportFigures(Out):
-    since: Moment
-    until: Moment
-    min_notice_s: float
-    lead_time_percentile: float
-    parties: list[PartyFigures]
-
-
-class ReportLog(Out):
-    seq: int = Field(description="The log entry that records this report.")
-    hash: str
-    as_of_seq: int = Field(description="The last log entry its facts were read from.")
-
-
-class ComplianceReport(Out):
-    report: ReportFigures
-    report_sha256: str = Field(description="SHA-256 (hex) of the canonical JSON of `report`.")
-    log: ReportLog
 
 
 class WebhookSet(Out):
