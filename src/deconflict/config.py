@@ -86,7 +86,6 @@ Environment variables override single values: ``DECONFLICT_DB`` (store URL),
 
 from __future__ import annotations
 
-import math
 import os
 import tomllib
 from collections.abc import Mapping
@@ -103,20 +102,21 @@ from deconflict.config_model import (
     limits_json,
     theater_policy,
 )
-from deconflict.domain.alerts import Severity
-from deconflict.domain.disclosure import DisclosurePolicy, Level
+from deconflict.config_sections import (
+    apply_numbers,
+    disclosure_policy,
+    hotline_settings,
+    jwt_settings,
+    section,
+    tactical_settings,
+)
 from deconflict.domain.errors import ValidationError
-from deconflict.domain.grid import SliceGrid
-from deconflict.domain.hotline import ConflictDeadline, HotlineSettings
-from deconflict.domain.parties import check_name
 from deconflict.domain.policy import Limits, NoticePolicy, SeparationPolicy
-from deconflict.domain.probes import ProbeRules
 from deconflict.domain.resolution import HintBounds
 from deconflict.domain.schedule import MAX_SCHEDULE_SPAN_S
 from deconflict.domain.shapes import ShapeLimits
 from deconflict.services.filing import Settings
 from deconflict.services.rate_settings import parse_rate_limits
-from deconflict.services.tactical_settings import TacticalSettings
 
 __all__ = [
     "DEFAULT_DB_FILE",
@@ -184,31 +184,6 @@ def default_key_file(url: str) -> str:
     return DEFAULT_KEY_FILE
 
 
-def _section(doc: Mapping[str, Any], name: str) -> Mapping[str, Any]:
-    sec = doc.get(name, {})
-    if not isinstance(sec, Mapping):
-        raise ValidationError.at(name, "must be a table")
-    return sec
-
-
-def _apply(obj: Any, sec: Mapping[str, Any], prefix: str) -> Any:
-    names = {f.name: f for f in fields(obj)}
-    changes: dict[str, Any] = {}
-    for key, value in sec.items():
-        if key not in names:
-            raise ValidationError.at(f"{prefix}.{key}", f"unknown setting; known: {', '.join(sorted(names))}")
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
-            raise ValidationError.at(f"{prefix}.{key}", f"must be a finite number ≥ 0, got {value!r}")
-        current = getattr(obj, key)
-        if isinstance(current, int) and not isinstance(current, bool):
-            if value != int(value):
-                raise ValidationError.at(f"{prefix}.{key}", f"must be a whole number, got {value!r}")
-            changes[key] = int(value)
-        else:
-            changes[key] = float(value)
-    return replace(obj, **changes)
-
-
 def load_config(path: str | Path | None = None, env: Mapping[str, str] | None = None, db: str | None = None) -> Config:
     """Build the configuration; a bad file or value is refused with the key and the reason."""
     env = os.environ if env is None else env
@@ -221,13 +196,13 @@ def load_config(path: str | Path | None = None, env: Mapping[str, str] | None = 
             raise ValidationError.at("config", f"{path}: no such file") from None
         except tomllib.TOMLDecodeError as e:
             raise ValidationError.at("config", f"{path}: not valid TOML ({e})") from None
-    sep = _apply(SeparationPolicy(), _section(doc, "separation"), "separation")
-    notice = _apply(NoticePolicy(), _section(doc, "notice"), "notice")
-    hints = _apply(HintBounds(), _section(doc, "hints"), "hints")
-    lim_sec = dict(_section(doc, "limits"))
+    sep = apply_numbers(SeparationPolicy(), section(doc, "separation"), "separation")
+    notice = apply_numbers(NoticePolicy(), section(doc, "notice"), "notice")
+    hints = apply_numbers(HintBounds(), section(doc, "hints"), "hints")
+    lim_sec = dict(section(doc, "limits"))
     shape_keys = {f.name for f in fields(ShapeLimits)}
-    shape = _apply(ShapeLimits(), {k: v for k, v in lim_sec.items() if k in shape_keys}, "limits")
-    limits = _apply(Limits(), {k: v for k, v in lim_sec.items() if k not in shape_keys}, "limits")
+    shape = apply_numbers(ShapeLimits(), {k: v for k, v in lim_sec.items() if k in shape_keys}, "limits")
+    limits = apply_numbers(Limits(), {k: v for k, v in lim_sec.items() if k not in shape_keys}, "limits")
     limits = replace(limits, shape=shape)
     if limits.max_schedule_span_s > MAX_SCHEDULE_SPAN_S:
         raise ValidationError.at(
@@ -241,18 +216,18 @@ def load_config(path: str | Path | None = None, env: Mapping[str, str] | None = 
     }
     for var, name in overrides.items():
         if var in env:
-            sep = _apply(sep, {name: _env_number(env, var)}, "separation")
+            sep = apply_numbers(sep, {name: _env_number(env, var)}, "separation")
     if "DECONFLICT_MIN_NOTICE_S" in env:
-        notice = _apply(notice, {"min_notice_s": _env_number(env, "DECONFLICT_MIN_NOTICE_S")}, "notice")
+        notice = apply_numbers(notice, {"min_notice_s": _env_number(env, "DECONFLICT_MIN_NOTICE_S")}, "notice")
     unknown = sorted(set(doc) - KNOWN_SECTIONS)
     if unknown:
         raise ValidationError.at(unknown[0], f"unknown section; known: {', '.join(sorted(KNOWN_SECTIONS))}")
-    auth_unknown = sorted(set(_section(doc, "auth")) - {"jwt"})
+    auth_unknown = sorted(set(section(doc, "auth")) - {"jwt"})
     if auth_unknown:
         raise ValidationError.at(f"auth.{auth_unknown[0]}", "unknown section; known: auth.jwt")
-    server_sec = _section(doc, "server")
+    server_sec = section(doc, "server")
     switches = ("webhooks_to_private", "group_commit")
-    server = _apply(
+    server = apply_numbers(
         ServerSettings(), {k: v for k, v in server_sec.items() if k != "host" and k not in switches}, "server"
     )
     for switch in switches:
@@ -264,11 +239,11 @@ def load_config(path: str | Path | None = None, env: Mapping[str, str] | None = 
         value = getattr(server, key)
         if not low <= value <= high:
             raise ValidationError.at(f"server.{key}", f"must be between {low} and {high}, got {value!r}")
-    host = _section(doc, "server").get("host", server.host)
+    host = section(doc, "server").get("host", server.host)
     if not isinstance(host, str) or not host:
         raise ValidationError.at("server.host", f"must be a host name or address, got {host!r}")
     server = replace(server, host=host)
-    audit = _section(doc, "audit")
+    audit = section(doc, "audit")
     audit_unknown = sorted(set(audit) - {"key_file"})
     if audit_unknown:
         raise ValidationError.at(f"audit.{audit_unknown[0]}", "unknown setting; known: key_file")
@@ -280,157 +255,14 @@ def load_config(path: str | Path | None = None, env: Mapping[str, str] | None = 
         db_url=url,
         settings=Settings(sep, notice, hints),
         limits=limits,
-        disclosure=_disclosure(_section(doc, "disclosure")),
+        disclosure=disclosure_policy(section(doc, "disclosure")),
         key_file=key_file,
         server=server,
-        jwt=_jwt(_section(_section(doc, "auth"), "jwt"), "auth.jwt"),
-        tactical=_tactical(_section(doc, "tactical")),
-        hotline=_hotline(_section(doc, "hotline")),
-        rate_limits=parse_rate_limits(_section(doc, "rate_limits"), env),
+        jwt=jwt_settings(section(section(doc, "auth"), "jwt"), "auth.jwt"),
+        tactical=tactical_settings(section(doc, "tactical")),
+        hotline=hotline_settings(section(doc, "hotline")),
+        rate_limits=parse_rate_limits(section(doc, "rate_limits"), env),
     )
-
-
-def _seconds(path: str, value: object, low: float = 1.0, high: float = 7 * 86400.0) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ValidationError.at(path, f"must be a number of seconds, got {value!r}")
-    if not low <= value <= high:
-        raise ValidationError.at(path, f"must be between {low:g} and {high:g} s, got {value!r}")
-    return float(value)
-
-
-def _hotline(sec: Mapping[str, Any]) -> HotlineSettings:
-    known = ("escalation_interval_s", "auto_threads", "conflict_ack_s", "conflict_ack_tiers", "alert_ack_s", "tick_s")
-    for key in sec:
-        if key not in known:
-            raise ValidationError.at(f"hotline.{key}", f"unknown setting; known: {', '.join(sorted(known))}")
-    d = HotlineSettings()
-    auto = sec.get("auto_threads", d.auto_threads)
-    if not isinstance(auto, bool):
-        raise ValidationError.at("hotline.auto_threads", f"must be true or false, got {auto!r}")
-    tiers = d.conflict_tiers
-    if "conflict_ack_tiers" in sec:
-        raw = sec["conflict_ack_tiers"]
-        if not isinstance(raw, list) or not all(isinstance(x, Mapping) for x in raw):
-            raise ValidationError.at("hotline.conflict_ack_tiers", "must be a list of tables")
-        out = []
-        for i, tier in enumerate(raw):
-            path = f"hotline.conflict_ack_tiers[{i}]"
-            unknown = sorted(set(tier) - {"starts_within_s", "ack_within_s"})
-            if unknown:
-                raise ValidationError.at(
-                    f"{path}.{unknown[0]}", "unknown setting; known: ack_within_s, starts_within_s"
-                )
-            for key in ("starts_within_s", "ack_within_s"):
-                if key not in tier:
-                    raise ValidationError.at(f"{path}.{key}", "required")
-            out.append(
-                ConflictDeadline(
-                    _seconds(f"{path}.starts_within_s", tier["starts_within_s"], 0.0, 30 * 86400.0),
-                    _seconds(f"{path}.ack_within_s", tier["ack_within_s"]),
-                )
-            )
-        tiers = tuple(out)
-    alert = dict(d.alert_ack_s)
-    if "alert_ack_s" in sec:
-        raw_alert = sec["alert_ack_s"]
-        if not isinstance(raw_alert, Mapping):
-            raise ValidationError.at("hotline.alert_ack_s", "must be a table of severity = seconds")
-        for key, value in raw_alert.items():
-            if key not in set(Severity):
-                raise ValidationError.at(
-                    f"hotline.alert_ack_s.{key}", f"unknown severity; known: {', '.join(Severity)}"
-                )
-            alert[key] = _seconds(f"hotline.alert_ack_s.{key}", value)
-    return HotlineSettings(
-        escalation_interval_s=_seconds(
-            "hotline.escalation_interval_s", sec.get("escalation_interval_s", d.escalation_interval_s)
-        ),
-        auto_threads=auto,
-        conflict_tiers=tiers,
-        conflict_ack_s=_seconds("hotline.conflict_ack_s", sec.get("conflict_ack_s", d.conflict_ack_s)),
-        alert_ack_s=alert,
-        tick_s=_seconds("hotline.tick_s", sec.get("tick_s", d.tick_s), 0.01, 3600.0),
-    )
-
-
-def _tactical(sec: Mapping[str, Any]) -> TacticalSettings:
-    flags = ("all_pairs", "run_cycles")
-    out: TacticalSettings = _apply(TacticalSettings(), {k: v for k, v in sec.items() if k not in flags}, "tactical")
-    for key in (
-        "rpz_m",
-        "hpz_m",
-        "lookahead_s",
-        "track_timeout_s",
-        "cycle_s",
-        "notices_refresh_s",
-        "max_aircraft_per_party",
-        "states_per_s",
-        "states_burst",
-    ):
-        if getattr(out, key) <= 0:
-            raise ValidationError.at(f"tactical.{key}", "must be greater than 0")
-    values = {}
-    for flag in flags:
-        value = sec.get(flag, getattr(out, flag))
-        if not isinstance(value, bool):
-            raise ValidationError.at(f"tactical.{flag}", f"must be true or false, got {value!r}")
-        values[flag] = value
-    return replace(out, **values)
-
-
-def _disclosure(sec: Mapping[str, Any]) -> DisclosurePolicy:
-    unknown = set(sec) - {"default", "pairs", "grants", "grid", "probes"}
-    if unknown:
-        raise ValidationError.at(
-            f"disclosure.{sorted(unknown)[0]}", "unknown setting; known: default, pairs, grants, grid, probes"
-        )
-    default = Level.parse("disclosure.default", str(sec.get("default", Level.CONFLICTS_ONLY.text)))
-    grid = _apply(SliceGrid(), _section(sec, "grid"), "disclosure.grid")
-    probes = _apply(ProbeRules(), _section(sec, "probes"), "disclosure.probes")
-    policy = DisclosurePolicy(default, grid=grid, probes=probes)
-    for i, pair in enumerate(_entries(sec, "pairs")):
-        path = f"disclosure.pairs[{i}]"
-        parties = pair.get("parties")
-        if not isinstance(parties, list) or len(parties) != 2 or not all(isinstance(x, str) for x in parties):
-            raise ValidationError.at(f"{path}.parties", "must be a list of two party names")
-        a, b = (check_name(f"{path}.parties", x) for x in parties)
-        policy = policy.with_pair(a, b, Level.parse(f"{path}.level", str(pair.get("level", ""))))
-    for i, grant in enumerate(_entries(sec, "grants")):
-        path = f"disclosure.grants[{i}]"
-        viewer = check_name(f"{path}.viewer", str(grant.get("viewer", "")))
-        subject = check_name(f"{path}.subject", str(grant.get("subject", "")))
-        policy = policy.with_grant(viewer, subject, Level.parse(f"{path}.level", str(grant.get("level", ""))))
-    return policy
-
-
-def _entries(sec: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
-    value = sec.get(key, [])
-    if not isinstance(value, list) or not all(isinstance(x, Mapping) for x in value):
-        raise ValidationError.at(f"disclosure.{key}", "must be a list of tables")
-    return value
-
-
-def _jwt(sec: Mapping[str, Any], path: str) -> JwtSettings | None:
-    if not sec:
-        return None
-    known = {f.name for f in fields(JwtSettings)}
-    for key, value in sec.items():
-        if key not in known:
-            raise ValidationError.at(f"{path}.{key}", f"unknown setting; known: {', '.join(sorted(known))}")
-        if key == "algorithms":
-            if not isinstance(value, list) or not all(isinstance(x, str) for x in value):
-                raise ValidationError.at(f"{path}.algorithms", "must be a list of algorithm names")
-        elif not isinstance(value, str) or not value:
-            raise ValidationError.at(f"{path}.{key}", f"must be a non-empty string, got {value!r}")
-    for key in ("issuer", "audience"):
-        if key not in sec:
-            raise ValidationError.at(f"{path}.{key}", "required when [auth.jwt] is set")
-    if ("jwks_file" in sec) == ("jwks_url" in sec):
-        raise ValidationError.at(f"{path}.jwks_file", "set exactly one of jwks_file and jwks_url")
-    args = dict(sec)
-    if "algorithms" in args:
-        args["algorithms"] = tuple(args["algorithms"])
-    return JwtSettings(**args)
 
 
 def _env_number(env: Mapping[str, str], var: str) -> float:
