@@ -97,7 +97,8 @@ class Notices:
         """File a notice (or, with ``cmd.site``, a protected site) for the caller."""
         caller, key = cmd.caller, cmd.idempotency_key
         p = self.prepare(cmd)
-        with self.write(caller) as tx:
+
+        def under_lock(tx: Transaction) -> Outcome:
             if key is not None:
                 prior = tx.repo.idempotent_response(caller.name, key)
                 if prior is not None:
@@ -111,6 +112,9 @@ class Notices:
                 assert cmd.digest is not None, "a FileNotice with an Idempotency-Key carries its digest"
                 tx.repo.save_idempotent_response(caller.name, key, cmd.digest, IDEMPOTENT_CREATED, body_out, tx.now)
             return Outcome(created=True, body=body_out)
+
+        # with the filings waiting for the lock at the same moment: one transaction, one COMMIT
+        return self.core.queued(caller, under_lock)
 
     def prepare(self, cmd: FileNotice) -> Prepared:
         """Before the filing lock: a filing's detection (:mod:`~deconflict.services.filing_prepare`)."""
@@ -134,9 +138,12 @@ class Notices:
         if cmd.replaces_version is None:
             raise ValidationError.at("replaces_version", "required: the version this update replaces")
         p = self.prepare_update(cmd)
-        with self.write(cmd.caller) as tx:
-            body = self.update_prepared(tx, cmd.caller, cmd.notice_id, cmd.replaces_version, p, cmd.site)
-            return Outcome(body=body)
+        replaces = cmd.replaces_version
+
+        def under_lock(tx: Transaction) -> Outcome:
+            return Outcome(body=self.update_prepared(tx, cmd.caller, cmd.notice_id, replaces, p, cmd.site))
+
+        return self.core.queued(cmd.caller, under_lock)
 
     def prepare_update(self, cmd: UpdateNotice) -> Prepared:
         """Before the filing lock: detection of an update's new version (:meth:`update_prepared`
