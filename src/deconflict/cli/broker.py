@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from deconflict.adapters.sql import SqlStore
 from deconflict.cli.common import (
     ConfigOption,
     DbOption,
@@ -27,6 +28,7 @@ from deconflict.cli.common import (
     write_text,
 )
 from deconflict.cli.render import print_parties, print_report, print_rules
+from deconflict.cli.serve_workers import MAX_WORKERS, run_workers
 from deconflict.domain.disclosure import Level
 from deconflict.domain.errors import NotFoundError, ValidationError
 from deconflict.domain.parties import Role
@@ -47,6 +49,13 @@ def serve(
     port: Annotated[
         int | None, typer.Option(help="Port (default: server.port in the configuration, else 8000).")
     ] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            help="Processes serving the port, as replicas of one broker (PostgreSQL only; "
+            "about one per core: docs/deploy.md)."
+        ),
+    ] = 1,
 ) -> None:
     """Run the broker: the HTTP API (docs at /docs), live events and webhooks.
 
@@ -61,6 +70,10 @@ def serve(
     from deconflict.config import theater_policy
 
     cfg = config_or_exit(config, db)
+    if not 1 <= workers <= MAX_WORKERS:
+        raise err(f"--workers {workers}: must be 1 to {MAX_WORKERS}")
+    if workers > 1 and not cfg.db_url.startswith("postgresql"):
+        raise err(f"--workers {workers}: needs PostgreSQL; SQLite lets one process write (docs/deploy.md)")
     h = host or cfg.server.host
     p = cfg.server.port if port is None else port
     sock = _listen(h, p)  # served as is: no other process can take the port in between
@@ -72,6 +85,13 @@ def serve(
             raise err(str(e)) from None
         broker.record_start(__version__)
         broker.record_policy(theater_policy(cfg))  # logged only when the agreed definitions changed
+        if workers > 1:
+            typer.echo(f"deconflict {__version__}: store {cfg.db_url}, key {cfg.key_file} ({broker.key.key_id()})")
+            typer.echo(f"API and docs: http://{h}:{p}/docs ({workers} worker processes)")
+            if isinstance(broker.store, SqlStore):
+                broker.store.close()  # each worker opens its own
+            run_workers(sock, h, p, workers, cfg.db_url, config)
+            return
         app = create_app(broker, cfg)
         tune_for_serving()  # after start-up: see deconflict/runtime.py
         typer.echo(f"deconflict {__version__}: store {cfg.db_url}, key {cfg.key_file} ({broker.key.key_id()})")
