@@ -45,6 +45,7 @@ from deconflict.adapters.sql.store import open_store
 from deconflict.domain.audit import BrokerKey
 from deconflict.domain.parties import Role
 from deconflict.services.broker import Broker
+from deconflict.services.commands import parse_file_notice
 
 BIN = Path(sys.executable).parent
 
@@ -94,7 +95,7 @@ def prepare_store(db: str, preload: list[dict[str, Any]]) -> str:
         _, red = broker.add_party("red", Role.PARTY)
         blue, _ = broker.add_party("blue", Role.PARTY)
         for p in preload:
-            broker.file(blue, p)
+            broker.file(parse_file_notice(blue, p, broker.core.limits))
         return red
     finally:
         store.close()
