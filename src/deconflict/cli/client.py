@@ -27,7 +27,7 @@ from deconflict.cli.client_render import (
     notices_table,
 )
 from deconflict.cli.common import JsonOption, err, read_json
-from deconflict.clients.party import ClientError
+from deconflict.clients.responses import ClientError
 
 client_app = typer.Typer(
     help="Work against a remote broker as a party: file notices, read conflicts, the hotline, live events, "
