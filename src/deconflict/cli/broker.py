@@ -27,7 +27,7 @@ from deconflict.cli.common import (
     write_text,
 )
 from deconflict.cli.render import print_parties, print_report, print_rules
-from deconflict.domain.disclosure import Level
+from deconflict.domain.disclosure_policy import Level
 from deconflict.domain.errors import NotFoundError, ValidationError
 from deconflict.domain.parties import Role
 
