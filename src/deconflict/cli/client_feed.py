@@ -336,7 +336,7 @@ def feed(
     Exit status: 0 stopped (states the broker refused are counted in the summary), 2 bad input, a
     broker unreachable at the start, or a refused token.
     """
-    from deconflict.adapters.feeds.sbs import parse_address
+    from deconflict.adapters.feeds.sbs_socket import parse_address
 
     runtime = ctx.find_object(FeedRuntime) or FeedRuntime()
     url, token = broker_and_token(ctx, url, token)
