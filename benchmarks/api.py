@@ -42,6 +42,7 @@ from deconflict.domain.disclosure_policy import DisclosurePolicy
 from deconflict.domain.parties import Role
 from deconflict.domain.probes import ProbeRules
 from deconflict.services.broker import Broker
+from deconflict.services.commands import parse_file_notice
 
 BIN = Path(sys.executable).parent
 
@@ -182,11 +183,11 @@ def run_inprocess(db: str, preload: list[dict[str, Any]], timed: list[dict[str, 
     red, _ = broker.add_party("red", Role.PARTY)
     blue, _ = broker.add_party("blue", Role.PARTY)
     for p in preload:
-        broker.file(blue, p)
+        broker.file(parse_file_notice(blue, p, broker.limits))
     lat = []
     for n in timed:
         t0 = time.perf_counter()
-        broker.file(red, n)
+        broker.file(parse_file_notice(red, n, broker.limits))
         lat.append(time.perf_counter() - t0)
     store.close()
     return {"p50_ms": pct(lat, 0.5) * 1e3, "p99_ms": pct(lat, 0.99) * 1e3}

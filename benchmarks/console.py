@@ -8,7 +8,7 @@ Debian's Chromium (Playwright, ``--chromium``), logged in through a login link:
    conflicts); the time from the start of the navigation until every notice is drawn on the map.
    The peer, in the same run: the same page for a party with no notice (the map alone).
 2. **Frames**: a party with ``--aircraft`` aircraft (5 000) that all report every second (in
-   process, ``TacticalService.ingest``), the broker's detection cycle every second pushing the
+   process, ``TacticalService.ingest`` of a parsed report), the broker's detection cycle every second pushing the
    whole picture to the page over ``GET /v1/tracks/live``; the page's frame times (the gaps between
    ``requestAnimationFrame`` callbacks) over ``--seconds``, p50 / p95 / max, and the share of the
    time in long tasks (> 50 ms). The peer: the page of a party with no aircraft on the same server
@@ -43,6 +43,7 @@ from deconflict.domain.disclosure_policy import Level
 from deconflict.domain.notice_json import parse_notice
 from deconflict.domain.parties import Role
 from deconflict.services.broker import Broker
+from deconflict.services.commands import parse_report_tracks
 from deconflict.services.tactical_settings import TacticalSettings
 
 T0 = "2030-06-01T00:00:00Z"
@@ -176,7 +177,8 @@ def feed(served: Served, party: Any, n: int, stop: threading.Event) -> None:
     tactical = served.app.state.tactical
     while not stop.is_set():
         t0 = time.monotonic()
-        tactical.ingest(party, {"states": fleet_states(n, time.time())})
+        now, timeout_s = tactical.clock(), tactical.settings.track_timeout_s
+        tactical.ingest(parse_report_tracks(party, {"states": fleet_states(n, time.time())}, now, timeout_s))
         stop.wait(max(0.0, 1.0 - (time.monotonic() - t0)))
 
 

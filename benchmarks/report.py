@@ -50,6 +50,7 @@ from deconflict.domain.parties import Party, Role
 from deconflict.domain.probes import ProbeRules
 from deconflict.domain.times import format_time
 from deconflict.services.broker import Broker
+from deconflict.services.commands import parse_file_notice
 from deconflict.services.reports import compliance as compliance_report
 from deconflict.services.reports import read_facts
 
@@ -118,7 +119,7 @@ def fill(broker: Broker, clock: Clock, args: argparse.Namespace, seed: int) -> d
     for m in range(minutes):
         clock.t = T0 + 60 * m
         for _ in range(_poisson(rng, notices_per_min)):
-            broker.file(rng.choice(parties), notice_body(rng, clock.t))
+            broker.file(parse_file_notice(rng.choice(parties), notice_body(rng, clock.t), broker.limits))
             counts["notices"] += 1
         created = [new_alert(rng, names, clock.t) for _ in range(_poisson(rng, alerts_per_min))]
         updated, cleared, still = [], [], []
@@ -182,7 +183,7 @@ def time_filings(broker: Broker, args: argparse.Namespace, seed: int) -> dict[st
     idle = []
     for _ in range(args.filings):
         t0 = time.perf_counter()
-        broker.file(filer, notice_body(rng, until))
+        broker.file(parse_file_notice(filer, notice_body(rng, until), broker.limits))
         idle.append(time.perf_counter() - t0)
     during = []
     for _ in range(max(1, args.repeat)):
@@ -192,7 +193,7 @@ def time_filings(broker: Broker, args: argparse.Namespace, seed: int) -> dict[st
         started.wait()
         time.sleep(0.01)  # the report is reading its facts by now (they take seconds)
         t0 = time.perf_counter()
-        broker.file(filer, notice_body(rng, until))
+        broker.file(parse_file_notice(filer, notice_body(rng, until), broker.limits))
         during.append(time.perf_counter() - t0)
         worker.join()
     return {"idle_filing_s": statistics.median(idle), "filing_during_report_s": statistics.median(during)}

@@ -1,9 +1,21 @@
-"""Small notice builders in the F3548 JSON shape, shared by the tests (importable as `builders`)."""
+"""Small notice builders in the F3548 JSON shape, and the broker's commands made from such bodies,
+shared by the tests (importable as `builders`)."""
 
 from __future__ import annotations
 
 import math
 from typing import Any
+
+from deconflict.domain.parties import Party
+from deconflict.services.broker import Broker
+from deconflict.services.commands import (
+    parse_acknowledge_message,
+    parse_file_notice,
+    parse_send_message,
+    parse_update_notice,
+)
+from deconflict.services.hotline import Hotline
+from deconflict.services.transaction import Outcome
 
 T0 = "2015-09-30T07:00:00Z"
 T1 = "2015-09-30T09:00:00Z"
@@ -57,3 +69,26 @@ def offset(lat: float, lon: float, bearing: float, dist_m: float) -> tuple[float
     la = lat + math.degrees(dist_m * math.cos(b) / EARTH_RADIUS_M)
     lo = lon + math.degrees(dist_m * math.sin(b) / (EARTH_RADIUS_M * max(math.cos(math.radians(lat)), 0.05)))
     return max(-89.5, min(89.5, la)), (lo + 180) % 360 - 180
+
+
+# The broker's commands made from request bodies, as the API makes them (services/commands.py):
+# for tests that drive the services directly with the bodies a client would send.
+
+
+def file(
+    broker: Broker, caller: Party, body: Any, *, site: bool = False, idempotency_key: str | None = None
+) -> Outcome:
+    return broker.file(parse_file_notice(caller, body, broker.core.limits, site=site, idempotency_key=idempotency_key))
+
+
+def update(broker: Broker, caller: Party, notice_id: str, body: Any, replaces: int | None, site: bool) -> Outcome:
+    cmd = parse_update_notice(caller, notice_id, body, broker.core.limits, replaces_version=replaces, site=site)
+    return broker.update(cmd)
+
+
+def send(hotline: Hotline, caller: Party, body: Any) -> Outcome:
+    return hotline.send(parse_send_message(caller, body))
+
+
+def ack(hotline: Hotline, caller: Party, message_id: str, body: Any) -> Outcome:
+    return hotline.acknowledge(parse_acknowledge_message(caller, message_id, body))

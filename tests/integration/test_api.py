@@ -796,12 +796,13 @@ def test_odd_input_is_refused_with_422_not_a_server_error(
 
 def test_a_party_revoked_after_it_authenticated_cannot_write(api: Api) -> None:
     from deconflict.services.broker import Unauthorized
+    from deconflict.services.commands import parse_file_notice
 
     caller = api.broker.authenticate(api.tokens["us-af"])
     api.broker.revoke_party("us-af")
     before = snapshot(api)
     with pytest.raises(Unauthorized):
-        api.broker.file(caller, circle_notice())
+        api.broker.file(parse_file_notice(caller, circle_notice(), api.broker.limits))
     assert snapshot(api) == before
 
 

@@ -18,6 +18,7 @@ import pytest
 from api_support import Api, broker_config, circle_notice, start_api
 
 from deconflict.domain.audit import verify_export
+from deconflict.services.commands import parse_file_notice
 from deconflict.services.rate_settings import RateLimits
 
 
@@ -111,7 +112,7 @@ def polygon_notice(i: int, vertices: int = 600) -> dict[str, Any]:
 def big_log(api: Api, notices: int) -> None:
     vks = api.broker.party("ru-vks")
     for i in range(notices):
-        api.broker.file(vks, polygon_notice(i))
+        api.broker.file(parse_file_notice(vks, polygon_notice(i), api.broker.limits))
 
 
 def test_exports_in_progress_are_capped_per_party(db_url: str) -> None:

@@ -23,6 +23,7 @@ from deconflict.domain.compliance import compliance_report, report_json
 from deconflict.domain.disclosure_policy import Level
 from deconflict.domain.times import format_time
 from deconflict.services.broker import Broker
+from deconflict.services.commands import parse_file_notice, parse_report_tracks
 from deconflict.services.reports import (
     SPAN_EVENTS,
     ack_facts,
@@ -296,7 +297,8 @@ def test_a_report_does_not_hold_up_filings_and_is_drawn_up_as_of_the_log_it_read
         # from another thread, as a party would: were the read under the filing lock, the filing
         # would wait for it, and the join below would time out
         def filing() -> None:
-            api.broker.file(us_af, circle_notice(start=format_time(T0 + 6 * H), end=format_time(T0 + 7 * H)))
+            body = circle_notice(start=format_time(T0 + 6 * H), end=format_time(T0 + 7 * H))
+            api.broker.file(parse_file_notice(us_af, body, api.broker.limits))
             during.append(api.broker.last_seq())
 
         filer = threading.Thread(target=filing, daemon=True)
@@ -340,11 +342,13 @@ def test_the_time_no_broker_watched_is_not_counted_in_alert_minutes(api: Api) ->
         vks = broker2.party("ru-vks")
         for t in range(int(3 * H) + 1200, int(3 * H) + 1261, 30):  # still inside, to 12 060
             at(api, t)
-            tactical2.ingest(vks, {"states": [still(t, 34.0, 36.0)]})
+            states = {"states": [still(t, 34.0, 36.0)]}
+            tactical2.ingest(parse_report_tracks(vks, states, tactical2.clock(), tactical2.settings.track_timeout_s))
             tactical2.cycle()
         for t in (3 * H + 1261, 3 * H + 1262, 3 * H + 1263):  # gone east: cleared after three cycles
             at(api, t)
-            tactical2.ingest(vks, {"states": [still(t, 34.0, 36.5)]})
+            states = {"states": [still(t, 34.0, 36.5)]}
+            tactical2.ingest(parse_report_tracks(vks, states, tactical2.clock(), tactical2.settings.track_timeout_s))
             tactical2.cycle()
     finally:
         store2.close()

@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 from api_support import CAST, broker_config, circle_notice
 
+from builders import ack, file, send, update
 from clocks import SetClock
 from deconflict.adapters.keys import load_or_create_key
 from deconflict.adapters.sql import SqlStore
@@ -33,6 +34,7 @@ from deconflict.domain.disclosure_policy import Level
 from deconflict.domain.parties import Party, Role
 from deconflict.domain.volumes import NoticeState
 from deconflict.services.broker import Broker, NoticeFilter, Outcome
+from deconflict.services.commands import parse_file_notice
 from deconflict.services.hotline import Hotline
 from deconflict.services.ports import BrokerUnitOfWork
 
@@ -117,21 +119,21 @@ def run_day(broker: Broker, clock: SetClock) -> Transcript:
     day.step("rules", b.disclosure_rules)
 
     # notices: three that overlap, one far away, and a protected site under them
-    us = day.body("us-af files", lambda: b.file(p["us-af"], circle_notice()))
-    ru = day.body("ru-vks files over it", lambda: b.file(p["ru-vks"], circle_notice(lat=35.35, id="ru-1")))
-    day.body("tr-af files over both", lambda: b.file(p["tr-af"], circle_notice(lon=36.65, lower_m=5000)))
-    far = day.body("uk-raf files far away", lambda: b.file(p["uk-raf"], circle_notice(lat=20.0, lon=20.0)))
-    day.body("sy-gcaa files a site", lambda: b.file(p["sy-gcaa"], circle_notice(radius_km=3), site=True))
-    day.step("a party files a site", lambda: b.file(p["ru-vks"], circle_notice(), site=True))
+    us = day.body("us-af files", lambda: file(b, p["us-af"], circle_notice()))
+    ru = day.body("ru-vks files over it", lambda: file(b, p["ru-vks"], circle_notice(lat=35.35, id="ru-1")))
+    day.body("tr-af files over both", lambda: file(b, p["tr-af"], circle_notice(lon=36.65, lower_m=5000)))
+    far = day.body("uk-raf files far away", lambda: file(b, p["uk-raf"], circle_notice(lat=20.0, lon=20.0)))
+    day.body("sy-gcaa files a site", lambda: file(b, p["sy-gcaa"], circle_notice(radius_km=3), site=True))
+    day.step("a party files a site", lambda: file(b, p["ru-vks"], circle_notice(), site=True))
 
     keyed = circle_notice(lat=35.40, start="2015-09-30T09:00:00Z", end="2015-09-30T12:00:00Z")
-    day.body("filed with a key", lambda: b.file(p["uk-raf"], keyed, idempotency_key="k-1"))
-    day.body("retried with the key", lambda: b.file(p["uk-raf"], keyed, idempotency_key="k-1"))
-    day.step("the key for another body", lambda: b.file(p["uk-raf"], circle_notice(), idempotency_key="k-1"))
-    day.body("the same key, another party", lambda: b.file(p["us-af"], keyed, idempotency_key="k-1"))
+    day.body("filed with a key", lambda: file(b, p["uk-raf"], keyed, idempotency_key="k-1"))
+    day.body("retried with the key", lambda: file(b, p["uk-raf"], keyed, idempotency_key="k-1"))
+    day.step("the key for another body", lambda: file(b, p["uk-raf"], circle_notice(), idempotency_key="k-1"))
+    day.body("the same key, another party", lambda: file(b, p["us-af"], keyed, idempotency_key="k-1"))
 
     def fails() -> None:
-        prepared = b.prepare(p["us-af"], circle_notice(lat=35.33))
+        prepared = b.prepare(parse_file_notice(p["us-af"], circle_notice(lat=35.33), b.core.limits))
         with b.write(p["us-af"]) as tx:
             b.file_prepared(tx, p["us-af"], prepared)
             raise RuntimeError("the filing fails after its writes")
@@ -139,8 +141,8 @@ def run_day(broker: Broker, clock: SetClock) -> Transcript:
     def filed_together() -> list[dict[str, Any]]:
         """Two filings prepared before either is written (an import): the second finds the first
         among the notices changed since its snapshot."""
-        one = b.prepare(p["tr-af"], circle_notice(lat=34.0, lon=34.0))
-        two = b.prepare(p["ru-vks"], circle_notice(lat=34.01, lon=34.0))
+        one = b.prepare(parse_file_notice(p["tr-af"], circle_notice(lat=34.0, lon=34.0), b.core.limits))
+        two = b.prepare(parse_file_notice(p["ru-vks"], circle_notice(lat=34.01, lon=34.0), b.core.limits))
         with b.write() as tx:
             return [b.file_prepared(tx, p["tr-af"], one), b.file_prepared(tx, p["ru-vks"], two)]
 
@@ -172,22 +174,22 @@ def run_day(broker: Broker, clock: SetClock) -> Transcript:
 
     # updates and state changes: ru-vks moves away (its conflicts resolve), a stale update fails
     moved = circle_notice(lat=30.0, lon=30.0)
-    day.body("ru-vks moves away", lambda: b.update(p["ru-vks"], ru["notice"]["id"], moved, 1, False))
-    day.step("a stale update", lambda: b.update(p["ru-vks"], ru["notice"]["id"], moved, 1, False))
-    day.step("an update by another", lambda: b.update(p["us-af"], ru["notice"]["id"], moved, 2, False))
+    day.body("ru-vks moves away", lambda: update(b, p["ru-vks"], ru["notice"]["id"], moved, 1, False))
+    day.step("a stale update", lambda: update(b, p["ru-vks"], ru["notice"]["id"], moved, 1, False))
+    day.step("an update by another", lambda: update(b, p["us-af"], ru["notice"]["id"], moved, 2, False))
     day.body("activated", lambda: b.set_state(p["us-af"], us["notice"]["id"], NoticeState.ACTIVE, None, False))
     day.body("cancelled", lambda: b.set_state(p["uk-raf"], far["notice"]["id"], NoticeState.CANCELLED, 1, False))
     day.pages("conflicts after", lambda c: b.list_conflicts(p["root"], None, c, 2))
 
     # the hotline: messages, acknowledgements, escalation of what is not answered in time
     h = day.hotline
-    send = {"to": ["ru-vks", "tr-af"], "subject": "Sortie", "text": "Moved 30 min later", "ack_within_s": 600}
-    m1 = day.body("message", lambda: h.send(p["us-af"], send))
-    day.body("reply", lambda: h.send(p["ru-vks"], {"in_reply_to": m1["id"], "subject": "Re", "text": "Seen"}))
-    day.body("received", lambda: h.acknowledge(p["ru-vks"], m1["id"], {"state": "received"}))
-    day.body("understood", lambda: h.acknowledge(p["ru-vks"], m1["id"], {"state": "understood"}))
-    day.body("understood again", lambda: h.acknowledge(p["ru-vks"], m1["id"], {"state": "understood"}))
-    day.step("acknowledged by its sender", lambda: h.acknowledge(p["us-af"], m1["id"], {"state": "received"}))
+    sortie = {"to": ["ru-vks", "tr-af"], "subject": "Sortie", "text": "Moved 30 min later", "ack_within_s": 600}
+    m1 = day.body("message", lambda: send(h, p["us-af"], sortie))
+    day.body("reply", lambda: send(h, p["ru-vks"], {"in_reply_to": m1["id"], "subject": "Re", "text": "Seen"}))
+    day.body("received", lambda: ack(h, p["ru-vks"], m1["id"], {"state": "received"}))
+    day.body("understood", lambda: ack(h, p["ru-vks"], m1["id"], {"state": "understood"}))
+    day.body("understood again", lambda: ack(h, p["ru-vks"], m1["id"], {"state": "understood"}))
+    day.step("acknowledged by its sender", lambda: ack(h, p["us-af"], m1["id"], {"state": "received"}))
     day.step("nothing due yet", h.tick)
     clock.t += 3600.0
     day.step("overdue", h.tick)
@@ -229,7 +231,7 @@ def run_day(broker: Broker, clock: SetClock) -> Transcript:
     day.step("token rotated", lambda: b.rotate_token("tr-af"))
     day.step("the old token", lambda: b.authenticate(day.tokens["tr-af"]))
     day.step("revoked", lambda: b.revoke_party("uk-raf"))
-    day.step("a revoked party files", lambda: b.file(p["uk-raf"], circle_notice()))
+    day.step("a revoked party files", lambda: file(b, p["uk-raf"], circle_notice()))
     day.step("parties", b.list_parties)
     day.step("export", lambda: b.export(p["root"]))
     day.step("a party's export", lambda: b.export(p["ru-vks"]))

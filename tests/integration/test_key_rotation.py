@@ -22,6 +22,7 @@ from deconflict.domain.audit import BrokerKey, Receipt, sign_receipt, verify_exp
 from deconflict.domain.errors import KeyRetiredError, ValidationError
 from deconflict.domain.parties import Party, Role
 from deconflict.services.broker import Broker
+from deconflict.services.commands import parse_file_notice
 
 runner = CliRunner()
 ADMIN = Party("admin", Role.ADMIN)
@@ -39,7 +40,9 @@ class Store:
 
     def file(self, party: Party, lat: float) -> dict[str, Any]:
         with SqlStore(self.url) as store:
-            receipt: dict[str, Any] = self.broker(store).file(party, notice_now(lat, 20, f"n-{lat:g}")).body["receipt"]
+            broker = self.broker(store)
+            cmd = parse_file_notice(party, notice_now(lat, 20, f"n-{lat:g}"), broker.limits)
+            receipt: dict[str, Any] = broker.file(cmd).body["receipt"]
             return receipt
 
     def export(self, who: Party = ADMIN) -> dict[str, Any]:
@@ -172,19 +175,21 @@ def test_a_broker_left_running_through_a_rotation_signs_with_the_new_key_file_or
         following = Broker(
             b, time.time, load_existing_key(s.key_file), reload_key=partial(load_existing_key, s.key_file)
         )
-        stuck.file(party, notice_now(10, 20, "before-a"))
-        following.file(party, notice_now(11, 20, "before-b"))
+        stuck.file(parse_file_notice(party, notice_now(10, 20, "before-a"), stuck.limits))
+        following.file(parse_file_notice(party, notice_now(11, 20, "before-b"), following.limits))
         s.rotate()  # another process, while both run
         new = load_existing_key(s.key_file)
         before = len(s.export()["events"])
         with pytest.raises(KeyRetiredError, match=rf"key {old.key_id()}.*retired in favour of key {new.key_id()}"):
-            stuck.file(party, notice_now(12, 20, "after-a"))
+            stuck.file(parse_file_notice(party, notice_now(12, 20, "after-a"), stuck.limits))
         assert len(s.export()["events"]) == before  # nothing written
-        receipt = Receipt.from_json(following.file(party, notice_now(13, 20, "after-b")).body["receipt"])
+        receipt = Receipt.from_json(
+            following.file(parse_file_notice(party, notice_now(13, 20, "after-b"), following.limits)).body["receipt"]
+        )
         assert receipt.key_id == new.key_id() and verify_receipt(receipt, new.public_key_b64())
         # Until the new key file is in place the stuck one stays refused, its exports too.
         with pytest.raises(KeyRetiredError):
-            stuck.file(party, notice_now(12, 20, "after-a"))
+            stuck.file(parse_file_notice(party, notice_now(12, 20, "after-a"), stuck.limits))
         with pytest.raises(KeyRetiredError):
             stuck.export(ADMIN)
         with pytest.raises(KeyRetiredError):
@@ -211,10 +216,10 @@ def test_a_retried_filing_is_answered_and_commands_that_sign_nothing_need_no_key
     with SqlStore(db_url) as a:
         stuck = Broker(a, time.time, load_existing_key(s.key_file))
         body = notice_now(10, 20, "kept")
-        first = stuck.file(party, body, idempotency_key="k-1")
+        first = stuck.file(parse_file_notice(party, body, stuck.limits, idempotency_key="k-1"))
         s.rotate()
         # The retry of a filing already made is its stored answer, signed when it was made.
-        again = stuck.file(party, body, idempotency_key="k-1")
+        again = stuck.file(parse_file_notice(party, body, stuck.limits, idempotency_key="k-1"))
         assert again.replayed and again.body == first.body
     # The host's commands that sign nothing never read the key file (here there is none).
     s.key_file.unlink()

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from builders import circle_volume
+from builders import ack, circle_volume, file, send, update
 from clocks import SetClock
 from deconflict.bootstrap import build_memory_broker
 from deconflict.config import Config
@@ -22,6 +22,7 @@ from deconflict.domain.disclosure_policy import DisclosurePolicy, Level
 from deconflict.domain.errors import Forbidden, NotFoundError, ValidationError
 from deconflict.domain.parties import Party, Role
 from deconflict.services.broker import Broker, NoticeFilter
+from deconflict.services.commands import parse_file_notice
 from deconflict.services.hotline import Hotline
 
 T0 = 1_443_571_200.0
@@ -51,7 +52,7 @@ class Day:
         self.p: dict[str, Party] = {n: self.broker.add_party(n, r, c)[0] for n, r, c in CAST}
 
     def file(self, who: str, **kw: Any) -> dict[str, Any]:
-        return self.broker.file(self.p[who], notice(**kw)).body
+        return file(self.broker, self.p[who], notice(**kw)).body
 
     def overdue(self, viewer: str, after: int) -> list[dict[str, Any]]:
         events, _ = self.broker.visible_events(self.p[viewer], after)
@@ -92,7 +93,7 @@ def test_an_acknowledgement_is_asked_again_when_the_conflict_changes(day: Day) -
     [c] = day.file("us-af", id="us-1")["conflicts"]
     assert b.acknowledge(p["us-af"], c["id"]).created
     bigger = notice(radius_m=20_000)
-    r = b.update(p["ru-vks"], "ru-vks:vks-1", bigger, 1, False)
+    r = update(b, p["ru-vks"], "ru-vks:vks-1", bigger, 1, False)
     assert [x["id"] for x in r.body["conflicts"]] == [c["id"]]
     assert b.get_conflict(p["us-af"], c["id"])["acknowledgements"] == []
     assert b.acknowledge(p["us-af"], c["id"]).created
@@ -100,13 +101,13 @@ def test_an_acknowledgement_is_asked_again_when_the_conflict_changes(day: Day) -
 
 def test_an_idempotency_key_replays_its_filing_and_refuses_another_body(day: Day) -> None:
     b, p = day.broker, day.p
-    first = b.file(p["us-af"], notice(), idempotency_key="sortie-42")
-    again = b.file(p["us-af"], notice(), idempotency_key="sortie-42")
+    first = file(b, p["us-af"], notice(), idempotency_key="sortie-42")
+    again = file(b, p["us-af"], notice(), idempotency_key="sortie-42")
     assert again.body == first.body and again.replayed and again.created
     with pytest.raises(ValidationError, match="Idempotency-Key"):
-        b.file(p["us-af"], notice(lat=30), idempotency_key="sortie-42")
-    assert b.file(p["uk-raf"], notice(), idempotency_key="sortie-42").created  # keys are a party's
-    b.file(p["us-af"], notice())  # no key: a second notice
+        file(b, p["us-af"], notice(lat=30), idempotency_key="sortie-42")
+    assert file(b, p["uk-raf"], notice(), idempotency_key="sortie-42").created  # keys are a party's
+    file(b, p["us-af"], notice())  # no key: a second notice
     assert len(b.list_notices(p["root"], NoticeFilter())[0]) == 3
 
 
@@ -126,11 +127,11 @@ def test_a_conflict_is_shown_as_far_as_disclosure_lets(day: Day) -> None:
 def test_an_unanswered_message_escalates_after_its_deadline_and_again_each_interval(day: Day) -> None:
     b, h, p, clock = day.broker, day.hotline, day.p, day.clock
     interval = b.hotline.escalation_interval_s
-    m = h.send(p["us-af"], {"to": ["ru-vks", "tr-af"], "subject": "S", "text": "x", "ack_within_s": 900}).body
+    m = send(h, p["us-af"], {"to": ["ru-vks", "tr-af"], "subject": "S", "text": "x", "ack_within_s": 900}).body
     start = b.last_seq()
     clock.t = T0 + 900  # at the deadline: still on time
     assert h.tick() == 0
-    h.acknowledge(p["tr-af"], m["id"], {"state": "received"})
+    ack(h, p["tr-af"], m["id"], {"state": "received"})
     clock.t = T0 + 900.5
     assert h.tick() == 1
     assert h.tick() == 0  # one event per round
@@ -143,7 +144,7 @@ def test_an_unanswered_message_escalates_after_its_deadline_and_again_each_inter
     clock.t = T0 + 900 + 5 * interval + 1  # the broker was away: the current round, once
     assert h.tick() == 1
     assert [e["round"] for e in day.overdue("us-af", start)] == [1, 2, 6]
-    h.acknowledge(p["ru-vks"], m["id"], {"state": "understood"})
+    ack(h, p["ru-vks"], m["id"], {"state": "understood"})
     clock.t += 10 * interval
     assert h.tick() == 0  # answered: no more escalation
 
@@ -152,7 +153,7 @@ def test_a_filing_that_fails_under_the_lock_leaves_nothing(day: Day) -> None:
     b, p = day.broker, day.p
     day.file("ru-vks", id="vks-1")
     before = (b.last_seq(), b.list_notices(p["root"], NoticeFilter()), b.list_conflicts(p["root"]))
-    prepared = b.prepare(p["us-af"], notice(id="us-1"))
+    prepared = b.prepare(parse_file_notice(p["us-af"], notice(id="us-1"), b.core.limits))
     with pytest.raises(RuntimeError), b.write(p["us-af"]) as tx:
         b.file_prepared(tx, p["us-af"], prepared)
         raise RuntimeError("fails after its writes")

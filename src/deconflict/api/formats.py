@@ -47,6 +47,7 @@ from deconflict.formats.geozones import read_geozones
 from deconflict.formats.notam import NotamChange, read_notam_file
 from deconflict.formats.openair import Imported, parse_instant, read_openair
 from deconflict.services.broker import Broker, Forbidden
+from deconflict.services.commands import parse_file_notices
 from deconflict.services.filing_batch import file_all
 from deconflict.services.notam_changes import apply_notams
 
@@ -136,7 +137,8 @@ def _file(broker: Broker, caller: Party, read: _Read, site: bool, keep_good: boo
         if read.notams is not None:
             replies = apply_notams(broker, caller, read.notams, site)
         else:
-            replies = file_all(broker, caller, [notice_to_json(n) for n in read.notices], site=site)
+            bodies = [notice_to_json(n) for n in read.notices]
+            replies = file_all(broker, parse_file_notices(caller, bodies, broker.limits, site=site))
     except ValidationError as e:
         raise ValidationError([_located(x, read) for x in e.errors]) from None
     filed = [

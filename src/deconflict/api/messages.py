@@ -12,6 +12,7 @@ from deconflict.api.deps import PAGING, Body, Caller, CursorQuery, LimitQuery, o
 from deconflict.api.schemas import Acknowledgement, MessageDraft, request_body
 from deconflict.api.schemas_out import MessageOut
 from deconflict.domain.errors import ValidationError
+from deconflict.services.commands import parse_acknowledge_message, parse_send_message
 from deconflict.services.hotline import Hotline
 
 router = APIRouter(prefix="/messages", tags=["hotline"])
@@ -59,7 +60,7 @@ VIEW = (
     responses={201: {"model": MessageOut, "description": "The message as sent."}},
 )
 def send(caller: Caller, hotline: HotlineDep, body: Body) -> JSONResponse:
-    r = hotline.send(caller, body)
+    r = hotline.send(parse_send_message(caller, body))
     return outcome_response(r)
 
 
@@ -122,5 +123,5 @@ async def optional_body(request: Request) -> Any:
 def acknowledge(
     caller: Caller, hotline: HotlineDep, message_id: str, body: Annotated[Any, Depends(optional_body)]
 ) -> JSONResponse:
-    r = hotline.acknowledge(caller, message_id, body)
+    r = hotline.acknowledge(parse_acknowledge_message(caller, message_id, body))
     return outcome_response(r)

@@ -32,6 +32,7 @@ from deconflict.domain.policy import Limits
 from deconflict.domain.shapes import ShapeKind, ShapeLimits, make_shape
 from deconflict.domain.volumes import NoticeState
 from deconflict.services.broker import NoticeFilter, parse_time_param
+from deconflict.services.commands import parse_file_notice, parse_update_notice
 
 FILED = (
     "The stored notice (id, version, state, received time), its lead time and late flag (lead time under the "
@@ -114,7 +115,8 @@ def router(site: bool) -> APIRouter:
         body: Body,
         idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
     ) -> JSONResponse:
-        return outcome_response(broker.file(caller, body, site=site, idempotency_key=idempotency_key))
+        cmd = parse_file_notice(caller, body, broker.limits, site=site, idempotency_key=idempotency_key)
+        return outcome_response(broker.file(cmd))
 
     @r.get(
         "",
@@ -190,7 +192,9 @@ def router(site: bool) -> APIRouter:
             ),
         ] = None,
     ) -> JSONResponse:
-        return outcome_response(broker.update(caller, notice_id, body, _version(if_match), site))
+        version = _version(if_match)
+        cmd = parse_update_notice(caller, notice_id, body, broker.limits, replaces_version=version, site=site)
+        return outcome_response(broker.update(cmd))
 
     def _state(state: NoticeState, verb: str, doc: str) -> None:
         @r.post(

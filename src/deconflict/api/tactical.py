@@ -14,6 +14,7 @@ from deconflict.api.schemas_out import Alert, LiveTrack, TrackIngest
 from deconflict.domain.alerts import AlertState
 from deconflict.domain.errors import Forbidden
 from deconflict.domain.parties import Role
+from deconflict.services.commands import parse_report_tracks
 from deconflict.services.tactical import TacticalService
 
 router = APIRouter(tags=["tactical"])
@@ -70,7 +71,11 @@ def not_leading(request: Request) -> JSONResponse | None:
     responses={200: {"model": TrackIngest, "description": "How many states were kept; each refused one and why."}},
 )
 def report_tracks(request: Request, caller: Caller, body: Body) -> dict[str, Any] | JSONResponse:
-    return not_leading(request) or get_tactical(request).ingest(caller, body)
+    refused = not_leading(request)
+    if refused is not None:
+        return refused
+    t = get_tactical(request)
+    return t.ingest(parse_report_tracks(caller, body, t.clock(), t.settings.track_timeout_s))
 
 
 @router.get(

@@ -30,6 +30,7 @@ from deconflict.domain.volumes import Notice
 from deconflict.formats.aco import read_aco
 from deconflict.formats.notam import read_notams
 from deconflict.services.broker import Broker
+from deconflict.services.commands import AcknowledgeMessage
 from deconflict.services.hotline import Hotline
 
 
@@ -193,5 +194,5 @@ def give_acknowledgement(
         broker.acknowledge(party, conflict.id)
     else:
         for m in threads:
-            hotline.acknowledge(party, m.id, {"state": a.state.value})
+            hotline.acknowledge(AcknowledgeMessage(party, m.id, a.state))
     return True

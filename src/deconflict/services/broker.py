@@ -33,12 +33,13 @@ from deconflict.domain.hotline import HotlineSettings
 from deconflict.domain.parties import Party
 from deconflict.domain.policy import Limits
 from deconflict.services.alerts_view import Alerts
+from deconflict.services.commands import in_party_namespace
 from deconflict.services.conflicts import Conflicts
 from deconflict.services.events import OWN_RECORD_EVENTS, START_EVENT, Events, export_show
 from deconflict.services.expiry import Expiry, OperatorFiling
 from deconflict.services.filing import NoticeService, Settings
 from deconflict.services.notice_views import NoticeFilter, NoticeViews
-from deconflict.services.notices import HINTS_WITHHELD, SITE_STAYS, Notices, in_party_namespace
+from deconflict.services.notices import HINTS_WITHHELD, SITE_STAYS, Notices
 from deconflict.services.operator_reads import OperatorReads
 from deconflict.services.parties import TOKEN_PREFIX, Parties, new_token, token_hash
 from deconflict.services.ports import BrokerRepository, BrokerUnitOfWork, Clock

@@ -11,8 +11,9 @@ from deconflict.domain.errors import ValidationError
 from deconflict.domain.event_types import EventType
 from deconflict.domain.hotline import BROKER
 from deconflict.domain.volumes import Notice, NoticeState
+from deconflict.services.commands import in_party_namespace
 from deconflict.services.filing import FilingResult
-from deconflict.services.notices import Notices, in_party_namespace
+from deconflict.services.notices import Notices
 from deconflict.services.transaction import ADMIN_ACTOR
 
 log = logging.getLogger(__name__)

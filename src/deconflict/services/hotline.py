@@ -26,13 +26,12 @@ from deconflict.domain.hotline import (
     escalation_round,
     message_json,
     next_escalation_at,
-    parse_ack_state,
-    parse_draft,
 )
 from deconflict.domain.parties import Party, Role
 from deconflict.domain.times import format_time
 from deconflict.services.addressing import recipients, thread_recipients
 from deconflict.services.broker import Broker
+from deconflict.services.commands import AcknowledgeMessage, SendMessage, check_sender
 from deconflict.services.ports import BrokerRepository
 from deconflict.services.transaction import MAX_LIST, Outcome, page
 
@@ -49,11 +48,10 @@ class Hotline:
 
     # ------------------------------------------------------------------ sending
 
-    def send(self, caller: Party, body: Any) -> Outcome:
+    def send(self, cmd: SendMessage) -> Outcome:
         """Send a message from the caller (a party, an authority or the admin)."""
-        if caller.role is Role.OBSERVER:
-            raise Forbidden("an observer reads what it is shown; it does not send messages")
-        draft = parse_draft(body)
+        caller, draft = cmd.caller, cmd.draft
+        check_sender(caller)  # as the parser did: a command made by hand is held to it too
         with self.broker.write(caller) as tx:
             d = self.broker.disclosure(tx.repo)
             thread_id, in_reply_to, ref, to = self._thread(tx.repo, d, caller, draft)
@@ -136,10 +134,10 @@ class Hotline:
 
     # ------------------------------------------------------------------ acknowledging
 
-    def acknowledge(self, caller: Party, message_id: str, body: Any) -> Outcome:
-        """A recipient says ``received`` or ``understood`` (never "approved"). 201 when it changes
-        the recipient's state, 200 when it was already acknowledged so."""
-        state = parse_ack_state(body)
+    def acknowledge(self, cmd: AcknowledgeMessage) -> Outcome:
+        """A recipient says ``received`` or ``understood`` (never "approved"). ``created`` when it
+        changes the recipient's state, not when it was already acknowledged so."""
+        caller, message_id, state = cmd.caller, cmd.message_id, cmd.state
         with self.broker.write(caller) as tx:
             d = self.broker.disclosure(tx.repo)
             m = self._visible(tx.repo, d, caller, message_id, field="message")

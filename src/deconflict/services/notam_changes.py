@@ -18,6 +18,7 @@ from deconflict.domain.volumes import NoticeState
 from deconflict.formats.notam import NotamChange
 from deconflict.formats.openair import Imported
 from deconflict.services.broker import Broker, Outcome
+from deconflict.services.commands import parse_file_notice, parse_new_version
 from deconflict.services.filing_prepare import Prepared
 
 
@@ -25,7 +26,8 @@ def apply_notams(broker: Broker, caller: Party, records: Sequence[Imported | Not
     """File, update or end as ``caller`` (as ``POST /v1/notices``, ``PUT`` and ``/end`` do), all in
     one transaction. A refusal of the ``i``-th record names its fields as ``[i].<field>``; then
     nothing is changed. New notices and new versions are parsed and detected before the filing
-    lock, as one filing is (:meth:`~deconflict.services.broker.Broker.prepare`)."""
+    lock, as one filing is (:mod:`~deconflict.services.commands`, then
+    :meth:`~deconflict.services.broker.Broker.prepare`)."""
     alias: dict[str, str] = {}
     """A NOTAM number (as an id) → the id of the notice it filed or changed, within this file."""
     steps: list[tuple[str, Prepared | None]] = []
@@ -33,14 +35,15 @@ def apply_notams(broker: Broker, caller: Party, records: Sequence[Imported | Not
     for i, r in enumerate(records):
         try:
             if isinstance(r, Imported):
-                new = broker.prepare(caller, notice_to_json(r.notice), site=site)
+                new = broker.prepare(parse_file_notice(caller, notice_to_json(r.notice), broker.limits, site=site))
                 alias[str(r.notice.id)] = str(new.notice.id)
                 steps.append(("", new))
                 continue
             target = alias.get(r.names, f"{caller.name}:{r.names}")
             if r.replacement is not None:
                 body = {k: v for k, v in notice_to_json(r.replacement.notice).items() if k != "id"}
-                steps.append((target, broker.prepare_update(caller, target, body, site=site)))
+                cmd = parse_new_version(caller, target, body, broker.limits, site=site)
+                steps.append((target, broker.prepare_update(cmd)))
             else:
                 steps.append((target, None))
             alias[r.number] = target

@@ -3,44 +3,41 @@ receipted and answered with the caller's view of its conflicts in one transactio
 lock; an ``Idempotency-Key`` retry gets the stored response. Past notices are ended here too.
 
 The bodies of :meth:`Notices.file` and :meth:`Notices.update` are the broker's filing path (with
-:mod:`deconflict.services.filing_flow`): detection before the lock, settling under it.
+:mod:`deconflict.services.filing_flow`): detection before the lock, settling under it. They take
+commands parsed by the caller (:mod:`deconflict.services.commands`: ``parse_file_notice``,
+``parse_update_notice``), never a raw body.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import replace
 from typing import Any
 
-from deconflict.domain.audit import BrokerKey, Receipt, canonical_json, sha256_hex, sign_receipt
+from deconflict.domain.audit import BrokerKey, Receipt, sha256_hex, sign_receipt
 from deconflict.domain.disclosure import Disclosure
 from deconflict.domain.disclosure_policy import DisclosurePolicy, Level
 from deconflict.domain.errors import Forbidden, ValidationError
 from deconflict.domain.event_types import EventType
-from deconflict.domain.fields import Said
 from deconflict.domain.grid import SliceGrid
 from deconflict.domain.hotline import HotlineSettings, Priority, Reference
-from deconflict.domain.notice_json import parse_notices
 from deconflict.domain.parties import Party
 from deconflict.domain.policy import Limits
 from deconflict.domain.strategic import Conflict
 from deconflict.domain.times import format_time
-from deconflict.domain.volumes import PROTECTED_SITE_KIND, Notice, NoticeState
+from deconflict.domain.volumes import Notice, NoticeState
 from deconflict.services import probes
+from deconflict.services.commands import FileNotice, UpdateNotice, check_filer
 from deconflict.services.filing import FilingResult, NoticeService, Settings
 from deconflict.services.filing_flow import conflict_keys, settle, settle_near
 from deconflict.services.filing_prepare import Prepared, hints_body, prepare
 from deconflict.services.notice_views import visible_notice
-from deconflict.services.ports import BrokerRepository, BrokerUnitOfWork, ConflictRecord
+from deconflict.services.ports import IDEMPOTENT_CREATED, BrokerRepository, BrokerUnitOfWork, ConflictRecord
 from deconflict.services.threads import BrokerThreads
 from deconflict.services.transaction import BrokerCore, Outcome, Transaction
 from deconflict.services.wire import NOTHING_ENCODED, Encoded, conflict_json, notice_json
-
-STORED_CREATED = 201
-"""The status an Idempotency-Key's stored outcome keeps for a filing (the store's column holds the
-first answer's HTTP status, as stores made before :class:`Outcome` wrote it)."""
 
 log = logging.getLogger(__name__)
 
@@ -97,67 +94,33 @@ class Notices:
     def _disclosure(self, repo: BrokerRepository, grid: SliceGrid | None = None) -> Disclosure:
         return self.core.disclosure(repo, grid)
 
-    def _parse(self, caller: Party, body: Any, site: bool, said: Said | None = None) -> Notice:
-        """The one notice in ``body``, the caller's where ``party`` is left out; each default
-        applied is noted in ``said``."""
-        if not isinstance(body, Mapping):
-            raise ValidationError.at("", "must be one notice (a JSON object or a GeoJSON FeatureCollection)")
-        if body.get("type") == "FeatureCollection" and isinstance(body.get("features"), list):
-            body = {**body, "features": [_with_party(f, caller.name, i, said) for i, f in enumerate(body["features"])]}
-        elif "party" not in body:
-            body = {**body, "party": caller.name}
-            if said is not None:
-                said.append({"field": "party", "value": caller.name})
-        notices = parse_notices(body, self.limits, said)
-        if not notices:
-            raise ValidationError.at("features", "needs at least one feature")
-        if len(notices) != 1:
-            raise ValidationError.at("", f"the body holds {len(notices)} notices; send one per request")
-        n = in_party_namespace(notices[0])
-        if n.party != caller.name:
-            raise ValidationError.at(
-                "party", f"must be the calling party {caller.name!r} (or left out), not {n.party!r}"
-            )
-        if site:
-            return replace(n, kind=PROTECTED_SITE_KIND, protected=True)
-        if n.protected:
-            raise ValidationError.at(
-                "kind", f"{PROTECTED_SITE_KIND!r} notices are filed at /v1/protected-sites by an authority"
-            )
-        return n
+    def file(self, cmd: FileNotice) -> Outcome:
+        """File a notice (or, with ``cmd.site``, a protected site) for the caller."""
+        caller, key = cmd.caller, cmd.idempotency_key
+        p = self.prepare(cmd)
 
-    def _filer(self, caller: Party, site: bool) -> None:
-        if site and not caller.role.files_sites:
-            raise Forbidden(f"only an authority files protected sites; {caller.name!r} is {caller.role.a}")
-        if not caller.role.files_notices:
-            raise Forbidden(f"{caller.role.a} does not file notices")
-
-    def file(self, caller: Party, body: Any, *, site: bool = False, idempotency_key: str | None = None) -> Outcome:
-        """File a notice (or, with ``site``, a protected site) for the caller."""
-        p = self.prepare(caller, body, site=site)
-        digest = sha256_hex(canonical_json({"op": "file", "site": site, "body": body}))
-        with self.write(caller) as tx:
-            if idempotency_key is not None:
-                prior = tx.repo.idempotent_response(caller.name, idempotency_key)
+        def under_lock(tx: Transaction) -> Outcome:
+            if key is not None:
+                prior = tx.repo.idempotent_response(caller.name, key)
                 if prior is not None:
-                    if prior[0] != digest:
+                    if prior[0] != cmd.digest:
                         raise ValidationError.at(
-                            "Idempotency-Key",
-                            f"{idempotency_key!r} was already used for a different request; use a new key",
+                            "Idempotency-Key", f"{key!r} was already used for a different request; use a new key"
                         )
-                    return Outcome(prior[2], created=prior[1] == STORED_CREATED, replayed=True)
+                    return Outcome(prior[2], created=prior[1] == IDEMPOTENT_CREATED, replayed=True)
             body_out = self.file_prepared(tx, caller, p)
-            if idempotency_key is not None:
-                tx.repo.save_idempotent_response(caller.name, idempotency_key, digest, STORED_CREATED, body_out, tx.now)
+            if key is not None:
+                assert cmd.digest is not None, "a FileNotice with an Idempotency-Key carries its digest"
+                tx.repo.save_idempotent_response(caller.name, key, cmd.digest, IDEMPOTENT_CREATED, body_out, tx.now)
             return Outcome(created=True, body=body_out)
 
-    def prepare(self, caller: Party, body: Any, *, site: bool = False) -> Prepared:
-        """Before the filing lock: a filing's role check, parsing and detection
-        (:mod:`~deconflict.services.filing_prepare`)."""
-        self._filer(caller, site)
-        said: Said = []
-        notice = self._parse(caller, body, site, said)
-        return prepare(self.core, caller, notice, said, notice)
+        # with the filings waiting for the lock at the same moment: one transaction, one COMMIT
+        return self.core.queued(caller, under_lock)
+
+    def prepare(self, cmd: FileNotice) -> Prepared:
+        """Before the filing lock: a filing's detection (:mod:`~deconflict.services.filing_prepare`)."""
+        check_filer(cmd.caller, cmd.site)  # as the parser did: a command made by hand is held to it too
+        return prepare(self.core, cmd.caller, cmd.notice, list(cmd.said), cmd.notice)
 
     def file_prepared(self, tx: Transaction, caller: Party, p: Prepared) -> dict[str, Any]:
         """Under the filing lock (``tx`` from the broker's ``write``): file what :meth:`prepare`
@@ -170,37 +133,25 @@ class Notices:
         body_out["defaults"] = p.said
         return body_out
 
-    def update(self, caller: Party, notice_id: str, body: Any, replaces_version: int | None, site: bool) -> Outcome:
-        self._filer(caller, site)
-        if isinstance(body, Mapping) and "replaces_version" in body:
-            if replaces_version is None:
-                replaces_version = body["replaces_version"]
-            elif body["replaces_version"] != replaces_version:
-                given = body["replaces_version"]
-                raise ValidationError.at("replaces_version", f"{given!r} differs from If-Match ({replaces_version})")
-            body = {k: v for k, v in body.items() if k != "replaces_version"}
-        said: Said = []
-        notice = self._parse(caller, body, site, said)  # first: a misspelt replaces_version is an unknown key
-        if replaces_version is None:
+    def update(self, cmd: UpdateNotice) -> Outcome:
+        """Replace the volumes of the caller's notice with a new version (``cmd.replaces_version``
+        required: the parser of ``PUT`` asks for it)."""
+        if cmd.replaces_version is None:
             raise ValidationError.at("replaces_version", "required: the version this update replaces")
-        if isinstance(replaces_version, bool) or not isinstance(replaces_version, int) or replaces_version < 1:
-            raise ValidationError.at("replaces_version", f"must be a whole number ≥ 1, got {replaces_version!r}")
-        p = self._prepared_update(caller, notice_id, notice, said)
-        with self.write(caller) as tx:
-            return Outcome(body=self.update_prepared(tx, caller, notice_id, replaces_version, p, site))
+        p = self.prepare_update(cmd)
+        replaces = cmd.replaces_version
 
-    def prepare_update(self, caller: Party, notice_id: str, body: Any, *, site: bool = False) -> Prepared:
-        """Before the filing lock: an update's role check, parsing and detection of the new version
-        (``body`` without ``replaces_version``: :meth:`update_prepared` takes it)."""
-        self._filer(caller, site)
-        said: Said = []
-        notice = self._parse(caller, body, site, said)
-        return self._prepared_update(caller, notice_id, notice, said)
+        def under_lock(tx: Transaction) -> Outcome:
+            return Outcome(body=self.update_prepared(tx, cmd.caller, cmd.notice_id, replaces, p, cmd.site))
 
-    def _prepared_update(self, caller: Party, notice_id: str, notice: Notice, said: Said) -> Prepared:
-        if notice.id is not None and notice.id != notice_id:
-            raise ValidationError.at("id", f"must be {notice_id!r} (the notice in the URL) or left out")
-        return prepare(self.core, caller, notice, said, replace(notice, id=notice_id))
+        return self.core.queued(cmd.caller, under_lock)
+
+    def prepare_update(self, cmd: UpdateNotice) -> Prepared:
+        """Before the filing lock: detection of an update's new version (:meth:`update_prepared`
+        takes the version it replaces)."""
+        check_filer(cmd.caller, cmd.site)
+        notice = cmd.notice
+        return prepare(self.core, cmd.caller, notice, list(cmd.said), replace(notice, id=cmd.notice_id))
 
     def update_prepared(
         self, tx: Transaction, caller: Party, notice_id: str, replaces_version: int, p: Prepared, site: bool
@@ -370,29 +321,3 @@ class Notices:
         others = {c.notice_b: repo.get(c.notice_b) for c in conflicts}
         pairs = [(c.volume_a, o.volumes[c.volume_b]) for c in conflicts if (o := others[c.notice_b]) is not None]
         return hints_body(self.settings, n, pairs)
-
-
-def in_party_namespace(n: Notice) -> Notice:
-    """``n`` with the id its party chose kept as ``"<party>:<id>"``, the one form of a notice id
-    everywhere (API, command line, events, receipts). Ids a party chooses live in its own namespace:
-    a global one would let any party learn whether another filed a notice under a guessed id (by
-    being refused that id).
-
-    >>> in_party_namespace(Notice("ru-vks", (), id="vks-1")).id
-    'ru-vks:vks-1'
-    >>> in_party_namespace(Notice("ru-vks", (), id="ru-vks:vks-1")).id
-    'ru-vks:vks-1'
-    """
-    if n.id is None or n.id.startswith(n.party + ":"):
-        return n
-    return replace(n, id=f"{n.party}:{n.id}")
-
-
-def _with_party(feature: Any, party: str, i: int, said: Said | None) -> Any:
-    """A GeoJSON feature with ``properties.party`` set to the caller when it is left out."""
-    props = feature.get("properties") if isinstance(feature, Mapping) else None
-    if isinstance(props, Mapping) and "party" not in props:
-        if said is not None:
-            said.append({"field": f"features[{i}].properties.party", "value": party})
-        return {**feature, "properties": {**props, "party": party}}
-    return feature

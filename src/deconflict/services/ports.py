@@ -16,6 +16,12 @@ from deconflict.domain.policy import SeparationPolicy
 from deconflict.domain.strategic import VolumeConflict
 from deconflict.domain.volumes import Notice, NoticeState, Volume4D
 
+IDEMPOTENT_CREATED = 201
+"""How ``save_idempotent_response``'s ``status`` marks an outcome that created its record (any other
+value: one that changed or confirmed it). The store's column was first written with the answer's
+HTTP status, and rows made then must still read so; it is the store's mark, not a status the use
+cases choose (the API maps an :class:`~deconflict.services.transaction.Outcome` to one)."""
+
 Clock = Callable[[], float]
 """Returns the broker's time as epoch seconds (injectable for tests)."""
 

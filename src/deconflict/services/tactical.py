@@ -30,20 +30,18 @@ from deconflict.domain.alerts import (
     aircraft_ref,
     reconcile,
 )
-from deconflict.domain.errors import DeconflictError, Forbidden, ValidationError
+from deconflict.domain.errors import DeconflictError
 from deconflict.domain.parties import Party, Role
-from deconflict.domain.strict import KEYS, check_keys
 from deconflict.domain.times import format_time, format_time_or_none
-from deconflict.domain.tracks import FUTURE_TOLERANCE_S, TrackState, derive_velocity, parse_state
+from deconflict.domain.tracks import FUTURE_TOLERANCE_S, TrackState, derive_velocity
 from deconflict.domain.volumes import Notice, Volume4D
 from deconflict.services.broker import Broker
+from deconflict.services.commands import ReportedState, ReportTracks, check_reporter
 from deconflict.services.tactical_findings import Track, find_all
 from deconflict.services.tactical_settings import TacticalSettings
 
 log = logging.getLogger(__name__)
 
-MAX_BATCH = 10_000
-"""Most states in one ``POST /v1/tracks``."""
 CLEAR_AFTER = 3
 """Cycles in a row an alert must go unfound before it is cleared."""
 
@@ -99,33 +97,21 @@ class TacticalService:
 
     # ------------------------------------------------------------------ tracks in
 
-    def ingest(self, caller: Party, body: Any) -> dict[str, Any]:
-        """Accept a batch ``{"states": [...]}`` for the caller's aircraft; refuse bad states one by
+    def ingest(self, cmd: ReportTracks) -> dict[str, Any]:
+        """Keep a report's states of the caller's aircraft (parsed by
+        :func:`~deconflict.services.commands.parse_report_tracks`); the bad ones were refused one by
         one (the rest are kept) with the field and the reason."""
-        if not caller.role.files_notices:
-            raise Forbidden(f"{caller.role.a} does not report tracks")
-        if not isinstance(body, dict):
-            raise ValidationError.at("", 'must be an object {"states": [...]}')
-        check_keys(body, KEYS["tracks"], "")
-        if not isinstance(body.get("states"), list):
-            raise ValidationError.at("states", "must be a list of states")
-        states = body["states"]
-        if len(states) > MAX_BATCH:
-            raise ValidationError.at(
-                "states", f"{len(states)} states is more than the limit of {MAX_BATCH} per request"
-            )
-        now = self.clock()
+        caller = cmd.caller
+        check_reporter(caller)  # as the parser did: a command made by hand is held to it too
         accepted = 0
         rejected = []
         with self._lock:
-            self._admit(caller.name, states, time.monotonic())
-            for i, raw in enumerate(states):
-                try:
-                    s = parse_state(raw, now, self.settings.track_timeout_s, f"states[{i}]")
-                except ValidationError as e:
-                    err = e.errors[0]
-                    rejected.append({"index": i, "field": err.path, "reason": err.reason})
-                    self.metrics.rejected[err.path.split(".", 1)[1] if "." in err.path else "state"] += 1
+            self._admit(caller.name, cmd.states, time.monotonic())
+            for r in cmd.states:
+                i, s = r.index, r.state
+                if s is None:
+                    rejected.append({"index": i, "field": r.field, "reason": r.reason})
+                    self.metrics.rejected[r.field.split(".", 1)[1] if "." in r.field else "state"] += 1
                     continue
                 key = (caller.name, s.aircraft)
                 old = self._tracks.get(key)
@@ -146,19 +132,13 @@ class TacticalService:
             self.metrics.accepted += accepted
         return {"accepted": accepted, "rejected": rejected}
 
-    def _admit(self, party: str, states: list[Any], now: float) -> None:
+    def _admit(self, party: str, states: tuple[ReportedState, ...], now: float) -> None:
         """Refuse, whole, a report beyond the party's rate or its number of live aircraft (under
         ``self._lock``; ``now`` on the monotonic clock: the rate is one of load, whatever the
         broker's clock says); the rate is counted only for a report that is kept."""
         s = self.settings
         held = self._aircraft[party]
-        new = {
-            raw["aircraft"]
-            for raw in states
-            if isinstance(raw, dict)
-            and isinstance(raw.get("aircraft"), str)
-            and (party, raw["aircraft"]) not in self._tracks
-        }
+        new = {r.aircraft for r in states if r.aircraft is not None and (party, r.aircraft) not in self._tracks}
         if held + len(new) > s.max_aircraft_per_party:
             raise TrackLimitExceeded(
                 "max_aircraft_per_party",
