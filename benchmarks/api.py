@@ -38,7 +38,7 @@ from rich.table import Table
 
 from deconflict.adapters.sql.store import open_store
 from deconflict.domain.audit import BrokerKey
-from deconflict.domain.disclosure import DisclosurePolicy
+from deconflict.domain.disclosure_policy import DisclosurePolicy
 from deconflict.domain.parties import Role
 from deconflict.domain.probes import ProbeRules
 from deconflict.services.broker import Broker

@@ -39,7 +39,7 @@ import uvicorn
 from deconflict.api import create_app
 from deconflict.bootstrap import build_broker
 from deconflict.config import Config
-from deconflict.domain.disclosure import Level
+from deconflict.domain.disclosure_policy import Level
 from deconflict.domain.notice_json import parse_notice
 from deconflict.domain.parties import Role
 from deconflict.services.broker import Broker

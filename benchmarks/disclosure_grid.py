@@ -19,7 +19,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from deconflict.domain.disclosure import Disclosure, DisclosurePolicy
+from deconflict.domain.disclosure import Disclosure
+from deconflict.domain.disclosure_policy import DisclosurePolicy
 from deconflict.domain.parties import Party, Role
 
 PARTIES = {"ru-vks": Party("ru-vks", Role.PARTY), "us-af": Party("us-af", Role.PARTY, "blue")}

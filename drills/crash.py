@@ -34,7 +34,8 @@ from pathlib import Path
 from typing import Any
 
 from deconflict.adapters.keys import load_existing_key
-from deconflict.clients.party import BrokerClient, ClientError
+from deconflict.clients.party import BrokerClient
+from deconflict.clients.responses import ClientError
 from deconflict.domain.audit import Receipt, verify_receipt
 from deconflict.domain.times import format_time
 

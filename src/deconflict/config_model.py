@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from deconflict.domain.disclosure import DisclosurePolicy
+from deconflict.domain.disclosure_policy import DisclosurePolicy
 from deconflict.domain.hotline import HotlineSettings
 from deconflict.domain.policy import Limits
 from deconflict.services.filing import Settings

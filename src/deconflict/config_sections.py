@@ -11,7 +11,7 @@ from deconflict.config_model import (
     JwtSettings,
 )
 from deconflict.domain.alerts import Severity
-from deconflict.domain.disclosure import DisclosurePolicy, Level
+from deconflict.domain.disclosure_policy import DisclosurePolicy, Level
 from deconflict.domain.errors import ValidationError
 from deconflict.domain.grid import SliceGrid
 from deconflict.domain.hotline import ConflictDeadline, HotlineSettings

@@ -35,7 +35,7 @@ from deconflict.adapters.sql.store import SqlStore
 from deconflict.api import create_app
 from deconflict.config import Config, ServerSettings
 from deconflict.domain.audit import BrokerKey
-from deconflict.domain.disclosure import DisclosurePolicy, Level
+from deconflict.domain.disclosure_policy import DisclosurePolicy, Level
 from deconflict.domain.parties import Role
 from deconflict.services.broker import Broker
 from deconflict.services.hotline import Hotline

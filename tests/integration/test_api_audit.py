@@ -33,7 +33,7 @@ from deconflict.domain.audit import (
     verify_export,
     verify_receipt,
 )
-from deconflict.domain.disclosure import Level
+from deconflict.domain.disclosure_policy import Level
 from deconflict.domain.errors import ValidationError
 from deconflict.domain.parties import Role
 from deconflict.domain.times import parse_time

@@ -12,7 +12,7 @@ import pytest
 from api_support import Api, circle_notice
 from test_api_strict import rows
 
-from deconflict.domain.disclosure import Level
+from deconflict.domain.disclosure_policy import Level
 from deconflict.domain.times import parse_time
 from deconflict.domain.volumes import NoticeState
 from deconflict.services.broker import SITE_STAYS

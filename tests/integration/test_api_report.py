@@ -20,7 +20,7 @@ from deconflict.adapters.sql.store import SqlStore
 from deconflict.config import theater_policy
 from deconflict.domain.audit import BrokerKey, Event, verify_export
 from deconflict.domain.compliance import compliance_report, report_json
-from deconflict.domain.disclosure import Level
+from deconflict.domain.disclosure_policy import Level
 from deconflict.domain.times import format_time
 from deconflict.services.broker import Broker
 from deconflict.services.commands import parse_file_notice, parse_report_tracks

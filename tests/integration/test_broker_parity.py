@@ -30,7 +30,7 @@ from deconflict.adapters.keys import load_or_create_key
 from deconflict.adapters.sql import SqlStore
 from deconflict.bootstrap import build_broker, build_memory_broker
 from deconflict.domain.alerts import Alert, AlertKind, AlertState, Changes, Severity
-from deconflict.domain.disclosure import Level
+from deconflict.domain.disclosure_policy import Level
 from deconflict.domain.parties import Party, Role
 from deconflict.domain.volumes import NoticeState
 from deconflict.services.broker import Broker, NoticeFilter, Outcome

@@ -20,7 +20,8 @@ from test_feed_cli import A1, A2, SbsServer, Session
 from typer.testing import CliRunner, Result
 
 from deconflict.cli import app
-from deconflict.cli.client_feed import FeedRuntime, ReplayRuntime
+from deconflict.cli.client_feed import FeedRuntime
+from deconflict.cli.client_replay import ReplayRuntime
 from deconflict.clients.replay import party_of
 
 HOME_KEYS = ("HOME", "XDG_CONFIG_HOME")

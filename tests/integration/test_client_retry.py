@@ -14,7 +14,8 @@ from api_support import Api, circle_notice, free_port
 from tcp_proxy import TcpProxy
 from test_client import client_env, notice_file, run
 
-from deconflict.clients.party import BrokerClient, ClientError
+from deconflict.clients.party import BrokerClient
+from deconflict.clients.responses import ClientError
 
 
 class LosesAnswers(httpx.HTTPTransport):

@@ -16,7 +16,7 @@ from typer.testing import CliRunner, Result
 
 from clocks import SleepClock
 from deconflict.cli import app
-from deconflict.cli.client_feed import ReplayRuntime
+from deconflict.cli.client_replay import ReplayRuntime
 from deconflict.clients import sender as feeding_sender
 from deconflict.clients.replay import ReplaySummary, party_of, replay_states
 from deconflict.clients.sender import RETRY_DELAYS_S, ReplayError, Sender

@@ -19,7 +19,8 @@ import sqlalchemy as sa
 from api_support import Api, circle_notice, free_port, start_api
 from tcp_proxy import TcpProxy
 
-from deconflict.clients.party import BrokerClient, Event
+from deconflict.clients.party import BrokerClient
+from deconflict.clients.responses import Event
 
 WAIT_S = 90.0
 

@@ -19,7 +19,8 @@ from hypothesis import strategies as st
 from prop_shapes import specs, volume
 
 from deconflict.adapters.sql.codec import _listed_from_text, listed_notice, notice_body, notice_from_body
-from deconflict.domain.disclosure import Disclosure, DisclosurePolicy, Level
+from deconflict.domain.disclosure import Disclosure
+from deconflict.domain.disclosure_policy import DisclosurePolicy, Level
 from deconflict.domain.parties import Party, Role
 from deconflict.domain.schedule import DailyWindow, Schedule
 from deconflict.domain.shapes import ShapeKind, make_shape

@@ -60,7 +60,7 @@ def test_db_url_from_a_path() -> None:
 
 
 def test_broker_sections(tmp_path: Path) -> None:
-    from deconflict.domain.disclosure import Level
+    from deconflict.domain.disclosure_policy import Level
 
     f = tmp_path / "theater.toml"
     f.write_text(

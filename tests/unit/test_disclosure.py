@@ -18,16 +18,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from deconflict.domain.disclosure import (
-    ACK_EVENT,
-    CONFLICT_EVENTS,
-    NOTICE_EVENTS,
-    PARTY_PRIVATE_EVENTS,
-    Disclosure,
-    DisclosurePolicy,
-    Level,
-    coarse_area,
-)
+from deconflict.domain.coarse_area import coarse_area
+from deconflict.domain.disclosure import ACK_EVENT, CONFLICT_EVENTS, NOTICE_EVENTS, PARTY_PRIVATE_EVENTS, Disclosure
+from deconflict.domain.disclosure_policy import DisclosurePolicy, Level
 from deconflict.domain.errors import ValidationError
 from deconflict.domain.grid import SliceGrid
 from deconflict.domain.parties import Party, Role

@@ -17,7 +17,8 @@ import numpy as np
 import pytest
 
 from deconflict.adapters.feeds import FOOT_PER_MIN_MPS, KNOT_MPS, FeedStats, state_to_wire
-from deconflict.adapters.feeds.csv_states import MAX_ERRORS, read_recording_csv, read_snapshot
+from deconflict.adapters.feeds.csv_cells import MAX_ERRORS
+from deconflict.adapters.feeds.csv_states import read_recording_csv, read_snapshot
 from deconflict.adapters.feeds.opensky import (
     SAMPLES_PREFIX,
     TRAFFIC_WHEEL,
@@ -26,14 +27,8 @@ from deconflict.adapters.feeds.opensky import (
     traffic_sample,
     traffic_wheel,
 )
-from deconflict.adapters.feeds.sbs import (
-    SbsDecoder,
-    decode_sbs,
-    parse_address,
-    read_sbs_file,
-    sbs_socket_lines,
-    sbs_socket_states,
-)
+from deconflict.adapters.feeds.sbs import SbsDecoder, decode_sbs, read_sbs_file
+from deconflict.adapters.feeds.sbs_socket import parse_address, sbs_socket_lines, sbs_socket_states
 from deconflict.domain.errors import ValidationError
 from deconflict.domain.tracks import TrackState
 from deconflict.domain.volumes import AltitudeReference

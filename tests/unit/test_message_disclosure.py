@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from deconflict.domain.disclosure import Disclosure, DisclosurePolicy, Level
+from deconflict.domain.disclosure import Disclosure
+from deconflict.domain.disclosure_policy import DisclosurePolicy, Level
 from deconflict.domain.parties import Party, Role
 
 PARTIES = {

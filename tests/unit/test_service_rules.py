@@ -18,7 +18,7 @@ from builders import ack, circle_volume, file, send, update
 from clocks import SetClock
 from deconflict.bootstrap import build_memory_broker
 from deconflict.config import Config
-from deconflict.domain.disclosure import DisclosurePolicy, Level
+from deconflict.domain.disclosure_policy import DisclosurePolicy, Level
 from deconflict.domain.errors import Forbidden, NotFoundError, ValidationError
 from deconflict.domain.parties import Party, Role
 from deconflict.services.broker import Broker, NoticeFilter

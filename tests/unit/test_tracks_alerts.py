@@ -12,7 +12,8 @@ import pytest
 
 from deconflict.domain.alerts import Alert, AlertKind, Finding, alert_json, reconcile, separation_key
 from deconflict.domain.conformance import move, volume_hits
-from deconflict.domain.disclosure import Disclosure, DisclosurePolicy, Level
+from deconflict.domain.disclosure import Disclosure
+from deconflict.domain.disclosure_policy import DisclosurePolicy, Level
 from deconflict.domain.errors import ValidationError
 from deconflict.domain.parties import Party, Role
 from deconflict.domain.shapes import ShapeKind, make_shape

@@ -29,7 +29,7 @@ from deconflict.cli.common import (
 )
 from deconflict.cli.render import print_parties, print_report, print_rules
 from deconflict.cli.serve_workers import MAX_WORKERS, run_workers
-from deconflict.domain.disclosure import Level
+from deconflict.domain.disclosure_policy import Level
 from deconflict.domain.errors import NotFoundError, ValidationError
 from deconflict.domain.parties import Role
 

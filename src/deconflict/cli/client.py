@@ -19,6 +19,7 @@ from rich.console import Console
 
 from deconflict.cli import client_feed as feeding
 from deconflict.cli import client_live as live
+from deconflict.cli import client_replay as replaying
 from deconflict.cli.client_common import CLIENT_META, IdsOption, calling, out, say, show_list, target
 from deconflict.cli.client_render import (
     conflict_lines,
@@ -27,7 +28,7 @@ from deconflict.cli.client_render import (
     notices_table,
 )
 from deconflict.cli.common import JsonOption, err, read_json
-from deconflict.clients.party import ClientError
+from deconflict.clients.responses import ClientError
 
 client_app = typer.Typer(
     help="Work against a remote broker as a party: file notices, read conflicts, the hotline, live events, "
@@ -252,5 +253,5 @@ client_app.command()(live.watch)
 client_app.command()(live.key)
 client_app.command()(live.audit)
 client_app.command()(live.report)
-client_app.command()(feeding.replay)
+client_app.command()(replaying.replay)
 client_app.command()(feeding.feed)

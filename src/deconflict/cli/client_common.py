@@ -29,7 +29,8 @@ from typing import Annotated, Any
 import typer
 
 from deconflict.cli.common import err
-from deconflict.clients.party import BrokerClient, ClientError
+from deconflict.clients.party import BrokerClient
+from deconflict.clients.responses import ClientError
 
 
 class ConfigError(ValueError):

@@ -12,7 +12,7 @@ from typing import Any
 from rich import box
 from rich.table import Table
 
-from deconflict.clients.party import Event
+from deconflict.clients.responses import Event
 
 
 def _t(value: Any) -> str:

@@ -16,6 +16,7 @@ from deconflict.cli import aco as cli_aco  # noqa: F401 (its commands join the i
 from deconflict.cli import broker as cli_broker
 from deconflict.cli import client as cli_client
 from deconflict.cli import client_feed as cli_client_feed
+from deconflict.cli import client_replay as cli_client_replay
 from deconflict.cli import detect as cli_detect
 from deconflict.cli import formats as cli_formats
 from deconflict.cli import geozones as cli_geozones  # noqa: F401 (as aco)
@@ -52,7 +53,7 @@ db_app = typer.Typer(help="Manage the store's schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.command()(cli_broker.serve)
 app.command()(cli_detect.detect)
-app.command()(cli_client_feed.replay)
+app.command()(cli_client_replay.replay)
 app.command()(cli_client_feed.feed)
 app.command()(cli_broker.report)
 app.add_typer(cli_broker.party_app, name="party", no_args_is_help=True)

@@ -11,5 +11,6 @@
   - :mod:`~deconflict.clients.replay`: a recording played back, paced and re-stamped.
   - :mod:`~deconflict.clients.live`: a live feed forwarded as it comes.
 
-The commands are in :mod:`deconflict.cli.client` and :mod:`deconflict.cli.client_feed`.
+The commands are in :mod:`deconflict.cli.client`, :mod:`deconflict.cli.client_replay` and
+:mod:`deconflict.cli.client_feed`.
 """

@@ -20,7 +20,8 @@ from typing import Any, Protocol
 import httpx
 
 from deconflict.adapters.feeds import FeedStats, state_to_wire
-from deconflict.adapters.feeds.sbs import SbsDecoder, sbs_socket_states
+from deconflict.adapters.feeds.sbs import SbsDecoder
+from deconflict.adapters.feeds.sbs_socket import sbs_socket_states
 from deconflict.clients.sender import DEFAULT_URL, BrokerUnavailable, PartyTally, Poster, ReplayError, Sender
 from deconflict.domain.tracks import TrackState
 
@@ -46,7 +47,7 @@ class LiveSource(Protocol):
 class SbsSource:
     """A BaseStation TCP server (dump1090 port 30003) as a :class:`LiveSource`: reconnects with a
     back-off of ``initial_backoff_s`` doubling to ``max_backoff_s`` (see
-    :func:`~deconflict.adapters.feeds.sbs.sbs_socket_lines`); times are read as UTC, less
+    :func:`~deconflict.adapters.feeds.sbs_socket.sbs_socket_lines`); times are read as UTC, less
     ``utc_offset_s``."""
 
     def __init__(

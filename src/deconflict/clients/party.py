@@ -3,112 +3,28 @@ return parsed JSON, and the live event stream with resumption by ``Last-Event-ID
 
 Every failure is one :class:`ClientError`: the HTTP status (``None`` when the broker could not be
 reached), the broker's error code, and the field and reason it named. The client never prints, and
-never puts its token in an error or a ``repr``.
+never puts its token in an error or a ``repr``. :class:`ClientError` and :class:`Event` are made in
+:mod:`deconflict.clients.responses` and named here too, with the client that raises and yields them.
 """
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
-from deconflict.domain.errors import DeconflictError
+from deconflict.clients.responses import PASSING, ClientError, Event, error_of, parse_sse, reason_of, retry_after
+
+__all__ = ["DEFAULT_TIMEOUT_S", "HEARTBEAT_GRACE_S", "BrokerClient", "ClientError", "Event"]
+"""The client and what its calls raise and yield (docs/client.md)."""
 
 DEFAULT_TIMEOUT_S = 30.0
 HEARTBEAT_GRACE_S = 45.0
 """The broker sends a comment at least every 15 s on an idle stream; a stream silent this long is
 taken as dead and reconnected."""
-
-
-class ClientError(DeconflictError):
-    """A call that failed. ``status`` is the HTTP status, or ``None`` when the broker was not reached
-    (``reason`` then names the URL); ``field`` the first refused field, when the broker named one;
-    ``fields`` every ``(field, reason)`` it named."""
-
-    def __init__(
-        self,
-        status: int | None,
-        reason: str,
-        *,
-        code: str | None = None,
-        field: str | None = None,
-        fields: tuple[tuple[str, str], ...] = (),
-        current_version: int | None = None,
-        retry_after_s: float | None = None,
-    ) -> None:
-        self.status = status
-        self.retry_after_s = retry_after_s
-        self.reason = reason
-        self.code = code
-        if not fields and field is not None:
-            fields = ((field, reason),)
-        self.fields = fields
-        self.field = field if field is not None else (fields[0][0] if fields else None)
-        self.current_version = current_version
-        super().__init__(self.line())
-
-    @property
-    def network(self) -> bool:
-        """The broker was not reached, or failed (5xx): trying again later may help."""
-        return self.status is None or self.status >= 500
-
-    @property
-    def transient(self) -> bool:
-        """Worth the same request again later: the broker was not reached or gave no answer, was
-        unavailable or overloaded (502, 503, 504), or asked to slow down (429). A refusal of the
-        request itself (4xx) or a broker's failure on it (500) is not."""
-        return self.status is None or self.status in (429, 502, 503, 504)
-
-    def line(self) -> str:
-        """One line for a terminal: the refused fields (``field: reason; …``), or the status and reason."""
-        if self.fields:
-            return "; ".join(f"{f}: {r}" if f else r for f, r in self.fields)
-        if self.status is None:
-            return self.reason
-        code = f" {self.code}" if self.code else ""
-        return f"{self.status}{code}: {self.reason}"
-
-
-@dataclass(frozen=True)
-class Event:
-    """One live event: ``id`` is its sequence number in the broker's log."""
-
-    id: int
-    type: str
-    time: str
-    data: dict[str, Any]
-
-    def as_json(self) -> dict[str, Any]:
-        return {"id": self.id, "type": self.type, "time": self.time, "data": self.data}
-
-
-def _error(r: httpx.Response) -> ClientError:
-    try:
-        body = r.json()
-    except ValueError:
-        body = None
-    if not isinstance(body, dict):
-        text = r.text.strip().splitlines()[0][:200] if r.text.strip() else r.reason_phrase
-        return ClientError(r.status_code, f"{text} ({r.request.method} {r.request.url})")
-    detail = body.get("detail")
-    fields: tuple[tuple[str, str], ...] = ()
-    if isinstance(detail, list):
-        fields = tuple((str(d.get("field", "")), str(d.get("reason", ""))) for d in detail if isinstance(d, dict))
-    current = r.headers.get("X-Current-Version")
-    after = r.headers.get("Retry-After", "")
-    return ClientError(
-        r.status_code,
-        str(body.get("message") or body.get("error") or r.reason_phrase),
-        code=str(body["error"]) if body.get("error") else None,
-        fields=fields,
-        current_version=int(current) if current and current.isdigit() else None,
-        retry_after_s=float(after) if after.isdigit() else None,
-    )
 
 
 class BrokerClient:
@@ -153,9 +69,9 @@ class BrokerClient:
         try:
             r = self._http.request(method, "/v1" + path, **kw)
         except httpx.HTTPError as e:
-            raise ClientError(None, f"cannot reach the broker at {self.url}/v1{path}: {_why(e)}") from None
+            raise ClientError(None, f"cannot reach the broker at {self.url}/v1{path}: {reason_of(e)}") from None
         if r.status_code >= 400:
-            raise _error(r)
+            raise error_of(r)
         return r
 
     def _json(self, method: str, path: str, **kw: Any) -> Any:
@@ -192,7 +108,7 @@ class BrokerClient:
                     return
                 why = f"it answered {r.status_code}"
             except httpx.HTTPError as e:
-                why = _why(e)
+                why = reason_of(e)
             if time.monotonic() >= deadline:
                 waited = f" after {wait_s:g} s" if wait_s else ""
                 raise ClientError(None, f"the broker at {self.url} is not ready{waited}: {why}")
@@ -352,15 +268,15 @@ class BrokerClient:
                     if r.status_code >= 400:
                         r.read()
                         if not (connected_once and r.status_code in PASSING):
-                            raise _error(r)
+                            raise error_of(r)
                         # the store or the broker is down for a while: wait as it asks, then go on
-                        reason = f"the broker answers {r.status_code} ({_error(r).reason})"
-                        delay = min(max(_retry_after(r, delay), 0.1), max_delay_s)
+                        reason = f"the broker answers {r.status_code} ({error_of(r).reason})"
+                        delay = min(max(retry_after(r, delay), 0.1), max_delay_s)
                         r.close()
                         raise _Passing
                     connected_once, delay = True, 0.5
                     quiet_since = time.monotonic()
-                    for item in _parse_sse(r.iter_lines()):
+                    for item in parse_sse(r.iter_lines()):
                         if isinstance(item, float):  # a retry: hint from the broker
                             delay = min(max(item, 0.1), max_delay_s)
                         elif isinstance(item, Event):
@@ -377,8 +293,10 @@ class BrokerClient:
                 reason = "no word from the broker" if quiet_since is not None else "no answer from the broker"
             except httpx.HTTPError as e:
                 if not connected_once:
-                    raise ClientError(None, f"cannot reach the broker at {self.url}/v1/events: {_why(e)}") from None
-                reason = f"connection lost ({_why(e)})"
+                    raise ClientError(
+                        None, f"cannot reach the broker at {self.url}/v1/events: {reason_of(e)}"
+                    ) from None
+                reason = f"connection lost ({reason_of(e)})"
             if not connected_once and tries >= 3:
                 raise ClientError(None, f"cannot reach the broker at {self.url}/v1/events: {reason}")
             if on_reconnect is not None:
@@ -387,57 +305,8 @@ class BrokerClient:
             delay = min(delay * 2, max_delay_s)
 
 
-PASSING = frozenset({429, 502, 503, 504})
-"""Statuses a stream that was connected waits out and retries: the broker or its store is down or
-busy for a while. Any other error (a revoked token) ends the stream."""
-
-
 class _Passing(Exception):
     """A reconnection refused with a :data:`PASSING` status."""
-
-
-def _retry_after(r: httpx.Response, default: float) -> float:
-    value = r.headers.get("Retry-After", "")
-    return float(value) if value.isdigit() else default
-
-
-def _parse_sse(lines: Iterator[str]) -> Iterator[Event | float | None]:
-    """SSE lines → events; a ``retry:`` hint as seconds; ``None`` for a comment (keep-alive)."""
-    fields: dict[str, str] = {}
-    for line in lines:
-        if not line:
-            if "data" in fields:
-                yield _event(fields)
-            fields = {}
-            continue
-        if line.startswith(":"):
-            yield None
-            continue
-        key, _, value = line.partition(":")
-        value = value.removeprefix(" ")
-        if key == "retry" and value.isdigit():
-            yield int(value) / 1000
-        elif key == "data" and "data" in fields:
-            fields["data"] += "\n" + value
-        else:
-            fields[key] = value
-
-
-def _event(fields: dict[str, str]) -> Event:
-    try:
-        doc = json.loads(fields["data"])
-    except ValueError:
-        doc = {"data": {"text": fields["data"]}}
-    if not isinstance(doc, dict):
-        doc = {"data": {"value": doc}}
-    seq = fields.get("id", str(doc.get("id", "0")))
-    data = doc.get("data")
-    return Event(
-        id=int(seq) if seq.isdigit() else 0,
-        type=str(fields.get("event") or doc.get("type") or "message"),
-        time=str(doc.get("time", "")),
-        data=data if isinstance(data, dict) else {"value": data},
-    )
 
 
 def _version() -> str:
@@ -451,12 +320,3 @@ def _seg(value: str) -> str:
     from urllib.parse import quote
 
     return quote(value, safe=":@-._~")
-
-
-def _why(e: httpx.HTTPError) -> str:
-    if isinstance(e, httpx.ConnectError):
-        text = str(e)
-        return "connection refused" if "refused" in text.lower() else (text or "cannot connect")
-    if isinstance(e, httpx.TimeoutException):
-        return "timed out"
-    return str(e) or type(e).__name__

@@ -2,7 +2,7 @@
 ``deconflict replay``: paced by a speed, re-stamped to the wall clock, split between parties by a
 stable hash of each aircraft's id, and sent in batches through
 :class:`~deconflict.clients.sender.Poster`. Clocks and sleeps are passed in, so tests drive the
-loop without waiting; the command (:mod:`deconflict.cli.client_feed`) only parses, calls and prints.
+loop without waiting; the command (:mod:`deconflict.cli.client_replay`) only parses, calls and prints.
 """
 
 from __future__ import annotations

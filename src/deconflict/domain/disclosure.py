@@ -20,16 +20,12 @@ full forms later stays hidden from everyone but the admin until it is added here
 from __future__ import annotations
 
 import copy
-import math
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field, replace
-from enum import IntEnum
-from types import MappingProxyType
+from collections.abc import Mapping
 from typing import Any
 
-from deconflict.domain.errors import ValidationError
+from deconflict.domain.coarse_area import coarse_area
+from deconflict.domain.disclosure_policy import DisclosurePolicy, Level
 from deconflict.domain.event_types import EventType
-from deconflict.domain.grid import SliceGrid
 from deconflict.domain.message_disclosure import (
     MESSAGE_EVENTS,
     OVERDUE_EVENT,
@@ -38,84 +34,7 @@ from deconflict.domain.message_disclosure import (
     message_view,
 )
 from deconflict.domain.parties import Party, Role
-from deconflict.domain.probes import FLAG_EVENT, ProbeRules
-
-
-class Level(IntEnum):
-    """How much a viewer sees of a subject party's activity; a higher level shows more.
-
-    >>> Level.parse("default", "conflicts-only")
-    <Level.CONFLICTS_ONLY: 2>
-    >>> Level.FULL.text
-    'full'
-    """
-
-    NONE = 0
-    """Nothing (observers without a grant). An involved party is still told that a conflict exists."""
-    EXISTENCE = 1
-    """Only that a conflict exists, with its time window in whole grid steps (days) and a coarse
-    (whole-degree) area."""
-    CONFLICTS_ONLY = 2
-    """The other side's party, notice id and the overlapping slice, on the published grid, of
-    conflicts involving the viewer."""
-    FULL = 3
-    """The subject's notices whole."""
-
-    @property
-    def text(self) -> str:
-        """The word used in configuration and on the wire: ``none``, ``existence``, ``conflicts-only``, ``full``."""
-        return self.name.lower().replace("_", "-")
-
-    @classmethod
-    def parse(cls, field: str, text: str) -> Level:
-        """The level named ``text``, else a :class:`ValidationError` on ``field`` listing the valid words."""
-        for level in cls:
-            if level.text == text:
-                return level
-        words = ", ".join(level.text for level in cls)
-        raise ValidationError.at(field, f"{text!r} is not a disclosure level: use one of {words}")
-
-
-@dataclass(frozen=True)
-class DisclosurePolicy:
-    """A theater's disclosure policy: a default between parties and directed per-pair rules.
-
-    ``rules`` maps ``(viewer, subject)`` party names to the level the viewer gets on the subject's
-    activity. A rule wins over the coalition and observer defaults; only "it is your own" and
-    "you are the admin" win over a rule. The mapping is copied and frozen on construction.
-    ``grid`` is the published grid a slice is shown on below ``full``; ``probes`` the budget and
-    flag thresholds that bound what filings learn beyond it (:mod:`deconflict.domain.probes`).
-
-    >>> p = DisclosurePolicy().with_grant("un-observer", "us-af", Level.FULL)
-    >>> p.rules[("un-observer", "us-af")].text, ("us-af", "un-observer") in p.rules
-    ('full', False)
-    """
-
-    default: Level = Level.CONFLICTS_ONLY
-    """The level between parties (roles ``party``/``authority``) that no rule or coalition covers."""
-    rules: Mapping[tuple[str, str], Level] = field(default_factory=dict)
-    grid: SliceGrid = field(default_factory=SliceGrid)
-    probes: ProbeRules = field(default_factory=ProbeRules)
-
-    def __post_init__(self) -> None:
-        # Coerce and freeze: a policy is shared by every request, so nobody may change it in place,
-        # and a plain int must not slip through where comparisons expect a Level.
-        object.__setattr__(self, "default", Level(self.default))
-        frozen = {(str(viewer), str(subject)): Level(level) for (viewer, subject), level in self.rules.items()}
-        object.__setattr__(self, "rules", MappingProxyType(frozen))
-
-    def __hash__(self) -> int:
-        # The generated hash would hash the mapping proxy, which is unhashable.
-        return hash((self.default, frozenset(self.rules.items()), self.grid, self.probes))
-
-    def with_grant(self, viewer: str, subject: str, level: Level) -> DisclosurePolicy:
-        """This policy with the one-way rule ``viewer`` sees ``subject`` at ``level``."""
-        return replace(self, rules={**self.rules, (viewer, subject): level})
-
-    def with_pair(self, a: str, b: str, level: Level) -> DisclosurePolicy:
-        """This policy with ``a`` and ``b`` seeing each other at ``level`` (both directions)."""
-        return replace(self, rules={**self.rules, (a, b): level, (b, a): level})
-
+from deconflict.domain.probes import FLAG_EVENT
 
 NOTICE_EVENTS = frozenset(
     {
@@ -386,64 +305,3 @@ def _side_view(side: Mapping[str, Any], level: Level) -> dict[str, Any]:
     if level >= Level.CONFLICTS_ONLY:
         return {key: copy.deepcopy(side[key]) for key in _SIDE_KEYS if key in side}
     return {"hidden": True}
-
-
-def coarse_area(geometry: Mapping[str, Any] | None) -> dict[str, Any] | None:
-    """A GeoJSON Polygon: the bounding box of ``geometry`` rounded outward to whole degrees.
-
-    Reads the positions of any GeoJSON geometry (Point, LineString, Polygon, Multi*,
-    GeometryCollection; also a Feature or FeatureCollection). A box that would be empty along an
-    axis (a point on a whole degree) is widened to one degree. ``None`` when there are no positions.
-    An area crossing the antimeridian gives a box spanning all longitudes: coarse, but it contains
-    the area.
-
-    >>> coarse_area({"type": "Point", "coordinates": [36.2021, 35.4127]})["coordinates"]
-    [[[36, 35], [37, 35], [37, 36], [36, 36], [36, 35]]]
-    """
-    lons: list[float] = []
-    lats: list[float] = []
-    for lon, lat in _positions(geometry):
-        if math.isfinite(lon) and math.isfinite(lat):
-            lons.append(lon)
-            lats.append(lat)
-    if not lons:
-        return None
-    west, east = _outward(min(lons), max(lons), 180)
-    south, north = _outward(min(lats), max(lats), 90)
-    ring = [[west, south], [east, south], [east, north], [west, north], [west, south]]
-    return {"type": "Polygon", "coordinates": [ring]}
-
-
-def _outward(low: float, high: float, limit: int) -> tuple[int, int]:
-    lo = max(-limit, min(limit, math.floor(low)))
-    hi = max(-limit, min(limit, math.ceil(high)))
-    if hi == lo:
-        # Keep the polygon non-degenerate; grow away from the limit so the box stays in range.
-        if hi < limit:
-            hi += 1
-        else:
-            lo -= 1
-    return lo, hi
-
-
-def _positions(node: Any) -> Iterator[tuple[float, float]]:
-    """Every ``(lon, lat)`` in a GeoJSON object (a third coordinate, altitude, is dropped)."""
-    if isinstance(node, Mapping):
-        if "coordinates" in node:
-            yield from _positions(node["coordinates"])
-        for key in ("geometries", "features"):
-            for child in node.get(key) or ():
-                yield from _positions(child)
-        if "geometry" in node:
-            yield from _positions(node["geometry"])
-    elif isinstance(node, list | tuple) and node:
-        if _is_number(node[0]):
-            if len(node) >= 2 and _is_number(node[1]):
-                yield float(node[0]), float(node[1])
-        else:
-            for child in node:
-                yield from _positions(child)
-
-
-def _is_number(x: Any) -> bool:
-    return isinstance(x, int | float) and not isinstance(x, bool)

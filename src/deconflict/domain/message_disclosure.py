@@ -49,7 +49,7 @@ _OBSERVED_MESSAGE_KEYS = ("id", "thread_id", "priority", "auto", "sent_at")
 
 def may_name(d: Disclosure, viewer: Party, subject: str) -> bool:
     """Whether ``viewer`` may know party ``subject`` by name on the hotline (the module's rules)."""
-    from deconflict.domain.disclosure import Level  # the levels live with the policy
+    from deconflict.domain.disclosure_policy import Level  # the levels live with the policy
 
     if subject in (viewer.name, BROKER) or viewer.role is Role.ADMIN:
         return True
@@ -132,7 +132,7 @@ def overdue_view(d: Disclosure, viewer: Party, payload: Mapping[str, Any]) -> di
     the admin). An observer learns that a message went unanswered, when and how urgent it was;
     it sees a party named only where :func:`may_name` lets it (a ``conflicts-only`` grant), and the
     subject and text only where it sees the sender ``full``."""
-    from deconflict.domain.disclosure import Level
+    from deconflict.domain.disclosure_policy import Level
 
     message: Mapping[str, Any] = payload["message"]
     extra = {"round": payload.get("round"), "deadline": payload.get("deadline")}

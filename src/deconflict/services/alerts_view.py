@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from deconflict.domain.alerts import Alert, AlertState, Changes, alert_json, delivery_order
-from deconflict.domain.disclosure import Level
+from deconflict.domain.disclosure_policy import Level
 from deconflict.domain.event_types import EventType
 from deconflict.domain.hotline import BROKER, Message, Priority, Reference
 from deconflict.domain.parties import Party

@@ -25,7 +25,8 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 
 from deconflict.domain.audit import BrokerKey
-from deconflict.domain.disclosure import Disclosure, DisclosurePolicy
+from deconflict.domain.disclosure import Disclosure
+from deconflict.domain.disclosure_policy import DisclosurePolicy
 from deconflict.domain.errors import Forbidden, Unauthorized
 from deconflict.domain.grid import SliceGrid
 from deconflict.domain.hotline import HotlineSettings

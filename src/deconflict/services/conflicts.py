@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from deconflict.domain.disclosure import Disclosure, Level
+from deconflict.domain.disclosure import Disclosure
+from deconflict.domain.disclosure_policy import Level
 from deconflict.domain.errors import Forbidden, NotFoundError, ValidationError
 from deconflict.domain.event_types import EventType
 from deconflict.domain.hotline import Reference

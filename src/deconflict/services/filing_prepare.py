@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from deconflict.domain.disclosure import Level
+from deconflict.domain.disclosure_policy import Level
 from deconflict.domain.fields import Said
 from deconflict.domain.grid import SliceGrid
 from deconflict.domain.parties import Party

@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from deconflict.domain.disclosure import Level
+from deconflict.domain.disclosure_policy import Level
 from deconflict.domain.errors import NotFoundError
 from deconflict.domain.parties import Party, Role
 from deconflict.domain.volumes import Notice, NoticeState

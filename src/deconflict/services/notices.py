@@ -17,7 +17,8 @@ from dataclasses import replace
 from typing import Any
 
 from deconflict.domain.audit import BrokerKey, Receipt, sha256_hex, sign_receipt
-from deconflict.domain.disclosure import Disclosure, DisclosurePolicy, Level
+from deconflict.domain.disclosure import Disclosure
+from deconflict.domain.disclosure_policy import DisclosurePolicy, Level
 from deconflict.domain.errors import Forbidden, ValidationError
 from deconflict.domain.event_types import EventType
 from deconflict.domain.grid import SliceGrid

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-from deconflict.domain.disclosure import Level
+from deconflict.domain.disclosure_policy import Level
 from deconflict.domain.errors import Unauthorized, ValidationError
 from deconflict.domain.event_types import EventType
 from deconflict.domain.parties import Party, Role, check_name, check_party_name

@@ -12,7 +12,8 @@ from dataclasses import replace
 from typing import Any, Protocol
 
 from deconflict.domain.audit import Event
-from deconflict.domain.disclosure import Disclosure, Level
+from deconflict.domain.disclosure import Disclosure
+from deconflict.domain.disclosure_policy import Level
 from deconflict.domain.errors import DeconflictError
 from deconflict.domain.event_types import EventType
 from deconflict.domain.grid import SliceGrid

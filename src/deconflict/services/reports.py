@@ -37,7 +37,8 @@ from deconflict.domain.compliance import (
     compliance_report,
     report_json,
 )
-from deconflict.domain.disclosure import ALERT_EVENTS, Level
+from deconflict.domain.disclosure import ALERT_EVENTS
+from deconflict.domain.disclosure_policy import Level
 from deconflict.domain.errors import Forbidden, ValidationError
 from deconflict.domain.event_types import EventType
 from deconflict.domain.parties import Party, Role

@@ -20,7 +20,8 @@ from typing import Any, TypeVar
 
 from deconflict.domain.audit import BrokerKey, Event, next_event
 from deconflict.domain.canonical import canonical_json_with
-from deconflict.domain.disclosure import Disclosure, DisclosurePolicy, Level
+from deconflict.domain.disclosure import Disclosure
+from deconflict.domain.disclosure_policy import DisclosurePolicy, Level
 from deconflict.domain.errors import KeyRetiredError, NotFoundError, Unauthorized, ValidationError
 from deconflict.domain.event_types import EventType
 from deconflict.domain.grid import SliceGrid
