@@ -176,3 +176,21 @@ def test_the_memory_store_rolls_back_a_refused_write_alone() -> None:
         events = repo.events_after(0, 10_000)
     assert [e.payload.get("mark") for e in events if e.type == "broker.started"] == ["first", "a", "b"]
     assert verify_chain(events) == []
+
+
+def test_a_store_error_fails_the_whole_batch_and_stores_nothing_of_it(broker: Broker, store: SqlStore) -> None:
+    """Not a refusal: the store's own error (here a statement it cannot run, as a lost connection
+    would be) ends the transaction; every write of the batch hears it, none is written."""
+
+    def broken(tx: Transaction) -> str:
+        tx.log("test", "broker.started", {"mark": "broken"})
+        tx.repo.conn.execute(sa.text("SELECT * FROM no_such_table"))  # type: ignore[attr-defined]
+        return "broken"
+
+    results = queue_behind_a_held_batch(broker, {"a": mark("a"), "broken": broken, "b": mark("b")})
+    assert results["first"] == "first"
+    assert all(isinstance(results[k], sa.exc.ProgrammingError | sa.exc.OperationalError) for k in ("a", "broken", "b"))
+    with store.begin(write=False) as repo:
+        events = repo.events_after(0, 10_000)
+    assert [e.payload.get("mark") for e in events if e.type == "broker.started"] == ["first"]
+    assert verify_chain(events) == []

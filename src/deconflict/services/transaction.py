@@ -22,7 +22,7 @@ from deconflict.domain.audit import BrokerKey, Event, next_event
 from deconflict.domain.canonical import canonical_json_with
 from deconflict.domain.disclosure import Disclosure
 from deconflict.domain.disclosure_policy import DisclosurePolicy, Level
-from deconflict.domain.errors import KeyRetiredError, NotFoundError, Unauthorized, ValidationError
+from deconflict.domain.errors import DeconflictError, KeyRetiredError, NotFoundError, Unauthorized, ValidationError
 from deconflict.domain.event_types import EventType
 from deconflict.domain.grid import SliceGrid
 from deconflict.domain.hotline import HotlineSettings
@@ -208,8 +208,10 @@ class BrokerCore:
     def write_batch(self, batch: Sequence[Waiting[Any]]) -> None:
         """Run a group commit's batch (:class:`~deconflict.services.group_commit.GroupCommit`): one
         store transaction under the filing lock, each item in a savepoint of its own (alone, without
-        one), setting each item's value or error; an error of the transaction itself (its COMMIT)
-        becomes every item's, since none of them was written."""
+        one), setting each item's value or error. A refusal (a :class:`DeconflictError`: a stale
+        version, a spent probe budget) rolls back its item's savepoint alone; any other error (the
+        store's connection lost, its COMMIT failed) ends the transaction and becomes the error of
+        every item not refused, since none of them was written."""
         done: list[Waiting[Any]] = []
         try:
             with self.store.begin() as repo:
@@ -224,7 +226,7 @@ class BrokerCore:
                             with repo.savepoint():
                                 w.tx = self._begin_in(repo, w.caller, verified)
                                 w.value = w.work(w.tx)
-                    except Exception as e:
+                    except DeconflictError as e:
                         if len(batch) == 1:
                             raise
                         w.value, w.error, w.tx = None, e, None
