@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from deconflict.adapters.memory import MemoryStore
 from deconflict.adapters.sql import SqlStore
 from deconflict.adapters.sql import tables as t
+from deconflict.api.errors import store_down
 from deconflict.domain.audit import BrokerKey, verify_chain
 from deconflict.domain.errors import ValidationError
 from deconflict.domain.parties import Role
@@ -178,9 +179,9 @@ def test_the_memory_store_rolls_back_a_refused_write_alone() -> None:
     assert verify_chain(events) == []
 
 
-def test_a_store_error_fails_the_whole_batch_and_stores_nothing_of_it(broker: Broker, store: SqlStore) -> None:
-    """Not a refusal: the store's own error (here a statement it cannot run, as a lost connection
-    would be) ends the transaction; every write of the batch hears it, none is written."""
+def test_a_filing_that_fails_on_its_own_rolls_back_alone(broker: Broker, store: SqlStore) -> None:
+    """Not a refusal but a fault of one filing (a statement the store refuses): its savepoint is
+    rolled back and it alone hears the error; the transaction still answers, so the others stand."""
 
     def broken(tx: Transaction) -> str:
         tx.log("test", "broker.started", {"mark": "broken"})
@@ -188,8 +189,30 @@ def test_a_store_error_fails_the_whole_batch_and_stores_nothing_of_it(broker: Br
         return "broken"
 
     results = queue_behind_a_held_batch(broker, {"a": mark("a"), "broken": broken, "b": mark("b")})
+    assert (results["first"], results["a"], results["b"]) == ("first", "a", "b")
+    assert isinstance(results["broken"], sa.exc.ProgrammingError | sa.exc.OperationalError)
+    with store.begin(write=False) as repo:
+        events = repo.events_after(0, 10_000)
+    assert [e.payload.get("mark") for e in events if e.type == "broker.started"] == ["first", "a", "b"]
+    assert verify_chain(events) == []
+
+
+def test_a_lost_connection_fails_the_whole_batch_and_stores_nothing_of_it(broker: Broker, store: SqlStore) -> None:
+    """The store's connection dies under a filing (closed under it here, as a failover drops it):
+    the transaction no longer answers, so the batch ends; every filing of it hears the store's
+    error (the API answers 503) and none is written."""
+
+    def cut(tx: Transaction) -> str:
+        tx.log("test", "broker.started", {"mark": "cut"})
+        tx.repo.conn.connection.dbapi_connection.close()  # type: ignore[attr-defined]
+        tx.log("test", "broker.started", {"mark": "after the cut"})
+        return "cut"
+
+    results = queue_behind_a_held_batch(broker, {"a": mark("a"), "cut": cut, "b": mark("b")})
     assert results["first"] == "first"
-    assert all(isinstance(results[k], sa.exc.ProgrammingError | sa.exc.OperationalError) for k in ("a", "broken", "b"))
+    for k in ("a", "cut", "b"):
+        assert store_down(results[k]), (k, results[k])  # answered 503 with Retry-After, never 500
+    assert results["a"] is not results["b"]  # a copy each: no traceback shared between threads
     with store.begin(write=False) as repo:
         events = repo.events_after(0, 10_000)
     assert [e.payload.get("mark") for e in events if e.type == "broker.started"] == ["first"]

@@ -18,6 +18,7 @@ and an ``Idempotency-Key`` retry files it again). The order of the log is the or
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
@@ -40,6 +41,7 @@ class Waiting(Generic[T]):
     value: T | None = None
     error: BaseException | None = None
     finished: bool = False
+    queued_at: float = field(default_factory=time.perf_counter)
     tx: Transaction | None = field(default=None, repr=False)
 
 

@@ -9,6 +9,7 @@ misses a change and a change never happens without its log entry.
 from __future__ import annotations
 
 import base64
+import copy
 import json
 import logging
 import secrets
@@ -208,14 +209,18 @@ class BrokerCore:
     def write_batch(self, batch: Sequence[Waiting[Any]]) -> None:
         """Run a group commit's batch (:class:`~deconflict.services.group_commit.GroupCommit`): one
         store transaction under the filing lock, each item in a savepoint of its own (alone, without
-        one), setting each item's value or error. A refusal (a :class:`DeconflictError`: a stale
-        version, a spent probe budget) rolls back its item's savepoint alone; any other error (the
-        store's connection lost, its COMMIT failed) ends the transaction and becomes the error of
-        every item not refused, since none of them was written."""
+        one), setting each item's value or error. An item that raises (a refusal such as a stale
+        version or a spent probe budget, or a fault of its own) rolls back its savepoint alone and
+        gets its error; the others go on. When the transaction itself is lost (the store no longer
+        answers after the rollback: a dropped connection), or its COMMIT fails, the batch ends and
+        every item that was not refused already gets that error (a copy each), since none of them
+        was written."""
         done: list[Waiting[Any]] = []
+        locked_at = time.perf_counter()
         try:
             with self.store.begin() as repo:
                 repo.lock_for_filing()
+                locked_at = time.perf_counter()
                 verified = self._verified_seq
                 for w in batch:
                     try:
@@ -226,10 +231,12 @@ class BrokerCore:
                             with repo.savepoint():
                                 w.tx = self._begin_in(repo, w.caller, verified)
                                 w.value = w.work(w.tx)
-                    except DeconflictError as e:
+                    except Exception as e:
                         if len(batch) == 1:
                             raise
                         w.value, w.error, w.tx = None, e, None
+                        if not isinstance(e, DeconflictError) and not _answers(repo):
+                            raise e from None  # the batch ends with this item's error (the store's)
                         continue
                     done.append(w)
                     assert w.tx is not None
@@ -238,8 +245,15 @@ class BrokerCore:
         except Exception as e:
             for w in batch:
                 if w.error is None:
-                    w.value, w.error, w.tx = None, e, None
+                    w.value, w.error, w.tx = None, copy.copy(e), None
             return
+        finally:
+            # How long writers wait for each other (benchmarks/heavy_filing.py reads these lines).
+            released = time.perf_counter()
+            for w in batch:
+                who = "-" if w.caller is None else w.caller.name
+                waited, held = (locked_at - w.queued_at) * 1e3, (released - locked_at) * 1e3
+                log.debug("filing lock %s waited %.1f ms held %.1f ms", who, waited, held)
         self._committed([w.tx for w in done if w.tx is not None])
 
     def signing_key(self, tx: Transaction) -> BrokerKey:
@@ -300,6 +314,16 @@ class BrokerCore:
             return None
         names = {p.name for p in repo.list_parties()} | {caller.name}
         return {p for p in names if d.level(caller, p) >= at_least}
+
+
+def _answers(repo: BrokerRepository) -> bool:
+    """Whether the transaction still answers (after an item's savepoint was rolled back for an
+    error not its refusal): a dropped connection does not, and ends the batch."""
+    try:
+        repo.last_seq()
+    except Exception:
+        return False
+    return True
 
 
 def existing_party(repo: BrokerRepository, name: str) -> Party:
