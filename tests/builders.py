@@ -7,6 +7,7 @@ import math
 from typing import Any
 
 from deconflict.domain.parties import Party
+from deconflict.domain.units import EARTH_RADIUS_M
 from deconflict.services.broker import Broker
 from deconflict.services.commands import (
     parse_acknowledge_message,
@@ -57,9 +58,6 @@ def circle_notice_of(
     if nid is not None:
         doc["id"] = nid
     return doc
-
-
-EARTH_RADIUS_M = 6371000.0
 
 
 def offset(lat: float, lon: float, bearing: float, dist_m: float) -> tuple[float, float]:

@@ -29,8 +29,10 @@ from deconflict.domain.errors import ValidationError
 from deconflict.domain.geodesy import MIN_CURVATURE_RADIUS_M
 from deconflict.domain.times import format_time, parse_time
 
-EARTH_RADIUS_M = 6_371_008.8
-"""The mean radius, used only to publish the grid's nominal cell size."""
+S2_RADIUS_M = 6_371_008.8
+"""The IUGG mean radius (not :data:`deconflict.domain.units.EARTH_RADIUS_M`, the round figure the
+tactical geometry uses): only for the grid's published nominal cell size and its drawing, unchanged
+so that the published figures stay as they were."""
 _DENSIFY_M = 2_000.0
 """The exact overlap's edges are split to this length before covering, so that reading its
 straight lon/lat edges as great circles (as S2 does) moves them by centimetres at most."""
@@ -69,7 +71,7 @@ class SliceGrid:
     @property
     def cell_size_m(self) -> float:
         """The nominal width of a cell of ``s2_level`` (square root of the average cell area)."""
-        return math.sqrt(s2.S2Cell.AverageArea(self.s2_level)) * EARTH_RADIUS_M
+        return math.sqrt(s2.S2Cell.AverageArea(self.s2_level)) * S2_RADIUS_M
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -157,7 +159,7 @@ def cells_geojson(cells: list[s2.S2CellId]) -> dict[str, Any]:
     finest = max(c.level() for c in ordered)
     corners = np.array([[s2.S2Point_ToRaw(s2.S2Cell(c).GetVertex(k)) for k in range(4)] for c in ordered])
     nxt = np.roll(corners, -1, axis=1)
-    lengths = np.linalg.norm(nxt - corners, axis=2).max(axis=1) * EARTH_RADIUS_M
+    lengths = np.linalg.norm(nxt - corners, axis=2).max(axis=1) * S2_RADIUS_M
     parts = [
         min(_MAX_EDGE_SPLIT, max(1 << (finest - c.level()), math.ceil(float(n) / _RENDER_M)))
         for c, n in zip(ordered, lengths, strict=True)
@@ -237,7 +239,7 @@ def _densified(line: list[list[float]], closed: bool) -> list[s2.S2Point]:
         lon_b, lat_b = coords[(i + 1) % len(coords)]
         if (lon_a, lat_a) == (lon_b, lat_b):
             continue
-        length = s2.S1Angle(_point([lon_a, lat_a]), _point([lon_b, lat_b])).radians() * EARTH_RADIUS_M
+        length = s2.S1Angle(_point([lon_a, lat_a]), _point([lon_b, lat_b])).radians() * S2_RADIUS_M
         n = 1 if abs(lon_b - lon_a) > 180 else min(256, max(1, math.ceil(length / _DENSIFY_M)))
         out.extend(_point([lon_a + (lon_b - lon_a) * k / n, lat_a + (lat_b - lat_a) * k / n]) for k in range(n))
     return out

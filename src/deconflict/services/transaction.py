@@ -9,7 +9,6 @@ misses a change and a change never happens without its log entry.
 from __future__ import annotations
 
 import base64
-import copy
 import json
 import logging
 import secrets
@@ -213,8 +212,7 @@ class BrokerCore:
         version or a spent probe budget, or a fault of its own) rolls back its savepoint alone and
         gets its error; the others go on. When the transaction itself is lost (the store no longer
         answers after the rollback: a dropped connection), or its COMMIT fails, the batch ends and
-        every item that was not refused already gets that error (a copy each), since none of them
-        was written."""
+        every item that was not refused already gets that error, since none of them was written."""
         done: list[Waiting[Any]] = []
         locked_at = time.perf_counter()
         try:
@@ -244,8 +242,8 @@ class BrokerCore:
                         verified = w.tx.head.seq  # the next item follows this broker's own writes
         except Exception as e:
             for w in batch:
-                if w.error is None:
-                    w.value, w.error, w.tx = None, copy.copy(e), None
+                if w.error is None:  # the same exception for each (a copy may not rebuild one: ValidationError)
+                    w.value, w.error, w.tx = None, e, None
             return
         finally:
             # How long writers wait for each other (benchmarks/heavy_filing.py reads these lines).
