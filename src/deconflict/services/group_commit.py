@@ -34,8 +34,10 @@ MAX_BATCH = 64
 """Most filings in one transaction: bounds how long the first of them waits for the last."""
 
 
-@dataclass
+@dataclass(eq=False)  # each waiter is itself: compared and removed by identity
 class Waiting(Generic[T]):
+    """One write waiting in the queue, and once its batch ran, its value or error."""
+
     caller: Party | None
     work: Callable[[Transaction], T]
     value: T | None = None
@@ -81,8 +83,7 @@ class GroupCommit:
                             if x.error is None:
                                 x.value, x.error = None, e
                         with self._cond:
-                            if any(x is w for x in self._queue):  # nobody will wait for it
-                                self._queue.remove(w)
+                            self._queue = [x for x in self._queue if x is not w]  # nobody will wait for it
                         raise
                     finally:
                         with self._cond:
