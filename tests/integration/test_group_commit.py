@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from processes import wait_for
 
 from deconflict.adapters.memory import MemoryStore
 from deconflict.adapters.sql import SqlStore
@@ -20,6 +21,7 @@ from deconflict.domain.audit import BrokerKey, verify_chain
 from deconflict.domain.errors import ValidationError
 from deconflict.domain.parties import Role
 from deconflict.services.broker import Broker
+from deconflict.services.ports import BrokerUnitOfWork
 from deconflict.services.transaction import Transaction
 
 WAIT_S = 30.0
@@ -64,14 +66,11 @@ def queue_behind_a_held_batch(broker: Broker, works: dict[str, Callable[[Transac
     holder.start()
     group = broker.core._group
     assert group is not None
-    deadline = threading.Event()
-    while not group._leading:  # the holder leads its batch of one
-        deadline.wait(0.001)
+    wait_for("the holder leads its batch of one", lambda: group._leading, WAIT_S, 0.001)
     others = [threading.Thread(target=call, args=item) for item in works.items()]
     for th in others:
         th.start()
-    while len(group._queue) < len(works):  # every other write waits in the queue
-        deadline.wait(0.001)
+    wait_for("every other write waits in the queue", lambda: len(group._queue) >= len(works), WAIT_S, 0.001)
     release.set()
     for th in [holder, *others]:
         th.join(WAIT_S)
@@ -94,19 +93,28 @@ def test_writes_waiting_for_the_lock_share_one_commit(broker: Broker, store: Sql
         assert verify_chain(repo.events_after(0, 10_000)) == []
 
 
-def test_a_refused_write_rolls_back_alone(broker: Broker, store: SqlStore) -> None:
-    def refused(tx: Transaction) -> str:
-        tx.log("test", "broker.started", {"mark": "refused"})
-        raise ValidationError.at("volumes", "refused under the lock")
+def refused(tx: Transaction) -> str:
+    tx.log("test", "broker.started", {"mark": "refused"})
+    raise ValidationError.at("volumes", "refused under the lock")
 
+
+def marks_logged(store: BrokerUnitOfWork) -> list[Any]:
+    """The marks of the test's events in log order, once the log's chain is checked."""
+    with store.begin(write=False) as repo:
+        events = repo.events_after(0, 10_000)
+    assert verify_chain(events) == []
+    return [e.payload.get("mark") for e in events if e.type == "broker.started"]
+
+
+def a_refused_write_rolls_back_alone(broker: Broker, store: BrokerUnitOfWork) -> None:
     results = queue_behind_a_held_batch(broker, {"a": mark("a"), "refused": refused, "b": mark("b")})
     assert results["a"] == "a" and results["b"] == "b"
     assert isinstance(results["refused"], ValidationError)
-    with store.begin(write=False) as repo:
-        events = repo.events_after(0, 10_000)
-    marks = [e.payload.get("mark") for e in events if e.type == "broker.started"]
-    assert marks == ["first", "a", "b"]  # the refused one's event is gone, the order kept
-    assert verify_chain(events) == []
+    assert marks_logged(store) == ["first", "a", "b"]  # the refused one's event is gone, the order kept
+
+
+def test_a_refused_write_rolls_back_alone(broker: Broker, store: SqlStore) -> None:
+    a_refused_write_rolls_back_alone(broker, store)
 
 
 class FailingCommit(SqlStore):
@@ -155,28 +163,12 @@ def test_filings_from_many_threads_are_all_logged_once(broker: Broker, store: Sq
     for th in threads:
         th.join(WAIT_S * 4)
     assert not errors
-    with store.begin(write=False) as repo:
-        events = repo.events_after(0, 10_000)
-    marks = sorted(e.payload["mark"] for e in events if e.type == "broker.started")
-    assert marks == sorted(f"t{k}-{i}" for k in range(8) for i in range(5))
-    assert verify_chain(events) == []
+    assert sorted(marks_logged(store)) == sorted(f"t{k}-{i}" for k in range(8) for i in range(5))
 
 
 def test_the_memory_store_rolls_back_a_refused_write_alone() -> None:
     store = MemoryStore(clock=lambda: 1_443_571_200.0)
-    broker = Broker(store, lambda: 1_443_571_200.0, BrokerKey.generate())
-
-    def refused(tx: Transaction) -> str:
-        tx.log("test", "broker.started", {"mark": "refused"})
-        raise ValidationError.at("volumes", "refused under the lock")
-
-    results = queue_behind_a_held_batch(broker, {"a": mark("a"), "refused": refused, "b": mark("b")})
-    assert results["a"] == "a" and results["b"] == "b"
-    assert isinstance(results["refused"], ValidationError)
-    with store.begin(write=False) as repo:
-        events = repo.events_after(0, 10_000)
-    assert [e.payload.get("mark") for e in events if e.type == "broker.started"] == ["first", "a", "b"]
-    assert verify_chain(events) == []
+    a_refused_write_rolls_back_alone(Broker(store, lambda: 1_443_571_200.0, BrokerKey.generate()), store)
 
 
 def test_a_filing_that_fails_on_its_own_rolls_back_alone(broker: Broker, store: SqlStore) -> None:
@@ -191,10 +183,7 @@ def test_a_filing_that_fails_on_its_own_rolls_back_alone(broker: Broker, store: 
     results = queue_behind_a_held_batch(broker, {"a": mark("a"), "broken": broken, "b": mark("b")})
     assert (results["first"], results["a"], results["b"]) == ("first", "a", "b")
     assert isinstance(results["broken"], sa.exc.ProgrammingError | sa.exc.OperationalError)
-    with store.begin(write=False) as repo:
-        events = repo.events_after(0, 10_000)
-    assert [e.payload.get("mark") for e in events if e.type == "broker.started"] == ["first", "a", "b"]
-    assert verify_chain(events) == []
+    assert marks_logged(store) == ["first", "a", "b"]
 
 
 def test_a_lost_connection_fails_the_whole_batch_and_stores_nothing_of_it(broker: Broker, store: SqlStore) -> None:
@@ -212,7 +201,4 @@ def test_a_lost_connection_fails_the_whole_batch_and_stores_nothing_of_it(broker
     assert results["first"] == "first"
     for k in ("a", "cut", "b"):
         assert store_down(results[k]), (k, results[k])  # answered 503 with Retry-After, never 500
-    with store.begin(write=False) as repo:
-        events = repo.events_after(0, 10_000)
-    assert [e.payload.get("mark") for e in events if e.type == "broker.started"] == ["first"]
-    assert verify_chain(events) == []
+    assert marks_logged(store) == ["first"]

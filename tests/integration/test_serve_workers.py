@@ -35,24 +35,17 @@ def worker_pids(parent: int) -> set[int]:
 
 def test_workers_need_postgresql(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'x.sqlite'}"
-    r = subprocess.run(
-        [EXE, "serve", "--db", db, "--port", str(free_port()), "--workers", "2"],
-        capture_output=True,
-        text=True,
-        env=serve_env(),
-        cwd=tmp_path,
-        timeout=START_TIMEOUT_S,
-    )
+
+    def serve(workers: int) -> subprocess.CompletedProcess[str]:
+        args = [EXE, "serve", "--db", db, "--port", str(free_port()), "--workers", str(workers)]
+        return subprocess.run(
+            args, capture_output=True, text=True, env=serve_env(), cwd=tmp_path, timeout=START_TIMEOUT_S
+        )
+
+    r = serve(2)
     assert r.returncode == 2
     assert "--workers 2: needs PostgreSQL" in r.stderr
-    r = subprocess.run(
-        [EXE, "serve", "--db", db, "--port", str(free_port()), "--workers", "0"],
-        capture_output=True,
-        text=True,
-        env=serve_env(),
-        cwd=tmp_path,
-        timeout=START_TIMEOUT_S,
-    )
+    r = serve(0)
     assert r.returncode == 2 and "--workers 0: must be 1 to 64" in r.stderr
 
 
