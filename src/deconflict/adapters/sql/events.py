@@ -8,10 +8,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from deconflict.adapters.sql import prebuilt as q
 from deconflict.adapters.sql import tables as t
 from deconflict.adapters.sql.notify import announce
 from deconflict.domain.audit import Event, Receipt
-from deconflict.domain.disclosure import NOTICE_EVENTS
 
 
 class EventRecords:
@@ -25,8 +25,7 @@ class EventRecords:
     # ------------------------------------------------------------------ event log
 
     def last_event(self) -> Event | None:
-        e = t.events
-        row = self.conn.execute(sa.select(e).order_by(e.c.seq.desc()).limit(1)).mappings().first()
+        row = self.conn.execute(q.LAST_EVENT).mappings().first()
         return None if row is None else _event(row)
 
     def append_event(self, event: Event) -> None:
@@ -35,7 +34,7 @@ class EventRecords:
     def append_events(self, events: Sequence[Event]) -> None:
         """Append events (already chained, oldest first) in one statement."""
         if events:
-            self.conn.execute(sa.insert(t.events), [_event_row(e) for e in events])
+            self.conn.execute(q.INSERT_EVENTS, [_event_row(e) for e in events])
             if self.announce_as is not None:
                 announce(self.conn, self.announce_as, events[-1].seq)
 
@@ -46,38 +45,21 @@ class EventRecords:
 
     def last_seq(self) -> int:
         """The log's last sequence number (0 when empty): a position to look for changes after."""
-        return int(self.conn.execute(sa.select(sa.func.max(t.events.c.seq))).scalar() or 0)
+        return int(self.conn.execute(q.LAST_SEQ).scalar() or 0)
 
     def notices_changed_since(self, seq: int) -> set[str]:
         """Ids of the notices filed, updated or whose state changed after log position ``seq``
         (every notice change logs one of :data:`NOTICE_EVENTS` in its own transaction; other
         ``notice.*`` events, such as ``notice.probe_flagged``, carry no notice body)."""
-        e = t.events
-        # The id is read by the database: a notice event carries the whole notice (100 kB for the
-        # heaviest), which decoded here would cost the filing milliseconds under the filing lock.
-        if self.conn.dialect.name == "postgresql":
-            nid = sa.func.json_extract_path_text(sa.cast(e.c.payload, sa.JSON), "notice", "id")
-        else:
-            nid = sa.func.json_extract(e.c.payload, "$.notice.id")
-        # Only the events after seq, by the key: with the type in the WHERE clause SQLite searched
-        # the (type, time) index for every notice event ever logged instead (tests/integration/
-        # test_log_reads_scale.py). The type is tested in the select list, where it picks no index:
-        # only notice events' payloads are read.
-        notice_id = sa.case((e.c.type.in_(sorted(NOTICE_EVENTS)), nid), else_=sa.null())
-        rows = self.conn.execute(sa.select(notice_id).where(e.c.seq > seq)).scalars()
+        # by the key, the id read by the database (prebuilt.NOTICE_IDS_SINCE says why)
+        rows = self.conn.execute(q.NOTICE_IDS_SINCE[self.conn.dialect.name], {"seq": seq}).scalars()
         return {str(n) for n in rows if n is not None}
 
     def event_times(self, type_: str, actor: str, since: float, until: float, limit: int) -> list[float]:
         """The times of the newest ``limit`` events of ``type_`` logged by ``actor`` with
         ``since < time < until``, newest first (``ix_events_type_actor_time``)."""
-        e = t.events
-        stmt = (
-            sa.select(e.c.time)
-            .where(e.c.type == type_, e.c.actor == actor, e.c.time > since, e.c.time < until)
-            .order_by(e.c.time.desc())
-            .limit(limit)
-        )
-        return [float(x) for x in self.conn.execute(stmt).scalars()]
+        params = {"type": type_, "actor": actor, "since": since, "until": until, "limit": limit}
+        return [float(x) for x in self.conn.execute(q.EVENT_TIMES, params).scalars()]
 
     def events_of_type(
         self, types: Collection[str], since: float | None, until: float, through_seq: int | None = None
@@ -121,13 +103,14 @@ class EventRecords:
 
     def save_receipt(self, receipt: Receipt) -> None:
         self.conn.execute(
-            sa.insert(t.receipts).values(
-                notice_id=receipt.notice_id,
-                version=receipt.version,
-                party=receipt.party,
-                body=json.dumps(receipt.to_json(), sort_keys=True),
-                log_seq=receipt.log_seq,
-            )
+            q.INSERT_RECEIPT,
+            {
+                "notice_id": receipt.notice_id,
+                "version": receipt.version,
+                "party": receipt.party,
+                "body": json.dumps(receipt.to_json(), sort_keys=True),
+                "log_seq": receipt.log_seq,
+            },
         )
 
     def receipts(self, party: str | None = None) -> list[Receipt]:

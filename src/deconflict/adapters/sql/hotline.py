@@ -7,6 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from deconflict.adapters.sql import prebuilt as q
 from deconflict.adapters.sql import tables as t
 from deconflict.domain.hotline import AckState, Message, Priority, Recipient, Reference
 
@@ -25,10 +26,10 @@ class HotlineRecords:
         """Store new messages and their recipients, two statements for any number."""
         if not messages:
             return
-        self.conn.execute(sa.insert(t.messages), [_message_row(m) for m in messages])
+        self.conn.execute(q.INSERT_MESSAGES, [_message_row(m) for m in messages])
         rows = [_recipient_row(m.id, r) for m in messages for r in m.recipients]
         if rows:
-            self.conn.execute(sa.insert(t.message_recipients), rows)
+            self.conn.execute(q.INSERT_RECIPIENTS, rows)
 
     def get_message(self, message_id: str) -> Message | None:
         found = self._messages(sa.select(t.messages).where(t.messages.c.id == message_id))

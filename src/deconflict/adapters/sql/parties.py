@@ -8,6 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from deconflict.adapters.sql import prebuilt as q
 from deconflict.adapters.sql import tables as t
 from deconflict.domain.parties import Party, Role
 
@@ -28,11 +29,11 @@ class PartyRecords:
         )
 
     def get_party(self, name: str) -> Party | None:
-        row = self.conn.execute(sa.select(t.parties).where(t.parties.c.name == name)).mappings().first()
+        row = self.conn.execute(q.PARTY, {"name": name}).mappings().first()
         return None if row is None else _party(row)
 
     def list_parties(self) -> list[Party]:
-        rows = self.conn.execute(sa.select(t.parties).order_by(t.parties.c.name)).mappings()
+        rows = self.conn.execute(q.PARTIES).mappings()
         return [_party(r) for r in rows]
 
     def revoke_party(self, name: str, now: float) -> None:
@@ -50,24 +51,14 @@ class PartyRecords:
     def party_for_token(self, token_hash: str) -> Party | None:
         """The party holding a live credential with this hash (``None`` if unknown, revoked, or
         the party is revoked)."""
-        c, p = t.credentials, t.parties
-        row = (
-            self.conn.execute(
-                sa.select(p)
-                .join(c, c.c.party == p.c.name)
-                .where(c.c.token_hash == token_hash, c.c.revoked_at.is_(None), p.c.revoked_at.is_(None))
-            )
-            .mappings()
-            .first()
-        )
+        row = self.conn.execute(q.PARTY_FOR_TOKEN, {"token_hash": token_hash}).mappings().first()
         return None if row is None else _party(row)
 
     # ------------------------------------------------------------------ idempotency keys
 
     def idempotent_response(self, party: str, key: str) -> tuple[str, int, dict[str, Any]] | None:
         """(request digest, status, response) stored for this key, if any."""
-        k = t.idempotency_keys
-        row = self.conn.execute(sa.select(k).where(k.c.party == party, k.c.key == key)).mappings().first()
+        row = self.conn.execute(q.IDEMPOTENT_RESPONSE, {"party": party, "key": key}).mappings().first()
         if row is None:
             return None
         return row["request_digest"], int(row["status"]), json.loads(row["response"])
@@ -76,14 +67,15 @@ class PartyRecords:
         self, party: str, key: str, digest: str, status: int, response: dict[str, Any], now: float
     ) -> None:
         self.conn.execute(
-            sa.insert(t.idempotency_keys).values(
-                party=party,
-                key=key,
-                request_digest=digest,
-                status=status,
-                response=json.dumps(response, separators=(",", ":")),
-                created_at=now,
-            )
+            q.INSERT_IDEMPOTENT,
+            {
+                "party": party,
+                "key": key,
+                "request_digest": digest,
+                "status": status,
+                "response": json.dumps(response, separators=(",", ":")),
+                "created_at": now,
+            },
         )
 
     # ------------------------------------------------------------------ acknowledgements
@@ -111,8 +103,7 @@ class PartyRecords:
             self.conn.execute(sa.insert(d).values(viewer=viewer, subject=subject, level=level))
 
     def disclosure_rules(self) -> dict[tuple[str, str], str]:
-        d = t.disclosure_rules
-        return {(r.viewer, r.subject): r.level for r in self.conn.execute(sa.select(d))}
+        return {(r.viewer, r.subject): r.level for r in self.conn.execute(q.DISCLOSURE_RULES)}
 
 
 def _party(row: sa.RowMapping) -> Party:

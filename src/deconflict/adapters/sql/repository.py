@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import sqlalchemy as sa
 
+from deconflict.adapters.sql import prebuilt as q
 from deconflict.adapters.sql import tables as t
 from deconflict.adapters.sql.codec import EncodedAhead, listed_notice, notice_body
 from deconflict.adapters.sql.lookup import among_statement, candidate_statement, reach_params
@@ -54,8 +55,7 @@ class SqlRepository(BrokerRecords):
     # ------------------------------------------------------------------ notices
 
     def lock_for_filing(self) -> None:
-        lock = t.filing_lock
-        res = self.conn.execute(sa.update(lock).where(lock.c.id == 1).values(n=lock.c.n + 1))
+        res = self.conn.execute(q.LOCK)
         if res.rowcount != 1:
             raise RuntimeError("the filing_lock row is missing: is the schema migrated (deconflict db upgrade)?")
 
@@ -66,20 +66,19 @@ class SqlRepository(BrokerRecords):
             yield
 
     def get(self, notice_id: str) -> Notice | None:
-        body = self.conn.execute(sa.select(t.notices.c.body).where(t.notices.c.id == notice_id)).scalar()
+        body = self.conn.execute(q.NOTICE_BODY, {"id": notice_id}).scalar()
         return None if body is None else self._decode(body)
 
     def notice_owner(self, notice_id: str) -> tuple[str, bool] | None:
         """(party, protected) of a notice, without reading its body."""
-        n = t.notices
-        row = self.conn.execute(sa.select(n.c.party, n.c.protected).where(n.c.id == notice_id)).first()
+        row = self.conn.execute(q.NOTICE_OWNER, {"id": notice_id}).first()
         return None if row is None else (row.party, bool(row.protected))
 
     def add(self, notice: Notice) -> None:
         assert notice.id is not None
         now = self._clock()
         body = notice_body(notice, self._volumes.get(notice.volumes))
-        self.conn.execute(sa.insert(t.notices).values(**notice_row(notice, body), created_at=now, updated_at=now))
+        self.conn.execute(q.INSERT_NOTICE, {**notice_row(notice, body), "created_at": now, "updated_at": now})
         self._keep_version(notice, body)
         self._index(notice)
 
@@ -175,9 +174,8 @@ class SqlRepository(BrokerRecords):
 
     def _keep_version(self, notice: Notice, body: str) -> None:
         self.conn.execute(
-            sa.insert(t.notice_versions).values(
-                notice_id=notice.id, version=notice.version, body=body, received_at=notice.received_at
-            )
+            q.INSERT_VERSION,
+            {"notice_id": notice.id, "version": notice.version, "body": body, "received_at": notice.received_at},
         )
 
     def _index(self, notice: Notice) -> None:
@@ -212,7 +210,7 @@ class SqlRepository(BrokerRecords):
                     for b in cells.store_buckets(v.time_start, v.time_end)
                     for k in keys
                 )
-        self.conn.execute(sa.insert(t.volumes), vol_rows)
+        self.conn.execute(q.INSERT_VOLUMES, vol_rows)
         if cell_rows:
             self._insert_cells(cell_rows)
 
@@ -284,10 +282,9 @@ class SqlRepository(BrokerRecords):
     def _load(self, ids: Iterable[str]) -> dict[str, Notice]:
         todo = sorted(ids)
         out: dict[str, Notice] = {}
-        n = t.notices
         for i in range(0, len(todo), LOAD_CHUNK):
-            stmt = sa.select(n.c.id, n.c.body).where(n.c.id.in_(todo[i : i + LOAD_CHUNK]))
-            out.update((row.id, self._decode(row.body)) for row in self.conn.execute(stmt))
+            rows = self.conn.execute(q.NOTICE_BODIES, {"ids": todo[i : i + LOAD_CHUNK]})
+            out.update((row.id, self._decode(row.body)) for row in rows)
         return out
 
     # ------------------------------------------------------------------ conflicts
@@ -299,11 +296,11 @@ class SqlRepository(BrokerRecords):
         return self._conflicts_of(notice_id, None)
 
     def _conflicts_of(self, notice_id: str, state: ConflictState | None) -> list[ConflictRecord]:
-        c = t.conflicts
-        stmt = sa.select(c).where(sa.or_(c.c.notice_a == notice_id, c.c.notice_b == notice_id))
-        if state is not None:
-            stmt = stmt.where(c.c.state == state.value)
-        recs = [conflict_record(row) for row in self.conn.execute(stmt).mappings()]
+        if state is None:
+            rows = self.conn.execute(q.CONFLICTS_OF, {"id": notice_id})
+        else:
+            rows = self.conn.execute(q.CONFLICTS_IN_STATE, {"id": notice_id, "state": state.value})
+        recs = [conflict_record(row) for row in rows.mappings()]
         return sorted(recs, key=lambda r: (r.detected_at, r.id))  # in Python: collation-independent
 
     def save_conflict(self, record: ConflictRecord) -> None:
@@ -317,7 +314,7 @@ class SqlRepository(BrokerRecords):
     def add_conflicts(self, records: Sequence[ConflictRecord]) -> None:
         if records:
             rows = [{"id": r.id, **conflict_row(r, self._details.get(r.detail))} for r in records]
-            self.conn.execute(sa.insert(t.conflicts), rows)
+            self.conn.execute(q.INSERT_CONFLICT, rows)
 
     def page_conflicts(
         self,
