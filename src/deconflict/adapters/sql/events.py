@@ -51,8 +51,8 @@ class EventRecords:
         """Ids of the notices filed, updated or whose state changed after log position ``seq``
         (every notice change logs one of :data:`NOTICE_EVENTS` in its own transaction; other
         ``notice.*`` events, such as ``notice.probe_flagged``, carry no notice body)."""
-        # by the key, the id read by the database (prebuilt.NOTICE_IDS_SINCE says why)
-        rows = self.conn.execute(q.NOTICE_IDS_SINCE[self.conn.dialect.name], {"seq": seq}).scalars()
+        # by the key, the id read by the database (prebuilt.notice_ids_since says why)
+        rows = self.conn.execute(q.notice_ids_since(self.conn.dialect.name), {"seq": seq}).scalars()
         return {str(n) for n in rows if n is not None}
 
     def event_times(self, type_: str, actor: str, since: float, until: float, limit: int) -> list[float]:

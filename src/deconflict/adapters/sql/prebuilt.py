@@ -65,8 +65,13 @@ def _notice_ids_since(dialect: str) -> sa.Select[tuple[str | None]]:
     return sa.select(notice_id).where(_e.c.seq > sa.bindparam("seq"))
 
 
-NOTICE_IDS_SINCE = {d: _notice_ids_since(d) for d in ("postgresql", "sqlite")}
-"""The ids of the notices changed after a log position, by dialect name."""
+_NOTICE_IDS_SINCE = {d: _notice_ids_since(d) for d in ("postgresql", "sqlite")}
+
+
+def notice_ids_since(dialect: str) -> sa.Select[tuple[str | None]]:
+    """The ids of the notices changed after a log position (``seq``), for a dialect by name (any
+    other than PostgreSQL is given SQLite's ``json_extract``)."""
+    return _NOTICE_IDS_SINCE["postgresql" if dialect == "postgresql" else "sqlite"]
 
 PARTY = sa.select(_p).where(_p.c.name == sa.bindparam("name"))
 PARTIES = sa.select(_p).order_by(_p.c.name)
