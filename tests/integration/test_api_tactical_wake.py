@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from itertools import pairwise
 from typing import Any
 
 import pytest
@@ -84,7 +85,7 @@ def test_a_flood_of_reports_runs_cycles_no_closer_than_the_minimum_gap(slow_api:
     assert n > 20  # the flood really was one
     assert 2 <= ran <= elapsed / 0.5 + 1, (ran, elapsed)
     assert len(starts) >= ran  # each counted cycle was timed (a last one may be under way)
-    gaps = [b - a for a, b in zip(starts, starts[1:], strict=False)]
+    gaps = [b - a for a, b in pairwise(starts)]
     assert gaps and min(gaps) >= 0.5 - 0.01, gaps
 
 
@@ -95,7 +96,7 @@ def test_without_reports_the_cycle_runs_every_period_and_no_more(db_url: str) ->
         wait_for("a cycle after the report", lambda: api.tactical.metrics.cycles >= 2, WAIT_S)
         starts = cycle_starts(api)
         wait_for("three more cycles", lambda: len(starts) >= 4, WAIT_S)
-        gaps = [b - a for a, b in zip(starts, starts[1:], strict=False)]
+        gaps = [b - a for a, b in pairwise(starts)]
         assert min(gaps) >= 0.4 - 0.01, gaps  # the report's wake-up was used once, not kept
     finally:
         api.close()
