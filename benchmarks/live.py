@@ -20,10 +20,12 @@ PostgreSQL at ``--pg`` when it answers) and each ``--sizes`` entry (aircraft:reg
 The first cycle after the first report creates every alert of the picture at once (a cold start:
 the broker starting, or every aircraft arriving, at once); it and the first pair's alert are shown
 on their own. The cycle and report-to-alert p50 / p99 are over the ``--cycles`` cycles after the
-first two, and the pairs reported during them. The peer, measured in this
+first two (and over at least as many seconds of reports: a report wakes the cycle, so cycles may
+come more than once a second), and the pairs reported during them. The peer, measured in this
 process on the same states, is the detection engine alone (``deconflict.domain.tactical.detect``):
 the ratio is what the rest of the cycle costs (volumes, alert bookkeeping, the store, the events).
-The targets (issue 16): cycle p99 <= 1 s and report-to-alert p99 <= 1.5 s at 10 000 aircraft.
+The targets (issue 16): cycle p99 <= 1 s and report-to-alert p99 <= 1.5 s at 10 000 aircraft;
+issue 14 item 3 asks for report-to-alert p99 <= 1 s at the same load (shown on its own).
 """
 
 from __future__ import annotations
@@ -242,12 +244,12 @@ def run(db: str, workdir: Path, n: int, region: str, args: argparse.Namespace) -
         peer: list[float] = []
         start = time.monotonic()
         k = 0
-        # until --cycles cycles after the first one, and every pair's alert has had 10 s to come
+        # until --cycles cycles after the first one and as many seconds of reports (cycles woken by
+        # reports come more than once a second: the pairs, one a second, stay as many)
         first_post = [math.inf]
         while (
-            len([c for c in cycles if c[0] > first_post[0]]) < args.cycles + 2
-            and time.monotonic() - start < args.cycles * 3 + 60
-        ):
+            len([c for c in cycles if c[0] > first_post[0]]) < args.cycles + 2 or k < args.cycles + 2
+        ) and time.monotonic() - start < args.cycles * 3 + 60:
             tick = start + k
             time.sleep(max(0.0, tick - time.monotonic()))
             now_wall = time.time()
@@ -345,7 +347,7 @@ def main() -> None:
         "cold start: first pair's alert s",
         "report → alert p50 / p99 s (pairs)",
         "POST p50 ms",
-        "targets: cycle p99 ≤ 1 s, alert p99 ≤ 1.5 s",
+        "targets: cycle p99 ≤ 1 s, alert p99 ≤ 1.5 s (issue 16); alert p99 ≤ 1 s (issue 14)",
     ):
         table.add_column(col)
     out = []
@@ -364,6 +366,7 @@ def main() -> None:
             a50, a99 = pct(r["delays"], 0.5), pct(r["delays"], 0.99)
             p50 = pct(r["peer"], 0.5)
             ok = "met" if c99 <= 1.0 and a99 <= 1.5 else "missed"
+            ok14 = "met" if a99 <= 1.0 else "missed"
             table.add_row(
                 store,
                 str(n),
@@ -375,7 +378,7 @@ def main() -> None:
                 f"{r['first_delay']:.2f}",
                 f"{a50:.2f} / {a99:.2f} ({r['pairs_alerted']}/{r['pairs']})",
                 f"{pct(r['posts'], 0.5) * 1e3:.0f}",
-                f"{ok} ({c99:.2f}, {a99:.2f})",
+                f"{ok}; issue 14: {ok14} ({c99:.2f}, {a99:.2f})",
             )
             out.append({"store": store, "aircraft": n, "region": region, **r})
     console.print(table)

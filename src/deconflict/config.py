@@ -51,6 +51,7 @@ File (``--config FILE`` or ``DECONFLICT_CONFIG``)::
     track_timeout_s = 60
     conformance_grace_s = 30
     cycle_s = 1
+    cycle_min_gap_s = 0.2   # a kept report starts a cycle this long after the last one started, not a whole cycle_s
     run_cycles = true       # on the leading replica only (docs/deploy.md); false: never here
     all_pairs = false
     overhead_m = 0          # an aircraft this close to a protected site (in its band) is an incursion

@@ -119,6 +119,7 @@ def tactical_settings(sec: Mapping[str, Any]) -> TacticalSettings:
         "lookahead_s",
         "track_timeout_s",
         "cycle_s",
+        "cycle_min_gap_s",
         "notices_refresh_s",
         "max_aircraft_per_party",
         "states_per_s",
@@ -126,6 +127,10 @@ def tactical_settings(sec: Mapping[str, Any]) -> TacticalSettings:
     ):
         if getattr(out, key) <= 0:
             raise ValidationError.at(f"tactical.{key}", "must be greater than 0")
+    if out.cycle_min_gap_s > out.cycle_s:
+        raise ValidationError.at(
+            "tactical.cycle_min_gap_s", f"must be at most cycle_s ({out.cycle_s:g}), got {out.cycle_min_gap_s:g}"
+        )
     values = {}
     for flag in flags:
         value = sec.get(flag, getattr(out, flag))

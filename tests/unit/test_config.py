@@ -138,6 +138,12 @@ def test_broker_sections(tmp_path: Path) -> None:
         ("[hotline]\nalert_ack_s = {loss = -1}\n", "hotline.alert_ack_s.loss"),
         ("[hotline]\nalert_ack_s = 60\n", "hotline.alert_ack_s"),
         ("[tactical]\noverhead_m = -5\n", "tactical.overhead_m"),
+        ("[tactical]\ncycle_min_gap_s = 0\n", "tactical.cycle_min_gap_s"),
+        ("[tactical]\ncycle_min_gap_s = -0.1\n", "tactical.cycle_min_gap_s"),
+        ("[tactical]\ncycle_min_gap_s = 'fast'\n", "tactical.cycle_min_gap_s"),
+        ("[tactical]\ncycle_min_gap_s = true\n", "tactical.cycle_min_gap_s"),
+        ("[tactical]\ncycle_min_gap_s = nan\n", "tactical.cycle_min_gap_s"),
+        ("[tactical]\ncycle_s = 1\ncycle_min_gap_s = 1.5\n", "tactical.cycle_min_gap_s"),
     ],
 )
 def test_bad_broker_settings_name_the_key(tmp_path: Path, text: str, path: str) -> None:
@@ -154,6 +160,10 @@ def test_tactical_section(tmp_path: Path) -> None:
     t = load_config(f, env={}).tactical
     assert (t.rpz_m, t.lookahead_s, t.run_cycles, t.all_pairs) == (5556, 120, False, True)
     assert t.policy.rpz_m == 5556 and load_config(env={}).tactical.run_cycles is True
+    assert (t.cycle_s, t.cycle_min_gap_s) == (1.0, 0.2)  # the defaults
+    f.write_text("[tactical]\ncycle_s = 30\ncycle_min_gap_s = 0.5\n")
+    t = load_config(f, env={}).tactical
+    assert (t.cycle_s, t.cycle_min_gap_s) == (30.0, 0.5)
 
 
 def test_hotline_section(tmp_path: Path) -> None:

@@ -44,6 +44,8 @@ log = logging.getLogger(__name__)
 
 CLEAR_AFTER = 3
 """Cycles in a row an alert must go unfound before it is cleared."""
+STOP_LOOK_S = 0.1
+"""How often the cycle thread, waiting for a report or the next period, looks at whether to stop."""
 
 
 class TrackLimitExceeded(DeconflictError):
@@ -82,6 +84,8 @@ class TacticalService:
         self._tracks: dict[tuple[str, str], Track] = {}
         self._lock = threading.Lock()
         self._cycle_lock = threading.Lock()
+        self._woken = threading.Event()
+        """Set when a report was kept: :meth:`run` starts the next cycle without waiting out ``cycle_s``."""
         self._missed: dict[str, int] = {}
         self._last_found: dict[str, float] = {}
         """When this process's cycles last found each open alert's key (a cleared alert says so)."""
@@ -130,6 +134,8 @@ class TacticalService:
                     self._aircraft[caller.name] += 1
                 accepted += 1
             self.metrics.accepted += accepted
+        if accepted:
+            self._woken.set()
         return {"accepted": accepted, "rejected": rejected}
 
     def _admit(self, party: str, states: tuple[ReportedState, ...], now: float) -> None:
@@ -281,14 +287,30 @@ class TacticalService:
     # ------------------------------------------------------------------ running
 
     def run(self, stop: threading.Event) -> None:
-        """Run cycles every ``cycle_s`` until ``stop`` is set (the server's own thread)."""
+        """Run cycles until ``stop`` is set (the server's own thread): every ``cycle_s``, and sooner
+        when a report was kept (:meth:`ingest` wakes this thread), but never starting closer than
+        ``cycle_min_gap_s`` to the last start; one cycle at a time."""
+        s = self.settings
         while not stop.is_set():
-            t0 = time.monotonic()
+            self._woken.clear()  # before the cycle reads the picture: a report from now on wakes the next one
+            started = time.monotonic()
             try:
                 self.cycle()
             except Exception:  # one bad cycle must not end the picture; it is logged and retried
                 log.exception("tactical cycle failed")
-            stop.wait(max(0.0, self.settings.cycle_s - (time.monotonic() - t0)))
+            if self._wait(stop, started + s.cycle_s):
+                stop.wait(max(0.0, started + s.cycle_min_gap_s - time.monotonic()))
+
+    def _wait(self, stop: threading.Event, until: float) -> bool:
+        """Wait until the monotonic ``until``, a kept report (``True``) or ``stop``; ``stop`` is
+        looked at every :data:`STOP_LOOK_S` (two events cannot be waited for at once)."""
+        while not stop.is_set():
+            left = until - time.monotonic()
+            if left <= 0:
+                return False
+            if self._woken.wait(min(left, STOP_LOOK_S)):
+                return True
+        return False
 
     def prometheus(self) -> str:
         """The metrics in Prometheus text format."""

@@ -21,7 +21,12 @@ class TacticalSettings:
     conformance_grace_s: float = 30.0
     """An aircraft outside its party's volumes for this long is nonconforming."""
     cycle_s: float = 1.0
-    """How often the server runs a detection cycle."""
+    """How often the server runs a detection cycle when no report comes; a kept report starts one
+    sooner (see ``cycle_min_gap_s``)."""
+    cycle_min_gap_s: float = 0.2
+    """The least time between the starts of two cycles: a report kept starts the next cycle as soon as
+    this much has passed since the last one started (cycles never overlap), so a flood of reports
+    cannot keep the cycle thread busy all the time. At most ``cycle_s``."""
     notices_refresh_s: float = 5.0
     """How often the cycle re-reads the notices in force from the store."""
     run_cycles: bool = True
