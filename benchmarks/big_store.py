@@ -20,6 +20,7 @@ takes about 10 minutes on SQLite and 25 on PostgreSQL on a 2-core machine.
 from __future__ import annotations
 
 import argparse
+import cProfile
 import json
 import tempfile
 import time
@@ -62,18 +63,26 @@ def load(url: str, notices: list[Notice], progress: Any) -> float:
         store.close()
 
 
-def file_all(url: str, filings: list[Notice]) -> list[float]:
-    """File ``filings`` one after another through ``Broker.file``; seconds each."""
+def file_all(url: str, filings: list[Notice], profile: str | None = None) -> list[float]:
+    """File ``filings`` one after another through ``Broker.file``; seconds each (with ``profile``,
+    under cProfile, its statistics written there)."""
     store = open_store(url)
     try:
         broker = Broker(store, lambda: FILED_AT, BrokerKey.generate(), disclosure=UNBUDGETED)
         parties = {name: broker.add_party(name, Role.PARTY)[0] for name in PARTIES}
         bodies = [(parties[n.party], json.loads(json.dumps(notice_to_json(replace(n, id=None))))) for n in filings]
         times = []
+        prof = cProfile.Profile() if profile else None
         for caller, body in bodies:
             t = time.perf_counter()
+            if prof is not None:
+                prof.enable()
             broker.file(parse_file_notice(caller, body, broker.core.limits))
+            if prof is not None:
+                prof.disable()
             times.append(time.perf_counter() - t)
+        if prof is not None and profile:
+            prof.dump_stats(profile)
         return times
     finally:
         store.close()
@@ -87,6 +96,7 @@ def main() -> None:
     ap.add_argument("--pg", default="postgresql+psycopg://postgres@127.0.0.1:5432/test", help="PostgreSQL base URL")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--workers", type=int, default=2, help="processes generating notices")
+    ap.add_argument("--profile", help="cProfile the filings at the largest size; write the statistics here")
     args = ap.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     console = Console()
@@ -101,7 +111,7 @@ def main() -> None:
                     console.print(f"[yellow]no PostgreSQL at {args.pg}: {kind} left out")
                     break
                 rate = load(url, stored[:n], progress)
-                times = file_all(url, filings)
+                times = file_all(url, filings, args.profile if n == max(sizes) else None)
                 rows.append((kind, n, rate, len(times) / sum(times), pct(times, 0.5), pct(times, 0.99)))
                 if kind == "sqlite":
                     Path(url.removeprefix("sqlite:///")).unlink()

@@ -74,12 +74,18 @@ store = open_store(sys.argv[1])
 broker = Broker(store, time.time, BrokerKey.generate(), disclosure=DisclosurePolicy(probes=ProbeRules(budget=10**9)))
 _, red = broker.add_party("red", Role.PARTY)
 blue, _ = broker.add_party("blue", Role.PARTY)
+try:  # typed commands (5540bb6 and later)
+    from deconflict.services.commands import parse_file_notice
+    def file(body): broker.file(parse_file_notice(blue, body, broker.core.limits))
+except ImportError:  # before them: Broker.file(caller, body)
+    def file(body): broker.file(blue, body)
 for line in open(sys.argv[2]):
-    broker.file(blue, json.loads(line))
+    file(json.loads(line))
 store.close()
 print(red)
 """
-"""The preload in the code of ``--base-src`` (its own schema and its ``Broker.file(caller, body)``)."""
+"""The preload in the code of ``--base-src`` (its own schema, and its ``Broker.file``: of a command
+parsed from the body, or before typed commands of the caller and the body)."""
 
 WRK_SCRIPT = """
 local bodies = {}
