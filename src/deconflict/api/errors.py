@@ -22,6 +22,7 @@ from starlette.routing import Match
 from deconflict.api.limits import RateLimited
 from deconflict.domain.errors import (
     AheadOfLogError,
+    CommitUnconfirmed,
     Forbidden,
     KeyRetiredError,
     NotFoundError,
@@ -117,6 +118,11 @@ def install(app: FastAPI) -> None:
     async def _key_retired(request: Request, e: KeyRetiredError) -> JSONResponse:
         log.error("%s %s: %s", request.method, request.url.path, e)
         return problem(503, "key-retired", str(e), headers={"Retry-After": str(RETRY_AFTER_S)})
+
+    @app.exception_handler(CommitUnconfirmed)
+    async def _unconfirmed(request: Request, e: CommitUnconfirmed) -> JSONResponse:
+        log.error("%s %s: %s", request.method, request.url.path, e)
+        return problem(503, "commit-unconfirmed", str(e), headers={"Retry-After": str(RETRY_AFTER_S)})
 
     @app.exception_handler(StaleVersionError)
     async def _stale(_: Request, e: StaleVersionError) -> JSONResponse:

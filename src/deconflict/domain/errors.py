@@ -13,6 +13,7 @@ status 2 (``cli.main``). The tree::
     ├── StaleVersionError               409 stale-version: an update of a version no longer current
     ├── AheadOfLogError                 409 ahead-of-log: a log position past this log's end
     ├── KeyRetiredError                 503 key-retired: this broker's signing key was rotated out
+    ├── CommitUnconfirmed               503 commit-unconfirmed: a COMMIT the database warned about
     ├── services.probes.ProbeBudgetSpent    429 probe-budget (Retry-After)
     ├── api.limits.RateLimited              429 rate-limited (Retry-After)
     ├── services.tactical.TrackLimitExceeded  429 track-limit (Retry-After for a rate)
@@ -103,6 +104,14 @@ class KeyRetiredError(DeconflictError):
     """This broker's signing key was retired by a rotation another process logged (``deconflict key
     rotate`` while this replica ran), and its key file does not hold the key put in force: it signs
     nothing more until the new key file is in place (HTTP 503 with Retry-After)."""
+
+
+class CommitUnconfirmed(DeconflictError):
+    """The database answered a COMMIT with a warning instead of confirming it: PostgreSQL does so
+    when the wait for the synchronous standby is cancelled, with the transaction on the primary
+    alone, where a failover would lose it. Nothing of it is reported as done (HTTP 503 with
+    Retry-After): a retry under the same ``Idempotency-Key`` returns the first answer if the
+    transaction stands, and files it once if it was lost."""
 
 
 class NotFoundError(DeconflictError, LookupError):

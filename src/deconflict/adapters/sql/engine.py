@@ -85,7 +85,37 @@ def _closed_by_server(dbapi_connection: Any) -> bool:
     return bool(poller.poll(0))
 
 
+COMMIT_WARNINGS = "deconflict_commit_warnings"
+"""Key of a PostgreSQL connection's ``info``: the warnings the server sent since the last COMMIT
+began (:func:`commit_warnings`)."""
+
+
+def commit_warnings(conn: sa.Connection) -> list[str]:
+    """The warnings PostgreSQL sent with the last COMMIT on ``conn`` (empty on SQLite). A COMMIT
+    whose wait for the synchronous standby was cancelled returns with one, the transaction kept on
+    the primary alone ("canceling wait for synchronous replication …")."""
+    found: list[str] = conn.info.get(COMMIT_WARNINGS, [])
+    return list(found)
+
+
 def _setup_postgresql(engine: sa.Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect_warnings(dbapi_connection: Any, record: Any) -> None:
+        warnings: list[str] = []
+        record.info[COMMIT_WARNINGS] = warnings
+
+        def keep(diag: Any) -> None:
+            if diag.severity_nonlocalized == "WARNING":
+                warnings.append(f"{diag.message_primary} ({diag.message_detail or 'no detail'})")
+
+        dbapi_connection.add_notice_handler(keep)
+
+    @event.listens_for(engine, "commit")
+    def _on_commit(conn: sa.Connection) -> None:  # before the driver's COMMIT: what follows is its own
+        warnings = conn.info.get(COMMIT_WARNINGS)
+        if warnings is not None:
+            warnings.clear()
+
     @event.listens_for(engine, "checkout")
     def _on_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
         if _closed_by_server(dbapi_connection):

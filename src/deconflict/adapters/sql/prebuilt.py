@@ -73,6 +73,7 @@ def notice_ids_since(dialect: str) -> sa.Select[tuple[str | None]]:
     other than PostgreSQL is given SQLite's ``json_extract``)."""
     return _NOTICE_IDS_SINCE["postgresql" if dialect == "postgresql" else "sqlite"]
 
+
 PARTY = sa.select(_p).where(_p.c.name == sa.bindparam("name"))
 PARTIES = sa.select(_p).order_by(_p.c.name)
 PARTY_FOR_TOKEN = (

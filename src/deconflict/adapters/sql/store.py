@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 from deconflict.adapters.sql import migrate
 from deconflict.adapters.sql.codec import EncodedAhead, NoticeCache, detail_json, volumes_body
-from deconflict.adapters.sql.engine import BEGIN_MODE, default_sqlite_url, make_engine
+from deconflict.adapters.sql.engine import BEGIN_MODE, commit_warnings, default_sqlite_url, make_engine
 from deconflict.adapters.sql.repository import SqlRepository
+from deconflict.domain.errors import CommitUnconfirmed
 from deconflict.domain.strategic import VolumeConflict
 from deconflict.domain.volumes import Notice
 from deconflict.services.ports import BrokerRepository, BrokerUnitOfWork, Clock, Repository, UnitOfWork
@@ -79,6 +80,12 @@ class SqlStore:
                 if self.shared:
                     repo.announce_as = self.replica
                 yield repo
+            warned = commit_warnings(conn)
+            if warned:  # committed on the primary, perhaps nowhere else: never reported as done
+                raise CommitUnconfirmed(
+                    "the database did not confirm the COMMIT (" + "; ".join(warned) + "): it may stand on the "
+                    "primary alone and be lost in a failover; try again with the same Idempotency-Key"
+                )
 
     def ensure_schema(self) -> None:
         """Create or migrate the schema to the newest revision (idempotent)."""
