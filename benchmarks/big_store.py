@@ -36,24 +36,18 @@ from deconflict.adapters.sql.store import open_store
 from deconflict.domain.audit import BrokerKey
 from deconflict.domain.notice_json import notice_to_json
 from deconflict.domain.parties import Role
-from deconflict.domain.volumes import Notice, NoticeState
+from deconflict.domain.volumes import Notice
 from deconflict.services.broker import Broker
 from deconflict.services.commands import parse_file_notice
-from strategic import BULK_TX, FILED_AT, PARTIES, QUERY, STORED, generate_many, progress_bar
+from strategic import FILED_AT, PARTIES, QUERY, STORED, bulk_add, generate_many, progress_bar
 
 
 def load(url: str, notices: list[Notice], progress: Any) -> float:
     """Bulk-load ``notices`` into a fresh store at ``url``; notices a second."""
     store = open_store(url)
     try:
-        task = progress.add_task(f"{url.split(':')[0]}: bulk load", total=len(notices))
         t = time.perf_counter()
-        for k in range(0, len(notices), BULK_TX):
-            part = notices[k : k + BULK_TX]
-            with store.begin() as repo:
-                for x in part:
-                    repo.add(replace(x, version=1, received_at=FILED_AT, state=NoticeState.ACCEPTED))
-            progress.advance(task, len(part))
+        bulk_add(store, notices, progress, f"{url.split(':')[0]}: bulk load")
         if store.engine.dialect.name == "postgresql":  # planner statistics, as after any bulk load
             with store.engine.connect() as conn:
                 conn.exec_driver_sql("ANALYZE")

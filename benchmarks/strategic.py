@@ -397,6 +397,18 @@ def _sql_url(kind: str, cfg: argparse.Namespace, workdir: Path, n: int) -> str:
     return str(cfg.pg_url)
 
 
+def bulk_add(store: Any, notices: list[Notice], progress: Progress, label: str) -> None:
+    """Store ``notices`` as filed (accepted, version 1, at ``FILED_AT``) without detection,
+    ``BULK_TX`` a transaction, through the store's own write path (``SqlRepository.add``)."""
+    task = progress.add_task(label, total=len(notices))
+    for k in range(0, len(notices), BULK_TX):
+        part = notices[k : k + BULK_TX]
+        with store.begin() as repo:
+            for x in part:
+                repo.add(replace(x, version=1, received_at=FILED_AT, state=NoticeState.ACCEPTED))
+        progress.advance(task, len(part))
+
+
 def load_sql(
     kind: str, cfg: argparse.Namespace, notices: list[Notice], workdir: Path, progress: Progress
 ) -> tuple[Any, dict[str, Any]]:
@@ -420,14 +432,8 @@ def load_sql(
     bulk, filed = notices[: len(notices) - sample], notices[len(notices) - sample :]
     info: dict[str, Any] = {"filed": len(filed), "bulk": len(bulk)}
     if bulk:
-        task = progress.add_task(f"{kind}: bulk SqlRepository.add", total=len(bulk))
         t = time.perf_counter()
-        for k in range(0, len(bulk), BULK_TX):
-            part = bulk[k : k + BULK_TX]
-            with store.begin() as repo:
-                for x in part:
-                    repo.add(replace(x, version=1, received_at=FILED_AT, state=NoticeState.ACCEPTED))
-            progress.advance(task, len(part))
+        bulk_add(store, bulk, progress, f"{kind}: bulk SqlRepository.add")
         info["bulk_s"] = time.perf_counter() - t
         info["bulk_rate"] = len(bulk) / info["bulk_s"]
     # Planner statistics, as after any bulk load: without them (autovacuum off, or not yet run)
