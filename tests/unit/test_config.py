@@ -164,6 +164,9 @@ def test_tactical_section(tmp_path: Path) -> None:
     f.write_text("[tactical]\ncycle_s = 30\ncycle_min_gap_s = 0.5\n")
     t = load_config(f, env={}).tactical
     assert (t.cycle_s, t.cycle_min_gap_s) == (30.0, 0.5)
+    f.write_text("[tactical]\ncycle_s = 0.1\n")  # a period below the default gap, the gap not given: it follows
+    t = load_config(f, env={}).tactical
+    assert (t.cycle_s, t.cycle_min_gap_s) == (0.1, 0.1)
 
 
 def test_hotline_section(tmp_path: Path) -> None:
