@@ -86,7 +86,9 @@ def test_a_flood_of_reports_runs_cycles_no_closer_than_the_minimum_gap(slow_api:
     assert 2 <= ran <= elapsed / 0.5 + 1, (ran, elapsed)
     assert len(starts) >= ran  # each counted cycle was timed (a last one may be under way)
     gaps = [b - a for a, b in pairwise(starts)]
-    assert gaps and min(gaps) >= 0.5 - 0.01, gaps
+    # the starts are timed a few bytecodes after the thread's own clock reading, which a loaded
+    # interpreter may delay: 0.1 s of slack, far from the 0.02 s a flood would give without the gap
+    assert gaps and min(gaps) >= 0.5 - 0.1, gaps
 
 
 def test_without_reports_the_cycle_runs_every_period_and_no_more(db_url: str) -> None:
@@ -97,7 +99,8 @@ def test_without_reports_the_cycle_runs_every_period_and_no_more(db_url: str) ->
         starts = cycle_starts(api)
         wait_for("three more cycles", lambda: len(starts) >= 4, WAIT_S)
         gaps = [b - a for a, b in pairwise(starts)]
-        assert min(gaps) >= 0.4 - 0.01, gaps  # the report's wake-up was used once, not kept
+        # the report's wake-up was used once, not kept (that would give 0.1 s gaps); slack as above
+        assert min(gaps) >= 0.4 - 0.1, gaps
     finally:
         api.close()
 
