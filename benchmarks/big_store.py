@@ -64,6 +64,7 @@ def file_all(url: str, filings: list[Notice], profile: str | None = None) -> lis
     try:
         broker = Broker(store, lambda: FILED_AT, BrokerKey.generate(), disclosure=UNBUDGETED)
         parties = {name: broker.add_party(name, Role.PARTY)[0] for name in PARTIES}
+        # each body as the API receives it (JSON types only), made before the timing
         bodies = [(parties[n.party], json.loads(json.dumps(notice_to_json(replace(n, id=None))))) for n in filings]
         times = []
         prof = cProfile.Profile() if profile else None

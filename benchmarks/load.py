@@ -74,7 +74,7 @@ store = open_store(sys.argv[1])
 broker = Broker(store, time.time, BrokerKey.generate(), disclosure=DisclosurePolicy(probes=ProbeRules(budget=10**9)))
 _, red = broker.add_party("red", Role.PARTY)
 blue, _ = broker.add_party("blue", Role.PARTY)
-try:  # typed commands (5540bb6 and later)
+try:  # since issue 12's typed commands
     from deconflict.services.commands import parse_file_notice
     def file(body): broker.file(parse_file_notice(blue, body, broker.core.limits))
 except ImportError:  # before them: Broker.file(caller, body)

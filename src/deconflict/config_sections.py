@@ -127,12 +127,12 @@ def tactical_settings(sec: Mapping[str, Any]) -> TacticalSettings:
     ):
         if getattr(out, key) <= 0:
             raise ValidationError.at(f"tactical.{key}", "must be greater than 0")
-    if "cycle_min_gap_s" not in sec and out.cycle_min_gap_s > out.cycle_s:  # a faster period, the gap left alone
-        out = replace(out, cycle_min_gap_s=out.cycle_s)
     if out.cycle_min_gap_s > out.cycle_s:
-        raise ValidationError.at(
-            "tactical.cycle_min_gap_s", f"must be at most cycle_s ({out.cycle_s:g}), got {out.cycle_min_gap_s:g}"
-        )
+        if "cycle_min_gap_s" in sec:
+            raise ValidationError.at(
+                "tactical.cycle_min_gap_s", f"must be at most cycle_s ({out.cycle_s:g}), got {out.cycle_min_gap_s:g}"
+            )
+        out = replace(out, cycle_min_gap_s=out.cycle_s)  # a faster period, the gap left alone: it follows
     values = {}
     for flag in flags:
         value = sec.get(flag, getattr(out, flag))

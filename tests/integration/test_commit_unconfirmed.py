@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from api_support import free_port
+from cluster import pg_bin_dir
 from replica_support import wait_for
 
 from builders import circle_volume, file
@@ -32,13 +33,6 @@ from deconflict.domain.parties import Role
 from deconflict.services.broker import Broker
 
 pytestmark = pytest.mark.postgres
-
-
-def _bin() -> Path:
-    majors = sorted(Path("/usr/lib/postgresql").glob("*/bin/postgres"), key=lambda p: int(p.parent.parent.name))
-    if not majors:
-        pytest.fail("no PostgreSQL server binaries under /usr/lib/postgresql (apt-get install postgresql)")
-    return majors[-1].parent
 
 
 def _as_postgres(*cmd: str) -> None:
@@ -60,7 +54,7 @@ def waiting_server() -> Iterator[str]:
         pytest.skip("DECONFLICT_SKIP_POSTGRES=1")
     if os.geteuid() != 0 or shutil.which("setpriv") is None:
         pytest.fail("needs root and setpriv (util-linux) to run a PostgreSQL server as the postgres user")
-    bin_dir = _bin()
+    bin_dir = pg_bin_dir()  # the failover drill's: the newest server under /usr/lib/postgresql
     home = Path(tempfile.mkdtemp(prefix="dcf-syncrep-"))  # pytest's own folder is root's alone (0700)
     data = home / "pg"
     data.mkdir()
